@@ -1,0 +1,86 @@
+namespace EmbeddedChroma;
+
+/// <summary>
+/// Base type of every error EmbeddedChroma raises on purpose. Messages name what is wrong and where
+/// (the id, the batch index, the field) and never contain a secret.
+/// </summary>
+public abstract class ChromaException : Exception
+{
+    /// <summary>Creates the exception with a message.</summary>
+    protected ChromaException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with a message and the exception that caused it.</summary>
+    protected ChromaException(string message, Exception? innerException) : base(message, innerException) { }
+}
+
+/// <summary>An argument is invalid: wrong dimension, NaN, empty or duplicate id, bad filter, bad value type, oversized batch…</summary>
+public class ChromaValidationException : ChromaException
+{
+    /// <summary>Creates the exception.</summary>
+    public ChromaValidationException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with an inner exception.</summary>
+    public ChromaValidationException(string message, Exception? innerException) : base(message, innerException) { }
+}
+
+/// <summary>A filter (<c>where</c> or <c>where_document</c>) is malformed or uses an unknown operator.</summary>
+public sealed class ChromaFilterException : ChromaValidationException
+{
+    /// <summary>Creates the exception.</summary>
+    public ChromaFilterException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with an inner exception.</summary>
+    public ChromaFilterException(string message, Exception? innerException) : base(message, innerException) { }
+}
+
+/// <summary>A tenant, database or collection does not exist (or is not visible to the caller's key).</summary>
+public sealed class ChromaNotFoundException : ChromaException
+{
+    /// <summary>Creates the exception.</summary>
+    public ChromaNotFoundException(string message) : base(message) { }
+}
+
+/// <summary>Something with the same name already exists.</summary>
+public sealed class ChromaConflictException : ChromaException
+{
+    /// <summary>Creates the exception.</summary>
+    public ChromaConflictException(string message) : base(message) { }
+}
+
+/// <summary>
+/// The key is missing, malformed, unknown, wrong, expired, disabled or revoked. The public message is the
+/// same for all of these on purpose; the detailed reason goes to the audit log only.
+/// </summary>
+public sealed class ChromaAuthenticationException : ChromaException
+{
+    /// <summary>Creates the exception.</summary>
+    public ChromaAuthenticationException(string message) : base(message) { }
+}
+
+/// <summary>The key is valid but lacks the permission for the action on the resource.</summary>
+public sealed class ChromaAuthorizationException : ChromaException
+{
+    /// <summary>Creates the exception.</summary>
+    public ChromaAuthorizationException(string message) : base(message) { }
+}
+
+/// <summary>The store was closed (disposed); no operation may run on it any more.</summary>
+public sealed class ChromaStoreClosedException : ChromaException
+{
+    /// <summary>Creates the exception.</summary>
+    public ChromaStoreClosedException(string message) : base(message) { }
+}
+
+/// <summary>Another process holds the store folder open for writing.</summary>
+public sealed class ChromaStoreLockedException : ChromaException
+{
+    /// <summary>Creates the exception.</summary>
+    public ChromaStoreLockedException(string message, Exception? innerException) : base(message, innerException) { }
+}
+
+/// <summary>The store's files are damaged in a way that cannot be repaired from the source of truth.</summary>
+public sealed class ChromaCorruptStoreException : ChromaException
+{
+    /// <summary>Creates the exception.</summary>
+    public ChromaCorruptStoreException(string message, Exception? innerException = null) : base(message, innerException) { }
+}

@@ -1,0 +1,20 @@
+namespace EmbeddedChroma.Index;
+
+/// <summary>
+/// Read-only view of dense vector slots (the memory-mapped arena implements it). Slot numbers are dense
+/// internal ids starting at zero; a slot's row is only meaningful while the slot is live.
+/// </summary>
+internal interface IVectorRows
+{
+    /// <summary>Number of float components of every row.</summary>
+    int Dimension { get; }
+
+    /// <summary>One past the highest slot that may be live.</summary>
+    int SlotCount { get; }
+
+    /// <summary>The row of <paramref name="slot"/>; no copy, valid until the next write to the rows.</summary>
+    ReadOnlySpan<float> GetRow(int slot);
+}
+
+/// <summary>One search hit: an internal slot and its distance to the query (Chroma's definition).</summary>
+internal readonly record struct Neighbor(int Slot, float Distance);
