@@ -1,0 +1,209 @@
+using EmbeddedChroma.Internal;
+using EmbeddedChroma.Security;
+using Microsoft.Extensions.AI;
+
+namespace EmbeddedChroma;
+
+/// <summary>
+/// The operations of one caller (an <see cref="ApiKeyContext"/>) on one tenant/database, like Chroma's
+/// client: tenants, databases and collections. Every call re-checks the key and its permission.
+/// Obtain one from <see cref="ChromaStore.GetClient(ApiKeyContext, string, string)"/>.
+/// </summary>
+/// <remarks>Thread-safe.</remarks>
+public sealed class ChromaClient
+{
+    internal ChromaClient(ChromaStore store, ApiKeyContext context, string tenant, string database)
+    {
+        Store = store;
+        Context = context;
+        Tenant = tenant;
+        Database = database;
+    }
+
+    internal ChromaStore Store { get; }
+
+    /// <summary>The caller this client acts for.</summary>
+    public ApiKeyContext Context { get; }
+
+    /// <summary>The tenant collections are created in and looked up from.</summary>
+    public string Tenant { get; }
+
+    /// <summary>The database collections are created in and looked up from.</summary>
+    public string Database { get; }
+
+    /// <summary>A client for the same caller on another database (and optionally tenant).</summary>
+    public ChromaClient WithDatabase(string database, string? tenant = null)
+    {
+        Gate(ChromaActions.GetDatabase, new ResourceRef(tenant ?? Tenant, database));
+        return new ChromaClient(Store, Context, tenant ?? Tenant, database);
+    }
+
+    internal void Gate(string action, in ResourceRef resource)
+    {
+        Store.ThrowIfClosed();
+        Store.Keys.Authorize(Context, action, resource);
+    }
+
+    /// <summary>A nanosecond timestamp, like Chroma's heartbeat; gated like every call.</summary>
+    public long Heartbeat()
+    {
+        Gate(ChromaActions.SystemHeartbeat, default);
+        return Store.Options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds() * 1_000_000;
+    }
+
+    // ---- tenants ----
+
+    /// <summary>Creates a tenant.</summary>
+    /// <exception cref="ChromaConflictException">It exists.</exception>
+    public void CreateTenant(string name)
+    {
+        Names.Validate(name, "tenant");
+        Gate(ChromaActions.CreateTenant, new ResourceRef(name));
+        Store.InWrite(() => { Store.InsertTenant(name, ifMissing: false); return 0; });
+    }
+
+    /// <summary>Throws <see cref="ChromaNotFoundException"/> unless the tenant exists.</summary>
+    public void GetTenant(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        Gate(ChromaActions.GetTenant, new ResourceRef(name));
+        if (!Store.InRead(() => Store.TenantExists(name)))
+        {
+            throw new ChromaNotFoundException($"Tenant '{name}' does not exist.");
+        }
+    }
+
+    /// <summary>Lists tenant names, oldest first.</summary>
+    public IReadOnlyList<string> ListTenants()
+    {
+        Gate(ChromaActions.ListTenants, default);
+        return Store.InRead(Store.ListTenantNames);
+    }
+
+    /// <summary>Deletes an empty tenant.</summary>
+    /// <exception cref="ChromaConflictException">It still has databases.</exception>
+    public void DeleteTenant(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        Gate(ChromaActions.DeleteTenant, new ResourceRef(name));
+        Store.InWrite(() => { Store.DeleteTenant(name); return 0; });
+    }
+
+    // ---- databases ----
+
+    /// <summary>Creates a database in <paramref name="tenant"/> (default: this client's tenant).</summary>
+    public void CreateDatabase(string name, string? tenant = null)
+    {
+        tenant ??= Tenant;
+        Names.Validate(name, "database");
+        Gate(ChromaActions.CreateDatabase, new ResourceRef(tenant, name));
+        Store.InWrite(() => { Store.InsertDatabase(tenant, name, ifMissing: false); return 0; });
+    }
+
+    /// <summary>Returns the database, or throws <see cref="ChromaNotFoundException"/>.</summary>
+    public DatabaseInfo GetDatabase(string name, string? tenant = null)
+    {
+        tenant ??= Tenant;
+        ArgumentNullException.ThrowIfNull(name);
+        Gate(ChromaActions.GetDatabase, new ResourceRef(tenant, name));
+        Store.InRead(() => Store.DatabaseId(tenant, name));
+        return new DatabaseInfo(tenant, name);
+    }
+
+    /// <summary>Lists a tenant's databases, oldest first.</summary>
+    public IReadOnlyList<DatabaseInfo> ListDatabases(string? tenant = null, int? limit = null, int offset = 0)
+    {
+        tenant ??= Tenant;
+        Validation.LimitOffset(limit, offset);
+        Gate(ChromaActions.ListDatabases, new ResourceRef(tenant));
+        return Store.InRead(() => Store.ListDatabases(tenant, limit, offset));
+    }
+
+    /// <summary>Deletes a database and every collection in it.</summary>
+    public void DeleteDatabase(string name, string? tenant = null)
+    {
+        tenant ??= Tenant;
+        ArgumentNullException.ThrowIfNull(name);
+        Gate(ChromaActions.DeleteDatabase, new ResourceRef(tenant, name));
+        Store.InWrite(() => { Store.DeleteDatabase(tenant, name); return 0; });
+    }
+
+    // ---- collections ----
+
+    /// <summary>Creates a collection.</summary>
+    /// <exception cref="ChromaConflictException">A collection with that name exists in this database.</exception>
+    /// <exception cref="ChromaValidationException">The name, metadata or configuration is invalid.</exception>
+    public Collection CreateCollection(string name, CollectionOptions? options = null) =>
+        CreateOrGet(name, options, ChromaActions.CreateCollection, getExisting: false);
+
+    /// <summary>Returns the collection, creating it if missing; when it exists the other arguments are ignored (Chroma's rule).</summary>
+    public Collection GetOrCreateCollection(string name, CollectionOptions? options = null) =>
+        CreateOrGet(name, options, ChromaActions.GetOrCreateCollection, getExisting: true);
+
+    private Collection CreateOrGet(string name, CollectionOptions? options, string action, bool getExisting)
+    {
+        Names.Validate(name, "collection");
+        var configuration = options?.Configuration ?? new CollectionConfiguration();
+        configuration.Validate();
+        var metadata = MetadataCodec.Normalize(options?.Metadata, $"collection '{name}'", Store.Options, allowNullValues: false, scalarsOnly: true);
+        Gate(action, new ResourceRef(Tenant, Database));
+        var state = Store.InWrite(() =>
+        {
+            var databaseId = Store.DatabaseId(Tenant, Database);
+            if (Store.FindCollection(databaseId, name) is { } existing)
+            {
+                return getExisting ? existing : throw new ChromaConflictException($"Collection '{name}' already exists in '{Tenant}/{Database}'.");
+            }
+
+            return Store.InsertCollection(databaseId, Tenant, Database, name, configuration, metadata);
+        });
+        return new Collection(this, state, options?.EmbeddingGenerator);
+    }
+
+    /// <summary>Returns an existing collection.</summary>
+    /// <param name="name">The collection's name.</param>
+    /// <param name="embeddingGenerator">Optional generator for the <c>…Async</c> calls (not persisted).</param>
+    /// <exception cref="ChromaNotFoundException">No such collection.</exception>
+    public Collection GetCollection(string name, IEmbeddingGenerator<string, Embedding<float>>? embeddingGenerator = null)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        Gate(ChromaActions.GetCollection, new ResourceRef(Tenant, Database));
+        var state = Store.InRead(() => Store.FindCollection(Store.DatabaseId(Tenant, Database), name))
+            ?? throw new ChromaNotFoundException($"Collection '{name}' does not exist in '{Tenant}/{Database}'.");
+        return new Collection(this, state, embeddingGenerator);
+    }
+
+    /// <summary>Lists the collections of this database, oldest first.</summary>
+    public IReadOnlyList<CollectionInfo> ListCollections(int? limit = null, int offset = 0)
+    {
+        Validation.LimitOffset(limit, offset);
+        Gate(ChromaActions.ListCollections, new ResourceRef(Tenant, Database));
+        return Store.InRead(() => Store.CollectionsOf(Store.DatabaseId(Tenant, Database))
+            .Skip(offset).Take(limit ?? int.MaxValue).Select(c => c.ToInfo()).ToList());
+    }
+
+    /// <summary>Number of collections in this database.</summary>
+    public int CountCollections()
+    {
+        Gate(ChromaActions.ListCollections, new ResourceRef(Tenant, Database));
+        return Store.InRead(() => Store.CollectionsOf(Store.DatabaseId(Tenant, Database)).Count());
+    }
+
+    /// <summary>Deletes a collection and its records.</summary>
+    /// <exception cref="ChromaNotFoundException">No such collection.</exception>
+    public void DeleteCollection(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        Gate(ChromaActions.DeleteCollection, new ResourceRef(Tenant, Database));
+        Store.InWrite(() =>
+        {
+            var state = Store.FindCollection(Store.DatabaseId(Tenant, Database), name)
+                ?? throw new ChromaNotFoundException($"Collection '{name}' does not exist in '{Tenant}/{Database}'.");
+            Store.DropCollection(state);
+            return 0;
+        });
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"ChromaClient({Tenant}/{Database}, key {Context})";
+}

@@ -1,0 +1,257 @@
+using EmbeddedChroma.Internal;
+using EmbeddedChroma.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace EmbeddedChroma;
+
+// Tenants, databases and collections in the SQLite catalog. Callers have validated and authorized.
+public sealed partial class ChromaStore
+{
+    private void EnsureDefaults()
+    {
+        InsertTenant(DefaultTenant, ifMissing: true);
+        InsertDatabase(DefaultTenant, DefaultDatabase, ifMissing: true);
+    }
+
+    internal void InsertTenant(string name, bool ifMissing)
+    {
+        var command = WriteCommand("INSERT INTO tenants(name, created_seq) VALUES ($n, $s) ON CONFLICT(name) DO NOTHING");
+        command.Parameters.AddWithValue("$n", name);
+        command.Parameters.AddWithValue("$s", NextSeq());
+        if (command.ExecuteNonQuery() == 0 && !ifMissing)
+        {
+            throw new ChromaConflictException($"Tenant '{name}' already exists.");
+        }
+    }
+
+    internal bool TenantExists(string name)
+    {
+        var command = ReadCommandOnWriter("SELECT 1 FROM tenants WHERE name = $n");
+        command.Parameters.AddWithValue("$n", name);
+        return command.ExecuteScalar() is not null;
+    }
+
+    internal IReadOnlyList<string> ListTenantNames()
+    {
+        var command = ReadCommandOnWriter("SELECT name FROM tenants ORDER BY created_seq");
+        using var reader = command.ExecuteReader();
+        var names = new List<string>();
+        while (reader.Read())
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        return names;
+    }
+
+    internal void DeleteTenant(string name)
+    {
+        var count = WriteCommand("SELECT COUNT(*) FROM databases WHERE tenant = $t");
+        count.Parameters.AddWithValue("$t", name);
+        if ((long)count.ExecuteScalar()! > 0)
+        {
+            throw new ChromaConflictException($"Tenant '{name}' still has databases; delete them first.");
+        }
+
+        var command = WriteCommand("DELETE FROM tenants WHERE name = $n");
+        command.Parameters.AddWithValue("$n", name);
+        if (command.ExecuteNonQuery() == 0)
+        {
+            throw new ChromaNotFoundException($"Tenant '{name}' does not exist.");
+        }
+    }
+
+    internal void InsertDatabase(string tenant, string name, bool ifMissing)
+    {
+        if (!TenantExists(tenant))
+        {
+            throw new ChromaNotFoundException($"Tenant '{tenant}' does not exist.");
+        }
+
+        var command = WriteCommand("INSERT INTO databases(tenant, name, created_seq) VALUES ($t, $n, $s) ON CONFLICT(tenant, name) DO NOTHING");
+        command.Parameters.AddWithValue("$t", tenant);
+        command.Parameters.AddWithValue("$n", name);
+        command.Parameters.AddWithValue("$s", NextSeq());
+        if (command.ExecuteNonQuery() == 0 && !ifMissing)
+        {
+            throw new ChromaConflictException($"Database '{name}' already exists in tenant '{tenant}'.");
+        }
+    }
+
+    /// <summary>The database's row id; throws not-found naming tenant and database.</summary>
+    internal long DatabaseId(string tenant, string database)
+    {
+        var command = ReadCommandOnWriter("SELECT id FROM databases WHERE tenant = $t AND name = $n");
+        command.Parameters.AddWithValue("$t", tenant);
+        command.Parameters.AddWithValue("$n", database);
+        return command.ExecuteScalar() is long id
+            ? id
+            : throw new ChromaNotFoundException($"Database '{database}' does not exist in tenant '{tenant}'.");
+    }
+
+    internal IReadOnlyList<DatabaseInfo> ListDatabases(string tenant, int? limit, int offset)
+    {
+        if (!TenantExists(tenant))
+        {
+            throw new ChromaNotFoundException($"Tenant '{tenant}' does not exist.");
+        }
+
+        var command = ReadCommandOnWriter("SELECT name FROM databases WHERE tenant = $t ORDER BY id LIMIT $l OFFSET $o");
+        command.Parameters.AddWithValue("$t", tenant);
+        command.Parameters.AddWithValue("$l", limit ?? -1);
+        command.Parameters.AddWithValue("$o", offset);
+        using var reader = command.ExecuteReader();
+        var list = new List<DatabaseInfo>();
+        while (reader.Read())
+        {
+            list.Add(new DatabaseInfo(tenant, reader.GetString(0)));
+        }
+
+        return list;
+    }
+
+    internal void DeleteDatabase(string tenant, string name)
+    {
+        var id = DatabaseId(tenant, name);
+        foreach (var state in _collections.Values.Where(c => c.DatabaseId == id && !c.Deleted).ToList())
+        {
+            DropCollection(state);
+        }
+
+        var command = WriteCommand("DELETE FROM databases WHERE id = $id");
+        command.Parameters.AddWithValue("$id", id);
+        command.ExecuteNonQuery();
+    }
+
+    internal CollectionState? FindCollection(long databaseId, string name) =>
+        _collections.Values.FirstOrDefault(c => c.DatabaseId == databaseId && !c.Deleted && c.Name == name);
+
+    internal IEnumerable<CollectionState> CollectionsOf(long databaseId) =>
+        _collections.Values.Where(c => c.DatabaseId == databaseId && !c.Deleted).OrderBy(c => c.Id);
+
+    internal CollectionState InsertCollection(long databaseId, string tenant, string database, string name, CollectionConfiguration configuration, Dictionary<string, object?>? metadata)
+    {
+        var seq = NextSeq();
+        var uuid = Guid.NewGuid();
+        var command = WriteCommand("""
+            INSERT INTO collections(uuid, database_id, name, dimension, space, ef_construction, ef_search, max_neighbors, metadata, created_seq, last_seq)
+            VALUES ($u, $d, $n, NULL, $sp, $efc, $efs, $m, $meta, $s, $s) RETURNING id
+            """);
+        command.Parameters.AddWithValue("$u", uuid.ToString());
+        command.Parameters.AddWithValue("$d", databaseId);
+        command.Parameters.AddWithValue("$n", name);
+        command.Parameters.AddWithValue("$sp", CollectionConfiguration.SpaceName(configuration.Space));
+        command.Parameters.AddWithValue("$efc", configuration.EfConstruction);
+        command.Parameters.AddWithValue("$efs", configuration.EfSearch);
+        command.Parameters.AddWithValue("$m", configuration.MaxNeighbors);
+        command.Parameters.AddWithValue("$meta", (object?)MetadataCodec.Encode(metadata) ?? DBNull.Value);
+        command.Parameters.AddWithValue("$s", seq);
+        var id = (long)command.ExecuteScalar()!;
+        var state = new CollectionState
+        {
+            Id = id,
+            Uuid = uuid,
+            DatabaseId = databaseId,
+            Tenant = tenant,
+            Database = database,
+            Name = name,
+            Configuration = configuration,
+            Metadata = MetadataCodec.Decode(MetadataCodec.Encode(metadata)),
+            LastSeq = seq,
+        };
+        _collections[id] = state;
+        return state;
+    }
+
+    internal void UpdateCollectionRow(CollectionState state, string name, Dictionary<string, object>? metadata, int efSearch)
+    {
+        var command = WriteCommand("UPDATE collections SET name = $n, metadata = $meta, ef_search = $efs WHERE id = $id");
+        command.Parameters.AddWithValue("$n", name);
+        command.Parameters.AddWithValue("$meta", (object?)MetadataCodec.Encode(metadata?.ToDictionary(p => p.Key, p => (object?)p.Value)) ?? DBNull.Value);
+        command.Parameters.AddWithValue("$efs", efSearch);
+        command.Parameters.AddWithValue("$id", state.Id);
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>Deletes a collection's rows inside the current write transaction and marks its state deleted.</summary>
+    internal void DropCollection(CollectionState state)
+    {
+        state.Lock.EnterWriteLock();
+        try
+        {
+            foreach (var sql in new[]
+            {
+                "INSERT INTO documents_fts(documents_fts, rowid, document) SELECT 'delete', rid, document FROM records WHERE collection_id = $c AND document IS NOT NULL",
+                "DELETE FROM record_meta WHERE collection_id = $c",
+                "DELETE FROM records WHERE collection_id = $c",
+                "DELETE FROM collections WHERE id = $c",
+            })
+            {
+                var command = WriteCommand(sql);
+                command.Parameters.AddWithValue("$c", state.Id);
+                command.ExecuteNonQuery();
+            }
+
+            state.Deleted = true;
+            state.Arena?.Dispose();
+            state.Arena = null;
+            VectorArena.Delete(ArenaPath(state.Uuid));
+            _collections.TryRemove(state.Id, out _);
+        }
+        finally
+        {
+            state.Lock.ExitWriteLock();
+        }
+    }
+
+    private void LoadCollections()
+    {
+        var command = ReadCommandOnWriter("""
+            SELECT c.id, c.uuid, c.database_id, d.tenant, d.name, c.name, c.dimension, c.space, c.ef_construction,
+                   c.ef_search, c.max_neighbors, c.metadata, c.last_seq
+            FROM collections c JOIN databases d ON d.id = c.database_id
+            """);
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            var state = new CollectionState
+            {
+                Id = reader.GetInt64(0),
+                Uuid = Guid.Parse(reader.GetString(1)),
+                DatabaseId = reader.GetInt64(2),
+                Tenant = reader.GetString(3),
+                Database = reader.GetString(4),
+                Name = reader.GetString(5),
+                Dimension = reader.IsDBNull(6) ? null : reader.GetInt32(6),
+                Configuration = new CollectionConfiguration
+                {
+                    Space = CollectionConfiguration.ParseSpace(reader.GetString(7)),
+                    EfConstruction = reader.GetInt32(8),
+                    EfSearch = reader.GetInt32(9),
+                    MaxNeighbors = reader.GetInt32(10),
+                },
+                Metadata = MetadataCodec.Decode(reader.IsDBNull(11) ? null : reader.GetString(11)),
+                LastSeq = reader.GetInt64(12),
+            };
+            _collections[state.Id] = state;
+        }
+    }
+
+    /// <summary>A read on the writer connection (catalog reads are small and rare); caller holds the write lock or is single-threaded.</summary>
+    private SqliteCommand ReadCommandOnWriter(string sql)
+    {
+        var command = Db.WriterCommand(sql);
+        command.Transaction = CurrentTransaction;
+        return command;
+    }
+
+    /// <summary>Runs a catalog read under the write lock.</summary>
+    internal T InRead<T>(Func<T> read)
+    {
+        lock (Db.WriteLock)
+        {
+            ThrowIfClosed();
+            return read();
+        }
+    }
+}

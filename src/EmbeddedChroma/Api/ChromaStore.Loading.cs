@@ -1,0 +1,120 @@
+using System.Runtime.InteropServices;
+using EmbeddedChroma.Storage;
+
+namespace EmbeddedChroma;
+
+// Bringing a collection's derived state (liveness, free slots, vector arena) into memory on first use.
+public sealed partial class ChromaStore
+{
+    /// <summary>
+    /// Loads the collection's slot map from SQLite and maps its arena; the arena is rebuilt from SQLite's
+    /// embeddings only when it is missing, unclean, stamped for another sequence number, or fails its checksum.
+    /// Caller holds the collection lock (read or write); loading itself is serialized on the state.
+    /// </summary>
+    internal void EnsureLoaded(CollectionState state)
+    {
+        if (state.Loaded && !state.ArenaInvalid)
+        {
+            return;
+        }
+
+        lock (state)
+        {
+            if (state.Loaded && !state.ArenaInvalid)
+            {
+                return;
+            }
+
+            var connection = Db.Rent();
+            try
+            {
+                if (!state.Loaded)
+                {
+                    LoadSlots(state, connection);
+                }
+
+                if (state.Dimension is { } dimension)
+                {
+                    state.Arena?.Dispose();
+                    state.Arena = null;
+                    var path = ArenaPath(state.Uuid);
+                    var arena = state.ArenaInvalid ? null : VectorArena.TryOpen(path, dimension, state.LastSeq);
+                    if (arena is not null && arena.SlotCount < state.NextSlot)
+                    {
+                        arena.Dispose();
+                        arena = null;
+                    }
+
+                    state.Arena = arena ?? RebuildArena(state, connection, path, dimension);
+                    state.ArenaInvalid = false;
+                }
+
+                state.Loaded = true;
+            }
+            finally
+            {
+                Db.Return(connection);
+            }
+        }
+    }
+
+    private static void LoadSlots(CollectionState state, Microsoft.Data.Sqlite.SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT slot FROM records WHERE collection_id = $c";
+        command.Parameters.AddWithValue("$c", state.Id);
+        using var reader = command.ExecuteReader();
+        var max = -1;
+        var count = 0;
+        while (reader.Read())
+        {
+            var slot = reader.GetInt32(0);
+            state.SetLive(slot, true);
+            max = Math.Max(max, slot);
+            count++;
+        }
+
+        state.Count = count;
+        state.NextSlot = max + 1;
+        state.FreeSlots.Clear();
+        for (var slot = state.NextSlot - 1; slot >= 0; slot--)
+        {
+            if ((state.Live[slot >> 6] & (1UL << slot)) == 0)
+            {
+                state.FreeSlots.Push(slot);
+            }
+        }
+    }
+
+    private static VectorArena RebuildArena(CollectionState state, Microsoft.Data.Sqlite.SqliteConnection connection, string path, int dimension)
+    {
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+        var arena = VectorArena.Create(path, dimension, Math.Max(state.NextSlot, 1024));
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT slot, embedding FROM records WHERE collection_id = $c";
+        command.Parameters.AddWithValue("$c", state.Id);
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            var blob = (byte[])reader.GetValue(1);
+            WriteRow(arena, reader.GetInt32(0), MemoryMarshal.Cast<byte, float>(blob), state.Configuration.Space);
+        }
+
+        arena.Checkpoint(state.LastSeq);
+        return arena;
+    }
+
+    /// <summary>Writes one vector into its slot, normalized for cosine so cosine distance is 1 − dot.</summary>
+    internal static void WriteRow(VectorArena arena, int slot, ReadOnlySpan<float> vector, DistanceSpace space)
+    {
+        var row = arena.WritableRow(slot);
+        if (space == DistanceSpace.Cosine)
+        {
+            Distance.VectorMath.Normalize(vector, row);
+        }
+        else
+        {
+            vector.CopyTo(row);
+        }
+    }
+}

@@ -1,0 +1,393 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using EmbeddedChroma.Security;
+using EmbeddedChroma.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace EmbeddedChroma;
+
+/// <summary>
+/// An EmbeddedChroma store: a folder holding a SQLite database (the source of truth: catalog, records,
+/// metadata, documents, keys) and one memory-mapped vector arena per collection. One process owns a
+/// store for writing at a time (an OS file lock enforces it). Every operation is gated by an
+/// <see cref="ApiKeyContext"/>: <see cref="Create"/> yields the first admin key exactly once.
+/// </summary>
+/// <remarks>Thread-safe: any number of threads may use one store; writes are serialized, queries run concurrently.</remarks>
+public sealed partial class ChromaStore : IDisposable
+{
+    /// <summary>The tenant used when none is named.</summary>
+    public const string DefaultTenant = "default_tenant";
+
+    /// <summary>The database used when none is named.</summary>
+    public const string DefaultDatabase = "default_database";
+
+    /// <summary>Largest accepted <c>Authorization</c> header value, in characters; longer ones are rejected before parsing.</summary>
+    public const int MaxHeaderLength = 4096;
+
+    internal const string DatabaseFileName = "chroma.sqlite3";
+    private const string LockFileName = "chroma.lock";
+    private const string VectorsFolder = "vectors";
+
+    private readonly FileStream _lockFile;
+    private readonly ConcurrentDictionary<long, CollectionState> _collections = new();
+    private long _seq;
+    private volatile bool _closed;
+
+    private ChromaStore(string path, ChromaStoreOptions options, FileStream lockFile, SqliteDb db)
+    {
+        Path = path;
+        Options = options;
+        _lockFile = lockFile;
+        Db = db;
+        Keys = new KeyRing(db, options.TimeProvider);
+        _seq = long.Parse(ReadMeta("seq") ?? "0", CultureInfo.InvariantCulture);
+        LoadCollections();
+    }
+
+    /// <summary>The store folder.</summary>
+    public string Path { get; }
+
+    /// <summary>The limits and settings the store was opened with.</summary>
+    public ChromaStoreOptions Options { get; }
+
+    internal SqliteDb Db { get; }
+
+    internal KeyRing Keys { get; }
+
+    /// <summary>True when <paramref name="path"/> holds a store.</summary>
+    public static bool Exists(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        return File.Exists(System.IO.Path.Combine(path, DatabaseFileName));
+    }
+
+    /// <summary>
+    /// Creates a new store in <paramref name="path"/> (created if missing) and returns its first admin key
+    /// in <paramref name="adminKey"/>. The key is shown only this once and stored only as a hash: keep it
+    /// somewhere safe (a secret store, an environment variable), never in source control.
+    /// </summary>
+    /// <exception cref="ChromaConflictException">The folder already holds a store.</exception>
+    /// <exception cref="ChromaStoreLockedException">Another process holds the folder.</exception>
+    public static ChromaStore Create(string path, out string adminKey, ChromaStoreOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        options ??= new ChromaStoreOptions();
+        options.Validate();
+        path = System.IO.Path.GetFullPath(path);
+        Directory.CreateDirectory(path);
+        var lockFile = AcquireLock(path);
+        try
+        {
+            if (File.Exists(System.IO.Path.Combine(path, DatabaseFileName)))
+            {
+                throw new ChromaConflictException($"'{path}' already holds a store; open it with ChromaStore.Open.");
+            }
+
+            var db = new SqliteDb(System.IO.Path.Combine(path, DatabaseFileName), EmbeddedChroma.Filtering.SqliteRegex.Register);
+            try
+            {
+                InitializeSchema(db);
+                var store = new ChromaStore(path, options, lockFile, db);
+                adminKey = store.InWrite(() =>
+                {
+                    store.EnsureDefaults();
+                    return store.Keys.CreateAdminKey("admin");
+                });
+                return store;
+            }
+            catch
+            {
+                db.Dispose();
+                throw;
+            }
+        }
+        catch
+        {
+            lockFile.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Opens an existing store.</summary>
+    /// <exception cref="ChromaNotFoundException">The folder holds no store.</exception>
+    /// <exception cref="ChromaStoreLockedException">Another process holds the folder.</exception>
+    /// <exception cref="ChromaCorruptStoreException">The SQLite file is damaged.</exception>
+    public static ChromaStore Open(string path, ChromaStoreOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        options ??= new ChromaStoreOptions();
+        options.Validate();
+        path = System.IO.Path.GetFullPath(path);
+        if (!Exists(path))
+        {
+            throw new ChromaNotFoundException($"No store in '{path}'; create one with ChromaStore.Create.");
+        }
+
+        var lockFile = AcquireLock(path);
+        try
+        {
+            var db = new SqliteDb(System.IO.Path.Combine(path, DatabaseFileName), EmbeddedChroma.Filtering.SqliteRegex.Register);
+            try
+            {
+                InitializeSchema(db);
+                return new ChromaStore(path, options, lockFile, db);
+            }
+            catch (SqliteException ex)
+            {
+                db.Dispose();
+                throw new ChromaCorruptStoreException($"The store is corrupt: '{db.Path}' could not be read ({ex.SqliteErrorCode}).", ex);
+            }
+            catch
+            {
+                db.Dispose();
+                throw;
+            }
+        }
+        catch
+        {
+            lockFile.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Admin-key recovery for a lost key: revokes every admin key of the store in <paramref name="path"/>
+    /// and returns a new one (shown once). Needs file-system access to the store folder, which already
+    /// implies full control of the store. The store must not be open in any process.
+    /// </summary>
+    public static string RecoverAdminKey(string path, ChromaStoreOptions? options = null)
+    {
+        using var store = Open(path, options);
+        return store.InWrite(() =>
+        {
+            store.Keys.RevokeAllAdminKeys();
+            return store.Keys.CreateAdminKey("admin (recovered)");
+        });
+    }
+
+    private static FileStream AcquireLock(string path)
+    {
+        try
+        {
+            // FileShare.None takes an exclusive advisory lock (flock on Unix) held until disposal.
+            return new FileStream(System.IO.Path.Combine(path, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException ex)
+        {
+            throw new ChromaStoreLockedException($"The store in '{path}' is in use by another process.", ex);
+        }
+    }
+
+    private static void InitializeSchema(SqliteDb db)
+    {
+        lock (db.WriteLock)
+        {
+            using var tx = db.Writer.BeginTransaction();
+            using (var command = db.Writer.CreateCommand())
+            {
+                command.Transaction = tx;
+                command.CommandText = Schema.Create;
+                command.ExecuteNonQuery();
+                command.CommandText = "INSERT OR IGNORE INTO store_meta(key, value) VALUES ('schema_version', $v), ('seq', '0')";
+                command.Parameters.AddWithValue("$v", SqliteDb.SchemaVersion.ToString(CultureInfo.InvariantCulture));
+                command.ExecuteNonQuery();
+                command.CommandText = "SELECT value FROM store_meta WHERE key = 'schema_version'";
+                var version = (string?)command.ExecuteScalar();
+                if (version != SqliteDb.SchemaVersion.ToString(CultureInfo.InvariantCulture))
+                {
+                    throw new ChromaCorruptStoreException($"'{db.Path}' has schema version {version}; this library reads version {SqliteDb.SchemaVersion}.");
+                }
+            }
+
+            tx.Commit();
+        }
+    }
+
+    /// <summary>Authenticates a raw API key.</summary>
+    /// <exception cref="ChromaAuthenticationException">The key is malformed, unknown, wrong, expired or revoked (one message for all).</exception>
+    public ApiKeyContext Authenticate(string apiKey)
+    {
+        ThrowIfClosed();
+        if (apiKey is null)
+        {
+            throw new ChromaAuthenticationException("Authentication failed: no API key was given.");
+        }
+
+        return new ApiKeyContext(Keys, Keys.Authenticate(apiKey));
+    }
+
+    /// <summary>
+    /// Authenticates an <c>Authorization</c> header value of the form <c>Bearer &lt;key&gt;</c> (RFC 6750; the
+    /// scheme is case-insensitive, the key is not).
+    /// </summary>
+    /// <exception cref="ChromaAuthenticationException">The header is missing, malformed, too long, or its key is not valid.</exception>
+    public ApiKeyContext AuthenticateHeader(string authorizationHeaderValue)
+    {
+        ThrowIfClosed();
+        if (string.IsNullOrEmpty(authorizationHeaderValue) || authorizationHeaderValue.Length > MaxHeaderLength)
+        {
+            throw new ChromaAuthenticationException("Authentication failed: the Authorization header is missing, empty or longer than allowed.");
+        }
+
+        const string scheme = "Bearer ";
+        var value = authorizationHeaderValue.AsSpan();
+        if (!value.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ChromaAuthenticationException("Authentication failed: the Authorization header must use the Bearer scheme.");
+        }
+
+        var token = value[scheme.Length..].TrimStart(' ');
+        return new ApiKeyContext(Keys, Keys.Authenticate(token));
+    }
+
+    /// <summary>A client bound to <paramref name="context"/> and one tenant/database (defaults: Chroma's).</summary>
+    public ChromaClient GetClient(ApiKeyContext context, string tenant = DefaultTenant, string database = DefaultDatabase)
+    {
+        ThrowIfClosed();
+        ArgumentNullException.ThrowIfNull(context);
+        Keys.Authorize(context, ChromaActions.GetDatabase, new ResourceRef(tenant, database));
+        return new ChromaClient(this, context, tenant, database);
+    }
+
+    /// <summary>Authenticates <paramref name="apiKey"/> and returns a client bound to a tenant/database.</summary>
+    public ChromaClient GetClient(string apiKey, string tenant = DefaultTenant, string database = DefaultDatabase) =>
+        GetClient(Authenticate(apiKey), tenant, database);
+
+    internal void ThrowIfClosed()
+    {
+        if (_closed)
+        {
+            throw new ChromaStoreClosedException($"The store in '{Path}' is closed.");
+        }
+    }
+
+    /// <summary>Runs <paramref name="action"/> inside one SQLite write transaction (all or nothing).</summary>
+    /// <remarks><paramref name="afterCommit"/> runs under the same lock once the transaction is durable: in-memory state changes go there.</remarks>
+    internal T InWrite<T>(Func<T> action, Action<T>? afterCommit = null, CollectionState? exclusive = null)
+    {
+        lock (Db.WriteLock)
+        {
+            ThrowIfClosed();
+            if (exclusive is null)
+            {
+                return InTransaction(action, afterCommit);
+            }
+
+            // Lock order everywhere: the store's write lock, then a collection's lock.
+            exclusive.Lock.EnterWriteLock();
+            try
+            {
+                return InTransaction(action, afterCommit);
+            }
+            finally
+            {
+                exclusive.Lock.ExitWriteLock();
+            }
+        }
+    }
+
+    private T InTransaction<T>(Func<T> action, Action<T>? afterCommit)
+    {
+        {
+            T result;
+            using (var tx = Db.Writer.BeginTransaction())
+            {
+                CurrentTransaction = tx;
+                try
+                {
+                    result = action();
+                    tx.Commit();
+                }
+                finally
+                {
+                    CurrentTransaction = null;
+                }
+            }
+
+            afterCommit?.Invoke(result);
+            return result;
+        }
+    }
+
+    internal SqliteTransaction? CurrentTransaction { get; private set; }
+
+    /// <summary>A prepared writer command bound to the current write transaction.</summary>
+    internal SqliteCommand WriteCommand(string sql)
+    {
+        var command = Db.WriterCommand(sql);
+        command.Transaction = CurrentTransaction ?? throw new InvalidOperationException("No write transaction is active.");
+        return command;
+    }
+
+    /// <summary>Takes the next write sequence number inside the current write transaction.</summary>
+    internal long NextSeq()
+    {
+        var seq = _seq + 1;
+        var command = WriteCommand("UPDATE store_meta SET value = $v WHERE key = 'seq'");
+        command.Parameters.AddWithValue("$v", seq.ToString(CultureInfo.InvariantCulture));
+        command.ExecuteNonQuery();
+        _seq = seq;
+        return seq;
+    }
+
+    private string? ReadMeta(string key)
+    {
+        lock (Db.WriteLock)
+        {
+            var command = Db.WriterCommand("SELECT value FROM store_meta WHERE key = $k");
+            command.Parameters.AddWithValue("$k", key);
+            return (string?)command.ExecuteScalar();
+        }
+    }
+
+    internal string ArenaPath(Guid collection) => System.IO.Path.Combine(Path, VectorsFolder, collection.ToString("N") + ".vec");
+
+    /// <summary>
+    /// Closes the store: checkpoints every vector arena (so the next open maps it without a rebuild),
+    /// checkpoints SQLite's WAL and releases the folder lock. Idempotent.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        lock (Db.WriteLock)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            _closed = true;
+            foreach (var state in _collections.Values)
+            {
+                state.Lock.EnterWriteLock();
+                try
+                {
+                    if (state.Arena is { } arena)
+                    {
+                        if (!state.ArenaInvalid)
+                        {
+                            arena.Checkpoint(state.LastSeq);
+                        }
+
+                        arena.Dispose();
+                        state.Arena = null;
+                    }
+                }
+                finally
+                {
+                    state.Lock.ExitWriteLock();
+                }
+            }
+
+            Db.Dispose();
+            _lockFile.Dispose();
+        }
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"ChromaStore({Path})";
+}

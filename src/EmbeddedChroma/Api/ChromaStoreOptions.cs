@@ -1,0 +1,63 @@
+namespace EmbeddedChroma;
+
+/// <summary>
+/// Limits and settings of a store. The limits guard the process against requests that would exhaust its
+/// memory; each one, when exceeded, is a <see cref="ChromaValidationException"/> naming the limit.
+/// </summary>
+public sealed record ChromaStoreOptions
+{
+    /// <summary>Default of <see cref="MaxBatchSize"/>: 10,000 records per add / upsert / update / delete / get-by-ids call (Chroma's server allows 5,461).</summary>
+    public const int DefaultMaxBatchSize = 10_000;
+
+    /// <summary>Most records in one write call or ids in one selector.</summary>
+    public int MaxBatchSize { get; init; } = DefaultMaxBatchSize;
+
+    /// <summary>Largest <c>n_results</c> of one query (default 10,000).</summary>
+    public int MaxResults { get; init; } = 10_000;
+
+    /// <summary>Most query embeddings in one query call (default 1,000).</summary>
+    public int MaxQueryEmbeddings { get; init; } = 1_000;
+
+    /// <summary>Largest embedding dimension (default 65,536).</summary>
+    public int MaxDimension { get; init; } = 65_536;
+
+    /// <summary>Largest document, in UTF-16 characters (default 1,048,576).</summary>
+    public int MaxDocumentLength { get; init; } = 1 << 20;
+
+    /// <summary>Largest record id, in characters (default 1,024).</summary>
+    public int MaxIdLength { get; init; } = 1_024;
+
+    /// <summary>Most keys in one metadata object (default 256).</summary>
+    public int MaxMetadataKeys { get; init; } = 256;
+
+    /// <summary>Largest metadata string value (or array element) in characters (default 65,536).</summary>
+    public int MaxMetadataValueLength { get; init; } = 65_536;
+
+    /// <summary>Longest metadata array (default 1,024 elements).</summary>
+    public int MaxMetadataArrayLength { get; init; } = 1_024;
+
+    /// <summary>Clock for key expiry and usage times; <see cref="TimeProvider.System"/> by default.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    internal void Validate()
+    {
+        Positive(MaxBatchSize, nameof(MaxBatchSize));
+        Positive(MaxResults, nameof(MaxResults));
+        Positive(MaxQueryEmbeddings, nameof(MaxQueryEmbeddings));
+        Positive(MaxDimension, nameof(MaxDimension));
+        Positive(MaxDocumentLength, nameof(MaxDocumentLength));
+        Positive(MaxIdLength, nameof(MaxIdLength));
+        Positive(MaxMetadataKeys, nameof(MaxMetadataKeys));
+        Positive(MaxMetadataValueLength, nameof(MaxMetadataValueLength));
+        Positive(MaxMetadataArrayLength, nameof(MaxMetadataArrayLength));
+        ArgumentNullException.ThrowIfNull(TimeProvider);
+    }
+
+    private static void Positive(int value, string name)
+    {
+        if (value <= 0)
+        {
+            throw new ChromaValidationException($"ChromaStoreOptions.{name} must be positive, got {value}.");
+        }
+    }
+}

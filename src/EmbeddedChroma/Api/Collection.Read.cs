@@ -1,0 +1,192 @@
+using System.Buffers;
+using EmbeddedChroma.Index;
+using EmbeddedChroma.Internal;
+using EmbeddedChroma.Storage;
+
+namespace EmbeddedChroma;
+
+// get / peek / query.
+public sealed partial class Collection
+{
+    private const Include AllInclude = Include.Embeddings | Include.Metadatas | Include.Documents | Include.Distances;
+
+    /// <summary>
+    /// Returns records chosen by ids and/or filters (all given selectors must match), in insertion order.
+    /// </summary>
+    /// <param name="ids">Only these ids (missing ids are skipped).</param>
+    /// <param name="where">A metadata filter.</param>
+    /// <param name="whereDocument">A document filter.</param>
+    /// <param name="limit">At most this many records.</param>
+    /// <param name="offset">Skip this many matching records first.</param>
+    /// <param name="include">What to return besides ids (default metadatas and documents; distances are not allowed).</param>
+    /// <exception cref="ChromaValidationException">An argument is invalid.</exception>
+    public GetResult Get(IReadOnlyList<string>? ids = null, Where? where = null, WhereDocument? whereDocument = null, int? limit = null, int offset = 0, Include include = Include.Metadatas | Include.Documents)
+    {
+        Gate(ChromaActions.Get);
+        if (ids is not null)
+        {
+            Validation.Ids(ids, Limits);
+        }
+
+        Validation.LimitOffset(limit, offset);
+        CheckInclude(include, allowDistances: false);
+        var rows = WithReadLock(() => WithConnection(connection =>
+            RecordReader.Read(connection, null, _state, ToColumns(include), ids, where, whereDocument, limit, offset)));
+        return new GetResult(
+            rows.ConvertAll(r => r.Id),
+            include.HasFlag(Include.Embeddings) ? rows.ConvertAll(r => r.Embedding!) : null,
+            include.HasFlag(Include.Metadatas) ? rows.ConvertAll(r => (IReadOnlyDictionary<string, object>?)MetadataCodec.Decode(r.MetadataJson)) : null,
+            include.HasFlag(Include.Documents) ? rows.ConvertAll(r => r.Document) : null,
+            include);
+    }
+
+    /// <summary>The first <paramref name="limit"/> records with embeddings, metadata and documents.</summary>
+    public GetResult Peek(int limit = 10)
+    {
+        if (limit <= 0)
+        {
+            throw new ChromaValidationException($"peek: limit must be positive, got {limit}.");
+        }
+
+        return Get(limit: limit, include: Include.Embeddings | Include.Metadatas | Include.Documents);
+    }
+
+    /// <summary>
+    /// Finds the <paramref name="nResults"/> nearest records to each query embedding, optionally among
+    /// the records chosen by ids and/or filters. Each result list is in ascending distance; a collection
+    /// with fewer matching records returns fewer results.
+    /// </summary>
+    /// <exception cref="ChromaValidationException">An argument is invalid (dimension, NaN, n_results ≤ 0 …).</exception>
+    public QueryResult Query(IReadOnlyList<float[]> queryEmbeddings, int nResults = 10, Where? where = null, WhereDocument? whereDocument = null, IReadOnlyList<string>? ids = null, Include include = Include.Metadatas | Include.Documents | Include.Distances)
+    {
+        Gate(ChromaActions.Query);
+        if (queryEmbeddings is null || queryEmbeddings.Count == 0)
+        {
+            throw new ChromaValidationException("query: query_embeddings must be a non-empty list.");
+        }
+
+        if (queryEmbeddings.Count > Limits.MaxQueryEmbeddings)
+        {
+            throw new ChromaValidationException($"query: {queryEmbeddings.Count} query embeddings exceed the limit of {Limits.MaxQueryEmbeddings}.");
+        }
+
+        if (nResults <= 0 || nResults > Limits.MaxResults)
+        {
+            throw new ChromaValidationException($"query: n_results must be between 1 and {Limits.MaxResults}, got {nResults}.");
+        }
+
+        if (ids is not null)
+        {
+            Validation.Ids(ids, Limits);
+        }
+
+        CheckInclude(include, allowDistances: true);
+        Validation.Embeddings(queryEmbeddings, _state.Dimension, Limits, "query_embeddings");
+        return WithReadLock(() => WithConnection(connection => Search(connection, queryEmbeddings, nResults, where, whereDocument, ids, include)));
+    }
+
+    /// <summary>Like <see cref="Query"/>, embedding <paramref name="queryTexts"/> with the collection's embedding generator first.</summary>
+    /// <exception cref="ChromaValidationException">The collection has no embedding generator, or an argument is invalid.</exception>
+    public async Task<QueryResult> QueryAsync(IReadOnlyList<string> queryTexts, int nResults = 10, Where? where = null, WhereDocument? whereDocument = null, IReadOnlyList<string>? ids = null, Include include = Include.Metadatas | Include.Documents | Include.Distances, CancellationToken cancellationToken = default)
+    {
+        Gate(ChromaActions.Query);
+        if (_generator is null)
+        {
+            throw new ChromaValidationException($"query: collection '{_state.Name}' has no embedding generator, so it cannot query by texts.");
+        }
+
+        if (queryTexts is null || queryTexts.Count == 0 || queryTexts.Any(t => t is null))
+        {
+            throw new ChromaValidationException("query: query_texts must be a non-empty list of strings.");
+        }
+
+        var generated = await _generator.GenerateAsync(queryTexts, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return Query(generated.Select(e => e.Vector.ToArray()).ToArray(), nResults, where, whereDocument, ids, include);
+    }
+
+    private QueryResult Search(Microsoft.Data.Sqlite.SqliteConnection connection, IReadOnlyList<float[]> queries, int nResults, Where? where, WhereDocument? whereDocument, IReadOnlyList<string>? ids, Include include)
+    {
+        var hits = new Neighbor[queries.Count][];
+        var rows = _state.Rows;
+        if (_state.Dimension is { } dimension && _state.Count > 0 && rows is not null)
+        {
+            List<int>? candidates = where is null && whereDocument is null && ids is null
+                ? null
+                : RecordReader.SelectSlots(connection, _state, ids, where, whereDocument);
+            var k = Math.Min(nResults, candidates?.Count ?? _state.Count);
+            var normalized = _state.Configuration.Space == DistanceSpace.Cosine ? ArrayPool<float>.Shared.Rent(dimension) : null;
+            try
+            {
+                for (var q = 0; q < queries.Count; q++)
+                {
+                    ReadOnlySpan<float> query = queries[q];
+                    if (normalized is not null)
+                    {
+                        Distance.VectorMath.Normalize(query, normalized.AsSpan(0, dimension));
+                        query = normalized.AsSpan(0, dimension);
+                    }
+
+                    var destination = new Neighbor[k];
+                    var found = candidates is null
+                        ? ExactScan.Search(rows, _state.Configuration.Space, query, k, _state.Live, destination)
+                        : ExactScan.Search(rows, _state.Configuration.Space, query, k, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(candidates), destination);
+                    hits[q] = found == k ? destination : destination[..found];
+                }
+            }
+            finally
+            {
+                if (normalized is not null)
+                {
+                    ArrayPool<float>.Shared.Return(normalized);
+                }
+            }
+        }
+        else
+        {
+            Array.Fill(hits, []);
+        }
+
+        var records = RecordReader.ReadSlots(connection, _state, ToColumns(include), hits.SelectMany(h => h.Select(n => n.Slot)));
+        List<IReadOnlyList<T>> PerQuery<T>(Func<RecordRow, Neighbor, T> select) =>
+            hits.Select(h => (IReadOnlyList<T>)h.Select(n => select(records[n.Slot], n)).ToList()).ToList();
+
+        return new QueryResult(
+            PerQuery((r, _) => r.Id),
+            include.HasFlag(Include.Embeddings) ? PerQuery((r, _) => r.Embedding!) : null,
+            include.HasFlag(Include.Metadatas) ? PerQuery((r, _) => (IReadOnlyDictionary<string, object>?)MetadataCodec.Decode(r.MetadataJson)) : null,
+            include.HasFlag(Include.Documents) ? PerQuery((r, _) => r.Document) : null,
+            include.HasFlag(Include.Distances) ? PerQuery((_, n) => n.Distance) : null,
+            include);
+    }
+
+    private T WithConnection<T>(Func<Microsoft.Data.Sqlite.SqliteConnection, T> read)
+    {
+        var connection = Store.Db.Rent();
+        try
+        {
+            return read(connection);
+        }
+        finally
+        {
+            Store.Db.Return(connection);
+        }
+    }
+
+    private static void CheckInclude(Include include, bool allowDistances)
+    {
+        if ((include & ~AllInclude) != 0)
+        {
+            throw new ChromaValidationException($"include: unknown value {(int)include}.");
+        }
+
+        if (!allowDistances && include.HasFlag(Include.Distances))
+        {
+            throw new ChromaValidationException("include: distances are only available from query, not get.");
+        }
+    }
+
+    private static RecordReader.Columns ToColumns(Include include) =>
+        (include.HasFlag(Include.Documents) ? RecordReader.Columns.Document : 0)
+        | (include.HasFlag(Include.Metadatas) ? RecordReader.Columns.Metadata : 0)
+        | (include.HasFlag(Include.Embeddings) ? RecordReader.Columns.Embedding : 0);
+}

@@ -1,0 +1,241 @@
+using System.Runtime.InteropServices;
+using EmbeddedChroma.Internal;
+using EmbeddedChroma.Storage;
+using Microsoft.Extensions.AI;
+
+namespace EmbeddedChroma;
+
+// add / upsert / update / delete: validate everything first, then one SQLite transaction, then the arena.
+public sealed partial class Collection
+{
+    private enum WriteMode
+    {
+        Add,
+        Upsert,
+        Update,
+    }
+
+    /// <summary>
+    /// Adds records. Ids that already exist are left unchanged (Chroma ignores them). The first add fixes
+    /// the collection's dimension. The batch is all or nothing.
+    /// </summary>
+    /// <param name="ids">Unique, non-empty ids (no duplicates within the batch).</param>
+    /// <param name="embeddings">One finite embedding per id; required (use <see cref="AddAsync"/> to generate them from documents).</param>
+    /// <param name="metadatas">Optional metadata per id (string, integer, float, bool or non-empty arrays of one of those).</param>
+    /// <param name="documents">Optional document per id.</param>
+    /// <exception cref="ChromaValidationException">Any record is invalid; nothing is written.</exception>
+    public void Add(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings = null, IReadOnlyList<IReadOnlyDictionary<string, object?>?>? metadatas = null, IReadOnlyList<string?>? documents = null) =>
+        Write(WriteMode.Add, ChromaActions.Add, ids, embeddings, metadatas, documents);
+
+    /// <summary>
+    /// Inserts new ids; for existing ids replaces the embedding, merges metadata keys (a null value removes
+    /// a key) and replaces the document when one is given.
+    /// </summary>
+    /// <exception cref="ChromaValidationException">Any record is invalid; nothing is written.</exception>
+    public void Upsert(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings = null, IReadOnlyList<IReadOnlyDictionary<string, object?>?>? metadatas = null, IReadOnlyList<string?>? documents = null) =>
+        Write(WriteMode.Upsert, ChromaActions.Upsert, ids, embeddings, metadatas, documents);
+
+    /// <summary>
+    /// Updates existing records; ids that do not exist are ignored. Metadata keys merge (a null value
+    /// removes the key); an embedding or document given replaces the old one.
+    /// </summary>
+    /// <exception cref="ChromaValidationException">Any record is invalid; nothing is written.</exception>
+    public void Update(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings = null, IReadOnlyList<IReadOnlyDictionary<string, object?>?>? metadatas = null, IReadOnlyList<string?>? documents = null) =>
+        Write(WriteMode.Update, ChromaActions.Update, ids, embeddings, metadatas, documents);
+
+    /// <summary>Like <see cref="Add"/>, generating missing embeddings from the documents with the collection's embedding generator.</summary>
+    /// <exception cref="ChromaValidationException">No embeddings, and no generator or no documents to generate them from.</exception>
+    public async Task AddAsync(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings = null, IReadOnlyList<IReadOnlyDictionary<string, object?>?>? metadatas = null, IReadOnlyList<string?>? documents = null, CancellationToken cancellationToken = default)
+    {
+        Gate(ChromaActions.Add);
+        embeddings ??= await GenerateAsync(ids, documents, "add", cancellationToken).ConfigureAwait(false);
+        Add(ids, embeddings, metadatas, documents);
+    }
+
+    /// <summary>Like <see cref="Upsert"/>, generating missing embeddings from the documents with the collection's embedding generator.</summary>
+    public async Task UpsertAsync(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings = null, IReadOnlyList<IReadOnlyDictionary<string, object?>?>? metadatas = null, IReadOnlyList<string?>? documents = null, CancellationToken cancellationToken = default)
+    {
+        Gate(ChromaActions.Upsert);
+        embeddings ??= await GenerateAsync(ids, documents, "upsert", cancellationToken).ConfigureAwait(false);
+        Upsert(ids, embeddings, metadatas, documents);
+    }
+
+    /// <summary>Like <see cref="Update"/>; when documents are given without embeddings, their embeddings are regenerated.</summary>
+    public async Task UpdateAsync(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings = null, IReadOnlyList<IReadOnlyDictionary<string, object?>?>? metadatas = null, IReadOnlyList<string?>? documents = null, CancellationToken cancellationToken = default)
+    {
+        Gate(ChromaActions.Update);
+        if (embeddings is null && documents is not null && _generator is not null)
+        {
+            embeddings = await GenerateAsync(ids, documents, "update", cancellationToken).ConfigureAwait(false);
+        }
+
+        Write(WriteMode.Update, ChromaActions.Update, ids, embeddings, metadatas, documents, generated: true);
+    }
+
+    private async Task<IReadOnlyList<float[]>> GenerateAsync(IReadOnlyList<string> ids, IReadOnlyList<string?>? documents, string operation, CancellationToken cancellationToken)
+    {
+        if (_generator is null)
+        {
+            throw new ChromaValidationException($"{operation}: no embeddings were given and collection '{_state.Name}' has no embedding generator.");
+        }
+
+        if (documents is null)
+        {
+            throw new ChromaValidationException($"{operation}: neither embeddings nor documents were given.");
+        }
+
+        Validation.Ids(ids, Limits);
+        Validation.SameLength(documents, ids.Count, "documents");
+        var texts = new string[documents.Count];
+        for (var i = 0; i < texts.Length; i++)
+        {
+            texts[i] = documents[i] ?? throw new ChromaValidationException($"{operation}: documents[{i}] is null, so no embedding can be generated for it.");
+        }
+
+        var generated = await _generator.GenerateAsync(texts, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (generated.Count != texts.Length)
+        {
+            throw new ChromaValidationException($"{operation}: the embedding generator returned {generated.Count} embeddings for {texts.Length} documents.");
+        }
+
+        return generated.Select(e => e.Vector.ToArray()).ToArray();
+    }
+
+    private void Write(
+        WriteMode mode,
+        string action,
+        IReadOnlyList<string> ids,
+        IReadOnlyList<float[]>? embeddings,
+        IReadOnlyList<IReadOnlyDictionary<string, object?>?>? metadatas,
+        IReadOnlyList<string?>? documents,
+        bool generated = false)
+    {
+        Gate(action);
+        Validation.Ids(ids, Limits);
+        Validation.SameLength(embeddings, ids.Count, "embeddings");
+        Validation.SameLength(metadatas, ids.Count, "metadatas");
+        Validation.SameLength(documents, ids.Count, "documents");
+        var operation = mode.ToString().ToLowerInvariant();
+        if (embeddings is null && mode != WriteMode.Update)
+        {
+            throw new ChromaValidationException(_generator is null
+                ? $"{operation}: embeddings are required (collection '{_state.Name}' has no embedding generator)."
+                : $"{operation}: embeddings are missing; call {mode}Async to generate them from the documents.");
+        }
+
+        if (embeddings is null && documents is not null && _generator is not null && !generated)
+        {
+            throw new ChromaValidationException($"{operation}: documents changed without embeddings; call UpdateAsync to regenerate their embeddings.");
+        }
+
+        var dimension = embeddings is null ? (int?)null : Validation.Embeddings(embeddings, _state.Dimension, Limits);
+        Dictionary<string, object?>?[]? normalized = null;
+        if (metadatas is not null)
+        {
+            normalized = new Dictionary<string, object?>?[ids.Count];
+            for (var i = 0; i < ids.Count; i++)
+            {
+                normalized[i] = MetadataCodec.Normalize(metadatas[i], $"metadatas[{i}] (id '{Names.Shorten(ids[i])}')", Limits, allowNullValues: mode != WriteMode.Add);
+            }
+        }
+
+        if (documents is not null)
+        {
+            Validation.Documents(documents, Limits);
+        }
+
+        var batch = new RecordWriter(Store, _state);
+        Store.InWrite(
+            () =>
+            {
+                ThrowIfDeleted();
+                Store.EnsureLoaded(_state);
+                if (dimension is { } d && _state.Dimension is { } expected && d != expected)
+                {
+                    throw new ChromaValidationException($"Embedding dimension mismatch: expected dimension {expected}, got {d} at index 0.");
+                }
+
+                try
+                {
+                    batch.Begin(dimension);
+                    for (var i = 0; i < ids.Count; i++)
+                    {
+                        var existing = batch.Find(ids[i]);
+                        var embedding = embeddings?[i];
+                        var metadata = normalized?[i];
+                        var document = documents?[i];
+                        if (existing is null)
+                        {
+                            if (mode != WriteMode.Update)
+                            {
+                                batch.Insert(ids[i], embedding!, metadata, document);
+                            }
+                        }
+                        else if (mode != WriteMode.Add)
+                        {
+                            batch.Replace(existing.Value, embedding, metadata, document);
+                        }
+                    }
+
+                    batch.Finish();
+                }
+                catch
+                {
+                    batch.Abandon();
+                    throw;
+                }
+
+                return 0;
+            },
+            _ => batch.Apply(),
+            _state);
+    }
+
+    /// <summary>
+    /// Deletes records chosen by <paramref name="ids"/> and/or filters (all given selectors must match)
+    /// and returns how many were deleted.
+    /// </summary>
+    /// <exception cref="ChromaValidationException">No selector was given.</exception>
+    public int Delete(IReadOnlyList<string>? ids = null, Where? where = null, WhereDocument? whereDocument = null)
+    {
+        Gate(ChromaActions.Delete);
+        if (ids is null && where is null && whereDocument is null)
+        {
+            throw new ChromaValidationException("delete: give ids, where or where_document; deleting every record needs an explicit selector.");
+        }
+
+        if (ids is not null)
+        {
+            Validation.Ids(ids, Limits);
+        }
+
+        var batch = new RecordWriter(Store, _state);
+        return Store.InWrite(
+            () =>
+            {
+                ThrowIfDeleted();
+                Store.EnsureLoaded(_state);
+                try
+                {
+                    batch.Begin(null);
+                    var victims = RecordReader.Select(Store.Db.Writer, Store.CurrentTransaction, _state, ids, where, whereDocument);
+                    foreach (var victim in victims)
+                    {
+                        batch.Remove(victim);
+                    }
+
+                    batch.Finish();
+                    return victims.Count;
+                }
+                catch
+                {
+                    batch.Abandon();
+                    throw;
+                }
+            },
+            _ => batch.Apply(),
+            _state);
+    }
+
+    internal static byte[] ToBlob(ReadOnlySpan<float> vector) => MemoryMarshal.AsBytes(vector).ToArray();
+}

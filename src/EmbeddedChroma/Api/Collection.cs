@@ -1,0 +1,158 @@
+using EmbeddedChroma.Internal;
+using EmbeddedChroma.Security;
+using EmbeddedChroma.Storage;
+using Microsoft.Extensions.AI;
+
+namespace EmbeddedChroma;
+
+/// <summary>
+/// A collection of records (id, embedding, metadata, document), with ChromaDB's operations. Obtained from
+/// a <see cref="ChromaClient"/>; every call re-checks the caller's key.
+/// </summary>
+/// <remarks>
+/// Thread-safe. Writes (add, upsert, update, delete, modify) are serialized store-wide and are all or
+/// nothing; reads and queries run concurrently and see a whole write batch or none of it.
+/// </remarks>
+public sealed partial class Collection
+{
+    private readonly ChromaClient _client;
+    private readonly CollectionState _state;
+    private readonly IEmbeddingGenerator<string, Embedding<float>>? _generator;
+
+    internal Collection(ChromaClient client, CollectionState state, IEmbeddingGenerator<string, Embedding<float>>? generator)
+    {
+        _client = client;
+        _state = state;
+        _generator = generator;
+    }
+
+    private ChromaStore Store => _client.Store;
+
+    private ChromaStoreOptions Limits => Store.Options;
+
+    /// <summary>The collection's id.</summary>
+    public Guid Id => _state.Uuid;
+
+    /// <summary>The collection's current name.</summary>
+    public string Name => _state.Name;
+
+    /// <summary>The tenant it belongs to.</summary>
+    public string Tenant => _state.Tenant;
+
+    /// <summary>The database it belongs to.</summary>
+    public string Database => _state.Database;
+
+    /// <summary>The collection's metadata, or <see langword="null"/>.</summary>
+    public IReadOnlyDictionary<string, object>? Metadata => _state.Metadata;
+
+    /// <summary>The index configuration.</summary>
+    public CollectionConfiguration Configuration => _state.Configuration;
+
+    /// <summary>The embedding dimension, fixed by the first add; <see langword="null"/> before it.</summary>
+    public int? Dimension => _state.Dimension;
+
+    /// <summary>Checks the store is open, the key may do <paramref name="action"/> here, and the collection still exists.</summary>
+    private void Gate(string action)
+    {
+        _client.Gate(action, new ResourceRef(_state.Tenant, _state.Database, _state.Uuid));
+        ThrowIfDeleted();
+    }
+
+    private void ThrowIfDeleted()
+    {
+        if (_state.Deleted)
+        {
+            throw new ChromaNotFoundException($"Collection '{_state.Name}' ({_state.Uuid}) has been deleted.");
+        }
+    }
+
+    /// <summary>Number of records.</summary>
+    public int Count()
+    {
+        Gate(ChromaActions.Count);
+        return WithReadLock(() => _state.Count);
+    }
+
+    /// <summary>
+    /// Renames the collection, replaces its metadata, and/or changes <c>ef_search</c>. The distance space,
+    /// <c>ef_construction</c> and <c>max_neighbors</c> cannot change.
+    /// </summary>
+    /// <param name="name">A new name, or <see langword="null"/> to keep it.</param>
+    /// <param name="metadata">New metadata that replaces the old, or <see langword="null"/> to keep it.</param>
+    /// <param name="configuration">A configuration change, or <see langword="null"/>.</param>
+    /// <exception cref="ChromaConflictException">Another collection of the database has the new name.</exception>
+    /// <exception cref="ChromaValidationException">The name or metadata is invalid, or a fixed setting would change.</exception>
+    public void Modify(string? name = null, IReadOnlyDictionary<string, object?>? metadata = null, CollectionConfigurationUpdate? configuration = null)
+    {
+        if (name is not null)
+        {
+            Names.Validate(name, "collection");
+        }
+
+        var normalized = MetadataCodec.Normalize(metadata, $"collection '{_state.Name}'", Limits, allowNullValues: false, scalarsOnly: true);
+        var current = _state.Configuration;
+        var updated = current;
+        if (configuration is not null)
+        {
+            if (configuration.Space is { } space && space != current.Space)
+            {
+                throw new ChromaValidationException($"The distance space of collection '{_state.Name}' cannot be changed (it is '{CollectionConfiguration.SpaceName(current.Space)}').");
+            }
+
+            if (configuration.EfConstruction is { } efc && efc != current.EfConstruction)
+            {
+                throw new ChromaValidationException($"ef_construction of collection '{_state.Name}' cannot be changed after creation.");
+            }
+
+            if (configuration.MaxNeighbors is { } m && m != current.MaxNeighbors)
+            {
+                throw new ChromaValidationException($"max_neighbors of collection '{_state.Name}' cannot be changed after creation.");
+            }
+
+            if (configuration.EfSearch is { } efs)
+            {
+                updated = current with { EfSearch = efs };
+                updated.Validate();
+            }
+        }
+
+        Gate(ChromaActions.UpdateCollection);
+        Store.InWrite(() =>
+        {
+            ThrowIfDeleted();
+            var newName = name ?? _state.Name;
+            if (newName != _state.Name && Store.FindCollection(_state.DatabaseId, newName) is not null)
+            {
+                throw new ChromaConflictException($"Collection '{newName}' already exists in '{_state.Tenant}/{_state.Database}'.");
+            }
+
+            var newMetadata = normalized is null ? _state.Metadata : MetadataCodec.Decode(MetadataCodec.Encode(normalized));
+            Store.UpdateCollectionRow(_state, newName, newMetadata, updated.EfSearch);
+            return (newName, newMetadata);
+        },
+        committed =>
+        {
+            _state.Name = committed.newName;
+            _state.Metadata = committed.newMetadata;
+            _state.Configuration = updated;
+        });
+    }
+
+    private T WithReadLock<T>(Func<T> read)
+    {
+        _state.Lock.EnterReadLock();
+        try
+        {
+            ThrowIfDeleted();
+            Store.EnsureLoaded(_state);
+            return read();
+        }
+        finally
+        {
+            _state.Lock.ExitReadLock();
+        }
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"Collection({_state.Tenant}/{_state.Database}/{_state.Name})";
+}

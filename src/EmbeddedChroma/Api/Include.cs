@@ -1,0 +1,21 @@
+namespace EmbeddedChroma;
+
+/// <summary>What a <see cref="Collection.Get"/> or <see cref="Collection.Query"/> returns besides the ids (Chroma's <c>include</c>).</summary>
+[Flags]
+public enum Include
+{
+    /// <summary>Ids only.</summary>
+    None = 0,
+
+    /// <summary>The embeddings, as they were given (not normalized).</summary>
+    Embeddings = 1,
+
+    /// <summary>The metadata of each record (<see langword="null"/> for a record without metadata).</summary>
+    Metadatas = 2,
+
+    /// <summary>The document of each record (<see langword="null"/> for a record without one).</summary>
+    Documents = 4,
+
+    /// <summary>The distance of each result to its query (query only).</summary>
+    Distances = 8,
+}

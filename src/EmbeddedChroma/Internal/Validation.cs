@@ -1,0 +1,123 @@
+namespace EmbeddedChroma.Internal;
+
+/// <summary>Input checks shared by the public entry points; each failure names the field and the index.</summary>
+internal static class Validation
+{
+    public static void LimitOffset(int? limit, int offset)
+    {
+        if (limit is < 0)
+        {
+            throw new ChromaValidationException($"limit must be zero or positive, got {limit}.");
+        }
+
+        if (offset < 0)
+        {
+            throw new ChromaValidationException($"offset must be zero or positive, got {offset}.");
+        }
+    }
+
+    /// <summary>Ids: non-empty list within the batch limit, each non-empty and within the length limit, no duplicates.</summary>
+    public static void Ids(IReadOnlyList<string>? ids, ChromaStoreOptions limits, string field = "ids")
+    {
+        if (ids is null)
+        {
+            throw new ChromaValidationException($"{field} is required.");
+        }
+
+        if (ids.Count == 0)
+        {
+            throw new ChromaValidationException($"{field} must be a non-empty list.");
+        }
+
+        if (ids.Count > limits.MaxBatchSize)
+        {
+            throw new ChromaValidationException($"{field} has {ids.Count} entries; the maximum batch size is {limits.MaxBatchSize}.");
+        }
+
+        var seen = new HashSet<string>(ids.Count, StringComparer.Ordinal);
+        List<string>? duplicates = null;
+        for (var i = 0; i < ids.Count; i++)
+        {
+            var id = ids[i];
+            if (string.IsNullOrEmpty(id))
+            {
+                throw new ChromaValidationException($"{field}[{i}] is empty; ids must be non-empty strings.");
+            }
+
+            if (id.Length > limits.MaxIdLength)
+            {
+                throw new ChromaValidationException($"{field}[{i}] is {id.Length} characters long; the limit is {limits.MaxIdLength}.");
+            }
+
+            if (!seen.Add(id))
+            {
+                duplicates ??= [];
+                if (!duplicates.Contains(id) && duplicates.Count < 10)
+                {
+                    duplicates.Add(id);
+                }
+            }
+        }
+
+        if (duplicates is not null)
+        {
+            throw new ChromaValidationException($"{field} contains duplicates: {string.Join(", ", duplicates.Select(d => $"'{Names.Shorten(d)}'"))}.");
+        }
+    }
+
+    /// <summary>A parallel list must match the ids in length.</summary>
+    public static void SameLength<T>(IReadOnlyList<T>? list, int expected, string field)
+    {
+        if (list is not null && list.Count != expected)
+        {
+            throw new ChromaValidationException($"{field} has {list.Count} entries but ids has {expected}; the lists must have the same length.");
+        }
+    }
+
+    /// <summary>Every embedding present, of one dimension (the collection's when known), finite.</summary>
+    public static int Embeddings(IReadOnlyList<float[]> embeddings, int? expectedDimension, ChromaStoreOptions limits, string field = "embeddings")
+    {
+        var dimension = expectedDimension ?? -1;
+        for (var i = 0; i < embeddings.Count; i++)
+        {
+            var e = embeddings[i] ?? throw new ChromaValidationException($"{field}[{i}] is null.");
+            if (dimension < 0)
+            {
+                if (e.Length == 0)
+                {
+                    throw new ChromaValidationException($"{field}[{i}] is empty; embeddings need at least one dimension.");
+                }
+
+                if (e.Length > limits.MaxDimension)
+                {
+                    throw new ChromaValidationException($"{field}[{i}] has dimension {e.Length}; the limit is {limits.MaxDimension}.");
+                }
+
+                dimension = e.Length;
+            }
+            else if (e.Length != dimension)
+            {
+                throw new ChromaValidationException($"Embedding dimension mismatch: expected dimension {dimension}, got {e.Length} at index {i}.");
+            }
+
+            var bad = Distance.VectorMath.IsFinite(e);
+            if (bad >= 0)
+            {
+                throw new ChromaValidationException($"{field}[{i}] has a NaN or infinite component at position {bad}.");
+            }
+        }
+
+        return dimension;
+    }
+
+    public static void Documents(IReadOnlyList<string?> documents, ChromaStoreOptions limits)
+    {
+        for (var i = 0; i < documents.Count; i++)
+        {
+            if (documents[i] is { } d && d.Length > limits.MaxDocumentLength)
+            {
+                throw new ChromaValidationException($"documents[{i}] is {d.Length} characters long; the limit is {limits.MaxDocumentLength}.");
+            }
+        }
+    }
+}

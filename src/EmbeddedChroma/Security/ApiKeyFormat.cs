@@ -1,0 +1,112 @@
+using System.IO.Hashing;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace EmbeddedChroma.Security;
+
+/// <summary>
+/// The text form of an API key: <c>eck_&lt;key id&gt;_&lt;secret&gt;&lt;checksum&gt;</c>.
+/// <code>
+/// eck_        prefix: makes a leaked key recognizable
+/// 12 chars    key id, base62: the lookup handle; not secret
+/// _
+/// 43 chars    secret, base62, from RandomNumberGenerator: 43 · log2(62) ≈ 256 bits
+/// 6 chars     CRC32 of everything before it, base62, zero-padded ("0")
+/// </code>
+/// The checksum (as in GitHub's token format) rejects mistyped or truncated keys before any lookup.
+/// </summary>
+internal static class ApiKeyFormat
+{
+    public const string Prefix = "eck_";
+    public const int KeyIdLength = 12;
+    public const int SecretLength = 43;
+    public const int ChecksumLength = 6;
+    public const int TotalLength = 4 + KeyIdLength + 1 + SecretLength + ChecksumLength;
+    private const string Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+    public static string NewKeyId() => RandomNumberGenerator.GetString(Alphabet, KeyIdLength);
+
+    /// <summary>Creates a new key for <paramref name="keyId"/>; returns its text and the hash to store.</summary>
+    public static (string Key, byte[] Hash) Create(string keyId)
+    {
+        var secret = RandomNumberGenerator.GetString(Alphabet, SecretLength);
+        var body = string.Concat(Prefix, keyId, "_", secret);
+        var key = body + Checksum(body);
+        return (key, HashSecret(key.AsSpan(Prefix.Length + KeyIdLength + 1, SecretLength)));
+    }
+
+    /// <summary>SHA-256 of the secret part (a 256-bit random secret needs no slow hash: NIST SP 800-63B §5.1.2.2).</summary>
+    public static byte[] HashSecret(ReadOnlySpan<char> secret)
+    {
+        Span<byte> utf8 = stackalloc byte[SecretLength];
+        var written = Encoding.ASCII.GetBytes(secret, utf8);
+        var hash = SHA256.HashData(utf8[..written]);
+        CryptographicOperations.ZeroMemory(utf8);
+        return hash;
+    }
+
+    /// <summary>Checks shape and checksum; on success gives the key id and the secret's span.</summary>
+    public static bool TryParse(ReadOnlySpan<char> key, out string keyId, out Range secret)
+    {
+        keyId = string.Empty;
+        secret = default;
+        if (key.Length != TotalLength || !key.StartsWith(Prefix, StringComparison.Ordinal) || key[Prefix.Length + KeyIdLength] != '_')
+        {
+            return false;
+        }
+
+        var idSpan = key.Slice(Prefix.Length, KeyIdLength);
+        var secretStart = Prefix.Length + KeyIdLength + 1;
+        if (!IsBase62(idSpan) || !IsBase62(key.Slice(secretStart)))
+        {
+            return false;
+        }
+
+        var bodyLength = TotalLength - ChecksumLength;
+        Span<char> expected = stackalloc char[ChecksumLength];
+        WriteChecksum(key[..bodyLength], expected);
+        if (!key[bodyLength..].SequenceEqual(expected))
+        {
+            return false;
+        }
+
+        keyId = idSpan.ToString();
+        secret = new Range(secretStart, secretStart + SecretLength);
+        return true;
+    }
+
+    private static bool IsBase62(ReadOnlySpan<char> s)
+    {
+        foreach (var c in s)
+        {
+            if (!char.IsAsciiLetterOrDigit(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static string Checksum(string body)
+    {
+        Span<char> c = stackalloc char[ChecksumLength];
+        WriteChecksum(body, c);
+        return c.ToString();
+    }
+
+    private static void WriteChecksum(ReadOnlySpan<char> body, Span<char> destination)
+    {
+        Span<byte> ascii = stackalloc byte[TotalLength];
+        var n = Encoding.ASCII.GetBytes(body, ascii);
+        var crc = Crc32.HashToUInt32(ascii[..n]);
+        for (var i = ChecksumLength - 1; i >= 0; i--)
+        {
+            destination[i] = Alphabet[(int)(crc % 62)];
+            crc /= 62;
+        }
+    }
+
+    /// <summary>The non-secret display form of a key: prefix and key id.</summary>
+    public static string Display(string keyId) => $"{Prefix}{keyId}_…";
+}

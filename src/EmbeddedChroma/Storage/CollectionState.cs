@@ -1,0 +1,70 @@
+using EmbeddedChroma.Index;
+
+namespace EmbeddedChroma.Storage;
+
+/// <summary>
+/// The in-memory state of one collection: its catalog row, its vector arena, which slots are live and
+/// which are free. <see cref="Lock"/> orders access: queries hold it for reading, writes (already holding
+/// the store's SQLite write lock) hold it for writing, so a query sees a whole batch or none of it.
+/// </summary>
+internal sealed class CollectionState
+{
+    public required long Id { get; init; }
+    public required Guid Uuid { get; init; }
+    public required long DatabaseId { get; init; }
+    public required string Tenant { get; init; }
+    public required string Database { get; init; }
+    public required string Name { get; set; }
+    public required CollectionConfiguration Configuration { get; set; }
+    public Dictionary<string, object>? Metadata { get; set; }
+    public int? Dimension { get; set; }
+    public long LastSeq { get; set; }
+
+    public ReaderWriterLockSlim Lock { get; } = new(LockRecursionPolicy.NoRecursion);
+
+    public volatile bool Deleted;
+
+    /// <summary>Loaded on first use: arena, liveness bitmap, free slots, count.</summary>
+    public bool Loaded { get; set; }
+
+    public VectorArena? Arena { get; set; }
+
+    /// <summary>Bit i set ⇔ slot i holds a live record.</summary>
+    public ulong[] Live { get; set; } = [];
+
+    /// <summary>Freed slots, reused by later inserts.</summary>
+    public Stack<int> FreeSlots { get; } = new();
+
+    /// <summary>One past the highest slot ever allocated.</summary>
+    public int NextSlot { get; set; }
+
+    /// <summary>Live records.</summary>
+    public int Count { get; set; }
+
+    /// <summary>True after a write whose arena update failed: the next load rebuilds from SQLite.</summary>
+    public bool ArenaInvalid { get; set; }
+
+    public IVectorRows? Rows => Arena;
+
+    public void SetLive(int slot, bool live)
+    {
+        var word = slot >> 6;
+        if (word >= Live.Length)
+        {
+            var grown = new ulong[Math.Max(word + 1, Live.Length * 2)];
+            Live.CopyTo(grown, 0);
+            Live = grown;
+        }
+
+        if (live)
+        {
+            Live[word] |= 1UL << slot;
+        }
+        else
+        {
+            Live[word] &= ~(1UL << slot);
+        }
+    }
+
+    public CollectionInfo ToInfo() => new(Uuid, Name, Tenant, Database, Metadata, Configuration, Dimension);
+}

@@ -1,0 +1,145 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using EmbeddedChroma.Filtering;
+using Microsoft.Data.Sqlite;
+
+namespace EmbeddedChroma.Storage;
+
+/// <summary>A record as a read returns it; fields not requested are null.</summary>
+internal sealed record RecordRow(long Rid, int Slot, string Id, string? Document, string? MetadataJson, float[]? Embedding);
+
+/// <summary>
+/// Reads records with filters in SQLite: ids through <c>json_each</c>, where / where_document through
+/// <see cref="SqlFilterBuilder"/> (metadata indexes and the FTS5 trigram index do the work), ordered by
+/// insertion (rid).
+/// </summary>
+internal static class RecordReader
+{
+    [Flags]
+    public enum Columns
+    {
+        None = 0,
+        Document = 1,
+        Metadata = 2,
+        Embedding = 4,
+    }
+
+    /// <summary>The records matching every given selector, with document and metadata (for writes that remove them).</summary>
+    public static List<StoredRecord> Select(SqliteConnection connection, SqliteTransaction? transaction, CollectionState state, IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument)
+    {
+        var rows = Read(connection, transaction, state, Columns.Document | Columns.Metadata, ids, where, whereDocument, null, 0);
+        return rows.ConvertAll(r => new StoredRecord(r.Rid, r.Slot, r.Document, r.MetadataJson));
+    }
+
+    /// <summary>Slots of the records matching the selectors (for filtered queries).</summary>
+    public static List<int> SelectSlots(SqliteConnection connection, CollectionState state, IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument)
+    {
+        using var command = Build(connection, null, state, "r.slot", ids, where, whereDocument, null, 0, ordered: false);
+        var slots = new List<int>();
+        Execute(command, reader =>
+        {
+            while (reader.Read())
+            {
+                slots.Add(reader.GetInt32(0));
+            }
+        });
+        slots.Sort();
+        return slots;
+    }
+
+    public static List<RecordRow> Read(SqliteConnection connection, SqliteTransaction? transaction, CollectionState state, Columns columns, IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument, int? limit, int offset)
+    {
+        using var command = Build(connection, transaction, state, SelectList(columns), ids, where, whereDocument, limit, offset, ordered: true);
+        var rows = new List<RecordRow>();
+        Execute(command, reader =>
+        {
+            while (reader.Read())
+            {
+                rows.Add(ReadRow(reader, columns));
+            }
+        });
+        return rows;
+    }
+
+    /// <summary>The records in <paramref name="slots"/>, keyed by slot.</summary>
+    public static Dictionary<int, RecordRow> ReadSlots(SqliteConnection connection, CollectionState state, Columns columns, IEnumerable<int> slots)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {SelectList(columns)} FROM records r WHERE r.collection_id = $collection AND r.slot IN (SELECT value FROM json_each($slots))";
+        command.Parameters.AddWithValue("$collection", state.Id);
+        command.Parameters.AddWithValue("$slots", JsonSerializer.Serialize(slots.Distinct().ToArray()));
+        var result = new Dictionary<int, RecordRow>();
+        Execute(command, reader =>
+        {
+            while (reader.Read())
+            {
+                var row = ReadRow(reader, columns);
+                result[row.Slot] = row;
+            }
+        });
+        return result;
+    }
+
+    private static string SelectList(Columns columns) =>
+        "r.rid, r.slot, r.id"
+        + (columns.HasFlag(Columns.Document) ? ", r.document" : ", NULL")
+        + (columns.HasFlag(Columns.Metadata) ? ", r.metadata" : ", NULL")
+        + (columns.HasFlag(Columns.Embedding) ? ", r.embedding" : ", NULL");
+
+    private static RecordRow ReadRow(SqliteDataReader reader, Columns columns) => new(
+        reader.GetInt64(0),
+        reader.GetInt32(1),
+        reader.GetString(2),
+        reader.IsDBNull(3) ? null : reader.GetString(3),
+        reader.IsDBNull(4) ? null : reader.GetString(4),
+        columns.HasFlag(Columns.Embedding) ? MemoryMarshal.Cast<byte, float>((byte[])reader.GetValue(5)).ToArray() : null);
+
+    private static SqliteCommand Build(SqliteConnection connection, SqliteTransaction? transaction, CollectionState state, string select, IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument, int? limit, int offset, bool ordered)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        var sql = new StringBuilder($"SELECT {select} FROM records r WHERE r.collection_id = $collection");
+        command.Parameters.AddWithValue("$collection", state.Id);
+        if (ids is not null)
+        {
+            sql.Append(" AND r.id IN (SELECT value FROM json_each($ids))");
+            command.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(ids));
+        }
+
+        if (where is not null || whereDocument is not null)
+        {
+            var filter = SqlFilterBuilder.Build(where, whereDocument);
+            sql.Append(" AND (").Append(filter.Sql).Append(')');
+            filter.ApplyTo(command);
+        }
+
+        if (ordered)
+        {
+            sql.Append(" ORDER BY r.rid");
+        }
+
+        if (limit is not null || offset > 0)
+        {
+            sql.Append(" LIMIT $limit OFFSET $offset");
+            command.Parameters.AddWithValue("$limit", limit ?? -1);
+            command.Parameters.AddWithValue("$offset", offset);
+        }
+
+        command.CommandText = sql.ToString();
+        return command;
+    }
+
+    private static void Execute(SqliteCommand command, Action<SqliteDataReader> read)
+    {
+        try
+        {
+            using var reader = command.ExecuteReader();
+            read(reader);
+        }
+        catch (SqliteException ex) when (SqliteRegex.TryTranslate(ex, out var filterException))
+        {
+            throw filterException;
+        }
+    }
+}

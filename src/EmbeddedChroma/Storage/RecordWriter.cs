@@ -1,0 +1,264 @@
+using System.Globalization;
+using EmbeddedChroma.Internal;
+
+namespace EmbeddedChroma.Storage;
+
+/// <summary>A stored record as a write needs it.</summary>
+internal readonly record struct StoredRecord(long Rid, int Slot, string? Document, string? MetadataJson);
+
+/// <summary>
+/// One write batch of one collection. SQL runs inside the store's current write transaction; every
+/// in-memory change (slots, liveness, count, dimension, arena rows) is only recorded, and applied by
+/// <see cref="Apply"/> after the commit, so a failed batch changes nothing. Slots taken from the free
+/// list are handed back by <see cref="Abandon"/>.
+/// </summary>
+internal sealed class RecordWriter(ChromaStore store, CollectionState state)
+{
+    private readonly List<int> _takenFree = [];
+    private readonly List<(int Slot, float[] Vector)> _rows = [];
+    private readonly List<int> _inserted = [];
+    private readonly List<int> _removed = [];
+    private long _seq;
+    private int? _dimension;
+    private int _nextSlotBefore;
+
+    public void Begin(int? dimension)
+    {
+        _seq = store.NextSeq();
+        _dimension = dimension;
+        _nextSlotBefore = state.NextSlot;
+    }
+
+    public StoredRecord? Find(string id)
+    {
+        var command = store.WriteCommand("SELECT rid, slot, document, metadata FROM records WHERE collection_id = $c AND id = $id");
+        command.Parameters.AddWithValue("$c", state.Id);
+        command.Parameters.AddWithValue("$id", id);
+        using var reader = command.ExecuteReader();
+        return reader.Read()
+            ? new StoredRecord(reader.GetInt64(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3))
+            : null;
+    }
+
+    public void Insert(string id, float[] embedding, Dictionary<string, object?>? metadata, string? document)
+    {
+        int slot;
+        if (state.FreeSlots.TryPop(out var free))
+        {
+            _takenFree.Add(free);
+            slot = free;
+        }
+        else
+        {
+            slot = state.NextSlot++;
+        }
+
+        var metadataJson = MetadataCodec.Encode(metadata);
+        var command = store.WriteCommand("""
+            INSERT INTO records(collection_id, id, slot, seq, document, metadata, embedding)
+            VALUES ($c, $id, $slot, $seq, $doc, $meta, $emb) RETURNING rid
+            """);
+        command.Parameters.AddWithValue("$c", state.Id);
+        command.Parameters.AddWithValue("$id", id);
+        command.Parameters.AddWithValue("$slot", slot);
+        command.Parameters.AddWithValue("$seq", _seq);
+        command.Parameters.AddWithValue("$doc", (object?)document ?? DBNull.Value);
+        command.Parameters.AddWithValue("$meta", (object?)metadataJson ?? DBNull.Value);
+        command.Parameters.AddWithValue("$emb", Collection.ToBlob(embedding));
+        var rid = (long)command.ExecuteScalar()!;
+        InsertMetadataRows(rid, metadata);
+        if (document is not null)
+        {
+            IndexDocument(rid, document);
+        }
+
+        _inserted.Add(slot);
+        _rows.Add((slot, embedding));
+    }
+
+    public void Replace(StoredRecord existing, float[]? embedding, Dictionary<string, object?>? metadataUpdate, string? document)
+    {
+        var metadataJson = existing.MetadataJson;
+        if (metadataUpdate is not null)
+        {
+            var merged = MetadataCodec.Merge(MetadataCodec.Decode(existing.MetadataJson), metadataUpdate);
+            metadataJson = MetadataCodec.Encode(merged);
+            var delete = store.WriteCommand("DELETE FROM record_meta WHERE rid = $rid");
+            delete.Parameters.AddWithValue("$rid", existing.Rid);
+            delete.ExecuteNonQuery();
+            InsertMetadataRows(existing.Rid, merged);
+        }
+
+        if (document is not null && document != existing.Document)
+        {
+            if (existing.Document is not null)
+            {
+                UnindexDocument(existing.Rid, existing.Document);
+            }
+
+            IndexDocument(existing.Rid, document);
+        }
+
+        var command = store.WriteCommand(embedding is null
+            ? "UPDATE records SET seq = $seq, document = $doc, metadata = $meta WHERE rid = $rid"
+            : "UPDATE records SET seq = $seq, document = $doc, metadata = $meta, embedding = $emb WHERE rid = $rid");
+        command.Parameters.AddWithValue("$seq", _seq);
+        command.Parameters.AddWithValue("$doc", (object?)(document ?? existing.Document) ?? DBNull.Value);
+        command.Parameters.AddWithValue("$meta", (object?)metadataJson ?? DBNull.Value);
+        command.Parameters.AddWithValue("$rid", existing.Rid);
+        if (embedding is not null)
+        {
+            command.Parameters.AddWithValue("$emb", Collection.ToBlob(embedding));
+            _rows.Add((existing.Slot, embedding));
+        }
+
+        command.ExecuteNonQuery();
+    }
+
+    public void Remove(StoredRecord existing)
+    {
+        if (existing.Document is not null)
+        {
+            UnindexDocument(existing.Rid, existing.Document);
+        }
+
+        foreach (var sql in (ReadOnlySpan<string>)["DELETE FROM record_meta WHERE rid = $rid", "DELETE FROM records WHERE rid = $rid"])
+        {
+            var command = store.WriteCommand(sql);
+            command.Parameters.AddWithValue("$rid", existing.Rid);
+            command.ExecuteNonQuery();
+        }
+
+        _removed.Add(existing.Slot);
+    }
+
+    public void Finish()
+    {
+        var command = store.WriteCommand("UPDATE collections SET last_seq = $seq, dimension = COALESCE(dimension, $dim) WHERE id = $c");
+        command.Parameters.AddWithValue("$seq", _seq);
+        command.Parameters.AddWithValue("$dim", (object?)_dimension ?? DBNull.Value);
+        command.Parameters.AddWithValue("$c", state.Id);
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>The transaction failed: give back the slots this batch took.</summary>
+    public void Abandon()
+    {
+        for (var i = _takenFree.Count - 1; i >= 0; i--)
+        {
+            state.FreeSlots.Push(_takenFree[i]);
+        }
+
+        state.NextSlot = _nextSlotBefore;
+    }
+
+    /// <summary>The transaction committed: make the batch visible in memory and in the arena.</summary>
+    public void Apply()
+    {
+        state.LastSeq = _seq;
+        if (state.Dimension is null && _dimension is not null)
+        {
+            state.Dimension = _dimension;
+        }
+
+        foreach (var slot in _removed)
+        {
+            state.SetLive(slot, false);
+            state.FreeSlots.Push(slot);
+        }
+
+        foreach (var slot in _inserted)
+        {
+            state.SetLive(slot, true);
+        }
+
+        state.Count += _inserted.Count - _removed.Count;
+        if (_rows.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            if (state.Arena is null)
+            {
+                var path = store.ArenaPath(state.Uuid);
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                state.Arena = VectorArena.Create(path, state.Dimension!.Value, Math.Max(1024, state.NextSlot));
+            }
+
+            foreach (var (slot, vector) in _rows)
+            {
+                ChromaStore.WriteRow(state.Arena, slot, vector, state.Configuration.Space);
+            }
+        }
+        catch (IOException)
+        {
+            // The batch is durable in SQLite; the arena is derived. Rebuild it from SQLite on next access.
+            state.ArenaInvalid = true;
+        }
+    }
+
+    private void InsertMetadataRows(long rid, Dictionary<string, object?>? metadata)
+    {
+        if (metadata is null)
+        {
+            return;
+        }
+
+        foreach (var (key, value) in metadata)
+        {
+            switch (value)
+            {
+                case null:
+                    break;
+                case string[] a:
+                    foreach (var x in a) { InsertMetadataRow(rid, key, 1, x); }
+                    break;
+                case long[] a:
+                    foreach (var x in a) { InsertMetadataRow(rid, key, 1, x); }
+                    break;
+                case double[] a:
+                    foreach (var x in a) { InsertMetadataRow(rid, key, 1, x); }
+                    break;
+                case bool[] a:
+                    foreach (var x in a) { InsertMetadataRow(rid, key, 1, x); }
+                    break;
+                default:
+                    InsertMetadataRow(rid, key, 0, value);
+                    break;
+            }
+        }
+    }
+
+    private void InsertMetadataRow(long rid, string key, int elem, object value)
+    {
+        var command = store.WriteCommand("INSERT INTO record_meta(collection_id, rid, key, elem, s, n, b) VALUES ($c, $rid, $k, $e, $s, $n, $b)");
+        command.Parameters.AddWithValue("$c", state.Id);
+        command.Parameters.AddWithValue("$rid", rid);
+        command.Parameters.AddWithValue("$k", key);
+        command.Parameters.AddWithValue("$e", elem);
+        command.Parameters.AddWithValue("$s", value is string s ? s : DBNull.Value);
+        command.Parameters.AddWithValue("$n", value switch { long l => (double)l, double d => d, _ => DBNull.Value });
+        command.Parameters.AddWithValue("$b", value is bool b ? (b ? 1 : 0) : DBNull.Value);
+        command.ExecuteNonQuery();
+    }
+
+    private void IndexDocument(long rid, string document)
+    {
+        var command = store.WriteCommand("INSERT INTO documents_fts(rowid, document) VALUES ($rid, $doc)");
+        command.Parameters.AddWithValue("$rid", rid);
+        command.Parameters.AddWithValue("$doc", document);
+        command.ExecuteNonQuery();
+    }
+
+    private void UnindexDocument(long rid, string document)
+    {
+        var command = store.WriteCommand("INSERT INTO documents_fts(documents_fts, rowid, document) VALUES ('delete', $rid, $doc)");
+        command.Parameters.AddWithValue("$rid", rid);
+        command.Parameters.AddWithValue("$doc", document);
+        command.ExecuteNonQuery();
+    }
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"RecordWriter(seq {_seq}, {_inserted.Count} inserted, {_removed.Count} removed)");
+}

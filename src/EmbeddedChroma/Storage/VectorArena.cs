@@ -1,0 +1,267 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.IO.MemoryMappedFiles;
+using EmbeddedChroma.Index;
+
+namespace EmbeddedChroma.Storage;
+
+/// <summary>
+/// A memory-mapped file of fixed-stride float rows, one per slot, derived from SQLite.
+/// <code>
+/// offset  size  field
+///      0     8  magic "ECARENA1"
+///      8     4  version (1)
+///     12     4  dimension
+///     16     4  stride in floats (dimension rounded up to 16: rows are 64-byte aligned)
+///     20     4  flags: bit 0 = clean (rows match the stamp and checksum below)
+///     24     8  capacity in slots (file length = HeaderSize + capacity * stride * 4)
+///     32     8  stamp: the collection's last write sequence number the rows cover
+///     40     8  high-water slot count (rows [0, count) are covered by the checksum)
+///     48     8  XxHash3 of rows [0, count)
+///     56     8  XxHash3 of bytes [0, 56)
+///   4096        row 0, row 1, …
+/// </code>
+/// The clean flag is cleared (and flushed) before the first write after a checkpoint, so a crash always
+/// leaves a file that the next open rejects and rebuilds from SQLite — never a silently stale row.
+/// Not thread-safe: the owning collection serializes writers and excludes readers during writes.
+/// </summary>
+internal sealed unsafe class VectorArena : IVectorRows, IDisposable
+{
+    public const int HeaderSize = 4096;
+    private static readonly ulong Magic = BinaryPrimitives.ReadUInt64LittleEndian("ECARENA1"u8);
+    private const int Version = 1;
+    private const int CleanFlag = 1;
+
+    private readonly string _path;
+    private FileStream _file;
+    private MemoryMappedFile _map;
+    private MemoryMappedViewAccessor _view;
+    private byte* _base;
+    private bool _dirty;
+
+    private VectorArena(string path, int dimension, FileStream file, long capacity)
+    {
+        _path = path;
+        Dimension = dimension;
+        Stride = (dimension + 15) & ~15;
+        _file = file;
+        Capacity = capacity;
+        nint p;
+        (_map, _view, p) = Map(file);
+        _base = (byte*)p;
+    }
+
+    public int Dimension { get; }
+
+    /// <summary>Floats per row, a multiple of 16.</summary>
+    public int Stride { get; }
+
+    public long Capacity { get; private set; }
+
+    /// <summary>One past the highest slot ever written.</summary>
+    public int SlotCount { get; private set; }
+
+    /// <summary>
+    /// Opens the arena if its header is intact, clean, stamped with <paramref name="expectedStamp"/> and its
+    /// rows match their checksum; otherwise returns <see langword="null"/> (the caller rebuilds).
+    /// </summary>
+    public static VectorArena? TryOpen(string path, int dimension, long expectedStamp)
+    {
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        FileStream? file = null;
+        try
+        {
+            file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+            Span<byte> header = stackalloc byte[64];
+            if (file.Length < HeaderSize || file.Read(header) != 64)
+            {
+                file.Dispose();
+                return null;
+            }
+
+            var stride = (dimension + 15) & ~15;
+            var capacity = BinaryPrimitives.ReadInt64LittleEndian(header[24..]);
+            var count = BinaryPrimitives.ReadInt64LittleEndian(header[40..]);
+            if (BinaryPrimitives.ReadUInt64LittleEndian(header) != Magic
+                || BinaryPrimitives.ReadInt32LittleEndian(header[8..]) != Version
+                || BinaryPrimitives.ReadInt32LittleEndian(header[12..]) != dimension
+                || BinaryPrimitives.ReadInt32LittleEndian(header[16..]) != stride
+                || (BinaryPrimitives.ReadInt32LittleEndian(header[20..]) & CleanFlag) == 0
+                || BinaryPrimitives.ReadInt64LittleEndian(header[32..]) != expectedStamp
+                || BinaryPrimitives.ReadUInt64LittleEndian(header[56..]) != XxHash3.HashToUInt64(header[..56])
+                || capacity < 0 || count < 0 || count > capacity || count > int.MaxValue
+                || file.Length != HeaderSize + (capacity * stride * sizeof(float)))
+            {
+                file.Dispose();
+                return null;
+            }
+
+            var arena = new VectorArena(path, dimension, file, capacity) { SlotCount = (int)count };
+            file = null;
+            if (arena.RowsChecksum() != BinaryPrimitives.ReadUInt64LittleEndian(header[48..]))
+            {
+                arena.Dispose();
+                return null;
+            }
+
+            return arena;
+        }
+        catch (IOException)
+        {
+            file?.Dispose();
+            return null;
+        }
+    }
+
+    /// <summary>Creates (or replaces) an empty arena file.</summary>
+    public static VectorArena Create(string path, int dimension, long capacity)
+    {
+        capacity = Math.Max(capacity, 64);
+        var stride = (dimension + 15) & ~15;
+        var file = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None);
+        file.SetLength(HeaderSize + (capacity * stride * sizeof(float)));
+        var arena = new VectorArena(path, dimension, file, capacity);
+        arena.WriteHeader(clean: false, stamp: -1);
+        return arena;
+    }
+
+    private static (MemoryMappedFile, MemoryMappedViewAccessor, nint) Map(FileStream file)
+    {
+        var map = MemoryMappedFile.CreateFromFile(file, null, 0, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: true);
+        var view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.ReadWrite);
+        byte* p = null;
+        view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
+        return (map, view, (nint)(p + view.PointerOffset));
+    }
+
+    public ReadOnlySpan<float> GetRow(int slot) => new((float*)(_base + HeaderSize) + ((long)slot * Stride), Dimension);
+
+    /// <summary>Rows [0, SlotCount) as one span with <see cref="Stride"/> floats per row.</summary>
+    public ReadOnlySpan<float> AllRows => new((float*)(_base + HeaderSize), checked(SlotCount * Stride));
+
+    /// <summary>Writes a row (the caller has already normalized it for cosine). Grows the file when needed.</summary>
+    public void Write(int slot, ReadOnlySpan<float> row)
+    {
+        MarkDirty();
+        if (slot >= Capacity)
+        {
+            Grow(Math.Max(slot + 1L, Capacity * 2));
+        }
+
+        var destination = new Span<float>((float*)(_base + HeaderSize) + ((long)slot * Stride), Stride);
+        row.CopyTo(destination);
+        destination[row.Length..].Clear();
+        if (slot >= SlotCount)
+        {
+            SlotCount = slot + 1;
+        }
+    }
+
+    /// <summary>Writes a row and returns a span over it, for normalizing in place.</summary>
+    public Span<float> WritableRow(int slot)
+    {
+        MarkDirty();
+        if (slot >= Capacity)
+        {
+            Grow(Math.Max(slot + 1L, Capacity * 2));
+        }
+
+        if (slot >= SlotCount)
+        {
+            SlotCount = slot + 1;
+        }
+
+        return new Span<float>((float*)(_base + HeaderSize) + ((long)slot * Stride), Dimension);
+    }
+
+    private void MarkDirty()
+    {
+        if (_dirty)
+        {
+            return;
+        }
+
+        WriteHeader(clean: false, stamp: -1);
+        _view.Flush();
+        _dirty = true;
+    }
+
+    private void Grow(long capacity)
+    {
+        _view.SafeMemoryMappedViewHandle.ReleasePointer();
+        _view.Dispose();
+        _map.Dispose();
+        _file.SetLength(HeaderSize + (capacity * Stride * sizeof(float)));
+        Capacity = capacity;
+        nint p;
+        (_map, _view, p) = Map(_file);
+        _base = (byte*)p;
+        WriteHeader(clean: false, stamp: -1);
+    }
+
+    private ulong RowsChecksum()
+    {
+        var hash = new XxHash3();
+        long length = (long)SlotCount * Stride * sizeof(float);
+        for (long offset = 0; offset < length; offset += 1 << 30)
+        {
+            hash.Append(new ReadOnlySpan<byte>(_base + HeaderSize + offset, (int)Math.Min(1 << 30, length - offset)));
+        }
+
+        return hash.GetCurrentHashAsUInt64();
+    }
+
+    /// <summary>Flushes the rows, then stamps the header clean with <paramref name="stamp"/>.</summary>
+    public void Checkpoint(long stamp)
+    {
+        _view.Flush();
+        WriteHeader(clean: true, stamp: stamp);
+        _view.Flush();
+        _file.Flush(flushToDisk: true);
+        _dirty = false;
+    }
+
+    private void WriteHeader(bool clean, long stamp)
+    {
+        var header = new Span<byte>(_base, 64);
+        BinaryPrimitives.WriteUInt64LittleEndian(header, Magic);
+        BinaryPrimitives.WriteInt32LittleEndian(header[8..], Version);
+        BinaryPrimitives.WriteInt32LittleEndian(header[12..], Dimension);
+        BinaryPrimitives.WriteInt32LittleEndian(header[16..], Stride);
+        BinaryPrimitives.WriteInt32LittleEndian(header[20..], clean ? CleanFlag : 0);
+        BinaryPrimitives.WriteInt64LittleEndian(header[24..], Capacity);
+        BinaryPrimitives.WriteInt64LittleEndian(header[32..], stamp);
+        BinaryPrimitives.WriteInt64LittleEndian(header[40..], SlotCount);
+        BinaryPrimitives.WriteUInt64LittleEndian(header[48..], clean ? RowsChecksum() : 0);
+        BinaryPrimitives.WriteUInt64LittleEndian(header[56..], XxHash3.HashToUInt64(header[..56]));
+    }
+
+    public void Dispose()
+    {
+        if (_base is null)
+        {
+            return;
+        }
+
+        _view.SafeMemoryMappedViewHandle.ReleasePointer();
+        _view.Dispose();
+        _map.Dispose();
+        _file.Dispose();
+        _base = null;
+    }
+
+    /// <summary>Deletes the arena file of a dropped collection.</summary>
+    public static void Delete(string path)
+    {
+        if (File.Exists(path))
+        {
+            File.Delete(path);
+        }
+    }
+
+    public override string ToString() => $"VectorArena({_path}, dim {Dimension}, {SlotCount} slots)";
+}
