@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace EmbeddedChroma.Distance;
+
+// One hand-written kernel per vector width; the bodies are identical apart from the width.
+internal static partial class VectorMath
+{
+    /// <summary>Dot product on Vector512; requires <c>a.Length == b.Length &gt;= Vector512&lt;float&gt;.Count</c>.</summary>
+    internal static float DotVector512(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        Debug.Assert(a.Length == b.Length && a.Length >= Vector512<float>.Count);
+
+        ref float ra = ref MemoryMarshal.GetReference(a);
+        ref float rb = ref MemoryMarshal.GetReference(b);
+        nuint length = (nuint)a.Length;
+        nuint count = (nuint)Vector512<float>.Count;
+
+        // Four independent accumulators hide the FMA latency behind throughput.
+        Vector512<float> acc0 = Vector512<float>.Zero;
+        Vector512<float> acc1 = Vector512<float>.Zero;
+        Vector512<float> acc2 = Vector512<float>.Zero;
+        Vector512<float> acc3 = Vector512<float>.Zero;
+        nuint i = 0;
+
+        if (length >= 4 * count)
+        {
+            nuint lastBlock = length - (4 * count);
+            for (; i <= lastBlock; i += 4 * count)
+            {
+                acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref ra, i), Vector512.LoadUnsafe(ref rb, i), acc0);
+                acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref ra, i + count), Vector512.LoadUnsafe(ref rb, i + count), acc1);
+                acc2 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref ra, i + (2 * count)), Vector512.LoadUnsafe(ref rb, i + (2 * count)), acc2);
+                acc3 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref ra, i + (3 * count)), Vector512.LoadUnsafe(ref rb, i + (3 * count)), acc3);
+            }
+        }
+
+        nuint lastVector = length - count;
+        for (; i <= lastVector; i += count)
+        {
+            acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref ra, i), Vector512.LoadUnsafe(ref rb, i), acc0);
+        }
+
+        if (i != length)
+        {
+            // Tail: reload the last full vector (overlapping elements already summed) and zero the lanes below i
+            // in both operands (one would turn an already-counted ∞ into 0·∞ = NaN), not a scalar loop. Safe because length >= count.
+            Vector512<int> keep = Vector512.GreaterThanOrEqual(Vector512<int>.Indices, Vector512.Create((int)(i - lastVector)));
+            Vector512<float> x = Vector512.LoadUnsafe(ref ra, lastVector) & keep.AsSingle();
+            Vector512<float> y = Vector512.LoadUnsafe(ref rb, lastVector) & keep.AsSingle();
+            acc1 = Vector512.MultiplyAddEstimate(x, y, acc1);
+        }
+
+        return Vector512.Sum((acc0 + acc1) + (acc2 + acc3));
+    }
+
+    /// <summary>Dot product on Vector256; requires <c>a.Length == b.Length &gt;= Vector256&lt;float&gt;.Count</c>.</summary>
+    internal static float DotVector256(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        Debug.Assert(a.Length == b.Length && a.Length >= Vector256<float>.Count);
+
+        ref float ra = ref MemoryMarshal.GetReference(a);
+        ref float rb = ref MemoryMarshal.GetReference(b);
+        nuint length = (nuint)a.Length;
+        nuint count = (nuint)Vector256<float>.Count;
+
+        // Four independent accumulators hide the FMA latency behind throughput.
+        Vector256<float> acc0 = Vector256<float>.Zero;
+        Vector256<float> acc1 = Vector256<float>.Zero;
+        Vector256<float> acc2 = Vector256<float>.Zero;
+        Vector256<float> acc3 = Vector256<float>.Zero;
+        nuint i = 0;
+
+        if (length >= 4 * count)
+        {
+            nuint lastBlock = length - (4 * count);
+            for (; i <= lastBlock; i += 4 * count)
+            {
+                acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref ra, i), Vector256.LoadUnsafe(ref rb, i), acc0);
+                acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref ra, i + count), Vector256.LoadUnsafe(ref rb, i + count), acc1);
+                acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref ra, i + (2 * count)), Vector256.LoadUnsafe(ref rb, i + (2 * count)), acc2);
+                acc3 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref ra, i + (3 * count)), Vector256.LoadUnsafe(ref rb, i + (3 * count)), acc3);
+            }
+        }
+
+        nuint lastVector = length - count;
+        for (; i <= lastVector; i += count)
+        {
+            acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref ra, i), Vector256.LoadUnsafe(ref rb, i), acc0);
+        }
+
+        if (i != length)
+        {
+            // Tail: reload the last full vector (overlapping elements already summed) and zero the lanes below i
+            // in both operands (one would turn an already-counted ∞ into 0·∞ = NaN), not a scalar loop. Safe because length >= count.
+            Vector256<int> keep = Vector256.GreaterThanOrEqual(Vector256<int>.Indices, Vector256.Create((int)(i - lastVector)));
+            Vector256<float> x = Vector256.LoadUnsafe(ref ra, lastVector) & keep.AsSingle();
+            Vector256<float> y = Vector256.LoadUnsafe(ref rb, lastVector) & keep.AsSingle();
+            acc1 = Vector256.MultiplyAddEstimate(x, y, acc1);
+        }
+
+        return Vector256.Sum((acc0 + acc1) + (acc2 + acc3));
+    }
+
+    /// <summary>Dot product on Vector128; requires <c>a.Length == b.Length &gt;= Vector128&lt;float&gt;.Count</c>.</summary>
+    internal static float DotVector128(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        Debug.Assert(a.Length == b.Length && a.Length >= Vector128<float>.Count);
+
+        ref float ra = ref MemoryMarshal.GetReference(a);
+        ref float rb = ref MemoryMarshal.GetReference(b);
+        nuint length = (nuint)a.Length;
+        nuint count = (nuint)Vector128<float>.Count;
+
+        // Four independent accumulators hide the FMA latency behind throughput.
+        Vector128<float> acc0 = Vector128<float>.Zero;
+        Vector128<float> acc1 = Vector128<float>.Zero;
+        Vector128<float> acc2 = Vector128<float>.Zero;
+        Vector128<float> acc3 = Vector128<float>.Zero;
+        nuint i = 0;
+
+        if (length >= 4 * count)
+        {
+            nuint lastBlock = length - (4 * count);
+            for (; i <= lastBlock; i += 4 * count)
+            {
+                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref ra, i), Vector128.LoadUnsafe(ref rb, i), acc0);
+                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref ra, i + count), Vector128.LoadUnsafe(ref rb, i + count), acc1);
+                acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref ra, i + (2 * count)), Vector128.LoadUnsafe(ref rb, i + (2 * count)), acc2);
+                acc3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref ra, i + (3 * count)), Vector128.LoadUnsafe(ref rb, i + (3 * count)), acc3);
+            }
+        }
+
+        nuint lastVector = length - count;
+        for (; i <= lastVector; i += count)
+        {
+            acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref ra, i), Vector128.LoadUnsafe(ref rb, i), acc0);
+        }
+
+        if (i != length)
+        {
+            // Tail: reload the last full vector (overlapping elements already summed) and zero the lanes below i
+            // in both operands (one would turn an already-counted ∞ into 0·∞ = NaN), not a scalar loop. Safe because length >= count.
+            Vector128<int> keep = Vector128.GreaterThanOrEqual(Vector128<int>.Indices, Vector128.Create((int)(i - lastVector)));
+            Vector128<float> x = Vector128.LoadUnsafe(ref ra, lastVector) & keep.AsSingle();
+            Vector128<float> y = Vector128.LoadUnsafe(ref rb, lastVector) & keep.AsSingle();
+            acc1 = Vector128.MultiplyAddEstimate(x, y, acc1);
+        }
+
+        return Vector128.Sum((acc0 + acc1) + (acc2 + acc3));
+    }
+}

@@ -1,0 +1,168 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace EmbeddedChroma.Distance;
+
+// One hand-written kernel per vector width; the bodies are identical apart from the width.
+internal static partial class VectorMath
+{
+    /// <summary>Squared L2 on Vector512; requires <c>a.Length == b.Length &gt;= Vector512&lt;float&gt;.Count</c>.</summary>
+    internal static float SquaredL2Vector512(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        Debug.Assert(a.Length == b.Length && a.Length >= Vector512<float>.Count);
+
+        ref float ra = ref MemoryMarshal.GetReference(a);
+        ref float rb = ref MemoryMarshal.GetReference(b);
+        nuint length = (nuint)a.Length;
+        nuint count = (nuint)Vector512<float>.Count;
+
+        // Four independent accumulators hide the FMA latency (4 cycles on current x64) behind throughput.
+        Vector512<float> acc0 = Vector512<float>.Zero;
+        Vector512<float> acc1 = Vector512<float>.Zero;
+        Vector512<float> acc2 = Vector512<float>.Zero;
+        Vector512<float> acc3 = Vector512<float>.Zero;
+        nuint i = 0;
+
+        if (length >= 4 * count)
+        {
+            nuint lastBlock = length - (4 * count);
+            for (; i <= lastBlock; i += 4 * count)
+            {
+                Vector512<float> d0 = Vector512.LoadUnsafe(ref ra, i) - Vector512.LoadUnsafe(ref rb, i);
+                Vector512<float> d1 = Vector512.LoadUnsafe(ref ra, i + count) - Vector512.LoadUnsafe(ref rb, i + count);
+                Vector512<float> d2 = Vector512.LoadUnsafe(ref ra, i + (2 * count)) - Vector512.LoadUnsafe(ref rb, i + (2 * count));
+                Vector512<float> d3 = Vector512.LoadUnsafe(ref ra, i + (3 * count)) - Vector512.LoadUnsafe(ref rb, i + (3 * count));
+                acc0 = Vector512.MultiplyAddEstimate(d0, d0, acc0);
+                acc1 = Vector512.MultiplyAddEstimate(d1, d1, acc1);
+                acc2 = Vector512.MultiplyAddEstimate(d2, d2, acc2);
+                acc3 = Vector512.MultiplyAddEstimate(d3, d3, acc3);
+            }
+        }
+
+        nuint lastVector = length - count;
+        for (; i <= lastVector; i += count)
+        {
+            Vector512<float> d = Vector512.LoadUnsafe(ref ra, i) - Vector512.LoadUnsafe(ref rb, i);
+            acc0 = Vector512.MultiplyAddEstimate(d, d, acc0);
+        }
+
+        if (i != length)
+        {
+            // Tail: reload the last full vector (it overlaps elements already summed) and zero the lanes
+            // below i, instead of a scalar loop. Safe because length >= count.
+            Vector512<float> d = Vector512.LoadUnsafe(ref ra, lastVector) - Vector512.LoadUnsafe(ref rb, lastVector);
+            Vector512<int> keep = Vector512.GreaterThanOrEqual(Vector512<int>.Indices, Vector512.Create((int)(i - lastVector)));
+            d &= keep.AsSingle();
+            acc1 = Vector512.MultiplyAddEstimate(d, d, acc1);
+        }
+
+        return Vector512.Sum((acc0 + acc1) + (acc2 + acc3));
+    }
+
+    /// <summary>Squared L2 on Vector256; requires <c>a.Length == b.Length &gt;= Vector256&lt;float&gt;.Count</c>.</summary>
+    internal static float SquaredL2Vector256(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        Debug.Assert(a.Length == b.Length && a.Length >= Vector256<float>.Count);
+
+        ref float ra = ref MemoryMarshal.GetReference(a);
+        ref float rb = ref MemoryMarshal.GetReference(b);
+        nuint length = (nuint)a.Length;
+        nuint count = (nuint)Vector256<float>.Count;
+
+        // Four independent accumulators hide the FMA latency (4 cycles on current x64) behind throughput.
+        Vector256<float> acc0 = Vector256<float>.Zero;
+        Vector256<float> acc1 = Vector256<float>.Zero;
+        Vector256<float> acc2 = Vector256<float>.Zero;
+        Vector256<float> acc3 = Vector256<float>.Zero;
+        nuint i = 0;
+
+        if (length >= 4 * count)
+        {
+            nuint lastBlock = length - (4 * count);
+            for (; i <= lastBlock; i += 4 * count)
+            {
+                Vector256<float> d0 = Vector256.LoadUnsafe(ref ra, i) - Vector256.LoadUnsafe(ref rb, i);
+                Vector256<float> d1 = Vector256.LoadUnsafe(ref ra, i + count) - Vector256.LoadUnsafe(ref rb, i + count);
+                Vector256<float> d2 = Vector256.LoadUnsafe(ref ra, i + (2 * count)) - Vector256.LoadUnsafe(ref rb, i + (2 * count));
+                Vector256<float> d3 = Vector256.LoadUnsafe(ref ra, i + (3 * count)) - Vector256.LoadUnsafe(ref rb, i + (3 * count));
+                acc0 = Vector256.MultiplyAddEstimate(d0, d0, acc0);
+                acc1 = Vector256.MultiplyAddEstimate(d1, d1, acc1);
+                acc2 = Vector256.MultiplyAddEstimate(d2, d2, acc2);
+                acc3 = Vector256.MultiplyAddEstimate(d3, d3, acc3);
+            }
+        }
+
+        nuint lastVector = length - count;
+        for (; i <= lastVector; i += count)
+        {
+            Vector256<float> d = Vector256.LoadUnsafe(ref ra, i) - Vector256.LoadUnsafe(ref rb, i);
+            acc0 = Vector256.MultiplyAddEstimate(d, d, acc0);
+        }
+
+        if (i != length)
+        {
+            // Tail: reload the last full vector (it overlaps elements already summed) and zero the lanes
+            // below i, instead of a scalar loop. Safe because length >= count.
+            Vector256<float> d = Vector256.LoadUnsafe(ref ra, lastVector) - Vector256.LoadUnsafe(ref rb, lastVector);
+            Vector256<int> keep = Vector256.GreaterThanOrEqual(Vector256<int>.Indices, Vector256.Create((int)(i - lastVector)));
+            d &= keep.AsSingle();
+            acc1 = Vector256.MultiplyAddEstimate(d, d, acc1);
+        }
+
+        return Vector256.Sum((acc0 + acc1) + (acc2 + acc3));
+    }
+
+    /// <summary>Squared L2 on Vector128; requires <c>a.Length == b.Length &gt;= Vector128&lt;float&gt;.Count</c>.</summary>
+    internal static float SquaredL2Vector128(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        Debug.Assert(a.Length == b.Length && a.Length >= Vector128<float>.Count);
+
+        ref float ra = ref MemoryMarshal.GetReference(a);
+        ref float rb = ref MemoryMarshal.GetReference(b);
+        nuint length = (nuint)a.Length;
+        nuint count = (nuint)Vector128<float>.Count;
+
+        // Four independent accumulators hide the FMA latency (4 cycles on current x64) behind throughput.
+        Vector128<float> acc0 = Vector128<float>.Zero;
+        Vector128<float> acc1 = Vector128<float>.Zero;
+        Vector128<float> acc2 = Vector128<float>.Zero;
+        Vector128<float> acc3 = Vector128<float>.Zero;
+        nuint i = 0;
+
+        if (length >= 4 * count)
+        {
+            nuint lastBlock = length - (4 * count);
+            for (; i <= lastBlock; i += 4 * count)
+            {
+                Vector128<float> d0 = Vector128.LoadUnsafe(ref ra, i) - Vector128.LoadUnsafe(ref rb, i);
+                Vector128<float> d1 = Vector128.LoadUnsafe(ref ra, i + count) - Vector128.LoadUnsafe(ref rb, i + count);
+                Vector128<float> d2 = Vector128.LoadUnsafe(ref ra, i + (2 * count)) - Vector128.LoadUnsafe(ref rb, i + (2 * count));
+                Vector128<float> d3 = Vector128.LoadUnsafe(ref ra, i + (3 * count)) - Vector128.LoadUnsafe(ref rb, i + (3 * count));
+                acc0 = Vector128.MultiplyAddEstimate(d0, d0, acc0);
+                acc1 = Vector128.MultiplyAddEstimate(d1, d1, acc1);
+                acc2 = Vector128.MultiplyAddEstimate(d2, d2, acc2);
+                acc3 = Vector128.MultiplyAddEstimate(d3, d3, acc3);
+            }
+        }
+
+        nuint lastVector = length - count;
+        for (; i <= lastVector; i += count)
+        {
+            Vector128<float> d = Vector128.LoadUnsafe(ref ra, i) - Vector128.LoadUnsafe(ref rb, i);
+            acc0 = Vector128.MultiplyAddEstimate(d, d, acc0);
+        }
+
+        if (i != length)
+        {
+            // Tail: reload the last full vector (it overlaps elements already summed) and zero the lanes
+            // below i, instead of a scalar loop. Safe because length >= count.
+            Vector128<float> d = Vector128.LoadUnsafe(ref ra, lastVector) - Vector128.LoadUnsafe(ref rb, lastVector);
+            Vector128<int> keep = Vector128.GreaterThanOrEqual(Vector128<int>.Indices, Vector128.Create((int)(i - lastVector)));
+            d &= keep.AsSingle();
+            acc1 = Vector128.MultiplyAddEstimate(d, d, acc1);
+        }
+
+        return Vector128.Sum((acc0 + acc1) + (acc2 + acc3));
+    }
+}

@@ -1,0 +1,246 @@
+using System.Globalization;
+using System.Text;
+
+namespace EmbeddedChroma.Filtering;
+
+/// <summary>
+/// Translates <see cref="Where"/> and <see cref="WhereDocument"/> into one SQLite boolean expression over the
+/// records table aliased <c>r</c>. Every literal (keys, values, patterns) is a parameter; nothing the user wrote is
+/// concatenated into the SQL.
+/// </summary>
+/// <remarks>
+/// <para>Schema it targets (owned by the storage layer):</para>
+/// <code>
+/// records(rid PK, collection_id, id, slot, seq, document NULL, metadata NULL, embedding)
+/// record_meta(collection_id, rid, key, elem, s, n, b)   -- elem 0: scalar value, 1: one array element
+///                                                        -- exactly one of s (text), n (REAL), b (0/1) set
+/// documents_fts: FTS5 trigram case_sensitive 1, external content records(document), content_rowid = rid
+/// </code>
+/// <para>Translation (p = parameter):</para>
+/// <code>
+/// $eq  k v   r.rid IN (SELECT m.rid FROM record_meta m WHERE m.collection_id = $collection
+///                      AND m.key = p AND m.elem = 0 AND m.{s|n|b} = p)
+/// $ne        r.rid NOT IN (same)          -- records without the key match, as in Chroma
+/// $gt..$lte  ... AND m.elem = 0 AND m.n &gt; p  -- numeric only; strings and bools have n NULL
+/// $in / $nin ... AND m.{s|n|b} IN (p, p, ...) / NOT IN
+/// $contains / $not_contains (metadata)  ... AND m.elem = 1 AND m.{s|n|b} = p / NOT IN
+/// $contains (document)  r.rid IN (SELECT f.rowid FROM documents_fts f WHERE f.document GLOB p)
+///                       -- p = '*' + text with * ? [ bracketed + '*'; trigram answers GLOB from the index
+/// $regex                (r.document IS NOT NULL AND regexp(p, r.document))
+/// $not_*                NOT (...)                -- complement: records without a document match
+/// </code>
+/// <para>Numbers bind as doubles, so an int matches an equal float (Chroma compares numerically) and a bool, stored
+/// in b, never matches a number. Equal literals share one parameter. An instance builds one filter and is not
+/// thread-safe; use <see cref="Build"/>.</para>
+/// </remarks>
+internal sealed class SqlFilterBuilder
+{
+    /// <summary>Parameter the caller must bind to the collection's integer id.</summary>
+    public const string CollectionParameter = "$collection";
+
+    /// <summary>Default prefix of the parameters the builder creates (<c>$f0</c>, <c>$f1</c>, ...).</summary>
+    public const string DefaultParameterPrefix = "$f";
+
+    private readonly StringBuilder _sql = new();
+    private readonly List<KeyValuePair<string, object>> _parameters = [];
+    private readonly Dictionary<object, string> _names = [];
+    private readonly string _prefix;
+    private bool _usesRegex;
+
+    private SqlFilterBuilder(string prefix) => _prefix = prefix;
+
+    /// <summary>
+    /// Translates the filters (either may be null) into one expression; both present are joined with AND.
+    /// Returns <see cref="SqlFilter.MatchAll"/> when both are null.
+    /// </summary>
+    /// <param name="where">Metadata filter, or null.</param>
+    /// <param name="whereDocument">Document filter, or null.</param>
+    /// <param name="parameterPrefix">Prefix for generated parameter names; must not collide with the caller's own names.</param>
+    public static SqlFilter Build(Where? where, WhereDocument? whereDocument, string parameterPrefix = DefaultParameterPrefix)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(parameterPrefix);
+        if (where is null && whereDocument is null)
+        {
+            return SqlFilter.MatchAll;
+        }
+
+        var builder = new SqlFilterBuilder(parameterPrefix);
+        if (where is not null && whereDocument is not null)
+        {
+            builder._sql.Append('(');
+            builder.AppendWhere(where);
+            builder._sql.Append(" AND ");
+            builder.AppendDocument(whereDocument);
+            builder._sql.Append(')');
+        }
+        else if (where is not null)
+        {
+            builder.AppendWhere(where);
+        }
+        else
+        {
+            builder.AppendDocument(whereDocument!);
+        }
+
+        return new SqlFilter(builder._sql.ToString(), builder._parameters.AsReadOnly(), builder._usesRegex);
+    }
+
+    private void AppendWhere(Where where)
+    {
+        switch (where)
+        {
+            case WhereLogical logical:
+                AppendLogical(logical.Operator, logical.Clauses, AppendWhere);
+                break;
+            case WhereComparison comparison:
+                AppendComparison(comparison);
+                break;
+            default:
+                throw new InvalidOperationException($"Unexpected where node {where.GetType().Name}.");
+        }
+    }
+
+    private void AppendDocument(WhereDocument whereDocument)
+    {
+        switch (whereDocument)
+        {
+            case WhereDocumentLogical logical:
+                AppendLogical(logical.Operator, logical.Clauses, AppendDocument);
+                break;
+            case WhereDocumentText text:
+                AppendDocumentText(text);
+                break;
+            default:
+                throw new InvalidOperationException($"Unexpected where_document node {whereDocument.GetType().Name}.");
+        }
+    }
+
+    private void AppendLogical<T>(LogicalOperator op, IReadOnlyList<T> clauses, Action<T> append)
+    {
+        string separator = op == LogicalOperator.And ? " AND " : " OR ";
+        _sql.Append('(');
+        for (int i = 0; i < clauses.Count; i++)
+        {
+            if (i > 0)
+            {
+                _sql.Append(separator);
+            }
+
+            append(clauses[i]);
+        }
+
+        _sql.Append(')');
+    }
+
+    private void AppendComparison(WhereComparison comparison)
+    {
+        WhereOperator op = comparison.Operator;
+        bool negated = op is WhereOperator.Ne or WhereOperator.Nin or WhereOperator.NotContains;
+        bool arrayElement = op is WhereOperator.Contains or WhereOperator.NotContains;
+
+        _sql.Append(negated ? "r.rid NOT IN (" : "r.rid IN (")
+            .Append("SELECT m.rid FROM record_meta m WHERE m.collection_id = ").Append(CollectionParameter)
+            .Append(" AND m.key = ").Append(Bind(comparison.Key))
+            .Append(" AND m.elem = ").Append(arrayElement ? '1' : '0')
+            .Append(" AND m.");
+
+        // Values of one comparison share a category (validated by the factories), so one column serves all.
+        FilterValue first = comparison.Value;
+        _sql.Append(first.Kind switch
+        {
+            FilterValueKind.String => 's',
+            FilterValueKind.Bool => 'b',
+            _ => 'n',
+        });
+
+        switch (op)
+        {
+            case WhereOperator.In or WhereOperator.Nin:
+                _sql.Append(" IN (");
+                for (int i = 0; i < comparison.Values.Length; i++)
+                {
+                    _sql.Append(i > 0 ? ", " : string.Empty).Append(Parameter(comparison.Values[i]));
+                }
+
+                _sql.Append(')');
+                break;
+            default:
+                _sql.Append(' ').Append(SqlComparison(op)).Append(' ').Append(Parameter(first));
+                break;
+        }
+
+        _sql.Append(')');
+    }
+
+    private static string SqlComparison(WhereOperator op) => op switch
+    {
+        WhereOperator.Gt => ">",
+        WhereOperator.Gte => ">=",
+        WhereOperator.Lt => "<",
+        WhereOperator.Lte => "<=",
+        _ => "=", // $eq, $ne (negated outside), $contains, $not_contains (negated outside)
+    };
+
+    private void AppendDocumentText(WhereDocumentText text)
+    {
+        if (text.Operator.IsNegated())
+        {
+            _sql.Append("NOT ");
+        }
+
+        if (text.Operator.IsRegex())
+        {
+            _usesRegex = true;
+            _sql.Append("(r.document IS NOT NULL AND ").Append(SqliteRegex.FunctionName).Append('(')
+                .Append(Bind(text.Text)).Append(", r.document))");
+        }
+        else
+        {
+            _sql.Append("(r.rid IN (SELECT f.rowid FROM documents_fts f WHERE f.document GLOB ")
+                .Append(Bind(GlobContainsPattern(text.Text))).Append("))");
+        }
+    }
+
+    /// <summary>
+    /// A GLOB pattern matching any text that contains <paramref name="text"/> literally. GLOB's metacharacters
+    /// outside a bracket are '*', '?' and '['; each is wrapped in a one-character class. ']' is literal on its own.
+    /// </summary>
+    internal static string GlobContainsPattern(string text)
+    {
+        var pattern = new StringBuilder(text.Length + 8);
+        pattern.Append('*');
+        foreach (char c in text)
+        {
+            if (c is '*' or '?' or '[')
+            {
+                pattern.Append('[').Append(c).Append(']');
+            }
+            else
+            {
+                pattern.Append(c);
+            }
+        }
+
+        return pattern.Append('*').ToString();
+    }
+
+    private string Parameter(FilterValue value) => value.Kind switch
+    {
+        FilterValueKind.String => Bind(value.StringValue),
+        FilterValueKind.Bool => Bind(value.BoolValue ? 1L : 0L),
+        _ => Bind(value.NumberValue),
+    };
+
+    private string Bind(object value)
+    {
+        if (_names.TryGetValue(value, out string? name))
+        {
+            return name;
+        }
+
+        name = _prefix + _parameters.Count.ToString(CultureInfo.InvariantCulture);
+        _names.Add(value, name);
+        _parameters.Add(new KeyValuePair<string, object>(name, value));
+        return name;
+    }
+}

@@ -1,0 +1,181 @@
+using System.Collections.Immutable;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace EmbeddedChroma.Filtering;
+
+/// <summary>Leaf operators of <c>where_document</c>.</summary>
+internal enum DocumentOperator
+{
+    Contains,
+    NotContains,
+    Regex,
+    NotRegex,
+}
+
+internal static class DocumentOperators
+{
+    internal static string Name(this DocumentOperator op) => op switch
+    {
+        DocumentOperator.Contains => "$contains",
+        DocumentOperator.NotContains => "$not_contains",
+        DocumentOperator.Regex => "$regex",
+        DocumentOperator.NotRegex => "$not_regex",
+        _ => throw new ArgumentOutOfRangeException(nameof(op)),
+    };
+
+    internal static bool TryParse(string name, out DocumentOperator op)
+    {
+        switch (name)
+        {
+            case "$contains": op = DocumentOperator.Contains; return true;
+            case "$not_contains": op = DocumentOperator.NotContains; return true;
+            case "$regex": op = DocumentOperator.Regex; return true;
+            case "$not_regex": op = DocumentOperator.NotRegex; return true;
+            default: op = default; return false;
+        }
+    }
+
+    internal static bool IsRegex(this DocumentOperator op) => op is DocumentOperator.Regex or DocumentOperator.NotRegex;
+
+    internal static bool IsNegated(this DocumentOperator op) => op is DocumentOperator.NotContains or DocumentOperator.NotRegex;
+}
+
+/// <summary>A leaf of <c>where_document</c>: a substring or a regular expression, possibly negated.</summary>
+internal sealed class WhereDocumentText : WhereDocument
+{
+    private WhereDocumentText(DocumentOperator op, string text)
+    {
+        Operator = op;
+        Text = text;
+    }
+
+    public DocumentOperator Operator { get; }
+
+    /// <summary>The substring or the regex pattern.</summary>
+    public string Text { get; }
+
+    internal static WhereDocumentText Create(DocumentOperator op, string? text)
+    {
+        if (text is null)
+        {
+            throw new ChromaFilterException($"Invalid where_document: operator '{op.Name()}' expects a string, got null.");
+        }
+
+        if (text.Length == 0)
+        {
+            throw new ChromaFilterException($"Invalid where_document: operator '{op.Name()}' expects a non-empty string.");
+        }
+
+        if (op.IsRegex())
+        {
+            try
+            {
+                // Parse-time validation only; the SQL function compiles its own cached instance.
+                _ = new Regex(text, RegexOptions.None);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new ChromaFilterException(
+                    $"Invalid where_document: operator '{op.Name()}' has an invalid regular expression {FilterJson.Quote(text)}: {ex.Message}",
+                    ex);
+            }
+        }
+
+        return new WhereDocumentText(op, text);
+    }
+
+    public override bool Equals(WhereDocument? other) =>
+        other is WhereDocumentText t && t.Operator == Operator && string.Equals(t.Text, Text, StringComparison.Ordinal);
+
+    public override int GetHashCode() => HashCode.Combine(Operator, StringComparer.Ordinal.GetHashCode(Text));
+
+    internal override void WriteTo(Utf8JsonWriter writer)
+    {
+        writer.WriteStartObject();
+        writer.WriteString(Operator.Name(), Text);
+        writer.WriteEndObject();
+    }
+}
+
+/// <summary><c>$and</c> / <c>$or</c> over two or more <c>where_document</c> clauses.</summary>
+internal sealed class WhereDocumentLogical : WhereDocument
+{
+    private WhereDocumentLogical(LogicalOperator op, ImmutableArray<WhereDocument> clauses)
+    {
+        Operator = op;
+        Clauses = clauses;
+    }
+
+    public LogicalOperator Operator { get; }
+
+    public ImmutableArray<WhereDocument> Clauses { get; }
+
+    internal static WhereDocumentLogical Create(LogicalOperator op, WhereDocument[] clauses)
+    {
+        ArgumentNullException.ThrowIfNull(clauses);
+        if (clauses.Length < 2)
+        {
+            throw new ChromaFilterException(
+                $"Invalid where_document: operator '{op.Name()}' expects an array of at least 2 clauses, got {clauses.Length}.");
+        }
+
+        foreach (WhereDocument clause in clauses)
+        {
+            ArgumentNullException.ThrowIfNull(clause, nameof(clauses));
+        }
+
+        return new WhereDocumentLogical(op, [.. clauses]);
+    }
+
+    internal static WhereDocumentLogical Combine(LogicalOperator op, WhereDocument left, WhereDocument right)
+    {
+        ArgumentNullException.ThrowIfNull(left);
+        ArgumentNullException.ThrowIfNull(right);
+        var builder = ImmutableArray.CreateBuilder<WhereDocument>();
+        AddFlattened(builder, op, left);
+        AddFlattened(builder, op, right);
+        return new WhereDocumentLogical(op, builder.ToImmutable());
+    }
+
+    private static void AddFlattened(ImmutableArray<WhereDocument>.Builder builder, LogicalOperator op, WhereDocument clause)
+    {
+        if (clause is WhereDocumentLogical logical && logical.Operator == op)
+        {
+            builder.AddRange(logical.Clauses);
+        }
+        else
+        {
+            builder.Add(clause);
+        }
+    }
+
+    public override bool Equals(WhereDocument? other) =>
+        other is WhereDocumentLogical l && l.Operator == Operator && l.Clauses.SequenceEqual(Clauses);
+
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        hash.Add(Operator);
+        foreach (WhereDocument clause in Clauses)
+        {
+            hash.Add(clause);
+        }
+
+        return hash.ToHashCode();
+    }
+
+    internal override void WriteTo(Utf8JsonWriter writer)
+    {
+        writer.WriteStartObject();
+        writer.WritePropertyName(Operator.Name());
+        writer.WriteStartArray();
+        foreach (WhereDocument clause in Clauses)
+        {
+            clause.WriteTo(writer);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+}
