@@ -240,9 +240,7 @@ public sealed partial class ChromaStore
     /// <summary>A read on the writer connection (catalog reads are small and rare); caller holds the write lock or is single-threaded.</summary>
     private SqliteCommand ReadCommandOnWriter(string sql)
     {
-        var command = Db.WriterCommand(sql);
-        command.Transaction = CurrentTransaction;
-        return command;
+        return Db.WriterCommand(sql);
     }
 
     /// <summary>Runs a catalog read under the write lock.</summary>

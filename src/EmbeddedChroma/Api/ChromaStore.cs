@@ -97,7 +97,14 @@ public sealed partial class ChromaStore : IDisposable
             }
             catch
             {
+                // A store that failed to be created must not look like one: remove what was written.
                 db.Dispose();
+                SqliteConnection.ClearAllPools();
+                foreach (var suffix in (ReadOnlySpan<string>)["", "-wal", "-shm", "-journal"])
+                {
+                    File.Delete(System.IO.Path.Combine(path, DatabaseFileName + suffix));
+                }
+
                 throw;
             }
         }
@@ -292,7 +299,7 @@ public sealed partial class ChromaStore : IDisposable
             T result;
             using (var tx = Db.Writer.BeginTransaction())
             {
-                CurrentTransaction = tx;
+                Db.CurrentTransaction = tx;
                 try
                 {
                     result = action();
@@ -300,7 +307,7 @@ public sealed partial class ChromaStore : IDisposable
                 }
                 finally
                 {
-                    CurrentTransaction = null;
+                    Db.CurrentTransaction = null;
                 }
             }
 
@@ -309,7 +316,7 @@ public sealed partial class ChromaStore : IDisposable
         }
     }
 
-    internal SqliteTransaction? CurrentTransaction { get; private set; }
+    internal SqliteTransaction? CurrentTransaction => Db.CurrentTransaction;
 
     /// <summary>A prepared writer command bound to the current write transaction.</summary>
     internal SqliteCommand WriteCommand(string sql)

@@ -13,6 +13,7 @@ namespace EmbeddedChroma;
 /// Thread-safe. Writes (add, upsert, update, delete, modify) are serialized store-wide and are all or
 /// nothing; reads and queries run concurrently and see a whole write batch or none of it.
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "Chroma's own name for the concept.")]
 public sealed partial class Collection
 {
     private readonly ChromaClient _client;

@@ -39,6 +39,9 @@ internal sealed class SqliteDb : IDisposable
     /// <summary>The single writer connection; use only while holding <see cref="WriteLock"/>.</summary>
     public SqliteConnection Writer { get; }
 
+    /// <summary>The write transaction in progress on <see cref="Writer"/>, if any (writer lock required).</summary>
+    public SqliteTransaction? CurrentTransaction { get; set; }
+
     /// <summary>Serializes every write transaction of the store.</summary>
     public Lock WriteLock { get; } = new();
 
@@ -78,7 +81,7 @@ internal sealed class SqliteDb : IDisposable
         }
 
         command.Parameters.Clear();
-        command.Transaction = null;
+        command.Transaction = CurrentTransaction;
         return command;
     }
 
