@@ -51,7 +51,7 @@ internal sealed class SqliteDb : IDisposable
         try
         {
             connection.Open();
-            Exec(connection, "PRAGMA busy_timeout=30000; PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;");
+            Exec(connection, "PRAGMA busy_timeout=30000; PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;");
             _configure?.Invoke(connection);
             return connection;
         }

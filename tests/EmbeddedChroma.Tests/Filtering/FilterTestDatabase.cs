@@ -11,31 +11,8 @@ namespace EmbeddedChroma.Tests.Filtering;
 /// </summary>
 internal sealed class FilterTestDatabase : IDisposable
 {
-    public const string SchemaSql = """
-        CREATE TABLE records(
-            rid INTEGER PRIMARY KEY,
-            collection_id INTEGER NOT NULL,
-            id TEXT NOT NULL,
-            slot INTEGER NOT NULL,
-            seq INTEGER NOT NULL,
-            document TEXT NULL,
-            metadata TEXT NULL,
-            embedding BLOB NOT NULL);
-        CREATE TABLE record_meta(
-            collection_id INTEGER NOT NULL,
-            rid INTEGER NOT NULL,
-            key TEXT NOT NULL,
-            elem INTEGER NOT NULL,
-            s TEXT NULL,
-            n REAL NULL,
-            b INTEGER NULL);
-        CREATE INDEX record_meta_s ON record_meta(collection_id, key, s, rid);
-        CREATE INDEX record_meta_n ON record_meta(collection_id, key, n, rid);
-        CREATE INDEX record_meta_b ON record_meta(collection_id, key, b, rid);
-        CREATE INDEX record_meta_rid ON record_meta(rid);
-        CREATE VIRTUAL TABLE documents_fts USING fts5(
-            document, tokenize='trigram case_sensitive 1', content='records', content_rowid='rid');
-        """;
+    /// <summary>The store's own schema, so the filter SQL is tested against exactly what production creates.</summary>
+    public const string SchemaSql = EmbeddedChroma.Storage.Schema.Create;
 
     private long _nextRid = 1;
 
