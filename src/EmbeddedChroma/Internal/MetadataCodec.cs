@@ -170,10 +170,10 @@ internal static class MetadataCodec
 
     private static bool IsFloatLiteral(string raw) => raw.AsSpan().IndexOfAny('.', 'e', 'E') >= 0;
 
-    /// <summary>Encodes normalized metadata (no null values) as JSON, or returns null for null/empty.</summary>
+    /// <summary>Encodes normalized metadata as JSON (null values are skipped), or returns null when no value is left.</summary>
     public static string? Encode(IReadOnlyDictionary<string, object?>? metadata)
     {
-        if (metadata is null || metadata.Count == 0)
+        if (metadata is null || metadata.Values.All(v => v is null))
         {
             return null;
         }
