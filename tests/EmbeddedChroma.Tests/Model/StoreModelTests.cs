@@ -13,7 +13,7 @@ public sealed class StoreModelTests
 {
     private const int Dimension = 8;
     private const int IdPoolSize = 40;
-    private const int Operations = 300;
+    private const int Operations = 500;
     private const double Tolerance = 1e-4;
 
     private static readonly string[] Vocabulary =
@@ -46,6 +46,9 @@ public sealed class StoreModelTests
         private ChromaStore? _store;
         private Collection? _collection;
         private string _adminKey = "";
+        private int _nonEmptyQueries;
+        private int _nonEmptyFilteredGets;
+        private int _filteredDeletesThatRemoved;
 
         public void Execute()
         {
@@ -75,6 +78,11 @@ public sealed class StoreModelTests
             {
                 _store.Dispose();
             }
+
+            // Guard against a vacuous run: the random sequence must exercise the interesting paths.
+            _nonEmptyQueries.Should().BeGreaterThan(20, "queries must often return results");
+            _nonEmptyFilteredGets.Should().BeGreaterThan(5, "filtered gets must often match records");
+            _filteredDeletesThatRemoved.Should().BeGreaterThan(0, "some filtered delete must remove records");
         }
 
         private void Reopen(string path)
@@ -184,6 +192,7 @@ public sealed class StoreModelTests
             var deleted = _collection!.Delete(ids, ToWhere(where), ToWhereDocument(whereDocument));
             var expected = _model.Delete(ids, where, whereDocument);
             deleted.Should().Be(expected, "delete returns the number of records deleted");
+            _filteredDeletesThatRemoved += expected > 0 ? 1 : 0;
             return description + $" -> {expected}";
         }
 
@@ -200,6 +209,7 @@ public sealed class StoreModelTests
             var result = _collection!.Get(ids, ToWhere(where), ToWhereDocument(whereDocument), limit, offset, Include.Metadatas | Include.Documents);
             var expected = _model.Select(ids, where, whereDocument).Skip(offset).Take(limit ?? int.MaxValue).ToList();
             AssertGet(result, expected, includeEmbeddings: false);
+            _nonEmptyFilteredGets += expected.Count > 0 && (where is not null || whereDocument is not null) ? 1 : 0;
             return description;
         }
 
@@ -232,6 +242,7 @@ public sealed class StoreModelTests
         {
             var expected = candidates.Select(r => (r.Id, Distance: _model.Distance(query, r.Embedding))).OrderBy(x => x.Distance).ToList();
             var k = Math.Min(nResults, expected.Count);
+            _nonEmptyQueries += k > 0 ? 1 : 0;
             var ids = result.Ids[q];
             var distances = result.Distances![q];
             ids.Should().HaveCount(k, $"query {q} returns min(n_results, matching records)");
