@@ -149,7 +149,7 @@ internal static class MetadataCodec
             case JsonValueKind.False:
                 return false;
             case JsonValueKind.Number:
-                return e.TryGetInt64(out var l) && !IsFloatLiteral(e.GetRawText()) ? l : CheckFinite(e.GetDouble(), where);
+                return e.TryGetInt64(out var l) && !IsFloatLiteral(e.GetRawText()) ? (object)l : CheckFinite(e.GetDouble(), where);
             case JsonValueKind.Array when !scalarsOnly:
                 return NormalizeArray(e.EnumerateArray().Select(x => (object)x).ToList(), where, limits);
             default:
@@ -170,10 +170,10 @@ internal static class MetadataCodec
 
     private static bool IsFloatLiteral(string raw) => raw.AsSpan().IndexOfAny('.', 'e', 'E') >= 0;
 
-    /// <summary>Encodes normalized metadata (no null values) as JSON, or returns null for null/empty.</summary>
+    /// <summary>Encodes normalized metadata as JSON (null values are skipped), or returns null when no value is left.</summary>
     public static string? Encode(IReadOnlyDictionary<string, object?>? metadata)
     {
-        if (metadata is null || metadata.Count == 0)
+        if (metadata is null || metadata.Values.All(v => v is null))
         {
             return null;
         }
@@ -249,7 +249,7 @@ internal static class MetadataCodec
         JsonValueKind.String => e.GetString()!,
         JsonValueKind.True => true,
         JsonValueKind.False => false,
-        JsonValueKind.Number => IsFloatLiteral(e.GetRawText()) ? e.GetDouble() : e.GetInt64(),
+        JsonValueKind.Number => IsFloatLiteral(e.GetRawText()) ? (object)e.GetDouble() : e.GetInt64(),
         JsonValueKind.Array => DecodeArray(e),
         _ => throw new ChromaCorruptStoreException($"Stored metadata holds an unexpected JSON {e.ValueKind}."),
     };
