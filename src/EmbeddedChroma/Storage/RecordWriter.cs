@@ -136,7 +136,8 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
     {
         var command = store.WriteCommand("UPDATE collections SET last_seq = $seq, dimension = COALESCE(dimension, $dim) WHERE id = $c");
         command.Parameters.AddWithValue("$seq", _seq);
-        command.Parameters.AddWithValue("$dim", (object?)_dimension ?? DBNull.Value);
+        // Only a batch that stored a vector fixes the dimension (an update matching no id does not).
+        command.Parameters.AddWithValue("$dim", _rows.Count > 0 ? (object?)_dimension ?? DBNull.Value : DBNull.Value);
         command.Parameters.AddWithValue("$c", state.Id);
         command.ExecuteNonQuery();
     }
@@ -156,7 +157,7 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
     public void Apply()
     {
         state.LastSeq = _seq;
-        if (state.Dimension is null && _dimension is not null)
+        if (state.Dimension is null && _dimension is not null && _rows.Count > 0)
         {
             state.Dimension = _dimension;
         }
