@@ -149,7 +149,7 @@ internal static class MetadataCodec
             case JsonValueKind.False:
                 return false;
             case JsonValueKind.Number:
-                return e.TryGetInt64(out var l) && !IsFloatLiteral(e.GetRawText()) ? l : CheckFinite(e.GetDouble(), where);
+                return e.TryGetInt64(out var l) && !IsFloatLiteral(e.GetRawText()) ? (object)l : CheckFinite(e.GetDouble(), where);
             case JsonValueKind.Array when !scalarsOnly:
                 return NormalizeArray(e.EnumerateArray().Select(x => (object)x).ToList(), where, limits);
             default:
@@ -249,7 +249,7 @@ internal static class MetadataCodec
         JsonValueKind.String => e.GetString()!,
         JsonValueKind.True => true,
         JsonValueKind.False => false,
-        JsonValueKind.Number => IsFloatLiteral(e.GetRawText()) ? e.GetDouble() : e.GetInt64(),
+        JsonValueKind.Number => IsFloatLiteral(e.GetRawText()) ? e.GetDouble() : (object)e.GetInt64(),
         JsonValueKind.Array => DecodeArray(e),
         _ => throw new ChromaCorruptStoreException($"Stored metadata holds an unexpected JSON {e.ValueKind}."),
     };
