@@ -37,7 +37,7 @@ public sealed class CollectionTests : IDisposable
         });
 
         c.Configuration.Should().Be(new CollectionConfiguration { Space = DistanceSpace.InnerProduct, EfConstruction = 200, EfSearch = 50, MaxNeighbors = 32 });
-        c.Metadata.Should().BeEquivalentTo(new Dictionary<string, object> { ["owner"] = "ann", ["version"] = 2L, ["ratio"] = 2.0, ["public"] = true });
+        ShouldHaveMetadata(c.Metadata, ("owner", "ann"), ("version", 2L), ("ratio", 2.0), ("public", true));
         c.Metadata!["version"].Should().BeOfType<long>();
         c.Metadata["ratio"].Should().BeOfType<double>();
 
@@ -127,7 +127,7 @@ public sealed class CollectionTests : IDisposable
         again.Id.Should().Be(created.Id);
         again.Configuration.Space.Should().Be(DistanceSpace.Cosine);
         again.Configuration.EfSearch.Should().Be(42);
-        again.Metadata.Should().BeEquivalentTo(new Dictionary<string, object> { ["a"] = 1L });
+        ShouldHaveMetadata(again.Metadata, ("a", 1L));
         again.Count().Should().Be(1);
         _fx.Client.CountCollections().Should().Be(1);
     }
@@ -184,7 +184,7 @@ public sealed class CollectionTests : IDisposable
         info.Name.Should().Be("books");
         info.Tenant.Should().Be("default_tenant");
         info.Database.Should().Be("default_database");
-        info.Metadata.Should().BeEquivalentTo(new Dictionary<string, object> { ["k"] = "v" });
+        ShouldHaveMetadata(info.Metadata, ("k", "v"));
         info.Configuration.Space.Should().Be(DistanceSpace.Cosine);
         info.Dimension.Should().Be(3);
     }
@@ -328,8 +328,8 @@ public sealed class CollectionTests : IDisposable
 
         c.Modify(metadata: Meta(("c", 2.5)));
 
-        c.Metadata.Should().BeEquivalentTo(new Dictionary<string, object> { ["c"] = 2.5 });
-        _fx.Client.GetCollection("books").Metadata.Should().BeEquivalentTo(new Dictionary<string, object> { ["c"] = 2.5 });
+        ShouldHaveMetadata(c.Metadata, ("c", 2.5));
+        ShouldHaveMetadata(_fx.Client.GetCollection("books").Metadata, ("c", 2.5));
     }
 
     [Fact]
@@ -339,7 +339,7 @@ public sealed class CollectionTests : IDisposable
 
         c.Modify(name: "novels");
 
-        _fx.Client.GetCollection("novels").Metadata.Should().BeEquivalentTo(new Dictionary<string, object> { ["a"] = 1L });
+        ShouldHaveMetadata(_fx.Client.GetCollection("novels").Metadata, ("a", 1L));
     }
 
     public static TheoryData<string, CollectionConfigurationUpdate> FixedSettingChanges => new()

@@ -102,4 +102,28 @@ public sealed class StoreFixture : IDisposable
     /// <summary>Reads every record of <paramref name="collection"/> with embeddings, metadata and documents.</summary>
     public static GetResult Everything(Collection collection) =>
         collection.Get(include: Include.Embeddings | Include.Metadatas | Include.Documents);
+
+    /// <summary>
+    /// Asserts <paramref name="actual"/> has exactly the expected keys, each value of the same runtime type (long vs
+    /// double, string[] vs long[] …) and equal. FluentAssertions' BeEquivalentTo treats 5L and 5.0 as equal, so it
+    /// cannot check Chroma's int/float distinction.
+    /// </summary>
+    public static void ShouldHaveMetadata(IReadOnlyDictionary<string, object>? actual, params (string Key, object Value)[] expected)
+    {
+        actual.Should().NotBeNull();
+        actual!.Keys.Should().BeEquivalentTo(expected.Select(e => e.Key));
+        foreach (var (key, value) in expected)
+        {
+            var got = actual[key];
+            got.GetType().Should().Be(value.GetType(), $"metadata key '{key}' should keep its type");
+            if (value is System.Collections.IEnumerable list and not string)
+            {
+                ((System.Collections.IEnumerable)got).Cast<object>().Should().Equal(list.Cast<object>(), $"metadata key '{key}'");
+            }
+            else
+            {
+                got.Should().Be(value, $"metadata key '{key}'");
+            }
+        }
+    }
 }
