@@ -39,6 +39,9 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
     private byte* _base;
     private bool _dirty;
 
+    /// <summary>The stamp the header holds while it is clean (opened clean or checkpointed); null otherwise.</summary>
+    private long? _cleanStamp;
+
     private VectorArena(string path, int dimension, FileStream file, long capacity)
     {
         _path = path;
@@ -100,7 +103,7 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
                 return null;
             }
 
-            var arena = new VectorArena(path, dimension, file, capacity) { SlotCount = (int)count };
+            var arena = new VectorArena(path, dimension, file, capacity) { SlotCount = (int)count, _cleanStamp = expectedStamp };
             file = null;
             if (arena.RowsChecksum() != BinaryPrimitives.ReadUInt64LittleEndian(header[48..]))
             {
@@ -188,6 +191,7 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
         WriteHeader(clean: false, stamp: -1);
         _view.Flush();
         _dirty = true;
+        _cleanStamp = null;
     }
 
     private void Grow(long capacity)
@@ -218,11 +222,18 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
     /// <summary>Flushes the rows, then stamps the header clean with <paramref name="stamp"/>.</summary>
     public void Checkpoint(long stamp)
     {
+        if (!_dirty && _cleanStamp == stamp)
+        {
+            // Nothing changed since the header was stamped clean: leave the file untouched.
+            return;
+        }
+
         _view.Flush();
         WriteHeader(clean: true, stamp: stamp);
         _view.Flush();
         _file.Flush(flushToDisk: true);
         _dirty = false;
+        _cleanStamp = stamp;
     }
 
     private void WriteHeader(bool clean, long stamp)
