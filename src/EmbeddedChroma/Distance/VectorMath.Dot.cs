@@ -36,10 +36,22 @@ internal static partial class VectorMath
             }
         }
 
+        // At most three full vectors remain; give each its own accumulator rather than a dependent chain.
         nuint lastVector = length - count;
-        for (; i <= lastVector; i += count)
+        if (i <= lastVector)
         {
             acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref ra, i), Vector512.LoadUnsafe(ref rb, i), acc0);
+            i += count;
+            if (i <= lastVector)
+            {
+                acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref ra, i), Vector512.LoadUnsafe(ref rb, i), acc1);
+                i += count;
+                if (i <= lastVector)
+                {
+                    acc2 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref ra, i), Vector512.LoadUnsafe(ref rb, i), acc2);
+                    i += count;
+                }
+            }
         }
 
         if (i != length)
@@ -49,7 +61,7 @@ internal static partial class VectorMath
             Vector512<int> keep = Vector512.GreaterThanOrEqual(Vector512<int>.Indices, Vector512.Create((int)(i - lastVector)));
             Vector512<float> x = Vector512.LoadUnsafe(ref ra, lastVector) & keep.AsSingle();
             Vector512<float> y = Vector512.LoadUnsafe(ref rb, lastVector) & keep.AsSingle();
-            acc1 = Vector512.MultiplyAddEstimate(x, y, acc1);
+            acc3 = Vector512.MultiplyAddEstimate(x, y, acc3);
         }
 
         return Vector512.Sum((acc0 + acc1) + (acc2 + acc3));
@@ -84,10 +96,22 @@ internal static partial class VectorMath
             }
         }
 
+        // At most three full vectors remain; give each its own accumulator rather than a dependent chain.
         nuint lastVector = length - count;
-        for (; i <= lastVector; i += count)
+        if (i <= lastVector)
         {
             acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref ra, i), Vector256.LoadUnsafe(ref rb, i), acc0);
+            i += count;
+            if (i <= lastVector)
+            {
+                acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref ra, i), Vector256.LoadUnsafe(ref rb, i), acc1);
+                i += count;
+                if (i <= lastVector)
+                {
+                    acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref ra, i), Vector256.LoadUnsafe(ref rb, i), acc2);
+                    i += count;
+                }
+            }
         }
 
         if (i != length)
@@ -97,7 +121,7 @@ internal static partial class VectorMath
             Vector256<int> keep = Vector256.GreaterThanOrEqual(Vector256<int>.Indices, Vector256.Create((int)(i - lastVector)));
             Vector256<float> x = Vector256.LoadUnsafe(ref ra, lastVector) & keep.AsSingle();
             Vector256<float> y = Vector256.LoadUnsafe(ref rb, lastVector) & keep.AsSingle();
-            acc1 = Vector256.MultiplyAddEstimate(x, y, acc1);
+            acc3 = Vector256.MultiplyAddEstimate(x, y, acc3);
         }
 
         return Vector256.Sum((acc0 + acc1) + (acc2 + acc3));
@@ -132,10 +156,22 @@ internal static partial class VectorMath
             }
         }
 
+        // At most three full vectors remain; give each its own accumulator rather than a dependent chain.
         nuint lastVector = length - count;
-        for (; i <= lastVector; i += count)
+        if (i <= lastVector)
         {
             acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref ra, i), Vector128.LoadUnsafe(ref rb, i), acc0);
+            i += count;
+            if (i <= lastVector)
+            {
+                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref ra, i), Vector128.LoadUnsafe(ref rb, i), acc1);
+                i += count;
+                if (i <= lastVector)
+                {
+                    acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref ra, i), Vector128.LoadUnsafe(ref rb, i), acc2);
+                    i += count;
+                }
+            }
         }
 
         if (i != length)
@@ -145,7 +181,7 @@ internal static partial class VectorMath
             Vector128<int> keep = Vector128.GreaterThanOrEqual(Vector128<int>.Indices, Vector128.Create((int)(i - lastVector)));
             Vector128<float> x = Vector128.LoadUnsafe(ref ra, lastVector) & keep.AsSingle();
             Vector128<float> y = Vector128.LoadUnsafe(ref rb, lastVector) & keep.AsSingle();
-            acc1 = Vector128.MultiplyAddEstimate(x, y, acc1);
+            acc3 = Vector128.MultiplyAddEstimate(x, y, acc3);
         }
 
         return Vector128.Sum((acc0 + acc1) + (acc2 + acc3));

@@ -40,11 +40,25 @@ internal static partial class VectorMath
             }
         }
 
+        // At most three full vectors remain; give each its own accumulator rather than a dependent chain.
         nuint lastVector = length - count;
-        for (; i <= lastVector; i += count)
+        if (i <= lastVector)
         {
-            Vector512<float> d = Vector512.LoadUnsafe(ref ra, i) - Vector512.LoadUnsafe(ref rb, i);
-            acc0 = Vector512.MultiplyAddEstimate(d, d, acc0);
+            Vector512<float> r0 = Vector512.LoadUnsafe(ref ra, i) - Vector512.LoadUnsafe(ref rb, i);
+            acc0 = Vector512.MultiplyAddEstimate(r0, r0, acc0);
+            i += count;
+            if (i <= lastVector)
+            {
+                Vector512<float> r1 = Vector512.LoadUnsafe(ref ra, i) - Vector512.LoadUnsafe(ref rb, i);
+                acc1 = Vector512.MultiplyAddEstimate(r1, r1, acc1);
+                i += count;
+                if (i <= lastVector)
+                {
+                    Vector512<float> r2 = Vector512.LoadUnsafe(ref ra, i) - Vector512.LoadUnsafe(ref rb, i);
+                    acc2 = Vector512.MultiplyAddEstimate(r2, r2, acc2);
+                    i += count;
+                }
+            }
         }
 
         if (i != length)
@@ -54,7 +68,7 @@ internal static partial class VectorMath
             Vector512<float> d = Vector512.LoadUnsafe(ref ra, lastVector) - Vector512.LoadUnsafe(ref rb, lastVector);
             Vector512<int> keep = Vector512.GreaterThanOrEqual(Vector512<int>.Indices, Vector512.Create((int)(i - lastVector)));
             d &= keep.AsSingle();
-            acc1 = Vector512.MultiplyAddEstimate(d, d, acc1);
+            acc3 = Vector512.MultiplyAddEstimate(d, d, acc3);
         }
 
         return Vector512.Sum((acc0 + acc1) + (acc2 + acc3));
@@ -93,11 +107,25 @@ internal static partial class VectorMath
             }
         }
 
+        // At most three full vectors remain; give each its own accumulator rather than a dependent chain.
         nuint lastVector = length - count;
-        for (; i <= lastVector; i += count)
+        if (i <= lastVector)
         {
-            Vector256<float> d = Vector256.LoadUnsafe(ref ra, i) - Vector256.LoadUnsafe(ref rb, i);
-            acc0 = Vector256.MultiplyAddEstimate(d, d, acc0);
+            Vector256<float> r0 = Vector256.LoadUnsafe(ref ra, i) - Vector256.LoadUnsafe(ref rb, i);
+            acc0 = Vector256.MultiplyAddEstimate(r0, r0, acc0);
+            i += count;
+            if (i <= lastVector)
+            {
+                Vector256<float> r1 = Vector256.LoadUnsafe(ref ra, i) - Vector256.LoadUnsafe(ref rb, i);
+                acc1 = Vector256.MultiplyAddEstimate(r1, r1, acc1);
+                i += count;
+                if (i <= lastVector)
+                {
+                    Vector256<float> r2 = Vector256.LoadUnsafe(ref ra, i) - Vector256.LoadUnsafe(ref rb, i);
+                    acc2 = Vector256.MultiplyAddEstimate(r2, r2, acc2);
+                    i += count;
+                }
+            }
         }
 
         if (i != length)
@@ -107,7 +135,7 @@ internal static partial class VectorMath
             Vector256<float> d = Vector256.LoadUnsafe(ref ra, lastVector) - Vector256.LoadUnsafe(ref rb, lastVector);
             Vector256<int> keep = Vector256.GreaterThanOrEqual(Vector256<int>.Indices, Vector256.Create((int)(i - lastVector)));
             d &= keep.AsSingle();
-            acc1 = Vector256.MultiplyAddEstimate(d, d, acc1);
+            acc3 = Vector256.MultiplyAddEstimate(d, d, acc3);
         }
 
         return Vector256.Sum((acc0 + acc1) + (acc2 + acc3));
@@ -146,11 +174,25 @@ internal static partial class VectorMath
             }
         }
 
+        // At most three full vectors remain; give each its own accumulator rather than a dependent chain.
         nuint lastVector = length - count;
-        for (; i <= lastVector; i += count)
+        if (i <= lastVector)
         {
-            Vector128<float> d = Vector128.LoadUnsafe(ref ra, i) - Vector128.LoadUnsafe(ref rb, i);
-            acc0 = Vector128.MultiplyAddEstimate(d, d, acc0);
+            Vector128<float> r0 = Vector128.LoadUnsafe(ref ra, i) - Vector128.LoadUnsafe(ref rb, i);
+            acc0 = Vector128.MultiplyAddEstimate(r0, r0, acc0);
+            i += count;
+            if (i <= lastVector)
+            {
+                Vector128<float> r1 = Vector128.LoadUnsafe(ref ra, i) - Vector128.LoadUnsafe(ref rb, i);
+                acc1 = Vector128.MultiplyAddEstimate(r1, r1, acc1);
+                i += count;
+                if (i <= lastVector)
+                {
+                    Vector128<float> r2 = Vector128.LoadUnsafe(ref ra, i) - Vector128.LoadUnsafe(ref rb, i);
+                    acc2 = Vector128.MultiplyAddEstimate(r2, r2, acc2);
+                    i += count;
+                }
+            }
         }
 
         if (i != length)
@@ -160,7 +202,7 @@ internal static partial class VectorMath
             Vector128<float> d = Vector128.LoadUnsafe(ref ra, lastVector) - Vector128.LoadUnsafe(ref rb, lastVector);
             Vector128<int> keep = Vector128.GreaterThanOrEqual(Vector128<int>.Indices, Vector128.Create((int)(i - lastVector)));
             d &= keep.AsSingle();
-            acc1 = Vector128.MultiplyAddEstimate(d, d, acc1);
+            acc3 = Vector128.MultiplyAddEstimate(d, d, acc3);
         }
 
         return Vector128.Sum((acc0 + acc1) + (acc2 + acc3));

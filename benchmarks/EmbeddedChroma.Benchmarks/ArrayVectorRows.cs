@@ -1,0 +1,13 @@
+using EmbeddedChroma.Index;
+
+namespace EmbeddedChroma.Benchmarks;
+
+/// <summary>In-memory <see cref="IVectorRows"/> over one float array with a fixed stride, like the arena's layout.</summary>
+internal sealed class ArrayVectorRows(float[] data, int dimension, int stride) : IVectorRows
+{
+    public int Dimension { get; } = dimension;
+
+    public int SlotCount { get; } = data.Length / stride;
+
+    public ReadOnlySpan<float> GetRow(int slot) => data.AsSpan(slot * stride, Dimension);
+}
