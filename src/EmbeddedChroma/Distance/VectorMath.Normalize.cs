@@ -19,7 +19,7 @@ internal static partial class VectorMath
     /// <remarks>
     /// A zero vector is written as zeros (it has no direction; its cosine distance to anything is then 1, as in
     /// Chroma). Vectors whose squared norm would overflow or underflow <see cref="float"/> are pre-scaled by their
-    /// largest magnitude, so they still normalize correctly. The input must be finite (see <see cref="IsFinite"/>);
+    /// largest magnitude, so they still normalize correctly. The input must be finite (see <see cref="IndexOfNonFinite"/>);
     /// with NaN or ±∞ components the output is all NaN.
     /// </remarks>
     public static void Normalize(ReadOnlySpan<float> src, Span<float> dst)

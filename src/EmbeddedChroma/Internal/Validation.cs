@@ -100,7 +100,7 @@ internal static class Validation
                 throw new ChromaValidationException($"Embedding dimension mismatch: expected dimension {dimension}, got {e.Length} at index {i}.");
             }
 
-            var bad = Distance.VectorMath.IsFinite(e);
+            var bad = Distance.VectorMath.IndexOfNonFinite(e);
             if (bad >= 0)
             {
                 throw new ChromaValidationException($"{field}[{i}] has a NaN or infinite component at position {bad}.");

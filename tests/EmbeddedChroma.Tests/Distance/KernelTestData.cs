@@ -105,23 +105,23 @@ internal static class KernelTestData
         }
     }
 
-    public static IEnumerable<(string Name, int MinLength, UnaryKernel Kernel)> IsFinitePaths()
+    public static IEnumerable<(string Name, int MinLength, UnaryKernel Kernel)> IndexOfNonFinitePaths()
     {
-        yield return ("Dispatch", 0, VectorMath.IsFinite);
-        yield return ("Scalar", 0, VectorMath.IsFiniteScalar);
+        yield return ("Dispatch", 0, VectorMath.IndexOfNonFinite);
+        yield return ("Scalar", 0, VectorMath.IndexOfNonFiniteScalar);
         if (Vector128.IsHardwareAccelerated)
         {
-            yield return ("Vector128", Vector128<float>.Count, VectorMath.IsFiniteVector128);
+            yield return ("Vector128", Vector128<float>.Count, VectorMath.IndexOfNonFiniteVector128);
         }
 
         if (Vector256.IsHardwareAccelerated)
         {
-            yield return ("Vector256", Vector256<float>.Count, VectorMath.IsFiniteVector256);
+            yield return ("Vector256", Vector256<float>.Count, VectorMath.IndexOfNonFiniteVector256);
         }
 
         if (Vector512.IsHardwareAccelerated)
         {
-            yield return ("Vector512", Vector512<float>.Count, VectorMath.IsFiniteVector512);
+            yield return ("Vector512", Vector512<float>.Count, VectorMath.IndexOfNonFiniteVector512);
         }
     }
 

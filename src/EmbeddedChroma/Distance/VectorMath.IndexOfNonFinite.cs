@@ -17,27 +17,27 @@ internal static partial class VectorMath
     /// <param name="values">The vector to check.</param>
     /// <returns>The index of the first non-finite component, or −1 if every component is finite (also for an empty span).</returns>
     /// <remarks>Subnormals and −0 are finite. The check is on the bit pattern, so any NaN payload is detected.</remarks>
-    public static int IsFinite(ReadOnlySpan<float> values)
+    public static int IndexOfNonFinite(ReadOnlySpan<float> values)
     {
         if (Vector512.IsHardwareAccelerated && values.Length >= Vector512<float>.Count)
         {
-            return IsFiniteVector512(values);
+            return IndexOfNonFiniteVector512(values);
         }
 
         if (Vector256.IsHardwareAccelerated && values.Length >= Vector256<float>.Count)
         {
-            return IsFiniteVector256(values);
+            return IndexOfNonFiniteVector256(values);
         }
 
         if (Vector128.IsHardwareAccelerated && values.Length >= Vector128<float>.Count)
         {
-            return IsFiniteVector128(values);
+            return IndexOfNonFiniteVector128(values);
         }
 
-        return IsFiniteScalar(values);
+        return IndexOfNonFiniteScalar(values);
     }
 
-    internal static int IsFiniteScalar(ReadOnlySpan<float> values)
+    internal static int IndexOfNonFiniteScalar(ReadOnlySpan<float> values)
     {
         for (int i = 0; i < values.Length; i++)
         {
@@ -51,7 +51,7 @@ internal static partial class VectorMath
     }
 
     /// <summary>Non-finite search on Vector512; requires <c>values.Length &gt;= Vector512&lt;float&gt;.Count</c>.</summary>
-    internal static int IsFiniteVector512(ReadOnlySpan<float> values)
+    internal static int IndexOfNonFiniteVector512(ReadOnlySpan<float> values)
     {
         Debug.Assert(values.Length >= Vector512<float>.Count);
 
@@ -86,7 +86,7 @@ internal static partial class VectorMath
     }
 
     /// <summary>Non-finite search on Vector256; requires <c>values.Length &gt;= Vector256&lt;float&gt;.Count</c>.</summary>
-    internal static int IsFiniteVector256(ReadOnlySpan<float> values)
+    internal static int IndexOfNonFiniteVector256(ReadOnlySpan<float> values)
     {
         Debug.Assert(values.Length >= Vector256<float>.Count);
 
@@ -121,7 +121,7 @@ internal static partial class VectorMath
     }
 
     /// <summary>Non-finite search on Vector128; requires <c>values.Length &gt;= Vector128&lt;float&gt;.Count</c>.</summary>
-    internal static int IsFiniteVector128(ReadOnlySpan<float> values)
+    internal static int IndexOfNonFiniteVector128(ReadOnlySpan<float> values)
     {
         Debug.Assert(values.Length >= Vector128<float>.Count);
 

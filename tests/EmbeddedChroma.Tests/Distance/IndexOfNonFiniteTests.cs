@@ -2,14 +2,14 @@ using EmbeddedChroma.Distance;
 
 namespace EmbeddedChroma.Tests.Distance;
 
-public class IsFiniteTests
+public class IndexOfNonFiniteTests
 {
     private static readonly float[] s_nonFinite = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, BitConverter.Int32BitsToSingle(unchecked((int)0xFFC0_0001))];
 
-    public static TheoryData<string> Paths => KernelTestData.Names(KernelTestData.IsFinitePaths());
+    public static TheoryData<string> Paths => KernelTestData.Names(KernelTestData.IndexOfNonFinitePaths());
 
     private static (string Name, int MinLength, KernelTestData.UnaryKernel Kernel) Path(string name) =>
-        KernelTestData.IsFinitePaths().Single(p => p.Name == name);
+        KernelTestData.IndexOfNonFinitePaths().Single(p => p.Name == name);
 
     [Theory]
     [MemberData(nameof(Paths))]
@@ -74,6 +74,6 @@ public class IsFiniteTests
     [Fact]
     public void IsFinite_returns_minus_one_when_empty()
     {
-        VectorMath.IsFinite(ReadOnlySpan<float>.Empty).Should().Be(-1);
+        VectorMath.IndexOfNonFinite(ReadOnlySpan<float>.Empty).Should().Be(-1);
     }
 }
