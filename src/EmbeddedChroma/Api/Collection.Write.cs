@@ -160,20 +160,21 @@ public sealed partial class Collection
                     batch.Begin(dimension);
                     for (var i = 0; i < ids.Count; i++)
                     {
-                        var existing = batch.Find(ids[i]);
                         var embedding = embeddings?[i];
                         var metadata = normalized?[i];
                         var document = documents?[i];
-                        if (existing is null)
+                        if (mode == WriteMode.Add)
                         {
-                            if (mode != WriteMode.Update)
-                            {
-                                batch.Insert(ids[i], embedding!, metadata, document);
-                            }
+                            // One statement: inserts, or does nothing when the id exists (Chroma leaves it unchanged).
+                            batch.TryInsert(ids[i], embedding!, metadata, document);
                         }
-                        else if (mode != WriteMode.Add)
+                        else if (batch.Find(ids[i]) is { } existing)
                         {
-                            batch.Replace(existing.Value, embedding, metadata, document);
+                            batch.Replace(existing, embedding, metadata, document);
+                        }
+                        else if (mode == WriteMode.Upsert)
+                        {
+                            batch.TryInsert(ids[i], embedding!, metadata, document);
                         }
                     }
 

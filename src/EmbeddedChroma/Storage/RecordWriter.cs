@@ -40,15 +40,11 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
             : null;
     }
 
-    public void Insert(string id, float[] embedding, Dictionary<string, object?>? metadata, string? document)
+    /// <summary>Inserts a new record; returns false (and changes nothing) when the id already exists.</summary>
+    public bool TryInsert(string id, float[] embedding, Dictionary<string, object?>? metadata, string? document)
     {
-        int slot;
-        if (state.FreeSlots.TryPop(out var free))
-        {
-            _takenFree.Add(free);
-            slot = free;
-        }
-        else
+        var fromFreeList = state.FreeSlots.TryPop(out var slot);
+        if (!fromFreeList)
         {
             slot = state.NextSlot++;
         }
@@ -56,7 +52,8 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
         var metadataJson = MetadataCodec.Encode(metadata);
         var command = store.WriteCommand("""
             INSERT INTO records(collection_id, id, slot, seq, document, metadata, embedding)
-            VALUES ($c, $id, $slot, $seq, $doc, $meta, $emb) RETURNING rid
+            VALUES ($c, $id, $slot, $seq, $doc, $meta, $emb)
+            ON CONFLICT(collection_id, id) DO NOTHING RETURNING rid
             """);
         command.Parameters.AddWithValue("$c", state.Id);
         command.Parameters.AddWithValue("$id", id);
@@ -65,8 +62,27 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
         command.Parameters.AddWithValue("$doc", (object?)document ?? DBNull.Value);
         command.Parameters.AddWithValue("$meta", (object?)metadataJson ?? DBNull.Value);
         command.Parameters.AddWithValue("$emb", Collection.ToBlob(embedding));
-        var rid = (long)command.ExecuteScalar()!;
-        InsertMetadataRows(rid, metadata);
+        if (command.ExecuteScalar() is not long rid)
+        {
+            // The id exists: hand the slot back exactly as it was taken.
+            if (fromFreeList)
+            {
+                state.FreeSlots.Push(slot);
+            }
+            else
+            {
+                state.NextSlot--;
+            }
+
+            return false;
+        }
+
+        if (fromFreeList)
+        {
+            _takenFree.Add(slot);
+        }
+
+        InsertMetadataRows(rid, metadataJson);
         if (document is not null)
         {
             IndexDocument(rid, document);
@@ -74,6 +90,7 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
 
         _inserted.Add(slot);
         _rows.Add((slot, embedding));
+        return true;
     }
 
     public void Replace(StoredRecord existing, float[]? embedding, Dictionary<string, object?>? metadataUpdate, string? document)
@@ -86,7 +103,7 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
             var delete = store.WriteCommand("DELETE FROM record_meta WHERE rid = $rid");
             delete.Parameters.AddWithValue("$rid", existing.Rid);
             delete.ExecuteNonQuery();
-            InsertMetadataRows(existing.Rid, merged);
+            InsertMetadataRows(existing.Rid, metadataJson);
         }
 
         if (document is not null && document != existing.Document)
@@ -200,48 +217,35 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
         }
     }
 
-    private void InsertMetadataRows(long rid, Dictionary<string, object?>? metadata)
+    /// <summary>
+    /// One statement writes every filter row of a record from its metadata JSON: scalars as elem = 0, each
+    /// array element as elem = 1; strings in s, integers and floats in n (REAL, so they compare numerically),
+    /// bools in b. (Three statements per record cost a fifth of ingest time; this is one.)
+    /// </summary>
+    private void InsertMetadataRows(long rid, string? metadataJson)
     {
-        if (metadata is null)
+        if (metadataJson is null)
         {
             return;
         }
 
-        foreach (var (key, value) in metadata)
-        {
-            switch (value)
-            {
-                case null:
-                    break;
-                case string[] a:
-                    foreach (var x in a) { InsertMetadataRow(rid, key, 1, x); }
-                    break;
-                case long[] a:
-                    foreach (var x in a) { InsertMetadataRow(rid, key, 1, x); }
-                    break;
-                case double[] a:
-                    foreach (var x in a) { InsertMetadataRow(rid, key, 1, x); }
-                    break;
-                case bool[] a:
-                    foreach (var x in a) { InsertMetadataRow(rid, key, 1, x); }
-                    break;
-                default:
-                    InsertMetadataRow(rid, key, 0, value);
-                    break;
-            }
-        }
-    }
-
-    private void InsertMetadataRow(long rid, string key, int elem, object value)
-    {
-        var command = store.WriteCommand("INSERT INTO record_meta(collection_id, rid, key, elem, s, n, b) VALUES ($c, $rid, $k, $e, $s, $n, $b)");
+        var command = store.WriteCommand("""
+            INSERT INTO record_meta(collection_id, rid, key, elem, s, n, b)
+            SELECT $c, $rid, j.key, 0,
+                   CASE WHEN j.type = 'text' THEN j.value END,
+                   CASE WHEN j.type IN ('integer', 'real') THEN j.value END,
+                   CASE j.type WHEN 'true' THEN 1 WHEN 'false' THEN 0 END
+            FROM json_each($meta) j WHERE j.type <> 'array'
+            UNION ALL
+            SELECT $c, $rid, j.key, 1,
+                   CASE WHEN e.type = 'text' THEN e.value END,
+                   CASE WHEN e.type IN ('integer', 'real') THEN e.value END,
+                   CASE e.type WHEN 'true' THEN 1 WHEN 'false' THEN 0 END
+            FROM json_each($meta) j, json_each(j.value) e WHERE j.type = 'array'
+            """);
         command.Parameters.AddWithValue("$c", state.Id);
         command.Parameters.AddWithValue("$rid", rid);
-        command.Parameters.AddWithValue("$k", key);
-        command.Parameters.AddWithValue("$e", elem);
-        command.Parameters.AddWithValue("$s", value is string s ? s : DBNull.Value);
-        command.Parameters.AddWithValue("$n", value switch { long l => (double)l, double d => d, _ => DBNull.Value });
-        command.Parameters.AddWithValue("$b", value is bool b ? (b ? 1 : 0) : DBNull.Value);
+        command.Parameters.AddWithValue("$meta", metadataJson);
         command.ExecuteNonQuery();
     }
 

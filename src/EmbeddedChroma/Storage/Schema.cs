@@ -26,7 +26,8 @@ internal static class Schema
         CREATE INDEX IF NOT EXISTS record_meta_b ON record_meta(collection_id, key, b, rid) WHERE b IS NOT NULL;
         CREATE INDEX IF NOT EXISTS record_meta_rid ON record_meta(rid);
         CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5(
-            document, tokenize='trigram case_sensitive 1', detail=none, content='records', content_rowid='rid');
+            document, tokenize='trigram case_sensitive 1', detail=none, columnsize=0, content='records', content_rowid='rid');
+        INSERT INTO documents_fts(documents_fts, rank) VALUES ('automerge', 16);
         CREATE TABLE IF NOT EXISTS api_keys(
             key_id TEXT PRIMARY KEY, name TEXT NOT NULL, hash BLOB NOT NULL, role TEXT NOT NULL,
             created_utc INTEGER NOT NULL, expires_utc INTEGER, revoked_utc INTEGER);
