@@ -185,28 +185,33 @@ public sealed partial class ChromaStore : IDisposable
         }
     }
 
+    /// <summary>Creates the schema in a new store; in an existing one only checks its version (opening writes nothing).</summary>
     private static void InitializeSchema(SqliteDb db)
     {
         lock (db.WriteLock)
         {
-            using var tx = db.Writer.BeginTransaction();
-            using (var command = db.Writer.CreateCommand())
+            using var command = db.Writer.CreateCommand();
+            command.CommandText = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'store_meta'";
+            if (command.ExecuteScalar() is null)
             {
+                using var tx = db.Writer.BeginTransaction();
                 command.Transaction = tx;
                 command.CommandText = Schema.Create;
                 command.ExecuteNonQuery();
-                command.CommandText = "INSERT OR IGNORE INTO store_meta(key, value) VALUES ('schema_version', $v), ('seq', '0')";
+                command.CommandText = "INSERT INTO store_meta(key, value) VALUES ('schema_version', $v), ('seq', '0')";
                 command.Parameters.AddWithValue("$v", SqliteDb.SchemaVersion.ToString(CultureInfo.InvariantCulture));
                 command.ExecuteNonQuery();
-                command.CommandText = "SELECT value FROM store_meta WHERE key = 'schema_version'";
-                var version = (string?)command.ExecuteScalar();
-                if (version != SqliteDb.SchemaVersion.ToString(CultureInfo.InvariantCulture))
-                {
-                    throw new ChromaCorruptStoreException($"'{db.Path}' has schema version {version}; this library reads version {SqliteDb.SchemaVersion}.");
-                }
+                tx.Commit();
+                command.Transaction = null;
+                command.Parameters.Clear();
             }
 
-            tx.Commit();
+            command.CommandText = "SELECT value FROM store_meta WHERE key = 'schema_version'";
+            var version = command.ExecuteScalar() as string;
+            if (version != SqliteDb.SchemaVersion.ToString(CultureInfo.InvariantCulture))
+            {
+                throw new ChromaCorruptStoreException($"'{db.Path}' has schema version {version ?? "(none)"}; this library reads version {SqliteDb.SchemaVersion}.");
+            }
         }
     }
 

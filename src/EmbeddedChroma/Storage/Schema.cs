@@ -4,31 +4,31 @@ namespace EmbeddedChroma.Storage;
 internal static class Schema
 {
     public const string Create = """
-        CREATE TABLE IF NOT EXISTS store_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS tenants(name TEXT PRIMARY KEY, created_seq INTEGER NOT NULL);
-        CREATE TABLE IF NOT EXISTS databases(
+        CREATE TABLE store_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE tenants(name TEXT PRIMARY KEY, created_seq INTEGER NOT NULL);
+        CREATE TABLE databases(
             id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, name TEXT NOT NULL, created_seq INTEGER NOT NULL,
             UNIQUE(tenant, name));
-        CREATE TABLE IF NOT EXISTS collections(
+        CREATE TABLE collections(
             id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, database_id INTEGER NOT NULL, name TEXT NOT NULL,
             dimension INTEGER, space TEXT NOT NULL, ef_construction INTEGER NOT NULL, ef_search INTEGER NOT NULL,
             max_neighbors INTEGER NOT NULL, metadata TEXT, created_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,
             UNIQUE(database_id, name));
-        CREATE TABLE IF NOT EXISTS records(
+        CREATE TABLE records(
             rid INTEGER PRIMARY KEY, collection_id INTEGER NOT NULL, id TEXT NOT NULL, slot INTEGER NOT NULL,
             seq INTEGER NOT NULL, document TEXT, metadata TEXT, embedding BLOB NOT NULL,
             UNIQUE(collection_id, id), UNIQUE(collection_id, slot));
-        CREATE TABLE IF NOT EXISTS record_meta(
+        CREATE TABLE record_meta(
             collection_id INTEGER NOT NULL, rid INTEGER NOT NULL, key TEXT NOT NULL, elem INTEGER NOT NULL,
             s TEXT, n REAL, b INTEGER);
-        CREATE INDEX IF NOT EXISTS record_meta_s ON record_meta(collection_id, key, s, rid) WHERE s IS NOT NULL;
-        CREATE INDEX IF NOT EXISTS record_meta_n ON record_meta(collection_id, key, n, rid) WHERE n IS NOT NULL;
-        CREATE INDEX IF NOT EXISTS record_meta_b ON record_meta(collection_id, key, b, rid) WHERE b IS NOT NULL;
-        CREATE INDEX IF NOT EXISTS record_meta_rid ON record_meta(rid);
-        CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5(
+        CREATE INDEX record_meta_s ON record_meta(collection_id, key, s, rid) WHERE s IS NOT NULL;
+        CREATE INDEX record_meta_n ON record_meta(collection_id, key, n, rid) WHERE n IS NOT NULL;
+        CREATE INDEX record_meta_b ON record_meta(collection_id, key, b, rid) WHERE b IS NOT NULL;
+        CREATE INDEX record_meta_rid ON record_meta(rid);
+        CREATE VIRTUAL TABLE documents_fts USING fts5(
             document, tokenize='trigram case_sensitive 1', detail=none, columnsize=0, content='records', content_rowid='rid');
         INSERT INTO documents_fts(documents_fts, rank) VALUES ('automerge', 16);
-        CREATE TABLE IF NOT EXISTS api_keys(
+        CREATE TABLE api_keys(
             key_id TEXT PRIMARY KEY, name TEXT NOT NULL, hash BLOB NOT NULL, role TEXT NOT NULL,
             created_utc INTEGER NOT NULL, expires_utc INTEGER, revoked_utc INTEGER);
         """;
