@@ -34,15 +34,19 @@ public sealed class ChromaClient
     /// <summary>A client for the same caller on another database (and optionally tenant).</summary>
     public ChromaClient WithDatabase(string database, string? tenant = null)
     {
-        Gate(ChromaActions.GetDatabase, new ResourceRef(tenant ?? Tenant, database));
+        ArgumentNullException.ThrowIfNull(database);
+        Store.ThrowIfClosed();
+        Store.Keys.Authorize(Context, ChromaActions.GetDatabase, new ResourceRef(tenant ?? Tenant, database), navigate: true, implied: true);
         return new ChromaClient(Store, Context, tenant ?? Tenant, database);
     }
 
-    internal void Gate(string action, in ResourceRef resource)
+    internal void Gate(string action, in ResourceRef resource, bool navigate = false)
     {
         Store.ThrowIfClosed();
-        Store.Keys.Authorize(Context, action, resource);
+        Store.Keys.Authorize(Context, action, resource, navigate);
     }
+
+    private bool Sees(in ResourceRef resource) => KeyRing.Touches(Context.Record, resource);
 
     /// <summary>A nanosecond timestamp, like Chroma's heartbeat; gated like every call.</summary>
     public long Heartbeat()
@@ -66,10 +70,10 @@ public sealed class ChromaClient
     public void GetTenant(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        Gate(ChromaActions.GetTenant, new ResourceRef(name));
+        Gate(ChromaActions.GetTenant, new ResourceRef(name), navigate: true);
         if (!Store.InRead(() => Store.TenantExists(name)))
         {
-            throw new ChromaNotFoundException($"Tenant '{name}' does not exist.");
+            throw new ChromaNotFoundException(NotFoundMessages.Tenant(name));
         }
     }
 
@@ -77,7 +81,7 @@ public sealed class ChromaClient
     public IReadOnlyList<string> ListTenants()
     {
         Gate(ChromaActions.ListTenants, default);
-        return Store.InRead(Store.ListTenantNames);
+        return Store.InRead(Store.ListTenantNames).Where(t => Sees(new ResourceRef(t))).ToList();
     }
 
     /// <summary>Deletes an empty tenant.</summary>
@@ -105,7 +109,7 @@ public sealed class ChromaClient
     {
         tenant ??= Tenant;
         ArgumentNullException.ThrowIfNull(name);
-        Gate(ChromaActions.GetDatabase, new ResourceRef(tenant, name));
+        Gate(ChromaActions.GetDatabase, new ResourceRef(tenant, name), navigate: true);
         Store.InRead(() => Store.DatabaseId(tenant, name));
         return new DatabaseInfo(tenant, name);
     }
@@ -115,8 +119,9 @@ public sealed class ChromaClient
     {
         tenant ??= Tenant;
         Validation.LimitOffset(limit, offset);
-        Gate(ChromaActions.ListDatabases, new ResourceRef(tenant));
-        return Store.InRead(() => Store.ListDatabases(tenant, limit, offset));
+        Gate(ChromaActions.ListDatabases, new ResourceRef(tenant), navigate: true);
+        return Store.InRead(() => Store.ListDatabases(tenant, null, 0))
+            .Where(d => Sees(new ResourceRef(d.Tenant, d.Name))).Skip(offset).Take(limit ?? int.MaxValue).ToList();
     }
 
     /// <summary>Deletes a database and every collection in it.</summary>
@@ -146,7 +151,7 @@ public sealed class ChromaClient
         var configuration = options?.Configuration ?? new CollectionConfiguration();
         configuration.Validate();
         var metadata = MetadataCodec.Normalize(options?.Metadata, $"collection '{name}'", Store.Options, allowNullValues: false, scalarsOnly: true);
-        Gate(action, new ResourceRef(Tenant, Database));
+        Gate(action, new ResourceRef(Tenant, Database, name));
         var state = Store.InWrite(() =>
         {
             var databaseId = Store.DatabaseId(Tenant, Database);
@@ -167,9 +172,9 @@ public sealed class ChromaClient
     public Collection GetCollection(string name, IEmbeddingGenerator<string, Embedding<float>>? embeddingGenerator = null)
     {
         ArgumentNullException.ThrowIfNull(name);
-        Gate(ChromaActions.GetCollection, new ResourceRef(Tenant, Database));
+        Gate(ChromaActions.GetCollection, new ResourceRef(Tenant, Database, name));
         var state = Store.InRead(() => Store.FindCollection(Store.DatabaseId(Tenant, Database), name))
-            ?? throw new ChromaNotFoundException($"Collection '{name}' does not exist in '{Tenant}/{Database}'.");
+            ?? throw new ChromaNotFoundException(NotFoundMessages.Collection(Tenant, Database, name));
         return new Collection(this, state, embeddingGenerator);
     }
 
@@ -177,16 +182,16 @@ public sealed class ChromaClient
     public IReadOnlyList<CollectionInfo> ListCollections(int? limit = null, int offset = 0)
     {
         Validation.LimitOffset(limit, offset);
-        Gate(ChromaActions.ListCollections, new ResourceRef(Tenant, Database));
-        return Store.InRead(() => Store.CollectionsOf(Store.DatabaseId(Tenant, Database))
+        Gate(ChromaActions.ListCollections, new ResourceRef(Tenant, Database), navigate: true);
+        return Store.InRead(() => Visible(Store.CollectionsOf(Store.DatabaseId(Tenant, Database)))
             .Skip(offset).Take(limit ?? int.MaxValue).Select(c => c.ToInfo()).ToList());
     }
 
     /// <summary>Number of collections in this database.</summary>
     public int CountCollections()
     {
-        Gate(ChromaActions.ListCollections, new ResourceRef(Tenant, Database));
-        return Store.InRead(() => Store.CollectionsOf(Store.DatabaseId(Tenant, Database)).Count());
+        Gate(ChromaActions.ListCollections, new ResourceRef(Tenant, Database), navigate: true);
+        return Store.InRead(() => Visible(Store.CollectionsOf(Store.DatabaseId(Tenant, Database))).Count());
     }
 
     /// <summary>Deletes a collection and its records.</summary>
@@ -194,15 +199,19 @@ public sealed class ChromaClient
     public void DeleteCollection(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        Gate(ChromaActions.DeleteCollection, new ResourceRef(Tenant, Database));
+        Gate(ChromaActions.DeleteCollection, new ResourceRef(Tenant, Database, name));
         Store.InWrite(() =>
         {
             var state = Store.FindCollection(Store.DatabaseId(Tenant, Database), name)
-                ?? throw new ChromaNotFoundException($"Collection '{name}' does not exist in '{Tenant}/{Database}'.");
+                ?? throw new ChromaNotFoundException(NotFoundMessages.Collection(Tenant, Database, name));
             Store.DropCollection(state);
             return 0;
         });
     }
+
+    /// <summary>Only the collections the key's scope covers: the others are not listed, as if they did not exist.</summary>
+    private IEnumerable<Storage.CollectionState> Visible(IEnumerable<Storage.CollectionState> collections) =>
+        collections.Where(c => KeyRing.Covers(Context.Record, new ResourceRef(c.Tenant, c.Database, c.Name)));
 
     /// <inheritdoc/>
     public override string ToString() => $"ChromaClient({Tenant}/{Database}, key {Context})";

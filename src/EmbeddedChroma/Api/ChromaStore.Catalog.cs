@@ -1,4 +1,5 @@
 using EmbeddedChroma.Internal;
+using EmbeddedChroma.Security;
 using EmbeddedChroma.Storage;
 using Microsoft.Data.Sqlite;
 
@@ -57,7 +58,7 @@ public sealed partial class ChromaStore
         command.Parameters.AddWithValue("$n", name);
         if (command.ExecuteNonQuery() == 0)
         {
-            throw new ChromaNotFoundException($"Tenant '{name}' does not exist.");
+            throw new ChromaNotFoundException(NotFoundMessages.Tenant(name));
         }
     }
 
@@ -65,7 +66,7 @@ public sealed partial class ChromaStore
     {
         if (!TenantExists(tenant))
         {
-            throw new ChromaNotFoundException($"Tenant '{tenant}' does not exist.");
+            throw new ChromaNotFoundException(NotFoundMessages.Tenant(tenant));
         }
 
         var command = WriteCommand("INSERT INTO databases(tenant, name, created_seq) VALUES ($t, $n, $s) ON CONFLICT(tenant, name) DO NOTHING");
@@ -86,14 +87,14 @@ public sealed partial class ChromaStore
         command.Parameters.AddWithValue("$n", database);
         return command.ExecuteScalar() is long id
             ? id
-            : throw new ChromaNotFoundException($"Database '{database}' does not exist in tenant '{tenant}'.");
+            : throw new ChromaNotFoundException(NotFoundMessages.Database(tenant, database));
     }
 
     internal IReadOnlyList<DatabaseInfo> ListDatabases(string tenant, int? limit, int offset)
     {
         if (!TenantExists(tenant))
         {
-            throw new ChromaNotFoundException($"Tenant '{tenant}' does not exist.");
+            throw new ChromaNotFoundException(NotFoundMessages.Tenant(tenant));
         }
 
         var command = ReadCommandOnWriter("SELECT name FROM databases WHERE tenant = $t ORDER BY id LIMIT $l OFFSET $o");

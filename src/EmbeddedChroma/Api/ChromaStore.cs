@@ -33,13 +33,13 @@ public sealed partial class ChromaStore : IDisposable
     private long _seq;
     private volatile bool _closed;
 
-    private ChromaStore(string path, ChromaStoreOptions options, FileStream lockFile, SqliteDb db)
+    private ChromaStore(string path, ChromaStoreOptions options, FileStream lockFile, SqliteDb db, KeyRing keys)
     {
         Path = path;
         Options = options;
         _lockFile = lockFile;
         Db = db;
-        Keys = new KeyRing(db, options.TimeProvider);
+        Keys = keys;
         _seq = long.Parse(ReadMeta("seq") ?? "0", CultureInfo.InvariantCulture);
         LoadCollections();
     }
@@ -84,26 +84,35 @@ public sealed partial class ChromaStore : IDisposable
             }
 
             var db = new SqliteDb(System.IO.Path.Combine(path, DatabaseFileName), EmbeddedChroma.Filtering.SqliteRegex.Register);
+            KeyRing? keys = null;
             try
             {
                 InitializeSchema(db);
-                var store = new ChromaStore(path, options, lockFile, db);
-                adminKey = store.InWrite(() =>
+                keys = KeyRing.Open(path, options.TimeProvider, create: true);
+                var store = new ChromaStore(path, options, lockFile, db, keys);
+                store.InWrite(() =>
                 {
                     store.EnsureDefaults();
-                    return store.Keys.CreateAdminKey("admin");
+                    return 0;
                 });
+                adminKey = keys.CreateAdminKey("admin");
                 return store;
             }
             catch
             {
+                keys?.Dispose();
                 // A store that failed to be created must not look like one: remove what was written.
                 db.Dispose();
                 SqliteConnection.ClearAllPools();
-                foreach (var suffix in (ReadOnlySpan<string>)["", "-wal", "-shm", "-journal"])
+                foreach (var file in (ReadOnlySpan<string>)[DatabaseFileName, KeyRingFile.DatabaseFileName])
                 {
-                    File.Delete(System.IO.Path.Combine(path, DatabaseFileName + suffix));
+                    foreach (var suffix in (ReadOnlySpan<string>)["", "-wal", "-shm", "-journal"])
+                    {
+                        File.Delete(System.IO.Path.Combine(path, file + suffix));
+                    }
                 }
+
+                File.Delete(System.IO.Path.Combine(path, KeyRingFile.PepperFileName));
 
                 throw;
             }
@@ -137,7 +146,7 @@ public sealed partial class ChromaStore : IDisposable
             try
             {
                 InitializeSchema(db);
-                return new ChromaStore(path, options, lockFile, db);
+                return new ChromaStore(path, options, lockFile, db, KeyRing.Open(path, options.TimeProvider, create: false));
             }
             catch (SqliteException ex)
             {
@@ -165,11 +174,8 @@ public sealed partial class ChromaStore : IDisposable
     public static string RecoverAdminKey(string path, ChromaStoreOptions? options = null)
     {
         using var store = Open(path, options);
-        return store.InWrite(() =>
-        {
-            store.Keys.RevokeAllAdminKeys();
-            return store.Keys.CreateAdminKey("admin (recovered)");
-        });
+        store.Keys.RevokeAllAdminKeys();
+        return store.Keys.CreateAdminKey("admin (recovered)");
     }
 
     private static FileStream AcquireLock(string path)
@@ -216,54 +222,112 @@ public sealed partial class ChromaStore : IDisposable
     }
 
     /// <summary>Authenticates a raw API key.</summary>
-    /// <exception cref="ChromaAuthenticationException">The key is malformed, unknown, wrong, expired or revoked (one message for all).</exception>
+    /// <exception cref="ChromaAuthenticationException">The key is missing, malformed, unknown, wrong, expired, disabled or revoked (one message for all).</exception>
+    /// <exception cref="ChromaRateLimitedException">Too many failed attempts for this key id; a correct key is still accepted.</exception>
     public ApiKeyContext Authenticate(string apiKey)
     {
         ThrowIfClosed();
-        if (apiKey is null)
+        if (string.IsNullOrEmpty(apiKey) || apiKey.Length > MaxHeaderLength)
         {
-            throw new ChromaAuthenticationException("Authentication failed: no API key was given.");
+            throw KeyRing.Unauthenticated();
         }
 
         return new ApiKeyContext(Keys, Keys.Authenticate(apiKey));
     }
 
     /// <summary>
-    /// Authenticates an <c>Authorization</c> header value of the form <c>Bearer &lt;key&gt;</c> (RFC 6750; the
-    /// scheme is case-insensitive, the key is not).
+    /// Authenticates an <c>Authorization</c> header value, <c>Bearer &lt;key&gt;</c> (RFC 6750 §2.1: the scheme is
+    /// case-insensitive, the key is not; one or more spaces between them; nothing else before or after).
     /// </summary>
-    /// <exception cref="ChromaAuthenticationException">The header is missing, malformed, too long, or its key is not valid.</exception>
-    public ApiKeyContext AuthenticateHeader(string authorizationHeaderValue)
+    /// <exception cref="ChromaAuthenticationException">The header is missing, malformed, too long, uses another scheme, or its key is not valid.</exception>
+    public ApiKeyContext AuthenticateHeader(string authorizationHeaderValue) => AuthenticateHeaders(authorizationHeaderValue, null);
+
+    /// <summary>
+    /// Authenticates from the request headers an HTTP host received: <c>Authorization: Bearer &lt;key&gt;</c>
+    /// and/or Chroma's <c>X-Chroma-Token: &lt;key&gt;</c>. When both are present they must carry the same key.
+    /// </summary>
+    /// <exception cref="ChromaAuthenticationException">No credential, a malformed header, two different keys, or a key that is not valid.</exception>
+    public ApiKeyContext AuthenticateHeaders(string? authorization, string? xChromaToken)
     {
         ThrowIfClosed();
-        if (string.IsNullOrEmpty(authorizationHeaderValue) || authorizationHeaderValue.Length > MaxHeaderLength)
+        string? fromAuthorization = null;
+        if (authorization is not null)
         {
-            throw new ChromaAuthenticationException("Authentication failed: the Authorization header is missing, empty or longer than allowed.");
+            fromAuthorization = ParseBearer(authorization) ?? throw KeyRing.Unauthenticated();
         }
 
-        const string scheme = "Bearer ";
-        var value = authorizationHeaderValue.AsSpan();
-        if (!value.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
+        if (xChromaToken is not null && (xChromaToken.Length is 0 or > MaxHeaderLength || !IsToken(xChromaToken)))
         {
-            throw new ChromaAuthenticationException("Authentication failed: the Authorization header must use the Bearer scheme.");
+            throw KeyRing.Unauthenticated();
         }
 
-        var token = value[scheme.Length..].TrimStart(' ');
-        return new ApiKeyContext(Keys, Keys.Authenticate(token));
+        if (fromAuthorization is not null && xChromaToken is not null && !string.Equals(fromAuthorization, xChromaToken, StringComparison.Ordinal))
+        {
+            // Two different credentials: refuse rather than guess which one the caller meant.
+            throw KeyRing.Unauthenticated();
+        }
+
+        var key = fromAuthorization ?? xChromaToken ?? throw KeyRing.Unauthenticated();
+        return new ApiKeyContext(Keys, Keys.Authenticate(key));
+    }
+
+    /// <summary>The token of <c>Bearer 1*SP b64token</c>, or null. The length is checked before anything else.</summary>
+    private static string? ParseBearer(string value)
+    {
+        const string scheme = "Bearer";
+        if (value.Length is 0 or > MaxHeaderLength || !value.StartsWith(scheme, StringComparison.OrdinalIgnoreCase)
+            || value.Length <= scheme.Length || value[scheme.Length] != ' ')
+        {
+            return null;
+        }
+
+        var token = value.AsSpan(scheme.Length).TrimStart(' ');
+        return token.Length > 0 && IsToken(token) ? token.ToString() : null;
+    }
+
+    /// <summary>RFC 6750 b64token characters only (no whitespace, controls, NUL or non-ASCII look-alikes).</summary>
+    private static bool IsToken(ReadOnlySpan<char> token)
+    {
+        var padding = false;
+        foreach (var c in token)
+        {
+            if (c == '=')
+            {
+                padding = true;
+            }
+            else if (padding || !(char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' or '~' or '+' or '/'))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>A client bound to <paramref name="context"/> and one tenant/database (defaults: Chroma's).</summary>
+    /// <exception cref="ChromaNotFoundException">The database is outside the key's scope.</exception>
     public ChromaClient GetClient(ApiKeyContext context, string tenant = DefaultTenant, string database = DefaultDatabase)
     {
         ThrowIfClosed();
         ArgumentNullException.ThrowIfNull(context);
-        Keys.Authorize(context, ChromaActions.GetDatabase, new ResourceRef(tenant, database));
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(database);
+        Keys.Authorize(context, ChromaActions.GetDatabase, new ResourceRef(tenant, database), navigate: true, implied: true);
         return new ChromaClient(this, context, tenant, database);
     }
 
     /// <summary>Authenticates <paramref name="apiKey"/> and returns a client bound to a tenant/database.</summary>
     public ChromaClient GetClient(string apiKey, string tenant = DefaultTenant, string database = DefaultDatabase) =>
         GetClient(Authenticate(apiKey), tenant, database);
+
+    /// <summary>Key management for <paramref name="context"/> (each call needs its <c>keyring:</c> action).</summary>
+    public KeyRingClient GetKeyRing(ApiKeyContext context)
+    {
+        ThrowIfClosed();
+        ArgumentNullException.ThrowIfNull(context);
+        Keys.Authorize(context, ChromaActions.ListKeys, default, navigate: true, implied: true);
+        return new KeyRingClient(this, context);
+    }
 
     internal void ThrowIfClosed()
     {
@@ -395,6 +459,7 @@ public sealed partial class ChromaStore : IDisposable
                 }
             }
 
+            Keys.Dispose();
             Db.Dispose();
             _lockFile.Dispose();
         }

@@ -55,7 +55,7 @@ public sealed partial class Collection
     /// <summary>Checks the store is open, the key may do <paramref name="action"/> here, and the collection still exists.</summary>
     private void Gate(string action)
     {
-        _client.Gate(action, new ResourceRef(_state.Tenant, _state.Database, _state.Uuid));
+        _client.Gate(action, new ResourceRef(_state.Tenant, _state.Database, _state.Name));
         ThrowIfDeleted();
     }
 

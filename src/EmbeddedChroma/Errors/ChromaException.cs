@@ -84,3 +84,23 @@ public sealed class ChromaCorruptStoreException : ChromaException
     /// <summary>Creates the exception.</summary>
     public ChromaCorruptStoreException(string message, Exception? innerException = null) : base(message, innerException) { }
 }
+
+/// <summary>The key (or the caller) exceeded its rate limit or failed too often; retry after <see cref="RetryAfter"/>.</summary>
+public sealed class ChromaRateLimitedException : ChromaException
+{
+    /// <summary>Creates the exception.</summary>
+    public ChromaRateLimitedException(string message, TimeSpan retryAfter) : base(message) => RetryAfter = retryAfter;
+
+    /// <summary>How long to wait before the next attempt can succeed.</summary>
+    public TimeSpan RetryAfter { get; }
+}
+
+/// <summary>
+/// The key ring's files cannot be trusted: readable by group or others, or failing their integrity check.
+/// The store refuses to open rather than run with a ring someone may have altered.
+/// </summary>
+public sealed class ChromaKeyRingException : ChromaException
+{
+    /// <summary>Creates the exception.</summary>
+    public ChromaKeyRingException(string message, Exception? innerException = null) : base(message, innerException) { }
+}

@@ -26,24 +26,39 @@ internal static class ApiKeyFormat
 
     public static string NewKeyId() => RandomNumberGenerator.GetString(Alphabet, KeyIdLength);
 
-    /// <summary>Creates a new key for <paramref name="keyId"/>; returns its text and the hash to store.</summary>
-    public static (string Key, byte[] Hash) Create(string keyId)
+    /// <summary>Creates the text of a new key for <paramref name="keyId"/>.</summary>
+    public static string Create(string keyId)
     {
         var secret = RandomNumberGenerator.GetString(Alphabet, SecretLength);
         var body = string.Concat(Prefix, keyId, "_", secret);
-        var key = body + Checksum(body);
-        return (key, HashSecret(key.AsSpan(Prefix.Length + KeyIdLength + 1, SecretLength)));
+        return body + Checksum(body);
     }
 
-    /// <summary>SHA-256 of the secret part (a 256-bit random secret needs no slow hash: NIST SP 800-63B §5.1.2.2).</summary>
-    public static byte[] HashSecret(ReadOnlySpan<char> secret)
+    /// <summary>The secret part of a well-formed key.</summary>
+    public static ReadOnlySpan<char> SecretOf(ReadOnlySpan<char> key) => key.Slice(Prefix.Length + KeyIdLength + 1, SecretLength);
+
+    /// <summary>
+    /// Hashes the secret with <paramref name="hash"/> (the ring's HMAC-SHA-256 under its pepper; a 256-bit
+    /// random secret needs no slow password hash: NIST SP 800-63B §5.1.2.2). The ASCII copy is zeroed after use.
+    /// </summary>
+    public static byte[] HashSecret(ReadOnlySpan<char> secret, Func<byte[], byte[]> hash)
     {
-        Span<byte> utf8 = stackalloc byte[SecretLength];
-        var written = Encoding.ASCII.GetBytes(secret, utf8);
-        var hash = SHA256.HashData(utf8[..written]);
-        CryptographicOperations.ZeroMemory(utf8);
-        return hash;
+        var ascii = new byte[secret.Length];
+        try
+        {
+            Encoding.ASCII.GetBytes(secret, ascii);
+            return hash(ascii);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(ascii);
+        }
     }
+
+    /// <summary>True when <paramref name="text"/> at <paramref name="index"/> starts a well-formed key (shape and checksum).</summary>
+    public static bool IsKeyAt(ReadOnlySpan<char> text, int index) =>
+        index + TotalLength <= text.Length && TryParse(text.Slice(index, TotalLength), out _, out _)
+        && (index + TotalLength == text.Length || !char.IsAsciiLetterOrDigit(text[index + TotalLength]));
 
     /// <summary>Checks shape and checksum; on success gives the key id and the secret's span.</summary>
     public static bool TryParse(ReadOnlySpan<char> key, out string keyId, out Range secret)

@@ -1,132 +1,358 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
-using EmbeddedChroma.Storage;
+using EmbeddedChroma.Internal;
 
 namespace EmbeddedChroma.Security;
 
-/// <summary>What an operation touches, for the gate: a tenant, a database in it, a collection in that.</summary>
-internal readonly record struct ResourceRef(string? Tenant, string? Database = null, Guid? Collection = null);
-
-/// <summary>One stored key: never the key itself, only the SHA-256 of its secret.</summary>
-internal sealed class KeyRecord
-{
-    public required string KeyId { get; init; }
-    public required string Name { get; init; }
-    public required byte[] Hash { get; init; }
-    public required string Role { get; init; }
-    public DateTimeOffset Created { get; init; }
-    public DateTimeOffset? Expires { get; init; }
-    public volatile bool Revoked;
-}
-
 /// <summary>
-/// The local key ring: keys persisted as hashes in the store's SQLite file, cached in memory so that the
-/// per-call check is a dictionary lookup and two field reads. This ring knows one role, admin;
-/// scoped keys, rotation, rate limits and the audit log build on this seam.
+/// The local key ring: keys (as HMAC hashes), their scopes and state, cached in memory so that the per-call
+/// check is lookups and a few field reads; usage counters; the audit log. Persisted in <see cref="KeyRingFile"/>.
+/// <code>
+///  Authenticate(key):  shape → checksum → key id lookup → HMAC → FixedTimeEquals → state
+///  Authorize(ctx, action, resource):  state (revoked? expired? …) → scope (else "not found")
+///                                     → action (else "forbidden") → rate limit → quota → count
+/// </code>
 /// </summary>
-internal sealed class KeyRing
+/// <remarks>Thread-safe. State changes take <c>lock(record)</c>; file writes take the file's lock.</remarks>
+internal sealed partial class KeyRing : IDisposable
 {
-    public const string AdminRole = "admin";
+    internal const string AuthenticateAction = "authenticate";
+    private const int MaxFailureBuckets = 10_000;
+    private static readonly Meter Meter = new("EmbeddedChroma.KeyRing");
+    private static readonly Counter<long> Calls = Meter.CreateCounter<long>("embeddedchroma.keyring.calls", description: "Gated calls by key id, action and outcome.");
 
-    // Verifying an unknown key id hashes against this, so timing does not reveal which ids exist.
-    private static readonly byte[] DummyHash = SHA256.HashData(new byte[32]);
-
-    private readonly SqliteDb _db;
+    private readonly KeyRingFile _file;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, KeyRecord> _keys = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TokenBucket> _failures = new(StringComparer.Ordinal);
+    private readonly TokenBucket _auditDenials = new(permitsPerSecond: 20, burst: 100);
+    private readonly byte[] _dummyHash;
+    private long _highWaterTicks;
+    private long _suppressedDenials;
+    private long _lastFlushTicks;
+    private int _flushing;
 
-    public KeyRing(SqliteDb db, TimeProvider time)
+    private KeyRing(KeyRingFile file, TimeProvider time)
     {
-        _db = db;
+        _file = file;
         _time = time;
-        using var command = db.Writer.CreateCommand();
-        command.CommandText = "SELECT key_id, name, hash, role, created_utc, expires_utc, revoked_utc FROM api_keys";
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
+        _dummyHash = file.HashSecret(new byte[ApiKeyFormat.SecretLength]);
+        var lastUsed = file.ReadLastUsed();
+        foreach (var (keyId, json) in file.LoadKeys())
         {
-            var record = new KeyRecord
+            var body = KeyBody.FromJson(json);
+            var record = KeyRecord.Build(keyId, Convert.FromBase64String(body.Hash), body);
+            record.LastUsedMs = record.FlushedLastUsedMs = lastUsed.GetValueOrDefault(keyId);
+            _keys[keyId] = record;
+        }
+    }
+
+    public static KeyRing Open(string folder, TimeProvider time, bool create) => new(KeyRingFile.Open(folder, create), time);
+
+    /// <summary>The clock, never moving backwards: a clock set back cannot revive an expired key.</summary>
+    internal DateTimeOffset Now()
+    {
+        var ticks = _time.GetUtcNow().UtcTicks;
+        var seen = Interlocked.Read(ref _highWaterTicks);
+        while (ticks > seen)
+        {
+            var previous = Interlocked.CompareExchange(ref _highWaterTicks, ticks, seen);
+            if (previous == seen)
             {
-                KeyId = reader.GetString(0),
-                Name = reader.GetString(1),
-                Hash = (byte[])reader.GetValue(2),
-                Role = reader.GetString(3),
-                Created = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)),
-                Expires = reader.IsDBNull(5) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
-            };
-            record.Revoked = !reader.IsDBNull(6);
-            _keys[record.KeyId] = record;
+                return new DateTimeOffset(ticks, TimeSpan.Zero);
+            }
+
+            seen = previous;
         }
+
+        return new DateTimeOffset(seen, TimeSpan.Zero);
     }
 
-    /// <summary>Creates an admin key inside the caller's write transaction; returns the key text (shown once).</summary>
-    public string CreateAdminKey(string name)
-    {
-        var keyId = ApiKeyFormat.NewKeyId();
-        var (key, hash) = ApiKeyFormat.Create(keyId);
-        var now = _time.GetUtcNow();
-        var command = _db.WriterCommand("INSERT INTO api_keys(key_id, name, hash, role, created_utc) VALUES ($id, $name, $hash, $role, $created)");
-        command.Parameters.AddWithValue("$id", keyId);
-        command.Parameters.AddWithValue("$name", name);
-        command.Parameters.AddWithValue("$hash", hash);
-        command.Parameters.AddWithValue("$role", AdminRole);
-        command.Parameters.AddWithValue("$created", now.ToUnixTimeMilliseconds());
-        command.ExecuteNonQuery();
-        _keys[keyId] = new KeyRecord { KeyId = keyId, Name = name, Hash = hash, Role = AdminRole, Created = now };
-        return key;
-    }
+    // ---------------- authentication ----------------
 
-    /// <summary>Revokes every admin key inside the caller's write transaction (admin-key recovery).</summary>
-    public void RevokeAllAdminKeys()
-    {
-        var command = _db.WriterCommand("UPDATE api_keys SET revoked_utc = $now WHERE role = $role AND revoked_utc IS NULL");
-        command.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$role", AdminRole);
-        command.ExecuteNonQuery();
-        foreach (var record in _keys.Values.Where(k => k.Role == AdminRole))
-        {
-            record.Revoked = true;
-        }
-    }
-
-    /// <summary>Shape → checksum → lookup → hash → constant-time compare → state. One public failure for every reason.</summary>
+    /// <summary>Verifies a key's text; one public failure for every reason, the reason goes to the audit log.</summary>
     public KeyRecord Authenticate(ReadOnlySpan<char> key)
     {
         if (!ApiKeyFormat.TryParse(key, out var keyId, out var secretRange))
         {
+            AuditDenial(null, "auth.denied", "malformed key (shape or checksum)");
             throw Unauthenticated();
         }
 
         var found = _keys.TryGetValue(keyId, out var record);
-        var hash = ApiKeyFormat.HashSecret(key[secretRange]);
-        var matches = CryptographicOperations.FixedTimeEquals(hash, found ? record!.Hash : DummyHash);
-        if (!found || !matches || !IsUsable(record!))
+        var hash = ApiKeyFormat.HashSecret(key[secretRange], _file.HashSecret);
+        var matches = CryptographicOperations.FixedTimeEquals(hash, found ? record!.Hash : _dummyHash);
+        CryptographicOperations.ZeroMemory(hash);
+        if (found && matches)
         {
+            var reason = Unusable(record!, Now());
+            if (reason is null)
+            {
+                return record!;
+            }
+
+            Count(record!, ChromaActions.Index.Count, ApiKeyOutcome.Unauthenticated);
+            AuditDenial(keyId, "auth.denied", reason);
             throw Unauthenticated();
         }
 
-        return record!;
+        // A wrong secret (or an unknown id: same path, so existence does not show). After a burst, further
+        // failures for this id are refused as throttled — but a correct secret above still succeeds, so the
+        // key's owner is never locked out by someone guessing at their key id.
+        if (_failures.Count > MaxFailureBuckets)
+        {
+            _failures.Clear();
+        }
+
+        var bucket = _failures.GetOrAdd(keyId, static _ => new TokenBucket(permitsPerSecond: 1, burst: 10));
+        if (found)
+        {
+            Count(record!, ChromaActions.Index.Count, ApiKeyOutcome.Unauthenticated);
+        }
+
+        if (!bucket.TryTake(Now().UtcTicks, out var retryAfter))
+        {
+            Interlocked.Increment(ref _suppressedDenials);
+            throw new ChromaRateLimitedException("Authentication failed too often for this key id; retry later.", retryAfter);
+        }
+
+        AuditDenial(found ? keyId : null, "auth.denied", found ? "wrong secret" : "unknown key id");
+        throw Unauthenticated();
     }
 
-    /// <summary>The per-call gate: the key must still be usable and hold the permission.</summary>
-    public void Authorize(ApiKeyContext context, string action, in ResourceRef resource)
+    /// <summary>Why the key cannot be used now, or null when it can.</summary>
+    private static string? Unusable(KeyRecord record, DateTimeOffset now)
+    {
+        if (record.Revoked)
+        {
+            return "revoked";
+        }
+
+        if (record.Disabled)
+        {
+            return "disabled";
+        }
+
+        if (record.Expires is { } expires && now >= expires)
+        {
+            return "expired";
+        }
+
+        if (record.GraceUntil is { } grace && now >= grace)
+        {
+            return "rotated (grace period over)";
+        }
+
+        return record.RemainingUses is <= 0 ? "out of uses" : null;
+    }
+
+    // ---------------- authorization ----------------
+
+    /// <summary>
+    /// The per-call gate. <paramref name="navigate"/>: the call only needs to see the resource (list, open a
+    /// client), so an ancestor of the key's scope is enough.
+    /// </summary>
+    /// <remarks><paramref name="implied"/>: no action is needed, only a valid key that may see the resource (opening a client).</remarks>
+    public void Authorize(ApiKeyContext context, string action, in ResourceRef resource, bool navigate = false, bool implied = false)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (!ReferenceEquals(context.Ring, this) || !IsUsable(context.Record))
+        var record = context.Record;
+        var actionIndex = ChromaActions.Index[action];
+        var now = Now();
+        var reason = ReferenceEquals(context.Ring, this) ? Unusable(record, now) : "context of another store";
+        if (reason is not null)
         {
+            Count(record, actionIndex, ApiKeyOutcome.Unauthenticated);
+            AuditDenial(record.KeyId, "auth.denied", $"{reason} ({action})");
             throw Unauthenticated();
         }
 
-        if (context.Record.Role != AdminRole)
+        if (resource.Depth > 0 && !(navigate ? Touches(record, resource) : Covers(record, resource)))
         {
-            throw new ChromaAuthorizationException($"The key {context} may not perform '{action}' on {Describe(resource)}.");
+            Count(record, actionIndex, ApiKeyOutcome.OutOfScope);
+            AuditDenial(record.KeyId, "access.out_of_scope", $"{action} on {resource}");
+            throw NotFound(resource);
+        }
+
+        if (implied)
+        {
+            return;
+        }
+
+        if (!record.Granted[actionIndex] && !(action == ChromaActions.GetCollection && record.AnyCollectionAction))
+        {
+            Count(record, actionIndex, ApiKeyOutcome.Forbidden);
+            AuditDenial(record.KeyId, "access.forbidden", $"{action} on {resource}");
+            throw new ChromaAuthorizationException($"The key {record} is not allowed '{action}' on {resource}.");
+        }
+
+        if (record.Bucket is { } bucket && !bucket.TryTake(now.UtcTicks, out var retryAfter))
+        {
+            Count(record, actionIndex, ApiKeyOutcome.RateLimited);
+            AuditDenial(record.KeyId, "access.rate_limited", action);
+            throw new ChromaRateLimitedException($"The key {record} exceeded its rate limit; retry after {retryAfter.TotalMilliseconds:F0} ms.", retryAfter);
+        }
+
+        if (record.RemainingUses is not null)
+        {
+            TakeUse(record, action);
+        }
+
+        Count(record, actionIndex, ApiKeyOutcome.Allowed);
+        Interlocked.Exchange(ref record.LastUsedMs, now.ToUnixTimeMilliseconds());
+        MaybeFlushUsage(now.UtcTicks);
+    }
+
+    /// <summary>Quota: exactly as many calls as uses, even when threads race (the decrement and its write are under the record lock).</summary>
+    private void TakeUse(KeyRecord record, string action)
+    {
+        lock (record)
+        {
+            if (record.RemainingUses is not > 0)
+            {
+                Count(record, ChromaActions.Index[action], ApiKeyOutcome.Unauthenticated);
+                AuditDenial(record.KeyId, "auth.denied", $"out of uses ({action})");
+                throw Unauthenticated();
+            }
+
+            record.RemainingUses--;
+            _file.Commit([(record.KeyId, record.ToBody().ToJson())], []);
         }
     }
 
-    private bool IsUsable(KeyRecord record) =>
-        !record.Revoked && (record.Expires is not { } expires || _time.GetUtcNow() < expires);
+    internal static bool Covers(KeyRecord record, in ResourceRef resource)
+    {
+        foreach (var pattern in record.Resources)
+        {
+            if (pattern.Covers(resource))
+            {
+                return true;
+            }
+        }
 
-    private static string Describe(in ResourceRef r) =>
-        r.Collection is { } c ? $"collection {c}" : r.Database is { } d ? $"database '{r.Tenant}/{d}'" : r.Tenant is { } t ? $"tenant '{t}'" : "the store";
+        return false;
+    }
 
-    private static ChromaAuthenticationException Unauthenticated() => new("Authentication failed: the API key is missing, malformed, unknown, expired or revoked.");
+    internal static bool Touches(KeyRecord record, in ResourceRef resource)
+    {
+        foreach (var pattern in record.Resources)
+        {
+            if (pattern.Touches(resource))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Out of scope looks exactly like missing, so a key cannot probe what exists beyond it.</summary>
+    internal static ChromaNotFoundException NotFound(in ResourceRef resource) => resource.Depth switch
+    {
+        1 => new ChromaNotFoundException(NotFoundMessages.Tenant(resource.Tenant!)),
+        2 => new ChromaNotFoundException(NotFoundMessages.Database(resource.Tenant!, resource.Database!)),
+        _ => new ChromaNotFoundException(NotFoundMessages.Collection(resource.Tenant!, resource.Database!, resource.Collection!)),
+    };
+
+    internal static ChromaAuthenticationException Unauthenticated() => new("Authentication failed: the API key is missing, malformed, unknown, expired or revoked.");
+
+    // ---------------- usage and audit ----------------
+
+    private static void Count(KeyRecord record, int actionIndex, ApiKeyOutcome outcome)
+    {
+        Interlocked.Increment(ref record.Counts[(actionIndex * KeyRecord.OutcomeCount) + (int)outcome]);
+        if (Calls.Enabled)
+        {
+            var action = actionIndex < ChromaActions.Index.Count ? ActionName(actionIndex) : AuthenticateAction;
+            Calls.Add(1, new TagList { { "key.id", record.KeyId }, { "action", action }, { "outcome", outcome.ToString() } });
+        }
+    }
+
+    private static readonly string[] ActionNames = ChromaActions.Index.OrderBy(p => p.Value).Select(p => p.Key).ToArray();
+
+    internal static string ActionName(int index) => index < ActionNames.Length ? ActionNames[index] : AuthenticateAction;
+
+    /// <summary>Denials go to the audit log, at most a burst of them per second; the rest are counted and reported with the next entry.</summary>
+    private void AuditDenial(string? keyId, string @event, string detail)
+    {
+        if (!_auditDenials.TryTake(Now().UtcTicks, out _))
+        {
+            Interlocked.Increment(ref _suppressedDenials);
+            return;
+        }
+
+        var suppressed = Interlocked.Exchange(ref _suppressedDenials, 0);
+        _file.Commit([], [(Now(), @event, keyId, null, suppressed > 0 ? $"{detail}; {suppressed} similar denials not logged individually" : detail)]);
+    }
+
+    private void MaybeFlushUsage(long nowTicks)
+    {
+        if (nowTicks - Interlocked.Read(ref _lastFlushTicks) < TimeSpan.TicksPerSecond * 10 || Interlocked.Exchange(ref _flushing, 1) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            Interlocked.Exchange(ref _lastFlushTicks, nowTicks);
+            FlushUsage();
+        }
+        finally
+        {
+            Interlocked.Exchange(ref _flushing, 0);
+        }
+    }
+
+    /// <summary>Writes the counters added since the last flush.</summary>
+    internal void FlushUsage()
+    {
+        lock (_file.Sync)
+        {
+            var counts = new List<(string, string, int, long)>();
+            var lastUsed = new List<(string, long)>();
+            foreach (var record in _keys.Values)
+            {
+                for (var i = 0; i < record.Counts.Length; i++)
+                {
+                    var total = Interlocked.Read(ref record.Counts[i]);
+                    var delta = total - record.FlushedCounts[i];
+                    if (delta > 0)
+                    {
+                        counts.Add((record.KeyId, ActionName(i / KeyRecord.OutcomeCount), i % KeyRecord.OutcomeCount, delta));
+                        record.FlushedCounts[i] = total;
+                    }
+                }
+
+                var used = Interlocked.Read(ref record.LastUsedMs);
+                if (used > record.FlushedLastUsedMs)
+                {
+                    lastUsed.Add((record.KeyId, used));
+                    record.FlushedLastUsedMs = used;
+                }
+            }
+
+            if (counts.Count > 0 || lastUsed.Count > 0)
+            {
+                _file.AddUsage(counts, lastUsed);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        FlushUsage();
+        _file.Dispose();
+    }
+}
+
+/// <summary>The one wording of "not found", shared by the catalog and the gate so the two cannot be told apart.</summary>
+internal static class NotFoundMessages
+{
+    public static string Tenant(string tenant) => $"Tenant '{Names.Shorten(tenant)}' does not exist.";
+
+    public static string Database(string tenant, string database) => $"Database '{Names.Shorten(database)}' does not exist in tenant '{Names.Shorten(tenant)}'.";
+
+    public static string Collection(string tenant, string database, string collection) => $"Collection '{Names.Shorten(collection)}' does not exist in '{Names.Shorten(tenant)}/{Names.Shorten(database)}'.";
 }

@@ -28,8 +28,5 @@ internal static class Schema
         CREATE VIRTUAL TABLE documents_fts USING fts5(
             document, tokenize='trigram case_sensitive 1', detail=none, columnsize=0, content='records', content_rowid='rid');
         INSERT INTO documents_fts(documents_fts, rank) VALUES ('automerge', 16);
-        CREATE TABLE api_keys(
-            key_id TEXT PRIMARY KEY, name TEXT NOT NULL, hash BLOB NOT NULL, role TEXT NOT NULL,
-            created_utc INTEGER NOT NULL, expires_utc INTEGER, revoked_utc INTEGER);
         """;
 }

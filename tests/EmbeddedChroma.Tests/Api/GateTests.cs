@@ -130,8 +130,8 @@ public sealed class GateTests : IDisposable
         [
             admin[..^1] + lastChar,                                        // checksum mismatch
             admin[..20] + secretChar + admin[21..],                        // one secret character changed
-            ApiKeyFormat.Create(ApiKeyFormat.NewKeyId()).Key,              // well-formed, unknown key id
-            ApiKeyFormat.Create(keyId).Key,                                // well-formed, right key id, wrong secret
+            ApiKeyFormat.Create(ApiKeyFormat.NewKeyId()),                  // well-formed, unknown key id
+            ApiKeyFormat.Create(keyId),                                    // well-formed, right key id, wrong secret
             admin.ToUpperInvariant(),                                      // case matters
             " " + admin,                                                   // surrounding whitespace is not trimmed
             admin + " ",
