@@ -19,6 +19,7 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
     private readonly List<int> _inserted = [];
     private readonly List<int> _removed = [];
     private long _seq;
+    private bool _touched;
     private int? _dimension;
     private int _nextSlotBefore;
 
@@ -62,7 +63,7 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
         command.Parameters.AddWithValue("$doc", (object?)document ?? DBNull.Value);
         command.Parameters.AddWithValue("$meta", (object?)metadataJson ?? DBNull.Value);
         command.Parameters.AddWithValue("$emb", Collection.ToBlob(embedding));
-        if (command.ExecuteScalar() is not long rid)
+        if (command.ExecuteScalar() is not long)
         {
             // The id exists: hand the slot back exactly as it was taken.
             if (fromFreeList)
@@ -82,38 +83,27 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
             _takenFree.Add(slot);
         }
 
-        InsertMetadataRows(rid, metadataJson);
-        if (document is not null)
-        {
-            IndexDocument(rid, document);
-        }
-
+        _touched = true;
         _inserted.Add(slot);
         _rows.Add((slot, embedding));
         return true;
     }
 
+    /// <summary>
+    /// Replaces a record's fields. Its filter rows and document index entry are dropped here and rebuilt for
+    /// every record of the batch at once in <see cref="Finish"/>.
+    /// </summary>
     public void Replace(StoredRecord existing, float[]? embedding, Dictionary<string, object?>? metadataUpdate, string? document)
     {
-        var metadataJson = existing.MetadataJson;
-        if (metadataUpdate is not null)
+        var metadataJson = metadataUpdate is null
+            ? existing.MetadataJson
+            : MetadataCodec.Encode(MetadataCodec.Merge(MetadataCodec.Decode(existing.MetadataJson), metadataUpdate));
+        var delete = store.WriteCommand("DELETE FROM record_meta WHERE rid = $rid");
+        delete.Parameters.AddWithValue("$rid", existing.Rid);
+        delete.ExecuteNonQuery();
+        if (existing.Document is not null)
         {
-            var merged = MetadataCodec.Merge(MetadataCodec.Decode(existing.MetadataJson), metadataUpdate);
-            metadataJson = MetadataCodec.Encode(merged);
-            var delete = store.WriteCommand("DELETE FROM record_meta WHERE rid = $rid");
-            delete.Parameters.AddWithValue("$rid", existing.Rid);
-            delete.ExecuteNonQuery();
-            InsertMetadataRows(existing.Rid, metadataJson);
-        }
-
-        if (document is not null && document != existing.Document)
-        {
-            if (existing.Document is not null)
-            {
-                UnindexDocument(existing.Rid, existing.Document);
-            }
-
-            IndexDocument(existing.Rid, document);
+            UnindexDocument(existing.Rid, existing.Document);
         }
 
         var command = store.WriteCommand(embedding is null
@@ -130,6 +120,7 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
         }
 
         command.ExecuteNonQuery();
+        _touched = true;
     }
 
     public void Remove(StoredRecord existing)
@@ -151,6 +142,13 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
 
     public void Finish()
     {
+        if (_touched)
+        {
+            // Set-based: the filter rows and document index entries of every record this batch wrote (they
+            // carry its sequence number), two statements per batch instead of two per record.
+            IndexBatch();
+        }
+
         var command = store.WriteCommand("UPDATE collections SET last_seq = $seq, dimension = COALESCE(dimension, $dim) WHERE id = $c");
         command.Parameters.AddWithValue("$seq", _seq);
         // Only a batch that stored a vector fixes the dimension (an update matching no id does not).
@@ -218,43 +216,38 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
     }
 
     /// <summary>
-    /// One statement writes every filter row of a record from its metadata JSON: scalars as elem = 0, each
-    /// array element as elem = 1; strings in s, integers and floats in n (REAL, so they compare numerically),
-    /// bools in b. (Three statements per record cost a fifth of ingest time; this is one.)
+    /// Writes the filter rows of the batch's records from their metadata JSON: scalars as elem = 0, each array
+    /// element as elem = 1; strings in s, integers and floats in n (REAL, so they compare numerically), bools
+    /// in b. Then indexes their documents in the FTS5 trigram table.
     /// </summary>
-    private void InsertMetadataRows(long rid, string? metadataJson)
+    private void IndexBatch()
     {
-        if (metadataJson is null)
-        {
-            return;
-        }
-
-        var command = store.WriteCommand("""
+        var meta = store.WriteCommand("""
             INSERT INTO record_meta(collection_id, rid, key, elem, s, n, b)
-            SELECT $c, $rid, j.key, 0,
+            SELECT r.collection_id, r.rid, j.key, 0,
                    CASE WHEN j.type = 'text' THEN j.value END,
                    CASE WHEN j.type IN ('integer', 'real') THEN j.value END,
                    CASE j.type WHEN 'true' THEN 1 WHEN 'false' THEN 0 END
-            FROM json_each($meta) j WHERE j.type <> 'array'
+            FROM records r, json_each(r.metadata) j
+            WHERE r.collection_id = $c AND r.seq = $seq AND r.metadata IS NOT NULL AND j.type <> 'array'
             UNION ALL
-            SELECT $c, $rid, j.key, 1,
+            SELECT r.collection_id, r.rid, j.key, 1,
                    CASE WHEN e.type = 'text' THEN e.value END,
                    CASE WHEN e.type IN ('integer', 'real') THEN e.value END,
                    CASE e.type WHEN 'true' THEN 1 WHEN 'false' THEN 0 END
-            FROM json_each($meta) j, json_each(j.value) e WHERE j.type = 'array'
+            FROM records r, json_each(r.metadata) j, json_each(j.value) e
+            WHERE r.collection_id = $c AND r.seq = $seq AND r.metadata IS NOT NULL AND j.type = 'array'
             """);
-        command.Parameters.AddWithValue("$c", state.Id);
-        command.Parameters.AddWithValue("$rid", rid);
-        command.Parameters.AddWithValue("$meta", metadataJson);
-        command.ExecuteNonQuery();
-    }
-
-    private void IndexDocument(long rid, string document)
-    {
-        var command = store.WriteCommand("INSERT INTO documents_fts(rowid, document) VALUES ($rid, $doc)");
-        command.Parameters.AddWithValue("$rid", rid);
-        command.Parameters.AddWithValue("$doc", document);
-        command.ExecuteNonQuery();
+        meta.Parameters.AddWithValue("$c", state.Id);
+        meta.Parameters.AddWithValue("$seq", _seq);
+        meta.ExecuteNonQuery();
+        var documents = store.WriteCommand("""
+            INSERT INTO documents_fts(rowid, document)
+            SELECT rid, document FROM records WHERE collection_id = $c AND seq = $seq AND document IS NOT NULL
+            """);
+        documents.Parameters.AddWithValue("$c", state.Id);
+        documents.Parameters.AddWithValue("$seq", _seq);
+        documents.ExecuteNonQuery();
     }
 
     private void UnindexDocument(long rid, string document)
