@@ -126,7 +126,15 @@ internal sealed partial class KeyRing
         return target;
     }
 
-    private static string Names(string? keyId) => keyId is null ? "(null)" : Internal.Names.Shorten(keyId);
+    /// <summary>
+    /// A key id as echoed in a message. Anything not shaped like a key id (such as a whole key pasted where its id
+    /// belongs) is not echoed: Names.Shorten keeps 61 characters, which still hold the whole secret.
+    /// </summary>
+    private static string Names(string? keyId) =>
+        keyId is null ? "(null)"
+        : keyId.Length == ApiKeyFormat.KeyIdLength && keyId.All(char.IsAsciiLetterOrDigit) ? keyId
+        : ApiKeyFormat.TryParse(keyId, out var id, out _) ? ApiKeyFormat.Display(id)
+        : "(not a key id)";
 
     public IReadOnlyList<ApiKeyInfo> List(ApiKeyContext actor)
     {
