@@ -176,6 +176,13 @@ internal sealed partial class KeyRing
             throw new ChromaValidationException($"Key {target} is revoked; revoked keys cannot be rotated.");
         }
 
+        // The successor goes to the actor, so it may not outlive the actor (the rule of CreateKey).
+        if (actor.Record.Expires is { } actorExpires && (target.Expires is null || target.Expires > actorExpires))
+        {
+            AuditDenial(actor.Record.KeyId, "key.rotate_denied", $"successor of {target.KeyId} would outlive the rotating key");
+            throw new ChromaAuthorizationException($"The key {actor.Record} cannot rotate {target}: the successor would expire later than the rotating key.");
+        }
+
         var successor = Insert(
             new ApiKeySpec
             {
