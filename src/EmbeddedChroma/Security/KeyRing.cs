@@ -107,12 +107,13 @@ internal sealed partial class KeyRing : IDisposable
         }
 
         var bucket = _failures.GetOrAdd(keyId, static _ => new TokenBucket(permitsPerSecond: 1, burst: 10));
+        var throttled = !bucket.TryTake(Now().UtcTicks, out var retryAfter);
         if (found)
         {
-            Count(record!, ChromaActions.Index.Count, ApiKeyOutcome.Unauthenticated);
+            Count(record!, ChromaActions.Index.Count, throttled ? ApiKeyOutcome.RateLimited : ApiKeyOutcome.Unauthenticated);
         }
 
-        if (!bucket.TryTake(Now().UtcTicks, out var retryAfter))
+        if (throttled)
         {
             Interlocked.Increment(ref _suppressedDenials);
             throw new ChromaRateLimitedException("Authentication failed too often for this key id; retry later.", retryAfter);
