@@ -52,6 +52,38 @@ public sealed class KeyScopeTests : IDisposable
     }
 
     [Fact]
+    public void Modify_throws_not_found_when_renaming_a_collection_to_a_name_outside_the_key_scope()
+    {
+        // Collections are matched by name: a rename to an uncovered name would move the collection out of the key's
+        // scope, i.e. create a collection under a name the key may not create (and into other keys' scopes).
+        var key = _h.Login(_h.Mint([ChromaActions.UpdateCollection, ChromaActions.Get], ["acme/db1/coll", "acme/db1/coll2"]));
+        var collection = _h.Store.GetClient(key, "acme", "db1").GetCollection("coll");
+
+        var outside = () => collection.Modify(name: "prod");
+
+        outside.Should().Throw<ChromaNotFoundException>();
+        var admin = _h.Store.GetClient(_h.AdminContext, "acme", "db1");
+        admin.ListCollections().Select(c => c.Name).Should().Equal("coll", "other");
+        collection.Modify(name: "coll2");
+        admin.ListCollections().Select(c => c.Name).Should().Equal("coll2", "other");
+        collection.Get().Ids.Should().Equal("a");
+    }
+
+    [Fact]
+    public void GetClient_throws_authentication_when_context_comes_from_another_store()
+    {
+        using var other = new KeyRingHarness();
+        other.Fx.CreateCollection("test");
+
+        var act = () => other.Store.GetClient(_h.AdminContext);
+        act.Should().Throw<ChromaAuthenticationException>();
+        var ring = () => other.Store.GetKeyRing(_h.AdminContext);
+        ring.Should().Throw<ChromaAuthenticationException>();
+        var key = () => other.Store.Authenticate(_h.AdminKey);
+        key.Should().Throw<ChromaAuthenticationException>();
+    }
+
+    [Fact]
     public void GetClient_throws_not_found_and_does_not_rewrite_when_key_of_one_database_asks_for_the_defaults()
     {
         var key = _h.Login(_h.Mint([ChromaActions.AllData], ["acme/db1"]));
