@@ -70,6 +70,34 @@ public sealed class KeyScopeTests : IDisposable
     }
 
     [Fact]
+    public void Database_and_tenant_calls_throw_not_found_when_key_covers_only_a_collection_below_them()
+    {
+        var key = _h.Login(_h.Mint([ChromaActions.AllData], ["acme/db1/coll"]));
+        var client = _h.Store.GetClient(key, "acme", "db1");
+
+        foreach (var call in new Action[]
+        {
+            () => client.DeleteDatabase("db1"),
+            () => client.DeleteTenant("acme"),
+            () => client.CreateDatabase("db3"),
+            () => client.CreateTenant("gamma"),
+            () => client.DeleteCollection("other"),
+            () => client.CreateCollection("fresh"),
+            () => client.GetOrCreateCollection("fresh"),
+        })
+        {
+            call.Should().Throw<ChromaNotFoundException>();
+        }
+
+        var admin = _h.Store.GetClient(_h.AdminContext, "acme", "db1");
+        admin.ListCollections().Select(c => c.Name).Should().Equal("coll", "other");
+        admin.ListDatabases().Select(d => d.Name).Should().Equal("db1", "db2");
+        client.GetCollection("coll").Count().Should().Be(1);
+        client.GetDatabase("db1").Name.Should().Be("db1");
+        client.GetTenant("acme");
+    }
+
+    [Fact]
     public void GetClient_throws_authentication_when_context_comes_from_another_store()
     {
         using var other = new KeyRingHarness();
