@@ -118,6 +118,17 @@ public sealed partial class Collection
         }
 
         Gate(ChromaActions.UpdateCollection);
+        if (name is not null && name != _state.Name)
+        {
+            // Collections are matched by name: the new name must be in the key's scope too, or a rename would move
+            // the collection out of it (creating, in effect, a collection the key may not create).
+            var renamed = new ResourceRef(_state.Tenant, _state.Database, name);
+            if (!KeyRing.Covers(_client.Context.Record, renamed))
+            {
+                throw KeyRing.NotFound(renamed);
+            }
+        }
+
         Store.InWrite(() =>
         {
             ThrowIfDeleted();

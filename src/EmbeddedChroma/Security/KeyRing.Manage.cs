@@ -126,7 +126,15 @@ internal sealed partial class KeyRing
         return target;
     }
 
-    private static string Names(string? keyId) => keyId is null ? "(null)" : Internal.Names.Shorten(keyId);
+    /// <summary>
+    /// A key id as echoed in a message. Anything not shaped like a key id (such as a whole key pasted where its id
+    /// belongs) is not echoed: Names.Shorten keeps 61 characters, which still hold the whole secret.
+    /// </summary>
+    private static string Names(string? keyId) =>
+        keyId is null ? "(null)"
+        : keyId.Length == ApiKeyFormat.KeyIdLength && keyId.All(char.IsAsciiLetterOrDigit) ? keyId
+        : ApiKeyFormat.TryParse(keyId, out var id, out _) ? ApiKeyFormat.Display(id)
+        : "(not a key id)";
 
     public IReadOnlyList<ApiKeyInfo> List(ApiKeyContext actor)
     {
@@ -166,6 +174,13 @@ internal sealed partial class KeyRing
         if (target.Revoked)
         {
             throw new ChromaValidationException($"Key {target} is revoked; revoked keys cannot be rotated.");
+        }
+
+        // The successor goes to the actor, so it may not outlive the actor (the rule of CreateKey).
+        if (actor.Record.Expires is { } actorExpires && (target.Expires is null || target.Expires > actorExpires))
+        {
+            AuditDenial(actor.Record.KeyId, "key.rotate_denied", $"successor of {target.KeyId} would outlive the rotating key");
+            throw new ChromaAuthorizationException($"The key {actor.Record} cannot rotate {target}: the successor would expire later than the rotating key.");
         }
 
         var successor = Insert(

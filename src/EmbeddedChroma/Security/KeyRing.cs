@@ -27,6 +27,7 @@ internal sealed partial class KeyRing : IDisposable
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, KeyRecord> _keys = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, TokenBucket> _failures = new(StringComparer.Ordinal);
+    private readonly TokenBucket _overflowFailures = new(permitsPerSecond: 1, burst: 10);
     private readonly TokenBucket _auditDenials = new(permitsPerSecond: 20, burst: 100);
     private readonly byte[] _dummyHash;
     private long _highWaterTicks;
@@ -101,18 +102,18 @@ internal sealed partial class KeyRing : IDisposable
         // A wrong secret (or an unknown id: same path, so existence does not show). After a burst, further
         // failures for this id are refused as throttled — but a correct secret above still succeeds, so the
         // key's owner is never locked out by someone guessing at their key id.
-        if (_failures.Count > MaxFailureBuckets)
-        {
-            _failures.Clear();
-        }
-
-        var bucket = _failures.GetOrAdd(keyId, static _ => new TokenBucket(permitsPerSecond: 1, burst: 10));
+        // The table is bounded but never cleared: clearing it would reset the throttle of the very key id under
+        // attack after a flood of other ids. Ids that find it full share one bucket (known or not, so existence does not show).
+        var bucket = _failures.TryGetValue(keyId, out var own) ? own
+            : _failures.Count >= MaxFailureBuckets ? _overflowFailures
+            : _failures.GetOrAdd(keyId, static _ => new TokenBucket(permitsPerSecond: 1, burst: 10));
+        var throttled = !bucket.TryTake(Now().UtcTicks, out var retryAfter);
         if (found)
         {
-            Count(record!, ChromaActions.Index.Count, ApiKeyOutcome.Unauthenticated);
+            Count(record!, ChromaActions.Index.Count, throttled ? ApiKeyOutcome.RateLimited : ApiKeyOutcome.Unauthenticated);
         }
 
-        if (!bucket.TryTake(Now().UtcTicks, out var retryAfter))
+        if (throttled)
         {
             Interlocked.Increment(ref _suppressedDenials);
             throw new ChromaRateLimitedException("Authentication failed too often for this key id; retry later.", retryAfter);

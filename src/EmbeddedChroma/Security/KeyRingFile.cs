@@ -250,7 +250,8 @@ internal sealed class KeyRingFile : IDisposable
                     reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5));
                 if (seq != expected || !CryptographicOperations.FixedTimeEquals(mac, (byte[])reader.GetValue(6)))
                 {
-                    return new AuditVerification(false, expected - 1, expected, null);
+                    // The first entry that fails: this one, whether it was modified or follows a deleted one.
+                    return new AuditVerification(false, expected - 1, seq, null);
                 }
 
                 head = mac;
