@@ -157,9 +157,8 @@ internal sealed partial class HnswGraph<TKernel>
 
     /// <summary>
     /// Rebuilds the links of a node whose vector changed (update or reuse of a deleted slot), keeping its level.
-    /// Its new neighbours are found and linked as in Alg. 1; then each old neighbour that still links back to it
-    /// drops that link if the heuristic (Alg. 4) now rejects it (hnswlib <c>updatePoint</c> repairs the same way,
-    /// over a larger candidate set). Caller holds the resize lock (read) and the slot's op lock.
+    /// Its new neighbours are found and linked as in Alg. 1; then each old neighbour is repaired
+    /// (<see cref="RepairNeighbor"/>). Caller holds the resize lock (read) and the slot's op lock.
     /// </summary>
     private void Relink(int slot)
     {
@@ -179,8 +178,29 @@ internal sealed partial class HnswGraph<TKernel>
         SearchContext context = _contexts.Rent();
         try
         {
+            if (entryNode == slot)
+            {
+                // Relinking the entry point itself: start from one of its (stale but valid) neighbours instead.
+                entryNode = -1;
+                for (int lc = topLevel; lc >= 0 && entryNode < 0; lc--)
+                {
+                    if (CopyLinks(slot, lc, context.Links) > 0)
+                    {
+                        entryNode = context.Links[0];
+                        topLevel = lc;
+                    }
+                }
+
+                if (entryNode < 0)
+                {
+                    return; // Alone in the graph: nothing to link to.
+                }
+            }
+
+            // The node's own links are stale when relinking: the walks never expand it (exclude), or a walk that
+            // reaches it at distance 0 would be led back to where the vector used to be.
             var nearest = new Neighbor(entryNode, Distance(query, entryNode));
-            nearest = GreedyDescend(query, nearest, topLevel, level, context);
+            nearest = GreedyDescend(query, nearest, topLevel, level, context, exclude: slot);
             context.EnsureEntries(1);
             context.Entries[0] = nearest;
             int entryCount = 1;
@@ -215,7 +235,7 @@ internal sealed partial class HnswGraph<TKernel>
                     int old = context.OldLinks[i];
                     if (!Contains(chosen, old))
                     {
-                        DropIfDominated(old, lc, slot);
+                        RepairNeighbor(old, lc, slot, context.OldLinks.AsSpan(0, oldCount), context);
                     }
                 }
 
@@ -380,12 +400,15 @@ internal sealed partial class HnswGraph<TKernel>
     }
 
     /// <summary>
-    /// Repair after an update: <paramref name="node"/> linked to the moved <paramref name="moved"/>; drop that link
-    /// if some other neighbour of <paramref name="node"/> is now closer to <paramref name="moved"/> than
-    /// <paramref name="node"/> is (the pruning test of Alg. 4). Takes the link lock of <paramref name="node"/> only.
+    /// Repair after an update: <paramref name="node"/> was a neighbour of <paramref name="moved"/> before it moved
+    /// and may have relied on it for its place in the graph. Re-select its list with the heuristic (Alg. 4) from its
+    /// current links plus the moved node's old links (its two-hop neighbourhood there, as hnswlib
+    /// <c>updatePoint</c> does), then link the kept neighbours back to it, so it keeps in-links near its own vector.
+    /// Takes the link lock of <paramref name="node"/>, then (released) of each kept neighbour in turn.
     /// </summary>
-    private void DropIfDominated(int node, int level, int moved)
+    private void RepairNeighbor(int node, int level, int moved, ReadOnlySpan<int> movedOldLinks, SearchContext context)
     {
+        int kept;
         lock (LinkLock(node))
         {
             if (NodeLevel(node) < level)
@@ -393,26 +416,38 @@ internal sealed partial class HnswGraph<TKernel>
                 return;
             }
 
+            ReadOnlySpan<float> row = _rows.GetRow(node);
             Span<int> record = Record(node, level);
             int count = record[0] & NodeHeader.CountMask;
-            int index = record.Slice(1, count).IndexOf(moved);
-            if (index < 0)
+            Span<Neighbor> merged = context.Merge;
+            int total = 0;
+            foreach (int link in record.Slice(1, count))
             {
-                return;
+                merged[total++] = new Neighbor(link, TKernel.Distance(row, _rows.GetRow(link)));
             }
 
-            ReadOnlySpan<float> movedRow = _rows.GetRow(moved);
-            float toNode = TKernel.Distance(movedRow, _rows.GetRow(node));
-            for (int i = 0; i < count; i++)
+            foreach (int link in movedOldLinks)
             {
-                int other = record[1 + i];
-                if (other != moved && TKernel.Distance(movedRow, _rows.GetRow(other)) < toNode)
+                if (link != node && link != moved && !Contains(merged[..total], link))
                 {
-                    record[1 + index] = record[count];
-                    PublishCount(record, level, count - 1);
-                    return;
+                    merged[total++] = new Neighbor(link, TKernel.Distance(row, _rows.GetRow(link)));
                 }
             }
+
+            InsertionSort(merged[..total]);
+            kept = SelectNeighborsHeuristic(merged[..total], MaxLinks(level), context.Repaired);
+            for (int i = 0; i < kept; i++)
+            {
+                record[1 + i] = context.Repaired[i].Slot;
+            }
+
+            PublishCount(record, level, kept);
+        }
+
+        for (int i = 0; i < kept; i++)
+        {
+            Neighbor neighbor = context.Repaired[i];
+            AddLink(neighbor.Slot, level, new Neighbor(node, neighbor.Distance), context);
         }
     }
 

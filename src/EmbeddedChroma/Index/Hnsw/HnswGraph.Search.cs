@@ -77,7 +77,7 @@ internal sealed partial class HnswGraph<TKernel>
             }
 
             var nearest = new Neighbor(entryNode, Distance(query, entryNode));
-            nearest = GreedyDescend(query, nearest, EntryLevel(entry), 0, context);
+            nearest = GreedyDescend(query, nearest, EntryLevel(entry), 0, context, exclude: -1);
 
             context.BeginWalk(_capacity);
             Seed(context, nearest, admitted, filtered: true, exclude: -1);
@@ -106,9 +106,9 @@ internal sealed partial class HnswGraph<TKernel>
     /// <summary>
     /// Greedy search with ef = 1 from level <paramref name="fromLevel"/> down to <paramref name="toLevel"/> + 1
     /// (Alg. 1 lines 5–7, Alg. 5 lines 1–4; hnswlib does the ef = 1 layers as a plain greedy walk). Deleted nodes
-    /// are walked through like any other.
+    /// are walked through like any other; <paramref name="exclude"/> is never moved to.
     /// </summary>
-    private Neighbor GreedyDescend(ReadOnlySpan<float> query, Neighbor nearest, int fromLevel, int toLevel, SearchContext context)
+    private Neighbor GreedyDescend(ReadOnlySpan<float> query, Neighbor nearest, int fromLevel, int toLevel, SearchContext context, int exclude)
     {
         Span<int> links = context.Links;
         for (int level = fromLevel; level > toLevel; level--)
@@ -121,6 +121,11 @@ internal sealed partial class HnswGraph<TKernel>
                 for (int i = 0; i < count; i++)
                 {
                     int node = links[i];
+                    if (node == exclude)
+                    {
+                        continue;
+                    }
+
                     float distance = Distance(query, node);
                     if (distance < nearest.Distance)
                     {
@@ -137,7 +142,7 @@ internal sealed partial class HnswGraph<TKernel>
     /// <summary>Puts an entry point into C (and into W when admitted) and marks it visited.</summary>
     private void Seed(SearchContext context, Neighbor entry, ReadOnlySpan<ulong> admitted, bool filtered, int exclude)
     {
-        if (!context.TryVisit(entry.Slot))
+        if (!context.TryVisit(entry.Slot) || entry.Slot == exclude)
         {
             return;
         }
@@ -153,7 +158,8 @@ internal sealed partial class HnswGraph<TKernel>
     /// SEARCH-LAYER (Alg. 2) over <paramref name="level"/>, starting from the entries already seeded into the
     /// context. Every reached node may become a candidate (C), so the walk goes through deleted and filtered-out
     /// nodes; only admitted ones enter the result set W, which is capped at <paramref name="ef"/>. The stop test of
-    /// line 7 compares with W's furthest element once W is full (hnswlib <c>searchBaseLayerST</c>).
+    /// line 7 compares with W's furthest element once W is full (hnswlib <c>searchBaseLayerST</c>). The node
+    /// <paramref name="exclude"/> (one being relinked) is neither expanded nor returned.
     /// </summary>
     private void SearchLayer(ReadOnlySpan<float> query, SearchContext context, int level, int ef, ReadOnlySpan<ulong> admitted, bool filtered, int exclude)
     {
@@ -176,7 +182,7 @@ internal sealed partial class HnswGraph<TKernel>
             for (int i = 0; i < count; i++)
             {
                 int node = links[i];
-                if (!context.TryVisit(node))
+                if (!context.TryVisit(node) || node == exclude)
                 {
                     continue;
                 }

@@ -115,6 +115,25 @@ internal sealed partial class HnswGraph<TKernel> : HnswIndex
 
     public override bool IsDeleted(int slot) => NodeHeader.IsDeleted(ReadHeader(slot));
 
+    public override int GetLinks(int slot, int level, Span<int> destination)
+    {
+        _resizeLock.EnterReadLock();
+        try
+        {
+            if ((uint)slot >= (uint)_capacity || (uint)level > NodeHeader.MaxLevel)
+            {
+                return 0;
+            }
+
+            int header = Volatile.Read(ref _level0[slot * _stride0]);
+            return NodeHeader.IsPresent(header) && NodeHeader.Level(header) >= level ? CopyLinks(slot, level, destination) : 0;
+        }
+        finally
+        {
+            _resizeLock.ExitReadLock();
+        }
+    }
+
     protected override void Dispose(bool disposing)
     {
         if (disposing)

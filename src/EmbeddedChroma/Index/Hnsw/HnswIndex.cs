@@ -130,6 +130,13 @@ internal abstract class HnswIndex : IVectorIndex, IDisposable
     /// <summary>Whether <paramref name="slot"/> is in the graph and marked deleted.</summary>
     public abstract bool IsDeleted(int slot);
 
+    /// <summary>
+    /// Copies the links of <paramref name="slot"/> at <paramref name="level"/> (diagnostics and tests). Returns 0 when
+    /// the slot is not in the graph or its level is below <paramref name="level"/>.
+    /// </summary>
+    /// <remarks>Thread-safe; the copy is a consistent snapshot of that one list.</remarks>
+    public abstract int GetLinks(int slot, int level, Span<int> destination);
+
     /// <inheritdoc />
     public int Search(ReadOnlySpan<float> query, int k, SlotFilter filter, Span<Neighbor> destination) =>
         Search(query, k, Ef, filter, destination);

@@ -22,11 +22,14 @@ internal sealed class SearchContext
 
     public SearchContext(int maxM0, int m)
     {
-        // Merging an existing level-0 list with a fresh selection needs MaxM0 + M entries at most.
+        // Merging a level-0 list with another (an updated node's old links) needs 2·MaxM0 entries at most;
+        // m ≤ MaxM0 bounds a fresh selection merged into a list.
+        _ = m;
         Links = new int[maxM0];
         OldLinks = new int[maxM0];
-        Merge = new Neighbor[maxM0 + m + 1];
-        Selected = new Neighbor[maxM0 + m + 1];
+        Merge = new Neighbor[(2 * maxM0) + 1];
+        Selected = new Neighbor[(2 * maxM0) + 1];
+        Repaired = new Neighbor[maxM0];
         Drained = new Neighbor[64];
         Entries = new Neighbor[64];
     }
@@ -39,6 +42,9 @@ internal sealed class SearchContext
 
     /// <summary>Buffer for neighbour lists being merged or pruned.</summary>
     public Neighbor[] Merge { get; }
+
+    /// <summary>A repaired neighbour list, kept while reverse links are added (which reuse the other buffers).</summary>
+    public Neighbor[] Repaired { get; }
 
     /// <summary>Output of the neighbour-selection heuristic.</summary>
     public Neighbor[] Selected { get; }
