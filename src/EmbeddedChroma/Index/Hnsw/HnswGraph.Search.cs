@@ -77,11 +77,11 @@ internal sealed partial class HnswGraph<TKernel>
             }
 
             var nearest = new Neighbor(entryNode, Distance(query, entryNode));
-            nearest = GreedyDescend(query, nearest, EntryLevel(entry), 0, context, exclude: -1);
+            nearest = GreedyDescend(query, nearest, EntryLevel(entry), 0, context, exclude: -1, locked: false);
 
             context.BeginWalk(_capacity);
             Seed(context, nearest, admitted, filtered: true, exclude: -1);
-            SearchLayer(query, context, 0, ef, admitted, filtered: true, exclude: -1);
+            SearchLayer(query, context, 0, ef, admitted, filtered: true, exclude: -1, locked: false);
 
             while (context.TopCount > k)
             {
@@ -108,7 +108,7 @@ internal sealed partial class HnswGraph<TKernel>
     /// (Alg. 1 lines 5–7, Alg. 5 lines 1–4; hnswlib does the ef = 1 layers as a plain greedy walk). Deleted nodes
     /// are walked through like any other; <paramref name="exclude"/> is never moved to.
     /// </summary>
-    private Neighbor GreedyDescend(ReadOnlySpan<float> query, Neighbor nearest, int fromLevel, int toLevel, SearchContext context, int exclude)
+    private Neighbor GreedyDescend(ReadOnlySpan<float> query, Neighbor nearest, int fromLevel, int toLevel, SearchContext context, int exclude, bool locked = true)
     {
         Span<int> links = context.Links;
         for (int level = fromLevel; level > toLevel; level--)
@@ -117,7 +117,7 @@ internal sealed partial class HnswGraph<TKernel>
             while (moved)
             {
                 moved = false;
-                int count = CopyLinks(nearest.Slot, level, links);
+                int count = CopyLinks(nearest.Slot, level, links, locked);
                 for (int i = 0; i < count; i++)
                 {
                     int node = links[i];
@@ -161,7 +161,7 @@ internal sealed partial class HnswGraph<TKernel>
     /// line 7 compares with W's furthest element once W is full (hnswlib <c>searchBaseLayerST</c>). The node
     /// <paramref name="exclude"/> (one being relinked) is neither expanded nor returned.
     /// </summary>
-    private void SearchLayer(ReadOnlySpan<float> query, SearchContext context, int level, int ef, ReadOnlySpan<ulong> admitted, bool filtered, int exclude)
+    private void SearchLayer(ReadOnlySpan<float> query, SearchContext context, int level, int ef, ReadOnlySpan<ulong> admitted, bool filtered, int exclude, bool locked = true)
     {
         while (context.TopCount > ef)
         {
@@ -178,7 +178,7 @@ internal sealed partial class HnswGraph<TKernel>
             }
 
             Neighbor current = context.PopCandidate();
-            int count = CopyLinks(current.Slot, level, links);
+            int count = CopyLinks(current.Slot, level, links, locked);
             for (int i = 0; i < count; i++)
             {
                 int node = links[i];

@@ -16,9 +16,10 @@ namespace EmbeddedChroma.Index.Hnsw;
 /// writers of one slot serialize (hnswlib <c>label_op_locks_</c>).</item>
 /// <item><c>_entryLock</c>: held for a whole insert whose level exceeds the current top level (rare), and
 /// briefly when setting the first node (hnswlib's <c>global</c> mutex).</item>
-/// <item><c>_linkLocks</c> (striped by node): held only while reading or writing one node's link lists; a walk
-/// copies a list under the lock and computes distances after releasing it, except neighbour pruning, which needs
-/// the list stable and runs under the lock of the node being pruned (it takes no other lock).</item>
+/// <item><c>_linkLocks</c> (striped by node): held only while reading or writing one node's link lists; an
+/// insert's walk copies a list under the lock and computes distances after releasing it, except neighbour pruning,
+/// which needs the list stable and runs under the lock of the node being pruned (it takes no other lock). Queries
+/// read lists without it (see <see cref="CopyLinks"/>): search holds only the resize lock, for reading.</item>
 /// </list>
 /// </remarks>
 internal sealed partial class HnswGraph<TKernel> : HnswIndex
@@ -207,9 +208,23 @@ internal sealed partial class HnswGraph<TKernel> : HnswIndex
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool IsDeletedNode(int node) => NodeHeader.IsDeleted(Volatile.Read(ref _level0[node * _stride0]));
 
-    /// <summary>Copies the links of <paramref name="node"/> at <paramref name="level"/> into <paramref name="destination"/> under the node's link lock.</summary>
-    private int CopyLinks(int node, int level, Span<int> destination)
+    /// <summary>
+    /// Copies the links of <paramref name="node"/> at <paramref name="level"/> into <paramref name="destination"/>.
+    /// Under the node's link lock by default. Queries pass <paramref name="locked"/> = false (hnswlib's query walk
+    /// takes no locks either): a list being rewritten concurrently may then be seen half old, half new, which only
+    /// perturbs the walk — every int ever stored in a list is the slot of a present node with a level high enough
+    /// for that list, the count is clamped, and the count is published after the links it covers.
+    /// </summary>
+    private int CopyLinks(int node, int level, Span<int> destination, bool locked = true)
     {
+        if (!locked)
+        {
+            Span<int> unlocked = Record(node, level);
+            int n = Math.Min(Volatile.Read(ref unlocked[0]) & NodeHeader.CountMask, destination.Length);
+            unlocked.Slice(1, n).CopyTo(destination);
+            return n;
+        }
+
         lock (LinkLock(node))
         {
             Span<int> record = Record(node, level);
