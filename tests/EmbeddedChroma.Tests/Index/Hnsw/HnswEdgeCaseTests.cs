@@ -113,4 +113,26 @@ public class HnswEdgeCaseTests
         ((Action)(() => HnswIndex.Create(rows, DistanceSpace.L2, new HnswParameters(EfConstruction: 0)))).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("EfConstruction");
         ((Action)(() => HnswIndex.Create(rows, (DistanceSpace)9, new HnswParameters()))).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("space");
     }
+
+    [Fact]
+    public void Search_allocates_nothing_once_warm()
+    {
+        var rows = ClusteredRows.Create(seed: 74, 16, 1000, DistanceSpace.L2);
+        using HnswIndex index = HnswTestHelpers.Build(rows, DistanceSpace.L2, m: 8);
+        float[][] queries = rows.Queries(75, 20, DistanceSpace.L2);
+        ulong[] all = HnswTestHelpers.AllSlots(1000);
+        var destination = new Neighbor[10];
+        foreach (float[] query in queries)
+        {
+            index.Search(query, 10, 64, SlotFilter.FromBitmap(all), destination);
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        foreach (float[] query in queries)
+        {
+            index.Search(query, 10, 64, SlotFilter.FromBitmap(all), destination);
+        }
+
+        (GC.GetAllocatedBytesForCurrentThread() - before).Should().Be(0);
+    }
 }
