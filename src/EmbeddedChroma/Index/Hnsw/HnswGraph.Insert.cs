@@ -239,7 +239,8 @@ internal sealed partial class HnswGraph<TKernel>
                     }
                 }
 
-                // Alg. 1 line 14: ep ← W. When W is empty (all reached nodes deleted), keep the previous entries.
+                // Alg. 1 line 14: ep ← W. When W is empty (every reached node is deleted), restart the next level
+                // from the greedy descent's result, which may itself be deleted: walks pass through deleted nodes.
                 if (found > 0)
                 {
                     context.Drained.AsSpan(0, found).CopyTo(context.Entries);
