@@ -100,6 +100,24 @@ public class HnswMutationTests
     }
 
     [Fact]
+    public void Update_of_every_node_including_the_entry_point_keeps_recall()
+    {
+        var rows = ClusteredRows.Create(seed: 45, 16, 800, DistanceSpace.L2);
+        using HnswIndex index = HnswTestHelpers.Build(rows, DistanceSpace.L2, m: 8);
+        var fresh = ClusteredRows.Create(seed: 46, 16, 800, DistanceSpace.L2);
+
+        // Move every vector (the entry point among them) to a new, unrelated place.
+        for (int slot = 0; slot < 800; slot++)
+        {
+            rows.SetRow(slot, fresh.GetRow(slot));
+            index.Update(slot);
+        }
+
+        HnswTestHelpers.Recall(index, rows, DistanceSpace.L2, rows.Queries(47, 50, DistanceSpace.L2), 10, 64, HnswTestHelpers.AllSlots(800))
+            .Should().BeGreaterThanOrEqualTo(0.95);
+    }
+
+    [Fact]
     public void Insert_throws_when_slot_is_already_live()
     {
         var rows = ClusteredRows.Create(seed: 40, 16, 10, DistanceSpace.L2);

@@ -152,6 +152,25 @@ public sealed class HnswPersistenceTests : IDisposable
         loaded!.Count.Should().Be(300);
     }
 
+    [Fact]
+    public void Save_writes_identical_bytes_for_two_builds_with_the_same_seed()
+    {
+        var rows = ClusteredRows.Create(seed: 92, 24, 800, DistanceSpace.Cosine);
+        string first = Path.Combine(_folder.Path, "first.hnsw");
+        string second = Path.Combine(_folder.Path, "second.hnsw");
+        using (HnswIndex a = Build(rows, DistanceSpace.Cosine))
+        {
+            a.Save(first, Stamp);
+        }
+
+        using (HnswIndex b = Build(rows, DistanceSpace.Cosine))
+        {
+            b.Save(second, Stamp);
+        }
+
+        File.ReadAllBytes(second).Should().Equal(File.ReadAllBytes(first));
+    }
+
     private string SaveSmallGraph(ClusteredRows rows)
     {
         string path = Path.Combine(_folder.Path, "small.hnsw");
