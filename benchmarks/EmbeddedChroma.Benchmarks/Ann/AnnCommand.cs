@@ -1,0 +1,28 @@
+namespace EmbeddedChroma.Benchmarks.Ann;
+
+/// <summary>
+/// The ANN harness verbs (not BenchmarkDotNet: recall/QPS curves need whole query sets, not micro-iterations):
+/// <code>
+/// ann-gen --n 20000 --dim 128 --queries 1000 --clusters 100 --seed 1 --out DIR
+/// ann --base DIR/base.fbin --queries DIR/queries.fbin --truth DIR/truth.ibin --metric l2|cosine|ip
+///     --engine hnsw|exact --m 16 --ef-construction 128 --ef 10,16,32,64,128,256 --threads 1 --json results.jsonl
+/// </code>
+/// </summary>
+internal static class AnnCommand
+{
+    public static bool Handles(string[] args) => args.Length > 0 && args[0] is "ann" or "ann-gen";
+
+    public static int Run(string[] args)
+    {
+        try
+        {
+            var options = new AnnArguments(args);
+            return args[0] == "ann-gen" ? AnnDataGenerator.Run(options) : AnnRunner.Run(options);
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+    }
+}

@@ -1,0 +1,262 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
+
+namespace EmbeddedChroma.Index.Hnsw;
+
+/// <remarks>
+/// File layout (little-endian):
+/// <code>
+/// offset  size  field
+///      0     8  magic "ECHNSW01"
+///      8     4  format version (1)
+///     12     4  distance space (DistanceSpace value)
+///     16     4  M
+///     20     4  dimension
+///     24     4  slot count n: level-0 records [0, n) follow
+///     28     4  entry point (−1 when empty)
+///     32     4  max level (−1 when empty)
+///     36     4  node count (slots present, deleted included)
+///     40     8  stamp: the collection's last write sequence number the graph covers
+///     48     8  body length in bytes
+///     56     8  XxHash3 of the body
+///     64     8  XxHash3 of bytes [0, 64)
+///     72        body: n level-0 records of (1 + MaxM0) int32 (NodeHeader + links), then, in slot order, the
+///               upper-level array of every node with level &gt; 0: level × (1 + M) int32
+/// </code>
+/// </remarks>
+internal sealed partial class HnswGraph<TKernel>
+{
+    private const int HeaderSize = 72;
+    private const int FormatVersion = 1;
+    private static readonly ulong Magic = BinaryPrimitives.ReadUInt64LittleEndian("ECHNSW01"u8);
+
+    public override void Save(string path, long stamp)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!BitConverter.IsLittleEndian)
+        {
+            // The body is the in-memory int block written as bytes.
+            throw new PlatformNotSupportedException("Saving an HNSW graph requires a little-endian machine.");
+        }
+
+        string temporary = path + ".tmp";
+        _resizeLock.EnterReadLock();
+        try
+        {
+            int slotCount = Volatile.Read(ref _slotHighWater);
+            long entry = Volatile.Read(ref _entry);
+            var hash = new XxHash3();
+            long bodyLength = 0;
+            using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                file.Write(new byte[HeaderSize]);
+                ReadOnlySpan<byte> level0 = MemoryMarshal.AsBytes(_level0.AsSpan(0, slotCount * _stride0));
+                file.Write(level0);
+                hash.Append(level0);
+                bodyLength += level0.Length;
+                for (int slot = 0; slot < slotCount; slot++)
+                {
+                    if (_upper[slot] is { } upper)
+                    {
+                        ReadOnlySpan<byte> bytes = MemoryMarshal.AsBytes(upper.AsSpan());
+                        file.Write(bytes);
+                        hash.Append(bytes);
+                        bodyLength += bytes.Length;
+                    }
+                }
+
+                Span<byte> header = stackalloc byte[HeaderSize];
+                BinaryPrimitives.WriteUInt64LittleEndian(header, Magic);
+                BinaryPrimitives.WriteInt32LittleEndian(header[8..], FormatVersion);
+                BinaryPrimitives.WriteInt32LittleEndian(header[12..], (int)Space);
+                BinaryPrimitives.WriteInt32LittleEndian(header[16..], _m);
+                BinaryPrimitives.WriteInt32LittleEndian(header[20..], _rows.Dimension);
+                BinaryPrimitives.WriteInt32LittleEndian(header[24..], slotCount);
+                BinaryPrimitives.WriteInt32LittleEndian(header[28..], EntryNode(entry));
+                BinaryPrimitives.WriteInt32LittleEndian(header[32..], EntryNode(entry) < 0 ? -1 : EntryLevel(entry));
+                BinaryPrimitives.WriteInt32LittleEndian(header[36..], Count);
+                BinaryPrimitives.WriteInt64LittleEndian(header[40..], stamp);
+                BinaryPrimitives.WriteInt64LittleEndian(header[48..], bodyLength);
+                BinaryPrimitives.WriteUInt64LittleEndian(header[56..], hash.GetCurrentHashAsUInt64());
+                BinaryPrimitives.WriteUInt64LittleEndian(header[64..], XxHash3.HashToUInt64(header[..64]));
+                file.Position = 0;
+                file.Write(header);
+                file.Flush(flushToDisk: true);
+            }
+
+            File.Move(temporary, path, overwrite: true);
+        }
+        finally
+        {
+            _resizeLock.ExitReadLock();
+        }
+    }
+
+    /// <summary>See <see cref="HnswIndex.TryLoad"/>. Every count, level and link is checked before it is trusted.</summary>
+    public static HnswGraph<TKernel>? Load(string path, IVectorRows rows, DistanceSpace space, HnswParameters parameters, long expectedStamp)
+    {
+        if (!BitConverter.IsLittleEndian || !File.Exists(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            Span<byte> header = stackalloc byte[HeaderSize];
+            if (file.Length < HeaderSize)
+            {
+                return null;
+            }
+
+            file.ReadExactly(header);
+            int m = BinaryPrimitives.ReadInt32LittleEndian(header[16..]);
+            int slotCount = BinaryPrimitives.ReadInt32LittleEndian(header[24..]);
+            int entryNode = BinaryPrimitives.ReadInt32LittleEndian(header[28..]);
+            int maxLevel = BinaryPrimitives.ReadInt32LittleEndian(header[32..]);
+            int nodeCount = BinaryPrimitives.ReadInt32LittleEndian(header[36..]);
+            long bodyLength = BinaryPrimitives.ReadInt64LittleEndian(header[48..]);
+            int stride0 = 1 + parameters.MaxM0;
+            if (BinaryPrimitives.ReadUInt64LittleEndian(header) != Magic
+                || BinaryPrimitives.ReadUInt64LittleEndian(header[64..]) != XxHash3.HashToUInt64(header[..64])
+                || BinaryPrimitives.ReadInt32LittleEndian(header[8..]) != FormatVersion
+                || BinaryPrimitives.ReadInt32LittleEndian(header[12..]) != (int)space
+                || m != parameters.M
+                || BinaryPrimitives.ReadInt32LittleEndian(header[20..]) != rows.Dimension
+                || BinaryPrimitives.ReadInt64LittleEndian(header[40..]) != expectedStamp
+                || slotCount < 0 || slotCount > rows.SlotCount || slotCount > int.MaxValue / stride0
+                || bodyLength != file.Length - HeaderSize
+                || bodyLength < (long)slotCount * stride0 * sizeof(int))
+            {
+                return null;
+            }
+
+            var graph = new HnswGraph<TKernel>(rows, space, parameters, Math.Max(Math.Max(slotCount, parameters.InitialCapacity), 1));
+            var hash = new XxHash3();
+            Span<byte> level0 = MemoryMarshal.AsBytes(graph._level0.AsSpan(0, slotCount * stride0));
+            file.ReadExactly(level0);
+            hash.Append(level0);
+            long remaining = bodyLength - level0.Length;
+            for (int slot = 0; slot < slotCount; slot++)
+            {
+                int level = NodeHeader.Level(graph._level0[slot * stride0]);
+                if (level == 0)
+                {
+                    continue;
+                }
+
+                // A corrupt level must not make us allocate or read past the body.
+                long bytes = (long)level * graph._strideUpper * sizeof(int);
+                if (level > NodeHeader.MaxLevel || bytes > remaining)
+                {
+                    return null;
+                }
+
+                int[] upper = new int[level * graph._strideUpper];
+                Span<byte> upperBytes = MemoryMarshal.AsBytes(upper.AsSpan());
+                file.ReadExactly(upperBytes);
+                hash.Append(upperBytes);
+                graph._upper[slot] = upper;
+                remaining -= bytes;
+            }
+
+            if (remaining != 0 || hash.GetCurrentHashAsUInt64() != BinaryPrimitives.ReadUInt64LittleEndian(header[56..]))
+            {
+                return null;
+            }
+
+            return graph.ValidateLoaded(slotCount, entryNode, maxLevel, nodeCount) ? graph : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Structural check of a loaded graph (the checksum guards against damage, this against a well-formed file that
+    /// would still send a walk out of bounds): header bits, counts within Mmax, links to present nodes of sufficient
+    /// level, and an entry point on the top level. Sets the counters when it passes.
+    /// </summary>
+    private bool ValidateLoaded(int slotCount, int entryNode, int maxLevel, int nodeCount)
+    {
+        const int KnownBits = NodeHeader.PresentBit | NodeHeader.DeletedBit | (NodeHeader.LevelMask << NodeHeader.LevelShift) | NodeHeader.CountMask;
+        int present = 0;
+        int deleted = 0;
+        for (int slot = 0; slot < slotCount; slot++)
+        {
+            int header = _level0[slot * _stride0];
+            if (!NodeHeader.IsPresent(header))
+            {
+                if (header != 0 || _upper[slot] is not null)
+                {
+                    return false;
+                }
+
+                continue;
+            }
+
+            int level = NodeHeader.Level(header);
+            if ((header & ~KnownBits) != 0 || level > maxLevel || (level > 0) != (_upper[slot] is not null))
+            {
+                return false;
+            }
+
+            present++;
+            deleted += NodeHeader.IsDeleted(header) ? 1 : 0;
+            for (int lc = 0; lc <= level; lc++)
+            {
+                Span<int> record = Record(slot, lc);
+                int count = lc == 0 ? NodeHeader.Count(record[0]) : record[0];
+                if ((uint)count > (uint)MaxLinks(lc))
+                {
+                    return false;
+                }
+
+                foreach (int link in record.Slice(1, count))
+                {
+                    if ((uint)link >= (uint)slotCount || link == slot)
+                    {
+                        return false;
+                    }
+
+                    int linkHeader = _level0[link * _stride0];
+                    if (!NodeHeader.IsPresent(linkHeader) || NodeHeader.Level(linkHeader) < lc)
+                    {
+                        return false;
+                    }
+                }
+            }
+        }
+
+        if (present != nodeCount)
+        {
+            return false;
+        }
+
+        if (present == 0)
+        {
+            if (entryNode != -1 || maxLevel != -1)
+            {
+                return false;
+            }
+        }
+        else if ((uint)entryNode >= (uint)slotCount
+            || !NodeHeader.IsPresent(_level0[entryNode * _stride0])
+            || NodeHeader.Level(_level0[entryNode * _stride0]) != maxLevel)
+        {
+            return false;
+        }
+
+        _count = present;
+        _deletedCount = deleted;
+        _slotHighWater = slotCount;
+        _entry = present == 0 ? EmptyEntry : PackEntry(entryNode, maxLevel);
+        return true;
+    }
+}

@@ -1,0 +1,240 @@
+using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
+using System.Numerics;
+
+namespace EmbeddedChroma.Index.Hnsw;
+
+internal sealed partial class HnswGraph<TKernel>
+{
+    public override int Search(ReadOnlySpan<float> query, int k, int ef, SlotFilter filter, Span<Neighbor> destination)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        ArgumentOutOfRangeException.ThrowIfLessThan(ef, 1);
+        if (query.Length != _rows.Dimension)
+        {
+            ThrowDimensionMismatch(query.Length, _rows.Dimension, nameof(query));
+        }
+
+        int keep = k;
+        if (destination.Length < k)
+        {
+            // Someone will ask for k = 1000 on a 3-row collection; like ExactScan, a buffer sized to the admitted
+            // count is enough. Counting costs a pass over the filter, so only do it when the buffer is short.
+            keep = Math.Min(k, filter.Kind == SlotFilterKind.Slots ? filter.Slots.Length : PopCount(filter.Bitmap));
+            if (destination.Length < keep)
+            {
+                throw new ArgumentException($"Destination holds {destination.Length} neighbours; {keep} are needed.", nameof(destination));
+            }
+        }
+
+        if (keep == 0)
+        {
+            return 0;
+        }
+
+        if (filter.Kind == SlotFilterKind.Bitmap)
+        {
+            return SearchAdmitted(query, keep, Math.Max(ef, keep), filter.Bitmap, destination);
+        }
+
+        // The walk needs O(1) membership: turn the slot list into a bitmap rented for this query.
+        int slotCount = _rows.SlotCount;
+        int words = (slotCount + 63) >> 6;
+        ulong[] bitmap = ArrayPool<ulong>.Shared.Rent(words);
+        try
+        {
+            Array.Clear(bitmap, 0, words);
+            foreach (int slot in filter.Slots)
+            {
+                if ((uint)slot >= (uint)slotCount)
+                {
+                    throw new ArgumentOutOfRangeException(nameof(filter), slot, $"Candidate slot {slot} is outside [0, {slotCount}).");
+                }
+
+                bitmap[slot >> 6] |= 1UL << (slot & 63);
+            }
+
+            return SearchAdmitted(query, keep, Math.Max(ef, keep), bitmap.AsSpan(0, words), destination);
+        }
+        finally
+        {
+            ArrayPool<ulong>.Shared.Return(bitmap);
+        }
+    }
+
+    /// <summary>K-NN-SEARCH (Alg. 5): greedy descent to level 1, then a filtered SEARCH-LAYER at level 0 with ef.</summary>
+    private int SearchAdmitted(ReadOnlySpan<float> query, int k, int ef, ReadOnlySpan<ulong> admitted, Span<Neighbor> destination)
+    {
+        _resizeLock.EnterReadLock();
+        SearchContext context = _contexts.Rent();
+        try
+        {
+            long entry = Volatile.Read(ref _entry);
+            int entryNode = EntryNode(entry);
+            if (entryNode < 0)
+            {
+                return 0;
+            }
+
+            var nearest = new Neighbor(entryNode, Distance(query, entryNode));
+            nearest = GreedyDescend(query, nearest, EntryLevel(entry), 0, context, exclude: -1, locked: false);
+
+            context.BeginWalk(_capacity);
+            Seed(context, nearest, admitted, filtered: true, exclude: -1);
+            SearchLayer(query, context, 0, ef, admitted, filtered: true, exclude: -1, locked: false);
+
+            while (context.TopCount > k)
+            {
+                context.PopWorstTop();
+            }
+
+            int count = context.TopCount;
+            for (int i = count - 1; i >= 0; i--)
+            {
+                destination[i] = context.PopWorstTop();
+            }
+
+            return count;
+        }
+        finally
+        {
+            _contexts.Return(context);
+            _resizeLock.ExitReadLock();
+        }
+    }
+
+    /// <summary>
+    /// Greedy search with ef = 1 from level <paramref name="fromLevel"/> down to <paramref name="toLevel"/> + 1
+    /// (Alg. 1 lines 5–7, Alg. 5 lines 1–4; hnswlib does the ef = 1 layers as a plain greedy walk). Deleted nodes
+    /// are walked through like any other; <paramref name="exclude"/> is never moved to.
+    /// </summary>
+    private Neighbor GreedyDescend(ReadOnlySpan<float> query, Neighbor nearest, int fromLevel, int toLevel, SearchContext context, int exclude, bool locked = true)
+    {
+        Span<int> links = context.Links;
+        for (int level = fromLevel; level > toLevel; level--)
+        {
+            bool moved = true;
+            while (moved)
+            {
+                moved = false;
+                int count = CopyLinks(nearest.Slot, level, links, locked);
+                for (int i = 0; i < count; i++)
+                {
+                    int node = links[i];
+                    if (node == exclude)
+                    {
+                        continue;
+                    }
+
+                    float distance = Distance(query, node);
+                    if (distance < nearest.Distance)
+                    {
+                        nearest = new Neighbor(node, distance);
+                        moved = true;
+                    }
+                }
+            }
+        }
+
+        return nearest;
+    }
+
+    /// <summary>Puts an entry point into C (and into W when admitted) and marks it visited.</summary>
+    private void Seed(SearchContext context, Neighbor entry, ReadOnlySpan<ulong> admitted, bool filtered, int exclude)
+    {
+        if (!context.TryVisit(entry.Slot) || entry.Slot == exclude)
+        {
+            return;
+        }
+
+        context.PushCandidate(entry);
+        if (IsAdmitted(entry.Slot, admitted, filtered, exclude))
+        {
+            context.PushTop(entry);
+        }
+    }
+
+    /// <summary>
+    /// SEARCH-LAYER (Alg. 2) over <paramref name="level"/>, starting from the entries already seeded into the
+    /// context. Every reached node may become a candidate (C), so the walk goes through deleted and filtered-out
+    /// nodes; only admitted ones enter the result set W, which is capped at <paramref name="ef"/>. The stop test of
+    /// line 7 compares with W's furthest element once W is full (hnswlib <c>searchBaseLayerST</c>). The node
+    /// <paramref name="exclude"/> (one being relinked) is neither expanded nor returned.
+    /// </summary>
+    private void SearchLayer(ReadOnlySpan<float> query, SearchContext context, int level, int ef, ReadOnlySpan<ulong> admitted, bool filtered, int exclude, bool locked = true)
+    {
+        while (context.TopCount > ef)
+        {
+            context.PopWorstTop();
+        }
+
+        float bound = context.TopCount > 0 ? context.WorstTop.Distance : float.PositiveInfinity;
+        Span<int> links = context.Links;
+        while (context.CandidateCount > 0)
+        {
+            if (context.NearestCandidate.Distance > bound && context.TopCount >= ef)
+            {
+                break;
+            }
+
+            Neighbor current = context.PopCandidate();
+            int count = CopyLinks(current.Slot, level, links, locked);
+            for (int i = 0; i < count; i++)
+            {
+                int node = links[i];
+                if (!context.TryVisit(node) || node == exclude)
+                {
+                    continue;
+                }
+
+                float distance = Distance(query, node);
+                if (context.TopCount < ef || distance < bound)
+                {
+                    var neighbor = new Neighbor(node, distance);
+                    context.PushCandidate(neighbor);
+                    if (IsAdmitted(node, admitted, filtered, exclude))
+                    {
+                        context.PushTop(neighbor);
+                        if (context.TopCount > ef)
+                        {
+                            context.PopWorstTop();
+                        }
+
+                        bound = context.WorstTop.Distance;
+                    }
+                }
+            }
+        }
+    }
+
+    private bool IsAdmitted(int node, ReadOnlySpan<ulong> admitted, bool filtered, int exclude)
+    {
+        if (node == exclude || IsDeletedNode(node))
+        {
+            return false;
+        }
+
+        if (!filtered)
+        {
+            return true;
+        }
+
+        int word = node >> 6;
+        return (uint)word < (uint)admitted.Length && ((admitted[word] >> (node & 63)) & 1) != 0;
+    }
+
+    private static int PopCount(ReadOnlySpan<ulong> bits)
+    {
+        int count = 0;
+        foreach (ulong word in bits)
+        {
+            count += BitOperations.PopCount(word);
+        }
+
+        return count;
+    }
+
+    [DoesNotReturn]
+    private static void ThrowDimensionMismatch(int actual, int expected, string paramName) =>
+        throw new ArgumentException($"Query has {actual} dimensions; the index has {expected}.", paramName);
+}

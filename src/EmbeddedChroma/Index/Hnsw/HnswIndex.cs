@@ -1,0 +1,181 @@
+using EmbeddedChroma.Distance;
+
+namespace EmbeddedChroma.Index.Hnsw;
+
+/// <summary>
+/// Approximate k-nearest-neighbour index over an <see cref="IVectorRows"/>: a Hierarchical Navigable Small World
+/// graph (Malkov &amp; Yashunin, arXiv:1603.09320). The graph stores slots only; vectors are read from the rows
+/// (the memory-mapped arena), already normalized for cosine.
+/// </summary>
+/// <remarks>
+/// <code>
+///   HnswIndex (this facade: validation, factory, load)          one virtual call per operation
+///        │
+///        └── HnswGraph&lt;TKernel&gt;  TKernel = L2Kernel (l2) | DotDistanceKernel (cosine, ip)
+///               ├─ level 0: int[] of fixed-stride records [header|MaxM0 links]   (NodeHeader)
+///               ├─ levels ≥ 1: int[] per node, [count|M links] per level
+///               ├─ Insert (Alg. 1) ─┬─ SearchLayer (Alg. 2) ── SearchContext (pooled visited set + heaps)
+///               ├─ Search (Alg. 5) ─┘─ SelectNeighborsHeuristic (Alg. 4)
+///               └─ Save / TryLoad (checksummed file, atomic replace)
+/// </code>
+/// The kernel is fixed per index by the generic argument, so the inner loops call it statically.
+/// </remarks>
+internal abstract class HnswIndex : IVectorIndex, IDisposable
+{
+    private int _ef;
+
+    private protected HnswIndex(DistanceSpace space, HnswParameters parameters)
+    {
+        Space = space;
+        Parameters = parameters;
+        _ef = parameters.Ef;
+    }
+
+    /// <inheritdoc />
+    public DistanceSpace Space { get; }
+
+    /// <summary>The construction parameters (M, EfConstruction, seed).</summary>
+    public HnswParameters Parameters { get; }
+
+    /// <summary>The ef used by <see cref="Search(ReadOnlySpan{float}, int, SlotFilter, Span{Neighbor})"/>. Thread-safe to set.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to less than 1.</exception>
+    public int Ef
+    {
+        get => Volatile.Read(ref _ef);
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            Volatile.Write(ref _ef, value);
+        }
+    }
+
+    /// <summary>Number of nodes in the graph, including the ones marked deleted.</summary>
+    public abstract int Count { get; }
+
+    /// <summary>Number of nodes marked deleted (their slots await reuse).</summary>
+    public abstract int DeletedCount { get; }
+
+    /// <summary>The entry point's level, or −1 when the graph is empty.</summary>
+    public abstract int MaxLevel { get; }
+
+    /// <summary>Approximate bytes held by the graph (link blocks and per-node arrays; not the vectors).</summary>
+    public abstract long MemoryBytes { get; }
+
+    /// <summary>Creates an empty index over <paramref name="rows"/>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="rows"/> or <paramref name="parameters"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="space"/> is not defined or a parameter is out of range.</exception>
+    public static HnswIndex Create(IVectorRows rows, DistanceSpace space, HnswParameters parameters)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(parameters);
+        parameters.Validate();
+        return space switch
+        {
+            DistanceSpace.L2 => new HnswGraph<L2Kernel>(rows, space, parameters),
+            DistanceSpace.Cosine or DistanceSpace.InnerProduct => new HnswGraph<DotDistanceKernel>(rows, space, parameters),
+            _ => throw new ArgumentOutOfRangeException(nameof(space), space, "Unknown distance space."),
+        };
+    }
+
+    /// <summary>
+    /// Loads a graph written by <see cref="Save"/>, or returns <see langword="null"/> when the file is missing,
+    /// truncated, of another format version, space, M or dimension, stamped other than
+    /// <paramref name="expectedStamp"/>, fails its checksum, or describes an inconsistent graph (for example a link
+    /// to a slot outside the file). The caller then rebuilds from the source of truth. Never throws on file content.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="space"/> is not defined or a parameter is out of range.</exception>
+    public static HnswIndex? TryLoad(string path, IVectorRows rows, DistanceSpace space, HnswParameters parameters, long expectedStamp)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(parameters);
+        parameters.Validate();
+        return space switch
+        {
+            DistanceSpace.L2 => HnswGraph<L2Kernel>.Load(path, rows, space, parameters, expectedStamp),
+            DistanceSpace.Cosine or DistanceSpace.InnerProduct => HnswGraph<DotDistanceKernel>.Load(path, rows, space, parameters, expectedStamp),
+            _ => throw new ArgumentOutOfRangeException(nameof(space), space, "Unknown distance space."),
+        };
+    }
+
+    /// <summary>
+    /// Adds <paramref name="slot"/> (its vector is read from the rows) per Alg. 1. If the slot is in the graph but
+    /// marked deleted, the slot is reused: its links are rebuilt for the new vector and the mark is cleared.
+    /// </summary>
+    /// <remarks>Thread-safe with other inserts, updates, deletes (of other slots) and searches.</remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="slot"/> is outside [0, rows.SlotCount).</exception>
+    /// <exception cref="InvalidOperationException">The slot is already in the graph and not deleted.</exception>
+    public abstract void Insert(int slot);
+
+    /// <summary>
+    /// Rebuilds the links of <paramref name="slot"/> after its vector changed in the rows: new neighbours are searched
+    /// as in Alg. 1 and linked both ways; old neighbours that now reach it through a dominated link drop it.
+    /// </summary>
+    /// <remarks>Thread-safe as <see cref="Insert"/>. Links into the slot from nodes it did not link to stay (as long edges).</remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="slot"/> is outside [0, rows.SlotCount).</exception>
+    /// <exception cref="InvalidOperationException">The slot is not in the graph.</exception>
+    public abstract void Update(int slot);
+
+    /// <summary>
+    /// Marks <paramref name="slot"/> deleted: searches still walk through it but never return it. Returns
+    /// <see langword="false"/> when the slot is not in the graph or already deleted.
+    /// </summary>
+    /// <remarks>Thread-safe as <see cref="Insert"/>.</remarks>
+    public abstract bool MarkDeleted(int slot);
+
+    /// <summary>Whether <paramref name="slot"/> is in the graph (deleted or not).</summary>
+    public abstract bool Contains(int slot);
+
+    /// <summary>Whether <paramref name="slot"/> is in the graph and marked deleted.</summary>
+    public abstract bool IsDeleted(int slot);
+
+    /// <summary>
+    /// Copies the links of <paramref name="slot"/> at <paramref name="level"/> (diagnostics and tests). Returns 0 when
+    /// the slot is not in the graph or its level is below <paramref name="level"/>.
+    /// </summary>
+    /// <remarks>Thread-safe; the copy is a consistent snapshot of that one list.</remarks>
+    public abstract int GetLinks(int slot, int level, Span<int> destination);
+
+    /// <inheritdoc />
+    public int Search(ReadOnlySpan<float> query, int k, SlotFilter filter, Span<Neighbor> destination) =>
+        Search(query, k, Ef, filter, destination);
+
+    /// <summary>
+    /// Finds up to <paramref name="k"/> nodes near <paramref name="query"/> that the filter admits and that are not
+    /// deleted (Alg. 5, with the filtered layer walk of hnswlib: every node may be traversed, only admitted ones
+    /// enter the result set). Results are best first, ties by slot.
+    /// </summary>
+    /// <param name="query">The query; already normalized for cosine.</param>
+    /// <param name="k">How many neighbours to return; 0 returns none.</param>
+    /// <param name="ef">Size of the dynamic candidate list; raised to <paramref name="k"/> when smaller.</param>
+    /// <param name="filter">The admitted slots. A slot list is turned into a pooled bitmap for the walk.</param>
+    /// <param name="destination">Receives the neighbours; must hold min(<paramref name="k"/>, admitted slots).</param>
+    /// <returns>The number written; may be less than min(k, admitted) since the search is approximate (a selective
+    /// filter is better served by <see cref="ExactScan"/>).</returns>
+    /// <remarks>Thread-safe with every other operation except <see cref="Save"/> running concurrently with writers.
+    /// Allocates nothing once warm, except a slot-list filter rents a bitmap from <see cref="System.Buffers.ArrayPool{T}"/>.</remarks>
+    /// <exception cref="ArgumentException">Wrong query dimension or too small a destination.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> is negative, <paramref name="ef"/> is below 1,
+    /// or a listed slot is out of range.</exception>
+    public abstract int Search(ReadOnlySpan<float> query, int k, int ef, SlotFilter filter, Span<Neighbor> destination);
+
+    /// <summary>
+    /// Writes the graph to <paramref name="path"/> atomically (temporary file, flush to disk, rename) with
+    /// <paramref name="stamp"/> and a checksum.
+    /// </summary>
+    /// <remarks>Thread-safe with searches; the caller must keep inserts, updates and deletes out while it runs,
+    /// or the file may hold a graph that matches no stamp.</remarks>
+    /// <exception cref="IOException">The file could not be written.</exception>
+    public abstract void Save(string path, long stamp);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases the graph's locks.</summary>
+    protected abstract void Dispose(bool disposing);
+}

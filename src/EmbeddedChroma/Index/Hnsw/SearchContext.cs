@@ -1,0 +1,253 @@
+using System.Runtime.CompilerServices;
+
+namespace EmbeddedChroma.Index.Hnsw;
+
+/// <summary>
+/// Per-operation scratch state of a graph walk, rented from a <see cref="SearchContextPool"/> so a query allocates
+/// nothing once the pool is warm: the visited set, the candidate min-heap C and the result max-heap W of Alg. 2, and
+/// buffers for link lists and neighbour selection.
+/// </summary>
+/// <remarks>
+/// The visited set is an array of generation tags (hnswlib <c>visited_list_pool.h</c>): a node is visited when its
+/// tag equals the current generation, so starting a new walk is one increment; the array is cleared only when the
+/// 16-bit counter wraps. Heaps order by <see cref="BoundedMaxHeap.Precedes"/> (distance, NaN last, then slot), so
+/// walks are deterministic. Not thread-safe: one context serves one operation at a time.
+/// </remarks>
+internal sealed class SearchContext
+{
+    private ushort[] _visited = [];
+    private ushort _generation;
+    private Neighbor[] _candidates = new Neighbor[64];
+    private Neighbor[] _top = new Neighbor[64];
+
+    public SearchContext(int maxM0, int m)
+    {
+        // Merging a level-0 list with another (an updated node's old links) needs 2·MaxM0 entries at most;
+        // m ≤ MaxM0 bounds a fresh selection merged into a list.
+        _ = m;
+        Links = new int[maxM0];
+        OldLinks = new int[maxM0];
+        Merge = new Neighbor[(2 * maxM0) + 1];
+        Selected = new Neighbor[(2 * maxM0) + 1];
+        Repaired = new Neighbor[maxM0];
+        Drained = new Neighbor[64];
+        Entries = new Neighbor[64];
+    }
+
+    /// <summary>Buffer for a copied link list.</summary>
+    public int[] Links { get; }
+
+    /// <summary>Second link buffer (the old links of a node being updated).</summary>
+    public int[] OldLinks { get; }
+
+    /// <summary>Buffer for neighbour lists being merged or pruned.</summary>
+    public Neighbor[] Merge { get; }
+
+    /// <summary>A repaired neighbour list, kept while reverse links are added (which reuse the other buffers).</summary>
+    public Neighbor[] Repaired { get; }
+
+    /// <summary>Output of the neighbour-selection heuristic.</summary>
+    public Neighbor[] Selected { get; }
+
+    /// <summary>The result set of the last layer search, best first (see <see cref="DrainTopAscending"/>).</summary>
+    public Neighbor[] Drained { get; private set; }
+
+    /// <summary>Entry points for the next layer search.</summary>
+    public Neighbor[] Entries { get; private set; }
+
+    public int CandidateCount { get; private set; }
+
+    public int TopCount { get; private set; }
+
+    /// <summary>The worst neighbour kept in W (its root); only meaningful when <see cref="TopCount"/> &gt; 0.</summary>
+    public ref readonly Neighbor WorstTop => ref _top[0];
+
+    /// <summary>Starts a walk over a graph of <paramref name="capacity"/> slots: empties both heaps and the visited set.</summary>
+    public void BeginWalk(int capacity)
+    {
+        CandidateCount = 0;
+        TopCount = 0;
+        if (_visited.Length < capacity)
+        {
+            _visited = new ushort[capacity];
+            _generation = 0;
+        }
+
+        if (++_generation == 0)
+        {
+            // Wrapped: tags from 65535 walks ago would read as visited.
+            Array.Clear(_visited);
+            _generation = 1;
+        }
+    }
+
+    /// <summary>Marks <paramref name="node"/> visited; returns <see langword="false"/> if it already was.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryVisit(int node)
+    {
+        ref ushort tag = ref _visited[node];
+        if (tag == _generation)
+        {
+            return false;
+        }
+
+        tag = _generation;
+        return true;
+    }
+
+    public void EnsureEntries(int count)
+    {
+        if (Entries.Length < count)
+        {
+            Entries = new Neighbor[Math.Max(count, Entries.Length * 2)];
+        }
+    }
+
+    /// <summary>Pushes onto the candidate min-heap C (unbounded; grows and keeps its storage).</summary>
+    public void PushCandidate(Neighbor item)
+    {
+        if (CandidateCount == _candidates.Length)
+        {
+            Array.Resize(ref _candidates, _candidates.Length * 2);
+        }
+
+        Neighbor[] heap = _candidates;
+        int index = CandidateCount++;
+        while (index > 0)
+        {
+            int parent = (index - 1) >> 1;
+            if (!Precedes(item, heap[parent]))
+            {
+                break;
+            }
+
+            heap[index] = heap[parent];
+            index = parent;
+        }
+
+        heap[index] = item;
+    }
+
+    /// <summary>The nearest candidate; only meaningful when <see cref="CandidateCount"/> &gt; 0.</summary>
+    public ref readonly Neighbor NearestCandidate => ref _candidates[0];
+
+    public Neighbor PopCandidate()
+    {
+        Neighbor[] heap = _candidates;
+        Neighbor result = heap[0];
+        int count = --CandidateCount;
+        if (count > 0)
+        {
+            Neighbor item = heap[count];
+            int index = 0;
+            while (true)
+            {
+                int child = (2 * index) + 1;
+                if (child >= count)
+                {
+                    break;
+                }
+
+                if (child + 1 < count && Precedes(heap[child + 1], heap[child]))
+                {
+                    child++;
+                }
+
+                if (!Precedes(heap[child], item))
+                {
+                    break;
+                }
+
+                heap[index] = heap[child];
+                index = child;
+            }
+
+            heap[index] = item;
+        }
+
+        return result;
+    }
+
+    /// <summary>Pushes onto the result max-heap W (the caller bounds it with <see cref="PopWorstTop"/>).</summary>
+    public void PushTop(Neighbor item)
+    {
+        if (TopCount == _top.Length)
+        {
+            Array.Resize(ref _top, _top.Length * 2);
+        }
+
+        Neighbor[] heap = _top;
+        int index = TopCount++;
+        while (index > 0)
+        {
+            int parent = (index - 1) >> 1;
+            if (!Precedes(heap[parent], item))
+            {
+                break;
+            }
+
+            heap[index] = heap[parent];
+            index = parent;
+        }
+
+        heap[index] = item;
+    }
+
+    /// <summary>Removes and returns the worst neighbour of W.</summary>
+    public Neighbor PopWorstTop()
+    {
+        Neighbor[] heap = _top;
+        Neighbor result = heap[0];
+        int count = --TopCount;
+        if (count > 0)
+        {
+            Neighbor item = heap[count];
+            int index = 0;
+            while (true)
+            {
+                int child = (2 * index) + 1;
+                if (child >= count)
+                {
+                    break;
+                }
+
+                if (child + 1 < count && Precedes(heap[child], heap[child + 1]))
+                {
+                    child++;
+                }
+
+                if (!Precedes(item, heap[child]))
+                {
+                    break;
+                }
+
+                heap[index] = heap[child];
+                index = child;
+            }
+
+            heap[index] = item;
+        }
+
+        return result;
+    }
+
+    /// <summary>Empties W into <see cref="Drained"/>, best first; returns the count.</summary>
+    public int DrainTopAscending()
+    {
+        int count = TopCount;
+        if (Drained.Length < count)
+        {
+            Drained = new Neighbor[Math.Max(count, Drained.Length * 2)];
+        }
+
+        for (int i = count - 1; i >= 0; i--)
+        {
+            Drained[i] = PopWorstTop();
+        }
+
+        return count;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool Precedes(in Neighbor a, in Neighbor b) => BoundedMaxHeap.Precedes(a.Distance, a.Slot, b.Distance, b.Slot);
+}

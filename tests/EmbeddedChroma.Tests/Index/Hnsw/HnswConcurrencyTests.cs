@@ -1,0 +1,138 @@
+using EmbeddedChroma.Index;
+using EmbeddedChroma.Index.Hnsw;
+
+namespace EmbeddedChroma.Tests.Index.Hnsw;
+
+public class HnswConcurrencyTests
+{
+    [Fact]
+    public void Insert_from_two_threads_with_concurrent_queries_keeps_recall()
+    {
+        const int Rows = 3000;
+        var rows = ClusteredRows.Create(seed: 51, 32, Rows, DistanceSpace.L2);
+        using HnswIndex index = HnswIndex.Create(rows, DistanceSpace.L2, new HnswParameters(M: 16, EfConstruction: 100, InitialCapacity: 64));
+        ulong[] all = HnswTestHelpers.AllSlots(Rows);
+        float[][] queries = rows.Queries(52, 100, DistanceSpace.L2);
+        using var writersDone = new CancellationTokenSource();
+        int queriesRun = 0;
+
+        // Interleaved slots so both writers touch the same regions; the tiny initial capacity forces growth
+        // while queries are walking.
+        int writersLeft = 2;
+        Action Writer(int first) => () =>
+        {
+            try
+            {
+                for (int slot = first; slot < Rows; slot += 2)
+                {
+                    index.Insert(slot);
+                }
+            }
+            finally
+            {
+                // Also on failure, or the reader would spin forever.
+                if (Interlocked.Decrement(ref writersLeft) == 0)
+                {
+                    writersDone.Cancel();
+                }
+            }
+        };
+
+        RunThreads(Writer(0), Writer(1), () =>
+        {
+            var destination = new Neighbor[10];
+            while (!writersDone.IsCancellationRequested)
+            {
+                int n = index.Search(queries[queriesRun % queries.Length], 10, 32, SlotFilter.FromBitmap(all), destination);
+                destination[..n].Select(x => x.Slot).Should().OnlyHaveUniqueItems();
+                queriesRun++;
+            }
+        });
+
+        index.Count.Should().Be(Rows);
+        queriesRun.Should().BeGreaterThan(0);
+        HnswTestHelpers.Recall(index, rows, DistanceSpace.L2, queries, 10, 64, all).Should().BeGreaterThanOrEqualTo(0.95);
+        AssertLinksAreWellFormed(index, Rows);
+    }
+
+    [Fact]
+    public void Delete_and_reuse_from_two_threads_with_concurrent_queries_never_return_deleted_slots()
+    {
+        const int Rows = 2000;
+        var rows = ClusteredRows.Create(seed: 53, 32, Rows, DistanceSpace.Cosine);
+        using HnswIndex index = HnswTestHelpers.Build(rows, DistanceSpace.Cosine, m: 8);
+        ulong[] all = HnswTestHelpers.AllSlots(Rows);
+        float[][] queries = rows.Queries(54, 50, DistanceSpace.Cosine);
+
+        // Thread 0 deletes slots ≡ 1 (mod 4) for good; thread 1 deletes and reuses slots ≡ 3 (mod 4) with new vectors.
+        float[][] replacements = rows.Queries(55, Rows / 4, DistanceSpace.Cosine);
+        RunThreads(
+            () =>
+        {
+            for (int slot = 1; slot < Rows; slot += 4)
+            {
+                index.MarkDeleted(slot);
+            }
+        },
+            () =>
+        {
+            for (int slot = 3; slot < Rows; slot += 4)
+            {
+                index.MarkDeleted(slot);
+                rows.SetRow(slot, replacements[slot / 4]);
+                index.Insert(slot);
+            }
+        });
+
+        var destination = new Neighbor[10];
+        foreach (float[] query in queries)
+        {
+            int n = index.Search(query, 10, 64, SlotFilter.FromBitmap(all), destination);
+            destination[..n].Should().OnlyContain(x => x.Slot % 4 != 1);
+        }
+
+        index.DeletedCount.Should().Be(Rows / 4);
+        ulong[] live = HnswTestHelpers.Bitmap(Rows, Enumerable.Range(0, Rows).Where(s => s % 4 != 1));
+        HnswTestHelpers.Recall(index, rows, DistanceSpace.Cosine, queries, 10, 64, live).Should().BeGreaterThanOrEqualTo(0.95);
+        AssertLinksAreWellFormed(index, Rows);
+    }
+
+    /// <summary>Runs each action on its own thread, waits for all, and rethrows the first failure.</summary>
+    private static void RunThreads(params Action[] actions)
+    {
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+        var threads = actions.Select(action => new Thread(() =>
+        {
+            try
+            {
+                action();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                failures.Enqueue(e);
+            }
+        })).ToArray();
+        foreach (Thread thread in threads)
+        {
+            thread.Start();
+        }
+
+        foreach (Thread thread in threads)
+        {
+            thread.Join();
+        }
+
+        failures.Should().BeEmpty();
+    }
+
+    private static void AssertLinksAreWellFormed(HnswIndex index, int rows)
+    {
+        var links = new int[2 * index.Parameters.M];
+        for (int slot = 0; slot < rows; slot++)
+        {
+            int n = index.GetLinks(slot, 0, links);
+            n.Should().BeLessThanOrEqualTo(index.Parameters.MaxM0);
+            links[..n].Should().OnlyHaveUniqueItems().And.NotContain(slot).And.OnlyContain(l => l >= 0 && l < rows && index.Contains(l));
+        }
+    }
+}

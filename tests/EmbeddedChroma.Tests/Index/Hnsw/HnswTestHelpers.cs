@@ -1,0 +1,67 @@
+using EmbeddedChroma.Index;
+using EmbeddedChroma.Index.Hnsw;
+
+namespace EmbeddedChroma.Tests.Index.Hnsw;
+
+internal static class HnswTestHelpers
+{
+    public static HnswIndex Build(ClusteredRows rows, DistanceSpace space, int m = 16, int efConstruction = 100, int count = -1)
+    {
+        var index = HnswIndex.Create(rows, space, new HnswParameters(M: m, EfConstruction: efConstruction, Ef: 64, Seed: 7));
+        int n = count < 0 ? rows.SlotCount : count;
+        for (int slot = 0; slot < n; slot++)
+        {
+            index.Insert(slot);
+        }
+
+        return index;
+    }
+
+    public static ulong[] AllSlots(int slotCount) => Bitmap(slotCount, Enumerable.Range(0, slotCount));
+
+    public static ulong[] Bitmap(int slotCount, IEnumerable<int> slots)
+    {
+        var bits = new ulong[(slotCount + 63) / 64];
+        foreach (int slot in slots)
+        {
+            bits[slot >> 6] |= 1UL << (slot & 63);
+        }
+
+        return bits;
+    }
+
+    public static Neighbor[] Exact(IVectorRows rows, DistanceSpace space, float[] query, int k, ReadOnlySpan<ulong> admitted)
+    {
+        var destination = new Neighbor[k];
+        int n = ExactScan.Search(rows, space, query, k, SlotFilter.FromBitmap(admitted), destination);
+        return destination[..n];
+    }
+
+    public static Neighbor[] Approximate(HnswIndex index, float[] query, int k, int ef, ReadOnlySpan<ulong> admitted)
+    {
+        var destination = new Neighbor[k];
+        int n = index.Search(query, k, ef, SlotFilter.FromBitmap(admitted), destination);
+        return destination[..n];
+    }
+
+    /// <summary>Mean over queries of |approximate ∩ exact| / |exact| for the top <paramref name="k"/>.</summary>
+    public static double Recall(HnswIndex index, IVectorRows rows, DistanceSpace space, float[][] queries, int k, int ef, ulong[] admitted)
+    {
+        double sum = 0;
+        int counted = 0;
+        foreach (float[] query in queries)
+        {
+            Neighbor[] exact = Exact(rows, space, query, k, admitted);
+            if (exact.Length == 0)
+            {
+                continue;
+            }
+
+            var truth = exact.Select(n => n.Slot).ToHashSet();
+            sum += Approximate(index, query, k, ef, admitted).Count(n => truth.Contains(n.Slot)) / (double)exact.Length;
+            counted++;
+        }
+
+        return counted == 0 ? 1 : sum / counted;
+    }
+}
