@@ -29,7 +29,16 @@ internal sealed partial class KeyRing
         var missing = wanted.Where(a => !parent.Granted[ChromaActions.Index[a]]).ToList();
         var resources = spec.Resources.Select(ResourcePattern.Parse).ToList();
         var outside = resources.Where(r => !parent.Resources.Any(p => p.Contains(r))).ToList();
-        if (missing.Count > 0 || outside.Count > 0 || (parent.Expires is { } pe && (spec.ExpiresAt is null || spec.ExpiresAt > pe)))
+        var looserRate = parent.RateLimit is { } pr
+            && (spec.RateLimit is not { } cr || cr.PermitsPerSecond > pr.PermitsPerSecond || cr.Burst > pr.Burst);
+        long? parentUses;
+        lock (parent)
+        {
+            parentUses = parent.RemainingUses;
+        }
+
+        var moreUses = parentUses is { } pu && (spec.MaxUses is not { } cu || cu > pu);
+        if (missing.Count > 0 || outside.Count > 0 || (parent.Expires is { } pe && (spec.ExpiresAt is null || spec.ExpiresAt > pe)) || looserRate || moreUses)
         {
             AuditDenial(parent.KeyId, "key.create_denied", "requested a key broader than the creating key");
             throw new ChromaAuthorizationException(
@@ -37,6 +46,8 @@ internal sealed partial class KeyRing
                 + (missing.Count > 0 ? $"; it lacks the actions {string.Join(", ", missing)}" : "")
                 + (outside.Count > 0 ? $"; resources outside its scope: {string.Join(", ", outside)}" : "")
                 + (parent.Expires is not null && (spec.ExpiresAt is null || spec.ExpiresAt > parent.Expires) ? "; the new key must expire no later than the creating key" : "")
+                + (looserRate ? "; the new key needs a rate limit no looser than the creating key's" : "")
+                + (moreUses ? "; the new key may have no more uses than the creating key has left" : "")
                 + ".");
         }
 
@@ -174,6 +185,12 @@ internal sealed partial class KeyRing
         if (target.Revoked)
         {
             throw new ChromaValidationException($"Key {target} is revoked; revoked keys cannot be rotated.");
+        }
+
+        if (target.Disabled)
+        {
+            // Rotating would hand out an active successor and so undo the disable: enable it first (a separate grant).
+            throw new ChromaValidationException($"Key {target} is disabled; enable it before rotating it.");
         }
 
         // The successor goes to the actor, so it may not outlive the actor (the rule of CreateKey).
