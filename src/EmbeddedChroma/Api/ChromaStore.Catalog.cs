@@ -177,6 +177,7 @@ public sealed partial class ChromaStore
     /// <summary>Deletes a collection's rows inside the current write transaction and marks its state deleted.</summary>
     internal void DropCollection(CollectionState state)
     {
+        state.Indexer?.StopWorker();
         state.Lock.EnterWriteLock();
         try
         {
@@ -194,6 +195,9 @@ public sealed partial class ChromaStore
             }
 
             state.Deleted = true;
+            state.Indexer?.Dispose();
+            state.Indexer?.DeleteFile();
+            state.Indexer = null;
             state.Arena?.Dispose();
             state.Arena = null;
             VectorArena.Delete(ArenaPath(state.Uuid));

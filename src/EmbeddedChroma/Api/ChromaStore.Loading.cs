@@ -47,8 +47,11 @@ public sealed partial class ChromaStore
 
                     state.Arena = arena ?? RebuildArena(state, connection, path, dimension);
                     state.ArenaInvalid = false;
+                    state.Indexer ??= new VectorIndexer(state, GraphPath(state.Uuid), Options.HnswThreshold);
+                    state.Indexer.Attach(state.Arena, connection);
                 }
 
+                state.Indexer ??= new VectorIndexer(state, GraphPath(state.Uuid), Options.HnswThreshold);
                 state.Loaded = true;
             }
             finally

@@ -418,6 +418,8 @@ public sealed partial class ChromaStore : IDisposable
 
     internal string ArenaPath(Guid collection) => System.IO.Path.Combine(Path, VectorsFolder, collection.ToString("N") + ".vec");
 
+    internal string GraphPath(Guid collection) => System.IO.Path.Combine(Path, VectorsFolder, collection.ToString("N") + ".hnsw");
+
     /// <summary>
     /// Closes the store: checkpoints every vector arena (so the next open maps it without a rebuild),
     /// checkpoints SQLite's WAL and releases the folder lock. Idempotent.
@@ -439,9 +441,26 @@ public sealed partial class ChromaStore : IDisposable
             _closed = true;
             foreach (var state in _collections.Values)
             {
+                // The background indexers need the collections' read locks: stop them before taking the write side.
+                state.Indexer?.StopWorker();
+            }
+
+            foreach (var state in _collections.Values)
+            {
                 state.Lock.EnterWriteLock();
                 try
                 {
+                    if (state.Indexer is { } indexer)
+                    {
+                        if (state.Arena is not null && !state.ArenaInvalid)
+                        {
+                            indexer.Persist();
+                        }
+
+                        indexer.Dispose();
+                        state.Indexer = null;
+                    }
+
                     if (state.Arena is { } arena)
                     {
                         if (!state.ArenaInvalid)

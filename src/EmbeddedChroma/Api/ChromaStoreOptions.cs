@@ -36,6 +36,18 @@ public sealed record ChromaStoreOptions
     /// <summary>Longest metadata array (default 1,024 elements).</summary>
     public int MaxMetadataArrayLength { get; init; } = 1_024;
 
+    /// <summary>
+    /// Live records from which a collection gets an HNSW graph (default 5,000); below it, queries scan exactly,
+    /// which is faster there and exact. The graph is built and kept up to date in the background.
+    /// </summary>
+    public int HnswThreshold { get; init; } = 5_000;
+
+    /// <summary>
+    /// A filtered query scans exactly when the filter allows at most this many records, or at most a tenth
+    /// of the collection (default 4,096); otherwise it walks the graph, skipping disallowed records.
+    /// </summary>
+    public int FilteredExactScanLimit { get; init; } = 4_096;
+
     /// <summary>Clock for key expiry and usage times; <see cref="TimeProvider.System"/> by default.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
@@ -50,6 +62,8 @@ public sealed record ChromaStoreOptions
         Positive(MaxMetadataKeys, nameof(MaxMetadataKeys));
         Positive(MaxMetadataValueLength, nameof(MaxMetadataValueLength));
         Positive(MaxMetadataArrayLength, nameof(MaxMetadataArrayLength));
+        Positive(HnswThreshold, nameof(HnswThreshold));
+        Positive(FilteredExactScanLimit, nameof(FilteredExactScanLimit));
         ArgumentNullException.ThrowIfNull(TimeProvider);
     }
 

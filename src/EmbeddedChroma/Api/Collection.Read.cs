@@ -127,9 +127,7 @@ public sealed partial class Collection
                     }
 
                     var destination = new Neighbor[k];
-                    var found = candidates is null
-                        ? ExactScan.Search(rows, _state.Configuration.Space, query, k, _state.Live, destination)
-                        : ExactScan.Search(rows, _state.Configuration.Space, query, k, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(candidates), destination);
+                    var found = Nearest(rows, query, k, candidates, destination);
                     hits[q] = found == k ? destination : destination[..found];
                 }
             }
@@ -158,6 +156,47 @@ public sealed partial class Collection
             include.HasFlag(Include.Distances) ? PerQuery((_, n) => n.Distance) : null,
             include);
     }
+
+    /// <summary>
+    /// The query plan. No graph (small collection): exact scan over live or allowed slots. A filter allowing
+    /// few records: exact scan over just those. Otherwise the HNSW graph, walking through disallowed slots
+    /// but returning only allowed ones, merged with an exact scan of the slots written but not yet linked.
+    /// </summary>
+    private int Nearest(IVectorRows rows, ReadOnlySpan<float> query, int k, List<int>? candidates, Span<Neighbor> destination)
+    {
+        var space = _state.Configuration.Space;
+        var graph = _state.Indexer?.Graph;
+        var candidateSpan = candidates is null ? default : System.Runtime.InteropServices.CollectionsMarshal.AsSpan(candidates);
+        if (graph is null || (candidates is not null && candidates.Count <= Math.Max(Limits.FilteredExactScanLimit, _state.Count / 10)))
+        {
+            return candidates is null
+                ? ExactScan.Search(rows, space, query, k, _state.Live, destination)
+                : ExactScan.Search(rows, space, query, k, candidateSpan, destination);
+        }
+
+        var ef = Math.Max(_state.Configuration.EfSearch, k);
+        var fromGraph = candidates is null
+            ? graph.Search(query, k, ef, SlotFilter.FromBitmap(_state.Live), destination)
+            : graph.Search(query, k, ef, SlotFilter.FromSlots(candidateSpan), destination);
+        var pending = _state.Indexer!.PendingSnapshot();
+        if (pending.Length == 0)
+        {
+            return fromGraph;
+        }
+
+        // Written but not yet linked: scan those exactly (only live and allowed ones), then merge.
+        var allowed = pending.Where(slot => IsLive(slot) && (candidates is null || candidates.BinarySearch(slot) >= 0)).ToArray();
+        Array.Sort(allowed);
+        var tail = new Neighbor[Math.Min(k, allowed.Length)];
+        var fromTail = ExactScan.Search(rows, space, query, tail.Length, allowed, tail);
+        var merged = destination[..fromGraph].ToArray().Concat(tail.AsSpan(0, fromTail).ToArray())
+            .GroupBy(n => n.Slot).Select(g => g.First())
+            .OrderBy(n => n.Distance).ThenBy(n => n.Slot).Take(k).ToArray();
+        merged.CopyTo(destination);
+        return merged.Length;
+    }
+
+    private bool IsLive(int slot) => (slot >> 6) < _state.Live.Length && (_state.Live[slot >> 6] & (1UL << slot)) != 0;
 
     private T WithConnection<T>(Func<Microsoft.Data.Sqlite.SqliteConnection, T> read)
     {

@@ -150,6 +150,15 @@ public sealed partial class Collection
         });
     }
 
+    /// <summary>Waits until the background index has linked every write (tests and benchmarks).</summary>
+    internal void WaitForIndex()
+    {
+        WithReadLock(() => 0);
+        _state.Indexer?.WaitUntilIdle();
+    }
+
+    internal Storage.VectorIndexer? Indexer => _state.Indexer;
+
     private T WithReadLock<T>(Func<T> read)
     {
         _state.Lock.EnterReadLock();

@@ -41,6 +41,9 @@ internal sealed class CollectionState
     /// <summary>Live records.</summary>
     public int Count { get; set; }
 
+    /// <summary>The background HNSW maintainer (created on first load).</summary>
+    public VectorIndexer? Indexer { get; set; }
+
     /// <summary>True after a write whose arena update failed: the next load rebuilds from SQLite.</summary>
     public bool ArenaInvalid { get; set; }
 

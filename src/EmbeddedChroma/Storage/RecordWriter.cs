@@ -191,6 +191,7 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
         state.Count += _inserted.Count - _removed.Count;
         if (_rows.Count == 0)
         {
+            state.Indexer?.OnWritten([], _removed);
             return;
         }
 
@@ -207,6 +208,8 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
             {
                 ChromaStore.WriteRow(state.Arena, slot, vector, state.Configuration.Space);
             }
+
+            state.Indexer?.OnWritten(_rows.ConvertAll(r => r.Slot), _removed);
         }
         catch (IOException)
         {

@@ -93,6 +93,31 @@ internal sealed partial class HnswGraph<TKernel>
         }
     }
 
+    /// <summary>The stamp of a graph file whose header is intact (magic, version, header checksum), or null.</summary>
+    public static long? ReadHeaderStamp(string path)
+    {
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            Span<byte> header = stackalloc byte[HeaderSize];
+            if (file.Length < HeaderSize)
+            {
+                return null;
+            }
+
+            file.ReadExactly(header);
+            return BinaryPrimitives.ReadUInt64LittleEndian(header) == Magic
+                && BinaryPrimitives.ReadUInt64LittleEndian(header[64..]) == XxHash3.HashToUInt64(header[..64])
+                && BinaryPrimitives.ReadInt32LittleEndian(header[8..]) == FormatVersion
+                ? BinaryPrimitives.ReadInt64LittleEndian(header[40..])
+                : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>See <see cref="HnswIndex.TryLoad"/>. Every count, level and link is checked before it is trusted.</summary>
     public static HnswGraph<TKernel>? Load(string path, IVectorRows rows, DistanceSpace space, HnswParameters parameters, long expectedStamp)
     {

@@ -100,6 +100,12 @@ internal abstract class HnswIndex : IVectorIndex, IDisposable
     }
 
     /// <summary>
+    /// The stamp of the graph file at <paramref name="path"/> when its header is intact, else <see langword="null"/>
+    /// (missing, truncated, another format). The body is only checked by <see cref="TryLoad"/>.
+    /// </summary>
+    public static long? ReadStamp(string path) => HnswGraph<L2Kernel>.ReadHeaderStamp(path);
+
+    /// <summary>
     /// Adds <paramref name="slot"/> (its vector is read from the rows) per Alg. 1. If the slot is in the graph but
     /// marked deleted, the slot is reused: its links are rebuilt for the new vector and the mark is cleared.
     /// </summary>

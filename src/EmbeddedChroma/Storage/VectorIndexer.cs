@@ -1,0 +1,342 @@
+using EmbeddedChroma.Index;
+using EmbeddedChroma.Index.Hnsw;
+using Microsoft.Data.Sqlite;
+
+namespace EmbeddedChroma.Storage;
+
+/// <summary>
+/// Keeps a collection's HNSW graph in step with its records, in the background, so that writes cost
+/// SQLite and the arena only. Queries stay exact-correct while the graph lags: they search the graph and
+/// scan the <i>pending</i> slots (written but not yet linked) exactly, and merge.
+/// <code>
+///  write (holds collection write lock) ──► OnWritten: pending += upserted, removed += deleted ──► start worker
+///  worker (holds collection read lock, per chunk): MarkDeleted(removed) ; Insert/Update(pending) ; clear them
+///  query  (holds collection read lock): graph.Search(live ∧ allowed) ∪ ExactScan(pending ∩ live ∩ allowed)
+/// </code>
+/// Below <see cref="ChromaStoreOptions.HnswThreshold"/> live records there is no graph: exact scan is faster
+/// and exact. The graph is saved on close stamped with the last sequence number it fully covers; reopening
+/// loads it and replays only later writes (records with a newer sequence number, and deletions).
+/// </summary>
+/// <remarks>
+/// Locks: the collection lock (read for worker and queries, write for writers and <see cref="Dispose"/>/<see cref="Persist"/>),
+/// then <c>_pendingLock</c> briefly. The worker never waits for the worker; <see cref="StopWorker"/> is called without
+/// holding the collection lock.
+/// </remarks>
+internal sealed class VectorIndexer : IDisposable
+{
+    private const int ChunkSize = 512;
+
+    private readonly CollectionState _state;
+    private readonly string _path;
+    private readonly int _threshold;
+    private readonly Lock _pendingLock = new();
+    private readonly HashSet<int> _pending = [];
+    private readonly HashSet<int> _removed = [];
+    private HnswIndex? _graph;
+    private long _cleanSeq;
+    private Task? _worker;
+    private volatile bool _stopping;
+
+    public VectorIndexer(CollectionState state, string path, int threshold)
+    {
+        _state = state;
+        _path = path;
+        // Inner product is not a metric: on unnormalized data the graph's recall saturates far below 0.95
+        // (measured: 0.80–0.83 at ef 100–200 on clustered data), so ip collections stay on exact scan until
+        // the graph gets a MIPS-to-L2 reduction.
+        _threshold = state.Configuration.Space == DistanceSpace.InnerProduct ? int.MaxValue : threshold;
+    }
+
+    /// <summary>The graph, when the collection has one (read under the collection lock).</summary>
+    public HnswIndex? Graph => _graph;
+
+    /// <summary>True when the graph was loaded from its file rather than built.</summary>
+    public bool LoadedFromFile { get; private set; }
+
+    /// <summary>The last error of the background worker; the graph is dropped then (queries fall back to exact scan).</summary>
+    public Exception? LastError { get; private set; }
+
+    /// <summary>Binds to a (new) arena: loads the saved graph and replays later writes, or builds when large enough. Caller holds lock(state).</summary>
+    public void Attach(VectorArena arena, SqliteConnection connection)
+    {
+        StopWorker();
+        _stopping = false;
+        _graph = null;
+        LoadedFromFile = false;
+        lock (_pendingLock)
+        {
+            _pending.Clear();
+            _removed.Clear();
+        }
+
+        var parameters = Parameters();
+        if (_threshold != int.MaxValue && HnswIndex.ReadStamp(_path) is { } stamp && stamp <= _state.LastSeq
+            && HnswIndex.TryLoad(_path, arena, _state.Configuration.Space, parameters, stamp) is { } graph)
+        {
+            _graph = graph;
+            _cleanSeq = stamp;
+            LoadedFromFile = true;
+            Replay(connection, stamp);
+        }
+        else if (_state.Count >= _threshold)
+        {
+            CreateGraph(arena);
+        }
+
+        StartWorkerIfNeeded();
+    }
+
+    private HnswParameters Parameters() => new(
+        M: _state.Configuration.MaxNeighbors,
+        EfConstruction: _state.Configuration.EfConstruction,
+        Ef: _state.Configuration.EfSearch,
+        InitialCapacity: Math.Max(1024, _state.NextSlot));
+
+    /// <summary>Writes after the graph's stamp: newer records are re-linked, vanished slots marked deleted.</summary>
+    private void Replay(SqliteConnection connection, long stamp)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT slot FROM records WHERE collection_id = $c AND seq > $s";
+        command.Parameters.AddWithValue("$c", _state.Id);
+        command.Parameters.AddWithValue("$s", stamp);
+        using var reader = command.ExecuteReader();
+        lock (_pendingLock)
+        {
+            while (reader.Read())
+            {
+                _pending.Add(reader.GetInt32(0));
+            }
+
+            for (var slot = 0; slot < _state.Arena!.SlotCount; slot++)
+            {
+                if (_graph!.Contains(slot) && !_graph.IsDeleted(slot) && !IsLive(slot))
+                {
+                    _removed.Add(slot);
+                }
+            }
+        }
+    }
+
+    private void CreateGraph(VectorArena arena)
+    {
+        _graph = HnswIndex.Create(arena, _state.Configuration.Space, Parameters());
+        _cleanSeq = 0;
+        lock (_pendingLock)
+        {
+            for (var slot = 0; slot < _state.NextSlot; slot++)
+            {
+                if (IsLive(slot))
+                {
+                    _pending.Add(slot);
+                }
+            }
+        }
+    }
+
+    private bool IsLive(int slot) => (slot >> 6) < _state.Live.Length && (_state.Live[slot >> 6] & (1UL << slot)) != 0;
+
+    /// <summary>After a committed write. Caller holds the collection write lock.</summary>
+    public void OnWritten(IReadOnlyList<int> upserted, IReadOnlyList<int> removed)
+    {
+        if (_graph is null)
+        {
+            if (_state.Count < _threshold || _state.Arena is null)
+            {
+                return;
+            }
+
+            CreateGraph(_state.Arena);
+        }
+        else
+        {
+            lock (_pendingLock)
+            {
+                foreach (var slot in removed)
+                {
+                    _pending.Remove(slot);
+                    _removed.Add(slot);
+                }
+
+                foreach (var slot in upserted)
+                {
+                    _removed.Remove(slot);
+                    _pending.Add(slot);
+                }
+            }
+        }
+
+        StartWorkerIfNeeded();
+    }
+
+    /// <summary>Pending slots (written, not yet linked), for the exact part of a query. Caller holds the collection read lock.</summary>
+    public int[] PendingSnapshot()
+    {
+        lock (_pendingLock)
+        {
+            return _pending.Count == 0 ? [] : [.. _pending];
+        }
+    }
+
+    private void StartWorkerIfNeeded()
+    {
+        lock (_pendingLock)
+        {
+            if (_graph is null || _stopping || (_pending.Count == 0 && _removed.Count == 0) || _worker is { IsCompleted: false })
+            {
+                return;
+            }
+
+            _worker = Task.Run(Work);
+        }
+    }
+
+    private void Work()
+    {
+        while (!_stopping)
+        {
+            // Never block on the lock: a stop request must get through even while a writer waits.
+            if (!_state.Lock.TryEnterReadLock(50))
+            {
+                continue;
+            }
+
+            try
+            {
+                var graph = _graph;
+                if (graph is null || _state.Deleted)
+                {
+                    return;
+                }
+
+                int[] removed;
+                int[] pending;
+                lock (_pendingLock)
+                {
+                    if (_pending.Count == 0 && _removed.Count == 0)
+                    {
+                        _cleanSeq = _state.LastSeq;
+                        return;
+                    }
+
+                    removed = _removed.Take(ChunkSize).ToArray();
+                    pending = _pending.Take(ChunkSize).ToArray();
+                }
+
+                foreach (var slot in removed)
+                {
+                    graph.MarkDeleted(slot);
+                }
+
+                // Writers are held off by our read lock, so nothing is re-dirtied while we link; the slots
+                // leave the pending set only once linked, so a concurrent query always finds them one way or the other.
+                Parallel.ForEach(pending, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, slot =>
+                {
+                    if (!IsLive(slot))
+                    {
+                        return;
+                    }
+
+                    if (graph.Contains(slot) && !graph.IsDeleted(slot))
+                    {
+                        graph.Update(slot);
+                    }
+                    else
+                    {
+                        graph.Insert(slot);
+                    }
+                });
+
+                lock (_pendingLock)
+                {
+                    _removed.ExceptWith(removed);
+                    _pending.ExceptWith(pending);
+                }
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or IOException or AggregateException)
+            {
+                // The graph is derived: drop it and answer exactly; the next open rebuilds it.
+                // Not disposed: queries holding the read lock may still be walking it.
+                LastError = ex;
+                _graph = null;
+                return;
+            }
+            finally
+            {
+                _state.Lock.ExitReadLock();
+            }
+        }
+    }
+
+    /// <summary>Waits until every pending write is linked (tests and benchmarks).</summary>
+    public void WaitUntilIdle()
+    {
+        while (true)
+        {
+            Task? worker;
+            lock (_pendingLock)
+            {
+                worker = _worker;
+                if ((worker is null || worker.IsCompleted) && (_graph is null || (_pending.Count == 0 && _removed.Count == 0)))
+                {
+                    return;
+                }
+            }
+
+            worker?.Wait();
+            StartWorkerIfNeeded();
+        }
+    }
+
+    /// <summary>Stops the worker. Call without holding the collection lock (the worker needs its read side).</summary>
+    public void StopWorker()
+    {
+        _stopping = true;
+        Task? worker;
+        lock (_pendingLock)
+        {
+            worker = _worker;
+        }
+
+        try
+        {
+            worker?.Wait();
+        }
+        catch (AggregateException)
+        {
+            // Recorded in LastError by the worker itself.
+        }
+    }
+
+    /// <summary>Saves the graph stamped with the last sequence number it fully covers. Caller holds the collection write lock, worker stopped.</summary>
+    public void Persist()
+    {
+        if (_graph is null)
+        {
+            return;
+        }
+
+        bool caughtUp;
+        lock (_pendingLock)
+        {
+            caughtUp = _pending.Count == 0 && _removed.Count == 0;
+        }
+
+        _graph.Save(_path, caughtUp ? _state.LastSeq : _cleanSeq);
+    }
+
+    /// <summary>Deletes the graph file (collection dropped).</summary>
+    public void DeleteFile()
+    {
+        if (File.Exists(_path))
+        {
+            File.Delete(_path);
+        }
+    }
+
+    public void Dispose()
+    {
+        StopWorker();
+        _graph?.Dispose();
+        _graph = null;
+    }
+}
