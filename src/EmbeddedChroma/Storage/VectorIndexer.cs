@@ -24,7 +24,8 @@ namespace EmbeddedChroma.Storage;
 /// </remarks>
 internal sealed class VectorIndexer : IDisposable
 {
-    private const int ChunkSize = 512;
+    // Small chunks: a writer waits for at most one chunk of links (tens of milliseconds at 384-d) before it runs.
+    private const int ChunkSize = 64;
 
     private readonly CollectionState _state;
     private readonly string _path;
