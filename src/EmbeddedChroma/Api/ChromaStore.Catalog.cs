@@ -196,8 +196,12 @@ public sealed partial class ChromaStore
 
             state.Deleted = true;
             state.Indexer?.Dispose();
-            state.Indexer?.DeleteFile();
             state.Indexer = null;
+            if (File.Exists(GraphPath(state.Uuid)))
+            {
+                File.Delete(GraphPath(state.Uuid));
+            }
+
             state.Arena?.Dispose();
             state.Arena = null;
             VectorArena.Delete(ArenaPath(state.Uuid));

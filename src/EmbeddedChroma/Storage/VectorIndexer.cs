@@ -253,9 +253,10 @@ internal sealed class VectorIndexer : IDisposable
                     _pending.ExceptWith(pending);
                 }
             }
-            catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or IOException or AggregateException)
+            catch (Exception ex)
             {
-                // The graph is derived: drop it and answer exactly; the next open rebuilds it.
+                // Whatever failed, the graph is derived data: drop it and answer exactly from now on (recorded in
+                // LastError, never silent for tests); the next open rebuilds it from the source of truth.
                 // Not disposed: queries holding the read lock may still be walking it.
                 LastError = ex;
                 _graph = null;
@@ -277,7 +278,7 @@ internal sealed class VectorIndexer : IDisposable
             lock (_pendingLock)
             {
                 worker = _worker;
-                if ((worker is null || worker.IsCompleted) && (_graph is null || (_pending.Count == 0 && _removed.Count == 0)))
+                if ((worker is null || worker.IsCompleted) && (_graph is null || _stopping || (_pending.Count == 0 && _removed.Count == 0)))
                 {
                     return;
                 }
@@ -323,15 +324,6 @@ internal sealed class VectorIndexer : IDisposable
         }
 
         _graph.Save(_path, caughtUp ? _state.LastSeq : _cleanSeq);
-    }
-
-    /// <summary>Deletes the graph file (collection dropped).</summary>
-    public void DeleteFile()
-    {
-        if (File.Exists(_path))
-        {
-            File.Delete(_path);
-        }
     }
 
     public void Dispose()
