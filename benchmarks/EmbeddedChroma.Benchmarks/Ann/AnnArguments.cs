@@ -26,6 +26,9 @@ internal sealed class AnnArguments
     public int Int(string name, int? fallback = null) =>
         _values.Remove(name, out string? value) ? int.Parse(value, CultureInfo.InvariantCulture) : fallback ?? throw new ArgumentException($"--{name} is required.");
 
+    public double Double(string name, double? fallback = null) =>
+        _values.Remove(name, out string? value) ? double.Parse(value, CultureInfo.InvariantCulture) : fallback ?? throw new ArgumentException($"--{name} is required.");
+
     public int[] IntList(string name, string fallback) =>
         String(name, fallback).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();

@@ -5,7 +5,8 @@ namespace EmbeddedChroma.Benchmarks.Ann;
 /// <code>
 /// ann-gen --n 20000 --dim 128 --queries 1000 --clusters 100 --seed 1 --out DIR
 /// ann --base DIR/base.fbin --queries DIR/queries.fbin --truth DIR/truth.ibin --metric l2|cosine|ip
-///     --engine hnsw|exact --m 16 --ef-construction 128 --ef 10,16,32,64,128,256 --threads 1 --json results.jsonl
+///     --engine hnsw|usearch|exact --m 16 --ef-construction 128 --ef 10,16,32,64,128,256 --threads 1 [--filter-selectivity 0.1 --filter-seed 1]
+///     --json results.jsonl
 /// </code>
 /// </summary>
 internal static class AnnCommand

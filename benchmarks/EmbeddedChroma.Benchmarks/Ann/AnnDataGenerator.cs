@@ -40,12 +40,15 @@ internal static class AnnDataGenerator
         return 0;
     }
 
-    /// <summary>Exact top-k slots per query by <see cref="ExactScan"/>, queries in parallel.</summary>
-    public static int[] ExactTruth(IVectorRows rows, DistanceSpace space, float[] queries, int dimension, int k)
+    /// <summary>
+    /// Exact top-k slots per query by <see cref="ExactScan"/> (brute force over the slots set in
+    /// <paramref name="admitted"/>, all slots when null), queries in parallel.
+    /// </summary>
+    public static int[] ExactTruth(IVectorRows rows, DistanceSpace space, float[] queries, int dimension, int k, ulong[]? admitted = null)
     {
         int queryCount = queries.Length / dimension;
         var truth = new int[queryCount * k];
-        ulong[] all = AllSlots(rows.SlotCount);
+        ulong[] all = admitted ?? AllSlots(rows.SlotCount);
         Parallel.For(0, queryCount, () => new Neighbor[k], (q, _, buffer) =>
         {
             int found = ExactScan.Search(rows, space, queries.AsSpan(q * dimension, dimension), k, SlotFilter.FromBitmap(all), buffer);
@@ -66,6 +69,37 @@ internal static class AnnDataGenerator
         if ((count & 63) != 0)
         {
             bits[^1] = (1UL << (count & 63)) - 1;
+        }
+
+        return bits;
+    }
+
+    /// <summary>
+    /// A bitmap with exactly round(<paramref name="fraction"/> · <paramref name="count"/>) of the slots [0, count)
+    /// set, chosen uniformly by a partial Fisher–Yates shuffle seeded with <paramref name="seed"/> (the same subset on
+    /// every run and machine, since <see cref="Random(int)"/> is deterministic for a seed).
+    /// </summary>
+    public static ulong[] RandomSubset(int count, double fraction, int seed)
+    {
+        if (fraction is <= 0 or > 1)
+        {
+            throw new ArgumentException($"--filter-selectivity must be in (0, 1]; got {fraction}.");
+        }
+
+        int chosen = (int)Math.Round(fraction * count);
+        var order = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            order[i] = i;
+        }
+
+        var random = new Random(seed);
+        var bits = new ulong[(count + 63) / 64];
+        for (int i = 0; i < chosen; i++)
+        {
+            int j = random.Next(i, count);
+            (order[i], order[j]) = (order[j], order[i]);
+            bits[order[i] >> 6] |= 1UL << (order[i] & 63);
         }
 
         return bits;

@@ -10,17 +10,24 @@ namespace EmbeddedChroma.Benchmarks.Ann;
 /// <summary>
 /// <c>ann</c>: builds an index over big-ann-benchmarks files (timed, with the given thread count), then for each ef
 /// runs the query set single-threaded (after a warm-up, whole passes for at least 2 s) and appends one JSON line: engine, ef, recall@10, QPS, build time and threads,
-/// index bytes and the process's peak working set. <c>--engine exact</c> runs <see cref="ExactScan"/> as reference.
+/// index bytes and the process's peak working set. <c>--engine exact</c> runs <see cref="ExactScan"/> as reference;
+/// <c>--engine usearch</c> runs USearch (<see cref="USearchEngine"/>) with the same M, efConstruction and ef.
 /// </summary>
 /// <remarks>
-/// The truth file holds squared-L2 neighbours; for <c>--metric cosine|ip</c> the truth is recomputed exactly in that
-/// metric. Cosine normalizes base rows and queries first, as the store does on write.
+/// <para>The truth file holds squared-L2 neighbours; for <c>--metric cosine|ip</c> the truth is recomputed exactly in that
+/// metric. Cosine normalizes base rows and queries first, as the store does on write.</para>
+/// <para><c>--filter-selectivity S</c> (0 &lt; S &lt; 1) admits a seeded random subset of round(S·n) slots
+/// (<c>--filter-seed</c>, default 1): the truth is then recomputed by brute force over the admitted slots, HNSW and
+/// exact get the subset as a <see cref="SlotFilter"/> bitmap and USearch as a filter callback.</para>
 /// </remarks>
 internal static class AnnRunner
 {
     private const int K = 10;
     private const double WarmupSeconds = 0.5;
     private const double MinimumSeconds = 2.0;
+
+    /// <summary>One query: writes up to <see cref="K"/> slots, best first, and returns how many.</summary>
+    private delegate int AnnSearch(ReadOnlySpan<float> query, Span<int> slots);
 
     public static int Run(AnnArguments options)
     {
@@ -33,6 +40,8 @@ internal static class AnnRunner
         int efConstruction = options.Int("ef-construction", 128);
         int[] efs = options.IntList("ef", "10,16,32,64,128,256");
         int threads = options.Int("threads", 1);
+        double selectivity = options.Double("filter-selectivity", 1.0);
+        int filterSeed = options.Int("filter-seed", 1);
         string? jsonPath = options.String("json", "");
         options.ThrowIfUnused();
 
@@ -67,9 +76,11 @@ internal static class AnnRunner
         }
 
         var rows = new ArrayVectorRows(data, dimension, stride);
+        bool filtered = selectivity < 1.0;
+        ulong[] admitted = filtered ? AnnDataGenerator.RandomSubset(count, selectivity, filterSeed) : AnnDataGenerator.AllSlots(count);
         int[] truth;
         int truthK;
-        if (space == DistanceSpace.L2 && !string.IsNullOrEmpty(truthPath))
+        if (space == DistanceSpace.L2 && !filtered && !string.IsNullOrEmpty(truthPath))
         {
             (truth, int truthCount, truthK) = BigAnnFiles.ReadIbin(truthPath);
             if (truthCount != queryCount || truthK < K)
@@ -80,37 +91,79 @@ internal static class AnnRunner
         else
         {
             truthK = K;
-            truth = AnnDataGenerator.ExactTruth(rows, space, queryData, dimension, K);
+            truth = AnnDataGenerator.ExactTruth(rows, space, queryData, dimension, K, admitted);
         }
 
-        ulong[] all = AnnDataGenerator.AllSlots(count);
         var results = new List<AnnResult>();
+        AnnResult Result(string name, int ef, (double Recall, double Qps) measured, double buildSeconds, int buildThreads, long indexBytes, int resultM, int resultEfConstruction)
+        {
+            using var process = Process.GetCurrentProcess();
+            return new AnnResult(
+                name, metric, count, dimension, resultM, resultEfConstruction, ef, measured.Recall, measured.Qps, buildSeconds, buildThreads,
+                indexBytes, process.PeakWorkingSet64, selectivity);
+        }
+
         if (engine == "exact")
         {
             var exact = new ExactScanIndex(rows, space);
-            results.Add(Measure("exact", exact, 0, queryData, queryCount, dimension, all, truth, truthK, 0, 0, 0, metric, count, m: 0, efConstruction: 0));
+            var neighbors = new Neighbor[K];
+            results.Add(Result("exact", 0, Measure(SearchWith(neighbors, (query, destination) => exact.Search(query, K, SlotFilter.FromBitmap(admitted), destination)), queryData, queryCount, dimension, truth, truthK), 0, 0, 0, 0, 0));
         }
         else if (engine == "hnsw")
         {
             using HnswIndex index = HnswIndex.Create(rows, space, new HnswParameters(M: m, EfConstruction: efConstruction, InitialCapacity: count));
-            double buildSeconds = Build(index, count, threads);
+            double buildSeconds = Build(index.Insert, count, threads);
             long indexBytes = index.MemoryBytes;
             Console.WriteLine($"build: {count} × {dimension} {metric}, M = {m}, efConstruction = {efConstruction}, {threads} thread(s): {buildSeconds:F2} s, {indexBytes / (1024.0 * 1024):F1} MiB graph, max level {index.MaxLevel}");
+            var neighbors = new Neighbor[K];
             foreach (int ef in efs)
             {
-                results.Add(Measure("hnsw", index, ef, queryData, queryCount, dimension, all, truth, truthK, buildSeconds, threads, indexBytes, metric, count, m, efConstruction));
+                AnnSearch search = SearchWith(neighbors, (query, destination) => index.Search(query, K, ef, SlotFilter.FromBitmap(admitted), destination));
+                results.Add(Result("hnsw", ef, Measure(search, queryData, queryCount, dimension, truth, truthK), buildSeconds, threads, indexBytes, m, efConstruction));
+            }
+        }
+        else if (engine == "usearch")
+        {
+            using USearchEngine index = USearchEngine.Create(space, dimension, m, efConstruction, count, threads);
+            double buildSeconds = Build(slot => index.Add((ulong)slot, rows.GetRow(slot)), count, threads);
+            if (index.Count != count)
+            {
+                throw new InvalidOperationException($"USearch holds {index.Count} vectors after adding {count}.");
+            }
+
+            long indexBytes = index.MemoryBytes;
+            long vectorBytes = (long)count * dimension * sizeof(float);
+            Console.WriteLine($"build: {count} × {dimension} {metric}, M = {m}, efConstruction = {efConstruction}, {threads} thread(s): {buildSeconds:F2} s, " +
+                $"memory_usage {indexBytes / (1024.0 * 1024):F1} MiB ({(indexBytes - vectorBytes) / (1024.0 * 1024):F1} MiB besides the vectors), " +
+                $"serialized {index.SerializedBytes / (1024.0 * 1024):F1} MiB, ISA {index.HardwareAcceleration}");
+            var keys = new ulong[K];
+            var distances = new float[K];
+            foreach (int ef in efs)
+            {
+                index.SetExpansionSearch(ef);
+                AnnSearch search = (query, slots) =>
+                {
+                    int n = filtered ? index.FilteredSearch(query, admitted, keys, distances) : index.Search(query, keys, distances);
+                    for (int i = 0; i < n; i++)
+                    {
+                        slots[i] = (int)keys[i];
+                    }
+
+                    return n;
+                };
+                results.Add(Result("usearch", ef, Measure(search, queryData, queryCount, dimension, truth, truthK), buildSeconds, threads, indexBytes, m, efConstruction));
             }
         }
         else
         {
-            throw new ArgumentException($"--engine must be hnsw or exact; got '{engine}'.");
+            throw new ArgumentException($"--engine must be hnsw, usearch or exact; got '{engine}'.");
         }
 
         var json = new JsonSerializerOptions { DefaultIgnoreCondition = JsonIgnoreCondition.Never };
         using var writer = string.IsNullOrEmpty(jsonPath) ? null : new StreamWriter(jsonPath, append: true);
         foreach (AnnResult result in results)
         {
-            Console.WriteLine($"{result.Engine,-6} ef {result.Ef,4}  recall@10 {result.RecallAt10:F4}  {result.Qps,10:F0} QPS");
+            Console.WriteLine($"{result.Engine,-7} ef {result.Ef,4}  filter {result.FilterSelectivity:G3}  recall@10 {result.RecallAt10:F4}  {result.Qps,10:F0} QPS");
             writer?.WriteLine(JsonSerializer.Serialize(result, json));
         }
 
@@ -118,7 +171,7 @@ internal static class AnnRunner
     }
 
     /// <summary>Inserts slots [0, count) from <paramref name="threads"/> threads pulling from a shared counter.</summary>
-    private static double Build(HnswIndex index, int count, int threads)
+    private static double Build(Action<int> insert, int count, int threads)
     {
         int next = -1;
         var stopwatch = Stopwatch.StartNew();
@@ -127,7 +180,7 @@ internal static class AnnRunner
             int slot;
             while ((slot = Interlocked.Increment(ref next)) < count)
             {
-                index.Insert(slot);
+                insert(slot);
             }
         })).ToArray();
         foreach (Thread worker in workers)
@@ -143,19 +196,30 @@ internal static class AnnRunner
         return stopwatch.Elapsed.TotalSeconds;
     }
 
-    private static AnnResult Measure(
-        string engine, IVectorIndex index, int ef, float[] queries, int queryCount, int dimension, ulong[] all, int[] truth, int truthK,
-        double buildSeconds, int buildThreads, long indexBytes, string metric, int count, int m, int efConstruction)
+    private delegate int NeighborSearch(ReadOnlySpan<float> query, Span<Neighbor> destination);
+
+    private static AnnSearch SearchWith(Neighbor[] buffer, NeighborSearch search) => (query, slots) =>
     {
-        var destination = new Neighbor[K];
-        var hnsw = index as HnswIndex;
+        int n = search(query, buffer);
+        for (int i = 0; i < n; i++)
+        {
+            slots[i] = buffer[i].Slot;
+        }
+
+        return n;
+    };
+
+    /// <summary>Recall@10 over the first pass and QPS over whole passes (single thread, after a warm-up).</summary>
+    private static (double Recall, double Qps) Measure(AnnSearch search, float[] queries, int queryCount, int dimension, int[] truth, int truthK)
+    {
+        Span<int> slots = stackalloc int[K];
 
         // Warm-up for at least WarmupSeconds: tiered compilation promotes the search loop to optimized code only
         // after ~30 calls plus a 100 ms delay, so a short run at small ef would otherwise be timed in tier 0.
         var warmup = Stopwatch.StartNew();
         for (int q = 0; warmup.Elapsed.TotalSeconds < WarmupSeconds; q = (q + 1) % queryCount)
         {
-            Search(index, hnsw, ef, queries.AsSpan(q * dimension, dimension), all, destination);
+            search(queries.AsSpan(q * dimension, dimension), slots);
         }
 
         // Timed: whole passes over the query set until MinimumSeconds have elapsed; recall from the first pass.
@@ -166,12 +230,12 @@ internal static class AnnRunner
         {
             for (int q = 0; q < queryCount; q++)
             {
-                int n = Search(index, hnsw, ef, queries.AsSpan(q * dimension, dimension), all, destination);
+                int n = search(queries.AsSpan(q * dimension, dimension), slots);
                 if (searched < queryCount)
                 {
                     for (int i = 0; i < K; i++)
                     {
-                        found[(q * K) + i] = i < n ? destination[i].Slot : -1;
+                        found[(q * K) + i] = i < n ? slots[i] : -1;
                     }
                 }
             }
@@ -191,16 +255,8 @@ internal static class AnnRunner
             }
         }
 
-        using var process = Process.GetCurrentProcess();
-        return new AnnResult(
-            engine, metric, count, dimension, m, efConstruction, ef, hits / (double)(queryCount * K), searched / seconds,
-            buildSeconds, buildThreads, indexBytes, process.PeakWorkingSet64);
+        return (hits / (double)(queryCount * K), searched / seconds);
     }
-
-    private static int Search(IVectorIndex index, HnswIndex? hnsw, int ef, ReadOnlySpan<float> query, ulong[] all, Span<Neighbor> destination) =>
-        hnsw is null
-            ? index.Search(query, K, SlotFilter.FromBitmap(all), destination)
-            : hnsw.Search(query, K, ef, SlotFilter.FromBitmap(all), destination);
 
     private sealed record AnnResult(
         [property: JsonPropertyName("engine")] string Engine,
@@ -215,5 +271,6 @@ internal static class AnnRunner
         [property: JsonPropertyName("build_seconds")] double BuildSeconds,
         [property: JsonPropertyName("build_threads")] int BuildThreads,
         [property: JsonPropertyName("index_bytes")] long IndexBytes,
-        [property: JsonPropertyName("peak_rss_bytes")] long PeakRssBytes);
+        [property: JsonPropertyName("peak_rss_bytes")] long PeakRssBytes,
+        [property: JsonPropertyName("filter_selectivity")] double FilterSelectivity);
 }
