@@ -111,71 +111,17 @@ internal sealed class WhereDocumentLogical : WhereDocument
 
     public ImmutableArray<WhereDocument> Clauses { get; }
 
-    internal static WhereDocumentLogical Create(LogicalOperator op, WhereDocument[] clauses)
-    {
-        ArgumentNullException.ThrowIfNull(clauses);
-        if (clauses.Length < 2)
-        {
-            throw new ChromaFilterException(
-                $"Invalid where_document: operator '{op.Name()}' expects an array of at least 2 clauses, got {clauses.Length}.");
-        }
+    internal static WhereDocumentLogical Create(LogicalOperator op, WhereDocument[] clauses) =>
+        new(op, LogicalClauses.Validate(op, clauses, "where_document", "clauses"));
 
-        foreach (WhereDocument clause in clauses)
-        {
-            ArgumentNullException.ThrowIfNull(clause, nameof(clauses));
-        }
-
-        return new WhereDocumentLogical(op, [.. clauses]);
-    }
-
-    internal static WhereDocumentLogical Combine(LogicalOperator op, WhereDocument left, WhereDocument right)
-    {
-        ArgumentNullException.ThrowIfNull(left);
-        ArgumentNullException.ThrowIfNull(right);
-        var builder = ImmutableArray.CreateBuilder<WhereDocument>();
-        AddFlattened(builder, op, left);
-        AddFlattened(builder, op, right);
-        return new WhereDocumentLogical(op, builder.ToImmutable());
-    }
-
-    private static void AddFlattened(ImmutableArray<WhereDocument>.Builder builder, LogicalOperator op, WhereDocument clause)
-    {
-        if (clause is WhereDocumentLogical logical && logical.Operator == op)
-        {
-            builder.AddRange(logical.Clauses);
-        }
-        else
-        {
-            builder.Add(clause);
-        }
-    }
+    /// <summary>The operators' form: flattens same-operator chains so a &amp; b &amp; c is one node of three.</summary>
+    internal static WhereDocumentLogical Combine(LogicalOperator op, WhereDocument left, WhereDocument right) =>
+        new(op, LogicalClauses.Flatten(op, left, right, c => (c as WhereDocumentLogical)?.Operator, c => ((WhereDocumentLogical)c).Clauses));
 
     public override bool Equals(WhereDocument? other) =>
         other is WhereDocumentLogical l && l.Operator == Operator && l.Clauses.SequenceEqual(Clauses);
 
-    public override int GetHashCode()
-    {
-        var hash = new HashCode();
-        hash.Add(Operator);
-        foreach (WhereDocument clause in Clauses)
-        {
-            hash.Add(clause);
-        }
+    public override int GetHashCode() => LogicalClauses.Hash(Operator, Clauses);
 
-        return hash.ToHashCode();
-    }
-
-    internal override void WriteTo(Utf8JsonWriter writer)
-    {
-        writer.WriteStartObject();
-        writer.WritePropertyName(Operator.Name());
-        writer.WriteStartArray();
-        foreach (WhereDocument clause in Clauses)
-        {
-            clause.WriteTo(writer);
-        }
-
-        writer.WriteEndArray();
-        writer.WriteEndObject();
-    }
+    internal override void WriteTo(Utf8JsonWriter writer) => LogicalClauses.Write(writer, Operator, Clauses, (c, w) => c.WriteTo(w));
 }

@@ -242,72 +242,17 @@ internal sealed class WhereLogical : Where
 
     public ImmutableArray<Where> Clauses { get; }
 
-    internal static WhereLogical Create(LogicalOperator op, Where[] clauses)
-    {
-        ArgumentNullException.ThrowIfNull(clauses);
-        if (clauses.Length < 2)
-        {
-            throw new ChromaFilterException(
-                $"Invalid where: operator '{op.Name()}' expects an array of at least 2 where clauses, got {clauses.Length}.");
-        }
+    internal static WhereLogical Create(LogicalOperator op, Where[] clauses) =>
+        new(op, LogicalClauses.Validate(op, clauses, "where", "where clauses"));
 
-        foreach (Where clause in clauses)
-        {
-            ArgumentNullException.ThrowIfNull(clause, nameof(clauses));
-        }
-
-        return new WhereLogical(op, [.. clauses]);
-    }
-
-    /// <summary>The operators' form: flattens same-operator chains so a &amp; b &amp; c is one $and of three.</summary>
-    internal static WhereLogical Combine(LogicalOperator op, Where left, Where right)
-    {
-        ArgumentNullException.ThrowIfNull(left);
-        ArgumentNullException.ThrowIfNull(right);
-        var builder = ImmutableArray.CreateBuilder<Where>();
-        AddFlattened(builder, op, left);
-        AddFlattened(builder, op, right);
-        return new WhereLogical(op, builder.ToImmutable());
-    }
-
-    private static void AddFlattened(ImmutableArray<Where>.Builder builder, LogicalOperator op, Where clause)
-    {
-        if (clause is WhereLogical logical && logical.Operator == op)
-        {
-            builder.AddRange(logical.Clauses);
-        }
-        else
-        {
-            builder.Add(clause);
-        }
-    }
+    /// <summary>The operators' form: flattens same-operator chains so a &amp; b &amp; c is one node of three.</summary>
+    internal static WhereLogical Combine(LogicalOperator op, Where left, Where right) =>
+        new(op, LogicalClauses.Flatten(op, left, right, c => (c as WhereLogical)?.Operator, c => ((WhereLogical)c).Clauses));
 
     public override bool Equals(Where? other) =>
         other is WhereLogical l && l.Operator == Operator && l.Clauses.SequenceEqual(Clauses);
 
-    public override int GetHashCode()
-    {
-        var hash = new HashCode();
-        hash.Add(Operator);
-        foreach (Where clause in Clauses)
-        {
-            hash.Add(clause);
-        }
+    public override int GetHashCode() => LogicalClauses.Hash(Operator, Clauses);
 
-        return hash.ToHashCode();
-    }
-
-    internal override void WriteTo(Utf8JsonWriter writer)
-    {
-        writer.WriteStartObject();
-        writer.WritePropertyName(Operator.Name());
-        writer.WriteStartArray();
-        foreach (Where clause in Clauses)
-        {
-            clause.WriteTo(writer);
-        }
-
-        writer.WriteEndArray();
-        writer.WriteEndObject();
-    }
+    internal override void WriteTo(Utf8JsonWriter writer) => LogicalClauses.Write(writer, Operator, Clauses, (c, w) => c.WriteTo(w));
 }
