@@ -112,6 +112,16 @@ internal static class AnnStoreRunner
                     $"load {loadBefore:F2} → {LoadAverage():F2}");
                 Emit(Result("ingest", 0, 1.0) with { IngestSeconds = ingestSeconds, IndexReadySeconds = indexReadySeconds });
 
+                // The filter alone: Get(where, ids only) resolves the same Where in SQLite that every filtered Query resolves first.
+                foreach (double s in setup.Selectivities.Where(s => s < 1.0))
+                {
+                    Where where = Where.Lt("bucket", (int)Math.Round(s * Buckets));
+                    double load = LoadAverage();
+                    var (calls, matched, seconds) = TimeFilter(collection, where);
+                    Console.WriteLine($"store   filter {s:G3}: Get(where) {seconds * 1000 / calls:F2} ms per call ({matched} ids, {calls} calls)  (load {load:F2})");
+                    Emit(Result("filter_get", 0, s) with { FilterGetMilliseconds = seconds * 1000 / calls, LoadAverage1m = load });
+                }
+
                 foreach (int ef in setup.Efs)
                 {
                     collection.Modify(configuration: new CollectionConfigurationUpdate { EfSearch = ef });
@@ -196,6 +206,22 @@ internal static class AnnStoreRunner
         return (addTime.Elapsed.TotalSeconds, total.Elapsed.TotalSeconds);
     }
 
+    /// <summary>Mean time of <c>Get(where, ids only)</c>: one warm-up call, then calls for at least 1 s.</summary>
+    private static (int Calls, int Matched, double Seconds) TimeFilter(Collection collection, Where where)
+    {
+        int matched = collection.Get(where: where, include: Include.None).Count;
+        int calls = 0;
+        var stopwatch = Stopwatch.StartNew();
+        do
+        {
+            collection.Get(where: where, include: Include.None);
+            calls++;
+        }
+        while (stopwatch.Elapsed.TotalSeconds < 1.0);
+
+        return (calls, matched, stopwatch.Elapsed.TotalSeconds);
+    }
+
     private static int Search(Collection collection, float[][] query, Where? where, Span<int> slots)
     {
         IReadOnlyList<string> ids = collection.Query(query, AnnRunner.K, where, include: Include.None).Ids[0];
@@ -265,6 +291,9 @@ internal static class AnnStoreRunner
         [property: JsonPropertyName("peak_rss_bytes")] long PeakRssBytes,
         [property: JsonPropertyName("load_avg_1m")] double LoadAverage1m)
     {
+        [JsonPropertyName("filter_get_ms")]
+        public double? FilterGetMilliseconds { get; init; }
+
         [JsonPropertyName("close_seconds")]
         public double? CloseSeconds { get; init; }
 
