@@ -22,7 +22,7 @@ namespace EmbeddedChroma.Benchmarks.Ann;
 /// </remarks>
 internal static class AnnRunner
 {
-    private const int K = 10;
+    internal const int K = 10;
     private const double WarmupSeconds = 0.5;
     private const double MinimumSeconds = 2.0;
 
@@ -40,7 +40,7 @@ internal static class AnnRunner
         int efConstruction = options.Int("ef-construction", 128);
         int[] efs = options.IntList("ef", "10,16,32,64,128,256");
         int threads = options.Int("threads", 1);
-        double selectivity = options.Double("filter-selectivity", 1.0);
+        string selectivityText = options.String("filter-selectivity", "1");
         int filterSeed = options.Int("filter-seed", 1);
         string? jsonPath = options.String("json", "");
         options.ThrowIfUnused();
@@ -75,6 +75,15 @@ internal static class AnnRunner
             }
         }
 
+        if (engine == "store")
+        {
+            double[] selectivities = selectivityText.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(s => double.Parse(s, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            return AnnStoreRunner.Run(new AnnStoreRunner.Setup(
+                metric, space, data, count, dimension, stride, queryData, queryCount, truthPath, m, efConstruction, efs, selectivities, jsonPath));
+        }
+
+        double selectivity = double.Parse(selectivityText, System.Globalization.CultureInfo.InvariantCulture);
         var rows = new ArrayVectorRows(data, dimension, stride);
         bool filtered = selectivity < 1.0;
         ulong[] admitted = filtered ? AnnDataGenerator.RandomSubset(count, selectivity, filterSeed) : AnnDataGenerator.AllSlots(count);
@@ -156,7 +165,7 @@ internal static class AnnRunner
         }
         else
         {
-            throw new ArgumentException($"--engine must be hnsw, usearch or exact; got '{engine}'.");
+            throw new ArgumentException($"--engine must be hnsw, usearch, store or exact; got '{engine}'.");
         }
 
         var json = new JsonSerializerOptions { DefaultIgnoreCondition = JsonIgnoreCondition.Never };
@@ -209,8 +218,14 @@ internal static class AnnRunner
         return n;
     };
 
+    /// <summary>One query by its index in the query set: writes up to <see cref="K"/> slots, best first, and returns how many.</summary>
+    internal delegate int IndexedSearch(int query, Span<int> slots);
+
+    private static (double Recall, double Qps) Measure(AnnSearch search, float[] queries, int queryCount, int dimension, int[] truth, int truthK) =>
+        Measure((q, slots) => search(queries.AsSpan(q * dimension, dimension), slots), queryCount, truth, truthK);
+
     /// <summary>Recall@10 over the first pass and QPS over whole passes (single thread, after a warm-up).</summary>
-    private static (double Recall, double Qps) Measure(AnnSearch search, float[] queries, int queryCount, int dimension, int[] truth, int truthK)
+    internal static (double Recall, double Qps) Measure(IndexedSearch search, int queryCount, int[] truth, int truthK)
     {
         Span<int> slots = stackalloc int[K];
 
@@ -219,7 +234,7 @@ internal static class AnnRunner
         var warmup = Stopwatch.StartNew();
         for (int q = 0; warmup.Elapsed.TotalSeconds < WarmupSeconds; q = (q + 1) % queryCount)
         {
-            search(queries.AsSpan(q * dimension, dimension), slots);
+            search(q, slots);
         }
 
         // Timed: whole passes over the query set until MinimumSeconds have elapsed; recall from the first pass.
@@ -230,7 +245,7 @@ internal static class AnnRunner
         {
             for (int q = 0; q < queryCount; q++)
             {
-                int n = search(queries.AsSpan(q * dimension, dimension), slots);
+                int n = search(q, slots);
                 if (searched < queryCount)
                 {
                     for (int i = 0; i < K; i++)

@@ -1,0 +1,309 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using EmbeddedChroma.Index;
+
+namespace EmbeddedChroma.Benchmarks.Ann;
+
+/// <summary>
+/// <c>ann --engine store</c>: the same data through the public API of a <see cref="ChromaStore"/> in a temporary folder
+/// (deleted at the end). One collection in the metric's space with M, efConstruction and ef from the options; the base
+/// rows are added in batches of <see cref="BatchSize"/> with ids <c>i&lt;n&gt;</c> and metadata
+/// <c>{ bucket: n % 1000, group: "g" + n % 10 }</c> (no documents). Timed: the <c>Add</c> calls alone
+/// (<c>ingest_seconds</c>) and from the first <c>Add</c> until <see cref="Collection.WaitForIndex"/> returns, i.e. the
+/// background graph has linked every record (<c>index_ready_seconds</c>). Then, per ef (set with
+/// <see cref="Collection.Modify"/>) and per selectivity S of <c>--filter-selectivity</c> (a comma list; 1 = unfiltered),
+/// the query set runs single-threaded through <see cref="Collection.Query"/> (k = 10, ids only) with
+/// <c>Where.Lt("bucket", S·1000)</c> when S &lt; 1; the truth is exact over the admitted rows (n % 1000 &lt; S·1000).
+/// Finally the store is closed and reopened 3 times, timing <c>Open</c> + <c>GetClient</c> + <c>GetCollection</c> + the first query.
+/// </summary>
+internal static class AnnStoreRunner
+{
+    private const int BatchSize = 1_000;
+    private const int Buckets = 1_000;
+    private const int ReopenRounds = 3;
+    private const string CollectionName = "ann";
+
+    internal sealed record Setup(
+        string Metric, DistanceSpace Space, float[] Data, int Count, int Dimension, int Stride, float[] Queries, int QueryCount,
+        string? TruthPath, int M, int EfConstruction, int[] Efs, double[] Selectivities, string? JsonPath);
+
+    public static int Run(Setup setup)
+    {
+        foreach (double s in setup.Selectivities)
+        {
+            if (s is <= 0 or > 1 || Math.Abs((s * Buckets) - Math.Round(s * Buckets)) > 1e-9)
+            {
+                throw new ArgumentException($"--filter-selectivity for the store must be multiples of 1/{Buckets} in (0, 1]; got {s}.");
+            }
+        }
+
+        int k = AnnRunner.K;
+        int dimension = setup.Dimension;
+        var rows = new ArrayVectorRows(setup.Data, dimension, setup.Stride);
+
+        // Truth per selectivity: the ibin file for unfiltered l2, otherwise exact over the admitted rows.
+        var truths = new Dictionary<double, (int[] Truth, int TruthK)>();
+        foreach (double s in setup.Selectivities)
+        {
+            if (s >= 1.0 && setup.Space == DistanceSpace.L2 && !string.IsNullOrEmpty(setup.TruthPath))
+            {
+                var (truth, truthCount, truthK) = BigAnnFiles.ReadIbin(setup.TruthPath);
+                if (truthCount != setup.QueryCount || truthK < k)
+                {
+                    throw new InvalidDataException($"Truth has {truthCount} × {truthK}; need {setup.QueryCount} × ≥{k}.");
+                }
+
+                truths[s] = (truth, truthK);
+            }
+            else
+            {
+                truths[s] = (AnnDataGenerator.ExactTruth(rows, setup.Space, setup.Queries, dimension, k, Admitted(setup.Count, s)), k);
+            }
+        }
+
+        // One single-element query list per query, built once so the timed loop allocates only inside the store.
+        var queryLists = new float[setup.QueryCount][][];
+        for (int q = 0; q < setup.QueryCount; q++)
+        {
+            queryLists[q] = [setup.Queries.AsSpan(q * dimension, dimension).ToArray()];
+        }
+
+        string folder = Path.Combine(Path.GetTempPath(), "ann-store-" + Guid.NewGuid().ToString("N"));
+        var json = new JsonSerializerOptions { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+        using var writer = string.IsNullOrEmpty(setup.JsonPath) ? null : new StreamWriter(setup.JsonPath, append: true);
+        void Emit(StoreResult result)
+        {
+            writer?.WriteLine(JsonSerializer.Serialize(result, json));
+            writer?.Flush();
+        }
+
+        StoreResult Result(string phase, int ef, double selectivity) => new(
+            "store", phase, setup.Metric, setup.Count, dimension, setup.M, setup.EfConstruction, ef, selectivity,
+            null, null, 0, 0, PeakRss(), LoadAverage());
+
+        try
+        {
+            string adminKey;
+            double ingestSeconds;
+            double indexReadySeconds;
+            double closeSeconds;
+            using (ChromaStore store = ChromaStore.Create(folder, out adminKey))
+            {
+                Collection collection = store.GetClient(adminKey).CreateCollection(CollectionName, new CollectionOptions
+                {
+                    Configuration = new CollectionConfiguration
+                    {
+                        Space = setup.Space,
+                        MaxNeighbors = setup.M,
+                        EfConstruction = setup.EfConstruction,
+                        EfSearch = setup.Efs[0],
+                    },
+                });
+
+                double loadBefore = LoadAverage();
+                (ingestSeconds, indexReadySeconds) = Ingest(collection, setup);
+                var graph = collection.Indexer?.Graph;
+                Console.WriteLine(
+                    $"store ingest: {setup.Count} × {dimension} {setup.Metric}, M = {setup.M}, efConstruction = {setup.EfConstruction}: " +
+                    $"Add calls {ingestSeconds:F2} s ({setup.Count / ingestSeconds:F0} records/s), index ready {indexReadySeconds:F2} s " +
+                    $"({setup.Count / indexReadySeconds:F0} records/s); graph {(graph is null ? "absent" : $"{graph.MemoryBytes / (1024.0 * 1024):F1} MiB")}; " +
+                    $"load {loadBefore:F2} → {LoadAverage():F2}");
+                Emit(Result("ingest", 0, 1.0) with { IngestSeconds = ingestSeconds, IndexReadySeconds = indexReadySeconds });
+
+                // The filter alone: Get(where, ids only) resolves the same Where in SQLite that every filtered Query resolves first.
+                foreach (double s in setup.Selectivities.Where(s => s < 1.0))
+                {
+                    Where where = Where.Lt("bucket", (int)Math.Round(s * Buckets));
+                    double load = LoadAverage();
+                    var (calls, matched, seconds) = TimeFilter(collection, where);
+                    Console.WriteLine($"store   filter {s:G3}: Get(where) {seconds * 1000 / calls:F2} ms per call ({matched} ids, {calls} calls)  (load {load:F2})");
+                    Emit(Result("filter_get", 0, s) with { FilterGetMilliseconds = seconds * 1000 / calls, LoadAverage1m = load });
+                }
+
+                foreach (int ef in setup.Efs)
+                {
+                    collection.Modify(configuration: new CollectionConfigurationUpdate { EfSearch = ef });
+                    foreach (double s in setup.Selectivities)
+                    {
+                        Where? where = s < 1.0 ? Where.Lt("bucket", (int)Math.Round(s * Buckets)) : null;
+                        var (truth, truthK) = truths[s];
+                        double load = LoadAverage();
+                        var (recall, qps) = AnnRunner.Measure((q, slots) => Search(collection, queryLists[q], where, slots), setup.QueryCount, truth, truthK);
+                        Console.WriteLine($"store   ef {ef,4}  filter {s:G3}  recall@10 {recall:F4}  {qps,10:F0} QPS  (load {load:F2})");
+                        Emit(Result("query", ef, s) with
+                        {
+                            RecallAt10 = recall, Qps = qps, IngestSeconds = ingestSeconds, IndexReadySeconds = indexReadySeconds, LoadAverage1m = load,
+                        });
+                    }
+                }
+
+                var closing = Stopwatch.StartNew();
+                store.Dispose();
+                closeSeconds = closing.Elapsed.TotalSeconds;
+            }
+
+            var reopenSeconds = new double[ReopenRounds];
+            bool allLoadedFromFile = true;
+            for (int round = 0; round < ReopenRounds; round++)
+            {
+                double load = LoadAverage();
+                var stopwatch = Stopwatch.StartNew();
+                using ChromaStore store = ChromaStore.Open(folder);
+                Collection collection = store.GetClient(adminKey).GetCollection(CollectionName);
+                QueryResult first = collection.Query(queryLists[0], k, include: Include.None);
+                reopenSeconds[round] = stopwatch.Elapsed.TotalSeconds;
+                bool loaded = collection.Indexer?.LoadedFromFile ?? false;
+                allLoadedFromFile &= loaded;
+                Console.WriteLine($"store reopen {round + 1}: {reopenSeconds[round]:F3} s to the first query ({first.Ids[0].Count} results), graph loaded from file: {loaded} (load {load:F2})");
+            }
+
+            double median = reopenSeconds.Order().ElementAt(ReopenRounds / 2);
+            Emit(Result("reopen", 0, 1.0) with
+            {
+                IngestSeconds = ingestSeconds, IndexReadySeconds = indexReadySeconds, CloseSeconds = closeSeconds, ReopenSeconds = median,
+                ReopenRunsSeconds = reopenSeconds, GraphLoadedFromFile = allLoadedFromFile,
+            });
+            Console.WriteLine($"store close {closeSeconds:F2} s; reopen median {median:F3} s");
+        }
+        finally
+        {
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>Adds every base row in batches; returns the time in <c>Add</c> and the time until the graph has caught up.</summary>
+    private static (double IngestSeconds, double IndexReadySeconds) Ingest(Collection collection, Setup setup)
+    {
+        var addTime = new Stopwatch();
+        var total = Stopwatch.StartNew();
+        for (int start = 0; start < setup.Count; start += BatchSize)
+        {
+            int size = Math.Min(BatchSize, setup.Count - start);
+            var ids = new string[size];
+            var embeddings = new float[size][];
+            var metadatas = new IReadOnlyDictionary<string, object?>?[size];
+            for (int i = 0; i < size; i++)
+            {
+                int n = start + i;
+                ids[i] = "i" + n.ToString(CultureInfo.InvariantCulture);
+                embeddings[i] = setup.Data.AsSpan(n * setup.Stride, setup.Dimension).ToArray();
+                metadatas[i] = new Dictionary<string, object?> { ["bucket"] = n % Buckets, ["group"] = "g" + (n % 10).ToString(CultureInfo.InvariantCulture) };
+            }
+
+            addTime.Start();
+            collection.Add(ids, embeddings, metadatas);
+            addTime.Stop();
+        }
+
+        collection.WaitForIndex();
+        return (addTime.Elapsed.TotalSeconds, total.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Mean time of <c>Get(where, ids only)</c>: one warm-up call, then calls for at least 1 s.</summary>
+    private static (int Calls, int Matched, double Seconds) TimeFilter(Collection collection, Where where)
+    {
+        int matched = collection.Get(where: where, include: Include.None).Count;
+        int calls = 0;
+        var stopwatch = Stopwatch.StartNew();
+        do
+        {
+            collection.Get(where: where, include: Include.None);
+            calls++;
+        }
+        while (stopwatch.Elapsed.TotalSeconds < 1.0);
+
+        return (calls, matched, stopwatch.Elapsed.TotalSeconds);
+    }
+
+    private static int Search(Collection collection, float[][] query, Where? where, Span<int> slots)
+    {
+        IReadOnlyList<string> ids = collection.Query(query, AnnRunner.K, where, include: Include.None).Ids[0];
+        int n = Math.Min(ids.Count, slots.Length);
+        for (int i = 0; i < n; i++)
+        {
+            slots[i] = int.Parse(ids[i].AsSpan(1), CultureInfo.InvariantCulture);
+        }
+
+        return n;
+    }
+
+    /// <summary>Rows whose bucket (n % 1000) is below S·1000: the rows <c>Where.Lt("bucket", S·1000)</c> admits.</summary>
+    private static ulong[] Admitted(int count, double selectivity)
+    {
+        int limit = (int)Math.Round(selectivity * Buckets);
+        var bits = new ulong[(count + 63) / 64];
+        for (int n = 0; n < count; n++)
+        {
+            if (n % Buckets < limit)
+            {
+                bits[n >> 6] |= 1UL << (n & 63);
+            }
+        }
+
+        return bits;
+    }
+
+    private static long PeakRss()
+    {
+        using var process = Process.GetCurrentProcess();
+        return process.PeakWorkingSet64;
+    }
+
+    /// <summary>The 1-minute load average (<c>/proc/loadavg</c>), or −1 where there is none.</summary>
+    private static double LoadAverage()
+    {
+        try
+        {
+            string text = File.ReadAllText("/proc/loadavg");
+            return double.Parse(text.AsSpan(0, text.IndexOf(' ', StringComparison.Ordinal)), CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return -1;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return -1;
+        }
+    }
+
+    private sealed record StoreResult(
+        [property: JsonPropertyName("engine")] string Engine,
+        [property: JsonPropertyName("phase")] string Phase,
+        [property: JsonPropertyName("metric")] string Metric,
+        [property: JsonPropertyName("n")] int Count,
+        [property: JsonPropertyName("dim")] int Dimension,
+        [property: JsonPropertyName("m")] int M,
+        [property: JsonPropertyName("ef_construction")] int EfConstruction,
+        [property: JsonPropertyName("ef")] int Ef,
+        [property: JsonPropertyName("filter_selectivity")] double FilterSelectivity,
+        [property: JsonPropertyName("ingest_seconds")] double? IngestSeconds,
+        [property: JsonPropertyName("index_ready_seconds")] double? IndexReadySeconds,
+        [property: JsonPropertyName("recall_at_10")] double RecallAt10,
+        [property: JsonPropertyName("qps")] double Qps,
+        [property: JsonPropertyName("peak_rss_bytes")] long PeakRssBytes,
+        [property: JsonPropertyName("load_avg_1m")] double LoadAverage1m)
+    {
+        [JsonPropertyName("filter_get_ms")]
+        public double? FilterGetMilliseconds { get; init; }
+
+        [JsonPropertyName("close_seconds")]
+        public double? CloseSeconds { get; init; }
+
+        [JsonPropertyName("reopen_seconds")]
+        public double? ReopenSeconds { get; init; }
+
+        [JsonPropertyName("reopen_runs_seconds")]
+        public double[]? ReopenRunsSeconds { get; init; }
+
+        [JsonPropertyName("graph_loaded_from_file")]
+        public bool? GraphLoadedFromFile { get; init; }
+    }
+}
