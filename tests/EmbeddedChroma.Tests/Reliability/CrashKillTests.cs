@@ -10,6 +10,7 @@ namespace EmbeddedChroma.Tests.Reliability;
 /// that every acknowledged batch survived, that the batch in flight is all there or not at all, and that queries
 /// (arena and HNSW graph, both derived) agree with exact search over the recovered records.
 /// </summary>
+[Collection(CrashTestGroup.Name)]
 public sealed class CrashKillTests : IDisposable
 {
     private const int Seed = 20_250_917;
