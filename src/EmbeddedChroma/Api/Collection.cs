@@ -151,10 +151,15 @@ public sealed partial class Collection
     }
 
     /// <summary>Waits until the background index has linked every write (tests and benchmarks).</summary>
+    /// <exception cref="InvalidOperationException">The background indexer failed (its error is the inner exception).</exception>
     internal void WaitForIndex()
     {
         WithReadLock(() => 0);
         _state.Indexer?.WaitUntilIdle();
+        if (_state.Indexer?.LastError is { } error)
+        {
+            throw new InvalidOperationException("The background HNSW indexer failed; queries fall back to exact scan.", error);
+        }
     }
 
     internal Storage.VectorIndexer? Indexer => _state.Indexer;
