@@ -22,9 +22,9 @@ internal static class Schema
             collection_id INTEGER NOT NULL, rid INTEGER NOT NULL, key TEXT NOT NULL, elem INTEGER NOT NULL,
             s TEXT, n REAL, b INTEGER);
         CREATE INDEX records_seq ON records(collection_id, seq);
-        CREATE INDEX record_meta_s ON record_meta(collection_id, key, s, rid) WHERE s IS NOT NULL;
-        CREATE INDEX record_meta_n ON record_meta(collection_id, key, n, rid) WHERE n IS NOT NULL;
-        CREATE INDEX record_meta_b ON record_meta(collection_id, key, b, rid) WHERE b IS NOT NULL;
+        CREATE INDEX record_meta_s ON record_meta(collection_id, key, elem, s, rid) WHERE s IS NOT NULL;
+        CREATE INDEX record_meta_n ON record_meta(collection_id, key, elem, n, rid) WHERE n IS NOT NULL;
+        CREATE INDEX record_meta_b ON record_meta(collection_id, key, elem, b, rid) WHERE b IS NOT NULL;
         CREATE INDEX record_meta_rid ON record_meta(rid);
         CREATE VIRTUAL TABLE documents_fts USING fts5(
             document, tokenize='trigram case_sensitive 1', detail=none, columnsize=0, content='records', content_rowid='rid');
