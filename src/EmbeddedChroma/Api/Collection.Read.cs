@@ -112,7 +112,7 @@ public sealed partial class Collection
         {
             List<int>? candidates = where is null && whereDocument is null && ids is null
                 ? null
-                : RecordReader.SelectSlots(connection, _state, ids, where, whereDocument);
+                : AllowedSlots(connection, ids, where, whereDocument);
             var k = Math.Min(nResults, candidates?.Count ?? _state.Count);
             var normalized = _state.Configuration.Space == DistanceSpace.Cosine ? ArrayPool<float>.Shared.Rent(dimension) : null;
             try
@@ -194,6 +194,20 @@ public sealed partial class Collection
             .OrderBy(n => n.Distance).ThenBy(n => n.Slot).Take(k).ToArray();
         merged.CopyTo(destination);
         return merged.Length;
+    }
+
+    /// <summary>The sorted slots the selectors allow; reused while no write has happened since (see <see cref="AllowedSlotCache"/>).</summary>
+    private List<int> AllowedSlots(Microsoft.Data.Sqlite.SqliteConnection connection, IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument)
+    {
+        var key = string.Concat(where?.ToJson(), "\n", whereDocument?.ToJson(), "\n", ids is null ? null : System.Text.Json.JsonSerializer.Serialize(ids));
+        if (_state.FilterCache.TryGet(key, _state.LastSeq, out var cached))
+        {
+            return cached;
+        }
+
+        var slots = RecordReader.SelectSlots(connection, _state, ids, where, whereDocument);
+        _state.FilterCache.Add(key, _state.LastSeq, slots);
+        return slots;
     }
 
     private bool IsLive(int slot) => (slot >> 6) < _state.Live.Length && (_state.Live[slot >> 6] & (1UL << slot)) != 0;

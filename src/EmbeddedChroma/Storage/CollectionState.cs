@@ -41,6 +41,9 @@ internal sealed class CollectionState
     /// <summary>Live records.</summary>
     public int Count { get; set; }
 
+    /// <summary>Allowed-slot lists of recent filters, valid until the next write.</summary>
+    public AllowedSlotCache FilterCache { get; } = new();
+
     /// <summary>The background HNSW maintainer (created on first load).</summary>
     public VectorIndexer? Indexer { get; set; }
 
