@@ -55,6 +55,26 @@ public sealed class ChromaClient
         return Store.Options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds() * 1_000_000;
     }
 
+    /// <summary>
+    /// Writes a consistent copy of the whole store into <paramref name="destinationFolder"/> (new, or an empty
+    /// folder outside the store) while the store stays open: every write acknowledged before the call, none
+    /// begun after it, and the key ring (the same keys open the copy). Open the copy with
+    /// <see cref="ChromaStore.Open"/>; its vector files are rebuilt on first use. Needs
+    /// <see cref="ChromaActions.SystemBackup"/> and a key scoped to the whole store (<c>*</c>).
+    /// </summary>
+    /// <exception cref="ChromaValidationException">The destination is not a new or empty folder outside the store.</exception>
+    /// <exception cref="ChromaAuthorizationException">The key lacks the action or is scoped to less than the whole store.</exception>
+    public BackupResult Backup(string destinationFolder)
+    {
+        Gate(ChromaActions.SystemBackup, default);
+        if (!KeyRing.CoversEverything(Context.Record))
+        {
+            throw new ChromaAuthorizationException($"The key {Context} may not back up the store: a backup copies every tenant, so the key must be scoped to '*'.");
+        }
+
+        return Store.BackupTo(destinationFolder);
+    }
+
     // ---- tenants ----
 
     /// <summary>Creates a tenant.</summary>

@@ -104,3 +104,10 @@ public sealed class ChromaKeyRingException : ChromaException
     /// <summary>Creates the exception.</summary>
     public ChromaKeyRingException(string message, Exception? innerException = null) : base(message, innerException) { }
 }
+
+/// <summary>A backup could not be written (for example the destination disk is full); the store itself is unaffected.</summary>
+public sealed class ChromaBackupException : ChromaException
+{
+    /// <summary>Creates the exception.</summary>
+    public ChromaBackupException(string message, Exception? innerException) : base(message, innerException) { }
+}

@@ -18,6 +18,8 @@ public static class ChromaActions
 
     /// <summary>Store heartbeat / version.</summary>
     public const string SystemHeartbeat = "system:heartbeat";
+    /// <summary>Copy the whole store (all tenants, records and the key ring) to a backup folder; needs a key scoped to <c>*</c>.</summary>
+    public const string SystemBackup = "system:backup";
     /// <summary>Create a tenant.</summary>
     public const string CreateTenant = "tenant:create_tenant";
     /// <summary>Read a tenant.</summary>
@@ -79,7 +81,7 @@ public static class ChromaActions
     /// <summary>Every concrete data action.</summary>
     public static IReadOnlyList<string> DataActions { get; } =
     [
-        SystemHeartbeat, CreateTenant, GetTenant, ListTenants, DeleteTenant, CreateDatabase, GetDatabase, ListDatabases,
+        SystemHeartbeat, SystemBackup, CreateTenant, GetTenant, ListTenants, DeleteTenant, CreateDatabase, GetDatabase, ListDatabases,
         DeleteDatabase, CreateCollection, GetCollection, GetOrCreateCollection, ListCollections, DeleteCollection,
         UpdateCollection, Add, Upsert, Update, Delete, Get, Query, Count,
     ];

@@ -52,6 +52,12 @@ internal sealed partial class KeyRing : IDisposable
 
     public static KeyRing Open(string folder, TimeProvider time, bool create) => new(KeyRingFile.Open(folder, create), time);
 
+    /// <summary>Writes a consistent copy of the ring's files into <paramref name="folder"/>; returns the bytes written.</summary>
+    public long BackupTo(string folder) => _file.BackupTo(folder);
+
+    /// <summary>The key may act on the whole store (one of its resource paths is <c>*</c>).</summary>
+    internal static bool CoversEverything(KeyRecord record) => record.Resources.Any(r => r.IsEverything);
+
     /// <summary>The clock, never moving backwards: a clock set back cannot revive an expired key.</summary>
     internal DateTimeOffset Now()
     {

@@ -94,6 +94,33 @@ internal sealed class KeyRingFile : IDisposable
         }
     }
 
+    /// <summary>
+    /// Writes a consistent copy of the ring (pepper and database) into <paramref name="folder"/>, owner-only
+    /// like the originals. Serialized with the ring's own writes.
+    /// </summary>
+    public long BackupTo(string folder)
+    {
+        lock (Sync)
+        {
+            var pepperPath = Path.Combine(folder, PepperFileName);
+            using (var stream = CreateOwnerOnly(pepperPath))
+            {
+                stream.Write(_pepper);
+                stream.Flush(flushToDisk: true);
+            }
+
+            var databasePath = Path.Combine(folder, DatabaseFileName);
+            CreateOwnerOnly(databasePath).Dispose();
+            using (var destination = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = databasePath, Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString()))
+            {
+                destination.Open();
+                _connection.BackupDatabase(destination);
+            }
+
+            return new FileInfo(pepperPath).Length + new FileInfo(databasePath).Length;
+        }
+    }
+
     private static FileStream CreateOwnerOnly(string path)
     {
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };

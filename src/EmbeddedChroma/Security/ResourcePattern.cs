@@ -34,6 +34,9 @@ internal sealed class ResourcePattern
 
     public string Text { get; }
 
+    /// <summary>The pattern <c>*</c>: the whole store.</summary>
+    public bool IsEverything => _segments.Length == 1 && _segments[0] == "*";
+
     public static ResourcePattern Parse(string text)
     {
         if (string.IsNullOrEmpty(text))

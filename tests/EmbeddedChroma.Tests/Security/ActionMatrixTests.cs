@@ -14,11 +14,28 @@ public sealed class ActionMatrixTests : IDisposable
     /// <summary>One action: its narrowest in-scope resource, a sibling resource, and the call it gates.</summary>
     private sealed record Case(string InScope, string? OutOfScope, Action<ChromaStore, ApiKeyContext> Call);
 
+    private static void BackupAndDelete(ChromaClient client)
+    {
+        var destination = Path.Combine(Path.GetTempPath(), "EmbeddedChroma.Tests", "backup-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            client.Backup(destination).Bytes.Should().BePositive();
+        }
+        finally
+        {
+            if (Directory.Exists(destination))
+            {
+                Directory.Delete(destination, recursive: true);
+            }
+        }
+    }
+
     private static Collection Coll(ChromaStore s, ApiKeyContext c) => s.GetClient(c, "acme", "db1").GetCollection("coll");
 
     private static readonly Dictionary<string, Case> DataCases = new()
     {
         [ChromaActions.SystemHeartbeat] = new("acme/db1/coll", null, (s, c) => s.GetClient(c, "acme", "db1").Heartbeat().Should().BePositive()),
+        [ChromaActions.SystemBackup] = new("*", null, (s, c) => BackupAndDelete(s.GetClient(c, "acme", "db1"))),
         [ChromaActions.CreateTenant] = new("newtenant", "acme", (s, c) => s.GetClient(c, "newtenant", "db1").CreateTenant("newtenant")),
         [ChromaActions.GetTenant] = new("acme", "beta", (s, c) => s.GetClient(c, "acme", "db1").GetTenant("acme")),
         [ChromaActions.ListTenants] = new("acme", null, (s, c) => s.GetClient(c, "acme", "db1").ListTenants().Should().Equal("acme")),

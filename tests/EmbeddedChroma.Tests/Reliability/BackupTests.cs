@@ -1,0 +1,170 @@
+using EmbeddedChroma.Tests.Security;
+using EmbeddedChroma.Tests.TestUtilities;
+
+namespace EmbeddedChroma.Tests.Reliability;
+
+/// <summary>
+/// <see cref="ChromaClient.Backup"/>: a consistent copy of an open store (whole batches only, even while a writer
+/// runs), opened with the same keys, refused for unsuitable destinations and for keys scoped below the whole store.
+/// </summary>
+public sealed class BackupTests : IDisposable
+{
+    private const int Dimension = 8;
+    private const int BatchSize = 40;
+    private readonly TempStoreFolder _backups = new("ec-backup");
+
+    public void Dispose() => _backups.Dispose();
+
+    private string Destination(string name = "copy") => Path.Combine(_backups.Path, name);
+
+    private static float[] Vector(int batch, int i)
+    {
+        var random = new Random(batch * 1_000 + i);
+        return Enumerable.Range(0, Dimension).Select(_ => (float)random.NextDouble()).ToArray();
+    }
+
+    private static void WriteBatch(Collection collection, int batch) =>
+        collection.Add(
+            Enumerable.Range(0, BatchSize).Select(i => $"b{batch}-{i}").ToArray(),
+            Enumerable.Range(0, BatchSize).Select(i => Vector(batch, i)).ToArray(),
+            Enumerable.Range(0, BatchSize).Select(i => (IReadOnlyDictionary<string, object?>?)StoreFixture.Meta(("batch", (long)batch), ("i", (long)i))).ToArray(),
+            Enumerable.Range(0, BatchSize).Select(i => $"document {batch} {i}").ToArray());
+
+    [Fact]
+    public async Task Backup_taken_while_a_writer_runs_holds_every_earlier_batch_whole_and_no_partial_one()
+    {
+        using var fx = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 300 });
+        var collection = fx.CreateCollection("docs");
+        for (var b = 0; b < 10; b++)
+        {
+            WriteBatch(collection, b);
+        }
+
+        var acknowledged = 10;
+        using var stop = new CancellationTokenSource();
+        var writer = Task.Run(() =>
+        {
+            for (var b = 10; b < 400 && !stop.IsCancellationRequested; b++)
+            {
+                WriteBatch(collection, b);
+                Volatile.Write(ref acknowledged, b + 1);
+            }
+        });
+
+        SpinWait.SpinUntil(() => Volatile.Read(ref acknowledged) >= 15, TimeSpan.FromSeconds(30)).Should().BeTrue();
+        var before = Volatile.Read(ref acknowledged);
+        var result = fx.Client.Backup(Destination());
+        stop.Cancel();
+        await writer;
+
+        result.Path.Should().Be(Destination());
+        result.Bytes.Should().BePositive();
+        using var copy = ChromaStore.Open(result.Path);
+        var restored = copy.GetClient(fx.AdminKey).GetCollection("docs");
+        var all = restored.Get(include: Include.Metadatas | Include.Embeddings | Include.Documents);
+        var batches = all.Metadatas!.Select(m => (long)m!["batch"]).GroupBy(b => b).ToDictionary(g => g.Key, g => g.Count());
+        batches.Values.Should().AllSatisfy(count => count.Should().Be(BatchSize), "a backup never holds part of a batch");
+        batches.Keys.Should().Contain(Enumerable.Range(0, before).Select(b => (long)b), "every batch acknowledged before the backup is in it");
+        batches.Keys.Order().Should().Equal(Enumerable.Range(0, batches.Count).Select(b => (long)b), "batches are acknowledged in order, so the copy is a prefix");
+        for (var r = 0; r < all.Ids.Count; r++)
+        {
+            var batch = (int)(long)all.Metadatas![r]!["batch"];
+            var i = (int)(long)all.Metadatas[r]!["i"];
+            all.Ids[r].Should().Be($"b{batch}-{i}");
+            all.Embeddings![r].Should().Equal(Vector(batch, i));
+            all.Documents![r].Should().Be($"document {batch} {i}");
+        }
+
+        var probe = Vector(3, 7);
+        restored.Query([probe], 1).Ids[0].Should().Equal("b3-7");
+        restored.Query([probe], 5, where: Where.Eq("batch", 3L)).Ids[0].Should().HaveCount(5).And.Contain("b3-7");
+    }
+
+    [Fact]
+    public void Source_store_keeps_working_after_a_backup_and_the_copy_is_independent()
+    {
+        using var fx = new StoreFixture();
+        var collection = fx.CreateCollection("docs");
+        WriteBatch(collection, 0);
+        var result = fx.Client.Backup(Destination());
+
+        WriteBatch(collection, 1);
+        collection.Count().Should().Be(2 * BatchSize);
+        using var copy = ChromaStore.Open(result.Path);
+        var restored = copy.GetClient(fx.AdminKey).GetCollection("docs");
+        restored.Count().Should().Be(BatchSize);
+        restored.Delete(["b0-0"]);
+        collection.Get(["b0-0"]).Ids.Should().Equal("b0-0");
+    }
+
+    [Fact]
+    public void Backup_keeps_the_key_ring_owner_only()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        using var fx = new StoreFixture();
+        var result = fx.Client.Backup(Destination());
+        const UnixFileMode others = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
+            | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+        (File.GetUnixFileMode(result.Path) & others).Should().Be(UnixFileMode.None);
+        (File.GetUnixFileMode(Path.Combine(result.Path, "keyring.pepper")) & others).Should().Be(UnixFileMode.None);
+        (File.GetUnixFileMode(Path.Combine(result.Path, "keyring.sqlite3")) & others).Should().Be(UnixFileMode.None);
+    }
+
+    [Fact]
+    public void Destination_that_is_not_a_new_or_empty_folder_outside_the_store_is_refused_and_nothing_is_written()
+    {
+        using var fx = new StoreFixture();
+        fx.CreateCollection("docs");
+        var occupied = Destination("occupied");
+        Directory.CreateDirectory(occupied);
+        File.WriteAllText(Path.Combine(occupied, "keep.txt"), "mine");
+        var file = Destination("a-file");
+        File.WriteAllText(file, "x");
+
+        foreach (var (destination, fragment) in new[]
+        {
+            (fx.Folder, "inside the store"),
+            (Path.Combine(fx.Folder, "nested"), "inside the store"),
+            (occupied, "not empty"),
+            (file, "is a file"),
+            ("   ", "non-empty path"),
+        })
+        {
+            var act = () => fx.Client.Backup(destination);
+            act.Should().Throw<ChromaValidationException>().WithMessage($"*{fragment}*");
+        }
+
+        Directory.EnumerateFileSystemEntries(occupied).Select(Path.GetFileName).Should().Equal("keep.txt");
+        Directory.Exists(Path.Combine(fx.Folder, "nested")).Should().BeFalse();
+        File.ReadAllText(file).Should().Be("x");
+    }
+
+    [Fact]
+    public void Empty_existing_folder_is_accepted()
+    {
+        using var fx = new StoreFixture();
+        Directory.CreateDirectory(Destination("empty"));
+        fx.Client.Backup(Destination("empty")).Bytes.Should().BePositive();
+        ChromaStore.Exists(Destination("empty")).Should().BeTrue();
+    }
+
+    [Fact]
+    public void Key_scoped_below_the_whole_store_or_without_the_action_may_not_back_up()
+    {
+        using var h = new KeyRingHarness();
+        var tenantScoped = h.Login(h.Mint([ChromaActions.SystemBackup], ["acme"]));
+        var act = () => h.Store.GetClient(tenantScoped, "acme", "db1").Backup(Destination("tenant"));
+        act.Should().Throw<ChromaAuthorizationException>().WithMessage("*scoped to '*'*");
+
+        var dataOnly = h.Login(h.Mint(ChromaActions.DataActions.Where(a => a != ChromaActions.SystemBackup).ToArray()));
+        act = () => h.Store.GetClient(dataOnly).Backup(Destination("data"));
+        act.Should().Throw<ChromaAuthorizationException>().WithMessage($"*{ChromaActions.SystemBackup}*");
+
+        Directory.Exists(Destination("tenant")).Should().BeFalse();
+        Directory.Exists(Destination("data")).Should().BeFalse();
+    }
+}
