@@ -174,27 +174,35 @@ public sealed partial class ChromaStore
         command.ExecuteNonQuery();
     }
 
-    /// <summary>Deletes a collection's rows inside the current write transaction and marks its state deleted.</summary>
+    /// <summary>
+    /// Deletes a collection's rows inside the current write transaction. Its in-memory state, graph and arena are
+    /// dropped only after the commit, so a transaction that fails leaves the collection fully usable.
+    /// </summary>
     internal void DropCollection(CollectionState state)
     {
+        foreach (var sql in new[]
+        {
+            "INSERT INTO documents_fts(documents_fts, rowid, document) SELECT 'delete', rid, document FROM records WHERE collection_id = $c AND document IS NOT NULL",
+            "DELETE FROM record_meta WHERE collection_id = $c",
+            "DELETE FROM records WHERE collection_id = $c",
+            "DELETE FROM collections WHERE id = $c",
+        })
+        {
+            var command = WriteCommand(sql);
+            command.Parameters.AddWithValue("$c", state.Id);
+            command.ExecuteNonQuery();
+        }
+
+        OnCommit(() => ForgetCollection(state));
+    }
+
+    private void ForgetCollection(CollectionState state)
+    {
+        state.Deleted = true;
         state.Indexer?.StopWorker();
         state.Lock.EnterWriteLock();
         try
         {
-            foreach (var sql in new[]
-            {
-                "INSERT INTO documents_fts(documents_fts, rowid, document) SELECT 'delete', rid, document FROM records WHERE collection_id = $c AND document IS NOT NULL",
-                "DELETE FROM record_meta WHERE collection_id = $c",
-                "DELETE FROM records WHERE collection_id = $c",
-                "DELETE FROM collections WHERE id = $c",
-            })
-            {
-                var command = WriteCommand(sql);
-                command.Parameters.AddWithValue("$c", state.Id);
-                command.ExecuteNonQuery();
-            }
-
-            state.Deleted = true;
             state.Indexer?.Dispose();
             state.Indexer = null;
             if (File.Exists(GraphPath(state.Uuid)))

@@ -366,6 +366,7 @@ public sealed partial class ChromaStore : IDisposable
     {
         {
             T result;
+            _onCommit.Clear();
             using (var tx = Db.Writer.BeginTransaction())
             {
                 Db.CurrentTransaction = tx;
@@ -374,15 +375,36 @@ public sealed partial class ChromaStore : IDisposable
                     result = action();
                     tx.Commit();
                 }
+                catch
+                {
+                    _onCommit.Clear();
+                    throw;
+                }
                 finally
                 {
                     Db.CurrentTransaction = null;
                 }
             }
 
+            foreach (var step in _onCommit)
+            {
+                step();
+            }
+
+            _onCommit.Clear();
             afterCommit?.Invoke(result);
             return result;
         }
+    }
+
+    /// <summary>In-memory steps of the current write transaction, run only once it has committed (writer lock held).</summary>
+    private readonly List<Action> _onCommit = [];
+
+    /// <summary>Runs <paramref name="step"/> after the current write transaction commits, and never if it rolls back.</summary>
+    internal void OnCommit(Action step)
+    {
+        _ = CurrentTransaction ?? throw new InvalidOperationException("No write transaction is active.");
+        _onCommit.Add(step);
     }
 
     internal SqliteTransaction? CurrentTransaction => Db.CurrentTransaction;

@@ -259,4 +259,45 @@ public sealed class TenantDatabaseTests : IDisposable
         client.Database.Should().Be("sales");
         client.CreateCollection("orders").Database.Should().Be("sales");
     }
+
+    [Fact]
+    public void DeleteDatabase_that_fails_to_commit_leaves_its_collections_usable()
+    {
+        _fx.Client.CreateDatabase("sales");
+        var sales = _fx.Client.WithDatabase("sales");
+        var orders = sales.CreateCollection("orders");
+        orders.Add(["a", "b"], [[1f, 0f], [0f, 1f]], documents: ["alpha", "beta"]);
+
+        // A trigger makes the final DELETE of the database row fail after the collection rows were deleted.
+        using (var side = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_fx.Folder, "chroma.sqlite3")};Pooling=False"))
+        {
+            side.Open();
+            using var command = side.CreateCommand();
+            command.CommandText = "CREATE TRIGGER refuse BEFORE DELETE ON databases BEGIN SELECT RAISE(ABORT, 'injected failure'); END;";
+            command.ExecuteNonQuery();
+        }
+
+        var act = () => _fx.Client.DeleteDatabase("sales");
+        act.Should().Throw<Exception>();
+
+        sales.GetCollection("orders").Count().Should().Be(2);
+        orders.Query([[1f, 0f]], 1).Ids[0].Should().Equal("a");
+        orders.Get(whereDocument: WhereDocument.Contains("beta")).Ids.Should().Equal("b");
+        orders.Add(["c"], [[1f, 1f]]);
+        orders.Count().Should().Be(3);
+
+        using (var side = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_fx.Folder, "chroma.sqlite3")};Pooling=False"))
+        {
+            side.Open();
+            using var command = side.CreateCommand();
+            command.CommandText = "DROP TRIGGER refuse;";
+            command.ExecuteNonQuery();
+        }
+
+        _fx.Client.DeleteDatabase("sales");
+        var gone = () => orders.Count();
+        gone.Should().Throw<ChromaNotFoundException>();
+        _fx.Reopen();
+        _fx.Client.ListDatabases().Select(d => d.Name).Should().Equal("default_database");
+    }
 }
