@@ -142,7 +142,10 @@ public sealed partial class ChromaStore : IDisposable
         var lockFile = AcquireLock(path);
         try
         {
-            var db = new SqliteDb(System.IO.Path.Combine(path, DatabaseFileName), EmbeddedChroma.Filtering.SqliteRegex.Register);
+            // Cheap checks only (the open path must stay fast): SQLite validates the header and every page it reads
+            // (schema, catalog, counters); a damaged page elsewhere surfaces when it is read, as the same exception.
+            // ChromaClient.VerifyIntegrity reads the whole file.
+            var db = OpenDatabase(System.IO.Path.Combine(path, DatabaseFileName));
             try
             {
                 InitializeSchema(db);
@@ -151,7 +154,7 @@ public sealed partial class ChromaStore : IDisposable
             catch (SqliteException ex)
             {
                 db.Dispose();
-                throw new ChromaCorruptStoreException($"The store is corrupt: '{db.Path}' could not be read ({ex.SqliteErrorCode}).", ex);
+                throw db.Corrupt(ex);
             }
             catch
             {
@@ -163,6 +166,21 @@ public sealed partial class ChromaStore : IDisposable
         {
             lockFile.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Opens the SQLite file of an existing store; any SQLite failure there means the file is not a usable database.</summary>
+    private static SqliteDb OpenDatabase(string file)
+    {
+        try
+        {
+            return new SqliteDb(file, EmbeddedChroma.Filtering.SqliteRegex.Register);
+        }
+        catch (SqliteException ex)
+        {
+            throw new ChromaCorruptStoreException(
+                $"The store is corrupt: the SQLite file '{file}' could not be opened (SQLite error {ex.SqliteErrorCode}). " +
+                "Restore the store folder from a backup; the store cannot be used as it is.", ex);
         }
     }
 
@@ -346,14 +364,14 @@ public sealed partial class ChromaStore : IDisposable
             ThrowIfClosed();
             if (exclusive is null)
             {
-                return InTransaction(action, afterCommit);
+                return Db.Guard(() => InTransaction(action, afterCommit));
             }
 
             // Lock order everywhere: the store's write lock, then a collection's lock.
             exclusive.Lock.EnterWriteLock();
             try
             {
-                return InTransaction(action, afterCommit);
+                return Db.Guard(() => InTransaction(action, afterCommit));
             }
             finally
             {
