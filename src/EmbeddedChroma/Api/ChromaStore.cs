@@ -87,7 +87,7 @@ public sealed partial class ChromaStore : IDisposable
             KeyRing? keys = null;
             try
             {
-                InitializeSchema(db);
+                InitializeSchema(db, create: true);
                 keys = KeyRing.Open(path, options.TimeProvider, create: true);
                 var store = new ChromaStore(path, options, lockFile, db, keys);
                 store.InWrite(() =>
@@ -148,7 +148,7 @@ public sealed partial class ChromaStore : IDisposable
             var db = OpenDatabase(System.IO.Path.Combine(path, DatabaseFileName));
             try
             {
-                InitializeSchema(db);
+                InitializeSchema(db, create: false);
                 return new ChromaStore(path, options, lockFile, db, KeyRing.Open(path, options.TimeProvider, create: false));
             }
             catch (SqliteException ex)
@@ -210,7 +210,7 @@ public sealed partial class ChromaStore : IDisposable
     }
 
     /// <summary>Creates the schema in a new store; in an existing one only checks its version (opening writes nothing).</summary>
-    private static void InitializeSchema(SqliteDb db)
+    private static void InitializeSchema(SqliteDb db, bool create)
     {
         lock (db.WriteLock)
         {
@@ -218,6 +218,12 @@ public sealed partial class ChromaStore : IDisposable
             command.CommandText = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'store_meta'";
             if (command.ExecuteScalar() is null)
             {
+                if (!create)
+                {
+                    // An emptied (zero-length) file is a valid, empty SQLite database: never mistake it for a new store.
+                    throw db.Corrupt(new InvalidDataException("no EmbeddedChroma schema"), "it holds no EmbeddedChroma tables; it was emptied or replaced");
+                }
+
                 using var tx = db.Writer.BeginTransaction();
                 command.Transaction = tx;
                 command.CommandText = Schema.Create;
@@ -234,7 +240,7 @@ public sealed partial class ChromaStore : IDisposable
             var version = command.ExecuteScalar() as string;
             if (version != SqliteDb.SchemaVersion.ToString(CultureInfo.InvariantCulture))
             {
-                throw new ChromaCorruptStoreException($"'{db.Path}' has schema version {version ?? "(none)"}; this library reads version {SqliteDb.SchemaVersion}.");
+                throw new ChromaCorruptStoreException($"The store is corrupt or from another version: '{db.Path}' has schema version {version ?? "(none)"}; this library reads version {SqliteDb.SchemaVersion}.");
             }
         }
     }
