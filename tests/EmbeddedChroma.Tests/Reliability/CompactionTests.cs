@@ -373,6 +373,53 @@ public sealed class CompactionTests : IDisposable
     }
 
     [Fact]
+    public void Compact_converts_and_shrinks_a_store_created_without_auto_vacuum()
+    {
+        var rows = Rows(3_000, 8, seed: 19);
+        var collection = Fx.CreateCollection();
+        AddAll(collection, rows);
+        Fx.Close();
+        var file = Path.Combine(Fx.Folder, "chroma.sqlite3");
+        AutoVacuum(file, "PRAGMA auto_vacuum=NONE; VACUUM;").Should().Be(0, "the store now looks like one made by an older version");
+
+        Fx.Reopen();
+        collection = Fx.Client.GetCollection("test");
+        DeleteAll(collection, rows.Take(2_700));
+        var live = rows.Skip(2_700).ToArray();
+        ShouldHoldExactly(collection, live);
+        var result = collection.Compact();
+        Fx.Close();
+
+        result.BytesAfter.Should().BeLessThan(result.BytesBefore);
+        AutoVacuum(file, null).Should().Be(2, "the first explicit compaction converts the store to incremental auto-vacuum");
+        Fx.Reopen();
+        ShouldHoldExactly(Fx.Client.GetCollection("test"), live);
+        QueriesShouldMatchBruteForce(Fx.Client.GetCollection("test"), live, seed: 20);
+    }
+
+    private static long AutoVacuum(string file, string? sql)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={file};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        if (sql is not null)
+        {
+            command.CommandText = sql;
+            command.ExecuteNonQuery();
+        }
+
+        command.CommandText = "PRAGMA auto_vacuum";
+        return (long)command.ExecuteScalar()!;
+    }
+
+    [Fact]
+    public void New_store_uses_incremental_auto_vacuum()
+    {
+        Fx.Close();
+        AutoVacuum(Path.Combine(Fx.Folder, "chroma.sqlite3"), null).Should().Be(2);
+    }
+
+    [Fact]
     public void Compact_throws_not_found_when_collection_was_deleted()
     {
         var collection = Fx.CreateCollection("gone");
