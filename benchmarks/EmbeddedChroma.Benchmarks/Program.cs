@@ -4,13 +4,19 @@ namespace EmbeddedChroma.Benchmarks;
 
 /// <summary>
 /// Entry point: <c>dotnet run -c Release --project benchmarks/EmbeddedChroma.Benchmarks -- --filter *</c>, or
-/// <c>-- ann …</c> / <c>-- ann-gen …</c> for the ANN recall/QPS harness (see <see cref="Ann.AnnCommand"/>).
+/// <c>-- ann …</c> / <c>-- ann-gen …</c> for the ANN recall/QPS harness (see <see cref="Ann.AnnCommand"/>), or
+/// <c>-- space …</c> for integrity-check cost and compaction (see <see cref="SpaceCommand"/>).
 /// </summary>
 public static class Program
 {
     /// <summary>Runs the ANN harness for <c>ann</c>/<c>ann-gen</c>, else the BenchmarkDotNet switcher over every suite in this assembly.</summary>
     public static int Main(string[] args)
     {
+        if (SpaceCommand.Handles(args))
+        {
+            return SpaceCommand.Run(args);
+        }
+
         if (Ann.AnnCommand.Handles(args))
         {
             return Ann.AnnCommand.Run(args);

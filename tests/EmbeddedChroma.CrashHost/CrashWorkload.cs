@@ -11,7 +11,7 @@ namespace EmbeddedChroma.CrashHost;
 /// Protocol (stdout, one line each, flushed): <c>READY</c> once the store is open; before a batch runs
 /// <c>BEGIN &lt;n&gt; &lt;op&gt; &lt;ids…&gt; END</c>; after it returned <c>ACK &lt;n&gt; &lt;op&gt; &lt;ids…&gt; END</c>.
 /// A line without the trailing <c>END</c> was cut by the kill. Ops: add, upsert (ids may be new or existing),
-/// delete, reopen (close and reopen the store; no ids).
+/// delete, compact (<see cref="Collection.Compact"/>; no ids), reopen (close and reopen the store; no ids).
 /// </remarks>
 public static class CrashWorkload
 {
@@ -20,7 +20,13 @@ public static class CrashWorkload
     public const string CollectionName = "crash";
 
     /// <summary>Options both the host and the checking parent open the store with.</summary>
-    public static ChromaStoreOptions Options { get; } = new() { HnswThreshold = HnswThreshold };
+    /// <remarks>Automatic compaction runs often here (every few hundred freed slots), so kills land in it too.</remarks>
+    public static ChromaStoreOptions Options { get; } = new()
+    {
+        HnswThreshold = HnswThreshold,
+        AutoCompactionMinDeadSlots = 200,
+        AutoCompactionDeadFraction = 0.15,
+    };
 
     /// <summary>The embedding batch <paramref name="batch"/> writes for <paramref name="id"/>: a pure function of both.</summary>
     public static float[] Embedding(string id, long batch)

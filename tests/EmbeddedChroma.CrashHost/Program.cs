@@ -106,6 +106,10 @@ try
             operation = "delete";
             ids.AddRange(Pick(random, live.Count > 1500 ? random.Next(100, 301) : random.Next(5, 81)));
         }
+        else if (roll < 0.97)
+        {
+            operation = "compact";
+        }
         else
         {
             operation = "reopen";
@@ -142,6 +146,9 @@ try
                 collection.Delete(ids);
                 liveSet.ExceptWith(ids);
                 live.RemoveAll(id => !liveSet.Contains(id));
+                break;
+            case "compact":
+                collection.Compact();
                 break;
             default:
                 store.Dispose();

@@ -186,6 +186,7 @@ public sealed partial class ChromaStore
             "DELETE FROM record_meta WHERE collection_id = $c",
             "DELETE FROM records WHERE collection_id = $c",
             "DELETE FROM collections WHERE id = $c",
+            "DELETE FROM store_meta WHERE key = 'compacted:' || $c",
         })
         {
             var command = WriteCommand(sql);
@@ -213,6 +214,7 @@ public sealed partial class ChromaStore
             state.Arena?.Dispose();
             state.Arena = null;
             VectorArena.Delete(ArenaPath(state.Uuid));
+            TryDelete(ArenaPath(state.Uuid) + CompactionTempSuffix);
             _collections.TryRemove(state.Id, out _);
         }
         finally
@@ -266,7 +268,7 @@ public sealed partial class ChromaStore
         lock (Db.WriteLock)
         {
             ThrowIfClosed();
-            return read();
+            return Db.Guard(read);
         }
     }
 }

@@ -31,6 +31,10 @@ public sealed partial class ChromaStore
                 if (!state.Loaded)
                 {
                     LoadSlots(state, connection);
+                    state.CompactedSeq = ReadCompactedSeq(connection, state.Id);
+
+                    // A compaction killed before its commit leaves its unfinished arena behind: discard it.
+                    TryDelete(ArenaPath(state.Uuid) + CompactionTempSuffix);
                 }
 
                 if (state.Dimension is { } dimension)

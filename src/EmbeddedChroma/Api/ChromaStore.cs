@@ -87,7 +87,7 @@ public sealed partial class ChromaStore : IDisposable
             KeyRing? keys = null;
             try
             {
-                InitializeSchema(db);
+                InitializeSchema(db, create: true);
                 keys = KeyRing.Open(path, options.TimeProvider, create: true);
                 var store = new ChromaStore(path, options, lockFile, db, keys);
                 store.InWrite(() =>
@@ -142,16 +142,19 @@ public sealed partial class ChromaStore : IDisposable
         var lockFile = AcquireLock(path);
         try
         {
-            var db = new SqliteDb(System.IO.Path.Combine(path, DatabaseFileName), EmbeddedChroma.Filtering.SqliteRegex.Register);
+            // Cheap checks only (the open path must stay fast): SQLite validates the header and every page it reads
+            // (schema, catalog, counters); a damaged page elsewhere surfaces when it is read, as the same exception.
+            // ChromaClient.VerifyIntegrity reads the whole file.
+            var db = OpenDatabase(System.IO.Path.Combine(path, DatabaseFileName));
             try
             {
-                InitializeSchema(db);
+                InitializeSchema(db, create: false);
                 return new ChromaStore(path, options, lockFile, db, KeyRing.Open(path, options.TimeProvider, create: false));
             }
             catch (SqliteException ex)
             {
                 db.Dispose();
-                throw new ChromaCorruptStoreException($"The store is corrupt: '{db.Path}' could not be read ({ex.SqliteErrorCode}).", ex);
+                throw db.Corrupt(ex);
             }
             catch
             {
@@ -163,6 +166,21 @@ public sealed partial class ChromaStore : IDisposable
         {
             lockFile.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Opens the SQLite file of an existing store; any SQLite failure there means the file is not a usable database.</summary>
+    private static SqliteDb OpenDatabase(string file)
+    {
+        try
+        {
+            return new SqliteDb(file, EmbeddedChroma.Filtering.SqliteRegex.Register);
+        }
+        catch (SqliteException ex)
+        {
+            throw new ChromaCorruptStoreException(
+                $"The store is corrupt: the SQLite file '{file}' could not be opened (SQLite error {ex.SqliteErrorCode}). " +
+                "Restore the store folder from a backup; the store cannot be used as it is.", ex);
         }
     }
 
@@ -192,7 +210,7 @@ public sealed partial class ChromaStore : IDisposable
     }
 
     /// <summary>Creates the schema in a new store; in an existing one only checks its version (opening writes nothing).</summary>
-    private static void InitializeSchema(SqliteDb db)
+    private static void InitializeSchema(SqliteDb db, bool create)
     {
         lock (db.WriteLock)
         {
@@ -200,6 +218,12 @@ public sealed partial class ChromaStore : IDisposable
             command.CommandText = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'store_meta'";
             if (command.ExecuteScalar() is null)
             {
+                if (!create)
+                {
+                    // An emptied (zero-length) file is a valid, empty SQLite database: never mistake it for a new store.
+                    throw db.Corrupt(new InvalidDataException("no EmbeddedChroma schema"), "it holds no EmbeddedChroma tables; it was emptied or replaced");
+                }
+
                 using var tx = db.Writer.BeginTransaction();
                 command.Transaction = tx;
                 command.CommandText = Schema.Create;
@@ -216,7 +240,7 @@ public sealed partial class ChromaStore : IDisposable
             var version = command.ExecuteScalar() as string;
             if (version != SqliteDb.SchemaVersion.ToString(CultureInfo.InvariantCulture))
             {
-                throw new ChromaCorruptStoreException($"'{db.Path}' has schema version {version ?? "(none)"}; this library reads version {SqliteDb.SchemaVersion}.");
+                throw new ChromaCorruptStoreException($"The store is corrupt or from another version: '{db.Path}' has schema version {version ?? "(none)"}; this library reads version {SqliteDb.SchemaVersion}.");
             }
         }
     }
@@ -346,14 +370,14 @@ public sealed partial class ChromaStore : IDisposable
             ThrowIfClosed();
             if (exclusive is null)
             {
-                return InTransaction(action, afterCommit);
+                return Db.Guard(() => InTransaction(action, afterCommit));
             }
 
             // Lock order everywhere: the store's write lock, then a collection's lock.
             exclusive.Lock.EnterWriteLock();
             try
             {
-                return InTransaction(action, afterCommit);
+                return Db.Guard(() => InTransaction(action, afterCommit));
             }
             finally
             {

@@ -48,6 +48,22 @@ public sealed record ChromaStoreOptions
     /// </summary>
     public int FilteredExactScanLimit { get; init; } = 4_096;
 
+    /// <summary>
+    /// Compact a collection automatically, in the background after a delete commits, once its freed vector slots
+    /// reach both <see cref="AutoCompactionMinDeadSlots"/> and <see cref="AutoCompactionDeadFraction"/> of its
+    /// allocated slots (default true). See <see cref="Collection.Compact"/> for what compaction does.
+    /// </summary>
+    public bool AutoCompaction { get; init; } = true;
+
+    /// <summary>
+    /// Share of a collection's allocated slots that must be freed (deleted and not yet reused) before it is compacted
+    /// automatically; strictly between 0 and 1 (default 0.5).
+    /// </summary>
+    public double AutoCompactionDeadFraction { get; init; } = 0.5;
+
+    /// <summary>Fewest freed slots for an automatic compaction (default 10,000), so small collections are not rewritten for little gain.</summary>
+    public int AutoCompactionMinDeadSlots { get; init; } = 10_000;
+
     /// <summary>Clock for key expiry and usage times; <see cref="TimeProvider.System"/> by default.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
@@ -64,6 +80,12 @@ public sealed record ChromaStoreOptions
         Positive(MaxMetadataArrayLength, nameof(MaxMetadataArrayLength));
         Positive(HnswThreshold, nameof(HnswThreshold));
         Positive(FilteredExactScanLimit, nameof(FilteredExactScanLimit));
+        Positive(AutoCompactionMinDeadSlots, nameof(AutoCompactionMinDeadSlots));
+        if (!(AutoCompactionDeadFraction is > 0 and < 1))
+        {
+            throw new ChromaValidationException($"ChromaStoreOptions.{nameof(AutoCompactionDeadFraction)} must be between 0 and 1 (exclusive), got {AutoCompactionDeadFraction}.");
+        }
+
         ArgumentNullException.ThrowIfNull(TimeProvider);
     }
 

@@ -234,8 +234,34 @@ public sealed partial class Collection
                     throw;
                 }
             },
-            _ => batch.Apply(),
+            _ =>
+            {
+                batch.Apply();
+                Store.MaybeScheduleCompaction(_state);
+            },
             _state);
+    }
+
+    /// <summary>
+    /// Reclaims the space of deleted records: live records move into a dense range of vector slots, the vector file
+    /// is rewritten smaller (atomically: a temporary file renamed over it), the HNSW graph is rebuilt over the live
+    /// records in the background (queries stay exact-correct meanwhile: records not yet linked are scanned exactly),
+    /// and the SQLite file gives its free pages back and truncates its write-ahead log. A store created by an older
+    /// version without incremental auto-vacuum is converted by a one-time <c>VACUUM</c> (a full rewrite of the file).
+    /// No record, id, embedding, metadata or document changes; a process kill at any point loses nothing.
+    /// </summary>
+    /// <remarks>
+    /// Writes to the store wait while it runs; queries keep running, except for a short swap at the end. A collection
+    /// with no deleted records is left as it is (a no-op apart from the SQLite shrink). Compaction also runs
+    /// automatically past the thresholds of <see cref="ChromaStoreOptions.AutoCompaction"/>.
+    /// </remarks>
+    /// <returns>What was reclaimed: slots and store-folder bytes before and after.</returns>
+    /// <exception cref="ChromaNotFoundException">The collection was deleted.</exception>
+    /// <exception cref="ChromaCorruptStoreException">The SQLite file is damaged.</exception>
+    public CompactionResult Compact()
+    {
+        Gate(ChromaActions.Compact);
+        return Store.Compact(_state, automatic: false)!;
     }
 
     internal static byte[] ToBlob(ReadOnlySpan<float> vector) => MemoryMarshal.AsBytes(vector).ToArray();

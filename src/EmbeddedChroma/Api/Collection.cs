@@ -170,8 +170,11 @@ public sealed partial class Collection
         try
         {
             ThrowIfDeleted();
-            Store.EnsureLoaded(_state);
-            return read();
+            return Store.Db.Guard(() =>
+            {
+                Store.EnsureLoaded(_state);
+                return read();
+            });
         }
         finally
         {

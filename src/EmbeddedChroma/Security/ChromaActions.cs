@@ -20,6 +20,8 @@ public static class ChromaActions
     public const string SystemHeartbeat = "system:heartbeat";
     /// <summary>Copy the whole store (all tenants, records and the key ring) to a backup folder; needs a key scoped to <c>*</c>.</summary>
     public const string SystemBackup = "system:backup";
+    /// <summary>Check the whole SQLite file for damage (<see cref="ChromaClient.VerifyIntegrity"/>); store-wide, reads every page.</summary>
+    public const string VerifyIntegrity = "system:verify_integrity";
     /// <summary>Create a tenant.</summary>
     public const string CreateTenant = "tenant:create_tenant";
     /// <summary>Read a tenant.</summary>
@@ -62,6 +64,8 @@ public static class ChromaActions
     public const string Query = "collection:query";
     /// <summary>Count records.</summary>
     public const string Count = "collection:count";
+    /// <summary>Compact a collection (<see cref="Collection.Compact"/>): reclaim the space of deleted records.</summary>
+    public const string Compact = "collection:compact";
 
     /// <summary>Create a key (never broader than the creating key).</summary>
     public const string CreateKey = "keyring:create_key";
@@ -83,7 +87,7 @@ public static class ChromaActions
     [
         SystemHeartbeat, SystemBackup, CreateTenant, GetTenant, ListTenants, DeleteTenant, CreateDatabase, GetDatabase, ListDatabases,
         DeleteDatabase, CreateCollection, GetCollection, GetOrCreateCollection, ListCollections, DeleteCollection,
-        UpdateCollection, Add, Upsert, Update, Delete, Get, Query, Count,
+        UpdateCollection, Add, Upsert, Update, Delete, Get, Query, Count, Compact, VerifyIntegrity,
     ];
 
     /// <summary>Every concrete key-management action.</summary>

@@ -20,6 +20,12 @@ internal sealed class CollectionState
     public int? Dimension { get; set; }
     public long LastSeq { get; set; }
 
+    /// <summary>
+    /// The sequence number of the last compaction (0: never). Slots were renumbered then, so a saved graph
+    /// stamped before it describes other slots and is discarded (see <see cref="VectorIndexer.Attach"/>).
+    /// </summary>
+    public long CompactedSeq { get; set; }
+
     public ReaderWriterLockSlim Lock { get; } = new(LockRecursionPolicy.NoRecursion);
 
     public volatile bool Deleted;

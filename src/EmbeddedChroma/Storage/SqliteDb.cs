@@ -30,8 +30,78 @@ internal sealed class SqliteDb : IDisposable
         _configure = configure;
         Path = path;
         Writer = OpenConnection();
-        Exec(Writer, "PRAGMA journal_mode=WAL;");
-        Exec(Writer, "PRAGMA synchronous=FULL;");
+        try
+        {
+            // Incremental auto-vacuum lets compaction hand freed pages back to the file system cheaply. It takes
+            // effect only in a database without tables (a new store); an older store keeps its mode until a VACUUM.
+            Exec(Writer, "PRAGMA auto_vacuum=INCREMENTAL;");
+            Exec(Writer, "PRAGMA journal_mode=WAL;");
+            Exec(Writer, "PRAGMA synchronous=FULL;");
+        }
+        catch (SqliteException ex)
+        {
+            Writer.Dispose();
+            throw IsCorruption(ex) ? Corrupt(ex) : ex;
+        }
+    }
+
+    /// <summary>SQLITE_CORRUPT (11) or SQLITE_NOTADB (26), extended codes included: the file is damaged or not a database.</summary>
+    public static bool IsCorruption(SqliteException ex) => (ex.SqliteErrorCode & 0xFF) is 11 or 26 || (ex.SqliteExtendedErrorCode & 0xFF) is 11 or 26;
+
+    /// <summary>The exception for a damaged database file: names the file, says it is corrupt, and what to do.</summary>
+    public ChromaCorruptStoreException Corrupt(Exception inner, string? detail = null) =>
+        new($"The store is corrupt: the SQLite file '{Path}' is damaged ({detail ?? Describe(inner)}). " +
+            "Restore the store folder from a backup; the store cannot be used as it is.", inner);
+
+    private static string Describe(Exception ex) => ex is SqliteException sqlite
+        ? $"SQLite error {sqlite.SqliteErrorCode}/{sqlite.SqliteExtendedErrorCode}: {sqlite.Message.Split('\n')[0].Trim()}"
+        : ex.Message;
+
+    /// <summary>Runs <paramref name="action"/>, turning SQLite's corruption errors into <see cref="ChromaCorruptStoreException"/>.</summary>
+    public T Guard<T>(Func<T> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (SqliteException ex) when (IsCorruption(ex))
+        {
+            throw Corrupt(ex);
+        }
+    }
+
+    /// <summary>
+    /// <c>PRAGMA quick_check</c> (or the slower <c>integrity_check</c> when <paramref name="full"/>) on a reader
+    /// connection: the problems it reports, empty when the file is sound. Reads the whole file: not for the open path.
+    /// </summary>
+    public IReadOnlyList<string> Check(bool full)
+    {
+        var connection = Rent();
+        try
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = full ? "PRAGMA integrity_check(100)" : "PRAGMA quick_check(100)";
+            using var reader = command.ExecuteReader();
+            var problems = new List<string>();
+            while (reader.Read())
+            {
+                var line = reader.GetString(0);
+                if (line != "ok")
+                {
+                    problems.Add(line);
+                }
+            }
+
+            return problems;
+        }
+        catch (SqliteException ex) when (IsCorruption(ex))
+        {
+            return [Describe(ex)];
+        }
+        finally
+        {
+            Return(connection);
+        }
     }
 
     public string Path { get; }
@@ -55,10 +125,10 @@ internal sealed class SqliteDb : IDisposable
             _configure?.Invoke(connection);
             return connection;
         }
-        catch (SqliteException ex) when (ex.SqliteErrorCode is 11 or 26)
+        catch (SqliteException ex) when (IsCorruption(ex))
         {
             connection.Dispose();
-            throw new ChromaCorruptStoreException($"The store is corrupt: '{Path}' is not a valid SQLite database ({ex.SqliteErrorCode}).", ex);
+            throw Corrupt(ex);
         }
     }
 

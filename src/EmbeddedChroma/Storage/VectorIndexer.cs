@@ -71,7 +71,8 @@ internal sealed class VectorIndexer : IDisposable
         }
 
         var parameters = Parameters();
-        if (_threshold != int.MaxValue && HnswIndex.ReadStamp(_path) is { } stamp && stamp <= _state.LastSeq
+        // A graph saved before the last compaction numbers its nodes by the old slots: never load it.
+        if (_threshold != int.MaxValue && HnswIndex.ReadStamp(_path) is { } stamp && stamp <= _state.LastSeq && stamp >= _state.CompactedSeq
             && HnswIndex.TryLoad(_path, arena, _state.Configuration.Space, parameters, stamp) is { } graph)
         {
             _graph = graph;
@@ -267,6 +268,24 @@ internal sealed class VectorIndexer : IDisposable
                 _state.Lock.ExitReadLock();
             }
         }
+    }
+
+    /// <summary>
+    /// Drops the graph (queries scan exactly until the next <see cref="Attach"/>): its slots are about to be renumbered
+    /// or its arena is gone. Call without holding the collection lock (stops the worker first).
+    /// </summary>
+    public void Detach()
+    {
+        StopWorker();
+        lock (_pendingLock)
+        {
+            _pending.Clear();
+            _removed.Clear();
+        }
+
+        // Not disposed: a query holding the read lock may still be walking it.
+        _graph = null;
+        LoadedFromFile = false;
     }
 
     /// <summary>Waits until every pending write is linked (tests and benchmarks).</summary>

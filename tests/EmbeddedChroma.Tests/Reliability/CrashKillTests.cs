@@ -35,8 +35,26 @@ public sealed class CrashKillTests : IDisposable
             IReadOnlyList<string> lines;
             using (var host = CrashHostProcess.Start(_folder, Seed + kill, nextBatch))
             {
-                host.WaitFor(l => l.Contains("READY"), TimeSpan.FromSeconds(60), "READY");
-                Thread.Sleep(delay);
+                // Most kills land at a random moment; every tenth during open (before READY, once the store exists),
+                // and every tenth a few milliseconds into an explicit compaction.
+                var target = kill % 10 == 5 && kill > 0 ? "open" : kill % 10 == 8 ? "compact" : "random";
+                if (target == "open")
+                {
+                    Thread.Sleep(random.Next(80, 400));
+                    stats.OpenKills += host.Lines.Contains("READY") ? 0 : 1;
+                }
+                else if (target == "compact")
+                {
+                    host.WaitFor(l => l.Any(x => CrashWorkload.Parse(x) is { Acknowledged: false, Operation: "compact" }), TimeSpan.FromSeconds(60), "a compaction");
+                    Thread.Sleep(random.Next(0, 15));
+                    stats.CompactionKills += CrashWorkload.Parse(host.Lines[^1]) is { Acknowledged: false, Operation: "compact" } ? 1 : 0;
+                }
+                else
+                {
+                    host.WaitFor(l => l.Contains("READY"), TimeSpan.FromSeconds(60), "READY");
+                    Thread.Sleep(delay);
+                }
+
                 host.HasExited.Should().BeFalse($"the host runs until killed (stderr: {host.Stderr})");
                 host.Kill();
                 lines = host.Lines;
@@ -53,7 +71,7 @@ public sealed class CrashKillTests : IDisposable
         _output.WriteLine($"kills survived {stats.Kills}, acknowledged batches verified {stats.BatchesAcknowledged}, " +
             $"in-flight batches present {stats.InFlightPresent} / absent {stats.InFlightAbsent}, records lost {stats.RecordsLost}, " +
             $"final records {expected.Count}, query checks {stats.QueryChecks} (graph-sized {stats.GraphSizedChecks}), " +
-            $"recall {stats.MeanRecall:F3}, {(DateTime.UtcNow - started).TotalSeconds:F1} s");
+            $"recall {stats.MeanRecall:F3}, kills during open {stats.OpenKills}, during compaction {stats.CompactionKills}, {(DateTime.UtcNow - started).TotalSeconds:F1} s");
         stats.Kills.Should().Be(Kills);
         stats.BatchesAcknowledged.Should().BeGreaterThanOrEqualTo(Kills, "the host acknowledges batches between kills");
         stats.RecordsLost.Should().Be(0);
@@ -167,7 +185,7 @@ public sealed class CrashKillTests : IDisposable
 
             collection.Count().Should().Be(actual.Count);
 
-            var touched = inFlight is null || inFlight.Operation == "reopen" ? [] : new HashSet<string>(inFlight.Ids, StringComparer.Ordinal);
+            var touched = inFlight is null || inFlight.Operation is "reopen" or "compact" ? [] : new HashSet<string>(inFlight.Ids, StringComparer.Ordinal);
             var lost = expected.Count(e => !touched.Contains(e.Key) && (!actual.TryGetValue(e.Key, out var b) || b != e.Value));
             stats.RecordsLost += lost;
             lost.Should().Be(0, "every acknowledged batch is durable");
@@ -308,6 +326,10 @@ public sealed class CrashKillTests : IDisposable
         public int QueryChecks { get; set; }
 
         public int GraphSizedChecks { get; set; }
+
+        public int OpenKills { get; set; }
+
+        public int CompactionKills { get; set; }
 
         public double RecallSum { get; set; }
 

@@ -57,6 +57,8 @@ public sealed class ActionMatrixTests : IDisposable
         [ChromaActions.Get] = new("acme/db1/coll", "acme/db1/other", (s, c) => Coll(s, c).Get().Ids.Should().Equal("a")),
         [ChromaActions.Query] = new("acme/db1/coll", "acme/db1/other", (s, c) => Coll(s, c).Query([[1f, 2f]], 1).Ids[0].Should().Equal("a")),
         [ChromaActions.Count] = new("acme/db1/coll", "acme/db1/other", (s, c) => Coll(s, c).Count().Should().Be(1)),
+        [ChromaActions.Compact] = new("acme/db1/coll", "acme/db1/other", (s, c) => Coll(s, c).Compact().Records.Should().Be(1)),
+        [ChromaActions.VerifyIntegrity] = new("acme/db1/coll", null, (s, c) => s.GetClient(c, "acme", "db1").VerifyIntegrity()),
     };
 
     /// <summary>
