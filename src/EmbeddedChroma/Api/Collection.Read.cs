@@ -260,6 +260,31 @@ public sealed partial class Collection
     /// <summary>The in-memory filter index if built (tests).</summary>
     internal MetadataFilterIndex? BuiltFilterIndex => _state.FilterIndex;
 
+    /// <summary>
+    /// Tests: the slots <paramref name="where"/> selects, from the in-memory index (built if needed; null when
+    /// disabled or over budget) and from SQL, read under one read lock.
+    /// </summary>
+    internal (int[]? FromIndex, int[] FromSql) EvaluateWhereBothWays(Where where) => WithReadLock(() => WithConnection(connection =>
+    {
+        var bits = FilterIndex(connection)?.Evaluate(where, _state.Live);
+        int[]? fromIndex = null;
+        if (bits is not null)
+        {
+            var slots = new List<int>();
+            for (var w = 0; w < bits.Length; w++)
+            {
+                for (var word = bits[w]; word != 0; word &= word - 1)
+                {
+                    slots.Add((w << 6) + System.Numerics.BitOperations.TrailingZeroCount(word));
+                }
+            }
+
+            fromIndex = [.. slots];
+        }
+
+        return (fromIndex, RecordReader.SelectSlots(connection, _state, null, where, null).ToArray());
+    }));
+
     private bool IsLive(int slot) => (slot >> 6) < _state.Live.Length && (_state.Live[slot >> 6] & (1UL << slot)) != 0;
 
     private T WithConnection<T>(Func<Microsoft.Data.Sqlite.SqliteConnection, T> read)
