@@ -43,6 +43,8 @@ internal static class AnnRunner
         string selectivityText = options.String("filter-selectivity", "1");
         int filterSeed = options.Int("filter-seed", 1);
         string? jsonPath = options.String("json", "");
+        bool distinctFilters = options.Int("distinct-filters", 0) != 0;
+        int exactScanLimit = options.Int("exact-scan-limit", 0);
         options.ThrowIfUnused();
 
         DistanceSpace space = metric switch
@@ -80,7 +82,11 @@ internal static class AnnRunner
             double[] selectivities = selectivityText.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(s => double.Parse(s, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
             return AnnStoreRunner.Run(new AnnStoreRunner.Setup(
-                metric, space, data, count, dimension, stride, queryData, queryCount, truthPath, m, efConstruction, efs, selectivities, jsonPath));
+                metric, space, data, count, dimension, stride, queryData, queryCount, truthPath, m, efConstruction, efs, selectivities, jsonPath)
+            {
+                DistinctFilters = distinctFilters,
+                ExactScanLimit = exactScanLimit,
+            });
         }
 
         double selectivity = double.Parse(selectivityText, System.Globalization.CultureInfo.InvariantCulture);

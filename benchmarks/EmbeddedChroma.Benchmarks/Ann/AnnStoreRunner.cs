@@ -16,6 +16,9 @@ namespace EmbeddedChroma.Benchmarks.Ann;
 /// <see cref="Collection.Modify"/>) and per selectivity S of <c>--filter-selectivity</c> (a comma list; 1 = unfiltered),
 /// the query set runs single-threaded through <see cref="Collection.Query"/> (k = 10, ids only) with
 /// <c>Where.Lt("bucket", S·1000)</c> when S &lt; 1; the truth is exact over the admitted rows (n % 1000 &lt; S·1000).
+/// <c>--distinct-filters 1</c> makes every query's filter JSON unique (<c>Where.Lt("bucket", S·1000 − 0.5 + i·1e-9)</c> for the
+/// i-th call, the same admitted rows since buckets are integers), so the store's per-filter cache never answers and each
+/// query pays the filter evaluation; <c>--exact-scan-limit N</c> sets <see cref="ChromaStoreOptions.FilteredExactScanLimit"/>.
 /// Finally the store is closed and reopened 3 times, timing <c>Open</c> + <c>GetClient</c> + <c>GetCollection</c> + the first query.
 /// </summary>
 internal static class AnnStoreRunner
@@ -27,7 +30,14 @@ internal static class AnnStoreRunner
 
     internal sealed record Setup(
         string Metric, DistanceSpace Space, float[] Data, int Count, int Dimension, int Stride, float[] Queries, int QueryCount,
-        string? TruthPath, int M, int EfConstruction, int[] Efs, double[] Selectivities, string? JsonPath);
+        string? TruthPath, int M, int EfConstruction, int[] Efs, double[] Selectivities, string? JsonPath)
+    {
+        /// <summary>A unique filter per query call (defeats the allowed-slot cache; same admitted rows).</summary>
+        public bool DistinctFilters { get; init; }
+
+        /// <summary><see cref="ChromaStoreOptions.FilteredExactScanLimit"/>, or 0 for the default.</summary>
+        public int ExactScanLimit { get; init; }
+    }
 
     public static int Run(Setup setup)
     {
@@ -89,7 +99,8 @@ internal static class AnnStoreRunner
             double ingestSeconds;
             double indexReadySeconds;
             double closeSeconds;
-            using (ChromaStore store = ChromaStore.Create(folder, out adminKey))
+            var options = setup.ExactScanLimit > 0 ? new ChromaStoreOptions { FilteredExactScanLimit = setup.ExactScanLimit } : null;
+            using (ChromaStore store = ChromaStore.Create(folder, out adminKey, options))
             {
                 Collection collection = store.GetClient(adminKey).CreateCollection(CollectionName, new CollectionOptions
                 {
@@ -130,10 +141,17 @@ internal static class AnnStoreRunner
                         Where? where = s < 1.0 ? Where.Lt("bucket", (int)Math.Round(s * Buckets)) : null;
                         var (truth, truthK) = truths[s];
                         double load = LoadAverage();
-                        var (recall, qps) = AnnRunner.Measure((q, slots) => Search(collection, queryLists[q], where, slots), setup.QueryCount, truth, truthK);
+                        long call = 0;
+                        var (recall, qps) = AnnRunner.Measure(
+                            (q, slots) => Search(collection, queryLists[q], where is not null && setup.DistinctFilters ? Where.Lt("bucket", Math.Round(s * Buckets) - 0.5 + (++call * 1e-9)) : where, slots),
+                            setup.QueryCount,
+                            truth,
+                            truthK);
                         Console.WriteLine($"store   ef {ef,4}  filter {s:G3}  recall@10 {recall:F4}  {qps,10:F0} QPS  (load {load:F2})");
                         Emit(Result("query", ef, s) with
                         {
+                            DistinctFilters = setup.DistinctFilters ? true : null,
+                            ExactScanLimit = setup.ExactScanLimit > 0 ? setup.ExactScanLimit : null,
                             RecallAt10 = recall, Qps = qps, IngestSeconds = ingestSeconds, IndexReadySeconds = indexReadySeconds, LoadAverage1m = load,
                         });
                     }
@@ -291,6 +309,12 @@ internal static class AnnStoreRunner
         [property: JsonPropertyName("peak_rss_bytes")] long PeakRssBytes,
         [property: JsonPropertyName("load_avg_1m")] double LoadAverage1m)
     {
+        [JsonPropertyName("distinct_filters")]
+        public bool? DistinctFilters { get; init; }
+
+        [JsonPropertyName("exact_scan_limit")]
+        public int? ExactScanLimit { get; init; }
+
         [JsonPropertyName("filter_get_ms")]
         public double? FilterGetMilliseconds { get; init; }
 

@@ -266,6 +266,9 @@ public sealed partial class ChromaStore
             state.Live = bits;
             state.FreeSlots.Clear();
             state.NextSlot = count;
+
+            // The in-memory filter index is keyed by slot: drop it, the next filtered query rebuilds it over the new slots.
+            state.FilterIndex = null;
             state.Arena?.Dispose();
             state.Arena = null;
             try

@@ -64,6 +64,19 @@ public sealed record ChromaStoreOptions
     /// <summary>Fewest freed slots for an automatic compaction (default 10,000), so small collections are not rewritten for little gain.</summary>
     public int AutoCompactionMinDeadSlots { get; init; } = 10_000;
 
+    /// <summary>Default of <see cref="FilterIndexMemoryBudget"/>: 256 MiB per collection.</summary>
+    public const long DefaultFilterIndexMemoryBudget = 256L << 20;
+
+    /// <summary>
+    /// Most bytes (estimated) the in-memory metadata filter index of one collection may hold (default 256 MiB).
+    /// The index is built on a collection's first query with a <c>where</c> filter and makes metadata filters
+    /// cost microseconds instead of an SQLite query; a collection whose index would exceed the budget evaluates
+    /// its filters in SQLite instead (same results, slower) until it is next loaded. 0 disables the index.
+    /// Roughly: 8 bytes per record for each common numeric key, 4 for each common string key plus its distinct
+    /// strings, 1 for each common bool key; rare keys and array values cost per value present.
+    /// </summary>
+    public long FilterIndexMemoryBudget { get; init; } = DefaultFilterIndexMemoryBudget;
+
     /// <summary>Clock for key expiry and usage times; <see cref="TimeProvider.System"/> by default.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
@@ -84,6 +97,11 @@ public sealed record ChromaStoreOptions
         if (!(AutoCompactionDeadFraction is > 0 and < 1))
         {
             throw new ChromaValidationException($"ChromaStoreOptions.{nameof(AutoCompactionDeadFraction)} must be between 0 and 1 (exclusive), got {AutoCompactionDeadFraction}.");
+        }
+
+        if (FilterIndexMemoryBudget < 0)
+        {
+            throw new ChromaValidationException($"ChromaStoreOptions.{nameof(FilterIndexMemoryBudget)} must be zero (disabled) or positive, got {FilterIndexMemoryBudget}.");
         }
 
         ArgumentNullException.ThrowIfNull(TimeProvider);

@@ -1,22 +1,60 @@
+using System.Numerics;
+
 namespace EmbeddedChroma.Storage;
 
+/// <summary>The slots a query's selectors allow, as a bitmap over slots (bit i of word i / 64), and how many.</summary>
+internal sealed class AllowedSet
+{
+    public AllowedSet(ulong[] bits)
+    {
+        Bits = bits;
+        var count = 0;
+        foreach (var word in bits)
+        {
+            count += BitOperations.PopCount(word);
+        }
+
+        Count = count;
+    }
+
+    public ulong[] Bits { get; }
+
+    /// <summary>Exactly the number of set bits.</summary>
+    public int Count { get; }
+
+    public bool Contains(int slot) => (slot >> 6) < Bits.Length && (Bits[slot >> 6] & (1UL << slot)) != 0;
+
+    /// <summary>A bitmap of <paramref name="words"/> words with the given slots set.</summary>
+    public static ulong[] ToBits(List<int> slots, int words)
+    {
+        var bits = new ulong[words];
+        foreach (var slot in slots)
+        {
+            if ((slot >> 6) < words)
+            {
+                bits[slot >> 6] |= 1UL << slot;
+            }
+        }
+
+        return bits;
+    }
+}
+
 /// <summary>
-/// The allowed-slot lists of recently used filters of one collection, valid for one write sequence number:
+/// The allowed-slot sets of recently used filters of one collection, valid for one write sequence number:
 /// an application that queries many times with the same filter (a tenant or user filter, say) between writes
-/// pays for evaluating it in SQLite once. Any write changes the sequence number and so empties the cache.
-/// A filter seen for the first time still costs its SQL.
+/// evaluates it once. Any write changes the sequence number and so empties the cache.
 /// </summary>
-/// <remarks>Thread-safe (one short lock); lists are shared read-only once stored.</remarks>
+/// <remarks>Thread-safe (one short lock); sets are shared read-only once stored.</remarks>
 internal sealed class AllowedSlotCache
 {
     private const int Capacity = 16;
-    private const int LargestList = 1 << 20;
 
     private readonly Lock _lock = new();
-    private readonly List<(string Key, List<int> Slots)> _entries = [];
+    private readonly List<(string Key, AllowedSet Set)> _entries = [];
     private long _seq = -1;
 
-    public bool TryGet(string key, long seq, out List<int> slots)
+    public bool TryGet(string key, long seq, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out AllowedSet? set)
     {
         lock (_lock)
         {
@@ -26,24 +64,19 @@ internal sealed class AllowedSlotCache
                 {
                     if (_entries[i].Key == key)
                     {
-                        slots = _entries[i].Slots;
+                        set = _entries[i].Set;
                         return true;
                     }
                 }
             }
 
-            slots = [];
+            set = null;
             return false;
         }
     }
 
-    public void Add(string key, long seq, List<int> slots)
+    public void Add(string key, long seq, AllowedSet set)
     {
-        if (slots.Count > LargestList)
-        {
-            return;
-        }
-
         lock (_lock)
         {
             if (seq != _seq)
@@ -57,7 +90,7 @@ internal sealed class AllowedSlotCache
                 _entries.RemoveAt(0);
             }
 
-            _entries.Add((key, slots));
+            _entries.Add((key, set));
         }
     }
 }

@@ -47,7 +47,20 @@ internal sealed class CollectionState
     /// <summary>Live records.</summary>
     public int Count { get; set; }
 
-    /// <summary>Allowed-slot lists of recent filters, valid until the next write.</summary>
+    /// <summary>
+    /// The in-memory metadata filter index: null until the first filtered query builds it (under
+    /// <see cref="FilterIndexBuildLock"/>, holding the read lock), and again once it outgrew its budget.
+    /// Written under the write lock or the build lock; read under the read lock.
+    /// </summary>
+    public volatile MetadataFilterIndex? FilterIndex;
+
+    /// <summary>Set when the index exceeded <see cref="ChromaStoreOptions.FilterIndexMemoryBudget"/>: filters stay in SQL for this state's lifetime.</summary>
+    public volatile bool FilterIndexOverBudget;
+
+    /// <summary>Serializes the lazy build of <see cref="FilterIndex"/> among concurrent readers.</summary>
+    public Lock FilterIndexBuildLock { get; } = new();
+
+    /// <summary>Allowed-slot sets of recent filters, valid until the next write.</summary>
     public AllowedSlotCache FilterCache { get; } = new();
 
     /// <summary>The background HNSW maintainer (created on first load).</summary>

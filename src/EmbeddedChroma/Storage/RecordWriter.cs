@@ -18,6 +18,8 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
     private readonly List<(int Slot, float[] Vector)> _rows = [];
     private readonly List<int> _inserted = [];
     private readonly List<int> _removed = [];
+    private readonly List<(int Slot, string? MetadataJson)> _cleared = [];
+    private List<MetadataFilterIndex.Row>? _filterRows;
     private long _seq;
     private bool _touched;
     private int? _dimension;
@@ -120,6 +122,7 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
         }
 
         command.ExecuteNonQuery();
+        _cleared.Add((existing.Slot, existing.MetadataJson));
         _touched = true;
     }
 
@@ -138,6 +141,7 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
         }
 
         _removed.Add(existing.Slot);
+        _cleared.Add((existing.Slot, existing.MetadataJson));
     }
 
     public void Finish()
@@ -147,6 +151,10 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
             // Set-based: the filter rows and document index entries of every record this batch wrote (they
             // carry its sequence number), two statements per batch instead of two per record.
             IndexBatch();
+            if (state.FilterIndex is not null)
+            {
+                _filterRows = ReadFilterRows();
+            }
         }
 
         var command = store.WriteCommand("UPDATE collections SET last_seq = $seq, dimension = COALESCE(dimension, $dim) WHERE id = $c");
@@ -189,6 +197,7 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
         }
 
         state.Count += _inserted.Count - _removed.Count;
+        ApplyFilterIndex();
         if (_rows.Count == 0)
         {
             state.Indexer?.OnWritten([], _removed);
@@ -251,6 +260,51 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
         documents.Parameters.AddWithValue("$c", state.Id);
         documents.Parameters.AddWithValue("$seq", _seq);
         documents.ExecuteNonQuery();
+    }
+
+    /// <summary>The filter rows this batch wrote, as SQLite stored them (read inside the transaction).</summary>
+    private List<MetadataFilterIndex.Row> ReadFilterRows()
+    {
+        var command = store.WriteCommand("""
+            SELECT r.slot, m.key, m.elem, m.s, m.n, m.b
+            FROM records r JOIN record_meta m ON m.rid = r.rid
+            WHERE r.collection_id = $c AND r.seq = $seq
+            """);
+        command.Parameters.AddWithValue("$c", state.Id);
+        command.Parameters.AddWithValue("$seq", _seq);
+        var rows = new List<MetadataFilterIndex.Row>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            rows.Add(MetadataFilterIndex.ReadRow(reader));
+        }
+
+        return rows;
+    }
+
+    /// <summary>Brings the in-memory filter index (if built) in step with the committed batch, or drops it past its budget.</summary>
+    private void ApplyFilterIndex()
+    {
+        if (state.FilterIndex is not { } index || (_cleared.Count == 0 && _filterRows is null))
+        {
+            return;
+        }
+
+        try
+        {
+            var bytes = index.Apply(_cleared, _filterRows ?? [], state.NextSlot);
+            if (bytes > store.Options.FilterIndexMemoryBudget)
+            {
+                state.FilterIndex = null;
+                state.FilterIndexOverBudget = true;
+            }
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or OutOfMemoryException)
+        {
+            // The batch is durable; the index is derived. Filter in SQL from now on rather than trust it.
+            state.FilterIndex = null;
+            state.FilterIndexOverBudget = true;
+        }
     }
 
     private void UnindexDocument(long rid, string document)

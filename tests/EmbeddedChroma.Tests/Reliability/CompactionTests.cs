@@ -265,6 +265,34 @@ public sealed class CompactionTests : IDisposable
     }
 
     [Fact]
+    public void Filtered_queries_after_compaction_see_the_renumbered_records()
+    {
+        var rows = Rows(3_000, 8, seed: 21);
+        var collection = Fx.CreateCollection();
+        AddAll(collection, rows);
+
+        // Build the in-memory filter index over the old slots, then move every live record.
+        var probe = rows[0].Vector;
+        collection.Query([probe], 5, where: Where.Eq("g", 3L)).Ids[0].Should().HaveCount(5);
+        DeleteAll(collection, rows.Where((_, i) => i % 4 != 0));
+        collection.Compact().RecordsMoved.Should().BePositive();
+
+        var live = rows.Where((_, i) => i % 4 == 0).ToArray();
+        foreach (var (where, keep) in new (Where Filter, Func<Row, bool> Keep)[]
+        {
+            (Where.Eq("g", 4L), r => r.Group == 4),
+            (Where.Ne("tag", "t1"), r => r.Tag != "t1"),
+            (Where.Gte("g", 8L), r => r.Group >= 8),
+        })
+        {
+            var expected = live.Where(keep)
+                .OrderBy(r => EmbeddedChroma.Distance.VectorMath.SquaredL2(r.Vector, probe)).Take(10).Select(r => r.Id).ToArray();
+            collection.Query([probe], 10, where: where).Ids[0].Should().Equal(expected);
+            collection.Get(where: where).Ids.Should().BeEquivalentTo(live.Where(keep).Select(r => r.Id));
+        }
+    }
+
+    [Fact]
     public async Task Concurrent_queries_see_consistent_results_while_collection_is_compacted()
     {
         var rows = Rows(20_000, 16, seed: 15);
