@@ -42,11 +42,18 @@ public sealed partial class ChromaStore
                     state.Arena?.Dispose();
                     state.Arena = null;
                     var path = ArenaPath(state.Uuid);
-                    var arena = state.ArenaInvalid ? null : VectorArena.TryOpen(path, dimension, state.LastSeq);
+                    string? problem = "was left invalid by a failed write";
+                    var arena = state.ArenaInvalid ? null : VectorArena.TryOpen(path, dimension, state.LastSeq, out problem);
                     if (arena is not null && arena.SlotCount < state.NextSlot)
                     {
                         arena.Dispose();
                         arena = null;
+                        problem = "holds fewer rows than the database";
+                    }
+
+                    if (arena is null)
+                    {
+                        Internal.StoreLog.ArenaRebuilt(Options.Logger, state.Name, path, problem ?? "could not be used");
                     }
 
                     state.Arena = arena ?? RebuildArena(state, connection, path, dimension);

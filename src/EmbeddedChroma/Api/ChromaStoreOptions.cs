@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
 namespace EmbeddedChroma;
 
 /// <summary>
@@ -77,6 +80,13 @@ public sealed record ChromaStoreOptions
     /// </summary>
     public long FilterIndexMemoryBudget { get; init; } = DefaultFilterIndexMemoryBudget;
 
+    /// <summary>
+    /// Receives the store's warnings and errors: a derived file (vector arena, HNSW graph) found damaged, stale or
+    /// missing and rebuilt from SQLite, with the reason; a failure of a background task (graph maintenance,
+    /// automatic compaction). No message ever contains a key or record contents. Discards everything by default.
+    /// </summary>
+    public ILogger Logger { get; init; } = NullLogger.Instance;
+
     /// <summary>Clock for key expiry and usage times; <see cref="TimeProvider.System"/> by default.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
@@ -105,6 +115,7 @@ public sealed record ChromaStoreOptions
         }
 
         ArgumentNullException.ThrowIfNull(TimeProvider);
+        ArgumentNullException.ThrowIfNull(Logger);
     }
 
     private static void Positive(int value, string name)

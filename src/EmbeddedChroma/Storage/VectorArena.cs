@@ -68,10 +68,18 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
     /// Opens the arena if its header is intact, clean, stamped with <paramref name="expectedStamp"/> and its
     /// rows match their checksum; otherwise returns <see langword="null"/> (the caller rebuilds).
     /// </summary>
-    public static VectorArena? TryOpen(string path, int dimension, long expectedStamp)
+    public static VectorArena? TryOpen(string path, int dimension, long expectedStamp) => TryOpen(path, dimension, expectedStamp, out _);
+
+    /// <summary>
+    /// Like <see cref="TryOpen(string, int, long)"/>, saying in <paramref name="problem"/> why the file could not be
+    /// used (null when it was opened).
+    /// </summary>
+    public static VectorArena? TryOpen(string path, int dimension, long expectedStamp, out string? problem)
     {
+        problem = null;
         if (!File.Exists(path))
         {
+            problem = "is missing";
             return null;
         }
 
@@ -83,21 +91,29 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
             if (file.Length < HeaderSize || file.Read(header) != 64)
             {
                 file.Dispose();
+                problem = "is truncated";
                 return null;
             }
 
             var stride = (dimension + 15) & ~15;
             var capacity = BinaryPrimitives.ReadInt64LittleEndian(header[24..]);
             var count = BinaryPrimitives.ReadInt64LittleEndian(header[40..]);
-            if (BinaryPrimitives.ReadUInt64LittleEndian(header) != Magic
-                || BinaryPrimitives.ReadInt32LittleEndian(header[8..]) != Version
+            problem = BinaryPrimitives.ReadUInt64LittleEndian(header) != Magic
+                || BinaryPrimitives.ReadUInt64LittleEndian(header[56..]) != XxHash3.HashToUInt64(header[..56])
+                    ? "has a damaged header"
+                : BinaryPrimitives.ReadInt32LittleEndian(header[8..]) != Version
                 || BinaryPrimitives.ReadInt32LittleEndian(header[12..]) != dimension
                 || BinaryPrimitives.ReadInt32LittleEndian(header[16..]) != stride
-                || (BinaryPrimitives.ReadInt32LittleEndian(header[20..]) & CleanFlag) == 0
-                || BinaryPrimitives.ReadInt64LittleEndian(header[32..]) != expectedStamp
-                || BinaryPrimitives.ReadUInt64LittleEndian(header[56..]) != XxHash3.HashToUInt64(header[..56])
-                || capacity < 0 || count < 0 || count > capacity || count > int.MaxValue
-                || file.Length != HeaderSize + (capacity * stride * sizeof(float)))
+                    ? "has another version or shape"
+                : (BinaryPrimitives.ReadInt32LittleEndian(header[20..]) & CleanFlag) == 0
+                    ? "was not closed cleanly (the process stopped while it was open)"
+                : BinaryPrimitives.ReadInt64LittleEndian(header[32..]) != expectedStamp
+                    ? "is stamped for another write than the database's last one"
+                : capacity < 0 || count < 0 || count > capacity || count > int.MaxValue
+                || file.Length != HeaderSize + (capacity * stride * sizeof(float))
+                    ? "has the wrong length"
+                : null;
+            if (problem is not null)
             {
                 file.Dispose();
                 return null;
@@ -108,14 +124,16 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
             if (arena.RowsChecksum() != BinaryPrimitives.ReadUInt64LittleEndian(header[48..]))
             {
                 arena.Dispose();
+                problem = "fails its checksum (damaged rows)";
                 return null;
             }
 
             return arena;
         }
-        catch (IOException)
+        catch (IOException ex)
         {
             file?.Dispose();
+            problem = $"could not be read ({ex.GetType().Name})";
             return null;
         }
     }

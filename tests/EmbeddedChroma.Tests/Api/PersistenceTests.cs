@@ -228,7 +228,7 @@ public sealed class PersistenceTests : IDisposable
         ShouldBeSame(Take(), before);
     }
 
-    private static void Corrupt(string path, string corruption)
+    internal static void Corrupt(string path, string corruption)
     {
         using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
         switch (corruption)
