@@ -318,6 +318,7 @@ public sealed class CompactionTests : IDisposable
             }
         })).ToArray();
 
+        SpinWait.SpinUntil(() => Volatile.Read(ref checks) > 0, TimeSpan.FromSeconds(60)).Should().BeTrue("the readers run before the first compaction");
         for (var round = 0; round < 3; round++)
         {
             // Each round frees a slot again so the next compaction has work (far away: never among the readers' nearest).
@@ -326,10 +327,10 @@ public sealed class CompactionTests : IDisposable
             collection.Compact();
         }
 
-        Thread.Sleep(50);
+        var afterCompactions = Volatile.Read(ref checks);
+        SpinWait.SpinUntil(() => Volatile.Read(ref checks) >= afterCompactions + 3, TimeSpan.FromSeconds(60)).Should().BeTrue("the readers keep succeeding after the compactions");
         stop.Cancel();
         await Task.WhenAll(readers);
-        checks.Should().BeGreaterThan(0);
         ShouldHoldExactly(collection, live);
     }
 

@@ -76,6 +76,7 @@ public sealed class CrashKillTests : IDisposable
         stats.BatchesAcknowledged.Should().BeGreaterThanOrEqualTo(Kills, "the host acknowledges batches between kills");
         stats.RecordsLost.Should().Be(0);
         stats.GraphSizedChecks.Should().BeGreaterThan(0, "the collection grows past HnswThreshold, so the graph serves queries");
+        (stats.GraphRecallSum / stats.GraphSizedChecks).Should().BeGreaterThanOrEqualTo(0.95, "the graph's mean recall@10 over every check after a kill");
     }
 
     [Fact]
@@ -273,8 +274,11 @@ public sealed class CrashKillTests : IDisposable
         stats.RecallSum += recall;
         if (graphSized)
         {
+            // Four queries make one check's recall coarse (steps of 0.025): each check has a floor that a broken graph
+            // misses by far, and the mean over all graph-sized checks must meet the graph's usual recall.
             stats.GraphSizedChecks++;
-            recall.Should().BeGreaterThanOrEqualTo(0.9, "the graph's recall at 16 dimensions");
+            stats.GraphRecallSum += recall;
+            recall.Should().BeGreaterThanOrEqualTo(0.75, "even an unlucky check of a sound graph at 16 dimensions finds most neighbours");
         }
         else
         {
@@ -332,6 +336,8 @@ public sealed class CrashKillTests : IDisposable
         public int CompactionKills { get; set; }
 
         public double RecallSum { get; set; }
+
+        public double GraphRecallSum { get; set; }
 
         public double MeanRecall => QueryChecks == 0 ? 1 : RecallSum / QueryChecks;
     }
