@@ -5,11 +5,18 @@ using EmbeddedChroma.CrashHost;
 
 // CrashHost <folder> <seed> <mode> [firstBatch]
 //   mode "loop": write seeded batches forever (until killed, or "STOP"/end of stdin: close cleanly, print BYE, exit 0).
+//   mode "reopen": open an existing store over and over, each time after deleting the vector arenas (and every other
+//   time the HNSW graphs), so every open rebuilds them; prints OPEN <n> / OPENED <n> / CLOSED <n> (see ReopenLoop.cs).
 // Opens the store in <folder> (or creates it, writing the admin key to <folder>.key), prints READY, then per batch
 // BEGIN <n> <op> <ids…> END, runs it, and ACK <n> <op> <ids…> END. See CrashWorkload for what a batch writes.
+if (args.Length == 3 && args[2] == "reopen")
+{
+    return ReopenLoop.Run(Path.GetFullPath(args[0]), int.Parse(args[1], CultureInfo.InvariantCulture));
+}
+
 if (args.Length is < 3 or > 4 || args[2] != "loop")
 {
-    await Console.Error.WriteLineAsync("usage: CrashHost <folder> <seed> loop [firstBatch]");
+    await Console.Error.WriteLineAsync("usage: CrashHost <folder> <seed> loop [firstBatch] | CrashHost <folder> <seed> reopen");
     return 2;
 }
 

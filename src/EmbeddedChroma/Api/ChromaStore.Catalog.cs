@@ -16,6 +16,18 @@ public sealed partial class ChromaStore
 
     internal void InsertTenant(string name, bool ifMissing)
     {
+        if (!TenantExists(name))
+        {
+            var count = (long)WriteCommand("SELECT COUNT(*) FROM tenants").ExecuteScalar()!;
+            if (count >= Options.MaxTenants)
+            {
+                throw new ChromaLimitExceededException(
+                    $"Cannot create tenant '{name}': the store holds {count} tenants, the limit (ChromaStoreOptions.MaxTenants) is {Options.MaxTenants}.",
+                    nameof(ChromaStoreOptions.MaxTenants),
+                    Options.MaxTenants);
+            }
+        }
+
         var command = WriteCommand("INSERT INTO tenants(name, created_seq) VALUES ($n, $s) ON CONFLICT(name) DO NOTHING");
         command.Parameters.AddWithValue("$n", name);
         command.Parameters.AddWithValue("$s", NextSeq());
@@ -67,6 +79,21 @@ public sealed partial class ChromaStore
         if (!TenantExists(tenant))
         {
             throw new ChromaNotFoundException(NotFoundMessages.Tenant(tenant));
+        }
+
+        var exists = WriteCommand("SELECT 1 FROM databases WHERE tenant = $t AND name = $n");
+        exists.Parameters.AddWithValue("$t", tenant);
+        exists.Parameters.AddWithValue("$n", name);
+        if (exists.ExecuteScalar() is null)
+        {
+            var count = (long)WriteCommand("SELECT COUNT(*) FROM databases").ExecuteScalar()!;
+            if (count >= Options.MaxDatabases)
+            {
+                throw new ChromaLimitExceededException(
+                    $"Cannot create database '{name}' in tenant '{tenant}': the store holds {count} databases, the limit (ChromaStoreOptions.MaxDatabases) is {Options.MaxDatabases}.",
+                    nameof(ChromaStoreOptions.MaxDatabases),
+                    Options.MaxDatabases);
+            }
         }
 
         var command = WriteCommand("INSERT INTO databases(tenant, name, created_seq) VALUES ($t, $n, $s) ON CONFLICT(tenant, name) DO NOTHING");
@@ -132,6 +159,16 @@ public sealed partial class ChromaStore
 
     internal CollectionState InsertCollection(long databaseId, string tenant, string database, string name, CollectionConfiguration configuration, Dictionary<string, object?>? metadata)
     {
+        // The catalog of live collections is in memory (deleted ones leave it when their deletion commits).
+        var count = _collections.Values.Count(c => !c.Deleted);
+        if (count >= Options.MaxCollections)
+        {
+            throw new ChromaLimitExceededException(
+                $"Cannot create collection '{name}' in '{tenant}/{database}': the store holds {count} collections, the limit (ChromaStoreOptions.MaxCollections) is {Options.MaxCollections}.",
+                nameof(ChromaStoreOptions.MaxCollections),
+                Options.MaxCollections);
+        }
+
         var seq = NextSeq();
         var uuid = Guid.NewGuid();
         var command = WriteCommand("""

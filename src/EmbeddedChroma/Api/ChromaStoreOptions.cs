@@ -4,8 +4,10 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace EmbeddedChroma;
 
 /// <summary>
-/// Limits and settings of a store. The limits guard the process against requests that would exhaust its
-/// memory; each one, when exceeded, is a <see cref="ChromaValidationException"/> naming the limit.
+/// Limits and settings of a store. The per-request limits guard the process against requests that would exhaust
+/// its memory; each one, when exceeded, is a <see cref="ChromaValidationException"/> naming the limit. The resource
+/// caps (<see cref="MaxCollections"/>, <see cref="MaxDatabases"/>, <see cref="MaxTenants"/>) bound what a store may
+/// hold; creating past one is a <see cref="ChromaLimitExceededException"/>.
 /// </summary>
 public sealed record ChromaStoreOptions
 {
@@ -87,6 +89,24 @@ public sealed record ChromaStoreOptions
     /// </summary>
     public ILogger Logger { get; init; } = NullLogger.Instance;
 
+    /// <summary>Default of <see cref="MaxCollections"/>, <see cref="MaxDatabases"/> and <see cref="MaxTenants"/>: 10,000.</summary>
+    public const int DefaultMaxCatalogEntries = 10_000;
+
+    /// <summary>
+    /// Most collections in the whole store, over all tenants and databases (default 10,000). Every collection
+    /// opened keeps in-memory state, a lock, a memory-mapped arena and possibly an HNSW graph, so the cap is per
+    /// store (per process). Creating one more throws <see cref="ChromaLimitExceededException"/>;
+    /// <see cref="ChromaClient.GetOrCreateCollection"/> of an existing collection still works at the cap, and deleting
+    /// a collection makes room again.
+    /// </summary>
+    public int MaxCollections { get; init; } = DefaultMaxCatalogEntries;
+
+    /// <summary>Most databases in the whole store, the default database included (default 10,000).</summary>
+    public int MaxDatabases { get; init; } = DefaultMaxCatalogEntries;
+
+    /// <summary>Most tenants in the store, the default tenant included (default 10,000).</summary>
+    public int MaxTenants { get; init; } = DefaultMaxCatalogEntries;
+
     /// <summary>Clock for key expiry and usage times; <see cref="TimeProvider.System"/> by default.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
@@ -114,6 +134,9 @@ public sealed record ChromaStoreOptions
             throw new ChromaValidationException($"ChromaStoreOptions.{nameof(FilterIndexMemoryBudget)} must be zero (disabled) or positive, got {FilterIndexMemoryBudget}.");
         }
 
+        Positive(MaxCollections, nameof(MaxCollections));
+        Positive(MaxDatabases, nameof(MaxDatabases));
+        Positive(MaxTenants, nameof(MaxTenants));
         ArgumentNullException.ThrowIfNull(TimeProvider);
         ArgumentNullException.ThrowIfNull(Logger);
     }

@@ -33,6 +33,31 @@ public sealed class ChromaFilterException : ChromaValidationException
     public ChromaFilterException(string message, Exception? innerException) : base(message, innerException) { }
 }
 
+/// <summary>
+/// The store is full: creating one more collection, database or tenant would exceed a resource cap of
+/// <see cref="ChromaStoreOptions"/> (<see cref="ChromaStoreOptions.MaxCollections"/>, <see cref="ChromaStoreOptions.MaxDatabases"/>,
+/// <see cref="ChromaStoreOptions.MaxTenants"/>). The request itself is valid: it succeeds once something is deleted, or
+/// with a store opened with a higher cap.
+/// </summary>
+public sealed class ChromaLimitExceededException : ChromaException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">What could not be created and why.</param>
+    /// <param name="limitName">The option that caps it, e.g. <c>MaxCollections</c>.</param>
+    /// <param name="limit">The cap's value.</param>
+    public ChromaLimitExceededException(string message, string limitName, int limit) : base(message)
+    {
+        LimitName = limitName;
+        Limit = limit;
+    }
+
+    /// <summary>The name of the <see cref="ChromaStoreOptions"/> property that caps the resource.</summary>
+    public string LimitName { get; }
+
+    /// <summary>The value of that cap.</summary>
+    public int Limit { get; }
+}
+
 /// <summary>A tenant, database or collection does not exist (or is not visible to the caller's key).</summary>
 public sealed class ChromaNotFoundException : ChromaException
 {

@@ -46,6 +46,10 @@ internal static class FilterJson
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
+    /// <summary>The error for JSON whose string escapes are not valid UTF-16 (an unpaired surrogate such as <c>"\ud800"</c>).</summary>
+    internal static ChromaFilterException InvalidText(string filterName, InvalidOperationException inner) =>
+        new($"Invalid {filterName}: a key or string is not valid UTF-16, e.g. an escaped unpaired surrogate ({inner.Message})", inner);
+
     internal static JsonDocument ParseDocument(string json, string filterName)
     {
         ArgumentNullException.ThrowIfNull(json);

@@ -6,6 +6,30 @@ namespace EmbeddedChroma.Filtering;
 /// <summary>What <c>$and</c> / <c>$or</c> nodes of both filter kinds share: validation, flattening, equality, JSON.</summary>
 internal static class LogicalClauses
 {
+    /// <summary>
+    /// Deepest nesting of <c>$and</c>/<c>$or</c> a filter may have (a comparison alone has depth 0). Deeper filters
+    /// would exceed SQLite's expression depth and, far deeper, the stack of the recursive translation.
+    /// </summary>
+    public const int MaxDepth = 64;
+
+    /// <summary>The depth of a node over <paramref name="clauses"/>; throws when it exceeds <see cref="MaxDepth"/>.</summary>
+    public static int DepthOf<T>(ImmutableArray<T> clauses, Func<T, int> depthOf, string filterName)
+    {
+        var depth = 0;
+        foreach (var clause in clauses)
+        {
+            depth = Math.Max(depth, depthOf(clause));
+        }
+
+        if (depth + 1 > MaxDepth)
+        {
+            throw new ChromaFilterException(
+                $"Invalid {filterName}: '$and'/'$or' nest more than {MaxDepth} levels deep; flatten the filter.");
+        }
+
+        return depth + 1;
+    }
+
     /// <summary>At least two clauses, none null.</summary>
     public static ImmutableArray<T> Validate<T>(LogicalOperator op, T[] clauses, string filterName, string clauseNoun)
         where T : class

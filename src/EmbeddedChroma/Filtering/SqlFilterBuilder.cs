@@ -38,6 +38,16 @@ internal sealed class SqlFilterBuilder
     /// <summary>Parameter the caller must bind to the collection's integer id.</summary>
     public const string CollectionParameter = "$collection";
 
+    /// <summary>
+    /// Most distinct literals (keys, values, patterns) one filter may bind; a long <c>$in</c>/<c>$nin</c> list counts
+    /// as one. SQLite allows 32,766 parameters per statement but resolves each name by a linear scan, so binding is
+    /// quadratic: 4,096 keeps the worst case well under a second.
+    /// </summary>
+    public const int MaxParameters = 4_096;
+
+    /// <summary><c>$in</c>/<c>$nin</c> lists longer than this bind as one JSON array read with <c>json_each</c>.</summary>
+    public const int InlineListLimit = 32;
+
     /// <summary>Default prefix of the parameters the builder creates (<c>$f0</c>, <c>$f1</c>, ...).</summary>
     public const string DefaultParameterPrefix = "$f";
 
@@ -82,6 +92,12 @@ internal sealed class SqlFilterBuilder
             builder.AppendDocument(whereDocument!);
         }
 
+        if (builder._parameters.Count > MaxParameters)
+        {
+            throw new ChromaFilterException(
+                $"Invalid {(where is null ? "where_document" : whereDocument is null ? "where" : "where/where_document")}: the filter has {builder._parameters.Count} distinct keys and values; the limit is {MaxParameters} (split it, e.g. a long '$in' list, over several calls).");
+        }
+
         return new SqlFilter(builder._sql.ToString(), builder._parameters.AsReadOnly(), builder._usesRegex);
     }
 
@@ -115,20 +131,26 @@ internal sealed class SqlFilterBuilder
         }
     }
 
-    private void AppendLogical<T>(LogicalOperator op, IReadOnlyList<T> clauses, Action<T> append)
-    {
-        string separator = op == LogicalOperator.And ? " AND " : " OR ";
-        _sql.Append('(');
-        for (int i = 0; i < clauses.Count; i++)
-        {
-            if (i > 0)
-            {
-                _sql.Append(separator);
-            }
+    /// <summary>
+    /// Clauses grouped as a balanced tree, <c>((a AND b) AND (c AND d))</c>: SQLite parses a flat chain left-deep, so
+    /// thousands of clauses in one <c>$and</c> would exceed its expression depth (1,000); balanced, the depth is log2 n.
+    /// </summary>
+    private void AppendLogical<T>(LogicalOperator op, IReadOnlyList<T> clauses, Action<T> append) =>
+        AppendBalanced(op == LogicalOperator.And ? " AND " : " OR ", clauses, 0, clauses.Count, append);
 
-            append(clauses[i]);
+    private void AppendBalanced<T>(string separator, IReadOnlyList<T> clauses, int start, int end, Action<T> append)
+    {
+        if (end - start == 1)
+        {
+            append(clauses[start]);
+            return;
         }
 
+        var middle = start + ((end - start) / 2);
+        _sql.Append('(');
+        AppendBalanced(separator, clauses, start, middle, append);
+        _sql.Append(separator);
+        AppendBalanced(separator, clauses, middle, end, append);
         _sql.Append(')');
     }
 
@@ -155,6 +177,11 @@ internal sealed class SqlFilterBuilder
 
         switch (op)
         {
+            case WhereOperator.In or WhereOperator.Nin when comparison.Values.Length > InlineListLimit:
+                // One JSON parameter instead of one per value: SQLite resolves parameter names by a linear scan, so
+                // binding thousands of them is quadratic, and a statement may have at most 32,766.
+                _sql.Append(" IN (SELECT value FROM json_each(").Append(Bind(JsonList(comparison.Values))).Append("))");
+                break;
             case WhereOperator.In or WhereOperator.Nin:
                 _sql.Append(" IN (");
                 for (int i = 0; i < comparison.Values.Length; i++)
@@ -171,6 +198,23 @@ internal sealed class SqlFilterBuilder
 
         _sql.Append(')');
     }
+
+    /// <summary>The values as a JSON array of what the column holds: strings, numbers as doubles, bools as 1/0.</summary>
+    private static string JsonList(IReadOnlyList<FilterValue> values) => FilterJson.Write(writer =>
+    {
+        writer.WriteStartArray();
+        foreach (var value in values)
+        {
+            switch (value.Kind)
+            {
+                case FilterValueKind.String: writer.WriteStringValue(value.StringValue); break;
+                case FilterValueKind.Bool: writer.WriteNumberValue(value.BoolValue ? 1 : 0); break;
+                default: writer.WriteNumberValue(value.NumberValue); break;
+            }
+        }
+
+        writer.WriteEndArray();
+    });
 
     private static string SqlComparison(WhereOperator op) => op switch
     {

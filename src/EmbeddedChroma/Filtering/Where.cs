@@ -111,4 +111,7 @@ public abstract partial class Where : IEquatable<Where>
     public abstract override int GetHashCode();
 
     internal abstract void WriteTo(System.Text.Json.Utf8JsonWriter writer);
+
+    /// <summary>Nesting depth of <c>$and</c>/<c>$or</c> (0 for a comparison); bounded by <see cref="LogicalClauses.MaxDepth"/>.</summary>
+    internal virtual int Depth => 0;
 }

@@ -89,5 +89,8 @@ public abstract class WhereDocument : IEquatable<WhereDocument>
     /// <inheritdoc/>
     public abstract override int GetHashCode();
 
+    /// <summary>Nesting depth of <c>$and</c>/<c>$or</c> (0 for a text operator); bounded by <see cref="LogicalClauses.MaxDepth"/>.</summary>
+    internal virtual int Depth => 0;
+
     internal abstract void WriteTo(Utf8JsonWriter writer);
 }

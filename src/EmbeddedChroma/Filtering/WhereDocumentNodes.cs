@@ -67,6 +67,11 @@ internal sealed class WhereDocumentText : WhereDocument
             throw new ChromaFilterException($"Invalid where_document: operator '{op.Name()}' expects a non-empty string.");
         }
 
+        if (Internal.Utf16Text.Problem(text, $"Invalid where_document: the text of operator '{op.Name()}'") is { } problem)
+        {
+            throw new ChromaFilterException(problem + ".");
+        }
+
         if (op.IsRegex())
         {
             try
@@ -105,7 +110,10 @@ internal sealed class WhereDocumentLogical : WhereDocument
     {
         Operator = op;
         Clauses = clauses;
+        Depth = LogicalClauses.DepthOf(clauses, c => c.Depth, "where_document");
     }
+
+    internal override int Depth { get; }
 
     public LogicalOperator Operator { get; }
 

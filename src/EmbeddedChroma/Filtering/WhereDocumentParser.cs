@@ -8,7 +8,15 @@ internal static class WhereDocumentParser
     internal static WhereDocument Parse(string json)
     {
         using JsonDocument document = FilterJson.ParseDocument(json, "where_document");
-        return ParseClause(document.RootElement);
+        try
+        {
+            return ParseClause(document.RootElement);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // Reading a name or string whose escapes decode to an unpaired surrogate ("\ud800") throws here.
+            throw FilterJson.InvalidText("where_document", ex);
+        }
     }
 
     private static WhereDocument ParseClause(JsonElement element)

@@ -161,6 +161,11 @@ internal sealed class WhereComparison : Where
             throw new ChromaFilterException(
                 $"Invalid where: metadata key {FilterJson.Quote(key)} (operator '{op.Name()}') must not start with '$'; only '$and' and '$or' may appear there.");
         }
+
+        if (Internal.Utf16Text.Problem(key, $"Invalid where: metadata key (operator '{op.Name()}')") is { } problem)
+        {
+            throw new ChromaFilterException(problem + ".");
+        }
     }
 
     private static void ValidateValue(string key, WhereOperator op, FilterValue value)
@@ -178,6 +183,11 @@ internal sealed class WhereComparison : Where
         if (op.IsRange() && !value.IsNumber)
         {
             throw Error(key, op, $"expects a number (comparisons are numeric only), got {value.TypeName} {value}");
+        }
+
+        if (value.Kind == FilterValueKind.String && Internal.Utf16Text.Problem(value.StringValue, "its string value") is { } problem)
+        {
+            throw Error(key, op, problem);
         }
     }
 
@@ -236,7 +246,10 @@ internal sealed class WhereLogical : Where
     {
         Operator = op;
         Clauses = clauses;
+        Depth = LogicalClauses.DepthOf(clauses, c => c.Depth, "where");
     }
+
+    internal override int Depth { get; }
 
     public LogicalOperator Operator { get; }
 

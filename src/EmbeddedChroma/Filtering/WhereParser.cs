@@ -11,7 +11,15 @@ internal static class WhereParser
     internal static Where Parse(string json)
     {
         using JsonDocument document = FilterJson.ParseDocument(json, "where");
-        return ParseClause(document.RootElement);
+        try
+        {
+            return ParseClause(document.RootElement);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // Reading a name or string whose escapes decode to an unpaired surrogate ("\ud800") throws here.
+            throw FilterJson.InvalidText("where", ex);
+        }
     }
 
     private static Where ParseClause(JsonElement element)

@@ -51,6 +51,8 @@ internal static class MetadataCodec
                 throw new ChromaValidationException($"{where}: a metadata key is {key.Length} characters long; the limit is {limits.MaxMetadataValueLength}.");
             }
 
+            Utf16Text.Check(key, $"{where}: metadata key '{Names.Shorten(key)}'");
+
             if (value is null)
             {
                 if (allowNullValues)
@@ -141,7 +143,17 @@ internal static class MetadataCodec
         switch (e.ValueKind)
         {
             case JsonValueKind.String:
-                var s = e.GetString()!;
+                string s;
+                try
+                {
+                    s = e.GetString()!;
+                }
+                catch (InvalidOperationException ex)
+                {
+                    // A JSON escape such as "\ud800" decodes to an unpaired surrogate, which System.Text.Json refuses.
+                    throw new ChromaValidationException($"{where}: JSON string is not valid UTF-16 ({ex.Message})", ex);
+                }
+
                 CheckString(s, where, limits);
                 return s;
             case JsonValueKind.True:
@@ -163,6 +175,8 @@ internal static class MetadataCodec
         {
             throw new ChromaValidationException($"{where}: string of {s.Length} characters exceeds the limit of {limits.MaxMetadataValueLength}.");
         }
+
+        Utf16Text.Check(s, $"{where}: string value");
     }
 
     private static double CheckFinite(double d, string where) =>

@@ -49,6 +49,8 @@ internal static class Validation
                 throw new ChromaValidationException($"{field}[{i}] is {id.Length} characters long; the limit is {limits.MaxIdLength}.");
             }
 
+            Utf16Text.Check(id, $"{field}[{i}]");
+
             if (!seen.Add(id))
             {
                 duplicates ??= [];
@@ -117,6 +119,11 @@ internal static class Validation
             if (documents[i] is { } d && d.Length > limits.MaxDocumentLength)
             {
                 throw new ChromaValidationException($"documents[{i}] is {d.Length} characters long; the limit is {limits.MaxDocumentLength}.");
+            }
+
+            if (documents[i] is { } document)
+            {
+                Utf16Text.Check(document, $"documents[{i}]");
             }
         }
     }

@@ -61,7 +61,13 @@ internal sealed class CrashHostProcess : IDisposable
         }
     }
 
-    public static CrashHostProcess Start(string folder, int seed, long firstBatch)
+    /// <summary>Starts the host's "reopen" mode: open, rebuild the arena (and graph), query, close, over and over.</summary>
+    public static CrashHostProcess StartReopen(string folder, int seed) => Launch(folder, seed.ToString(CultureInfo.InvariantCulture), "reopen");
+
+    public static CrashHostProcess Start(string folder, int seed, long firstBatch) =>
+        Launch(folder, seed.ToString(CultureInfo.InvariantCulture), "loop", firstBatch.ToString(CultureInfo.InvariantCulture));
+
+    private static CrashHostProcess Launch(string folder, params string[] arguments)
     {
         var info = new ProcessStartInfo(DotnetPath)
         {
@@ -73,9 +79,11 @@ internal sealed class CrashHostProcess : IDisposable
         };
         info.ArgumentList.Add(HostDll);
         info.ArgumentList.Add(folder);
-        info.ArgumentList.Add(seed.ToString(CultureInfo.InvariantCulture));
-        info.ArgumentList.Add("loop");
-        info.ArgumentList.Add(firstBatch.ToString(CultureInfo.InvariantCulture));
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
         return new CrashHostProcess(Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start"));
     }
 
