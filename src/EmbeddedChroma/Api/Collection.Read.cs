@@ -82,6 +82,7 @@ public sealed partial class Collection
 
         CheckInclude(include, allowDistances: true);
         Validation.Embeddings(queryEmbeddings, _state.Dimension, Limits, "query_embeddings");
+        Filtering.SqlFilterBuilder.EnsureWithinLimits(where, whereDocument);
         return WithReadLock(() => WithConnection(connection => Search(connection, queryEmbeddings, nResults, where, whereDocument, ids, include)));
     }
 

@@ -101,6 +101,18 @@ internal sealed class SqlFilterBuilder
         return new SqlFilter(builder._sql.ToString(), builder._parameters.AsReadOnly(), builder._usesRegex);
     }
 
+    /// <summary>
+    /// Throws <see cref="ChromaFilterException"/> when the filters exceed <see cref="MaxParameters"/>, whichever way
+    /// they are evaluated later (SQL or the in-memory index), so the same filter is accepted or refused everywhere.
+    /// </summary>
+    public static void EnsureWithinLimits(Where? where, WhereDocument? whereDocument)
+    {
+        if (where is not null || whereDocument is not null)
+        {
+            _ = Build(where, whereDocument);
+        }
+    }
+
     private void AppendWhere(Where where)
     {
         switch (where)
