@@ -14,7 +14,14 @@ namespace EmbeddedChroma.Tests.Reliability;
 public sealed class CrashKillTests : IDisposable
 {
     private const int Seed = 20_250_917;
-    private const int Kills = 50;
+
+    /// <summary>Soak knob: <c>EMBEDDEDCHROMA_SOAK_KILLS=500</c> runs that many kills instead of the default 50.</summary>
+    public const string SoakKillsVariable = "EMBEDDEDCHROMA_SOAK_KILLS";
+
+    private static readonly int Kills =
+        int.TryParse(Environment.GetEnvironmentVariable(SoakKillsVariable), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var kills) && kills > 0
+            ? kills
+            : 50;
 
     private readonly ITestOutputHelper _output;
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "EmbeddedChroma.Tests", "crash-" + Guid.NewGuid().ToString("N"));
