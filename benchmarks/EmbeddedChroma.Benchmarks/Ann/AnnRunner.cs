@@ -11,7 +11,9 @@ namespace EmbeddedChroma.Benchmarks.Ann;
 /// <c>ann</c>: builds an index over big-ann-benchmarks files (timed, with the given thread count), then for each ef
 /// runs the query set single-threaded (after a warm-up, whole passes for at least 2 s) and appends one JSON line: engine, ef, recall@10, QPS, build time and threads,
 /// index bytes and the process's peak working set. <c>--engine exact</c> runs <see cref="ExactScan"/> as reference;
-/// <c>--engine usearch</c> runs USearch (<see cref="USearchEngine"/>) with the same M, efConstruction and ef.
+/// <c>--engine usearch</c> runs USearch (<see cref="USearchEngine"/>) and <c>--engine hnswlib</c> native hnswlib 0.6.2
+/// (<see cref="HnswlibEngine"/>, <c>--hnswlib-lib PATH</c>, default benchmarks/native/build/libhnswlib_shim.so) with the
+/// same M, efConstruction and ef. <c>index_bytes</c> is vectors + links for hnsw and hnswlib (USearch: its <c>memory_usage</c>).
 /// </summary>
 /// <remarks>
 /// <para>The truth file holds squared-L2 neighbours; for <c>--metric cosine|ip</c> the truth is recomputed exactly in that
@@ -43,6 +45,7 @@ internal static class AnnRunner
         string selectivityText = options.String("filter-selectivity", "1");
         int filterSeed = options.Int("filter-seed", 1);
         string? jsonPath = options.String("json", "");
+        string? hnswlibPath = engine == "hnswlib" ? options.String("hnswlib-lib", "") : null;
         options.ThrowIfUnused();
 
         DistanceSpace space = metric switch
@@ -122,8 +125,13 @@ internal static class AnnRunner
         {
             using HnswIndex index = HnswIndex.Create(rows, space, new HnswParameters(M: m, EfConstruction: efConstruction, InitialCapacity: count));
             double buildSeconds = Build(index.Insert, count, threads);
-            long indexBytes = index.MemoryBytes;
-            Console.WriteLine($"build: {count} × {dimension} {metric}, M = {m}, efConstruction = {efConstruction}, {threads} thread(s): {buildSeconds:F2} s, {indexBytes / (1024.0 * 1024):F1} MiB graph, max level {index.MaxLevel}");
+
+            // Vectors + links, the basis hnswlib's figure uses: the graph's own bytes plus the rows it reads (the
+            // arena's 64-byte aligned rows, stride × 4 bytes each; the store keeps them whether or not there is a graph).
+            long graphBytes = index.MemoryBytes;
+            long indexBytes = graphBytes + ((long)count * stride * sizeof(float));
+            Console.WriteLine($"build: {count} × {dimension} {metric}, M = {m}, efConstruction = {efConstruction}, {threads} thread(s): {buildSeconds:F2} s, " +
+                $"{graphBytes / (1024.0 * 1024):F1} MiB graph, {indexBytes / (double)count:F0} B/vector with the rows, max level {index.MaxLevel}");
             var neighbors = new Neighbor[K];
             foreach (int ef in efs)
             {
@@ -163,9 +171,47 @@ internal static class AnnRunner
                 results.Add(Result("usearch", ef, Measure(search, queryData, queryCount, dimension, truth, truthK), buildSeconds, threads, indexBytes, m, efConstruction));
             }
         }
+        else if (engine == "hnswlib")
+        {
+            if (filtered)
+            {
+                throw new ArgumentException("--engine hnswlib runs unfiltered only (the shim has no filter callback).");
+            }
+
+            string library = string.IsNullOrEmpty(hnswlibPath) ? HnswlibEngine.DefaultLibraryPath() : hnswlibPath;
+            using HnswlibEngine index = HnswlibEngine.Create(library, space, dimension, m, efConstruction, count);
+            var stopwatch = Stopwatch.StartNew();
+            index.AddAll(data, count, stride, threads);
+            double buildSeconds = stopwatch.Elapsed.TotalSeconds;
+            if (index.Count != count)
+            {
+                throw new InvalidOperationException($"hnswlib holds {index.Count} vectors after adding {count}.");
+            }
+
+            long indexBytes = index.IndexBytes;
+            Console.WriteLine($"build: {count} × {dimension} {metric}, M = {m}, efConstruction = {efConstruction}, {threads} thread(s): {buildSeconds:F2} s, " +
+                $"{indexBytes / (1024.0 * 1024):F1} MiB vectors + links, {indexBytes / (double)count:F0} B/vector ({library})");
+            var labels = new long[K];
+            var distances = new float[K];
+            foreach (int ef in efs)
+            {
+                index.SetEf(ef);
+                AnnSearch search = (query, slots) =>
+                {
+                    int n = index.Search(query, labels, distances);
+                    for (int i = 0; i < n; i++)
+                    {
+                        slots[i] = (int)labels[i];
+                    }
+
+                    return n;
+                };
+                results.Add(Result("hnswlib", ef, Measure(search, queryData, queryCount, dimension, truth, truthK), buildSeconds, threads, indexBytes, m, efConstruction));
+            }
+        }
         else
         {
-            throw new ArgumentException($"--engine must be hnsw, usearch, store or exact; got '{engine}'.");
+            throw new ArgumentException($"--engine must be hnsw, hnswlib, usearch, store or exact; got '{engine}'.");
         }
 
         var json = new JsonSerializerOptions { DefaultIgnoreCondition = JsonIgnoreCondition.Never };
