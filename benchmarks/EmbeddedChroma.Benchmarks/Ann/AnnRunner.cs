@@ -46,7 +46,7 @@ internal static class AnnRunner
         string selectivityText = options.String("filter-selectivity", "1");
         int filterSeed = options.Int("filter-seed", 1);
         string? jsonPath = options.String("json", "");
-        string? hnswlibPath = engine == "hnswlib" ? options.String("hnswlib-lib", "") : null;
+        string? hnswlibPath = engine.Contains("hnswlib", StringComparison.Ordinal) ? options.String("hnswlib-lib", "") : null;
         options.ThrowIfUnused();
 
         DistanceSpace space = metric switch
