@@ -5,8 +5,9 @@ namespace EmbeddedChroma.Benchmarks.Ann;
 /// <code>
 /// ann-gen --n 20000 --dim 128 --queries 1000 --clusters 100 --seed 1 --out DIR
 /// ann --base DIR/base.fbin --queries DIR/queries.fbin --truth DIR/truth.ibin --metric l2|cosine|ip
-///     --engine hnsw|usearch|store|exact --m 16 --ef-construction 128 --ef 10,16,32,64,128,256 --threads 1 [--filter-selectivity 0.1 --filter-seed 1]
+///     --engine hnsw|hnswlib|usearch|store|exact --m 16 --ef-construction 128 --ef 10,16,32,64,128,256 --threads 1 [--filter-selectivity 0.1 --filter-seed 1] [--hnswlib-lib PATH]
 ///     --json results.jsonl
+/// ann … --engine hnswlib+hnsw+usearch   (paired: all built in one process, query passes alternating per ef; ratios to the first)
 /// ann … --engine store --ef 32,64,128,256 --filter-selectivity 1,0.01,0.1,0.5   (through ChromaStore's public API; see <see cref="AnnStoreRunner"/>)
 /// </code>
 /// </summary>

@@ -11,7 +11,9 @@ namespace EmbeddedChroma.Benchmarks.Ann;
 /// <c>ann</c>: builds an index over big-ann-benchmarks files (timed, with the given thread count), then for each ef
 /// runs the query set single-threaded (after a warm-up, whole passes for at least 2 s) and appends one JSON line: engine, ef, recall@10, QPS, build time and threads,
 /// index bytes and the process's peak working set. <c>--engine exact</c> runs <see cref="ExactScan"/> as reference;
-/// <c>--engine usearch</c> runs USearch (<see cref="USearchEngine"/>) with the same M, efConstruction and ef.
+/// <c>--engine usearch</c> runs USearch (<see cref="USearchEngine"/>) and <c>--engine hnswlib</c> native hnswlib 0.6.2
+/// (<see cref="HnswlibEngine"/>, <c>--hnswlib-lib PATH</c>, default benchmarks/native/build/libhnswlib_shim.so) with the
+/// same M, efConstruction and ef. <c>index_bytes</c> is vectors + links for hnsw and hnswlib (USearch: its <c>memory_usage</c>).
 /// </summary>
 /// <remarks>
 /// <para>The truth file holds squared-L2 neighbours; for <c>--metric cosine|ip</c> the truth is recomputed exactly in that
@@ -25,6 +27,7 @@ internal static class AnnRunner
     internal const int K = 10;
     private const double WarmupSeconds = 0.5;
     private const double MinimumSeconds = 2.0;
+    private const double PairedSeconds = 6.0;
 
     /// <summary>One query: writes up to <see cref="K"/> slots, best first, and returns how many.</summary>
     private delegate int AnnSearch(ReadOnlySpan<float> query, Span<int> slots);
@@ -45,6 +48,7 @@ internal static class AnnRunner
         string? jsonPath = options.String("json", "");
         bool distinctFilters = options.Int("distinct-filters", 0) != 0;
         int exactScanLimit = options.Int("exact-scan-limit", 0);
+        string? hnswlibPath = engine.Contains("hnswlib", StringComparison.Ordinal) ? options.String("hnswlib-lib", "") : null;
         options.ThrowIfUnused();
 
         DistanceSpace space = metric switch
@@ -118,28 +122,105 @@ internal static class AnnRunner
                 indexBytes, process.PeakWorkingSet64, selectivity);
         }
 
+        // One engine: built, then measured ef by ef. Several ("hnsw+hnswlib+usearch"): all built in this process one
+        // after another, then per ef their query passes alternate (see MeasurePaired), so load drift on a shared
+        // machine hits them alike.
+        string[] engines = engine.Split('+', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var built = new List<BuiltEngine>();
+        try
+        {
+            foreach (string name in engines)
+            {
+                built.Add(BuildEngine(name, space, metric, data, count, dimension, stride, m, efConstruction, threads, filtered, admitted, hnswlibPath));
+            }
+
+            if (built.Count == 1)
+            {
+                BuiltEngine only = built[0];
+                foreach (int ef in only.Name == "exact" ? [0] : efs)
+                {
+                    only.SetEf(ef);
+                    results.Add(Result(only.Name, ef, Measure(only.Search, queryData, queryCount, dimension, truth, truthK), only.BuildSeconds, only.BuildThreads, only.IndexBytes, only.M, only.EfConstruction));
+                }
+            }
+            else
+            {
+                foreach (int ef in efs)
+                {
+                    foreach (BuiltEngine e in built)
+                    {
+                        e.SetEf(ef);
+                    }
+
+                    var measured = MeasurePaired(built.Select(e => e.Search).ToArray(), queryData, queryCount, dimension, truth, truthK);
+                    for (int e = 0; e < built.Count; e++)
+                    {
+                        BuiltEngine b = built[e];
+                        results.Add(Result(b.Name, ef, (measured[e].Recall, measured[e].Qps), b.BuildSeconds, b.BuildThreads, b.IndexBytes, b.M, b.EfConstruction) with
+                        {
+                            PairedWith = engine,
+                            PairedSlices = measured[e].Slices,
+                            QpsRatioToFirst = measured[e].RatioToFirst,
+                        });
+                    }
+                }
+            }
+        }
+        finally
+        {
+            foreach (BuiltEngine b in built)
+            {
+                b.Resource?.Dispose();
+            }
+        }
+
+        var json = new JsonSerializerOptions { DefaultIgnoreCondition = JsonIgnoreCondition.Never };
+        using var writer = string.IsNullOrEmpty(jsonPath) ? null : new StreamWriter(jsonPath, append: true);
+        foreach (AnnResult result in results)
+        {
+            Console.WriteLine($"{result.Engine,-7} ef {result.Ef,4}  filter {result.FilterSelectivity:G3}  recall@10 {result.RecallAt10:F4}  {result.Qps,10:F0} QPS");
+            writer?.WriteLine(JsonSerializer.Serialize(result, json));
+        }
+
+        return 0;
+    }
+
+    /// <summary>A built index ready to query: its search, ef setter, build figures and what to dispose.</summary>
+    private sealed record BuiltEngine(string Name, AnnSearch Search, Action<int> SetEf, double BuildSeconds, int BuildThreads, long IndexBytes, int M, int EfConstruction, IDisposable? Resource);
+
+    private static BuiltEngine BuildEngine(
+        string engine, DistanceSpace space, string metric, float[] data, int count, int dimension, int stride, int m, int efConstruction, int threads,
+        bool filtered, ulong[] admitted, string? hnswlibPath)
+    {
+        var rows = new ArrayVectorRows(data, dimension, stride);
         if (engine == "exact")
         {
             var exact = new ExactScanIndex(rows, space);
             var neighbors = new Neighbor[K];
-            results.Add(Result("exact", 0, Measure(SearchWith(neighbors, (query, destination) => exact.Search(query, K, SlotFilter.FromBitmap(admitted), destination)), queryData, queryCount, dimension, truth, truthK), 0, 0, 0, 0, 0));
+            AnnSearch search = SearchWith(neighbors, (query, destination) => exact.Search(query, K, SlotFilter.FromBitmap(admitted), destination));
+            return new BuiltEngine("exact", search, _ => { }, 0, 0, 0, 0, 0, null);
         }
-        else if (engine == "hnsw")
+
+        if (engine == "hnsw")
         {
-            using HnswIndex index = HnswIndex.Create(rows, space, new HnswParameters(M: m, EfConstruction: efConstruction, InitialCapacity: count));
+            HnswIndex index = HnswIndex.Create(rows, space, new HnswParameters(M: m, EfConstruction: efConstruction, InitialCapacity: count));
             double buildSeconds = Build(index.Insert, count, threads);
-            long indexBytes = index.MemoryBytes;
-            Console.WriteLine($"build: {count} × {dimension} {metric}, M = {m}, efConstruction = {efConstruction}, {threads} thread(s): {buildSeconds:F2} s, {indexBytes / (1024.0 * 1024):F1} MiB graph, max level {index.MaxLevel}");
+
+            // Vectors + links, the basis hnswlib's figure uses: the graph's own bytes plus the rows it reads (the
+            // arena's 64-byte aligned rows, stride × 4 bytes each; the store keeps them whether or not there is a graph).
+            long graphBytes = index.MemoryBytes;
+            long indexBytes = graphBytes + ((long)count * stride * sizeof(float));
+            Console.WriteLine($"build: {count} × {dimension} {metric}, M = {m}, efConstruction = {efConstruction}, {threads} thread(s): {buildSeconds:F2} s, " +
+                $"{graphBytes / (1024.0 * 1024):F1} MiB graph, {indexBytes / (double)count:F0} B/vector with the rows, max level {index.MaxLevel}");
             var neighbors = new Neighbor[K];
-            foreach (int ef in efs)
-            {
-                AnnSearch search = SearchWith(neighbors, (query, destination) => index.Search(query, K, ef, SlotFilter.FromBitmap(admitted), destination));
-                results.Add(Result("hnsw", ef, Measure(search, queryData, queryCount, dimension, truth, truthK), buildSeconds, threads, indexBytes, m, efConstruction));
-            }
+            int currentEf = 10;
+            AnnSearch search = SearchWith(neighbors, (query, destination) => index.Search(query, K, currentEf, SlotFilter.FromBitmap(admitted), destination));
+            return new BuiltEngine("hnsw", search, ef => currentEf = ef, buildSeconds, threads, indexBytes, m, efConstruction, index);
         }
-        else if (engine == "usearch")
+
+        if (engine == "usearch")
         {
-            using USearchEngine index = USearchEngine.Create(space, dimension, m, efConstruction, count, threads);
+            USearchEngine index = USearchEngine.Create(space, dimension, m, efConstruction, count, threads);
             double buildSeconds = Build(slot => index.Add((ulong)slot, rows.GetRow(slot)), count, threads);
             if (index.Count != count)
             {
@@ -153,36 +234,127 @@ internal static class AnnRunner
                 $"serialized {index.SerializedBytes / (1024.0 * 1024):F1} MiB, ISA {index.HardwareAcceleration}");
             var keys = new ulong[K];
             var distances = new float[K];
-            foreach (int ef in efs)
+            AnnSearch search = (query, slots) =>
             {
-                index.SetExpansionSearch(ef);
-                AnnSearch search = (query, slots) =>
+                int n = filtered ? index.FilteredSearch(query, admitted, keys, distances) : index.Search(query, keys, distances);
+                for (int i = 0; i < n; i++)
                 {
-                    int n = filtered ? index.FilteredSearch(query, admitted, keys, distances) : index.Search(query, keys, distances);
-                    for (int i = 0; i < n; i++)
-                    {
-                        slots[i] = (int)keys[i];
-                    }
+                    slots[i] = (int)keys[i];
+                }
 
-                    return n;
-                };
-                results.Add(Result("usearch", ef, Measure(search, queryData, queryCount, dimension, truth, truthK), buildSeconds, threads, indexBytes, m, efConstruction));
+                return n;
+            };
+            return new BuiltEngine("usearch", search, index.SetExpansionSearch, buildSeconds, threads, indexBytes, m, efConstruction, index);
+        }
+
+        if (engine == "hnswlib")
+        {
+            if (filtered)
+            {
+                throw new ArgumentException("--engine hnswlib runs unfiltered only (the shim has no filter callback).");
+            }
+
+            string library = string.IsNullOrEmpty(hnswlibPath) ? HnswlibEngine.DefaultLibraryPath() : hnswlibPath;
+            HnswlibEngine index = HnswlibEngine.Create(library, space, dimension, m, efConstruction, count);
+            var stopwatch = Stopwatch.StartNew();
+            index.AddAll(data, count, stride, threads);
+            double buildSeconds = stopwatch.Elapsed.TotalSeconds;
+            if (index.Count != count)
+            {
+                throw new InvalidOperationException($"hnswlib holds {index.Count} vectors after adding {count}.");
+            }
+
+            long indexBytes = index.IndexBytes;
+            Console.WriteLine($"build: {count} × {dimension} {metric}, M = {m}, efConstruction = {efConstruction}, {threads} thread(s): {buildSeconds:F2} s, " +
+                $"{indexBytes / (1024.0 * 1024):F1} MiB vectors + links, {indexBytes / (double)count:F0} B/vector ({library})");
+            var labels = new long[K];
+            var distances = new float[K];
+            AnnSearch search = (query, slots) =>
+            {
+                int n = index.Search(query, labels, distances);
+                for (int i = 0; i < n; i++)
+                {
+                    slots[i] = (int)labels[i];
+                }
+
+                return n;
+            };
+            return new BuiltEngine("hnswlib", search, index.SetEf, buildSeconds, threads, indexBytes, m, efConstruction, index);
+        }
+
+        throw new ArgumentException($"--engine must be hnsw, hnswlib, usearch, store or exact, or several of hnsw/hnswlib/usearch joined by '+'; got '{engine}'.");
+    }
+
+    /// <summary>
+    /// Several engines at one ef: after a warm-up of each, whole passes over the query set alternate between the engines
+    /// (the order rotating every round) for at least <see cref="PairedSeconds"/>. Per engine: recall of its first pass,
+    /// QPS = median over its passes, and the median over rounds of its pass QPS / the first engine's pass QPS in the same round.
+    /// </summary>
+    private static (double Recall, double Qps, int Slices, double RatioToFirst)[] MeasurePaired(AnnSearch[] searches, float[] queries, int queryCount, int dimension, int[] truth, int truthK)
+    {
+        int engines = searches.Length;
+        var passQps = Enumerable.Range(0, engines).Select(_ => new List<double>()).ToArray();
+        var recall = new double[engines];
+        Span<int> slots = stackalloc int[K];
+        var found = new int[queryCount * K];
+        for (int e = 0; e < engines; e++)
+        {
+            var warmup = Stopwatch.StartNew();
+            for (int q = 0; warmup.Elapsed.TotalSeconds < WarmupSeconds; q = (q + 1) % queryCount)
+            {
+                searches[e](queries.AsSpan(q * dimension, dimension), slots);
             }
         }
-        else
+
+        var total = Stopwatch.StartNew();
+        for (int round = 0; total.Elapsed.TotalSeconds < PairedSeconds || round < 3; round++)
         {
-            throw new ArgumentException($"--engine must be hnsw, usearch, store or exact; got '{engine}'.");
+            for (int i = 0; i < engines; i++)
+            {
+                int e = (i + round) % engines;
+                var stopwatch = Stopwatch.StartNew();
+                for (int q = 0; q < queryCount; q++)
+                {
+                    int n = searches[e](queries.AsSpan(q * dimension, dimension), slots);
+                    if (round == 0)
+                    {
+                        for (int j = 0; j < K; j++)
+                        {
+                            found[(q * K) + j] = j < n ? slots[j] : -1;
+                        }
+                    }
+                }
+
+                passQps[e].Add(queryCount / stopwatch.Elapsed.TotalSeconds);
+                if (round == 0)
+                {
+                    long hits = 0;
+                    for (int q = 0; q < queryCount; q++)
+                    {
+                        ReadOnlySpan<int> expected = truth.AsSpan(q * truthK, K);
+                        foreach (int slot in found.AsSpan(q * K, K))
+                        {
+                            hits += slot >= 0 && expected.Contains(slot) ? 1 : 0;
+                        }
+                    }
+
+                    recall[e] = hits / (double)(queryCount * K);
+                }
+            }
         }
 
-        var json = new JsonSerializerOptions { DefaultIgnoreCondition = JsonIgnoreCondition.Never };
-        using var writer = string.IsNullOrEmpty(jsonPath) ? null : new StreamWriter(jsonPath, append: true);
-        foreach (AnnResult result in results)
-        {
-            Console.WriteLine($"{result.Engine,-7} ef {result.Ef,4}  filter {result.FilterSelectivity:G3}  recall@10 {result.RecallAt10:F4}  {result.Qps,10:F0} QPS");
-            writer?.WriteLine(JsonSerializer.Serialize(result, json));
-        }
+        return Enumerable.Range(0, engines).Select(e => (
+            recall[e],
+            Median(passQps[e]),
+            passQps[e].Count,
+            Median(passQps[e].Zip(passQps[0], (a, b) => a / b).ToList()))).ToArray();
+    }
 
-        return 0;
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        int mid = sorted.Count / 2;
+        return sorted.Count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
 
     /// <summary>Inserts slots [0, count) from <paramref name="threads"/> threads pulling from a shared counter.</summary>
@@ -293,5 +465,20 @@ internal static class AnnRunner
         [property: JsonPropertyName("build_threads")] int BuildThreads,
         [property: JsonPropertyName("index_bytes")] long IndexBytes,
         [property: JsonPropertyName("peak_rss_bytes")] long PeakRssBytes,
-        [property: JsonPropertyName("filter_selectivity")] double FilterSelectivity);
+        [property: JsonPropertyName("filter_selectivity")] double FilterSelectivity)
+    {
+        /// <summary>The engines measured together (passes alternating), or null for a run of one engine.</summary>
+        [JsonPropertyName("paired_with")]
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public string? PairedWith { get; init; }
+
+        [JsonPropertyName("paired_passes")]
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public int? PairedSlices { get; init; }
+
+        /// <summary>Median over rounds of this engine's pass QPS / the first listed engine's in the same round.</summary>
+        [JsonPropertyName("qps_ratio_to_first")]
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public double? QpsRatioToFirst { get; init; }
+    }
 }

@@ -100,18 +100,6 @@ public sealed class HnswStoreTests : IDisposable
     }
 
     [Fact]
-    public void Query_in_ip_space_stays_exact_because_the_graph_does_not_serve_inner_product()
-    {
-        var vectors = Clustered(Count, 1);
-        var collection = Fill(DistanceSpace.InnerProduct, vectors);
-        collection.WaitForIndex();
-
-        collection.Indexer!.Graph.Should().BeNull("inner product is not a metric: HNSW recall saturates far below 0.95 without a MIPS reduction");
-        var live = vectors.Select((v, i) => ("id" + i, v)).ToDictionary(p => p.Item1, p => p.v);
-        Recall(collection, DistanceSpace.InnerProduct, live, Clustered(20, 2)).Should().Be(1.0);
-    }
-
-    [Fact]
     public void Query_never_returns_deleted_records_and_finds_updated_vectors()
     {
         var vectors = Clustered(Count, 3);

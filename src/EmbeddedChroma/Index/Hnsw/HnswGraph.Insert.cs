@@ -101,6 +101,11 @@ internal sealed partial class HnswGraph<TKernel>
     private void InsertNew(int slot)
     {
         int level = RandomLevel(slot);
+        if (IsMips)
+        {
+            SetSquaredNorm(slot, _rows.GetRow(slot));
+        }
+
         lock (LinkLock(slot))
         {
             _upper[slot] = level > 0 ? new int[level * _strideUpper] : null;
@@ -162,6 +167,11 @@ internal sealed partial class HnswGraph<TKernel>
     /// </summary>
     private void Relink(int slot)
     {
+        if (IsMips)
+        {
+            SetSquaredNorm(slot, _rows.GetRow(slot));
+        }
+
         long entry = Volatile.Read(ref _entry);
         Connect(slot, NodeLevel(slot), entry, replaceLinks: true);
     }
@@ -199,7 +209,7 @@ internal sealed partial class HnswGraph<TKernel>
 
             // The node's own links are stale when relinking: the walks never expand it (exclude), or a walk that
             // reaches it at distance 0 would be led back to where the vector used to be.
-            var nearest = new Neighbor(entryNode, Distance(query, entryNode));
+            var nearest = new Neighbor(entryNode, WalkDistance(query, entryNode, slot));
             nearest = GreedyDescend(query, nearest, topLevel, level, context, exclude: slot);
             context.EnsureEntries(1);
             context.Entries[0] = nearest;
@@ -293,7 +303,7 @@ internal sealed partial class HnswGraph<TKernel>
             bool keep = true;
             for (int j = 0; j < count; j++)
             {
-                if (TKernel.Distance(row, _rows.GetRow(selected[j].Slot)) < candidate.Distance)
+                if (NodeDistance(candidate.Slot, row, selected[j].Slot) < candidate.Distance)
                 {
                     keep = false;
                     break;
@@ -371,7 +381,7 @@ internal sealed partial class HnswGraph<TKernel>
         for (int i = 0; i < existing; i++)
         {
             int link = record[1 + i];
-            merged[total++] = new Neighbor(link, TKernel.Distance(row, _rows.GetRow(link)));
+            merged[total++] = new Neighbor(link, NodeDistance(node, row, link));
         }
 
         foreach (Neighbor addition in additions)
@@ -424,14 +434,14 @@ internal sealed partial class HnswGraph<TKernel>
             int total = 0;
             foreach (int link in record.Slice(1, count))
             {
-                merged[total++] = new Neighbor(link, TKernel.Distance(row, _rows.GetRow(link)));
+                merged[total++] = new Neighbor(link, NodeDistance(node, row, link));
             }
 
             foreach (int link in movedOldLinks)
             {
                 if (link != node && link != moved && !Contains(merged[..total], link))
                 {
-                    merged[total++] = new Neighbor(link, TKernel.Distance(row, _rows.GetRow(link)));
+                    merged[total++] = new Neighbor(link, NodeDistance(node, row, link));
                 }
             }
 

@@ -234,6 +234,11 @@ internal sealed partial class HnswGraph<TKernel>
 
             present++;
             deleted += NodeHeader.IsDeleted(header) ? 1 : 0;
+            if (IsMips)
+            {
+                SetSquaredNorm(slot, _rows.GetRow(slot));
+            }
+
             for (int lc = 0; lc <= level; lc++)
             {
                 Span<int> record = Record(slot, lc);

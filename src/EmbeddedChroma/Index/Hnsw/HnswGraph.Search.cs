@@ -106,7 +106,8 @@ internal sealed partial class HnswGraph<TKernel>
     /// <summary>
     /// Greedy search with ef = 1 from level <paramref name="fromLevel"/> down to <paramref name="toLevel"/> + 1
     /// (Alg. 1 lines 5–7, Alg. 5 lines 1–4; hnswlib does the ef = 1 layers as a plain greedy walk). Deleted nodes
-    /// are walked through like any other; <paramref name="exclude"/> is never moved to.
+    /// are walked through like any other; <paramref name="exclude"/> is never moved to. <paramref name="exclude"/> is the
+/// node being linked (its row is <paramref name="query"/>) or −1 for a query; see <see cref="WalkDistance"/>.
     /// </summary>
     private Neighbor GreedyDescend(ReadOnlySpan<float> query, Neighbor nearest, int fromLevel, int toLevel, SearchContext context, int exclude, bool locked = true)
     {
@@ -126,7 +127,7 @@ internal sealed partial class HnswGraph<TKernel>
                         continue;
                     }
 
-                    float distance = Distance(query, node);
+                    float distance = WalkDistance(query, node, exclude);
                     if (distance < nearest.Distance)
                     {
                         nearest = new Neighbor(node, distance);
@@ -179,15 +180,28 @@ internal sealed partial class HnswGraph<TKernel>
 
             Neighbor current = context.PopCandidate();
             int count = CopyLinks(current.Slot, level, links, locked);
+            if (count > 0)
+            {
+                PrefetchRow(links[0]);
+            }
+
             for (int i = 0; i < count; i++)
             {
                 int node = links[i];
+
+                // The row of the next neighbour is fetched while this one is compared (hnswlib's _mm_prefetch):
+                // at 100k rows every row is a cache miss, and the walk is bound by their latency.
+                if (i + 1 < count)
+                {
+                    PrefetchRow(links[i + 1]);
+                }
+
                 if (!context.TryVisit(node) || node == exclude)
                 {
                     continue;
                 }
 
-                float distance = Distance(query, node);
+                float distance = WalkDistance(query, node, exclude);
                 if (context.TopCount < ef || distance < bound)
                 {
                     var neighbor = new Neighbor(node, distance);

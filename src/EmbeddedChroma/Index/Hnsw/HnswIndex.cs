@@ -11,7 +11,8 @@ namespace EmbeddedChroma.Index.Hnsw;
 /// <code>
 ///   HnswIndex (this facade: validation, factory, load)          one virtual call per operation
 ///        │
-///        └── HnswGraph&lt;TKernel&gt;  TKernel = L2Kernel (l2) | DotDistanceKernel (cosine, ip)
+///        └── HnswGraph&lt;TKernel&gt;  TKernel = L2Kernel (l2) | DotDistanceKernel (cosine) | MipsKernel (ip: links by
+///               │                       L2 of x/‖x‖² (Möbius), queried by 1 − q·x; see HnswGraph remarks)
 ///               ├─ level 0: int[] of fixed-stride records [header|MaxM0 links]   (NodeHeader)
 ///               ├─ levels ≥ 1: int[] per node, [count|M links] per level
 ///               ├─ Insert (Alg. 1) ─┬─ SearchLayer (Alg. 2) ── SearchContext (pooled visited set + heaps)
@@ -72,7 +73,8 @@ internal abstract class HnswIndex : IVectorIndex, IDisposable
         return space switch
         {
             DistanceSpace.L2 => new HnswGraph<L2Kernel>(rows, space, parameters),
-            DistanceSpace.Cosine or DistanceSpace.InnerProduct => new HnswGraph<DotDistanceKernel>(rows, space, parameters),
+            DistanceSpace.Cosine => new HnswGraph<DotDistanceKernel>(rows, space, parameters),
+            DistanceSpace.InnerProduct => new HnswGraph<MipsKernel>(rows, space, parameters),
             _ => throw new ArgumentOutOfRangeException(nameof(space), space, "Unknown distance space."),
         };
     }
@@ -94,7 +96,8 @@ internal abstract class HnswIndex : IVectorIndex, IDisposable
         return space switch
         {
             DistanceSpace.L2 => HnswGraph<L2Kernel>.Load(path, rows, space, parameters, expectedStamp),
-            DistanceSpace.Cosine or DistanceSpace.InnerProduct => HnswGraph<DotDistanceKernel>.Load(path, rows, space, parameters, expectedStamp),
+            DistanceSpace.Cosine => HnswGraph<DotDistanceKernel>.Load(path, rows, space, parameters, expectedStamp),
+            DistanceSpace.InnerProduct => HnswGraph<MipsKernel>.Load(path, rows, space, parameters, expectedStamp),
             _ => throw new ArgumentOutOfRangeException(nameof(space), space, "Unknown distance space."),
         };
     }
