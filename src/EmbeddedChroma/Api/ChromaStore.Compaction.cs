@@ -112,6 +112,7 @@ public sealed partial class ChromaStore
         {
             // Compaction changes no record: a failure leaves the store usable (derived files are rebuilt if needed).
             LastMaintenanceError = ex;
+            Internal.StoreLog.BackgroundFailed(Options.Logger, ex, state.Name, "automatic compaction");
         }
         finally
         {

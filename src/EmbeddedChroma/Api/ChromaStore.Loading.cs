@@ -58,11 +58,11 @@ public sealed partial class ChromaStore
 
                     state.Arena = arena ?? RebuildArena(state, connection, path, dimension);
                     state.ArenaInvalid = false;
-                    state.Indexer ??= new VectorIndexer(state, GraphPath(state.Uuid), Options.HnswThreshold);
+                    state.Indexer ??= new VectorIndexer(state, GraphPath(state.Uuid), Options.HnswThreshold, Options.Logger);
                     state.Indexer.Attach(state.Arena, connection);
                 }
 
-                state.Indexer ??= new VectorIndexer(state, GraphPath(state.Uuid), Options.HnswThreshold);
+                state.Indexer ??= new VectorIndexer(state, GraphPath(state.Uuid), Options.HnswThreshold, Options.Logger);
                 state.Loaded = true;
             }
             finally

@@ -38,10 +38,13 @@ internal sealed class VectorIndexer : IDisposable
     private Task? _worker;
     private volatile bool _stopping;
 
-    public VectorIndexer(CollectionState state, string path, int threshold)
+    private readonly Microsoft.Extensions.Logging.ILogger _logger;
+
+    public VectorIndexer(CollectionState state, string path, int threshold, Microsoft.Extensions.Logging.ILogger? logger = null)
     {
         _state = state;
         _path = path;
+        _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         // Inner-product collections get a graph like the others: its links are chosen in a Möbius-transformed
         // space (HnswGraph remarks) and queries are ranked by Chroma's ip distance.
         _threshold = threshold;
@@ -71,7 +74,8 @@ internal sealed class VectorIndexer : IDisposable
 
         var parameters = Parameters();
         // A graph saved before the last compaction numbers its nodes by the old slots: never load it.
-        if (_threshold != int.MaxValue && HnswIndex.ReadStamp(_path) is { } stamp && stamp <= _state.LastSeq && stamp >= _state.CompactedSeq
+        var saved = File.Exists(_path) ? HnswIndex.ReadStamp(_path) : null;
+        if (_threshold != int.MaxValue && saved is { } stamp && stamp <= _state.LastSeq && stamp >= _state.CompactedSeq
             && HnswIndex.TryLoad(_path, arena, _state.Configuration.Space, parameters, stamp) is { } graph)
         {
             _graph = graph;
@@ -79,9 +83,21 @@ internal sealed class VectorIndexer : IDisposable
             LoadedFromFile = true;
             Replay(connection, stamp);
         }
-        else if (_state.Count >= _threshold)
+        else
         {
-            CreateGraph(arena);
+            if (File.Exists(_path))
+            {
+                var reason = saved is not { } found ? "its header is damaged or the file is truncated"
+                    : found > _state.LastSeq ? "it is stamped after the database's last write"
+                    : found < _state.CompactedSeq ? "it was saved before the collection's last compaction"
+                    : "it is damaged, truncated or was built with other parameters";
+                Internal.StoreLog.GraphRebuilt(_logger, _state.Name, _path, reason);
+            }
+
+            if (_state.Count >= _threshold)
+            {
+                CreateGraph(arena);
+            }
         }
 
         StartWorkerIfNeeded();
@@ -260,6 +276,7 @@ internal sealed class VectorIndexer : IDisposable
                 // Not disposed: queries holding the read lock may still be walking it.
                 LastError = ex;
                 _graph = null;
+                Internal.StoreLog.BackgroundFailed(_logger, ex, _state.Name, "HNSW graph maintenance");
                 return;
             }
             finally

@@ -69,4 +69,43 @@ public sealed class DerivedFileLogTests : IDisposable
         warning.Message.Should().Contain(arena).And.Contain(reason).And.Contain("docs").And.Contain("rebuilding");
         warning.Message.Should().NotContain(_fx.AdminKey);
     }
+
+    [Fact]
+    public void Damaged_graph_file_is_rebuilt_with_a_warning_naming_file_and_reason()
+    {
+        using var log = new StoreFixtureWithGraph();
+        var graph = log.Fixture.VectorsFolder;
+        var collection = log.Fixture.CreateCollection("graphs");
+        var random = new Random(3);
+        var vectors = Enumerable.Range(0, 300).Select(_ => Enumerable.Range(0, 8).Select(_ => (float)random.NextDouble()).ToArray()).ToArray();
+        collection.Add(Enumerable.Range(0, 300).Select(i => "v" + i).ToArray(), vectors);
+        collection.WaitForIndex();
+        log.Fixture.Close();
+        var file = Directory.GetFiles(graph, "*.hnsw").Should().ContainSingle().Subject;
+        using (var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite))
+        {
+            stream.SetLength(stream.Length / 2);
+        }
+
+        log.Fixture.Reopen();
+        var reopened = log.Fixture.Client.GetCollection("graphs");
+        reopened.Query([vectors[42]], 1).Ids[0].Should().Equal("v42");
+        reopened.WaitForIndex();
+        reopened.Indexer!.LoadedFromFile.Should().BeFalse();
+
+        var warning = log.Logger.Entries.Where(e => e.Level >= LogLevel.Warning).Should().ContainSingle().Subject;
+        warning.EventId.Id.Should().Be(2);
+        warning.Message.Should().Contain(file).And.Contain("graphs").And.Contain("rebuilding");
+    }
+
+    private sealed class StoreFixtureWithGraph : IDisposable
+    {
+        public CapturingLogger Logger { get; } = new();
+
+        public StoreFixture Fixture { get; }
+
+        public StoreFixtureWithGraph() => Fixture = new StoreFixture(new ChromaStoreOptions { Logger = Logger, HnswThreshold = 100 });
+
+        public void Dispose() => Fixture.Dispose();
+    }
 }
