@@ -95,17 +95,7 @@ public sealed class CompactionTests : IDisposable
         }
     }
 
-    private static float SquaredL2(float[] a, float[] b)
-    {
-        var sum = 0f;
-        for (var i = 0; i < a.Length; i++)
-        {
-            var d = a[i] - b[i];
-            sum += d * d;
-        }
-
-        return sum;
-    }
+    private static float SquaredL2(float[] a, float[] b) => (float)Index.BruteForce.ReferenceDistance(DistanceSpace.L2, a, b);
 
     [Fact]
     public void Compact_shrinks_store_and_keeps_every_record_when_90_percent_of_100k_were_deleted()

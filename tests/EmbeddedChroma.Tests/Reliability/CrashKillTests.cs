@@ -293,17 +293,7 @@ public sealed class CrashKillTests : IDisposable
         }
     }
 
-    private static float SquaredL2(float[] a, float[] b)
-    {
-        var sum = 0f;
-        for (var i = 0; i < a.Length; i++)
-        {
-            var d = a[i] - b[i];
-            sum += d * d;
-        }
-
-        return sum;
-    }
+    private static float SquaredL2(float[] a, float[] b) => (float)Index.BruteForce.ReferenceDistance(DistanceSpace.L2, a, b);
 
     public void Dispose()
     {
