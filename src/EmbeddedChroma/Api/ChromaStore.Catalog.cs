@@ -197,7 +197,9 @@ public sealed partial class ChromaStore
             Metadata = MetadataCodec.Decode(MetadataCodec.Encode(metadata)),
             LastSeq = seq,
         };
-        _collections[id] = state;
+
+        // Visible in memory only once the row has committed: a failed transaction leaves no phantom collection.
+        OnCommit(() => _collections[id] = state);
         return state;
     }
 
