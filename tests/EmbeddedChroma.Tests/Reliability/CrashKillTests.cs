@@ -44,11 +44,18 @@ public sealed class CrashKillTests : IDisposable
             {
                 // Most kills land at a random moment; every tenth during open (before READY, once the store exists),
                 // and every tenth a few milliseconds into an explicit compaction.
-                var target = kill % 10 == 5 && kill > 0 ? "open" : kill % 10 == 8 ? "compact" : "random";
+                var target = kill % 10 == 5 && kill > 0 ? "open" : kill % 10 == 8 ? "compact" : kill % 10 == 2 ? "persist" : "random";
                 if (target == "open")
                 {
                     Thread.Sleep(random.Next(80, 400));
                     stats.OpenKills += host.Lines.Contains("READY") ? 0 : 1;
+                }
+                else if (target == "persist")
+                {
+                    // A reopen closes the store first: the graph and the arena are saved then (index persistence).
+                    host.WaitFor(l => l.Any(x => CrashWorkload.Parse(x) is { Acknowledged: false, Operation: "reopen" }), TimeSpan.FromSeconds(60), "a reopen");
+                    Thread.Sleep(random.Next(0, 15));
+                    stats.PersistKills += CrashWorkload.Parse(host.Lines[^1]) is { Acknowledged: false, Operation: "reopen" } ? 1 : 0;
                 }
                 else if (target == "compact")
                 {
@@ -78,7 +85,7 @@ public sealed class CrashKillTests : IDisposable
         _output.WriteLine($"kills survived {stats.Kills}, acknowledged batches verified {stats.BatchesAcknowledged}, " +
             $"in-flight batches present {stats.InFlightPresent} / absent {stats.InFlightAbsent}, records lost {stats.RecordsLost}, " +
             $"final records {expected.Count}, query checks {stats.QueryChecks} (graph-sized {stats.GraphSizedChecks}), " +
-            $"recall {stats.MeanRecall:F3}, kills during open {stats.OpenKills}, during compaction {stats.CompactionKills}, {(DateTime.UtcNow - started).TotalSeconds:F1} s");
+            $"recall {stats.MeanRecall:F3}, kills during open {stats.OpenKills}, during compaction {stats.CompactionKills}, during close/persist {stats.PersistKills}, {(DateTime.UtcNow - started).TotalSeconds:F1} s");
         stats.Kills.Should().Be(Kills);
         stats.BatchesAcknowledged.Should().BeGreaterThanOrEqualTo(Kills, "the host acknowledges batches between kills");
         stats.RecordsLost.Should().Be(0);
@@ -331,6 +338,8 @@ public sealed class CrashKillTests : IDisposable
         public int OpenKills { get; set; }
 
         public int CompactionKills { get; set; }
+
+        public int PersistKills { get; set; }
 
         public double RecallSum { get; set; }
 
