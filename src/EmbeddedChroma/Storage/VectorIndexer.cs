@@ -66,6 +66,7 @@ internal sealed class VectorIndexer : IDisposable
         _stopping = false;
         _graph = null;
         LoadedFromFile = false;
+        _changesSinceSave = 0;
         lock (_pendingLock)
         {
             _pending.Clear();
@@ -225,18 +226,27 @@ internal sealed class VectorIndexer : IDisposable
                     return;
                 }
 
-                int[] removed;
-                int[] pending;
+                int[] removed = [];
+                int[] pending = [];
+                var caughtUp = false;
                 lock (_pendingLock)
                 {
                     if (_pending.Count == 0 && _removed.Count == 0)
                     {
                         _cleanSeq = _state.LastSeq;
-                        return;
+                        caughtUp = true;
                     }
+                    else
+                    {
+                        removed = _removed.Take(ChunkSize).ToArray();
+                        pending = _pending.Take(ChunkSize).ToArray();
+                    }
+                }
 
-                    removed = _removed.Take(ChunkSize).ToArray();
-                    pending = _pending.Take(ChunkSize).ToArray();
+                if (caughtUp)
+                {
+                    Checkpoint(graph);
+                    return;
                 }
 
                 foreach (var slot in removed)
@@ -268,6 +278,8 @@ internal sealed class VectorIndexer : IDisposable
                     _removed.ExceptWith(removed);
                     _pending.ExceptWith(pending);
                 }
+
+                _changesSinceSave += removed.Length + pending.Length;
             }
             catch (Exception ex)
             {
@@ -345,6 +357,40 @@ internal sealed class VectorIndexer : IDisposable
     }
 
     /// <summary>Saves the graph stamped with the last sequence number it fully covers. Caller holds the collection write lock, worker stopped.</summary>
+    /// <summary>
+    /// Saves the graph while the worker is caught up (writers held off by its read lock, so the file covers exactly
+    /// <see cref="CollectionState.LastSeq"/>) once enough has changed since the last save: at least
+    /// <see cref="CheckpointMinimum"/> links and a quarter of the graph. A process killed later then replays at most
+    /// that much on the next open instead of rebuilding the whole graph; the amortized cost stays a small constant per
+    /// link. A failed save is logged and left to the next checkpoint or close.
+    /// </summary>
+    private void Checkpoint(HnswIndex graph)
+    {
+        if (_changesSinceSave < Math.Max(CheckpointMinimum, graph.Count / 4))
+        {
+            return;
+        }
+
+        try
+        {
+            graph.Save(_path, _cleanSeq);
+            _changesSinceSave = 0;
+            Checkpoints++;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Internal.StoreLog.BackgroundFailed(_logger, ex, _state.Name, "HNSW graph checkpoint");
+        }
+    }
+
+    /// <summary>Fewest graph changes (links and deletions) between two background saves of the graph.</summary>
+    internal const int CheckpointMinimum = 5_000;
+
+    /// <summary>Background saves of the graph since this indexer was created (tests).</summary>
+    internal int Checkpoints { get; private set; }
+
+    private int _changesSinceSave;
+
     public void Persist()
     {
         if (_graph is null)
@@ -359,6 +405,7 @@ internal sealed class VectorIndexer : IDisposable
         }
 
         _graph.Save(_path, caughtUp ? _state.LastSeq : _cleanSeq);
+        _changesSinceSave = 0;
     }
 
     public void Dispose()
