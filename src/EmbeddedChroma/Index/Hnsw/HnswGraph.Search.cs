@@ -85,7 +85,7 @@ internal sealed partial class HnswGraph<TKernel>
             bool checkDeleted = Volatile.Read(ref _deletedCount) != 0;
             context.BeginWalk(_capacity);
             Seed(context, nearest, admitted, filtered: true, exclude: -1);
-            SearchLayer(query, context, 0, ef, admitted, filtered: true, exclude: -1, checkDeleted);
+            SearchQueryLevel0(query, context, ef, admitted, checkDeleted);
 
             while (context.TopCount > k)
             {
@@ -225,6 +225,80 @@ internal sealed partial class HnswGraph<TKernel>
                         else
                         {
                             // W is full and the neighbour is strictly nearer than its worst: swap them in one sift.
+                            context.ReplaceWorstTop(neighbor);
+                        }
+
+                        bound = context.WorstTop.Distance;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="SearchLayer"/> specialised for a query at level 0 (no node excluded, filter bitmap always given): the
+    /// same walk and result, with the arrays it touches per neighbour held in locals.
+    /// </summary>
+    private void SearchQueryLevel0(ReadOnlySpan<float> query, SearchContext context, int ef, ReadOnlySpan<ulong> admitted, bool checkDeleted)
+    {
+        while (context.TopCount > ef)
+        {
+            context.PopWorstTop();
+        }
+
+        int[] level0 = _level0;
+        int stride = _stride0;
+        int maxLinks = _maxM0;
+        ushort[] visited = context.VisitedTags;
+        ushort generation = context.Generation;
+        float bound = context.TopCount > 0 ? context.WorstTop.Distance : float.PositiveInfinity;
+        while (context.CandidateCount > 0)
+        {
+            if (context.NearestCandidate.Distance > bound && context.TopCount >= ef)
+            {
+                break;
+            }
+
+            // Links read in place, without the link lock (see LinksInPlace).
+            int start = context.PopCandidate().Slot * stride;
+            int count = Math.Min(Volatile.Read(ref level0[start]) & NodeHeader.CountMask, maxLinks);
+            ReadOnlySpan<int> links = new(level0, start + 1, count);
+            if (count > 0)
+            {
+                PrefetchRow(links[0]);
+            }
+
+            for (int i = 0; i < links.Length; i++)
+            {
+                int node = links[i];
+                if (i + 1 < links.Length)
+                {
+                    PrefetchRow(links[i + 1]);
+                }
+
+                // Bounds-checked: a torn read still names a slot below the capacity, but the check keeps it so.
+                ref ushort tag = ref visited[node];
+                if (tag == generation)
+                {
+                    continue;
+                }
+
+                tag = generation;
+                float distance = Distance(query, node);
+                if (context.TopCount < ef || distance < bound)
+                {
+                    var neighbor = new Neighbor(node, distance);
+                    context.PushCandidate(neighbor);
+                    PrefetchLinks(context.NearestCandidate.Slot);
+                    int word = node >> 6;
+                    if ((uint)word < (uint)admitted.Length && ((admitted[word] >> (node & 63)) & 1) != 0 && (!checkDeleted || !IsDeletedNode(node)))
+                    {
+                        if (context.TopCount < ef)
+                        {
+                            context.PushTop(neighbor);
+                        }
+                        else
+                        {
                             context.ReplaceWorstTop(neighbor);
                         }
 

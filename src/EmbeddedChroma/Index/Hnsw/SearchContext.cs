@@ -84,6 +84,12 @@ internal sealed class SearchContext
         }
     }
 
+    /// <summary>The visited tags (see <see cref="Generation"/>); a walk may cache it in a local between <see cref="BeginWalk"/> calls.</summary>
+    public ushort[] VisitedTags => _visited;
+
+    /// <summary>The tag of the current walk: a node is visited when its entry in <see cref="VisitedTags"/> equals it.</summary>
+    public ushort Generation => _generation;
+
     /// <summary>Marks <paramref name="node"/> visited; returns <see langword="false"/> if it already was.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryVisit(int node)
