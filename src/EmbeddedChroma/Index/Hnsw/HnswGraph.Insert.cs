@@ -210,7 +210,7 @@ internal sealed partial class HnswGraph<TKernel>
             // The node's own links are stale when relinking: the walks never expand it (exclude), or a walk that
             // reaches it at distance 0 would be led back to where the vector used to be.
             var nearest = new Neighbor(entryNode, WalkDistance(query, entryNode, slot));
-            nearest = GreedyDescend(query, nearest, topLevel, level, context, exclude: slot);
+            nearest = GreedyDescend(query, nearest, topLevel, level, exclude: slot);
             context.EnsureEntries(1);
             context.Entries[0] = nearest;
             int entryCount = 1;

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace EmbeddedChroma.Index.Hnsw;
 
@@ -77,11 +78,14 @@ internal sealed partial class HnswGraph<TKernel>
             }
 
             var nearest = new Neighbor(entryNode, Distance(query, entryNode));
-            nearest = GreedyDescend(query, nearest, EntryLevel(entry), 0, context, exclude: -1, locked: false);
+            nearest = GreedyDescend(query, nearest, EntryLevel(entry), 0, exclude: -1);
 
+            // With nothing deleted, admission is the filter bitmap alone: skip the header read per candidate. A delete
+            // racing with this query may or may not be seen, as with any concurrent write.
+            bool checkDeleted = Volatile.Read(ref _deletedCount) != 0;
             context.BeginWalk(_capacity);
             Seed(context, nearest, admitted, filtered: true, exclude: -1);
-            SearchLayer(query, context, 0, ef, admitted, filtered: true, exclude: -1, locked: false);
+            SearchQueryLevel0(query, context, ef, admitted, checkDeleted);
 
             while (context.TopCount > k)
             {
@@ -109,17 +113,16 @@ internal sealed partial class HnswGraph<TKernel>
     /// are walked through like any other; <paramref name="exclude"/> is never moved to. <paramref name="exclude"/> is the
 /// node being linked (its row is <paramref name="query"/>) or −1 for a query; see <see cref="WalkDistance"/>.
     /// </summary>
-    private Neighbor GreedyDescend(ReadOnlySpan<float> query, Neighbor nearest, int fromLevel, int toLevel, SearchContext context, int exclude, bool locked = true)
+    private Neighbor GreedyDescend(ReadOnlySpan<float> query, Neighbor nearest, int fromLevel, int toLevel, int exclude)
     {
-        Span<int> links = context.Links;
         for (int level = fromLevel; level > toLevel; level--)
         {
             bool moved = true;
             while (moved)
             {
                 moved = false;
-                int count = CopyLinks(nearest.Slot, level, links, locked);
-                for (int i = 0; i < count; i++)
+                ReadOnlySpan<int> links = LinksInPlace(nearest.Slot, level);
+                for (int i = 0; i < links.Length; i++)
                 {
                     int node = links[i];
                     if (node == exclude)
@@ -149,7 +152,7 @@ internal sealed partial class HnswGraph<TKernel>
         }
 
         context.PushCandidate(entry);
-        if (IsAdmitted(entry.Slot, admitted, filtered, exclude))
+        if (IsAdmitted(entry.Slot, admitted, filtered, exclude, checkDeleted: true))
         {
             context.PushTop(entry);
         }
@@ -162,7 +165,7 @@ internal sealed partial class HnswGraph<TKernel>
     /// line 7 compares with W's furthest element once W is full (hnswlib <c>searchBaseLayerST</c>). The node
     /// <paramref name="exclude"/> (one being relinked) is neither expanded nor returned.
     /// </summary>
-    private void SearchLayer(ReadOnlySpan<float> query, SearchContext context, int level, int ef, ReadOnlySpan<ulong> admitted, bool filtered, int exclude, bool locked = true)
+    private void SearchLayer(ReadOnlySpan<float> query, SearchContext context, int level, int ef, ReadOnlySpan<ulong> admitted, bool filtered, int exclude, bool checkDeleted = true)
     {
         while (context.TopCount > ef)
         {
@@ -170,7 +173,6 @@ internal sealed partial class HnswGraph<TKernel>
         }
 
         float bound = context.TopCount > 0 ? context.WorstTop.Distance : float.PositiveInfinity;
-        Span<int> links = context.Links;
         while (context.CandidateCount > 0)
         {
             if (context.NearestCandidate.Distance > bound && context.TopCount >= ef)
@@ -179,19 +181,21 @@ internal sealed partial class HnswGraph<TKernel>
             }
 
             Neighbor current = context.PopCandidate();
-            int count = CopyLinks(current.Slot, level, links, locked);
-            if (count > 0)
+
+            // In place, without the link lock, for queries and inserts alike (see LinksInPlace).
+            ReadOnlySpan<int> links = LinksInPlace(current.Slot, level);
+            if (links.Length > 0)
             {
                 PrefetchRow(links[0]);
             }
 
-            for (int i = 0; i < count; i++)
+            for (int i = 0; i < links.Length; i++)
             {
                 int node = links[i];
 
                 // The row of the next neighbour is fetched while this one is compared (hnswlib's _mm_prefetch):
                 // at 100k rows every row is a cache miss, and the walk is bound by their latency.
-                if (i + 1 < count)
+                if (i + 1 < links.Length)
                 {
                     PrefetchRow(links[i + 1]);
                 }
@@ -206,12 +210,22 @@ internal sealed partial class HnswGraph<TKernel>
                 {
                     var neighbor = new Neighbor(node, distance);
                     context.PushCandidate(neighbor);
-                    if (IsAdmitted(node, admitted, filtered, exclude))
+                    if (level == 0)
                     {
-                        context.PushTop(neighbor);
-                        if (context.TopCount > ef)
+                        // The walk will likely expand the nearest candidate next: fetch its record (hnswlib does the same).
+                        PrefetchLinks(context.NearestCandidate.Slot);
+                    }
+
+                    if (IsAdmitted(node, admitted, filtered, exclude, checkDeleted))
+                    {
+                        if (context.TopCount < ef)
                         {
-                            context.PopWorstTop();
+                            context.PushTop(neighbor);
+                        }
+                        else
+                        {
+                            // W is full and the neighbour is strictly nearer than its worst: swap them in one sift.
+                            context.ReplaceWorstTop(neighbor);
                         }
 
                         bound = context.WorstTop.Distance;
@@ -221,20 +235,98 @@ internal sealed partial class HnswGraph<TKernel>
         }
     }
 
-    private bool IsAdmitted(int node, ReadOnlySpan<ulong> admitted, bool filtered, int exclude)
+    /// <summary>
+    /// <see cref="SearchLayer"/> specialised for a query at level 0 (no node excluded, filter bitmap always given): the
+    /// same walk and result, with the arrays it touches per neighbour held in locals.
+    /// </summary>
+    private void SearchQueryLevel0(ReadOnlySpan<float> query, SearchContext context, int ef, ReadOnlySpan<ulong> admitted, bool checkDeleted)
     {
-        if (node == exclude || IsDeletedNode(node))
+        while (context.TopCount > ef)
+        {
+            context.PopWorstTop();
+        }
+
+        int[] level0 = _level0;
+        int stride = _stride0;
+        int maxLinks = _maxM0;
+        ushort[] visited = context.VisitedTags;
+        ushort generation = context.Generation;
+        float bound = context.TopCount > 0 ? context.WorstTop.Distance : float.PositiveInfinity;
+        while (context.CandidateCount > 0)
+        {
+            if (context.NearestCandidate.Distance > bound && context.TopCount >= ef)
+            {
+                break;
+            }
+
+            // Links read in place, without the link lock (see LinksInPlace).
+            int start = context.PopCandidate().Slot * stride;
+            int count = Math.Min(Volatile.Read(ref level0[start]) & NodeHeader.CountMask, maxLinks);
+            ReadOnlySpan<int> links = new(level0, start + 1, count);
+            if (count > 0)
+            {
+                PrefetchRow(links[0]);
+            }
+
+            for (int i = 0; i < links.Length; i++)
+            {
+                int node = links[i];
+                if (i + 1 < links.Length)
+                {
+                    PrefetchRow(links[i + 1]);
+                }
+
+                // Bounds-checked: a torn read still names a slot below the capacity, but the check keeps it so.
+                ref ushort tag = ref visited[node];
+                if (tag == generation)
+                {
+                    continue;
+                }
+
+                tag = generation;
+                float distance = Distance(query, node);
+                if (context.TopCount < ef || distance < bound)
+                {
+                    var neighbor = new Neighbor(node, distance);
+                    context.PushCandidate(neighbor);
+                    PrefetchLinks(context.NearestCandidate.Slot);
+                    int word = node >> 6;
+                    if ((uint)word < (uint)admitted.Length && ((admitted[word] >> (node & 63)) & 1) != 0 && (!checkDeleted || !IsDeletedNode(node)))
+                    {
+                        if (context.TopCount < ef)
+                        {
+                            context.PushTop(neighbor);
+                        }
+                        else
+                        {
+                            context.ReplaceWorstTop(neighbor);
+                        }
+
+                        bound = context.WorstTop.Distance;
+                    }
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool IsAdmitted(int node, ReadOnlySpan<ulong> admitted, bool filtered, int exclude, bool checkDeleted)
+    {
+        if (node == exclude)
         {
             return false;
         }
 
-        if (!filtered)
+        if (filtered)
         {
-            return true;
+            int word = node >> 6;
+            if ((uint)word >= (uint)admitted.Length || ((admitted[word] >> (node & 63)) & 1) == 0)
+            {
+                return false;
+            }
         }
 
-        int word = node >> 6;
-        return (uint)word < (uint)admitted.Length && ((admitted[word] >> (node & 63)) & 1) != 0;
+        return !checkDeleted || !IsDeletedNode(node);
     }
 
     private static int PopCount(ReadOnlySpan<ulong> bits)

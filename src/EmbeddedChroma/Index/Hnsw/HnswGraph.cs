@@ -18,10 +18,10 @@ namespace EmbeddedChroma.Index.Hnsw;
 /// writers of one slot serialize (hnswlib <c>label_op_locks_</c>).</item>
 /// <item><c>_entryLock</c>: held for a whole insert whose level exceeds the current top level (rare), and
 /// briefly when setting the first node (hnswlib's <c>global</c> mutex).</item>
-/// <item><c>_linkLocks</c> (striped by node): held only while reading or writing one node's link lists; an
-/// insert's walk copies a list under the lock and computes distances after releasing it, except neighbour pruning,
-/// which needs the list stable and runs under the lock of the node being pruned (it takes no other lock). Queries
-/// read lists without it (see <see cref="CopyLinks"/>): search holds only the resize lock, for reading.</item>
+/// <item><c>_linkLocks</c> (striped by node): held only while writing one node's link lists or reading one that
+/// must be stable (neighbour pruning runs under the lock of the node being pruned and takes no other lock). The walks
+/// of queries and inserts read lists in place without it (see <see cref="LinksInPlace"/>): search holds only the
+/// resize lock, for reading.</item>
 /// </list>
 /// <para><b>Inner product</b> (<typeparamref name="TKernel"/> = <see cref="MipsKernel"/>). Raw inner product is not a
 /// metric (a point need not be its own nearest neighbour), and a graph whose links are chosen by it navigates badly
@@ -272,29 +272,63 @@ internal sealed partial class HnswGraph<TKernel> : HnswIndex
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool IsDeletedNode(int node) => NodeHeader.IsDeleted(Volatile.Read(ref _level0[node * _stride0]));
 
-    /// <summary>
-    /// Copies the links of <paramref name="node"/> at <paramref name="level"/> into <paramref name="destination"/>.
-    /// Under the node's link lock by default. Queries pass <paramref name="locked"/> = false (hnswlib's query walk
-    /// takes no locks either): a list being rewritten concurrently may then be seen half old, half new, which only
-    /// perturbs the walk — every int ever stored in a list is the slot of a present node with a level high enough
-    /// for that list, the count is clamped, and the count is published after the links it covers.
-    /// </summary>
-    private int CopyLinks(int node, int level, Span<int> destination, bool locked = true)
+    /// <summary>Copies the links of <paramref name="node"/> at <paramref name="level"/> into <paramref name="destination"/>, under the node's link lock.</summary>
+    private int CopyLinks(int node, int level, Span<int> destination)
     {
-        if (!locked)
-        {
-            Span<int> unlocked = Record(node, level);
-            int n = Math.Min(Volatile.Read(ref unlocked[0]) & NodeHeader.CountMask, destination.Length);
-            unlocked.Slice(1, n).CopyTo(destination);
-            return n;
-        }
-
         lock (LinkLock(node))
         {
             Span<int> record = Record(node, level);
             int count = Math.Min(record[0] & NodeHeader.CountMask, destination.Length);
             record.Slice(1, count).CopyTo(destination);
             return count;
+        }
+    }
+
+    /// <summary>
+    /// The links of <paramref name="node"/> at <paramref name="level"/>, read in place without the link lock (queries
+    /// and the walks of inserts, as hnswlib's query walk): the count is read once with acquire
+    /// semantics and clamped to the list's capacity, so the span never leaves the node's record. A list rewritten
+    /// concurrently may be seen half old, half new; every int ever stored in a list is the slot of a present node
+    /// whose level is high enough for that list, and the walk's visited-set lookup bounds-checks each one anyway.
+    /// Caller holds the resize lock, so the arrays do not move.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ReadOnlySpan<int> LinksInPlace(int node, int level)
+    {
+        if (level == 0)
+        {
+            int start = node * _stride0;
+            int count = Math.Min(Volatile.Read(ref _level0[start]) & NodeHeader.CountMask, _maxM0);
+            return new ReadOnlySpan<int>(_level0, start + 1, count);
+        }
+
+        int[]? upper = _upper[node];
+        if (upper is null)
+        {
+            return default;
+        }
+
+        int offset = (level - 1) * _strideUpper;
+        if ((uint)offset >= (uint)upper.Length)
+        {
+            return default;
+        }
+
+        int n = Math.Min(Volatile.Read(ref upper[offset]) & NodeHeader.CountMask, _m);
+        return new ReadOnlySpan<int>(upper, offset + 1, n);
+    }
+
+    /// <summary>Hints the CPU to load the level-0 record (header and links) of <paramref name="node"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private unsafe void PrefetchLinks(int node)
+    {
+        if (Sse.IsSupported)
+        {
+            int start = node * _stride0;
+            if ((uint)start < (uint)_level0.Length)
+            {
+                Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_level0), start)));
+            }
         }
     }
 

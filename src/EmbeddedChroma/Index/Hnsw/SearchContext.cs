@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace EmbeddedChroma.Index.Hnsw;
 
@@ -10,8 +11,10 @@ namespace EmbeddedChroma.Index.Hnsw;
 /// <remarks>
 /// The visited set is an array of generation tags (hnswlib <c>visited_list_pool.h</c>): a node is visited when its
 /// tag equals the current generation, so starting a new walk is one increment; the array is cleared only when the
-/// 16-bit counter wraps. Heaps order by <see cref="BoundedMaxHeap.Precedes"/> (distance, NaN last, then slot), so
-/// walks are deterministic. Not thread-safe: one context serves one operation at a time.
+/// 16-bit counter wraps. Heaps order by <see cref="Precedes"/> (distance, then slot), so walks are deterministic. Not
+/// thread-safe: one context serves one operation at a time.
+/// <para>The heaps index their arrays through refs without bounds checks: every index is below the element count,
+/// which the push paths keep at most the array length (they grow it first).</para>
 /// </remarks>
 internal sealed class SearchContext
 {
@@ -81,6 +84,12 @@ internal sealed class SearchContext
         }
     }
 
+    /// <summary>The visited tags (see <see cref="Generation"/>); a walk may cache it in a local between <see cref="BeginWalk"/> calls.</summary>
+    public ushort[] VisitedTags => _visited;
+
+    /// <summary>The tag of the current walk: a node is visited when its entry in <see cref="VisitedTags"/> equals it.</summary>
+    public ushort Generation => _generation;
+
     /// <summary>Marks <paramref name="node"/> visited; returns <see langword="false"/> if it already was.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryVisit(int node)
@@ -106,26 +115,28 @@ internal sealed class SearchContext
     /// <summary>Pushes onto the candidate min-heap C (unbounded; grows and keeps its storage).</summary>
     public void PushCandidate(Neighbor item)
     {
-        if (CandidateCount == _candidates.Length)
+        int index = CandidateCount;
+        if (index == _candidates.Length)
         {
             Array.Resize(ref _candidates, _candidates.Length * 2);
         }
 
-        Neighbor[] heap = _candidates;
-        int index = CandidateCount++;
+        CandidateCount = index + 1;
+        ref Neighbor heap = ref MemoryMarshal.GetArrayDataReference(_candidates);
         while (index > 0)
         {
             int parent = (index - 1) >> 1;
-            if (!Precedes(item, heap[parent]))
+            ref Neighbor above = ref Unsafe.Add(ref heap, parent);
+            if (!Precedes(item, above))
             {
                 break;
             }
 
-            heap[index] = heap[parent];
+            Unsafe.Add(ref heap, index) = above;
             index = parent;
         }
 
-        heap[index] = item;
+        Unsafe.Add(ref heap, index) = item;
     }
 
     /// <summary>The nearest candidate; only meaningful when <see cref="CandidateCount"/> &gt; 0.</summary>
@@ -133,103 +144,84 @@ internal sealed class SearchContext
 
     public Neighbor PopCandidate()
     {
-        Neighbor[] heap = _candidates;
-        Neighbor result = heap[0];
+        ref Neighbor heap = ref MemoryMarshal.GetArrayDataReference(_candidates);
+        Neighbor result = heap;
         int count = --CandidateCount;
         if (count > 0)
         {
-            Neighbor item = heap[count];
+            Neighbor item = Unsafe.Add(ref heap, count);
             int index = 0;
-            while (true)
+            int child;
+            while ((child = (2 * index) + 1) < count)
             {
-                int child = (2 * index) + 1;
-                if (child >= count)
-                {
-                    break;
-                }
-
-                if (child + 1 < count && Precedes(heap[child + 1], heap[child]))
+                ref Neighbor smaller = ref Unsafe.Add(ref heap, child);
+                if (child + 1 < count && Precedes(Unsafe.Add(ref smaller, 1), smaller))
                 {
                     child++;
+                    smaller = ref Unsafe.Add(ref smaller, 1);
                 }
 
-                if (!Precedes(heap[child], item))
+                if (!Precedes(smaller, item))
                 {
                     break;
                 }
 
-                heap[index] = heap[child];
+                Unsafe.Add(ref heap, index) = smaller;
                 index = child;
             }
 
-            heap[index] = item;
+            Unsafe.Add(ref heap, index) = item;
         }
 
         return result;
     }
 
-    /// <summary>Pushes onto the result max-heap W (the caller bounds it with <see cref="PopWorstTop"/>).</summary>
+    /// <summary>Pushes onto the result max-heap W (the caller bounds it with <see cref="PopWorstTop"/> or uses <see cref="ReplaceWorstTop"/>).</summary>
     public void PushTop(Neighbor item)
     {
-        if (TopCount == _top.Length)
+        int index = TopCount;
+        if (index == _top.Length)
         {
             Array.Resize(ref _top, _top.Length * 2);
         }
 
-        Neighbor[] heap = _top;
-        int index = TopCount++;
+        TopCount = index + 1;
+        ref Neighbor heap = ref MemoryMarshal.GetArrayDataReference(_top);
         while (index > 0)
         {
             int parent = (index - 1) >> 1;
-            if (!Precedes(heap[parent], item))
+            ref Neighbor above = ref Unsafe.Add(ref heap, parent);
+            if (!Precedes(above, item))
             {
                 break;
             }
 
-            heap[index] = heap[parent];
+            Unsafe.Add(ref heap, index) = above;
             index = parent;
         }
 
-        heap[index] = item;
+        Unsafe.Add(ref heap, index) = item;
     }
 
     /// <summary>Removes and returns the worst neighbour of W.</summary>
     public Neighbor PopWorstTop()
     {
-        Neighbor[] heap = _top;
-        Neighbor result = heap[0];
+        ref Neighbor heap = ref MemoryMarshal.GetArrayDataReference(_top);
+        Neighbor result = heap;
         int count = --TopCount;
         if (count > 0)
         {
-            Neighbor item = heap[count];
-            int index = 0;
-            while (true)
-            {
-                int child = (2 * index) + 1;
-                if (child >= count)
-                {
-                    break;
-                }
-
-                if (child + 1 < count && Precedes(heap[child], heap[child + 1]))
-                {
-                    child++;
-                }
-
-                if (!Precedes(item, heap[child]))
-                {
-                    break;
-                }
-
-                heap[index] = heap[child];
-                index = child;
-            }
-
-            heap[index] = item;
+            SiftDownTop(ref heap, Unsafe.Add(ref heap, count), count);
         }
 
         return result;
     }
+
+    /// <summary>
+    /// Replaces the worst neighbour of a non-empty W by <paramref name="item"/>, which must precede it: the same set
+    /// as <see cref="PushTop"/> then <see cref="PopWorstTop"/>, with one sift instead of two.
+    /// </summary>
+    public void ReplaceWorstTop(Neighbor item) => SiftDownTop(ref MemoryMarshal.GetArrayDataReference(_top), item, TopCount);
 
     /// <summary>Empties W into <see cref="Drained"/>, best first; returns the count.</summary>
     public int DrainTopAscending()
@@ -248,6 +240,39 @@ internal sealed class SearchContext
         return count;
     }
 
+    /// <summary>
+    /// The walk order: distance ascending, equal distances by slot ascending (the order of
+    /// <see cref="BoundedMaxHeap.Precedes"/> without its NaN rule). Distances in a walk are never NaN: stored and query
+    /// vectors are validated finite before they reach the graph. Were one NaN anyway, it would precede nothing and
+    /// nothing would precede it, which misorders a heap but cannot take an index out of bounds.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool Precedes(in Neighbor a, in Neighbor b) => BoundedMaxHeap.Precedes(a.Distance, a.Slot, b.Distance, b.Slot);
+    public static bool Precedes(in Neighbor a, in Neighbor b) =>
+        a.Distance < b.Distance || (a.Distance == b.Distance && a.Slot < b.Slot);
+
+    /// <summary>Puts <paramref name="item"/> at the root of the max-heap W of <paramref name="count"/> elements and sifts it down.</summary>
+    private static void SiftDownTop(ref Neighbor heap, Neighbor item, int count)
+    {
+        int index = 0;
+        int child;
+        while ((child = (2 * index) + 1) < count)
+        {
+            ref Neighbor larger = ref Unsafe.Add(ref heap, child);
+            if (child + 1 < count && Precedes(larger, Unsafe.Add(ref larger, 1)))
+            {
+                child++;
+                larger = ref Unsafe.Add(ref larger, 1);
+            }
+
+            if (!Precedes(item, larger))
+            {
+                break;
+            }
+
+            Unsafe.Add(ref heap, index) = larger;
+            index = child;
+        }
+
+        Unsafe.Add(ref heap, index) = item;
+    }
 }
