@@ -113,12 +113,14 @@ public sealed class MetadataFilterIndexTests
             }
         })).ToArray();
 
+        SpinWait.SpinUntil(() => !observed.IsEmpty || !errors.IsEmpty, TimeSpan.FromSeconds(60)).Should().BeTrue("the readers run before the writes start");
         for (var gen = 1; gen <= 40; gen++)
         {
             c.Update(ids, metadatas: ids.Select(_ => (IReadOnlyDictionary<string, object?>?)Parity(gen)).ToArray());
         }
 
-        await Task.Delay(50);
+        var seen = observed.Count;
+        SpinWait.SpinUntil(() => observed.Count >= seen + 3 || !errors.IsEmpty, TimeSpan.FromSeconds(60)).Should().BeTrue("the readers keep answering after the writes");
         stop.Cancel();
         await Task.WhenAll(readers);
         errors.Should().BeEmpty();
