@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using EmbeddedChroma.Index;
 
 namespace EmbeddedChroma.Benchmarks;
@@ -10,4 +11,8 @@ internal sealed class ArrayVectorRows(float[] data, int dimension, int stride) :
     public int SlotCount { get; } = data.Length / stride;
 
     public ReadOnlySpan<float> GetRow(int slot) => data.AsSpan(slot * stride, Dimension);
+
+    public ref readonly float FirstRow => ref MemoryMarshal.GetArrayDataReference(data);
+
+    public int RowStride => stride;
 }

@@ -14,6 +14,16 @@ internal interface IVectorRows
 
     /// <summary>The row of <paramref name="slot"/>; no copy, valid until the next write to the rows.</summary>
     ReadOnlySpan<float> GetRow(int slot);
+
+    /// <summary>
+    /// The first float of row 0; row <c>s</c> starts <c>s · <see cref="RowStride"/></c> floats further. Lets a hot loop
+    /// address rows without a call per row (<see cref="GetRow"/> is an interface call). Valid, like a row, until the
+    /// next write to the rows (the memory may move when the rows grow).
+    /// </summary>
+    ref readonly float FirstRow { get; }
+
+    /// <summary>Floats from the start of one row to the start of the next (at least <see cref="Dimension"/>).</summary>
+    int RowStride { get; }
 }
 
 /// <summary>One search hit: an internal slot and its distance to the query (Chroma's definition).</summary>

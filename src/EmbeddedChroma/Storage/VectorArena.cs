@@ -161,6 +161,12 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
 
     public ReadOnlySpan<float> GetRow(int slot) => new((float*)(_base + HeaderSize) + ((long)slot * Stride), Dimension);
 
+    /// <inheritdoc />
+    public ref readonly float FirstRow => ref *(float*)(_base + HeaderSize);
+
+    /// <inheritdoc />
+    public int RowStride => Stride;
+
     /// <summary>Rows [0, SlotCount) as one span with <see cref="Stride"/> floats per row.</summary>
     public ReadOnlySpan<float> AllRows => new((float*)(_base + HeaderSize), checked(SlotCount * Stride));
 

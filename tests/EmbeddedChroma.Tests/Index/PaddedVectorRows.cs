@@ -35,6 +35,11 @@ internal sealed class PaddedVectorRows : IVectorRows
         return _data.AsSpan(slot * _stride, Dimension);
     }
 
+    /// <summary>Row 0 for the HNSW graph's direct addressing; reads through it are not recorded in <see cref="ReadSlots"/>.</summary>
+    public ref readonly float FirstRow => ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_data);
+
+    public int RowStride => _stride;
+
     public Span<float> Row(int slot) => _data.AsSpan(slot * _stride, Dimension);
 
     public float[] RowArray(int slot) => Row(slot).ToArray();

@@ -103,7 +103,7 @@ internal sealed partial class HnswGraph<TKernel>
         int level = RandomLevel(slot);
         if (IsMips)
         {
-            SetSquaredNorm(slot, _rows.GetRow(slot));
+            SetSquaredNorm(slot, Row(slot));
         }
 
         lock (LinkLock(slot))
@@ -169,7 +169,7 @@ internal sealed partial class HnswGraph<TKernel>
     {
         if (IsMips)
         {
-            SetSquaredNorm(slot, _rows.GetRow(slot));
+            SetSquaredNorm(slot, Row(slot));
         }
 
         long entry = Volatile.Read(ref _entry);
@@ -182,7 +182,7 @@ internal sealed partial class HnswGraph<TKernel>
     /// </summary>
     private void Connect(int slot, int level, long entry, bool replaceLinks)
     {
-        ReadOnlySpan<float> query = _rows.GetRow(slot);
+        ReadOnlySpan<float> query = Row(slot);
         int entryNode = EntryNode(entry);
         int topLevel = EntryLevel(entry);
         SearchContext context = _contexts.Rent();
@@ -224,7 +224,7 @@ internal sealed partial class HnswGraph<TKernel>
                 }
 
                 // The new node is not linked from anywhere yet, but an updated one is: exclude it from its own W.
-                SearchLayer(query, context, lc, _efConstruction, default, filtered: false, exclude: slot);
+                SearchLayer(query, context, lc, _efConstruction, exclude: slot);
                 int found = context.DrainTopAscending();
 
                 int oldCount = replaceLinks ? CopyLinks(slot, lc, context.OldLinks) : 0;
@@ -299,7 +299,7 @@ internal sealed partial class HnswGraph<TKernel>
                 break;
             }
 
-            ReadOnlySpan<float> row = _rows.GetRow(candidate.Slot);
+            ReadOnlySpan<float> row = Row(candidate.Slot);
             bool keep = true;
             for (int j = 0; j < count; j++)
             {
@@ -375,7 +375,7 @@ internal sealed partial class HnswGraph<TKernel>
     /// <summary>Union of the current list and <paramref name="additions"/>, shrunk by Alg. 4 when over Mmax. Caller holds the node's link lock.</summary>
     private void MergeLocked(int node, int level, Span<int> record, int existing, ReadOnlySpan<Neighbor> additions, SearchContext context)
     {
-        ReadOnlySpan<float> row = _rows.GetRow(node);
+        ReadOnlySpan<float> row = Row(node);
         Span<Neighbor> merged = context.Merge;
         int total = 0;
         for (int i = 0; i < existing; i++)
@@ -427,7 +427,7 @@ internal sealed partial class HnswGraph<TKernel>
                 return;
             }
 
-            ReadOnlySpan<float> row = _rows.GetRow(node);
+            ReadOnlySpan<float> row = Row(node);
             Span<int> record = Record(node, level);
             int count = record[0] & NodeHeader.CountMask;
             Span<Neighbor> merged = context.Merge;

@@ -236,7 +236,7 @@ internal sealed partial class HnswGraph<TKernel>
             deleted += NodeHeader.IsDeleted(header) ? 1 : 0;
             if (IsMips)
             {
-                SetSquaredNorm(slot, _rows.GetRow(slot));
+                SetSquaredNorm(slot, Row(slot));
             }
 
             for (int lc = 0; lc <= level; lc++)

@@ -42,6 +42,8 @@ internal sealed partial class HnswGraph<TKernel> : HnswIndex
     private const float MinimumSquaredNorm = 1e-30f;
 
     private readonly IVectorRows _rows;
+    private readonly nint _rowStride;
+    private readonly int _dimension;
     private readonly int _m;
     private readonly int _maxM0;
     private readonly int _efConstruction;
@@ -77,6 +79,8 @@ internal sealed partial class HnswGraph<TKernel> : HnswIndex
         : base(space, parameters)
     {
         _rows = rows;
+        _rowStride = rows.RowStride;
+        _dimension = rows.Dimension;
         _m = parameters.M;
         _maxM0 = parameters.MaxM0;
         _efConstruction = parameters.EfConstruction;
@@ -209,9 +213,18 @@ internal sealed partial class HnswGraph<TKernel> : HnswIndex
     /// <summary>True for an inner-product graph (a JIT-time constant per instantiation).</summary>
     private static bool IsMips => typeof(TKernel) == typeof(MipsKernel);
 
+    /// <summary>
+    /// The row of <paramref name="node"/>, addressed from <see cref="IVectorRows.FirstRow"/> with the stride fixed at
+    /// construction: no bounds check or per-row interface call beyond that one property (a node in the graph always
+    /// has a row).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ReadOnlySpan<float> Row(int node) =>
+        MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref Unsafe.AsRef(in _rows.FirstRow), node * _rowStride), _dimension);
+
     /// <summary>Query-to-node distance (Chroma's definition for the space).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private float Distance(ReadOnlySpan<float> query, int node) => TKernel.Distance(query, _rows.GetRow(node));
+    private float Distance(ReadOnlySpan<float> query, int node) => TKernel.Distance(query, Row(node));
 
     /// <summary>
     /// Distance used by a walk: from the query when <paramref name="linking"/> is −1, else from node
@@ -224,7 +237,7 @@ internal sealed partial class HnswGraph<TKernel> : HnswIndex
     /// <summary>Node-to-node distance used to build the graph: the kernel's, or <see cref="MobiusDistance"/> for an inner-product graph.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private float NodeDistance(int a, ReadOnlySpan<float> rowA, int b) =>
-        IsMips ? MobiusDistance(a, rowA, b) : TKernel.Distance(rowA, _rows.GetRow(b));
+        IsMips ? MobiusDistance(a, rowA, b) : TKernel.Distance(rowA, Row(b));
 
     /// <summary>
     /// ‖a/‖a‖² − b/‖b‖²‖² (see the remarks on the class). A zero vector counts as norm² 1e−30: it lands far from
@@ -234,7 +247,7 @@ internal sealed partial class HnswGraph<TKernel> : HnswIndex
     {
         float inverseA = 1f / MathF.Max(Volatile.Read(ref _squaredNorms[a]), MinimumSquaredNorm);
         float inverseB = 1f / MathF.Max(Volatile.Read(ref _squaredNorms[b]), MinimumSquaredNorm);
-        float dot = VectorMath.Dot(rowA, _rows.GetRow(b));
+        float dot = VectorMath.Dot(rowA, Row(b));
         return MathF.Max(inverseA + inverseB - (2f * dot * inverseA * inverseB), 0f);
     }
 
@@ -250,7 +263,19 @@ internal sealed partial class HnswGraph<TKernel> : HnswIndex
     {
         if (Sse.IsSupported)
         {
-            byte* row = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(_rows.GetRow(node)));
+            byte* row = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(Row(node)));
+            Sse.Prefetch0(row);
+            Sse.Prefetch0(row + 64);
+        }
+    }
+
+    /// <summary><see cref="PrefetchRow(int)"/> for a row addressed as <paramref name="offset"/> floats past <paramref name="firstRow"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PrefetchRow(ref float firstRow, nint offset)
+    {
+        if (Sse.IsSupported)
+        {
+            byte* row = (byte*)Unsafe.AsPointer(ref Unsafe.Add(ref firstRow, offset));
             Sse.Prefetch0(row);
             Sse.Prefetch0(row + 64);
         }
@@ -327,7 +352,12 @@ internal sealed partial class HnswGraph<TKernel> : HnswIndex
             int start = node * _stride0;
             if ((uint)start < (uint)_level0.Length)
             {
-                Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_level0), start)));
+                // The record is (1 + MaxM0) ints: 132 bytes at M 16, three cache lines; a prefetch never faults, so the
+                // lines past a short record are fine to name.
+                byte* record = (byte*)Unsafe.AsPointer(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_level0), start));
+                Sse.Prefetch0(record);
+                Sse.Prefetch0(record + 64);
+                Sse.Prefetch0(record + 128);
             }
         }
     }

@@ -24,6 +24,10 @@ internal sealed class ClusteredRows : IVectorRows
 
     public ReadOnlySpan<float> GetRow(int slot) => _data.AsSpan(slot * Dimension, Dimension);
 
+    public ref readonly float FirstRow => ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_data);
+
+    public int RowStride => Dimension;
+
     public void SetRow(int slot, ReadOnlySpan<float> values) => values.CopyTo(_data.AsSpan(slot * Dimension, Dimension));
 
     public static ClusteredRows Create(int seed, int dimension, int slotCount, DistanceSpace space, int clusters = 16, double sigma = 0.35)
