@@ -187,6 +187,8 @@ internal sealed partial class HnswGraph<TKernel>
         ref float firstRow = ref Unsafe.AsRef(in _rows.FirstRow);
         nint rowStride = _rowStride;
         int dimension = query.Length; // = _dimension, in a form that lets the JIT drop the kernel's length check
+        int prefetchLines = _prefetchLines;
+        Span<int> pending = context.Links;
         ushort[] visited = context.VisitedTags;
         ushort generation = context.Generation;
         float bound = context.TopCount > 0 ? context.WorstTop.Distance : float.PositiveInfinity;
@@ -210,32 +212,25 @@ internal sealed partial class HnswGraph<TKernel>
                 links = LinksInPlace(current, level);
             }
 
-            if (links.Length > 0)
-            {
-                PrefetchRow(ref firstRow, links[0] * rowStride);
-            }
-
+            // First pass: mark the unvisited neighbours and start fetching all their rows at once.
+            int fresh = 0;
             for (int i = 0; i < links.Length; i++)
             {
                 int node = links[i];
-                if (i + 1 < links.Length)
-                {
-                    PrefetchRow(ref firstRow, links[i + 1] * rowStride);
-                }
 
                 // Bounds-checked: a torn read still names a slot below the capacity, but the check keeps it so.
                 ref ushort tag = ref visited[node];
-                if (tag == generation)
+                if (tag != generation && node != exclude)
                 {
-                    continue;
+                    tag = generation;
+                    pending[fresh++] = node;
+                    PrefetchRowLines(ref firstRow, node * rowStride, prefetchLines);
                 }
+            }
 
-                tag = generation;
-                if (node == exclude)
-                {
-                    continue;
-                }
-
+            for (int j = 0; j < fresh; j++)
+            {
+                int node = pending[j];
                 float distance = IsMips
                     ? MobiusDistance(exclude, query, node)
                     : TKernel.Distance(query, MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref firstRow, node * rowStride), dimension));
@@ -285,6 +280,8 @@ internal sealed partial class HnswGraph<TKernel>
         ref float firstRow = ref Unsafe.AsRef(in _rows.FirstRow);
         nint rowStride = _rows.RowStride;
         int dimension = query.Length;
+        int prefetchLines = _prefetchLines;
+        Span<int> pending = context.Links;
         ushort[] visited = context.VisitedTags;
         ushort generation = context.Generation;
         float bound = context.TopCount > 0 ? context.WorstTop.Distance : float.PositiveInfinity;
@@ -299,27 +296,26 @@ internal sealed partial class HnswGraph<TKernel>
             int start = context.PopCandidate().Slot * stride;
             int count = Math.Min(Volatile.Read(ref level0[start]) & NodeHeader.CountMask, maxLinks);
             ReadOnlySpan<int> links = new(level0, start + 1, count);
-            if (count > 0)
-            {
-                PrefetchRow(ref firstRow, links[0] * rowStride);
-            }
 
+            // First pass: mark the unvisited neighbours and start fetching all their rows at once.
+            int fresh = 0;
             for (int i = 0; i < links.Length; i++)
             {
                 int node = links[i];
-                if (i + 1 < links.Length)
-                {
-                    PrefetchRow(ref firstRow, links[i + 1] * rowStride);
-                }
 
                 // Bounds-checked: a torn read still names a slot below the capacity, but the check keeps it so.
                 ref ushort tag = ref visited[node];
-                if (tag == generation)
+                if (tag != generation)
                 {
-                    continue;
+                    tag = generation;
+                    pending[fresh++] = node;
+                    PrefetchRowLines(ref firstRow, node * rowStride, prefetchLines);
                 }
+            }
 
-                tag = generation;
+            for (int j = 0; j < fresh; j++)
+            {
+                int node = pending[j];
                 float distance = TKernel.Distance(query, MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref firstRow, node * rowStride), dimension));
                 if (context.TopCount < ef || distance < bound)
                 {
@@ -341,6 +337,19 @@ internal sealed partial class HnswGraph<TKernel>
                         bound = context.WorstTop.Distance;
                     }
                 }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PrefetchRowLines(ref float firstRow, nint offset, int lines)
+    {
+        if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
+        {
+            byte* row = (byte*)Unsafe.AsPointer(ref Unsafe.Add(ref firstRow, offset));
+            for (int l = 0; l < lines; l++)
+            {
+                System.Runtime.Intrinsics.X86.Sse.Prefetch0(row + (l * 64));
             }
         }
     }

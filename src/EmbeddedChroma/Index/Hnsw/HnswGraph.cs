@@ -44,6 +44,9 @@ internal sealed partial class HnswGraph<TKernel> : HnswIndex
     private readonly IVectorRows _rows;
     private readonly nint _rowStride;
     private readonly int _dimension;
+
+    /// <summary>Cache lines fetched ahead per neighbour's row in a walk: the whole row up to 4 (256 bytes).</summary>
+    private readonly int _prefetchLines;
     private readonly int _m;
     private readonly int _maxM0;
     private readonly int _efConstruction;
@@ -81,6 +84,7 @@ internal sealed partial class HnswGraph<TKernel> : HnswIndex
         _rows = rows;
         _rowStride = rows.RowStride;
         _dimension = rows.Dimension;
+        _prefetchLines = Math.Min(4, ((rows.Dimension * sizeof(float)) + 63) / 64);
         _m = parameters.M;
         _maxM0 = parameters.MaxM0;
         _efConstruction = parameters.EfConstruction;
