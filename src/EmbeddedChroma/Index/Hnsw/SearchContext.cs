@@ -37,7 +37,7 @@ internal sealed class SearchContext
         Entries = new Neighbor[64];
     }
 
-    /// <summary>Buffer for a copied link list.</summary>
+    /// <summary>Buffer for a copied link list; during a walk, the unvisited neighbours of the node being expanded.</summary>
     public int[] Links { get; }
 
     /// <summary>Second link buffer (the old links of a node being updated).</summary>
