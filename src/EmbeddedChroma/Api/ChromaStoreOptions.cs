@@ -54,6 +54,13 @@ public sealed record ChromaStoreOptions
     public int FilteredExactScanLimit { get; init; } = 4_096;
 
     /// <summary>
+    /// Threads one <see cref="Collection.Query"/> call with several query embeddings may use to answer them
+    /// (default: the processor count); 1 answers them one after another on the calling thread. Results are the same
+    /// either way.
+    /// </summary>
+    public int MaxQueryParallelism { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>
     /// Compact a collection automatically, in the background after a delete commits, once its freed vector slots
     /// reach both <see cref="AutoCompactionMinDeadSlots"/> and <see cref="AutoCompactionDeadFraction"/> of its
     /// allocated slots (default true). See <see cref="Collection.Compact"/> for what compaction does.
@@ -123,6 +130,7 @@ public sealed record ChromaStoreOptions
         Positive(MaxMetadataArrayLength, nameof(MaxMetadataArrayLength));
         Positive(HnswThreshold, nameof(HnswThreshold));
         Positive(FilteredExactScanLimit, nameof(FilteredExactScanLimit));
+        Positive(MaxQueryParallelism, nameof(MaxQueryParallelism));
         Positive(AutoCompactionMinDeadSlots, nameof(AutoCompactionMinDeadSlots));
         if (!(AutoCompactionDeadFraction is > 0 and < 1))
         {

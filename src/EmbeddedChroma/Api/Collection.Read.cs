@@ -115,10 +115,11 @@ public sealed partial class Collection
                 ? null
                 : AllowedSlots(connection, ids, where, whereDocument);
             var k = Math.Min(nResults, candidates?.Count ?? _state.Count);
-            var normalized = _state.Configuration.Space == DistanceSpace.Cosine ? ArrayPool<float>.Shared.Rent(dimension) : null;
-            try
+            var cosine = _state.Configuration.Space == DistanceSpace.Cosine;
+            Neighbor[] SearchOne(int q)
             {
-                for (var q = 0; q < queries.Count; q++)
+                var normalized = cosine ? ArrayPool<float>.Shared.Rent(dimension) : null;
+                try
                 {
                     ReadOnlySpan<float> query = queries[q];
                     if (normalized is not null)
@@ -129,14 +130,36 @@ public sealed partial class Collection
 
                     var destination = new Neighbor[k];
                     var found = Nearest(rows, query, k, candidates, destination);
-                    hits[q] = found == k ? destination : destination[..found];
+                    return found == k ? destination : destination[..found];
+                }
+                finally
+                {
+                    if (normalized is not null)
+                    {
+                        ArrayPool<float>.Shared.Return(normalized);
+                    }
                 }
             }
-            finally
+
+            if (queries.Count > 1 && Limits.MaxQueryParallelism > 1)
             {
-                if (normalized is not null)
+                // Several embeddings: answered in parallel. This thread holds the read lock for all of them (it
+                // takes part in the loop and waits for the others), so no write can interleave.
+                try
                 {
-                    ArrayPool<float>.Shared.Return(normalized);
+                    Parallel.For(0, queries.Count, new ParallelOptions { MaxDegreeOfParallelism = Limits.MaxQueryParallelism }, q => hits[q] = SearchOne(q));
+                }
+                catch (AggregateException aggregate) when (aggregate.InnerExceptions.Count > 0)
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(aggregate.InnerExceptions[0]).Throw();
+                    throw;
+                }
+            }
+            else
+            {
+                for (var q = 0; q < queries.Count; q++)
+                {
+                    hits[q] = SearchOne(q);
                 }
             }
         }
