@@ -59,7 +59,8 @@ public sealed class ChromaClient
     /// Writes a consistent copy of the whole store into <paramref name="destinationFolder"/> (new, or an empty
     /// folder outside the store) while the store stays open: every write acknowledged before the call, none
     /// begun after it, and the key ring (the same keys open the copy). Open the copy with
-    /// <see cref="ChromaStore.Open"/>; its vector files are rebuilt on first use. Needs
+    /// <see cref="ChromaStore.Open"/>; it carries the collections' vector files, taken at the same point as the
+    /// database, so they are not rebuilt (writers wait while the vectors are copied). Needs
     /// <see cref="ChromaActions.SystemBackup"/> and a key scoped to the whole store (<c>*</c>).
     /// </summary>
     /// <exception cref="ChromaValidationException">The destination is not a new or empty folder outside the store.</exception>

@@ -6,7 +6,7 @@ namespace EmbeddedChroma;
 
 /// <summary>What <see cref="ChromaClient.Backup"/> wrote.</summary>
 /// <param name="Path">The backup folder (absolute): a store that <see cref="ChromaStore.Open"/> opens.</param>
-/// <param name="Bytes">Bytes written (the SQLite database and the key ring).</param>
+/// <param name="Bytes">Bytes written (the SQLite database, the key ring, the vector arenas and graphs).</param>
 /// <param name="Elapsed">How long the copy took.</param>
 public sealed record BackupResult(string Path, long Bytes, TimeSpan Elapsed);
 
@@ -17,12 +17,21 @@ public sealed partial class ChromaStore
 
     /// <summary>
     /// Copies the store into <paramref name="destination"/> (a new or empty folder outside the store): SQLite's
-    /// online backup of <c>chroma.sqlite3</c> taken in one read transaction, so the copy holds every write
-    /// acknowledged before the backup began and no part of a later one, and the key ring. Writers are not blocked.
-    /// The vector arenas and graphs are derived files and are not copied: opening the backup rebuilds them.
-    /// The database file is written under a temporary name and renamed last, so an interrupted backup never
-    /// looks like a store.
+    /// online backup of <c>chroma.sqlite3</c>, the key ring, and each collection's vector arena and saved HNSW graph,
+    /// so the backup opens without rebuilding them.
     /// </summary>
+    /// <remarks>
+    /// <para>Consistency: under the store's write lock (no write can commit meanwhile) a read transaction pins the
+    /// database snapshot the copy will hold, and every collection's vectors are copied at exactly that point: a loaded
+    /// collection's arena is written out clean, stamped with the collection's last write and checksummed (its open
+    /// file may be mid-write); an unloaded one's files are copied as they are. The write lock is then released and
+    /// the database is copied from the pinned snapshot while writers go on. So the copy holds every write acknowledged
+    /// before the backup began and no part of a later one, and writers wait only for the vector copies.</para>
+    /// <para>The graph file copied is the last one saved (at a checkpoint or a close); opening the backup replays the
+    /// writes after it. A derived file that does not match is rebuilt on open, as in the store itself, so a backup is
+    /// never wrong, at worst slower to open. The database file is written under a temporary name and renamed last, so
+    /// an interrupted backup never looks like a store.</para>
+    /// </remarks>
     internal BackupResult BackupTo(string destination)
     {
         var started = Stopwatch.GetTimestamp();
@@ -38,15 +47,34 @@ public sealed partial class ChromaStore
 
         var partial = System.IO.Path.Combine(target, DatabaseFileName + PartialSuffix);
         var source = Db.Rent();
+        SqliteTransaction? snapshot = null;
         try
         {
             var bytes = Keys.BackupTo(target);
+            lock (Db.WriteLock)
+            {
+                ThrowIfClosed();
+                snapshot = source.BeginTransaction(deferred: true);
+                using (var pin = source.CreateCommand())
+                {
+                    // A deferred transaction takes its snapshot at its first read.
+                    pin.Transaction = snapshot;
+                    pin.CommandText = "SELECT value FROM store_meta WHERE key = 'seq'";
+                    pin.ExecuteScalar();
+                }
+
+                bytes += CopyVectors(System.IO.Path.Combine(target, VectorsFolder));
+            }
+
+            AfterBackupSnapshot?.Invoke();
+
             using (var copy = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = partial, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString()))
             {
                 copy.Open();
                 source.BackupDatabase(copy);
             }
 
+            snapshot.Rollback();
             var final = System.IO.Path.Combine(target, DatabaseFileName);
             File.Move(partial, final);
             bytes += new FileInfo(final).Length;
@@ -58,7 +86,64 @@ public sealed partial class ChromaStore
         }
         finally
         {
+            snapshot?.Dispose();
             Db.Return(source);
+        }
+    }
+
+    /// <summary>Test hook: runs after the snapshot is pinned and the vectors are copied, before the database is copied.</summary>
+    internal Action? AfterBackupSnapshot { get; set; }
+
+    /// <summary>Copies every collection's arena and graph file into <paramref name="folder"/>. Caller holds the store's write lock.</summary>
+    private long CopyVectors(string folder)
+    {
+        long bytes = 0;
+        foreach (var state in _collections.Values)
+        {
+            if (state.Deleted || state.Dimension is null)
+            {
+                continue;
+            }
+
+            // Readers may load a collection under its read lock; loading is serialized on the state (EnsureLoaded).
+            state.Lock.EnterReadLock();
+            try
+            {
+                lock (state)
+                {
+                    Directory.CreateDirectory(folder);
+                    var arenaCopy = System.IO.Path.Combine(folder, System.IO.Path.GetFileName(ArenaPath(state.Uuid)));
+                    if (state.Loaded && state.Arena is { } arena && !state.ArenaInvalid)
+                    {
+                        bytes += arena.CopyTo(arenaCopy, state.LastSeq);
+                    }
+                    else if (!state.Loaded)
+                    {
+                        bytes += CopyIfExists(ArenaPath(state.Uuid), arenaCopy);
+                    }
+
+                    bytes += CopyIfExists(GraphPath(state.Uuid), System.IO.Path.Combine(folder, System.IO.Path.GetFileName(GraphPath(state.Uuid))));
+                }
+            }
+            finally
+            {
+                state.Lock.ExitReadLock();
+            }
+        }
+
+        return bytes;
+    }
+
+    private static long CopyIfExists(string from, string to)
+    {
+        try
+        {
+            File.Copy(from, to, overwrite: true);
+            return new FileInfo(to).Length;
+        }
+        catch (FileNotFoundException)
+        {
+            return 0; // Not written yet: opening the backup builds it.
         }
     }
 

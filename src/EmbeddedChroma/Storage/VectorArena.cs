@@ -243,6 +243,26 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
         return hash.GetCurrentHashAsUInt64();
     }
 
+    /// <summary>
+    /// Writes a clean copy of rows [0, <see cref="SlotCount"/>) to <paramref name="path"/>, stamped with
+    /// <paramref name="stamp"/> and checksummed, as <see cref="Checkpoint"/> would leave this file (a backup of a
+    /// collection whose arena is open and may be dirty). Caller keeps writers out. Returns the bytes written.
+    /// </summary>
+    public long CopyTo(string path, long stamp)
+    {
+        using var copy = Create(path, Dimension, Math.Max(SlotCount, 1));
+        if (SlotCount > 0)
+        {
+            long bytes = (long)SlotCount * Stride * sizeof(float);
+            Buffer.MemoryCopy(_base + HeaderSize, copy._base + HeaderSize, bytes, bytes);
+            copy.SlotCount = SlotCount;
+            copy._dirty = true;
+        }
+
+        copy.Checkpoint(stamp);
+        return copy._file.Length;
+    }
+
     /// <summary>Flushes the rows, then stamps the header clean with <paramref name="stamp"/>.</summary>
     public void Checkpoint(long stamp)
     {

@@ -5,7 +5,8 @@ namespace EmbeddedChroma.Tests.Reliability;
 
 /// <summary>
 /// <see cref="ChromaClient.Backup"/>: a consistent copy of an open store (whole batches only, even while a writer
-/// runs), opened with the same keys, refused for unsuitable destinations and for keys scoped below the whole store.
+/// runs), with vector arenas and graphs taken at the database's snapshot (the copy opens without rebuilding them),
+/// opened with the same keys, refused for unsuitable destinations and for keys scoped below the whole store.
 /// </summary>
 public sealed class BackupTests : IDisposable
 {
@@ -59,9 +60,11 @@ public sealed class BackupTests : IDisposable
 
         result.Path.Should().Be(Destination());
         result.Bytes.Should().BePositive();
-        using var copy = ChromaStore.Open(result.Path);
+        var log = new CapturingLogger();
+        using var copy = ChromaStore.Open(result.Path, new ChromaStoreOptions { HnswThreshold = 300, Logger = log });
         var restored = copy.GetClient(fx.AdminKey).GetCollection("docs");
         var all = restored.Get(include: Include.Metadatas | Include.Embeddings | Include.Documents);
+        log.Entries.Should().NotContain(e => e.EventId.Id == 1, "the arena copied with the backup matches its database snapshot exactly, so it is not rebuilt");
         var batches = all.Metadatas!.Select(m => (long)m!["batch"]).GroupBy(b => b).ToDictionary(g => g.Key, g => g.Count());
         batches.Values.Should().AllSatisfy(count => count.Should().Be(BatchSize), "a backup never holds part of a batch");
         batches.Keys.Should().Contain(Enumerable.Range(0, before).Select(b => (long)b), "every batch acknowledged before the backup is in it");
@@ -78,6 +81,94 @@ public sealed class BackupTests : IDisposable
         var probe = Vector(3, 7);
         restored.Query([probe], 1).Ids[0].Should().Equal("b3-7");
         restored.Query([probe], 5, where: Where.Eq("batch", 3L)).Ids[0].Should().HaveCount(5).And.Contain("b3-7");
+    }
+
+    [Fact]
+    public void Backup_carries_the_vector_arena_and_saved_graph_so_the_copy_opens_without_rebuilding_them()
+    {
+        var options = new ChromaStoreOptions { HnswThreshold = 300 };
+        using var fx = new StoreFixture(options);
+        var collection = fx.CreateCollection("docs");
+        for (var b = 0; b < 20; b++)
+        {
+            WriteBatch(collection, b);
+        }
+
+        collection.WaitForIndex();
+        fx.Reopen(); // closing saves the graph file
+        collection = fx.Client.GetCollection("docs");
+        for (var b = 20; b < 25; b++)
+        {
+            WriteBatch(collection, b); // after the saved graph: replayed when the copy opens
+        }
+
+        collection.Delete(["b2-3", "b21-0"]);
+        collection.WaitForIndex();
+        var probes = Enumerable.Range(0, 12).Select(i => Vector(i * 2, i)).ToArray();
+        var expected = collection.Query(probes, 5, include: Include.Distances);
+
+        var result = fx.Client.Backup(Destination());
+
+        var arenaFile = Directory.GetFiles(Path.Combine(result.Path, "vectors"), "*.vec").Should().ContainSingle().Subject;
+        Directory.GetFiles(Path.Combine(result.Path, "vectors"), "*.hnsw").Should().ContainSingle();
+        result.Bytes.Should().BeGreaterThan(new FileInfo(arenaFile).Length);
+        var log = new CapturingLogger();
+        using var copy = ChromaStore.Open(result.Path, new ChromaStoreOptions { HnswThreshold = 300, Logger = log });
+        var restored = copy.GetClient(fx.AdminKey).GetCollection("docs");
+        restored.Count().Should().Be((25 * BatchSize) - 2);
+        restored.Indexer!.LoadedFromFile.Should().BeTrue("the graph saved at the close came with the backup");
+        log.Entries.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning).Should().BeEmpty("neither the arena nor the graph is rebuilt");
+        restored.WaitForIndex();
+        var answers = restored.Query(probes, 5, include: Include.Distances);
+        answers.Ids.Should().BeEquivalentTo(expected.Ids, o => o.WithStrictOrdering());
+        restored.Get(["b2-3", "b21-0"]).Ids.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void A_write_committed_while_the_database_is_being_copied_is_not_in_the_backup_and_the_vectors_still_match()
+    {
+        using var fx = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 300 });
+        var collection = fx.CreateCollection("docs");
+        for (var b = 0; b < 10; b++)
+        {
+            WriteBatch(collection, b);
+        }
+
+        collection.WaitForIndex();
+        fx.Store.AfterBackupSnapshot = () => WriteBatch(collection, 10); // lands after the pinned snapshot
+
+        var result = fx.Client.Backup(Destination());
+
+        collection.Count().Should().Be(11 * BatchSize, "the write went through while the backup ran");
+        var log = new CapturingLogger();
+        using var copy = ChromaStore.Open(result.Path, new ChromaStoreOptions { HnswThreshold = 300, Logger = log });
+        var restored = copy.GetClient(fx.AdminKey).GetCollection("docs");
+        restored.Count().Should().Be(10 * BatchSize, "the copy holds the database as of the snapshot");
+        restored.Query([Vector(10, 3)], 1).Ids[0].Should().NotContain("b10-3");
+        log.Entries.Should().NotContain(e => e.EventId.Id == 1, "the arena was copied at the snapshot, so it matches the copied database");
+    }
+
+    [Fact]
+    public void Backup_of_a_collection_not_opened_since_the_store_opened_copies_its_files_as_they_are()
+    {
+        using var fx = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 300 });
+        var collection = fx.CreateCollection("docs");
+        for (var b = 0; b < 10; b++)
+        {
+            WriteBatch(collection, b);
+        }
+
+        collection.WaitForIndex();
+        fx.Reopen(); // "docs" is not loaded again before the backup
+
+        var result = fx.Client.Backup(Destination());
+
+        var log = new CapturingLogger();
+        using var copy = ChromaStore.Open(result.Path, new ChromaStoreOptions { HnswThreshold = 300, Logger = log });
+        var restored = copy.GetClient(fx.AdminKey).GetCollection("docs");
+        restored.Query([Vector(4, 9)], 1).Ids[0].Should().Equal("b4-9");
+        restored.Indexer!.LoadedFromFile.Should().BeTrue();
+        log.Entries.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning).Should().BeEmpty();
     }
 
     [Fact]
