@@ -9,18 +9,25 @@ namespace EmbeddedChroma.Benchmarks.Ann;
 ///     --json results.jsonl
 /// ann … --engine hnswlib+hnsw+usearch   (paired: all built in one process, query passes alternating per ef; ratios to the first)
 /// ann … --engine store --ef 32,64,128,256 --filter-selectivity 1,0.01,0.1,0.5   (through ChromaStore's public API; see <see cref="AnnStoreRunner"/>)
+///     [--reopen-rounds 3] [--keep-store DIR]
+/// reopen --folder DIR --queries DIR/queries.fbin   (a cold reopen of a kept store in a fresh process; see <see cref="AnnStoreRunner.Reopen"/>)
 /// </code>
 /// </summary>
 internal static class AnnCommand
 {
-    public static bool Handles(string[] args) => args.Length > 0 && args[0] is "ann" or "ann-gen";
+    public static bool Handles(string[] args) => args.Length > 0 && args[0] is "ann" or "ann-gen" or "reopen";
 
     public static int Run(string[] args)
     {
         try
         {
             var options = new AnnArguments(args);
-            return args[0] == "ann-gen" ? AnnDataGenerator.Run(options) : AnnRunner.Run(options);
+            return args[0] switch
+            {
+                "ann-gen" => AnnDataGenerator.Run(options),
+                "reopen" => AnnStoreRunner.Reopen(options),
+                _ => AnnRunner.Run(options),
+            };
         }
         catch (ArgumentException e)
         {

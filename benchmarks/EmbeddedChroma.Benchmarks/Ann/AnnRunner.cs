@@ -49,6 +49,7 @@ internal static class AnnRunner
         bool distinctFilters = options.Int("distinct-filters", 0) != 0;
         int exactScanLimit = options.Int("exact-scan-limit", 0);
         int reopenRounds = options.Int("reopen-rounds", 3);
+        string? keepStore = engine == "store" ? options.String("keep-store", "") : null;
         string? hnswlibPath = engine.Contains("hnswlib", StringComparison.Ordinal) ? options.String("hnswlib-lib", "") : null;
         options.ThrowIfUnused();
 
@@ -92,6 +93,7 @@ internal static class AnnRunner
                 DistinctFilters = distinctFilters,
                 ExactScanLimit = exactScanLimit,
                 ReopenRounds = reopenRounds,
+                KeepStore = string.IsNullOrEmpty(keepStore) ? null : Path.GetFullPath(keepStore),
             });
         }
 

@@ -39,6 +39,12 @@ internal static class AnnStoreRunner
 
         /// <summary>How many times the closed store is reopened and timed (<c>--reopen-rounds</c>, default 3).</summary>
         public int ReopenRounds { get; init; } = 3;
+
+        /// <summary>
+        /// <c>--keep-store PATH</c>: build the store in this (new) folder and leave it there, for <c>reopen</c> in a fresh
+        /// process; null: a temporary folder, deleted at the end.
+        /// </summary>
+        public string? KeepStore { get; init; }
     }
 
     public static int Run(Setup setup)
@@ -82,7 +88,7 @@ internal static class AnnStoreRunner
             queryLists[q] = [setup.Queries.AsSpan(q * dimension, dimension).ToArray()];
         }
 
-        string folder = Path.Combine(Path.GetTempPath(), "ann-store-" + Guid.NewGuid().ToString("N"));
+        string folder = setup.KeepStore ?? Path.Combine(Path.GetTempPath(), "ann-store-" + Guid.NewGuid().ToString("N"));
         var json = new JsonSerializerOptions { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
         using var writer = string.IsNullOrEmpty(setup.JsonPath) ? null : new StreamWriter(setup.JsonPath, append: true);
         void Emit(StoreResult result)
@@ -195,12 +201,37 @@ internal static class AnnStoreRunner
         }
         finally
         {
-            if (Directory.Exists(folder))
+            if (setup.KeepStore is null && Directory.Exists(folder))
             {
                 Directory.Delete(folder, recursive: true);
             }
         }
 
+        return 0;
+    }
+
+    /// <summary>
+    /// <c>reopen --folder PATH --queries Q.fbin</c>: in this (fresh) process, recovers an admin key (not timed), then
+    /// times <c>Open</c>, <c>GetCollection</c> and the first query of a store kept by <c>--keep-store</c>: a cold
+    /// reopen, JIT included, as after an application restart.
+    /// </summary>
+    public static int Reopen(AnnArguments options)
+    {
+        string folder = options.String("folder");
+        string queriesPath = options.String("queries");
+        options.ThrowIfUnused();
+        var (queries, _, dimension, _) = BigAnnFiles.ReadFbin(queriesPath, paddingMultiple: 1);
+        string key = ChromaStore.RecoverAdminKey(folder);
+        var stopwatch = Stopwatch.StartNew();
+        using ChromaStore store = ChromaStore.Open(folder);
+        double opened = stopwatch.Elapsed.TotalSeconds;
+        Collection collection = store.GetClient(key).GetCollection(CollectionName);
+        double found = stopwatch.Elapsed.TotalSeconds;
+        QueryResult first = collection.Query([queries.AsSpan(0, dimension).ToArray()], AnnRunner.K, include: Include.None);
+        double total = stopwatch.Elapsed.TotalSeconds;
+        Console.WriteLine(
+            $"cold reopen: {total:F3} s to the first query ({first.Ids[0].Count} results; open {opened:F3} s, collection {found - opened:F3} s, " +
+            $"first query with the collection's load {total - found:F3} s), graph loaded from file: {collection.Indexer?.LoadedFromFile ?? false}");
         return 0;
     }
 

@@ -28,6 +28,20 @@ public sealed partial class ChromaStore
             var connection = Db.Rent();
             try
             {
+                // The arena's header is checked now and its rows' checksum (a read of every row) on another core while
+                // the slots and the saved graph load: the three are independent, and nothing uses a row before the
+                // checksum has passed (the graph is bound, and its worker started, only after).
+                VectorArena? arena = null;
+                string? problem = "was left invalid by a failed write";
+                Task<string?>? verification = null;
+                if (state.Dimension is { } dimension && !state.ArenaInvalid)
+                {
+                    state.Arena?.Dispose();
+                    state.Arena = null;
+                    arena = VectorArena.TryOpen(ArenaPath(state.Uuid), dimension, state.LastSeq, verifyRows: false, out problem);
+                    verification = arena is null ? null : Task.Run(arena.VerifyRows);
+                }
+
                 if (!state.Loaded)
                 {
                     LoadSlots(state, connection);
@@ -37,29 +51,38 @@ public sealed partial class ChromaStore
                     TryDelete(ArenaPath(state.Uuid) + CompactionTempSuffix);
                 }
 
-                if (state.Dimension is { } dimension)
+                if (state.Dimension is { } dim)
                 {
-                    state.Arena?.Dispose();
-                    state.Arena = null;
+                    state.Indexer ??= new VectorIndexer(state, GraphPath(state.Uuid), Options.HnswThreshold, Options.Logger);
                     var path = ArenaPath(state.Uuid);
-                    string? problem = "was left invalid by a failed write";
-                    var arena = state.ArenaInvalid ? null : VectorArena.TryOpen(path, dimension, state.LastSeq, out problem);
                     if (arena is not null && arena.SlotCount < state.NextSlot)
                     {
+                        problem = "holds fewer rows than the database";
+                        verification!.Wait();
                         arena.Dispose();
                         arena = null;
-                        problem = "holds fewer rows than the database";
+                    }
+
+                    var preloaded = arena is null ? null : state.Indexer.Preload(arena);
+                    if (verification is not null && arena is not null && verification.GetAwaiter().GetResult() is { } damage)
+                    {
+                        problem = damage;
+                        preloaded?.Graph.Dispose();
+                        preloaded = null;
+                        arena.Dispose();
+                        arena = null;
                     }
 
                     if (arena is null)
                     {
+                        state.Arena?.Dispose();
+                        state.Arena = null;
                         Internal.StoreLog.ArenaRebuilt(Options.Logger, state.Name, path, problem ?? "could not be used");
                     }
 
-                    state.Arena = arena ?? RebuildArena(state, connection, path, dimension);
+                    state.Arena = arena ?? RebuildArena(state, connection, path, dim);
                     state.ArenaInvalid = false;
-                    state.Indexer ??= new VectorIndexer(state, GraphPath(state.Uuid), Options.HnswThreshold, Options.Logger);
-                    state.Indexer.Attach(state.Arena, connection);
+                    state.Indexer.Attach(state.Arena, connection, preloaded);
                 }
 
                 state.Indexer ??= new VectorIndexer(state, GraphPath(state.Uuid), Options.HnswThreshold, Options.Logger);

@@ -39,6 +39,9 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
     private byte* _base;
     private bool _dirty;
 
+    /// <summary>The rows' checksum as read from the header at open (see <see cref="VerifyRows"/>).</summary>
+    private ulong _headerRowsChecksum;
+
     /// <summary>The stamp the header holds while it is clean (opened clean or checkpointed); null otherwise.</summary>
     private long? _cleanStamp;
 
@@ -74,7 +77,14 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
     /// Like <see cref="TryOpen(string, int, long)"/>, saying in <paramref name="problem"/> why the file could not be
     /// used (null when it was opened).
     /// </summary>
-    public static VectorArena? TryOpen(string path, int dimension, long expectedStamp, out string? problem)
+    public static VectorArena? TryOpen(string path, int dimension, long expectedStamp, out string? problem) =>
+        TryOpen(path, dimension, expectedStamp, verifyRows: true, out problem);
+
+    /// <summary>
+    /// Like <see cref="TryOpen(string, int, long, out string?)"/>; with <paramref name="verifyRows"/> false the rows'
+    /// checksum is left for <see cref="VerifyRows"/>, which the caller must run (and act on) before trusting a row.
+    /// </summary>
+    public static VectorArena? TryOpen(string path, int dimension, long expectedStamp, bool verifyRows, out string? problem)
     {
         problem = null;
         if (!File.Exists(path))
@@ -119,12 +129,16 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
                 return null;
             }
 
-            var arena = new VectorArena(path, dimension, file, capacity) { SlotCount = (int)count, _cleanStamp = expectedStamp };
+            var arena = new VectorArena(path, dimension, file, capacity)
+            {
+                SlotCount = (int)count,
+                _cleanStamp = expectedStamp,
+                _headerRowsChecksum = BinaryPrimitives.ReadUInt64LittleEndian(header[48..]),
+            };
             file = null;
-            if (arena.RowsChecksum() != BinaryPrimitives.ReadUInt64LittleEndian(header[48..]))
+            if (verifyRows && (problem = arena.VerifyRows()) is not null)
             {
                 arena.Dispose();
-                problem = "fails its checksum (damaged rows)";
                 return null;
             }
 
@@ -137,6 +151,12 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
             return null;
         }
     }
+
+    /// <summary>
+    /// Checks the rows against the checksum the header held when the file was opened: null when they match, else why
+    /// not. Reads every row once (about 150 MB at 100,000 × 384); safe on another thread while nothing writes.
+    /// </summary>
+    public string? VerifyRows() => RowsChecksum() == _headerRowsChecksum ? null : "fails its checksum (damaged rows)";
 
     /// <summary>Creates (or replaces) an empty arena file.</summary>
     public static VectorArena Create(string path, int dimension, long capacity)

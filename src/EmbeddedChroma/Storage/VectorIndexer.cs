@@ -59,8 +59,25 @@ internal sealed class VectorIndexer : IDisposable
     /// <summary>The last error of the background worker; the graph is dropped then (queries fall back to exact scan).</summary>
     public Exception? LastError { get; private set; }
 
-    /// <summary>Binds to a (new) arena: loads the saved graph and replays later writes, or builds when large enough. Caller holds lock(state).</summary>
-    public void Attach(VectorArena arena, SqliteConnection connection)
+    /// <summary>
+    /// Reads the saved graph file over <paramref name="arena"/> if its stamp fits the collection (see
+    /// <see cref="Attach"/>), without binding to it: lets the load overlap the arena's checksum. Null when there is no
+    /// usable file (then <see cref="Attach"/> says why). Caller holds lock(state), with the slots loaded.
+    /// </summary>
+    public (long Stamp, HnswIndex Graph)? Preload(VectorArena arena)
+    {
+        var saved = File.Exists(_path) ? HnswIndex.ReadStamp(_path) : null;
+        return _threshold != int.MaxValue && saved is { } stamp && stamp <= _state.LastSeq && stamp >= _state.CompactedSeq
+            && HnswIndex.TryLoad(_path, arena, _state.Configuration.Space, Parameters(), stamp) is { } graph
+            ? (stamp, graph)
+            : null;
+    }
+
+    /// <summary>
+    /// Binds to a (new) arena: loads the saved graph (or takes <paramref name="preloaded"/>, read by <see cref="Preload"/>
+    /// over this arena) and replays later writes, or builds when large enough. Caller holds lock(state).
+    /// </summary>
+    public void Attach(VectorArena arena, SqliteConnection connection, (long Stamp, HnswIndex Graph)? preloaded = null)
     {
         StopWorker();
         _stopping = false;
@@ -73,11 +90,8 @@ internal sealed class VectorIndexer : IDisposable
             _removed.Clear();
         }
 
-        var parameters = Parameters();
-        // A graph saved before the last compaction numbers its nodes by the old slots: never load it.
-        var saved = File.Exists(_path) ? HnswIndex.ReadStamp(_path) : null;
-        if (_threshold != int.MaxValue && saved is { } stamp && stamp <= _state.LastSeq && stamp >= _state.CompactedSeq
-            && HnswIndex.TryLoad(_path, arena, _state.Configuration.Space, parameters, stamp) is { } graph)
+        // A graph saved before the last compaction numbers its nodes by the old slots: never load it (Preload checks).
+        if ((preloaded ?? Preload(arena)) is var (stamp, graph))
         {
             _graph = graph;
             _cleanSeq = stamp;
@@ -86,6 +100,7 @@ internal sealed class VectorIndexer : IDisposable
         }
         else
         {
+            var saved = File.Exists(_path) ? HnswIndex.ReadStamp(_path) : null;
             if (File.Exists(_path))
             {
                 var reason = saved is not { } found ? "its header is damaged or the file is truncated"
