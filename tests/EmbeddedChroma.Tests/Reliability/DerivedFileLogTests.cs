@@ -98,6 +98,36 @@ public sealed class DerivedFileLogTests : IDisposable
         warning.Message.Should().Contain(file).And.Contain("graphs").And.Contain("rebuilding");
     }
 
+    [Fact]
+    public void Damaged_arena_rows_beside_a_sound_graph_file_rebuild_the_arena_and_answer_from_the_true_rows()
+    {
+        // The arena's checksum runs beside the graph's load; damaged rows must still win over the preloaded graph.
+        using var log = new StoreFixtureWithGraph();
+        var collection = log.Fixture.CreateCollection("graphs");
+        var random = new Random(4);
+        var vectors = Enumerable.Range(0, 300).Select(_ => Enumerable.Range(0, 8).Select(_ => (float)random.NextDouble()).ToArray()).ToArray();
+        collection.Add(Enumerable.Range(0, 300).Select(i => "v" + i).ToArray(), vectors);
+        collection.WaitForIndex();
+        log.Fixture.Close();
+        var arena = Directory.GetFiles(log.Fixture.VectorsFolder, "*.vec").Should().ContainSingle().Subject;
+        PersistenceTests.Corrupt(arena, "row bytes"); // row 0's first component becomes 123.25
+
+        log.Fixture.Reopen();
+        var reopened = log.Fixture.Client.GetCollection("graphs");
+        var hit = reopened.Query([vectors[0]], 1, include: Include.Distances | Include.Embeddings);
+        hit.Ids[0].Should().Equal("v0");
+        hit.Distances![0][0].Should().Be(0f, "the rebuilt arena holds the stored embedding, not the damaged row");
+        reopened.Indexer!.LoadedFromFile.Should().BeTrue("the graph file itself was sound");
+        for (var i = 0; i < 300; i += 37)
+        {
+            reopened.Query([vectors[i]], 1).Ids[0].Should().Equal("v" + i);
+        }
+
+        var warning = log.Logger.Entries.Where(e => e.Level >= LogLevel.Warning).Should().ContainSingle().Subject;
+        warning.EventId.Id.Should().Be(1);
+        warning.Message.Should().Contain(arena).And.Contain("checksum");
+    }
+
     private sealed class StoreFixtureWithGraph : IDisposable
     {
         public CapturingLogger Logger { get; } = new();
