@@ -10,14 +10,14 @@ namespace EmbeddedChroma.Storage;
 /// <code>
 /// offset  size  field
 ///      0     8  magic "ECARENA1"
-///      8     4  version (1)
+///      8     4  version (2)
 ///     12     4  dimension
 ///     16     4  stride in floats (dimension rounded up to 16: rows are 64-byte aligned)
 ///     20     4  flags: bit 0 = clean (rows match the stamp and checksum below)
 ///     24     8  capacity in slots (file length = HeaderSize + capacity * stride * 4)
 ///     32     8  stamp: the collection's last write sequence number the rows cover
 ///     40     8  high-water slot count (rows [0, count) are covered by the checksum)
-///     48     8  XxHash3 of rows [0, count)
+///     48     8  RowChecksum of rows [0, count) (two CRC-32C lanes)
 ///     56     8  XxHash3 of bytes [0, 56)
 ///   4096        row 0, row 1, …
 /// </code>
@@ -29,7 +29,7 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
 {
     public const int HeaderSize = 4096;
     private static readonly ulong Magic = BinaryPrimitives.ReadUInt64LittleEndian("ECARENA1"u8);
-    private const int Version = 1;
+    private const int Version = 2; // 2: rows checksum is RowChecksum (CRC-32C lanes); 1 used XxHash3
     private const int CleanFlag = 1;
 
     private readonly string _path;
@@ -253,14 +253,14 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
 
     private ulong RowsChecksum()
     {
-        var hash = new XxHash3();
+        var state = RowChecksum.Begin();
         long length = (long)SlotCount * Stride * sizeof(float);
         for (long offset = 0; offset < length; offset += 1 << 30)
         {
-            hash.Append(new ReadOnlySpan<byte>(_base + HeaderSize + offset, (int)Math.Min(1 << 30, length - offset)));
+            RowChecksum.Append(ref state, new ReadOnlySpan<byte>(_base + HeaderSize + offset, (int)Math.Min(1 << 30, length - offset)));
         }
 
-        return hash.GetCurrentHashAsUInt64();
+        return RowChecksum.Finish(state);
     }
 
     /// <summary>

@@ -126,6 +126,7 @@ internal sealed class VectorIndexer : IDisposable
         InitialCapacity: Math.Max(1024, _state.NextSlot));
 
     /// <summary>Writes after the graph's stamp: newer records are re-linked, vanished slots marked deleted.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // once per open, over every slot
     private void Replay(SqliteConnection connection, long stamp)
     {
         using var command = connection.CreateCommand();

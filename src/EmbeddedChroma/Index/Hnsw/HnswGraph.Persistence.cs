@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace EmbeddedChroma.Index.Hnsw;
@@ -119,6 +120,7 @@ internal sealed partial class HnswGraph<TKernel>
     }
 
     /// <summary>See <see cref="HnswIndex.TryLoad"/>. Every count, level and link is checked before it is trusted.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per open, over every node: never as tier-0 code
     public static HnswGraph<TKernel>? Load(string path, IVectorRows rows, DistanceSpace space, HnswParameters parameters, long expectedStamp)
     {
         if (!BitConverter.IsLittleEndian || !File.Exists(path))
@@ -208,6 +210,7 @@ internal sealed partial class HnswGraph<TKernel>
     /// would still send a walk out of bounds): header bits, counts within Mmax, links to present nodes of sufficient
     /// level, and an entry point on the top level. Sets the counters when it passes.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool ValidateLoaded(int slotCount, int entryNode, int maxLevel, int nodeCount)
     {
         const int KnownBits = NodeHeader.PresentBit | NodeHeader.DeletedBit | (NodeHeader.LevelMask << NodeHeader.LevelShift) | NodeHeader.CountMask;
