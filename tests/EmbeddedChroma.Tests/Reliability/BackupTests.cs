@@ -24,6 +24,19 @@ public sealed class BackupTests : IDisposable
         return Enumerable.Range(0, Dimension).Select(_ => (float)random.NextDouble()).ToArray();
     }
 
+    /// <summary>A "docs" collection with batches 0–9, its graph caught up.</summary>
+    private static Collection TenIndexedBatches(StoreFixture fx)
+    {
+        var collection = fx.CreateCollection("docs");
+        for (var b = 0; b < 10; b++)
+        {
+            WriteBatch(collection, b);
+        }
+
+        collection.WaitForIndex();
+        return collection;
+    }
+
     private static void WriteBatch(Collection collection, int batch) =>
         collection.Add(
             Enumerable.Range(0, BatchSize).Select(i => $"b{batch}-{i}").ToArray(),
@@ -128,13 +141,7 @@ public sealed class BackupTests : IDisposable
     public void A_write_committed_while_the_database_is_being_copied_is_not_in_the_backup_and_the_vectors_still_match()
     {
         using var fx = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 300 });
-        var collection = fx.CreateCollection("docs");
-        for (var b = 0; b < 10; b++)
-        {
-            WriteBatch(collection, b);
-        }
-
-        collection.WaitForIndex();
+        var collection = TenIndexedBatches(fx);
         fx.Store.AfterBackupSnapshot = () => WriteBatch(collection, 10); // lands after the pinned snapshot
 
         var result = fx.Client.Backup(Destination());
@@ -152,13 +159,7 @@ public sealed class BackupTests : IDisposable
     public void Backup_of_a_collection_not_opened_since_the_store_opened_copies_its_files_as_they_are()
     {
         using var fx = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 300 });
-        var collection = fx.CreateCollection("docs");
-        for (var b = 0; b < 10; b++)
-        {
-            WriteBatch(collection, b);
-        }
-
-        collection.WaitForIndex();
+        var collection = TenIndexedBatches(fx);
         fx.Reopen(); // "docs" is not loaded again before the backup
 
         var result = fx.Client.Backup(Destination());

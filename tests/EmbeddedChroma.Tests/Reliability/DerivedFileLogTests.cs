@@ -74,14 +74,8 @@ public sealed class DerivedFileLogTests : IDisposable
     public void Damaged_graph_file_is_rebuilt_with_a_warning_naming_file_and_reason()
     {
         using var log = new StoreFixtureWithGraph();
-        var graph = log.Fixture.VectorsFolder;
-        var collection = log.Fixture.CreateCollection("graphs");
-        var random = new Random(3);
-        var vectors = Enumerable.Range(0, 300).Select(_ => Enumerable.Range(0, 8).Select(_ => (float)random.NextDouble()).ToArray()).ToArray();
-        collection.Add(Enumerable.Range(0, 300).Select(i => "v" + i).ToArray(), vectors);
-        collection.WaitForIndex();
-        log.Fixture.Close();
-        var file = Directory.GetFiles(graph, "*.hnsw").Should().ContainSingle().Subject;
+        var vectors = log.PopulateAndClose(seed: 3);
+        var file = Directory.GetFiles(log.Fixture.VectorsFolder, "*.hnsw").Should().ContainSingle().Subject;
         using (var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite))
         {
             stream.SetLength(stream.Length / 2);
@@ -103,12 +97,7 @@ public sealed class DerivedFileLogTests : IDisposable
     {
         // The arena's checksum runs beside the graph's load; damaged rows must still win over the preloaded graph.
         using var log = new StoreFixtureWithGraph();
-        var collection = log.Fixture.CreateCollection("graphs");
-        var random = new Random(4);
-        var vectors = Enumerable.Range(0, 300).Select(_ => Enumerable.Range(0, 8).Select(_ => (float)random.NextDouble()).ToArray()).ToArray();
-        collection.Add(Enumerable.Range(0, 300).Select(i => "v" + i).ToArray(), vectors);
-        collection.WaitForIndex();
-        log.Fixture.Close();
+        var vectors = log.PopulateAndClose(seed: 4);
         var arena = Directory.GetFiles(log.Fixture.VectorsFolder, "*.vec").Should().ContainSingle().Subject;
         PersistenceTests.Corrupt(arena, "row bytes"); // row 0's first component becomes 123.25
 
@@ -135,6 +124,18 @@ public sealed class DerivedFileLogTests : IDisposable
         public StoreFixture Fixture { get; }
 
         public StoreFixtureWithGraph() => Fixture = new StoreFixture(new ChromaStoreOptions { Logger = Logger, HnswThreshold = 100 });
+
+        /// <summary>Adds 300 seeded 8-d records ("v0"…) to a "graphs" collection, waits for its graph, and closes the store (saving the graph).</summary>
+        public float[][] PopulateAndClose(int seed)
+        {
+            var collection = Fixture.CreateCollection("graphs");
+            var random = new Random(seed);
+            var vectors = Enumerable.Range(0, 300).Select(_ => Enumerable.Range(0, 8).Select(_ => (float)random.NextDouble()).ToArray()).ToArray();
+            collection.Add(Enumerable.Range(0, 300).Select(i => "v" + i).ToArray(), vectors);
+            collection.WaitForIndex();
+            Fixture.Close();
+            return vectors;
+        }
 
         public void Dispose() => Fixture.Dispose();
     }
