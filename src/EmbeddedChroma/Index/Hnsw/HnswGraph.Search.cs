@@ -214,21 +214,7 @@ internal sealed partial class HnswGraph<TKernel>
                 links = LinksInPlace(current, level);
             }
 
-            // First pass: mark the unvisited neighbours and start fetching all their rows at once.
-            int fresh = 0;
-            for (int i = 0; i < links.Length; i++)
-            {
-                int node = links[i];
-
-                // Bounds-checked: a torn read still names a slot below the capacity, but the check keeps it so.
-                ref ushort tag = ref visited[node];
-                if (tag != generation && node != exclude)
-                {
-                    tag = generation;
-                    pending[fresh++] = node;
-                    PrefetchRowLines(ref firstRow, node * rowStride, prefetchLines);
-                }
-            }
+            int fresh = MarkUnvisited(links, visited, generation, exclude, pending, ref firstRow, rowStride, prefetchLines);
 
             for (int j = 0; j < fresh; j++)
             {
@@ -299,21 +285,7 @@ internal sealed partial class HnswGraph<TKernel>
             int count = Math.Min(Volatile.Read(ref level0[start]) & NodeHeader.CountMask, maxLinks);
             ReadOnlySpan<int> links = new(level0, start + 1, count);
 
-            // First pass: mark the unvisited neighbours and start fetching all their rows at once.
-            int fresh = 0;
-            for (int i = 0; i < links.Length; i++)
-            {
-                int node = links[i];
-
-                // Bounds-checked: a torn read still names a slot below the capacity, but the check keeps it so.
-                ref ushort tag = ref visited[node];
-                if (tag != generation)
-                {
-                    tag = generation;
-                    pending[fresh++] = node;
-                    PrefetchRowLines(ref firstRow, node * rowStride, prefetchLines);
-                }
-            }
+            int fresh = MarkUnvisited(links, visited, generation, -1, pending, ref firstRow, rowStride, prefetchLines);
 
             for (int j = 0; j < fresh; j++)
             {
@@ -341,6 +313,32 @@ internal sealed partial class HnswGraph<TKernel>
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The first pass of an expansion: marks each neighbour in <paramref name="links"/> not yet visited (and not
+    /// <paramref name="exclude"/>) as visited, lists it in <paramref name="pending"/> and starts fetching its row, so
+    /// the rows' cache misses overlap before any distance is computed. Returns how many were listed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int MarkUnvisited(ReadOnlySpan<int> links, ushort[] visited, ushort generation, int exclude, Span<int> pending, ref float firstRow, nint rowStride, int prefetchLines)
+    {
+        int fresh = 0;
+        for (int i = 0; i < links.Length; i++)
+        {
+            int node = links[i];
+
+            // Bounds-checked: a torn read still names a slot below the capacity, but the check keeps it so.
+            ref ushort tag = ref visited[node];
+            if (tag != generation && node != exclude)
+            {
+                tag = generation;
+                pending[fresh++] = node;
+                PrefetchRowLines(ref firstRow, node * rowStride, prefetchLines);
+            }
+        }
+
+        return fresh;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
