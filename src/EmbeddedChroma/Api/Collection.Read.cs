@@ -8,6 +8,9 @@ namespace EmbeddedChroma;
 // get / peek / query.
 public sealed partial class Collection
 {
+    /// <summary>Upper bound of a per-query <c>efSearch</c>, as for the collection's <see cref="CollectionConfiguration.EfSearch"/>.</summary>
+    private const int MaxEfSearch = 100_000;
+
     private const Include AllInclude = Include.Embeddings | Include.Metadatas | Include.Documents | Include.Distances;
 
     /// <summary>
@@ -54,10 +57,12 @@ public sealed partial class Collection
     /// <summary>
     /// Finds the <paramref name="nResults"/> nearest records to each query embedding, optionally among
     /// the records chosen by ids and/or filters. Each result list is in ascending distance; a collection
-    /// with fewer matching records returns fewer results.
+    /// with fewer matching records returns fewer results. <c>efSearch</c> overrides the collection's
+    /// <see cref="CollectionConfiguration.EfSearch"/> for this call only (1–100,000; at least <c>nResults</c> is used):
+    /// larger trades speed for recall when the HNSW graph serves the query, and changes nothing for an exact scan.
     /// </summary>
-    /// <exception cref="ChromaValidationException">An argument is invalid (dimension, NaN, n_results ≤ 0 …).</exception>
-    public QueryResult Query(IReadOnlyList<float[]> queryEmbeddings, int nResults = 10, Where? where = null, WhereDocument? whereDocument = null, IReadOnlyList<string>? ids = null, Include include = Include.Metadatas | Include.Documents | Include.Distances)
+    /// <exception cref="ChromaValidationException">An argument is invalid (dimension, NaN, n_results ≤ 0, ef_search out of range …).</exception>
+    public QueryResult Query(IReadOnlyList<float[]> queryEmbeddings, int nResults = 10, Where? where = null, WhereDocument? whereDocument = null, IReadOnlyList<string>? ids = null, Include include = Include.Metadatas | Include.Documents | Include.Distances, int? efSearch = null)
     {
         Gate(ChromaActions.Query);
         if (queryEmbeddings is null || queryEmbeddings.Count == 0)
@@ -75,6 +80,11 @@ public sealed partial class Collection
             throw new ChromaValidationException($"query: n_results must be between 1 and {Limits.MaxResults}, got {nResults}.");
         }
 
+        if (efSearch is < 1 or > MaxEfSearch)
+        {
+            throw new ChromaValidationException($"query: ef_search must be between 1 and {MaxEfSearch}, got {efSearch}.");
+        }
+
         if (ids is not null)
         {
             Validation.Ids(ids, Limits);
@@ -83,12 +93,12 @@ public sealed partial class Collection
         CheckInclude(include, allowDistances: true);
         Validation.Embeddings(queryEmbeddings, _state.Dimension, Limits, "query_embeddings");
         Filtering.SqlFilterBuilder.EnsureWithinLimits(where, whereDocument);
-        return WithReadLock(() => WithConnection(connection => Search(connection, queryEmbeddings, nResults, where, whereDocument, ids, include)));
+        return WithReadLock(() => WithConnection(connection => Search(connection, queryEmbeddings, nResults, where, whereDocument, ids, include, efSearch)));
     }
 
     /// <summary>Like <see cref="Query"/>, embedding <paramref name="queryTexts"/> with the collection's embedding generator first.</summary>
     /// <exception cref="ChromaValidationException">The collection has no embedding generator, or an argument is invalid.</exception>
-    public async Task<QueryResult> QueryAsync(IReadOnlyList<string> queryTexts, int nResults = 10, Where? where = null, WhereDocument? whereDocument = null, IReadOnlyList<string>? ids = null, Include include = Include.Metadatas | Include.Documents | Include.Distances, CancellationToken cancellationToken = default)
+    public async Task<QueryResult> QueryAsync(IReadOnlyList<string> queryTexts, int nResults = 10, Where? where = null, WhereDocument? whereDocument = null, IReadOnlyList<string>? ids = null, Include include = Include.Metadatas | Include.Documents | Include.Distances, int? efSearch = null, CancellationToken cancellationToken = default)
     {
         Gate(ChromaActions.Query);
         if (_generator is null)
@@ -102,10 +112,10 @@ public sealed partial class Collection
         }
 
         var generated = await _generator.GenerateAsync(queryTexts, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return Query(generated.Select(e => e.Vector.ToArray()).ToArray(), nResults, where, whereDocument, ids, include);
+        return Query(generated.Select(e => e.Vector.ToArray()).ToArray(), nResults, where, whereDocument, ids, include, efSearch);
     }
 
-    private QueryResult Search(Microsoft.Data.Sqlite.SqliteConnection connection, IReadOnlyList<float[]> queries, int nResults, Where? where, WhereDocument? whereDocument, IReadOnlyList<string>? ids, Include include)
+    private QueryResult Search(Microsoft.Data.Sqlite.SqliteConnection connection, IReadOnlyList<float[]> queries, int nResults, Where? where, WhereDocument? whereDocument, IReadOnlyList<string>? ids, Include include, int? efSearch)
     {
         var hits = new Neighbor[queries.Count][];
         var rows = _state.Rows;
@@ -129,7 +139,7 @@ public sealed partial class Collection
                     }
 
                     var destination = new Neighbor[k];
-                    var found = Nearest(rows, query, k, candidates, destination);
+                    var found = Nearest(rows, query, k, candidates, efSearch, destination);
                     return found == k ? destination : destination[..found];
                 }
                 finally
@@ -188,7 +198,7 @@ public sealed partial class Collection
     /// exact scan over just those. Otherwise the HNSW graph, walking through disallowed slots
     /// but returning only allowed ones, merged with an exact scan of the slots written but not yet linked.
     /// </summary>
-    private int Nearest(IVectorRows rows, ReadOnlySpan<float> query, int k, AllowedSet? candidates, Span<Neighbor> destination)
+    private int Nearest(IVectorRows rows, ReadOnlySpan<float> query, int k, AllowedSet? candidates, int? efSearch, Span<Neighbor> destination)
     {
         var space = _state.Configuration.Space;
         var graph = _state.Indexer?.Graph;
@@ -198,7 +208,7 @@ public sealed partial class Collection
             return ExactScan.Search(rows, space, query, k, admitted, destination);
         }
 
-        var ef = Math.Max(_state.Configuration.EfSearch, k);
+        var ef = Math.Max(efSearch ?? _state.Configuration.EfSearch, k);
         var fromGraph = graph.Search(query, k, ef, SlotFilter.FromBitmap(admitted), destination);
         var pending = _state.Indexer!.PendingSnapshot();
         if (pending.Length == 0)
