@@ -71,6 +71,33 @@ public sealed class DerivedFileLogTests : IDisposable
     }
 
     [Fact]
+    public void Arena_of_the_previous_format_is_rebuilt_once_with_a_warning_then_opens_clean()
+    {
+        // Version 1 arenas (XxHash3 rows checksum) predate RowChecksum: an upgraded store rebuilds them from SQLite.
+        var (_, arena) = Populate();
+        _fx.Close();
+        using (var file = new FileStream(arena, FileMode.Open, FileAccess.ReadWrite))
+        {
+            var header = new byte[64];
+            file.ReadExactly(header);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(8), 1);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(header.AsSpan(56), System.IO.Hashing.XxHash3.HashToUInt64(header.AsSpan(0, 56)));
+            file.Position = 0;
+            file.Write(header);
+        }
+
+        _fx.Reopen();
+        _fx.Client.GetCollection("docs").Query([[0f, 0f, 1f]], 1).Ids[0].Should().Equal("c");
+        var warning = Warnings().Should().ContainSingle().Subject;
+        warning.EventId.Id.Should().Be(1);
+        warning.Message.Should().Contain("another version");
+
+        _fx.Reopen();
+        _fx.Client.GetCollection("docs").Query([[0f, 1f, 0f]], 1).Ids[0].Should().Equal("b");
+        Warnings().Should().HaveCount(1, "the rebuilt arena is in the current format");
+    }
+
+    [Fact]
     public void Damaged_graph_file_is_rebuilt_with_a_warning_naming_file_and_reason()
     {
         using var log = new StoreFixtureWithGraph();
