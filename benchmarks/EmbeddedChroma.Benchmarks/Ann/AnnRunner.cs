@@ -48,7 +48,7 @@ internal static class AnnRunner
         string? jsonPath = options.String("json", "");
         bool distinctFilters = options.Int("distinct-filters", 0) != 0;
         int exactScanLimit = options.Int("exact-scan-limit", 0);
-        int reopenRounds = options.Int("reopen-rounds", 3);
+        int reopenRounds = engine == "store" ? options.Int("reopen-rounds", 3) : 3;
         string? keepStore = engine == "store" ? options.String("keep-store", "") : null;
         string? hnswlibPath = engine.Contains("hnswlib", StringComparison.Ordinal) ? options.String("hnswlib-lib", "") : null;
         options.ThrowIfUnused();

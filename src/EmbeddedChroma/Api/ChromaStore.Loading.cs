@@ -34,58 +34,67 @@ public sealed partial class ChromaStore
                 VectorArena? arena = null;
                 string? problem = "was left invalid by a failed write";
                 Task<string?>? verification = null;
-                if (state.Dimension is { } dimension && !state.ArenaInvalid)
+                try
                 {
-                    state.Arena?.Dispose();
-                    state.Arena = null;
-                    arena = VectorArena.TryOpen(ArenaPath(state.Uuid), dimension, state.LastSeq, verifyRows: false, out problem);
-                    verification = arena is null ? null : Task.Run(arena.VerifyRows);
-                }
-
-                if (!state.Loaded)
-                {
-                    LoadSlots(state, connection);
-                    state.CompactedSeq = ReadCompactedSeq(connection, state.Id);
-
-                    // A compaction killed before its commit leaves its unfinished arena behind: discard it.
-                    TryDelete(ArenaPath(state.Uuid) + CompactionTempSuffix);
-                }
-
-                if (state.Dimension is { } dim)
-                {
-                    state.Indexer ??= new VectorIndexer(state, GraphPath(state.Uuid), Options.HnswThreshold, Options.Logger);
-                    var path = ArenaPath(state.Uuid);
-                    if (arena is not null && arena.SlotCount < state.NextSlot)
-                    {
-                        problem = "holds fewer rows than the database";
-                        verification!.Wait();
-                        arena.Dispose();
-                        arena = null;
-                    }
-
-                    var preloaded = arena is null ? null : state.Indexer.Preload(arena);
-                    if (verification is not null && arena is not null && verification.GetAwaiter().GetResult() is { } damage)
-                    {
-                        problem = damage;
-                        preloaded?.Graph.Dispose();
-                        preloaded = null;
-                        arena.Dispose();
-                        arena = null;
-                    }
-
-                    if (arena is null)
+                    if (state.Dimension is { } dimension && !state.ArenaInvalid)
                     {
                         state.Arena?.Dispose();
                         state.Arena = null;
-                        Internal.StoreLog.ArenaRebuilt(Options.Logger, state.Name, path, problem ?? "could not be used");
+                        arena = VectorArena.TryOpen(ArenaPath(state.Uuid), dimension, state.LastSeq, verifyRows: false, out problem);
+                        verification = arena is null ? null : Task.Run(arena.VerifyRows);
                     }
 
-                    state.Arena = arena ?? RebuildArena(state, connection, path, dim);
-                    state.ArenaInvalid = false;
-                    state.Indexer.Attach(state.Arena, connection, preloaded);
+                    if (!state.Loaded)
+                    {
+                        LoadSlots(state, connection);
+                        state.CompactedSeq = ReadCompactedSeq(connection, state.Id);
+
+                        // A compaction killed before its commit leaves its unfinished arena behind: discard it.
+                        TryDelete(ArenaPath(state.Uuid) + CompactionTempSuffix);
+                    }
+
+                    state.Indexer ??= new VectorIndexer(state, GraphPath(state.Uuid), Options.HnswThreshold, Options.Logger);
+                    if (state.Dimension is { } dim)
+                    {
+                        var path = ArenaPath(state.Uuid);
+                        if (arena is not null && arena.SlotCount < state.NextSlot)
+                        {
+                            problem = "holds fewer rows than the database";
+                            verification!.Wait();
+                            arena.Dispose();
+                            arena = null;
+                        }
+
+                        var preloaded = arena is null ? null : state.Indexer.Preload(arena);
+                        if (verification is not null && arena is not null && verification.GetAwaiter().GetResult() is { } damage)
+                        {
+                            problem = damage;
+                            preloaded?.Graph.Dispose();
+                            preloaded = null;
+                            arena.Dispose();
+                            arena = null;
+                        }
+
+                        if (arena is null)
+                        {
+                            state.Arena?.Dispose();
+                            state.Arena = null;
+                            Internal.StoreLog.ArenaRebuilt(Options.Logger, state.Name, path, problem ?? "could not be used");
+                        }
+
+                        state.Arena = arena ?? RebuildArena(state, connection, path, dim);
+                        state.ArenaInvalid = false;
+                        state.Indexer.Attach(state.Arena, connection, preloaded);
+                    }
+                }
+                catch when (arena is not null && !ReferenceEquals(arena, state.Arena))
+                {
+                    // Failed before the arena was handed over: let the checksum finish reading it, then unmap it.
+                    ((IAsyncResult?)verification)?.AsyncWaitHandle.WaitOne();
+                    arena.Dispose();
+                    throw;
                 }
 
-                state.Indexer ??= new VectorIndexer(state, GraphPath(state.Uuid), Options.HnswThreshold, Options.Logger);
                 state.Loaded = true;
             }
             finally

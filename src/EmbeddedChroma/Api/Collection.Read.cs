@@ -8,9 +8,6 @@ namespace EmbeddedChroma;
 // get / peek / query.
 public sealed partial class Collection
 {
-    /// <summary>Upper bound of a per-query <c>efSearch</c>, as for the collection's <see cref="CollectionConfiguration.EfSearch"/>.</summary>
-    private const int MaxEfSearch = 100_000;
-
     private const Include AllInclude = Include.Embeddings | Include.Metadatas | Include.Documents | Include.Distances;
 
     /// <summary>
@@ -80,9 +77,9 @@ public sealed partial class Collection
             throw new ChromaValidationException($"query: n_results must be between 1 and {Limits.MaxResults}, got {nResults}.");
         }
 
-        if (efSearch is < 1 or > MaxEfSearch)
+        if (efSearch is < 1 or > CollectionConfiguration.MaxEfSearch)
         {
-            throw new ChromaValidationException($"query: ef_search must be between 1 and {MaxEfSearch}, got {efSearch}.");
+            throw new ChromaValidationException($"query: ef_search must be between 1 and {CollectionConfiguration.MaxEfSearch}, got {efSearch}.");
         }
 
         if (ids is not null)

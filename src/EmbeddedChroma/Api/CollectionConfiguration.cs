@@ -6,6 +6,9 @@ namespace EmbeddedChroma;
 /// </summary>
 public sealed record CollectionConfiguration
 {
+    /// <summary>The largest <see cref="EfSearch"/>, for the collection and for one query.</summary>
+    internal const int MaxEfSearch = 100_000;
+
     /// <summary>The distance space; Chroma's default is <see cref="DistanceSpace.L2"/>.</summary>
     public DistanceSpace Space { get; init; } = DistanceSpace.L2;
 
@@ -26,7 +29,7 @@ public sealed record CollectionConfiguration
         }
 
         CheckRange(nameof(EfConstruction), "ef_construction", EfConstruction, 1, 100_000);
-        CheckRange(nameof(EfSearch), "ef_search", EfSearch, 1, 100_000);
+        CheckRange(nameof(EfSearch), "ef_search", EfSearch, 1, MaxEfSearch);
         CheckRange(nameof(MaxNeighbors), "max_neighbors", MaxNeighbors, 2, 512);
     }
 

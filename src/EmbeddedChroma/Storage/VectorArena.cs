@@ -71,18 +71,12 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
     /// Opens the arena if its header is intact, clean, stamped with <paramref name="expectedStamp"/> and its
     /// rows match their checksum; otherwise returns <see langword="null"/> (the caller rebuilds).
     /// </summary>
-    public static VectorArena? TryOpen(string path, int dimension, long expectedStamp) => TryOpen(path, dimension, expectedStamp, out _);
+    public static VectorArena? TryOpen(string path, int dimension, long expectedStamp) => TryOpen(path, dimension, expectedStamp, verifyRows: true, out _);
 
     /// <summary>
     /// Like <see cref="TryOpen(string, int, long)"/>, saying in <paramref name="problem"/> why the file could not be
-    /// used (null when it was opened).
-    /// </summary>
-    public static VectorArena? TryOpen(string path, int dimension, long expectedStamp, out string? problem) =>
-        TryOpen(path, dimension, expectedStamp, verifyRows: true, out problem);
-
-    /// <summary>
-    /// Like <see cref="TryOpen(string, int, long, out string?)"/>; with <paramref name="verifyRows"/> false the rows'
-    /// checksum is left for <see cref="VerifyRows"/>, which the caller must run (and act on) before trusting a row.
+    /// used (null when it was opened). With <paramref name="verifyRows"/> false the rows' checksum is left for
+    /// <see cref="VerifyRows"/>, which the caller must run (and act on) before trusting a row.
     /// </summary>
     public static VectorArena? TryOpen(string path, int dimension, long expectedStamp, bool verifyRows, out string? problem)
     {
@@ -186,9 +180,6 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
 
     /// <inheritdoc />
     public int RowStride => Stride;
-
-    /// <summary>Rows [0, SlotCount) as one span with <see cref="Stride"/> floats per row.</summary>
-    public ReadOnlySpan<float> AllRows => new((float*)(_base + HeaderSize), checked(SlotCount * Stride));
 
     /// <summary>Writes a row (the caller has already normalized it for cosine). Grows the file when needed.</summary>
     public void Write(int slot, ReadOnlySpan<float> row)

@@ -266,7 +266,7 @@ internal sealed partial class HnswGraph<TKernel>
         int stride = _stride0;
         int maxLinks = _maxM0;
         ref float firstRow = ref Unsafe.AsRef(in _rows.FirstRow);
-        nint rowStride = _rows.RowStride;
+        nint rowStride = _rowStride;
         int dimension = query.Length;
         int prefetchLines = _prefetchLines;
         Span<int> pending = context.Links;
@@ -339,19 +339,6 @@ internal sealed partial class HnswGraph<TKernel>
         }
 
         return fresh;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void PrefetchRowLines(ref float firstRow, nint offset, int lines)
-    {
-        if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
-        {
-            byte* row = (byte*)Unsafe.AsPointer(ref Unsafe.Add(ref firstRow, offset));
-            for (int l = 0; l < lines; l++)
-            {
-                System.Runtime.Intrinsics.X86.Sse.Prefetch0(row + (l * 64));
-            }
-        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

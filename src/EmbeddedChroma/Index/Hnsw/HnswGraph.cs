@@ -263,29 +263,20 @@ internal sealed partial class HnswGraph<TKernel> : HnswIndex
     private void SetSquaredNorm(int slot, ReadOnlySpan<float> row) => Volatile.Write(ref _squaredNorms[slot], VectorMath.Dot(row, row));
 
     /// <summary>
-    /// Hints the CPU to load the first two cache lines of <paramref name="node"/>'s row (no-op without SSE). A hint
-    /// never faults, so a row of an array the GC may move is fine to name.
+    /// Hints the CPU to load the first <paramref name="lines"/> cache lines of the row <paramref name="offset"/> floats
+    /// past <paramref name="firstRow"/> (no-op without SSE). A hint never faults, so a row of an array the GC may move
+    /// is fine to name.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private unsafe void PrefetchRow(int node)
-    {
-        if (Sse.IsSupported)
-        {
-            byte* row = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(Row(node)));
-            Sse.Prefetch0(row);
-            Sse.Prefetch0(row + 64);
-        }
-    }
-
-    /// <summary><see cref="PrefetchRow(int)"/> for a row addressed as <paramref name="offset"/> floats past <paramref name="firstRow"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void PrefetchRow(ref float firstRow, nint offset)
+    private static unsafe void PrefetchRowLines(ref float firstRow, nint offset, int lines)
     {
         if (Sse.IsSupported)
         {
             byte* row = (byte*)Unsafe.AsPointer(ref Unsafe.Add(ref firstRow, offset));
-            Sse.Prefetch0(row);
-            Sse.Prefetch0(row + 64);
+            for (int l = 0; l < lines; l++)
+            {
+                Sse.Prefetch0(row + (l * 64));
+            }
         }
     }
 
