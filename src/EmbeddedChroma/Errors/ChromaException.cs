@@ -136,3 +136,38 @@ public sealed class ChromaBackupException : ChromaException
     /// <summary>Creates the exception.</summary>
     public ChromaBackupException(string message, Exception? innerException) : base(message, innerException) { }
 }
+
+/// <summary>
+/// The disk (or the file system's quota) has no room for a write. The batch that needed the space was rolled
+/// back, nothing acknowledged was lost, and the store stays usable for reads; free space and retry.
+/// </summary>
+public sealed class ChromaStorageFullException : ChromaException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">What could not be written, and where.</param>
+    /// <param name="folder">The folder whose file system is full.</param>
+    /// <param name="bytesNeeded">The bytes the write needed, when known.</param>
+    /// <param name="innerException">The file system's own error.</param>
+    public ChromaStorageFullException(string message, string folder, long? bytesNeeded, Exception? innerException = null)
+        : base(message, innerException)
+    {
+        Folder = folder;
+        BytesNeeded = bytesNeeded;
+    }
+
+    /// <summary>The folder whose file system is full.</summary>
+    public string Folder { get; }
+
+    /// <summary>The bytes the failed write needed, when known.</summary>
+    public long? BytesNeeded { get; }
+}
+
+/// <summary>
+/// The store cannot be written: it was opened with <c>ChromaStoreOptions.ReadOnly</c>, or its folder or files
+/// are on read-only media, read-only for this user, or immutable. Nothing was changed.
+/// </summary>
+public sealed class ChromaReadOnlyException : ChromaException
+{
+    /// <summary>Creates the exception.</summary>
+    public ChromaReadOnlyException(string message, Exception? innerException = null) : base(message, innerException) { }
+}
