@@ -61,19 +61,25 @@ public sealed class ChromaClient
     /// begun after it, and the key ring (the same keys open the copy). Open the copy with
     /// <see cref="ChromaStore.Open"/>; it carries the collections' vector files, taken at the same point as the
     /// database, so they are not rebuilt (writers wait while the vectors are copied). Needs
-    /// <see cref="ChromaActions.SystemBackup"/> and a key scoped to the whole store (<c>*</c>).
+    /// <see cref="ChromaActions.SystemBackup"/> and an admin key (the bootstrap key or a recovered one): the copy
+    /// holds the ring and its pepper, so whoever holds it can recover an admin key of the copy.
     /// </summary>
     /// <exception cref="ChromaValidationException">The destination is not a new or empty folder outside the store.</exception>
-    /// <exception cref="ChromaAuthorizationException">The key lacks the action or is scoped to less than the whole store.</exception>
+    /// <exception cref="ChromaAuthorizationException">The key lacks the action or is not an admin key.</exception>
     public BackupResult Backup(string destinationFolder)
     {
         Gate(ChromaActions.SystemBackup, default);
-        if (!KeyRing.CoversEverything(Context.Record))
-        {
-            throw new ChromaAuthorizationException($"The key {Context} may not back up the store: a backup copies every tenant, so the key must be scoped to '*'.");
-        }
-
+        RequireAdmin("back up the store: a backup copies every tenant and the key ring with its pepper");
         return Store.BackupTo(destinationFolder);
+    }
+
+    /// <summary>Store-wide operations that copy or inspect the whole store need an admin key, not a data key.</summary>
+    private void RequireAdmin(string what)
+    {
+        if (!Context.Record.IsAdmin)
+        {
+            throw new ChromaAuthorizationException($"The key {Context} may not {what}, so it needs an admin key (the bootstrap or a recovered admin key, scoped to '*'); a data key cannot, whatever its grants.");
+        }
     }
 
     /// <summary>
@@ -82,10 +88,13 @@ public sealed class ChromaClient
     /// machine, a disk error or a copy of the folder to find damage before a query hits it. Takes time proportional to
     /// the store's size; writes wait meanwhile.
     /// </summary>
+    /// <remarks>Needs <see cref="ChromaActions.VerifyIntegrity"/> and an admin key: it reads every tenant's pages and holds the store's write lock meanwhile.</remarks>
     /// <exception cref="ChromaCorruptStoreException">The file is damaged; the message names it and the first problems found.</exception>
+    /// <exception cref="ChromaAuthorizationException">The key lacks the action or is not an admin key.</exception>
     public void VerifyIntegrity()
     {
         Gate(ChromaActions.VerifyIntegrity, default);
+        RequireAdmin("check the whole store: the check reads every tenant's data and holds the store's write lock meanwhile");
         var problems = Store.InRead(() => Store.Db.Check(full: true));
         if (problems.Count > 0)
         {

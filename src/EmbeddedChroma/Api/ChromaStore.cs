@@ -192,8 +192,7 @@ public sealed partial class ChromaStore : IDisposable
     public static string RecoverAdminKey(string path, ChromaStoreOptions? options = null)
     {
         using var store = Open(path, options);
-        store.Keys.RevokeAllAdminKeys();
-        return store.Keys.CreateAdminKey("admin (recovered)");
+        return store.Keys.RecoverAdminKey("admin (recovered)");
     }
 
     private static FileStream AcquireLock(string path)

@@ -29,7 +29,10 @@ public sealed record ApiKeySpec
     /// <summary>Optional per-key rate limit.</summary>
     public ApiKeyRateLimit? RateLimit { get; init; }
 
-    /// <summary>Optional number of allowed calls, after which the key stops working.</summary>
+    /// <summary>
+    /// Optional number of allowed calls, after which the key stops working. When the creating key has a quota, these
+    /// uses are taken from its remaining uses at creation (and are not given back).
+    /// </summary>
     public long? MaxUses { get; init; }
 }
 
@@ -58,10 +61,10 @@ public enum ApiKeyState
 /// <param name="ExpiresAt">Expiry, if any.</param>
 /// <param name="LastUsed">Last allowed call, if any.</param>
 /// <param name="State">Current state.</param>
-/// <param name="CreatedBy">Key id of the creator (<see langword="null"/> for bootstrap and recovery keys).</param>
+/// <param name="CreatedBy">Key id of the key it was issued under: its creator, or for a rotation's successor the old key's issuer (<see langword="null"/> for bootstrap and recovery keys).</param>
 /// <param name="SuccessorKeyId">Successor after rotation.</param>
 /// <param name="GraceUntil">End of the grace period after rotation.</param>
-/// <param name="RemainingUses">Calls left when a quota is set.</param>
+/// <param name="RemainingUses">Calls left when a quota is set (for a rotated key: those of the budget it shares with its successor).</param>
 /// <param name="RateLimit">Rate limit, if any.</param>
 public sealed record ApiKeyInfo(
     string KeyId,
@@ -132,8 +135,16 @@ public sealed record ApiKeyUsage(string KeyId, DateTimeOffset? LastUsed, IReadOn
 public sealed record AuditEntry(long Sequence, DateTimeOffset Time, string Event, string? KeyId, string? ActorKeyId, string? Detail);
 
 /// <summary>Result of verifying the audit log's chain.</summary>
-/// <param name="IsValid">True when every entry's chained MAC matches.</param>
+/// <param name="IsValid">True when every entry's chained MAC matches and the key rows match the ring's version record (see <see cref="RingProblem"/>).</param>
 /// <param name="Entries">Entries checked.</param>
 /// <param name="FirstInvalidSequence">The first entry that fails (modified, or following a deleted one).</param>
 /// <param name="HeadMac">The last entry's MAC (hex): record it elsewhere to detect a later truncation of the tail.</param>
-public sealed record AuditVerification(bool IsValid, long Entries, long? FirstInvalidSequence, string? HeadMac);
+public sealed record AuditVerification(bool IsValid, long Entries, long? FirstInvalidSequence, string? HeadMac)
+{
+    /// <summary>
+    /// When the chain is intact but the key rows on disk no longer match the ring's MAC'd version record (a row
+    /// written back from an earlier copy, removed or added, or the audit tail cut off): what was found.
+    /// <see cref="IsValid"/> is then false. <see langword="null"/> when the rows match.
+    /// </summary>
+    public string? RingProblem { get; init; }
+}

@@ -18,9 +18,9 @@ public static class ChromaActions
 
     /// <summary>Store heartbeat / version.</summary>
     public const string SystemHeartbeat = "system:heartbeat";
-    /// <summary>Copy the whole store (all tenants, records and the key ring) to a backup folder; needs a key scoped to <c>*</c>.</summary>
+    /// <summary>Copy the whole store (all tenants, records and the key ring) to a backup folder; needs an admin key as well.</summary>
     public const string SystemBackup = "system:backup";
-    /// <summary>Check the whole SQLite file for damage (<see cref="ChromaClient.VerifyIntegrity"/>); store-wide, reads every page.</summary>
+    /// <summary>Check the whole SQLite file for damage (<see cref="ChromaClient.VerifyIntegrity"/>); store-wide, reads every page; needs an admin key as well.</summary>
     public const string VerifyIntegrity = "system:verify_integrity";
     /// <summary>Create a tenant.</summary>
     public const string CreateTenant = "tenant:create_tenant";

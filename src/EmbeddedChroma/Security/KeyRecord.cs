@@ -29,6 +29,38 @@ internal sealed class KeyRecord
     public DateTimeOffset? GraceUntil;
     public string? Successor;
 
+    /// <summary>The key that disabled this one (enabling it again needs a key at or above that one).</summary>
+    public string? DisabledBy;
+
+    /// <summary>The key this one was issued under (its <see cref="CreatedBy"/>), resolved once so the per-call chain walk is field reads.</summary>
+    public KeyRecord? Parent;
+
+    /// <summary>The successor after rotation, resolved; a rotated key with a quota spends its successor's uses.</summary>
+    public volatile KeyRecord? SuccessorRecord;
+
+    /// <summary>Uses already subtracted on disk but not yet spent (a lease); under <c>lock(this)</c>.</summary>
+    public long Leased;
+
+    /// <summary>Size of the last lease: leases double from 1 up to <see cref="MaxLease"/>.</summary>
+    public long LeaseSize;
+
+    public const long MaxLease = 1024;
+
+    /// <summary>
+    /// The record whose counter this key's calls spend: itself, or — once rotated with a quota — its successor's
+    /// (so the old and the new key share one budget during the grace period).
+    /// </summary>
+    public KeyRecord Budget()
+    {
+        var budget = this;
+        while (budget.RemainingUses is not null && budget.SuccessorRecord is { } next)
+        {
+            budget = next;
+        }
+
+        return budget;
+    }
+
     /// <summary>Counts by (action index, outcome); the last action index stands for "authenticate".</summary>
     public long[] Counts { get; } = new long[(ChromaActions.Index.Count + 1) * OutcomeCount];
     public long[] FlushedCounts { get; } = new long[(ChromaActions.Index.Count + 1) * OutcomeCount];
@@ -66,10 +98,14 @@ internal sealed class KeyRecord
             RemainingUses = body.RemainingUses,
             GraceUntil = body.GraceUntilMs is { } g ? DateTimeOffset.FromUnixTimeMilliseconds(g) : null,
             Successor = body.Successor,
+            DisabledBy = body.DisabledBy,
         };
     }
 
-    /// <summary>The persisted form (MAC'd as a whole by the ring file). Caller holds <c>lock(this)</c> for a consistent snapshot.</summary>
+    /// <summary>
+    /// The persisted form (MAC'd as a whole by the ring file). Caller holds <c>lock(this)</c> for a consistent snapshot.
+    /// The uses written are those left after the current lease: a crash counts an unspent lease as spent.
+    /// </summary>
     public KeyBody ToBody() => new()
     {
         Name = Name,
@@ -82,8 +118,9 @@ internal sealed class KeyRecord
         Admin = IsAdmin,
         RatePerSecond = RateLimit?.PermitsPerSecond,
         RateBurst = RateLimit?.Burst,
-        RemainingUses = RemainingUses,
+        RemainingUses = RemainingUses - Leased,
         Disabled = Disabled,
+        DisabledBy = DisabledBy,
         Revoked = Revoked,
         GraceUntilMs = GraceUntil?.ToUnixTimeMilliseconds(),
         Successor = Successor,
@@ -93,14 +130,15 @@ internal sealed class KeyRecord
     {
         lock (this)
         {
+            var remaining = Budget().RemainingUses;
             var state = Revoked ? ApiKeyState.Revoked
                 : Disabled ? ApiKeyState.Disabled
-                : (Expires is { } e && now >= e) || (GraceUntil is { } g && now >= g) || RemainingUses is <= 0 ? ApiKeyState.Expired
+                : (Expires is { } e && now >= e) || (GraceUntil is { } g && now >= g) || remaining is <= 0 ? ApiKeyState.Expired
                 : GraceUntil is not null ? ApiKeyState.Rotating
                 : ApiKeyState.Active;
             var lastUsed = Interlocked.Read(ref LastUsedMs);
             return new ApiKeyInfo(KeyId, Name, ApiKeyFormat.Display(KeyId), Resources.Select(r => r.Text).ToArray(), Grants, Created, Expires,
-                lastUsed == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(lastUsed), state, CreatedBy, Successor, GraceUntil, RemainingUses, RateLimit);
+                lastUsed == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(lastUsed), state, CreatedBy, Successor, GraceUntil, remaining, RateLimit);
         }
     }
 
@@ -126,6 +164,7 @@ internal sealed class KeyBody
     public bool Revoked { get; init; }
     public long? GraceUntilMs { get; init; }
     public string? Successor { get; init; }
+    public string? DisabledBy { get; init; }
 
     public string ToJson() => JsonSerializer.Serialize(this, KeyBodyJson.Default.KeyBody);
 

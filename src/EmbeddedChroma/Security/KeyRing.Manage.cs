@@ -1,57 +1,162 @@
 namespace EmbeddedChroma.Security;
 
 // Key lifecycle: create, list, disable/enable, revoke, rotate; bootstrap and recovery of admin keys.
+//
+// Delegation: every key but an admin key was issued under another (its CreatedBy, cached as KeyRecord.Parent).
+//  - A new key (created or a rotation's successor) is within the issuing key: actions, resources, expiry, rate
+//    limit and uses (Exceeds, the one rule). A child's uses are carved out of the issuer's budget when it is created.
+//  - A non-admin key manages (sees, disables, enables, revokes, rotates, reads usage of) only itself and the keys
+//    issued below it (Manages); an admin key manages all.
+//  - A key is unusable when any key above it is revoked, disabled or expired (KeyRing.Unusable walks the chain).
+//  - Enabling a key needs a key at or above the one that disabled it.
+// Lock order: _manage → a record's lock → the file's lock.
 internal sealed partial class KeyRing
 {
     private static readonly string[] AdminGrants = [ChromaActions.AllData, ChromaActions.AllKeyRing];
+    private readonly Lock _manage = new();
 
-    /// <summary>Creates an admin key (bootstrap or recovery); returns its text, shown once.</summary>
-    public string CreateAdminKey(string name) =>
-        Insert(new ApiKeySpec { Name = name, Resources = ["*"], Actions = AdminGrants }, createdBy: null, admin: true, "key.bootstrap").Key;
-
-    /// <summary>Recovery: revokes every admin key (bootstrap or recovered).</summary>
-    public void RevokeAllAdminKeys()
+    /// <summary>Creates the store's first admin key (bootstrap); returns its text, shown once.</summary>
+    public string CreateAdminKey(string name)
     {
-        foreach (var record in _keys.Values.Where(k => k.IsAdmin && !k.Revoked))
+        lock (_manage)
         {
-            SetState(record, actor: null, "key.revoked", "admin-key recovery", r => r.Revoked = true);
+            var (record, body, key) = Build(new ApiKeySpec { Name = name, Resources = ["*"], Actions = AdminGrants }, createdBy: null, admin: true);
+            _file.Commit([(record.KeyId, body.ToJson())], [(Now(), "key.bootstrap", record.KeyId, null, Describe(body))]);
+            _keys[record.KeyId] = record;
+            return key;
         }
     }
 
-    /// <summary>Creates a key no broader than <paramref name="actor"/>'s.</summary>
+    /// <summary>
+    /// Recovery: revokes every admin key and creates a new one (returned, shown once), in one transaction. The new
+    /// key succeeds each revoked admin line, so the keys issued under the old admin keys keep working (revoke them
+    /// one by one with the new key if the old admin key was stolen).
+    /// </summary>
+    public string RecoverAdminKey(string name)
+    {
+        lock (_manage)
+        {
+            var (record, body, key) = Build(new ApiKeySpec { Name = name, Resources = ["*"], Actions = AdminGrants }, createdBy: null, admin: true);
+            var now = Now();
+            var rows = new List<(string, string)> { (record.KeyId, body.ToJson()) };
+            var audit = new List<(DateTimeOffset, string, string?, string?, string?)> { (now, "key.bootstrap", record.KeyId, null, Describe(body)) };
+            var old = _keys.Values.Where(k => k.IsAdmin && !k.Revoked).ToList();
+            foreach (var admin in old)
+            {
+                lock (admin)
+                {
+                    admin.Revoked = true;
+                    if (admin.SuccessorRecord is null)
+                    {
+                        admin.Successor = record.KeyId;
+                    }
+
+                    rows.Add((admin.KeyId, admin.ToBody().ToJson()));
+                    audit.Add((now, "key.revoked", admin.KeyId, null, $"admin-key recovery; successor {record.KeyId}"));
+                }
+            }
+
+            _file.Commit(rows, audit);
+            _keys[record.KeyId] = record;
+            foreach (var admin in old.Where(a => a.Successor == record.KeyId))
+            {
+                admin.SuccessorRecord = record;
+            }
+
+            return key;
+        }
+    }
+
+    /// <summary>Creates a key within <paramref name="actor"/>'s (see <see cref="Exceeds"/>); its uses are carved out of the actor's.</summary>
     public CreatedApiKey CreateKey(ApiKeyContext actor, ApiKeySpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
         Authorize(actor, ChromaActions.CreateKey, default);
         Validate(spec);
         var parent = actor.Record;
-        var wanted = spec.Actions.SelectMany(ChromaActions.Expand).Distinct().ToList();
-        var missing = wanted.Where(a => !parent.Granted[ChromaActions.Index[a]]).ToList();
         var resources = spec.Resources.Select(ResourcePattern.Parse).ToList();
-        var outside = resources.Where(r => !parent.Resources.Any(p => p.Contains(r))).ToList();
-        var looserRate = parent.RateLimit is { } pr
-            && (spec.RateLimit is not { } cr || cr.PermitsPerSecond > pr.PermitsPerSecond || cr.Burst > pr.Burst);
-        long? parentUses;
-        lock (parent)
+        var actions = spec.Actions.SelectMany(ChromaActions.Expand).Distinct().ToList();
+        lock (_manage)
         {
-            parentUses = parent.RemainingUses;
+            var budget = parent.Budget();
+            lock (budget)
+            {
+                var reasons = Exceeds(parent, budget.RemainingUses, actions, resources, spec.ExpiresAt, spec.RateLimit, spec.MaxUses);
+                if (reasons.Count > 0)
+                {
+                    AuditDenial(parent.KeyId, "key.create_denied", "requested a key broader than the creating key");
+                    throw new ChromaAuthorizationException($"The key {parent} cannot create a key broader than itself; {string.Join("; ", reasons)}.");
+                }
+
+                var (record, body, key) = Build(spec, parent.KeyId, admin: false);
+                var rows = new List<(string, string)> { (record.KeyId, body.ToJson()) };
+                var detail = Describe(body);
+                var (remaining, leased) = (budget.RemainingUses, budget.Leased);
+                if (remaining is { } left && spec.MaxUses is { } carved)
+                {
+                    // Quotas do not multiply: the child's uses are the issuer's, reserved now.
+                    budget.RemainingUses = left - carved;
+                    budget.Leased = Math.Min(leased, left - carved);
+                    rows.Add((budget.KeyId, budget.ToBody().ToJson()));
+                    detail += $"; {carved} uses reserved from {budget.KeyId}";
+                }
+
+                try
+                {
+                    _file.Commit(rows, [(Now(), "key.created", record.KeyId, parent.KeyId, detail)]);
+                }
+                catch
+                {
+                    (budget.RemainingUses, budget.Leased) = (remaining, leased);
+                    throw;
+                }
+
+                record.Parent = parent;
+                _keys[record.KeyId] = record;
+                return new CreatedApiKey(record.ToInfo(Now()), key);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The delegation rule, the one check for every key issued under another key (<see cref="CreateKey"/> and the
+    /// successor of <see cref="Rotate"/>): the new key's actions, resources, expiry, rate limit and uses each lie
+    /// within the issuing key's. <paramref name="issuerUses"/>: the uses the issuer has left (its budget), null for
+    /// no quota. Returns what exceeds, empty when the new key is within. Admin keys (bootstrap, recovery) are issued
+    /// under no key.
+    /// </summary>
+    private static List<string> Exceeds(KeyRecord issuer, long? issuerUses, IEnumerable<string> actions, IEnumerable<ResourcePattern> resources,
+        DateTimeOffset? expires, ApiKeyRateLimit? rate, long? uses)
+    {
+        var reasons = new List<string>();
+        var missing = actions.Where(a => !issuer.Granted[ChromaActions.Index[a]]).ToList();
+        if (missing.Count > 0)
+        {
+            reasons.Add($"it lacks the actions {string.Join(", ", missing)}");
         }
 
-        var moreUses = parentUses is { } pu && (spec.MaxUses is not { } cu || cu > pu);
-        if (missing.Count > 0 || outside.Count > 0 || (parent.Expires is { } pe && (spec.ExpiresAt is null || spec.ExpiresAt > pe)) || looserRate || moreUses)
+        var outside = resources.Where(r => !issuer.Resources.Any(p => p.Contains(r))).Select(r => r.Text).ToList();
+        if (outside.Count > 0)
         {
-            AuditDenial(parent.KeyId, "key.create_denied", "requested a key broader than the creating key");
-            throw new ChromaAuthorizationException(
-                $"The key {parent} cannot create a key broader than itself"
-                + (missing.Count > 0 ? $"; it lacks the actions {string.Join(", ", missing)}" : "")
-                + (outside.Count > 0 ? $"; resources outside its scope: {string.Join(", ", outside)}" : "")
-                + (parent.Expires is not null && (spec.ExpiresAt is null || spec.ExpiresAt > parent.Expires) ? "; the new key must expire no later than the creating key" : "")
-                + (looserRate ? "; the new key needs a rate limit no looser than the creating key's" : "")
-                + (moreUses ? "; the new key may have no more uses than the creating key has left" : "")
-                + ".");
+            reasons.Add($"resources outside its scope: {string.Join(", ", outside)}");
         }
 
-        return Insert(spec, parent.KeyId, admin: false, "key.created");
+        if (issuer.Expires is { } issuerExpires && (expires is null || expires > issuerExpires))
+        {
+            reasons.Add("the new key must expire no later than the creating key");
+        }
+
+        if (issuer.RateLimit is { } issuerRate && (rate is null || rate.PermitsPerSecond > issuerRate.PermitsPerSecond || rate.Burst > issuerRate.Burst))
+        {
+            reasons.Add("the new key needs a rate limit no looser than the creating key's");
+        }
+
+        if (issuerUses is { } left && (uses is null || uses > left))
+        {
+            reasons.Add($"the new key may have no more uses than the creating key has left ({left}); they are taken from its own");
+        }
+
+        return reasons;
     }
 
     private void Validate(ApiKeySpec spec)
@@ -95,7 +200,7 @@ internal sealed partial class KeyRing
         }
     }
 
-    private CreatedApiKey Insert(ApiKeySpec spec, string? createdBy, bool admin, string @event)
+    private (KeyRecord Record, KeyBody Body, string Key) Build(ApiKeySpec spec, string? createdBy, bool admin)
     {
         var keyId = ApiKeyFormat.NewKeyId();
         var key = ApiKeyFormat.Create(keyId);
@@ -114,17 +219,36 @@ internal sealed partial class KeyRing
             RateBurst = spec.RateLimit?.Burst,
             RemainingUses = spec.MaxUses,
         };
-        var record = KeyRecord.Build(keyId, hash, body);
-        _file.Commit([(keyId, body.ToJson())], [(Now(), @event, keyId, createdBy, $"name '{spec.Name}'; actions {string.Join(",", body.Actions)}; resources {string.Join(",", body.Resources)}")]);
-        _keys[keyId] = record;
-        return new CreatedApiKey(record.ToInfo(Now()), key);
+        return (KeyRecord.Build(keyId, hash, body), body, key);
     }
 
-    /// <summary>Keys the actor may see and manage: its own, and keys whose scope lies within its own.</summary>
-    private static bool Manages(KeyRecord actor, KeyRecord target) =>
-        ReferenceEquals(actor, target)
-        || (target.Resources.All(r => actor.Resources.Any(p => p.Contains(r)))
-            && target.Granted.Select((g, i) => !g || actor.Granted[i]).All(ok => ok));
+    private static string Describe(KeyBody body) =>
+        $"name '{body.Name}'; actions {string.Join(",", body.Actions)}; resources {string.Join(",", body.Resources)}";
+
+    /// <summary>
+    /// Keys the actor may see and manage: an admin key, all; any other key, itself and the keys issued below it
+    /// (directly or further down; a rotated issuer's keys belong to its successor).
+    /// </summary>
+    private static bool Manages(KeyRecord actor, KeyRecord target)
+    {
+        if (actor.IsAdmin)
+        {
+            return true;
+        }
+
+        for (var node = target; node is not null; node = node.Parent)
+        {
+            for (var line = node; line is not null; line = line.SuccessorRecord)
+            {
+                if (ReferenceEquals(line, actor))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
 
     private KeyRecord Target(ApiKeyContext actor, string keyId, string action)
     {
@@ -156,74 +280,145 @@ internal sealed partial class KeyRing
 
     public ApiKeyInfo Get(ApiKeyContext actor, string keyId) => Target(actor, keyId, ChromaActions.ListKeys).ToInfo(Now());
 
+    /// <summary>
+    /// Disables or enables a key. The key records who disabled it; enabling it needs a key that manages that
+    /// disabler (at or above it), so a delegate cannot undo what a key above it did. A key disabled again by a
+    /// key above the first disabler records the higher one.
+    /// </summary>
     public void Disable(ApiKeyContext actor, string keyId, bool disabled)
     {
         var target = Target(actor, keyId, ChromaActions.DisableKey);
-        if (target.Revoked)
+        lock (_manage)
         {
-            throw new ChromaValidationException($"Key {target} is revoked; revoked keys cannot be {(disabled ? "disabled" : "enabled")}.");
-        }
+            if (target.Revoked)
+            {
+                throw new ChromaValidationException($"Key {target} is revoked; revoked keys cannot be {(disabled ? "disabled" : "enabled")}.");
+            }
 
-        SetState(target, actor.Record.KeyId, disabled ? "key.disabled" : "key.enabled", null, r => r.Disabled = disabled);
+            var disabler = target.Disabled && target.DisabledBy is { } by ? _keys.GetValueOrDefault(by) : null;
+            var outranked = disabler is not null && !Manages(actor.Record, disabler);
+            if (!disabled && outranked)
+            {
+                AuditDenial(actor.Record.KeyId, "key.enable_denied", $"{target.KeyId} was disabled by {disabler!.KeyId}, which is not at or below the enabling key");
+                throw new ChromaAuthorizationException($"The key {actor.Record} cannot enable {target}: it was disabled by {disabler}, a key above or beside the enabling key.");
+            }
+
+            SetState(target, actor.Record.KeyId, disabled ? "key.disabled" : "key.enabled", null, r =>
+            {
+                r.Disabled = disabled;
+                r.DisabledBy = !disabled ? null : outranked ? r.DisabledBy : actor.Record.KeyId;
+            });
+        }
     }
 
     public void Revoke(ApiKeyContext actor, string keyId)
     {
         var target = Target(actor, keyId, ChromaActions.RevokeKey);
-        SetState(target, actor.Record.KeyId, "key.revoked", null, r => r.Revoked = true);
+        lock (_manage)
+        {
+            SetState(target, actor.Record.KeyId, "key.revoked", null, r => r.Revoked = true);
+        }
     }
 
-    /// <summary>Rolls a key: a successor with identical scope; the old key works until <paramref name="grace"/> has passed (zero: dead now).</summary>
+    /// <summary>
+    /// Rolls a key: a successor with identical scope; the old key works until <paramref name="grace"/> has passed
+    /// (zero: dead now). Only a key usable now and never rotated before may be rotated, so a grace end is never
+    /// extended and a dead key never comes back. The successor takes the old key's place below its issuer, must lie
+    /// within the rotating key (<see cref="Exceeds"/>), and takes over the old key's remaining uses: during the grace
+    /// period both spend that one budget. Successor and old key are written in one transaction.
+    /// </summary>
     public CreatedApiKey Rotate(ApiKeyContext actor, string keyId, TimeSpan grace)
     {
-        if (grace < TimeSpan.Zero)
+        if (grace < TimeSpan.Zero || grace > DateTimeOffset.MaxValue - Now() - TimeSpan.FromDays(1))
         {
-            throw new ChromaValidationException("Rotation grace period must be zero or positive.");
+            throw new ChromaValidationException("Rotation grace period must be zero or positive and end before the year 9999.");
         }
 
         var target = Target(actor, keyId, ChromaActions.RotateKey);
-        if (target.Revoked)
+        lock (_manage)
         {
-            throw new ChromaValidationException($"Key {target} is revoked; revoked keys cannot be rotated.");
-        }
-
-        if (target.Disabled)
-        {
-            // Rotating would hand out an active successor and so undo the disable: enable it first (a separate grant).
-            throw new ChromaValidationException($"Key {target} is disabled; enable it before rotating it.");
-        }
-
-        // The successor goes to the actor, so it may not outlive the actor (the rule of CreateKey).
-        if (actor.Record.Expires is { } actorExpires && (target.Expires is null || target.Expires > actorExpires))
-        {
-            AuditDenial(actor.Record.KeyId, "key.rotate_denied", $"successor of {target.KeyId} would outlive the rotating key");
-            throw new ChromaAuthorizationException($"The key {actor.Record} cannot rotate {target}: the successor would expire later than the rotating key.");
-        }
-
-        var successor = Insert(
-            new ApiKeySpec
+            var now = Now();
+            if (target.Revoked)
             {
-                Name = target.Name,
-                Resources = target.Resources.Select(r => r.Text).ToArray(),
-                Actions = target.Grants,
-                ExpiresAt = target.Expires,
-                RateLimit = target.RateLimit,
-                MaxUses = target.RemainingUses,
-            },
-            actor.Record.KeyId,
-            target.IsAdmin,
-            "key.created");
-        var until = Now() + grace;
-        SetState(target, actor.Record.KeyId, "key.rotated", $"successor {successor.Info.KeyId}; grace until {until:O}", r =>
-        {
-            r.Successor = successor.Info.KeyId;
-            r.GraceUntil = until;
-            if (grace == TimeSpan.Zero)
-            {
-                r.Revoked = true;
+                throw new ChromaValidationException($"Key {target} is revoked; revoked keys cannot be rotated.");
             }
-        });
-        return successor;
+
+            if (target.Disabled)
+            {
+                // Rotating would hand out an active successor and so undo the disable: enable it first (a separate grant).
+                throw new ChromaValidationException($"Key {target} is disabled; enable it before rotating it.");
+            }
+
+            if (target.SuccessorRecord is { } existing)
+            {
+                throw new ChromaValidationException($"Key {target} was rotated already (successor {existing}); rotate the successor instead.");
+            }
+
+            if (Unusable(target, now) is { } reason)
+            {
+                throw new ChromaValidationException($"Key {target} cannot be rotated: it is {reason}.");
+            }
+
+            var issuer = actor.Record;
+            long? issuerUses;
+            var issuerBudget = issuer.Budget();
+            lock (issuerBudget)
+            {
+                issuerUses = issuerBudget.RemainingUses;
+            }
+
+            lock (target)
+            {
+                var reasons = Exceeds(issuer, issuerUses, target.Grants.SelectMany(ChromaActions.Expand).Distinct(), target.Resources, target.Expires, target.RateLimit, target.RemainingUses);
+                if (reasons.Count > 0)
+                {
+                    AuditDenial(issuer.KeyId, "key.rotate_denied", $"successor of {target.KeyId} would be broader than the rotating key");
+                    throw new ChromaAuthorizationException($"The key {issuer} cannot rotate {target}: the successor would be broader than the rotating key; {string.Join("; ", reasons)}.");
+                }
+
+                var (successor, body, key) = Build(
+                    new ApiKeySpec
+                    {
+                        Name = target.Name,
+                        Resources = target.Resources.Select(r => r.Text).ToArray(),
+                        Actions = target.Grants,
+                        ExpiresAt = target.Expires,
+                        RateLimit = target.RateLimit,
+                        MaxUses = target.RemainingUses,
+                    },
+                    target.CreatedBy,
+                    target.IsAdmin);
+                var until = now + grace;
+                var saved = (target.Successor, target.GraceUntil, target.Revoked, target.RemainingUses, target.Leased);
+                target.Successor = successor.KeyId;
+                target.GraceUntil = until;
+                target.Revoked = grace == TimeSpan.Zero;
+                if (target.RemainingUses is not null)
+                {
+                    (target.RemainingUses, target.Leased) = (0, 0);
+                }
+
+                try
+                {
+                    _file.Commit(
+                        [(successor.KeyId, body.ToJson()), (target.KeyId, target.ToBody().ToJson())],
+                        [
+                            (now, "key.created", successor.KeyId, issuer.KeyId, Describe(body) + $"; successor of {target.KeyId}"),
+                            (now, "key.rotated", target.KeyId, issuer.KeyId, $"successor {successor.KeyId}; grace until {until:O}"),
+                        ]);
+                }
+                catch
+                {
+                    (target.Successor, target.GraceUntil, target.Revoked, target.RemainingUses, target.Leased) = saved;
+                    throw;
+                }
+
+                successor.Parent = target.Parent;
+                _keys[successor.KeyId] = successor;
+                target.SuccessorRecord = successor;
+                return new CreatedApiKey(successor.ToInfo(now), key);
+            }
+        }
     }
 
     private void SetState(KeyRecord record, string? actor, string @event, string? detail, Action<KeyRecord> change)

@@ -33,6 +33,7 @@ internal sealed partial class KeyRing : IDisposable
     private long _highWaterTicks;
     private long _suppressedDenials;
     private long _lastFlushTicks;
+    private long _lastHighWaterFlushTicks;
     private int _flushing;
 
     private KeyRing(KeyRingFile file, TimeProvider time)
@@ -48,17 +49,31 @@ internal sealed partial class KeyRing : IDisposable
             record.LastUsedMs = record.FlushedLastUsedMs = lastUsed.GetValueOrDefault(keyId);
             _keys[keyId] = record;
         }
+
+        foreach (var record in _keys.Values)
+        {
+            record.Parent = record.CreatedBy is { } parent ? _keys.GetValueOrDefault(parent) ?? throw MissingKey(record, parent) : null;
+            record.SuccessorRecord = record.Successor is { } next ? _keys.GetValueOrDefault(next) ?? throw MissingKey(record, next) : null;
+        }
+
+        _highWaterTicks = file.StoredHighWaterTicks;
+        _lastHighWaterFlushTicks = file.StoredHighWaterTicks;
+        file.HighWater = () => Interlocked.Read(ref _highWaterTicks);
     }
+
+    private static ChromaKeyRingException MissingKey(KeyRecord record, string missing) =>
+        new($"The key ring failed its integrity check: key {record} refers to key {ApiKeyFormat.Display(missing)}, which is not in the ring.");
 
     public static KeyRing Open(string folder, TimeProvider time, bool create) => new(KeyRingFile.Open(folder, create), time);
 
     /// <summary>Writes a consistent copy of the ring's files into <paramref name="folder"/>; returns the bytes written.</summary>
     public long BackupTo(string folder) => _file.BackupTo(folder);
 
-    /// <summary>The key may act on the whole store (one of its resource paths is <c>*</c>).</summary>
-    internal static bool CoversEverything(KeyRecord record) => record.Resources.Any(r => r.IsEverything);
-
-    /// <summary>The clock, never moving backwards: a clock set back cannot revive an expired key.</summary>
+    /// <summary>
+    /// The clock, never moving backwards: a clock set back cannot revive an expired key. Its high-water mark is
+    /// persisted (in the ring's MAC'd version record) on every ring write, at most a second behind while calls are
+    /// made, and on close; it is loaded on open, so a reopen with the clock set back does not revive a key either.
+    /// </summary>
     internal DateTimeOffset Now()
     {
         var ticks = _time.GetUtcNow().UtcTicks;
@@ -152,7 +167,28 @@ internal sealed partial class KeyRing : IDisposable
             return "rotated (grace period over)";
         }
 
-        return record.RemainingUses is <= 0 ? "out of uses" : null;
+        if (record.Budget().RemainingUses is <= 0)
+        {
+            return "out of uses";
+        }
+
+        // Authority flows down: a key whose issuing key (or any key above it) is revoked, disabled or expired is
+        // unusable too. A rotated issuer lives on in its successor, so its keys follow the successor's state.
+        for (var issuer = record.Parent; issuer is not null; issuer = issuer.Parent)
+        {
+            var live = issuer;
+            while (live.SuccessorRecord is { } next)
+            {
+                live = next;
+            }
+
+            if (live.Revoked || live.Disabled || (live.Expires is { } issuerExpires && now >= issuerExpires))
+            {
+                return $"issued under {live}, which is {(live.Revoked ? "revoked" : live.Disabled ? "disabled" : "expired")}";
+            }
+        }
+
+        return null;
     }
 
     // ---------------- authorization ----------------
@@ -204,7 +240,7 @@ internal sealed partial class KeyRing : IDisposable
 
         if (record.RemainingUses is not null)
         {
-            TakeUse(record, action);
+            TakeUse(record, actionIndex, action);
         }
 
         Count(record, actionIndex, ApiKeyOutcome.Allowed);
@@ -212,20 +248,75 @@ internal sealed partial class KeyRing : IDisposable
         MaybeFlushUsage(now.UtcTicks);
     }
 
-    /// <summary>Quota: exactly as many calls as uses, even when threads race (the decrement and its write are under the record lock).</summary>
-    private void TakeUse(KeyRecord record, string action)
+    /// <summary>
+    /// Quota: exactly as many calls as uses, even when threads race (the decrement is under the budget's lock).
+    /// Uses are leased in blocks: a lease is written durably as "these uses are gone" before any of them is spent,
+    /// so one commit serves up to <see cref="KeyRecord.MaxLease"/> calls, and a crash counts the unspent rest of a
+    /// lease as spent (never as refilled). Leases double from 1, so a crash loses at most about as many uses as were
+    /// spent since the store was opened. Closing the store gives the unspent lease back.
+    /// </summary>
+    private void TakeUse(KeyRecord record, int actionIndex, string action)
     {
-        lock (record)
+        while (true)
         {
-            if (record.RemainingUses is not > 0)
+            var budget = record.Budget();
+            lock (budget)
             {
-                Count(record, ChromaActions.Index[action], ApiKeyOutcome.Unauthenticated);
-                AuditDenial(record.KeyId, "auth.denied", $"out of uses ({action})");
-                throw Unauthenticated();
-            }
+                if (budget.RemainingUses is not null && budget.SuccessorRecord is not null)
+                {
+                    continue; // rotated meanwhile: the uses moved to the successor
+                }
 
-            record.RemainingUses--;
-            _file.Commit([(record.KeyId, record.ToBody().ToJson())], []);
+                if (budget.RemainingUses is not > 0)
+                {
+                    Count(record, actionIndex, ApiKeyOutcome.Unauthenticated);
+                    AuditDenial(record.KeyId, "auth.denied", $"out of uses ({action})");
+                    throw Unauthenticated();
+                }
+
+                if (budget.Leased == 0)
+                {
+                    budget.LeaseSize = Math.Min(KeyRecord.MaxLease, Math.Max(1, budget.LeaseSize * 2));
+                    budget.Leased = Math.Min(budget.RemainingUses.Value, budget.LeaseSize);
+                    try
+                    {
+                        _file.Commit([(budget.KeyId, budget.ToBody().ToJson())], []);
+                    }
+                    catch
+                    {
+                        budget.Leased = 0;
+                        throw;
+                    }
+                }
+
+                budget.Leased--;
+                budget.RemainingUses--;
+                return;
+            }
+        }
+    }
+
+    /// <summary>Gives unspent leases back (on close): their uses were written as gone, they are not.</summary>
+    private void ReleaseLeases()
+    {
+        var rows = new List<(string, string)>();
+        var released = new List<(KeyRecord Record, long Leased)>();
+        foreach (var record in _keys.Values)
+        {
+            lock (record)
+            {
+                if (record.Leased > 0)
+                {
+                    released.Add((record, record.Leased));
+                    record.Leased = 0;
+                    rows.Add((record.KeyId, record.ToBody().ToJson()));
+                }
+            }
+        }
+
+        if (rows.Count > 0)
+        {
+            _file.Commit(rows, []);
         }
     }
 
@@ -296,15 +387,26 @@ internal sealed partial class KeyRing : IDisposable
 
     private void MaybeFlushUsage(long nowTicks)
     {
-        if (nowTicks - Interlocked.Read(ref _lastFlushTicks) < TimeSpan.TicksPerSecond * 10 || Interlocked.Exchange(ref _flushing, 1) == 1)
+        var usageDue = nowTicks - Interlocked.Read(ref _lastFlushTicks) >= TimeSpan.TicksPerSecond * 10;
+        var clockDue = nowTicks - Interlocked.Read(ref _lastHighWaterFlushTicks) >= TimeSpan.TicksPerSecond;
+        if (!(usageDue || clockDue) || Interlocked.Exchange(ref _flushing, 1) == 1)
         {
             return;
         }
 
         try
         {
-            Interlocked.Exchange(ref _lastFlushTicks, nowTicks);
-            FlushUsage();
+            if (clockDue)
+            {
+                Interlocked.Exchange(ref _lastHighWaterFlushTicks, nowTicks);
+                _file.PersistHighWater(nowTicks);
+            }
+
+            if (usageDue)
+            {
+                Interlocked.Exchange(ref _lastFlushTicks, nowTicks);
+                FlushUsage();
+            }
         }
         finally
         {
@@ -349,8 +451,21 @@ internal sealed partial class KeyRing : IDisposable
 
     public void Dispose()
     {
-        FlushUsage();
-        _file.Dispose();
+        try
+        {
+            FlushUsage();
+            ReleaseLeases();
+            _file.PersistHighWater(Interlocked.Read(ref _highWaterTicks));
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException)
+        {
+            // Closing must not fail: an unwritten lease release counts those uses as spent (as a crash would),
+            // and the clock's mark stays where the last write left it.
+        }
+        finally
+        {
+            _file.Dispose();
+        }
     }
 }
 

@@ -5,8 +5,9 @@ namespace EmbeddedChroma;
 /// <summary>
 /// Key management for one caller: create (never broader than the caller's own key), list and inspect (never
 /// a secret or hash), disable/enable, revoke, rotate with a grace period, usage counters, the audit log.
-/// Each call needs its <c>keyring:</c> action; a caller sees and manages only its own key and keys within its
-/// scope. Obtain one from <see cref="ChromaStore.GetKeyRing(ApiKeyContext)"/>.
+/// Each call needs its <c>keyring:</c> action; a caller that is not an admin key sees and manages only its own
+/// key and the keys issued below it (created by it, or by a key it created, and so on). A key is unusable while
+/// any key above it is revoked, disabled or expired. Obtain one from <see cref="ChromaStore.GetKeyRing(ApiKeyContext)"/>.
 /// </summary>
 /// <remarks>Thread-safe.</remarks>
 public sealed class KeyRingClient
@@ -31,7 +32,11 @@ public sealed class KeyRingClient
         }
     }
 
-    /// <summary>Creates a key; its text is in <see cref="CreatedApiKey.Key"/>, shown this once.</summary>
+    /// <summary>
+    /// Creates a key; its text is in <see cref="CreatedApiKey.Key"/>, shown this once. The new key's actions,
+    /// resources, expiry, rate limit and uses lie within the caller's; when the caller has a quota, the new key's
+    /// <see cref="ApiKeySpec.MaxUses"/> are taken out of the caller's remaining uses.
+    /// </summary>
     /// <exception cref="ChromaAuthorizationException">The caller lacks <c>keyring:create_key</c>, or the new key would be broader than the caller's.</exception>
     /// <exception cref="ChromaValidationException">The spec is invalid.</exception>
     public CreatedApiKey CreateKey(ApiKeySpec spec) => Ring.CreateKey(Context, spec);
@@ -43,19 +48,25 @@ public sealed class KeyRingClient
     /// <exception cref="ChromaNotFoundException">No such key within the caller's scope.</exception>
     public ApiKeyInfo GetKey(string keyId) => Ring.Get(Context, keyId);
 
-    /// <summary>Disables a key (reversible with <see cref="EnableKey"/>).</summary>
+    /// <summary>Disables a key (reversible with <see cref="EnableKey"/>); the keys issued below it stop working too.</summary>
     public void DisableKey(string keyId) => Ring.Disable(Context, keyId, disabled: true);
 
-    /// <summary>Enables a disabled key.</summary>
+    /// <summary>Enables a disabled key. Only a key at or above the key that disabled it may.</summary>
+    /// <exception cref="ChromaAuthorizationException">The key was disabled by a key above or beside the caller.</exception>
     public void EnableKey(string keyId) => Ring.Disable(Context, keyId, disabled: false);
 
-    /// <summary>Revokes a key, irreversibly; it fails from its very next call on.</summary>
+    /// <summary>Revokes a key, irreversibly; it, and every key issued below it, fails from its very next call on.</summary>
     public void RevokeKey(string keyId) => Ring.Revoke(Context, keyId);
 
     /// <summary>
     /// Rotates ("rolls") a key: returns a successor with identical scope; the old key keeps working for
     /// <paramref name="gracePeriod"/> (<see cref="TimeSpan.Zero"/>: dead immediately, for a compromised key).
+    /// Only a key usable now and not rotated before can be rotated. The successor must lie within the caller's key
+    /// (as for <see cref="CreateKey"/>), takes the old key's place below its issuer, and takes over its remaining
+    /// uses: during the grace period both keys spend that one budget.
     /// </summary>
+    /// <exception cref="ChromaValidationException">The grace period is negative or too long, or the key is revoked, disabled, expired, out of uses or rotated already; nothing is written.</exception>
+    /// <exception cref="ChromaAuthorizationException">The successor would be broader than the caller's key.</exception>
     public CreatedApiKey RotateKey(string keyId, TimeSpan gracePeriod) => Ring.Rotate(Context, keyId, gracePeriod);
 
     /// <summary>A key's last use and its call counts by action and outcome.</summary>
@@ -64,7 +75,10 @@ public sealed class KeyRingClient
     /// <summary>Audit entries after <paramref name="afterSequence"/>, oldest first.</summary>
     public IReadOnlyList<AuditEntry> ReadAudit(long afterSequence = 0, int limit = 1000) => Ring.ReadAudit(Context, afterSequence, limit);
 
-    /// <summary>Checks the audit log's MAC chain: a modified or deleted entry makes it invalid.</summary>
+    /// <summary>
+    /// Checks the audit log's MAC chain (a modified or deleted entry makes it invalid) and the key rows against the
+    /// ring's MAC'd version record (a row written back from an earlier copy makes it invalid; see <see cref="AuditVerification.RingProblem"/>).
+    /// </summary>
     public AuditVerification VerifyAudit() => Ring.VerifyAudit(Context);
 
     /// <inheritdoc/>

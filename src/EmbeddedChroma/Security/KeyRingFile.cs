@@ -14,6 +14,15 @@ namespace EmbeddedChroma.Security;
 /// </code>
 /// Every change is one SQLite transaction (atomic). A key row whose MAC does not match — edited without
 /// the pepper — makes the ring refuse to load.
+/// <para>
+/// Replay: every commit raises a ring-wide version. Each key row stores the version at which it was written and
+/// its MAC covers <c>key id + version + body</c>; the one <c>ring_meta</c> row holds the version, a digest of every
+/// (key id, row version) pair (XOR of their HMACs, so it is updated per row in O(1)), the audit chain's head
+/// (sequence and MAC) at that commit and the clock's high-water mark, all under one MAC. On open a row written back
+/// from an earlier copy (older version), a deleted or added row, a row newer than the ring, or a truncated audit tail
+/// no longer matches the meta row, and the ring refuses to load. Replacing the whole file with an earlier copy
+/// (rows, meta and audit together) cannot be told from the real thing.
+/// </para>
 /// </summary>
 internal sealed class KeyRingFile : IDisposable
 {
@@ -21,10 +30,16 @@ internal sealed class KeyRingFile : IDisposable
     public const string DatabaseFileName = "keyring.sqlite3";
     private const int PepperLength = 32;
 
+    private const string MigratedEvent = "ring.migrated";
+
     private readonly byte[] _pepper;
     private readonly SqliteConnection _connection;
+    private readonly Dictionary<string, long> _rowVersions = new(StringComparer.Ordinal);
     private byte[] _auditHead;
     private long _auditSeq;
+    private long _version;
+    private byte[] _digest = new byte[32];
+    private List<(string KeyId, string Body)>? _loaded;
 
     private KeyRingFile(byte[] pepper, SqliteConnection connection)
     {
@@ -37,6 +52,15 @@ internal sealed class KeyRingFile : IDisposable
     }
 
     public object Sync { get; } = new();
+
+    /// <summary>The clock's high-water mark (UTC ticks) as last persisted; never decreases.</summary>
+    public long StoredHighWaterTicks { get; private set; }
+
+    /// <summary>The ring's current clock mark, read on every commit so that the stored mark follows it.</summary>
+    public Func<long>? HighWater { get; set; }
+
+    /// <summary>The ring-wide version of the last commit.</summary>
+    public long Version => _version;
 
     /// <summary>Opens the ring of <paramref name="folder"/>, creating it when <paramref name="create"/>.</summary>
     public static KeyRingFile Open(string folder, bool create)
@@ -76,7 +100,7 @@ internal sealed class KeyRingFile : IDisposable
             if (create)
             {
                 Exec(connection, """
-                    CREATE TABLE keys(key_id TEXT PRIMARY KEY, body TEXT NOT NULL, mac BLOB NOT NULL);
+                    CREATE TABLE keys(key_id TEXT PRIMARY KEY, body TEXT NOT NULL, mac BLOB NOT NULL, version INTEGER NOT NULL DEFAULT 0);
                     CREATE TABLE usage(key_id TEXT NOT NULL, action TEXT NOT NULL, outcome INTEGER NOT NULL, count INTEGER NOT NULL,
                                        PRIMARY KEY(key_id, action, outcome));
                     CREATE TABLE last_used(key_id TEXT PRIMARY KEY, at INTEGER NOT NULL);
@@ -85,12 +109,239 @@ internal sealed class KeyRingFile : IDisposable
                     """);
             }
 
-            return new KeyRingFile(pepper, connection);
+            var file = new KeyRingFile(pepper, connection);
+            if (create)
+            {
+                file.CreateMeta();
+            }
+            else if (!file.HasMeta())
+            {
+                file.Migrate();
+            }
+
+            var problem = file.Check(out var keys, out var rowVersions, out var meta);
+            if (problem is not null)
+            {
+                throw new ChromaKeyRingException($"The key ring failed its integrity check: {problem}. Restore keyring.sqlite3 from a backup (revocations made after that backup are lost), then re-check every key.");
+            }
+
+            file._loaded = keys;
+            foreach (var (id, version) in rowVersions)
+            {
+                file._rowVersions[id] = version;
+            }
+
+            (file._version, file._digest, file.StoredHighWaterTicks) = (meta.Version, meta.Digest, meta.HighWater);
+            return file;
         }
         catch (SqliteException ex)
         {
             connection.Dispose();
             throw new ChromaKeyRingException($"The key ring '{databasePath}' cannot be read ({ex.SqliteErrorCode}).", ex);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private readonly record struct Meta(long Version, byte[] Digest, long AuditSeq, byte[] AuditHead, long HighWater);
+
+    private bool HasMeta()
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ring_meta'";
+        return command.ExecuteScalar() is not null;
+    }
+
+    private const string MetaSchema = """
+        CREATE TABLE ring_meta(id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL, digest BLOB NOT NULL,
+                               audit_seq INTEGER NOT NULL, audit_head BLOB NOT NULL, high_water INTEGER NOT NULL, mac BLOB NOT NULL);
+        """;
+
+    private void CreateMeta()
+    {
+        using var tx = _connection.BeginTransaction();
+        using var command = _connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = MetaSchema;
+        command.ExecuteNonQuery();
+        WriteMeta(command, new Meta(0, new byte[32], _auditSeq, _auditHead, 0), insert: true);
+        tx.Commit();
+    }
+
+    /// <summary>
+    /// A ring written before versions existed: its rows (checked against their old MACs) get version 1, in one
+    /// transaction with an audit entry. A ring whose audit log says it was migrated already but has no meta row
+    /// had its meta row removed: refused.
+    /// </summary>
+    private void Migrate()
+    {
+        using (var probe = _connection.CreateCommand())
+        {
+            probe.CommandText = "SELECT 1 FROM audit WHERE event = $e LIMIT 1";
+            probe.Parameters.AddWithValue("$e", MigratedEvent);
+            if (probe.ExecuteScalar() is not null)
+            {
+                throw new ChromaKeyRingException("The key ring failed its integrity check: its version record (ring_meta) was removed. Restore keyring.sqlite3 from a backup.");
+            }
+        }
+
+        var rows = new List<(string, string)>();
+        using (var read = _connection.CreateCommand())
+        {
+            read.CommandText = "SELECT key_id, body, mac FROM keys";
+            using var reader = read.ExecuteReader();
+            while (reader.Read())
+            {
+                var keyId = reader.GetString(0);
+                var body = reader.GetString(1);
+                if (!CryptographicOperations.FixedTimeEquals(Mac(keyId + "\n" + body), (byte[])reader.GetValue(2)))
+                {
+                    throw new ChromaKeyRingException($"The key ring failed its integrity check: the record of key {ApiKeyFormat.Display(keyId)} was altered.");
+                }
+
+                rows.Add((keyId, body));
+            }
+        }
+
+        using var tx = _connection.BeginTransaction();
+        using (var command = _connection.CreateCommand())
+        {
+            command.Transaction = tx;
+            command.CommandText = "ALTER TABLE keys ADD COLUMN version INTEGER NOT NULL DEFAULT 0;" + MetaSchema;
+            command.ExecuteNonQuery();
+            WriteMeta(command, new Meta(0, new byte[32], _auditSeq, _auditHead, 0), insert: true);
+        }
+
+        _version = 0;
+        _digest = new byte[32];
+        CommitCore(tx, rows, [(DateTimeOffset.UtcNow, MigratedEvent, null, null, $"{rows.Count} key rows bound to ring version 1")]);
+    }
+
+    private byte[] RowDigest(string keyId, long version) => Mac(string.Create(CultureInfo.InvariantCulture, $"row\n{keyId}\n{version}"));
+
+    private static void Xor(byte[] into, byte[] value)
+    {
+        for (var i = 0; i < into.Length; i++)
+        {
+            into[i] ^= value[i];
+        }
+    }
+
+    private byte[] MetaMac(in Meta meta) => Mac(string.Create(CultureInfo.InvariantCulture,
+        $"meta\n{meta.Version}\n{Convert.ToHexString(meta.Digest)}\n{meta.AuditSeq}\n{Convert.ToHexString(meta.AuditHead)}\n{meta.HighWater}"));
+
+    private void WriteMeta(SqliteCommand command, in Meta meta, bool insert = false)
+    {
+        command.Parameters.Clear();
+        command.CommandText = insert
+            ? "INSERT INTO ring_meta(id, version, digest, audit_seq, audit_head, high_water, mac) VALUES (1, $v, $d, $s, $h, $w, $m)"
+            : "UPDATE ring_meta SET version = $v, digest = $d, audit_seq = $s, audit_head = $h, high_water = $w, mac = $m WHERE id = 1";
+        command.Parameters.AddWithValue("$v", meta.Version);
+        command.Parameters.AddWithValue("$d", meta.Digest);
+        command.Parameters.AddWithValue("$s", meta.AuditSeq);
+        command.Parameters.AddWithValue("$h", meta.AuditHead);
+        command.Parameters.AddWithValue("$w", meta.HighWater);
+        command.Parameters.AddWithValue("$m", MetaMac(meta));
+        if (command.ExecuteNonQuery() != 1)
+        {
+            throw new ChromaKeyRingException("The key ring's version record (ring_meta) is missing.");
+        }
+    }
+
+    /// <summary>
+    /// Reads the meta row, every key row and the audit tail from disk and returns the first inconsistency, or null.
+    /// </summary>
+    private string? Check(out List<(string KeyId, string Body)> keys, out Dictionary<string, long> rowVersions, out Meta meta)
+    {
+        keys = [];
+        rowVersions = new(StringComparer.Ordinal);
+        meta = default;
+        using var command = _connection.CreateCommand();
+        command.CommandText = "SELECT version, digest, audit_seq, audit_head, high_water, mac FROM ring_meta WHERE id = 1";
+        using (var reader = command.ExecuteReader())
+        {
+            if (!reader.Read())
+            {
+                return "its version record (ring_meta) is missing";
+            }
+
+            meta = new Meta(reader.GetInt64(0), (byte[])reader.GetValue(1), reader.GetInt64(2), (byte[])reader.GetValue(3), reader.GetInt64(4));
+            if (!CryptographicOperations.FixedTimeEquals(MetaMac(meta), (byte[])reader.GetValue(5)))
+            {
+                return "its version record (ring_meta) was altered";
+            }
+        }
+
+        command.CommandText = "SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1";
+        using (var reader = command.ExecuteReader())
+        {
+            var (seq, head) = reader.Read() ? (reader.GetInt64(0), (byte[])reader.GetValue(1)) : (0L, new byte[32]);
+            if (seq != meta.AuditSeq || !CryptographicOperations.FixedTimeEquals(head, meta.AuditHead))
+            {
+                return $"the audit log ends at entry {seq} but the ring was last written with entry {meta.AuditSeq} (entries removed or replayed)";
+            }
+        }
+
+        var digest = new byte[32];
+        command.CommandText = "SELECT key_id, body, mac, version FROM keys";
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var keyId = reader.GetString(0);
+                var body = reader.GetString(1);
+                var version = reader.GetInt64(3);
+                if (!CryptographicOperations.FixedTimeEquals(RowMac(keyId, version, body), (byte[])reader.GetValue(2)))
+                {
+                    return $"the record of key {ApiKeyFormat.Display(keyId)} was altered";
+                }
+
+                if (version > meta.Version)
+                {
+                    return $"the record of key {ApiKeyFormat.Display(keyId)} is newer (version {version}) than the ring (version {meta.Version})";
+                }
+
+                Xor(digest, RowDigest(keyId, version));
+                keys.Add((keyId, body));
+                rowVersions[keyId] = version;
+            }
+        }
+
+        return CryptographicOperations.FixedTimeEquals(digest, meta.Digest)
+            ? null
+            : "a key record was replaced by an earlier copy of itself, removed or added (the rows do not match the ring's version record)";
+    }
+
+    private byte[] RowMac(string keyId, long version, string body) => Mac(string.Create(CultureInfo.InvariantCulture, $"{keyId}\n{version}\n{body}"));
+
+    /// <summary>The ring as it is on disk now checked again (rows, versions, audit head); the first problem or null.</summary>
+    public string? CheckOnDisk()
+    {
+        lock (Sync)
+        {
+            return Check(out _, out _, out _);
+        }
+    }
+
+    /// <summary>Persists the clock's high-water mark when it moved past the stored one.</summary>
+    public void PersistHighWater(long ticks)
+    {
+        lock (Sync)
+        {
+            if (ticks <= StoredHighWaterTicks)
+            {
+                return;
+            }
+
+            using var tx = _connection.BeginTransaction();
+            using var command = _connection.CreateCommand();
+            command.Transaction = tx;
+            WriteMeta(command, new Meta(_version, _digest, _auditSeq, _auditHead, ticks));
+            tx.Commit();
+            StoredHighWaterTicks = ticks;
         }
     }
 
@@ -163,71 +414,81 @@ internal sealed class KeyRingFile : IDisposable
 
     private byte[] Mac(string text) => HMACSHA256.HashData(_pepper, Encoding.UTF8.GetBytes(text));
 
-    /// <summary>Every key body, each checked against its MAC.</summary>
+    /// <summary>Every key body, checked on open against its MAC and the ring's version record.</summary>
     public List<(string KeyId, string Body)> LoadKeys()
     {
         lock (Sync)
         {
-            using var command = _connection.CreateCommand();
-            command.CommandText = "SELECT key_id, body, mac FROM keys";
-            using var reader = command.ExecuteReader();
-            var keys = new List<(string, string)>();
-            while (reader.Read())
-            {
-                var keyId = reader.GetString(0);
-                var body = reader.GetString(1);
-                if (!CryptographicOperations.FixedTimeEquals(Mac(keyId + "\n" + body), (byte[])reader.GetValue(2)))
-                {
-                    throw new ChromaKeyRingException($"The key ring failed its integrity check: the record of key {ApiKeyFormat.Display(keyId)} was altered.");
-                }
-
-                keys.Add((keyId, body));
-            }
-
+            var keys = _loaded ?? throw new InvalidOperationException("The key rows were loaded already.");
+            _loaded = null;
             return keys;
         }
     }
 
-    /// <summary>Writes key bodies and audit entries in one transaction.</summary>
+    /// <summary>Writes key bodies and audit entries in one transaction, under a new ring version.</summary>
     public void Commit(IEnumerable<(string KeyId, string Body)> keys, IEnumerable<(DateTimeOffset At, string Event, string? KeyId, string? Actor, string? Detail)> audit)
     {
         lock (Sync)
         {
-            var head = _auditHead;
-            var seq = _auditSeq;
             using var tx = _connection.BeginTransaction();
-            using (var command = _connection.CreateCommand())
+            CommitCore(tx, keys, audit);
+        }
+    }
+
+    private void CommitCore(SqliteTransaction tx, IEnumerable<(string KeyId, string Body)> keys, IEnumerable<(DateTimeOffset At, string Event, string? KeyId, string? Actor, string? Detail)> audit)
+    {
+        var head = _auditHead;
+        var seq = _auditSeq;
+        var version = _version + 1;
+        var digest = (byte[])_digest.Clone();
+        var written = new List<(string, long)>();
+        using (var command = _connection.CreateCommand())
+        {
+            command.Transaction = tx;
+            command.CommandText = "INSERT INTO keys(key_id, body, mac, version) VALUES ($id, $body, $mac, $v) ON CONFLICT(key_id) DO UPDATE SET body = excluded.body, mac = excluded.mac, version = excluded.version";
+            foreach (var (keyId, body) in keys)
             {
-                command.Transaction = tx;
-                command.CommandText = "INSERT INTO keys(key_id, body, mac) VALUES ($id, $body, $mac) ON CONFLICT(key_id) DO UPDATE SET body = excluded.body, mac = excluded.mac";
-                foreach (var (keyId, body) in keys)
+                if (_rowVersions.TryGetValue(keyId, out var previous))
                 {
-                    command.Parameters.Clear();
-                    command.Parameters.AddWithValue("$id", keyId);
-                    command.Parameters.AddWithValue("$body", body);
-                    command.Parameters.AddWithValue("$mac", Mac(keyId + "\n" + body));
-                    command.ExecuteNonQuery();
+                    Xor(digest, RowDigest(keyId, previous));
                 }
 
-                command.CommandText = "INSERT INTO audit(seq, at, event, key_id, actor, detail, mac) VALUES ($seq, $at, $event, $key, $actor, $detail, $mac)";
-                foreach (var entry in audit)
-                {
-                    seq++;
-                    head = ChainMac(head, seq, entry.At.ToUnixTimeMilliseconds(), entry.Event, entry.KeyId, entry.Actor, entry.Detail);
-                    command.Parameters.Clear();
-                    command.Parameters.AddWithValue("$seq", seq);
-                    command.Parameters.AddWithValue("$at", entry.At.ToUnixTimeMilliseconds());
-                    command.Parameters.AddWithValue("$event", entry.Event);
-                    command.Parameters.AddWithValue("$key", (object?)entry.KeyId ?? DBNull.Value);
-                    command.Parameters.AddWithValue("$actor", (object?)entry.Actor ?? DBNull.Value);
-                    command.Parameters.AddWithValue("$detail", (object?)entry.Detail ?? DBNull.Value);
-                    command.Parameters.AddWithValue("$mac", head);
-                    command.ExecuteNonQuery();
-                }
+                Xor(digest, RowDigest(keyId, version));
+                written.Add((keyId, version));
+                command.Parameters.Clear();
+                command.Parameters.AddWithValue("$id", keyId);
+                command.Parameters.AddWithValue("$body", body);
+                command.Parameters.AddWithValue("$mac", RowMac(keyId, version, body));
+                command.Parameters.AddWithValue("$v", version);
+                command.ExecuteNonQuery();
             }
 
+            command.CommandText = "INSERT INTO audit(seq, at, event, key_id, actor, detail, mac) VALUES ($seq, $at, $event, $key, $actor, $detail, $mac)";
+            foreach (var entry in audit)
+            {
+                seq++;
+                head = ChainMac(head, seq, entry.At.ToUnixTimeMilliseconds(), entry.Event, entry.KeyId, entry.Actor, entry.Detail);
+                command.Parameters.Clear();
+                command.Parameters.AddWithValue("$seq", seq);
+                command.Parameters.AddWithValue("$at", entry.At.ToUnixTimeMilliseconds());
+                command.Parameters.AddWithValue("$event", entry.Event);
+                command.Parameters.AddWithValue("$key", (object?)entry.KeyId ?? DBNull.Value);
+                command.Parameters.AddWithValue("$actor", (object?)entry.Actor ?? DBNull.Value);
+                command.Parameters.AddWithValue("$detail", (object?)entry.Detail ?? DBNull.Value);
+                command.Parameters.AddWithValue("$mac", head);
+                command.ExecuteNonQuery();
+            }
+
+            var highWater = Math.Max(StoredHighWaterTicks, HighWater?.Invoke() ?? 0);
+            WriteMeta(command, new Meta(version, digest, seq, head, highWater));
             tx.Commit();
-            (_auditHead, _auditSeq) = (head, seq);
+            StoredHighWaterTicks = highWater;
+        }
+
+        (_auditHead, _auditSeq, _version, _digest) = (head, seq, version, digest);
+        foreach (var (keyId, v) in written)
+        {
+            _rowVersions[keyId] = v;
         }
     }
 
@@ -284,7 +545,9 @@ internal sealed class KeyRingFile : IDisposable
                 head = mac;
             }
 
-            return new AuditVerification(true, expected, null, expected == 0 ? null : Convert.ToHexString(head));
+            reader.Close();
+            var ringProblem = Check(out _, out _, out _);
+            return new AuditVerification(ringProblem is null, expected, null, expected == 0 ? null : Convert.ToHexString(head)) { RingProblem = ringProblem };
         }
     }
 
