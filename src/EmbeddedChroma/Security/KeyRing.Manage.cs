@@ -369,7 +369,9 @@ internal sealed partial class KeyRing
 
             lock (target)
             {
-                var reasons = Exceeds(issuer, issuerUses, target.Grants.SelectMany(ChromaActions.Expand).Distinct(), target.Resources, target.Expires, target.RateLimit, target.RemainingUses);
+                // Uses are moved from the old key, not issued: the rule's uses clause only asks that a rotating key
+                // with a quota receives no successor without one (the amount is the old key's, carved earlier).
+                var reasons = Exceeds(issuer, issuerUses is null ? null : long.MaxValue, target.Grants.SelectMany(ChromaActions.Expand).Distinct(), target.Resources, target.Expires, target.RateLimit, target.RemainingUses);
                 if (reasons.Count > 0)
                 {
                     AuditDenial(issuer.KeyId, "key.rotate_denied", $"successor of {target.KeyId} would be broader than the rotating key");

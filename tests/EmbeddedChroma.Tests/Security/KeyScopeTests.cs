@@ -220,16 +220,17 @@ public sealed class KeyScopeTests : IDisposable
     }
 
     [Fact]
-    public void RotateKey_throws_authorization_when_successor_would_outlive_the_rotating_key()
+    public void RotateKey_throws_not_found_when_the_target_outlives_the_rotating_key_and_was_not_issued_by_it()
     {
-        // A key that expires in an hour can see (and so rotate) a key of narrower resources and actions but no
-        // expiry: rotating it must not hand the actor a key that outlives the actor.
+        // A key that expires in an hour and covers a key of narrower resources and actions but no expiry: the other
+        // key was not issued below it, so it may not rotate it (which would hand it a key that outlives it).
+        // (Before issue #10 the key could see it and was refused only for the expiry.)
         var actor = _h.Store.GetKeyRing(_h.Login(_h.Mint([ChromaActions.RotateKey, ChromaActions.Get], ["acme"], ParentExpiry)));
         var forever = _h.Mint([ChromaActions.Get], ["acme/db1"]);
 
         var act = () => actor.RotateKey(forever.Info.KeyId, TimeSpan.Zero);
 
-        act.Should().Throw<ChromaAuthorizationException>();
+        act.Should().Throw<ChromaNotFoundException>();
         _h.AdminRing.GetKey(forever.Info.KeyId).State.Should().Be(ApiKeyState.Active);
         _h.Login(forever).KeyId.Should().Be(forever.Info.KeyId);
     }
