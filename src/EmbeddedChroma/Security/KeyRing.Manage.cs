@@ -423,6 +423,40 @@ internal sealed partial class KeyRing
         }
     }
 
+    /// <summary>
+    /// After restoring a backup: revokes every key of this ring that <paramref name="export"/> (audit entries read from
+    /// the store before it was lost, e.g. with <see cref="ReadAudit"/>) shows revoked or rotated. Entries can only make
+    /// keys stricter, so they need no MAC; other events (creations, disables) are not re-applied. Admin keys only.
+    /// </summary>
+    public int ReapplyRevocations(ApiKeyContext actor, IReadOnlyList<AuditEntry> export)
+    {
+        Authorize(actor, ChromaActions.RevokeKey, default);
+        if (!actor.Record.IsAdmin)
+        {
+            throw new ChromaAuthorizationException($"The key {actor.Record} may not re-apply revocations: it needs an admin key.");
+        }
+
+        if (export is null || export.Any(e => e is null))
+        {
+            throw new ChromaValidationException("ReapplyRevocations needs a list of audit entries (from ReadAudit), none of them null.");
+        }
+
+        var revoked = 0;
+        lock (_manage)
+        {
+            foreach (var entry in export.Where(e => e.Event is "key.revoked" or "key.rotated"))
+            {
+                if (entry.KeyId is { } id && _keys.TryGetValue(id, out var record) && !record.Revoked)
+                {
+                    SetState(record, actor.Record.KeyId, "key.revoked", $"re-applied from an audit export ({entry.Event}, entry {entry.Sequence})", r => r.Revoked = true);
+                    revoked++;
+                }
+            }
+        }
+
+        return revoked;
+    }
+
     private void SetState(KeyRecord record, string? actor, string @event, string? detail, Action<KeyRecord> change)
     {
         lock (record)

@@ -69,6 +69,16 @@ public sealed class KeyRingClient
     /// <exception cref="ChromaAuthorizationException">The successor would be broader than the caller's key.</exception>
     public CreatedApiKey RotateKey(string keyId, TimeSpan gracePeriod) => Ring.Rotate(Context, keyId, gracePeriod);
 
+    /// <summary>
+    /// After restoring a backup of the store: revokes every key that <paramref name="auditExport"/> — audit entries
+    /// read with <see cref="ReadAudit"/> from the store before it was lost, kept outside it — shows revoked or rotated,
+    /// so that revocations made after the backup hold again. Creations and disables are not re-applied. Needs
+    /// <c>keyring:revoke_key</c> and an admin key. Returns how many keys it revoked (0 when run again).
+    /// </summary>
+    /// <exception cref="ChromaValidationException">The list or one of its entries is null.</exception>
+    /// <exception cref="ChromaAuthorizationException">The caller is not an admin key.</exception>
+    public int ReapplyRevocations(IReadOnlyList<AuditEntry> auditExport) => Ring.ReapplyRevocations(Context, auditExport);
+
     /// <summary>A key's last use and its call counts by action and outcome.</summary>
     public ApiKeyUsage GetUsage(string keyId) => Ring.Usage(Context, keyId);
 

@@ -43,6 +43,7 @@ public sealed class GatedEntryPointTests : IDisposable
         [typeof(CollectionConfigurationUpdate)] = () => new CollectionConfigurationUpdate { EfSearch = 50 },
         [typeof(IEmbeddingGenerator<string, Embedding<float>>)] = () => null,
         [typeof(ApiKeySpec)] = () => new ApiKeySpec { Name = "probe", Actions = [ChromaActions.Count] },
+        [typeof(IReadOnlyList<AuditEntry>)] = () => Array.Empty<AuditEntry>(),
     };
 
     private readonly KeyRingHarness _h = new();

@@ -159,6 +159,7 @@ public sealed class KeyScopeTests : IDisposable
             nameof(KeyRingClient.GetUsage) => () => ring.GetUsage(target.Info.KeyId),
             nameof(KeyRingClient.ReadAudit) => () => ring.ReadAudit(),
             nameof(KeyRingClient.VerifyAudit) => () => ring.VerifyAudit(),
+            nameof(KeyRingClient.ReapplyRevocations) => () => ring.ReapplyRevocations([new AuditEntry(1, ManualTimeProvider.Start, "key.revoked", target.Info.KeyId, null, null)]),
             _ => throw new InvalidOperationException($"New KeyRingClient method '{method}': add it to this test."),
         };
 

@@ -167,4 +167,45 @@ public sealed class RingReplayTests : IDisposable
         var open = () => ChromaStore.Open(_h.Fx.Folder, _h.Fx.Options);
         open.Should().Throw<ChromaKeyRingException>().WithMessage("*ring_meta*");
     }
+
+    [Fact]
+    public void ReapplyRevocations_revokes_in_a_restored_backup_the_keys_revoked_or_rotated_after_it()
+    {
+        var revokedLater = _h.Mint([ChromaActions.SystemHeartbeat], name: "revoked later");
+        var rotatedLater = _h.Mint([ChromaActions.SystemHeartbeat], name: "rotated later");
+        var kept = _h.Mint([ChromaActions.SystemHeartbeat], name: "kept");
+        var backup = _h.Fx.Folder + "-backup";
+        try
+        {
+            _h.Store.GetClient(_h.AdminContext).Backup(backup);
+            _h.AdminRing.RevokeKey(revokedLater.Info.KeyId);
+            _h.AdminRing.RotateKey(rotatedLater.Info.KeyId, TimeSpan.FromHours(1));
+            var export = _h.AdminRing.ReadAudit(0, 100_000);
+
+            using var restored = ChromaStore.Open(backup, _h.Fx.Options);
+            restored.GetClient(revokedLater.Key).Heartbeat().Should().BePositive("the backup predates the revocation");
+            var ring = restored.GetKeyRing(restored.Authenticate(_h.AdminKey));
+
+            ring.ReapplyRevocations(export).Should().Be(2);
+
+            foreach (var dead in new[] { revokedLater, rotatedLater })
+            {
+                var login = () => restored.Authenticate(dead.Key);
+                login.Should().Throw<ChromaAuthenticationException>();
+            }
+
+            restored.GetClient(kept.Key).Heartbeat().Should().BePositive();
+            ring.ReapplyRevocations(export).Should().Be(0);
+            var narrow = () => restored.GetKeyRing(restored.Authenticate(kept.Key)).ReapplyRevocations(export);
+            narrow.Should().Throw<ChromaAuthorizationException>();
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            if (Directory.Exists(backup))
+            {
+                Directory.Delete(backup, recursive: true);
+            }
+        }
+    }
 }
