@@ -94,6 +94,34 @@ public sealed class DelegationTests : IDisposable
     }
 
     [Fact]
+    public void RotateKey_budget_stays_shared_when_the_store_is_reopened_during_the_grace_period()
+    {
+        var key = _h.Mint([ChromaActions.SystemHeartbeat], maxUses: 10);
+        var successor = _h.AdminRing.RotateKey(key.Info.KeyId, TimeSpan.FromHours(1));
+
+        _h.Fx.Reopen();
+        var oldClient = _h.Store.GetClient(_h.Store.Authenticate(key.Key));
+        var newClient = _h.Store.GetClient(_h.Store.Authenticate(successor.Key));
+        var calls = 0;
+        for (var i = 0; i < 12; i++)
+        {
+            try
+            {
+                (i % 2 == 0 ? oldClient : newClient).Heartbeat();
+                calls++;
+            }
+            catch (ChromaAuthenticationException)
+            {
+            }
+        }
+
+        calls.Should().Be(10);
+        var ring = _h.Store.GetKeyRing(_h.Store.Authenticate(_h.AdminKey));
+        ring.GetKey(successor.Info.KeyId).RemainingUses.Should().Be(0);
+        ring.GetKey(key.Info.KeyId).RemainingUses.Should().Be(0);
+    }
+
+    [Fact]
     public void RevokeKey_of_a_delegate_stops_every_key_it_issued_directly_or_further_down()
     {
         var delegateKey = _h.Mint([ChromaActions.Count, ChromaActions.AllKeyRing], ["acme"]);
