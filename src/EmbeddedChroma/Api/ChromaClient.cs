@@ -188,14 +188,14 @@ public sealed class ChromaClient
         Names.Validate(name, "collection");
         var configuration = options?.Configuration ?? new CollectionConfiguration();
         configuration.Validate();
-        var metadata = MetadataCodec.Normalize(options?.Metadata, $"collection '{name}'", Store.Options, allowNullValues: false, scalarsOnly: true);
+        var metadata = MetadataCodec.Normalize(options?.Metadata, $"collection '{Echo.Text(name)}'", Store.Options, allowNullValues: false, scalarsOnly: true);
         Gate(action, new ResourceRef(Tenant, Database, name));
         var state = Store.InWrite(() =>
         {
             var databaseId = Store.DatabaseId(Tenant, Database);
             if (Store.FindCollection(databaseId, name) is { } existing)
             {
-                return getExisting ? existing : throw new ChromaConflictException($"Collection '{name}' already exists in '{Tenant}/{Database}'.");
+                return getExisting ? existing : throw new ChromaConflictException($"Collection '{Echo.Text(name)}' already exists in '{Echo.Text(Tenant)}/{Echo.Text(Database)}'.");
             }
 
             return Store.InsertCollection(databaseId, Tenant, Database, name, configuration, metadata);

@@ -82,7 +82,7 @@ public sealed partial class ChromaStore
         }
         catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
         {
-            throw new ChromaBackupException($"Backup to '{target}' failed ({ex.GetType().Name}: {ex.Message}); the folder does not hold a usable store.", ex);
+            throw new ChromaBackupException($"Backup to '{Internal.Echo.Path(target)}' failed ({ex.GetType().Name}: {Internal.Echo.Text(ex.Message, 512)}); the folder does not hold a usable store.", ex);
         }
         finally
         {
@@ -161,24 +161,24 @@ public sealed partial class ChromaStore
         }
         catch (Exception ex) when (ex is ArgumentException or NotSupportedException or PathTooLongException)
         {
-            throw new ChromaValidationException($"backup: '{destination}' is not a valid folder path ({ex.Message}).");
+            throw new ChromaValidationException($"backup: '{Internal.Echo.Path(destination)}' is not a valid folder path ({Internal.Echo.Text(ex.Message, 512)}).");
         }
 
         var store = System.IO.Path.TrimEndingDirectorySeparator(Path);
         var comparison = OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
         if (string.Equals(full, store, comparison) || full.StartsWith(store + System.IO.Path.DirectorySeparatorChar, comparison))
         {
-            throw new ChromaValidationException($"backup: the destination '{full}' lies inside the store folder; choose a folder outside it.");
+            throw new ChromaValidationException($"backup: the destination '{Internal.Echo.Path(full)}' lies inside the store folder; choose a folder outside it.");
         }
 
         if (File.Exists(full))
         {
-            throw new ChromaValidationException($"backup: the destination '{full}' is a file; give a new or empty folder.");
+            throw new ChromaValidationException($"backup: the destination '{Internal.Echo.Path(full)}' is a file; give a new or empty folder.");
         }
 
         if (Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).Any())
         {
-            throw new ChromaValidationException($"backup: the destination folder '{full}' is not empty; give a new or empty folder.");
+            throw new ChromaValidationException($"backup: the destination folder '{Internal.Echo.Path(full)}' is not empty; give a new or empty folder.");
         }
 
         return full;

@@ -80,7 +80,7 @@ public sealed partial class ChromaStore : IDisposable
         {
             if (File.Exists(System.IO.Path.Combine(path, DatabaseFileName)))
             {
-                throw new ChromaConflictException($"'{path}' already holds a store; open it with ChromaStore.Open.");
+                throw new ChromaConflictException($"'{Internal.Echo.Path(path)}' already holds a store; open it with ChromaStore.Open.");
             }
 
             var db = new SqliteDb(System.IO.Path.Combine(path, DatabaseFileName), EmbeddedChroma.Filtering.SqliteRegex.Register);
@@ -136,7 +136,7 @@ public sealed partial class ChromaStore : IDisposable
         path = System.IO.Path.GetFullPath(path);
         if (!Exists(path))
         {
-            throw new ChromaNotFoundException($"No store in '{path}'; create one with ChromaStore.Create.");
+            throw new ChromaNotFoundException($"No store in '{Internal.Echo.Path(path)}'; create one with ChromaStore.Create.");
         }
 
         var lockFile = AcquireLock(path);
@@ -179,7 +179,7 @@ public sealed partial class ChromaStore : IDisposable
         catch (SqliteException ex)
         {
             throw new ChromaCorruptStoreException(
-                $"The store is corrupt: the SQLite file '{file}' could not be opened (SQLite error {ex.SqliteErrorCode}). " +
+                $"The store is corrupt: the SQLite file '{Internal.Echo.Path(file)}' could not be opened (SQLite error {ex.SqliteErrorCode}). " +
                 "Restore the store folder from a backup; the store cannot be used as it is.", ex);
         }
     }
@@ -205,7 +205,7 @@ public sealed partial class ChromaStore : IDisposable
         }
         catch (IOException ex)
         {
-            throw new ChromaStoreLockedException($"The store in '{path}' is in use by another process.", ex);
+            throw new ChromaStoreLockedException($"The store in '{Internal.Echo.Path(path)}' is in use by another process.", ex);
         }
     }
 
@@ -240,7 +240,7 @@ public sealed partial class ChromaStore : IDisposable
             var version = command.ExecuteScalar() as string;
             if (version != SqliteDb.SchemaVersion.ToString(CultureInfo.InvariantCulture))
             {
-                throw new ChromaCorruptStoreException($"The store is corrupt or from another version: '{db.Path}' has schema version {version ?? "(none)"}; this library reads version {SqliteDb.SchemaVersion}.");
+                throw new ChromaCorruptStoreException($"The store is corrupt or from another version: '{Internal.Echo.Path(db.Path)}' has schema version {version ?? "(none)"}; this library reads version {SqliteDb.SchemaVersion}.");
             }
         }
     }
@@ -357,7 +357,7 @@ public sealed partial class ChromaStore : IDisposable
     {
         if (_closed)
         {
-            throw new ChromaStoreClosedException($"The store in '{Path}' is closed.");
+            throw new ChromaStoreClosedException($"The store in '{Internal.Echo.Path(Path)}' is closed.");
         }
     }
 

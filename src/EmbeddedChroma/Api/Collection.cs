@@ -63,7 +63,7 @@ public sealed partial class Collection
     {
         if (_state.Deleted)
         {
-            throw new ChromaNotFoundException($"Collection '{_state.Name}' ({_state.Uuid}) has been deleted.");
+            throw new ChromaNotFoundException($"Collection '{Echo.Text(_state.Name)}' ({_state.Uuid}) has been deleted.");
         }
     }
 
@@ -90,24 +90,24 @@ public sealed partial class Collection
             Names.Validate(name, "collection");
         }
 
-        var normalized = MetadataCodec.Normalize(metadata, $"collection '{_state.Name}'", Limits, allowNullValues: false, scalarsOnly: true);
+        var normalized = MetadataCodec.Normalize(metadata, $"collection '{Echo.Text(_state.Name)}'", Limits, allowNullValues: false, scalarsOnly: true);
         var current = _state.Configuration;
         var updated = current;
         if (configuration is not null)
         {
             if (configuration.Space is { } space && space != current.Space)
             {
-                throw new ChromaValidationException($"The distance space of collection '{_state.Name}' cannot be changed (it is '{CollectionConfiguration.SpaceName(current.Space)}').");
+                throw new ChromaValidationException($"The distance space of collection '{Echo.Text(_state.Name)}' cannot be changed (it is '{CollectionConfiguration.SpaceName(current.Space)}').");
             }
 
             if (configuration.EfConstruction is { } efc && efc != current.EfConstruction)
             {
-                throw new ChromaValidationException($"ef_construction of collection '{_state.Name}' cannot be changed after creation.");
+                throw new ChromaValidationException($"ef_construction of collection '{Echo.Text(_state.Name)}' cannot be changed after creation.");
             }
 
             if (configuration.MaxNeighbors is { } m && m != current.MaxNeighbors)
             {
-                throw new ChromaValidationException($"max_neighbors of collection '{_state.Name}' cannot be changed after creation.");
+                throw new ChromaValidationException($"max_neighbors of collection '{Echo.Text(_state.Name)}' cannot be changed after creation.");
             }
 
             if (configuration.EfSearch is { } efs)
@@ -135,7 +135,7 @@ public sealed partial class Collection
             var newName = name ?? _state.Name;
             if (newName != _state.Name && Store.FindCollection(_state.DatabaseId, newName) is not null)
             {
-                throw new ChromaConflictException($"Collection '{newName}' already exists in '{_state.Tenant}/{_state.Database}'.");
+                throw new ChromaConflictException($"Collection '{Echo.Text(newName)}' already exists in '{Echo.Text(_state.Tenant)}/{Echo.Text(_state.Database)}'.");
             }
 
             var newMetadata = normalized is null ? _state.Metadata : MetadataCodec.Decode(MetadataCodec.Encode(normalized));

@@ -82,7 +82,7 @@ internal sealed class WhereDocumentText : WhereDocument
             catch (ArgumentException ex)
             {
                 throw new ChromaFilterException(
-                    $"Invalid where_document: operator '{op.Name()}' has an invalid regular expression {FilterJson.Quote(text)}: {ex.Message}",
+                    $"Invalid where_document: operator '{op.Name()}' has an invalid regular expression {FilterJson.Quote(text)}: {Internal.Echo.Text(ex.Message, 512)}",
                     ex);
             }
         }

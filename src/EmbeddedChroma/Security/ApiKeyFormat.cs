@@ -55,10 +55,43 @@ internal static class ApiKeyFormat
         }
     }
 
-    /// <summary>True when <paramref name="text"/> at <paramref name="index"/> starts a well-formed key (shape and checksum).</summary>
-    public static bool IsKeyAt(ReadOnlySpan<char> text, int index) =>
-        index + TotalLength <= text.Length && TryParse(text.Slice(index, TotalLength), out _, out _)
-        && (index + TotalLength == text.Length || !char.IsAsciiLetterOrDigit(text[index + TotalLength]));
+    /// <summary>
+    /// True when <paramref name="text"/> at <paramref name="index"/> starts a well-formed key (shape and checksum),
+    /// whatever precedes or follows it.
+    /// </summary>
+    public static bool IsKeyAt(ReadOnlySpan<char> text, int index, out string keyId)
+    {
+        keyId = string.Empty;
+        return index + TotalLength <= text.Length && TryParse(text.Slice(index, TotalLength), out keyId, out _);
+    }
+
+    /// <summary>
+    /// The length of key-shaped text at <paramref name="index"/>, or 0: the prefix in any case, a key id of 12 base62
+    /// characters, <c>_</c>, and 1 to 49 base62 characters of secret and checksum (a valid key, one whose checksum
+    /// fails, or one cut short). The secret run stops where another prefix starts, so a fragment glued to a whole key
+    /// does not swallow the start of that key.
+    /// </summary>
+    public static int KeyShapedLength(ReadOnlySpan<char> text, int index)
+    {
+        var secretStart = index + Prefix.Length + KeyIdLength + 1;
+        if (secretStart >= text.Length
+            || !text.Slice(index, Prefix.Length).Equals(Prefix, StringComparison.OrdinalIgnoreCase)
+            || !IsBase62(text.Slice(index + Prefix.Length, KeyIdLength))
+            || text[secretStart - 1] != '_')
+        {
+            return 0;
+        }
+
+        var end = secretStart;
+        var limit = Math.Min(text.Length, secretStart + SecretLength + ChecksumLength);
+        while (end < limit && char.IsAsciiLetterOrDigit(text[end])
+            && !(end + Prefix.Length <= text.Length && text.Slice(end, Prefix.Length).Equals(Prefix, StringComparison.OrdinalIgnoreCase)))
+        {
+            end++;
+        }
+
+        return end == secretStart ? 0 : end - index;
+    }
 
     /// <summary>Checks shape and checksum; on success gives the key id and the secret's span.</summary>
     public static bool TryParse(ReadOnlySpan<char> key, out string keyId, out Range secret)

@@ -56,10 +56,7 @@ internal sealed partial class KeyRing
 
     private void Validate(ApiKeySpec spec)
     {
-        if (string.IsNullOrWhiteSpace(spec.Name) || spec.Name.Length > 256)
-        {
-            throw new ChromaValidationException("Key name must be 1 to 256 characters and not blank.");
-        }
+        Internal.Names.ValidateKeyName(spec.Name);
 
         if (spec.Actions is null || spec.Actions.Count == 0)
         {
@@ -70,7 +67,7 @@ internal sealed partial class KeyRing
         {
             if (action is null || !ChromaActions.Expand(action).Any())
             {
-                throw new ChromaValidationException($"Unknown key action '{action}'; see ChromaActions for the vocabulary.");
+                throw new ChromaValidationException($"Unknown key action '{Internal.Echo.Text(action)}'; see ChromaActions for the vocabulary.");
             }
         }
 
@@ -115,7 +112,7 @@ internal sealed partial class KeyRing
             RemainingUses = spec.MaxUses,
         };
         var record = KeyRecord.Build(keyId, hash, body);
-        _file.Commit([(keyId, body.ToJson())], [(Now(), @event, keyId, createdBy, $"name '{spec.Name}'; actions {string.Join(",", body.Actions)}; resources {string.Join(",", body.Resources)}")]);
+        _file.Commit([(keyId, body.ToJson())], [(Now(), @event, keyId, createdBy, $"name '{Internal.Echo.Text(spec.Name, 256)}'; actions {string.Join(",", body.Actions)}; resources {string.Join(",", body.Resources)}")]);
         _keys[keyId] = record;
         return new CreatedApiKey(record.ToInfo(Now()), key);
     }
@@ -138,14 +135,10 @@ internal sealed partial class KeyRing
     }
 
     /// <summary>
-    /// A key id as echoed in a message. Anything not shaped like a key id (such as a whole key pasted where its id
-    /// belongs) is not echoed: Names.Shorten keeps 61 characters, which still hold the whole secret.
+    /// A key id as echoed in a message, through <see cref="Internal.Echo"/>: a whole key pasted where its id belongs shows as
+    /// its display form, anything else key-shaped is masked, control characters and lone surrogates are escaped.
     /// </summary>
-    private static string Names(string? keyId) =>
-        keyId is null ? "(null)"
-        : keyId.Length == ApiKeyFormat.KeyIdLength && keyId.All(char.IsAsciiLetterOrDigit) ? keyId
-        : ApiKeyFormat.TryParse(keyId, out var id, out _) ? ApiKeyFormat.Display(id)
-        : "(not a key id)";
+    private static string Names(string? keyId) => Internal.Echo.Text(keyId);
 
     public IReadOnlyList<ApiKeyInfo> List(ApiKeyContext actor)
     {
