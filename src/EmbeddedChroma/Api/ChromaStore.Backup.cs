@@ -36,14 +36,7 @@ public sealed partial class ChromaStore
     {
         var started = Stopwatch.GetTimestamp();
         var target = CheckBackupDestination(destination);
-        if (OperatingSystem.IsWindows())
-        {
-            Directory.CreateDirectory(target);
-        }
-        else
-        {
-            Directory.CreateDirectory(target, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
+        Internal.OwnerOnly.CreateFolder(target);
 
         var partial = System.IO.Path.Combine(target, DatabaseFileName + PartialSuffix);
         var source = Db.Rent();
@@ -68,6 +61,7 @@ public sealed partial class ChromaStore
 
             AfterBackupSnapshot?.Invoke();
 
+            Internal.OwnerOnly.PrepareDatabaseFile(partial);
             using (var copy = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = partial, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString()))
             {
                 copy.Open();
@@ -111,7 +105,7 @@ public sealed partial class ChromaStore
             {
                 lock (state)
                 {
-                    Directory.CreateDirectory(folder);
+                    Internal.OwnerOnly.CreateFolder(folder);
                     var arenaCopy = System.IO.Path.Combine(folder, System.IO.Path.GetFileName(ArenaPath(state.Uuid)));
                     if (state.Loaded && state.Arena is { } arena && !state.ArenaInvalid)
                     {
@@ -138,8 +132,7 @@ public sealed partial class ChromaStore
     {
         try
         {
-            File.Copy(from, to, overwrite: true);
-            return new FileInfo(to).Length;
+            return Internal.OwnerOnly.Copy(from, to);
         }
         catch (FileNotFoundException)
         {

@@ -42,6 +42,7 @@ public sealed partial class ChromaStore : IDisposable
         Keys = keys;
         _seq = long.Parse(ReadMeta("seq") ?? "0", CultureInfo.InvariantCulture);
         LoadCollections();
+        Internal.OwnerOnly.WarnIfShared(path, options.Logger, [DatabaseFileName, DatabaseFileName + "-wal", DatabaseFileName + "-shm", LockFileName, VectorsFolder]);
     }
 
     /// <summary>The store folder.</summary>
@@ -74,7 +75,7 @@ public sealed partial class ChromaStore : IDisposable
         options ??= new ChromaStoreOptions();
         options.Validate();
         path = System.IO.Path.GetFullPath(path);
-        Directory.CreateDirectory(path);
+        Internal.OwnerOnly.CreateFolder(path);
         var lockFile = AcquireLock(path);
         try
         {
@@ -83,6 +84,7 @@ public sealed partial class ChromaStore : IDisposable
                 throw new ChromaConflictException($"'{Internal.Echo.Path(path)}' already holds a store; open it with ChromaStore.Open.");
             }
 
+            Internal.OwnerOnly.PrepareDatabaseFile(System.IO.Path.Combine(path, DatabaseFileName));
             var db = new SqliteDb(System.IO.Path.Combine(path, DatabaseFileName), EmbeddedChroma.Filtering.SqliteRegex.Register);
             KeyRing? keys = null;
             try
@@ -201,7 +203,7 @@ public sealed partial class ChromaStore : IDisposable
         try
         {
             // FileShare.None takes an exclusive advisory lock (flock on Unix) held until disposal.
-            return new FileStream(System.IO.Path.Combine(path, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            return Internal.OwnerOnly.Open(System.IO.Path.Combine(path, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
         catch (IOException ex)
         {
