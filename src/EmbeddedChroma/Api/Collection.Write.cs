@@ -190,6 +190,7 @@ public sealed partial class Collection
             },
             _ => batch.Apply(),
             _state);
+        Refresh(); // the first add fixes the dimension
     }
 
     /// <summary>
