@@ -9,7 +9,10 @@ namespace EmbeddedChroma;
 /// client: tenants, databases and collections. Every call re-checks the key and its permission.
 /// Obtain one from <see cref="ChromaStore.GetClient(ApiKeyContext, string, string)"/>.
 /// </summary>
-/// <remarks>Thread-safe.</remarks>
+/// <remarks>
+/// Thread-safe. Its properties (<see cref="Context"/>, <see cref="Tenant"/>, <see cref="Database"/>) are the values it
+/// was created with; they read nothing from the store, so they reveal nothing once its key is revoked.
+/// </remarks>
 public sealed class ChromaClient
 {
     internal ChromaClient(ChromaStore store, ApiKeyContext context, string tenant, string database)
@@ -35,6 +38,8 @@ public sealed class ChromaClient
     public ChromaClient WithDatabase(string database, string? tenant = null)
     {
         ArgumentNullException.ThrowIfNull(database);
+        Names.RejectKey(database, "database name");
+        Names.RejectKey(tenant ?? Tenant, "tenant name");
         Store.ThrowIfClosed();
         Store.Keys.Authorize(Context, ChromaActions.GetDatabase, new ResourceRef(tenant ?? Tenant, database), navigate: true, implied: true);
         return new ChromaClient(Store, Context, tenant ?? Tenant, database);
@@ -108,6 +113,7 @@ public sealed class ChromaClient
     public void GetTenant(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
+        Names.RejectKey(name, "tenant name");
         Gate(ChromaActions.GetTenant, new ResourceRef(name), navigate: true);
         if (!Store.InRead(() => Store.TenantExists(name)))
         {
@@ -127,6 +133,7 @@ public sealed class ChromaClient
     public void DeleteTenant(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
+        Names.RejectKey(name, "tenant name");
         Gate(ChromaActions.DeleteTenant, new ResourceRef(name));
         Store.InWrite(() => { Store.DeleteTenant(name); return 0; });
     }
@@ -138,6 +145,7 @@ public sealed class ChromaClient
     {
         tenant ??= Tenant;
         Names.Validate(name, "database");
+        Names.RejectKey(tenant, "tenant name");
         Gate(ChromaActions.CreateDatabase, new ResourceRef(tenant, name));
         Store.InWrite(() => { Store.InsertDatabase(tenant, name, ifMissing: false); return 0; });
     }
@@ -147,6 +155,8 @@ public sealed class ChromaClient
     {
         tenant ??= Tenant;
         ArgumentNullException.ThrowIfNull(name);
+        Names.RejectKey(name, "database name");
+        Names.RejectKey(tenant, "tenant name");
         Gate(ChromaActions.GetDatabase, new ResourceRef(tenant, name), navigate: true);
         Store.InRead(() => Store.DatabaseId(tenant, name));
         return new DatabaseInfo(tenant, name);
@@ -156,6 +166,7 @@ public sealed class ChromaClient
     public IReadOnlyList<DatabaseInfo> ListDatabases(string? tenant = null, int? limit = null, int offset = 0)
     {
         tenant ??= Tenant;
+        Names.RejectKey(tenant, "tenant name");
         Validation.LimitOffset(limit, offset);
         Gate(ChromaActions.ListDatabases, new ResourceRef(tenant), navigate: true);
         return Store.InRead(() => Store.ListDatabases(tenant, null, 0))
@@ -167,6 +178,8 @@ public sealed class ChromaClient
     {
         tenant ??= Tenant;
         ArgumentNullException.ThrowIfNull(name);
+        Names.RejectKey(name, "database name");
+        Names.RejectKey(tenant, "tenant name");
         Gate(ChromaActions.DeleteDatabase, new ResourceRef(tenant, name));
         Store.InWrite(() => { Store.DeleteDatabase(tenant, name); return 0; });
     }
@@ -210,6 +223,7 @@ public sealed class ChromaClient
     public Collection GetCollection(string name, IEmbeddingGenerator<string, Embedding<float>>? embeddingGenerator = null)
     {
         ArgumentNullException.ThrowIfNull(name);
+        Names.RejectKey(name, "collection name");
         Gate(ChromaActions.GetCollection, new ResourceRef(Tenant, Database, name));
         var state = Store.InRead(() => Store.FindCollection(Store.DatabaseId(Tenant, Database), name))
             ?? throw new ChromaNotFoundException(NotFoundMessages.Collection(Tenant, Database, name));
@@ -237,6 +251,7 @@ public sealed class ChromaClient
     public void DeleteCollection(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
+        Names.RejectKey(name, "collection name");
         Gate(ChromaActions.DeleteCollection, new ResourceRef(Tenant, Database, name));
         Store.InWrite(() =>
         {
@@ -252,5 +267,5 @@ public sealed class ChromaClient
         collections.Where(c => KeyRing.Covers(Context.Record, new ResourceRef(c.Tenant, c.Database, c.Name)));
 
     /// <inheritdoc/>
-    public override string ToString() => $"ChromaClient({Tenant}/{Database}, key {Context})";
+    public override string ToString() => $"ChromaClient({Echo.Text(Tenant)}/{Echo.Text(Database)}, key {Context})";
 }

@@ -332,12 +332,15 @@ public sealed partial class ChromaStore : IDisposable
 
     /// <summary>A client bound to <paramref name="context"/> and one tenant/database (defaults: Chroma's).</summary>
     /// <exception cref="ChromaNotFoundException">The database is outside the key's scope.</exception>
+    /// <exception cref="ChromaValidationException">The tenant or database name holds an API key (never accepted as a name, nor repeated).</exception>
     public ChromaClient GetClient(ApiKeyContext context, string tenant = DefaultTenant, string database = DefaultDatabase)
     {
         ThrowIfClosed();
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(database);
+        Internal.Names.RejectKey(tenant, "tenant name");
+        Internal.Names.RejectKey(database, "database name");
         Keys.Authorize(context, ChromaActions.GetDatabase, new ResourceRef(tenant, database), navigate: true, implied: true);
         return new ChromaClient(this, context, tenant, database);
     }

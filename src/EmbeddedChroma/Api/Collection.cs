@@ -205,5 +205,5 @@ public sealed partial class Collection
     }
 
     /// <inheritdoc/>
-    public override string ToString() => $"Collection({_state.Tenant}/{_state.Database}/{_state.Name})";
+    public override string ToString() => $"Collection({Echo.Text(_state.Tenant)}/{Echo.Text(_state.Database)}/{Echo.Text(_snapshot.Name)})";
 }

@@ -72,7 +72,7 @@ internal static class Names
     }
 
     /// <summary>Refuses a name holding an API key or key-shaped text, without repeating any of it.</summary>
-    private static void RejectKey(string name, string what)
+    public static void RejectKey(string name, string what)
     {
         if (ApiKeyScanner.ContainsKeyShaped(name))
         {
