@@ -190,6 +190,7 @@ public sealed class BadInputPropertyTests
         thrown.Should().BeAssignableTo<ChromaException>($"call '{call.Name}' may only fail with a ChromaException, got {thrown}");
         call.Throws.Should().NotBeNull($"call '{call.Name}' is valid and must not throw, got {thrown}");
         thrown.GetType().Should().Match(t => call.Throws!.IsAssignableFrom(t), $"call '{call.Name}' must throw {call.Throws!.Name}, got {thrown}");
+        thrown.ToString().Should().NotContain(LeakedSecret[..12], $"no message of '{call.Name}' may repeat a key passed to it");
         if (call.Fragments.Length > 0)
         {
             call.Fragments.Should().Contain(
@@ -201,6 +202,11 @@ public sealed class BadInputPropertyTests
     }
 
     // ---------------------------------------------------------------- building blocks
+
+    /// <summary>A well-formed key (not of this store) that the generators pass where names belong: it must be refused and never echoed.</summary>
+    private static readonly string LeakedKey = EmbeddedChroma.Security.ApiKeyFormat.Compose("LeakedKeyId0", "S3cretS3cretS3cretS3cretS3cretS3cretS3cretX");
+
+    private static string LeakedSecret => LeakedKey[17..60];
 
     private static Dictionary<string, object?> Meta(params (string Key, object? Value)[] pairs) =>
         pairs.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
@@ -663,7 +669,7 @@ public sealed class BadInputPropertyTests
     // ---------------------------------------------------------------- catalog
 
     private static readonly Gen<Attempt> ClientCall =
-        from badName in Gen.OneOf("ab", "a b", "-abc", "abc-", "a..b", "192.168.0.1", "ab$c", "", "日本語", "abc/def", new string('a', 513))
+        from badName in Gen.OneOf("ab", "a b", "-abc", "abc-", "a..b", "192.168.0.1", "ab$c", "", "日本語", "abc/def", new string('a', 513), LeakedKey, "prod" + LeakedKey, LeakedKey[..40])
         from pooled in Gen.Int[0, 3]
         from negative in Gen.Int[-5, -1]
         from badConfig in Gen.OneOf<CollectionConfiguration>(
