@@ -72,12 +72,23 @@ public sealed partial class Collection
         Refresh();
     }
 
-    /// <summary>Takes a new snapshot for the properties; call only after the key check passed.</summary>
-    private void Refresh() => _snapshot = Snapshot.Of(_state);
+    /// <summary>Takes a new snapshot for the properties; call only after the key check passed. Allocates only when something changed.</summary>
+    private void Refresh()
+    {
+        if (!_snapshot.IsCurrent(_state))
+        {
+            _snapshot = Snapshot.Of(_state);
+        }
+    }
 
     private sealed record Snapshot(string Name, IReadOnlyDictionary<string, object>? Metadata, CollectionConfiguration Configuration, int? Dimension)
     {
         public static Snapshot Of(CollectionState state) => new(state.Name, state.Metadata, state.Configuration, state.Dimension);
+
+        /// <summary>True when <paramref name="state"/> still holds the same objects (each change replaces them).</summary>
+        public bool IsCurrent(CollectionState state) =>
+            ReferenceEquals(Name, state.Name) && ReferenceEquals(Metadata, state.Metadata)
+            && ReferenceEquals(Configuration, state.Configuration) && Dimension == state.Dimension;
     }
 
     private void ThrowIfDeleted()
