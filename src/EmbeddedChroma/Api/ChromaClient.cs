@@ -9,7 +9,10 @@ namespace EmbeddedChroma;
 /// client: tenants, databases and collections. Every call re-checks the key and its permission.
 /// Obtain one from <see cref="ChromaStore.GetClient(ApiKeyContext, string, string)"/>.
 /// </summary>
-/// <remarks>Thread-safe.</remarks>
+/// <remarks>
+/// Thread-safe. Its properties (<see cref="Context"/>, <see cref="Tenant"/>, <see cref="Database"/>) are the values it
+/// was created with; they read nothing from the store, so they reveal nothing once its key is revoked.
+/// </remarks>
 public sealed class ChromaClient
 {
     internal ChromaClient(ChromaStore store, ApiKeyContext context, string tenant, string database)
@@ -35,6 +38,8 @@ public sealed class ChromaClient
     public ChromaClient WithDatabase(string database, string? tenant = null)
     {
         ArgumentNullException.ThrowIfNull(database);
+        Names.RejectKey(database, "database name");
+        Names.RejectKey(tenant ?? Tenant, "tenant name");
         Store.ThrowIfClosed();
         Store.Keys.Authorize(Context, ChromaActions.GetDatabase, new ResourceRef(tenant ?? Tenant, database), navigate: true, implied: true);
         return new ChromaClient(Store, Context, tenant ?? Tenant, database);
@@ -117,6 +122,7 @@ public sealed class ChromaClient
     public void GetTenant(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
+        Names.RejectKey(name, "tenant name");
         Gate(ChromaActions.GetTenant, new ResourceRef(name), navigate: true);
         if (!Store.InRead(() => Store.TenantExists(name)))
         {
@@ -136,6 +142,7 @@ public sealed class ChromaClient
     public void DeleteTenant(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
+        Names.RejectKey(name, "tenant name");
         Gate(ChromaActions.DeleteTenant, new ResourceRef(name));
         Store.InWrite(() => { Store.DeleteTenant(name); return 0; });
     }
@@ -147,6 +154,7 @@ public sealed class ChromaClient
     {
         tenant ??= Tenant;
         Names.Validate(name, "database");
+        Names.RejectKey(tenant, "tenant name");
         Gate(ChromaActions.CreateDatabase, new ResourceRef(tenant, name));
         Store.InWrite(() => { Store.InsertDatabase(tenant, name, ifMissing: false); return 0; });
     }
@@ -156,6 +164,8 @@ public sealed class ChromaClient
     {
         tenant ??= Tenant;
         ArgumentNullException.ThrowIfNull(name);
+        Names.RejectKey(name, "database name");
+        Names.RejectKey(tenant, "tenant name");
         Gate(ChromaActions.GetDatabase, new ResourceRef(tenant, name), navigate: true);
         Store.InRead(() => Store.DatabaseId(tenant, name));
         return new DatabaseInfo(tenant, name);
@@ -165,6 +175,7 @@ public sealed class ChromaClient
     public IReadOnlyList<DatabaseInfo> ListDatabases(string? tenant = null, int? limit = null, int offset = 0)
     {
         tenant ??= Tenant;
+        Names.RejectKey(tenant, "tenant name");
         Validation.LimitOffset(limit, offset);
         Gate(ChromaActions.ListDatabases, new ResourceRef(tenant), navigate: true);
         return Store.InRead(() => Store.ListDatabases(tenant, null, 0))
@@ -176,6 +187,8 @@ public sealed class ChromaClient
     {
         tenant ??= Tenant;
         ArgumentNullException.ThrowIfNull(name);
+        Names.RejectKey(name, "database name");
+        Names.RejectKey(tenant, "tenant name");
         Gate(ChromaActions.DeleteDatabase, new ResourceRef(tenant, name));
         Store.InWrite(() => { Store.DeleteDatabase(tenant, name); return 0; });
     }
@@ -197,14 +210,14 @@ public sealed class ChromaClient
         Names.Validate(name, "collection");
         var configuration = options?.Configuration ?? new CollectionConfiguration();
         configuration.Validate();
-        var metadata = MetadataCodec.Normalize(options?.Metadata, $"collection '{name}'", Store.Options, allowNullValues: false, scalarsOnly: true);
+        var metadata = MetadataCodec.Normalize(options?.Metadata, $"collection '{Echo.Text(name)}'", Store.Options, allowNullValues: false, scalarsOnly: true);
         Gate(action, new ResourceRef(Tenant, Database, name));
         var state = Store.InWrite(() =>
         {
             var databaseId = Store.DatabaseId(Tenant, Database);
             if (Store.FindCollection(databaseId, name) is { } existing)
             {
-                return getExisting ? existing : throw new ChromaConflictException($"Collection '{name}' already exists in '{Tenant}/{Database}'.");
+                return getExisting ? existing : throw new ChromaConflictException($"Collection '{Echo.Text(name)}' already exists in '{Echo.Text(Tenant)}/{Echo.Text(Database)}'.");
             }
 
             return Store.InsertCollection(databaseId, Tenant, Database, name, configuration, metadata);
@@ -219,6 +232,7 @@ public sealed class ChromaClient
     public Collection GetCollection(string name, IEmbeddingGenerator<string, Embedding<float>>? embeddingGenerator = null)
     {
         ArgumentNullException.ThrowIfNull(name);
+        Names.RejectKey(name, "collection name");
         Gate(ChromaActions.GetCollection, new ResourceRef(Tenant, Database, name));
         var state = Store.InRead(() => Store.FindCollection(Store.DatabaseId(Tenant, Database), name))
             ?? throw new ChromaNotFoundException(NotFoundMessages.Collection(Tenant, Database, name));
@@ -246,6 +260,7 @@ public sealed class ChromaClient
     public void DeleteCollection(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
+        Names.RejectKey(name, "collection name");
         Gate(ChromaActions.DeleteCollection, new ResourceRef(Tenant, Database, name));
         Store.InWrite(() =>
         {
@@ -261,5 +276,5 @@ public sealed class ChromaClient
         collections.Where(c => KeyRing.Covers(Context.Record, new ResourceRef(c.Tenant, c.Database, c.Name)));
 
     /// <inheritdoc/>
-    public override string ToString() => $"ChromaClient({Tenant}/{Database}, key {Context})";
+    public override string ToString() => $"ChromaClient({Echo.Text(Tenant)}/{Echo.Text(Database)}, key {Context})";
 }

@@ -36,14 +36,7 @@ public sealed partial class ChromaStore
     {
         var started = Stopwatch.GetTimestamp();
         var target = CheckBackupDestination(destination);
-        if (OperatingSystem.IsWindows())
-        {
-            Directory.CreateDirectory(target);
-        }
-        else
-        {
-            Directory.CreateDirectory(target, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
+        Internal.OwnerOnly.CreateFolder(target);
 
         var partial = System.IO.Path.Combine(target, DatabaseFileName + PartialSuffix);
         var source = Db.Rent();
@@ -68,6 +61,7 @@ public sealed partial class ChromaStore
 
             AfterBackupSnapshot?.Invoke();
 
+            Internal.OwnerOnly.PrepareDatabaseFile(partial);
             using (var copy = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = partial, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString()))
             {
                 copy.Open();
@@ -82,7 +76,7 @@ public sealed partial class ChromaStore
         }
         catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
         {
-            throw new ChromaBackupException($"Backup to '{target}' failed ({ex.GetType().Name}: {ex.Message}); the folder does not hold a usable store.", ex);
+            throw new ChromaBackupException($"Backup to '{Internal.Echo.Path(target)}' failed ({ex.GetType().Name}: {Internal.Echo.Text(ex.Message, 512)}); the folder does not hold a usable store.", ex);
         }
         finally
         {
@@ -111,7 +105,7 @@ public sealed partial class ChromaStore
             {
                 lock (state)
                 {
-                    Directory.CreateDirectory(folder);
+                    Internal.OwnerOnly.CreateFolder(folder);
                     var arenaCopy = System.IO.Path.Combine(folder, System.IO.Path.GetFileName(ArenaPath(state.Uuid)));
                     if (state.Loaded && state.Arena is { } arena && !state.ArenaInvalid)
                     {
@@ -138,8 +132,7 @@ public sealed partial class ChromaStore
     {
         try
         {
-            File.Copy(from, to, overwrite: true);
-            return new FileInfo(to).Length;
+            return Internal.OwnerOnly.Copy(from, to);
         }
         catch (FileNotFoundException)
         {
@@ -161,24 +154,24 @@ public sealed partial class ChromaStore
         }
         catch (Exception ex) when (ex is ArgumentException or NotSupportedException or PathTooLongException)
         {
-            throw new ChromaValidationException($"backup: '{destination}' is not a valid folder path ({ex.Message}).");
+            throw new ChromaValidationException($"backup: '{Internal.Echo.Path(destination)}' is not a valid folder path ({Internal.Echo.Text(ex.Message, 512)}).");
         }
 
         var store = System.IO.Path.TrimEndingDirectorySeparator(Path);
         var comparison = OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
         if (string.Equals(full, store, comparison) || full.StartsWith(store + System.IO.Path.DirectorySeparatorChar, comparison))
         {
-            throw new ChromaValidationException($"backup: the destination '{full}' lies inside the store folder; choose a folder outside it.");
+            throw new ChromaValidationException($"backup: the destination '{Internal.Echo.Path(full)}' lies inside the store folder; choose a folder outside it.");
         }
 
         if (File.Exists(full))
         {
-            throw new ChromaValidationException($"backup: the destination '{full}' is a file; give a new or empty folder.");
+            throw new ChromaValidationException($"backup: the destination '{Internal.Echo.Path(full)}' is a file; give a new or empty folder.");
         }
 
         if (Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).Any())
         {
-            throw new ChromaValidationException($"backup: the destination folder '{full}' is not empty; give a new or empty folder.");
+            throw new ChromaValidationException($"backup: the destination folder '{Internal.Echo.Path(full)}' is not empty; give a new or empty folder.");
         }
 
         return full;

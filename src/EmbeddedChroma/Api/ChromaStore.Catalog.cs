@@ -22,7 +22,7 @@ public sealed partial class ChromaStore
             if (count >= Options.MaxTenants)
             {
                 throw new ChromaLimitExceededException(
-                    $"Cannot create tenant '{name}': the store holds {count} tenants, the limit (ChromaStoreOptions.MaxTenants) is {Options.MaxTenants}.",
+                    $"Cannot create tenant '{Echo.Text(name)}': the store holds {count} tenants, the limit (ChromaStoreOptions.MaxTenants) is {Options.MaxTenants}.",
                     nameof(ChromaStoreOptions.MaxTenants),
                     Options.MaxTenants);
             }
@@ -33,7 +33,7 @@ public sealed partial class ChromaStore
         command.Parameters.AddWithValue("$s", NextSeq());
         if (command.ExecuteNonQuery() == 0 && !ifMissing)
         {
-            throw new ChromaConflictException($"Tenant '{name}' already exists.");
+            throw new ChromaConflictException($"Tenant '{Echo.Text(name)}' already exists.");
         }
     }
 
@@ -63,7 +63,7 @@ public sealed partial class ChromaStore
         count.Parameters.AddWithValue("$t", name);
         if ((long)count.ExecuteScalar()! > 0)
         {
-            throw new ChromaConflictException($"Tenant '{name}' still has databases; delete them first.");
+            throw new ChromaConflictException($"Tenant '{Echo.Text(name)}' still has databases; delete them first.");
         }
 
         var command = WriteCommand("DELETE FROM tenants WHERE name = $n");
@@ -90,7 +90,7 @@ public sealed partial class ChromaStore
             if (count >= Options.MaxDatabases)
             {
                 throw new ChromaLimitExceededException(
-                    $"Cannot create database '{name}' in tenant '{tenant}': the store holds {count} databases, the limit (ChromaStoreOptions.MaxDatabases) is {Options.MaxDatabases}.",
+                    $"Cannot create database '{Echo.Text(name)}' in tenant '{Echo.Text(tenant)}': the store holds {count} databases, the limit (ChromaStoreOptions.MaxDatabases) is {Options.MaxDatabases}.",
                     nameof(ChromaStoreOptions.MaxDatabases),
                     Options.MaxDatabases);
             }
@@ -102,7 +102,7 @@ public sealed partial class ChromaStore
         command.Parameters.AddWithValue("$s", NextSeq());
         if (command.ExecuteNonQuery() == 0 && !ifMissing)
         {
-            throw new ChromaConflictException($"Database '{name}' already exists in tenant '{tenant}'.");
+            throw new ChromaConflictException($"Database '{Echo.Text(name)}' already exists in tenant '{Echo.Text(tenant)}'.");
         }
     }
 
@@ -164,7 +164,7 @@ public sealed partial class ChromaStore
         if (count >= Options.MaxCollections)
         {
             throw new ChromaLimitExceededException(
-                $"Cannot create collection '{name}' in '{tenant}/{database}': the store holds {count} collections, the limit (ChromaStoreOptions.MaxCollections) is {Options.MaxCollections}.",
+                $"Cannot create collection '{Echo.Text(name)}' in '{Echo.Text(tenant)}/{Echo.Text(database)}': the store holds {count} collections, the limit (ChromaStoreOptions.MaxCollections) is {Options.MaxCollections}.",
                 nameof(ChromaStoreOptions.MaxCollections),
                 Options.MaxCollections);
         }

@@ -48,7 +48,7 @@ public sealed partial class ChromaStore
                     return null;
                 }
 
-                throw new ChromaNotFoundException($"Collection '{state.Name}' ({state.Uuid}) has been deleted.");
+                throw new ChromaNotFoundException($"Collection '{Internal.Echo.Text(state.Name)}' ({state.Uuid}) has been deleted.");
             }
 
             if (automatic && !NeedsCompaction(state))
@@ -188,7 +188,7 @@ public sealed partial class ChromaStore
                 from.Value = movers[i];
                 if (update.ExecuteNonQuery() != 1)
                 {
-                    throw new InvalidOperationException($"Compaction of '{state.Name}': slot {movers[i]} holds no record in SQLite.");
+                    throw new InvalidOperationException($"Compaction of '{Internal.Echo.Text(state.Name)}': slot {movers[i]} holds no record in SQLite.");
                 }
             }
 

@@ -135,7 +135,7 @@ public sealed partial class ChromaStore
 
     private static VectorArena RebuildArena(CollectionState state, Microsoft.Data.Sqlite.SqliteConnection connection, string path, int dimension)
     {
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+        Internal.OwnerOnly.CreateFolder(System.IO.Path.GetDirectoryName(path)!);
         var arena = VectorArena.Create(path, dimension, Math.Max(state.NextSlot, 1024));
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT slot, embedding FROM records WHERE collection_id = $c";

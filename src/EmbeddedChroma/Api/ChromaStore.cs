@@ -42,6 +42,7 @@ public sealed partial class ChromaStore : IDisposable
         Keys = keys;
         _seq = long.Parse(ReadMeta("seq") ?? "0", CultureInfo.InvariantCulture);
         LoadCollections();
+        Internal.OwnerOnly.WarnIfShared(path, options.Logger, [DatabaseFileName, DatabaseFileName + "-wal", DatabaseFileName + "-shm", LockFileName, VectorsFolder]);
     }
 
     /// <summary>The store folder.</summary>
@@ -74,15 +75,16 @@ public sealed partial class ChromaStore : IDisposable
         options ??= new ChromaStoreOptions();
         options.Validate();
         path = System.IO.Path.GetFullPath(path);
-        Directory.CreateDirectory(path);
+        Internal.OwnerOnly.CreateFolder(path);
         var lockFile = AcquireLock(path);
         try
         {
             if (File.Exists(System.IO.Path.Combine(path, DatabaseFileName)))
             {
-                throw new ChromaConflictException($"'{path}' already holds a store; open it with ChromaStore.Open.");
+                throw new ChromaConflictException($"'{Internal.Echo.Path(path)}' already holds a store; open it with ChromaStore.Open.");
             }
 
+            Internal.OwnerOnly.PrepareDatabaseFile(System.IO.Path.Combine(path, DatabaseFileName));
             var db = new SqliteDb(System.IO.Path.Combine(path, DatabaseFileName), EmbeddedChroma.Filtering.SqliteRegex.Register);
             KeyRing? keys = null;
             try
@@ -136,7 +138,7 @@ public sealed partial class ChromaStore : IDisposable
         path = System.IO.Path.GetFullPath(path);
         if (!Exists(path))
         {
-            throw new ChromaNotFoundException($"No store in '{path}'; create one with ChromaStore.Create.");
+            throw new ChromaNotFoundException($"No store in '{Internal.Echo.Path(path)}'; create one with ChromaStore.Create.");
         }
 
         var lockFile = AcquireLock(path);
@@ -179,7 +181,7 @@ public sealed partial class ChromaStore : IDisposable
         catch (SqliteException ex)
         {
             throw new ChromaCorruptStoreException(
-                $"The store is corrupt: the SQLite file '{file}' could not be opened (SQLite error {ex.SqliteErrorCode}). " +
+                $"The store is corrupt: the SQLite file '{Internal.Echo.Path(file)}' could not be opened (SQLite error {ex.SqliteErrorCode}). " +
                 "Restore the store folder from a backup; the store cannot be used as it is.", ex);
         }
     }
@@ -200,11 +202,11 @@ public sealed partial class ChromaStore : IDisposable
         try
         {
             // FileShare.None takes an exclusive advisory lock (flock on Unix) held until disposal.
-            return new FileStream(System.IO.Path.Combine(path, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            return Internal.OwnerOnly.Open(System.IO.Path.Combine(path, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
         catch (IOException ex)
         {
-            throw new ChromaStoreLockedException($"The store in '{path}' is in use by another process.", ex);
+            throw new ChromaStoreLockedException($"The store in '{Internal.Echo.Path(path)}' is in use by another process.", ex);
         }
     }
 
@@ -239,7 +241,7 @@ public sealed partial class ChromaStore : IDisposable
             var version = command.ExecuteScalar() as string;
             if (version != SqliteDb.SchemaVersion.ToString(CultureInfo.InvariantCulture))
             {
-                throw new ChromaCorruptStoreException($"The store is corrupt or from another version: '{db.Path}' has schema version {version ?? "(none)"}; this library reads version {SqliteDb.SchemaVersion}.");
+                throw new ChromaCorruptStoreException($"The store is corrupt or from another version: '{Internal.Echo.Path(db.Path)}' has schema version {version ?? "(none)"}; this library reads version {SqliteDb.SchemaVersion}.");
             }
         }
     }
@@ -329,12 +331,15 @@ public sealed partial class ChromaStore : IDisposable
 
     /// <summary>A client bound to <paramref name="context"/> and one tenant/database (defaults: Chroma's).</summary>
     /// <exception cref="ChromaNotFoundException">The database is outside the key's scope.</exception>
+    /// <exception cref="ChromaValidationException">The tenant or database name holds an API key (never accepted as a name, nor repeated).</exception>
     public ChromaClient GetClient(ApiKeyContext context, string tenant = DefaultTenant, string database = DefaultDatabase)
     {
         ThrowIfClosed();
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(database);
+        Internal.Names.RejectKey(tenant, "tenant name");
+        Internal.Names.RejectKey(database, "database name");
         Keys.Authorize(context, ChromaActions.GetDatabase, new ResourceRef(tenant, database), navigate: true, implied: true);
         return new ChromaClient(this, context, tenant, database);
     }
@@ -356,7 +361,7 @@ public sealed partial class ChromaStore : IDisposable
     {
         if (_closed)
         {
-            throw new ChromaStoreClosedException($"The store in '{Path}' is closed.");
+            throw new ChromaStoreClosedException($"The store in '{Internal.Echo.Path(Path)}' is closed.");
         }
     }
 

@@ -100,7 +100,7 @@ public sealed partial class Collection
         Gate(ChromaActions.Query);
         if (_generator is null)
         {
-            throw new ChromaValidationException($"query: collection '{_state.Name}' has no embedding generator, so it cannot query by texts.");
+            throw new ChromaValidationException($"query: collection '{Echo.Text(_state.Name)}' has no embedding generator, so it cannot query by texts.");
         }
 
         if (queryTexts is null || queryTexts.Count == 0 || queryTexts.Any(t => t is null))

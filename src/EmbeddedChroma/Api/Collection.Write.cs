@@ -76,7 +76,7 @@ public sealed partial class Collection
     {
         if (_generator is null)
         {
-            throw new ChromaValidationException($"{operation}: no embeddings were given and collection '{_state.Name}' has no embedding generator.");
+            throw new ChromaValidationException($"{operation}: no embeddings were given and collection '{Echo.Text(_state.Name)}' has no embedding generator.");
         }
 
         if (documents is null)
@@ -119,7 +119,7 @@ public sealed partial class Collection
         if (embeddings is null && mode != WriteMode.Update)
         {
             throw new ChromaValidationException(_generator is null
-                ? $"{operation}: embeddings are required (collection '{_state.Name}' has no embedding generator)."
+                ? $"{operation}: embeddings are required (collection '{Echo.Text(_state.Name)}' has no embedding generator)."
                 : $"{operation}: embeddings are missing; call {mode}Async to generate them from the documents.");
         }
 
@@ -135,7 +135,7 @@ public sealed partial class Collection
             normalized = new Dictionary<string, object?>?[ids.Count];
             for (var i = 0; i < ids.Count; i++)
             {
-                normalized[i] = MetadataCodec.Normalize(metadatas[i], $"metadatas[{i}] (id '{Names.Shorten(ids[i])}')", Limits, allowNullValues: mode != WriteMode.Add);
+                normalized[i] = MetadataCodec.Normalize(metadatas[i], $"metadatas[{i}] (id '{Echo.Text(ids[i])}')", Limits, allowNullValues: mode != WriteMode.Add);
             }
         }
 
@@ -190,6 +190,7 @@ public sealed partial class Collection
             },
             _ => batch.Apply(),
             _state);
+        Refresh(); // the first add fixes the dimension
     }
 
     /// <summary>

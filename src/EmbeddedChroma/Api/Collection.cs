@@ -10,8 +10,13 @@ namespace EmbeddedChroma;
 /// a <see cref="ChromaClient"/>; every call re-checks the caller's key.
 /// </summary>
 /// <remarks>
-/// Thread-safe. Writes (add, upsert, update, delete, modify) are serialized store-wide and are all or
-/// nothing; reads and queries run concurrently and see a whole write batch or none of it.
+/// <para>Thread-safe. Writes (add, upsert, update, delete, modify) are serialized store-wide and are all or
+/// nothing; reads and queries run concurrently and see a whole write batch or none of it.</para>
+/// <para>The properties (<see cref="Name"/>, <see cref="Metadata"/>, <see cref="Configuration"/>, <see cref="Dimension"/>)
+/// never read the store: they are a snapshot taken when the handle was obtained, refreshed by each call of this
+/// handle that passes the key check (and by its own <see cref="Modify"/>). So a handle whose key was revoked or
+/// disabled shows nothing newer than its last allowed call, and property getters never throw. Changes made through
+/// another handle show after this handle's next call, or in a new handle from <see cref="ChromaClient.GetCollection"/>.</para>
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "Chroma's own name for the concept.")]
 public sealed partial class Collection
@@ -20,11 +25,15 @@ public sealed partial class Collection
     private readonly CollectionState _state;
     private readonly IEmbeddingGenerator<string, Embedding<float>>? _generator;
 
+    /// <summary>What the properties show: see the remarks on the type.</summary>
+    private volatile Snapshot _snapshot;
+
     internal Collection(ChromaClient client, CollectionState state, IEmbeddingGenerator<string, Embedding<float>>? generator)
     {
         _client = client;
         _state = state;
         _generator = generator;
+        _snapshot = Snapshot.Of(state);
     }
 
     private ChromaStore Store => _client.Store;
@@ -34,8 +43,8 @@ public sealed partial class Collection
     /// <summary>The collection's id.</summary>
     public Guid Id => _state.Uuid;
 
-    /// <summary>The collection's current name.</summary>
-    public string Name => _state.Name;
+    /// <summary>The collection's name, as of this handle's last allowed call (see the remarks on the type).</summary>
+    public string Name => _snapshot.Name;
 
     /// <summary>The tenant it belongs to.</summary>
     public string Tenant => _state.Tenant;
@@ -43,27 +52,50 @@ public sealed partial class Collection
     /// <summary>The database it belongs to.</summary>
     public string Database => _state.Database;
 
-    /// <summary>The collection's metadata, or <see langword="null"/>.</summary>
-    public IReadOnlyDictionary<string, object>? Metadata => _state.Metadata;
+    /// <summary>The collection's metadata, or <see langword="null"/>, as of this handle's last allowed call (see the remarks on the type).</summary>
+    public IReadOnlyDictionary<string, object>? Metadata => _snapshot.Metadata;
 
-    /// <summary>The index configuration.</summary>
-    public CollectionConfiguration Configuration => _state.Configuration;
+    /// <summary>The index configuration, as of this handle's last allowed call (see the remarks on the type).</summary>
+    public CollectionConfiguration Configuration => _snapshot.Configuration;
 
-    /// <summary>The embedding dimension, fixed by the first add; <see langword="null"/> before it.</summary>
-    public int? Dimension => _state.Dimension;
+    /// <summary>
+    /// The embedding dimension, fixed by the first add; <see langword="null"/> before it (as of this handle's last
+    /// allowed call, see the remarks on the type).
+    /// </summary>
+    public int? Dimension => _snapshot.Dimension;
 
-    /// <summary>Checks the store is open, the key may do <paramref name="action"/> here, and the collection still exists.</summary>
+    /// <summary>Checks the store is open, the key may do <paramref name="action"/> here, and the collection still exists; then refreshes the properties.</summary>
     private void Gate(string action)
     {
         _client.Gate(action, new ResourceRef(_state.Tenant, _state.Database, _state.Name));
         ThrowIfDeleted();
+        Refresh();
+    }
+
+    /// <summary>Takes a new snapshot for the properties; call only after the key check passed. Allocates only when something changed.</summary>
+    private void Refresh()
+    {
+        if (!_snapshot.IsCurrent(_state))
+        {
+            _snapshot = Snapshot.Of(_state);
+        }
+    }
+
+    private sealed record Snapshot(string Name, IReadOnlyDictionary<string, object>? Metadata, CollectionConfiguration Configuration, int? Dimension)
+    {
+        public static Snapshot Of(CollectionState state) => new(state.Name, state.Metadata, state.Configuration, state.Dimension);
+
+        /// <summary>True when <paramref name="state"/> still holds the same objects (each change replaces them).</summary>
+        public bool IsCurrent(CollectionState state) =>
+            ReferenceEquals(Name, state.Name) && ReferenceEquals(Metadata, state.Metadata)
+            && ReferenceEquals(Configuration, state.Configuration) && Dimension == state.Dimension;
     }
 
     private void ThrowIfDeleted()
     {
         if (_state.Deleted)
         {
-            throw new ChromaNotFoundException($"Collection '{_state.Name}' ({_state.Uuid}) has been deleted.");
+            throw new ChromaNotFoundException($"Collection '{Echo.Text(_state.Name)}' ({_state.Uuid}) has been deleted.");
         }
     }
 
@@ -90,24 +122,24 @@ public sealed partial class Collection
             Names.Validate(name, "collection");
         }
 
-        var normalized = MetadataCodec.Normalize(metadata, $"collection '{_state.Name}'", Limits, allowNullValues: false, scalarsOnly: true);
+        var normalized = MetadataCodec.Normalize(metadata, $"collection '{Echo.Text(_state.Name)}'", Limits, allowNullValues: false, scalarsOnly: true);
         var current = _state.Configuration;
         var updated = current;
         if (configuration is not null)
         {
             if (configuration.Space is { } space && space != current.Space)
             {
-                throw new ChromaValidationException($"The distance space of collection '{_state.Name}' cannot be changed (it is '{CollectionConfiguration.SpaceName(current.Space)}').");
+                throw new ChromaValidationException($"The distance space of collection '{Echo.Text(_state.Name)}' cannot be changed (it is '{CollectionConfiguration.SpaceName(current.Space)}').");
             }
 
             if (configuration.EfConstruction is { } efc && efc != current.EfConstruction)
             {
-                throw new ChromaValidationException($"ef_construction of collection '{_state.Name}' cannot be changed after creation.");
+                throw new ChromaValidationException($"ef_construction of collection '{Echo.Text(_state.Name)}' cannot be changed after creation.");
             }
 
             if (configuration.MaxNeighbors is { } m && m != current.MaxNeighbors)
             {
-                throw new ChromaValidationException($"max_neighbors of collection '{_state.Name}' cannot be changed after creation.");
+                throw new ChromaValidationException($"max_neighbors of collection '{Echo.Text(_state.Name)}' cannot be changed after creation.");
             }
 
             if (configuration.EfSearch is { } efs)
@@ -135,7 +167,7 @@ public sealed partial class Collection
             var newName = name ?? _state.Name;
             if (newName != _state.Name && Store.FindCollection(_state.DatabaseId, newName) is not null)
             {
-                throw new ChromaConflictException($"Collection '{newName}' already exists in '{_state.Tenant}/{_state.Database}'.");
+                throw new ChromaConflictException($"Collection '{Echo.Text(newName)}' already exists in '{Echo.Text(_state.Tenant)}/{Echo.Text(_state.Database)}'.");
             }
 
             var newMetadata = normalized is null ? _state.Metadata : MetadataCodec.Decode(MetadataCodec.Encode(normalized));
@@ -148,6 +180,7 @@ public sealed partial class Collection
             _state.Metadata = committed.newMetadata;
             _state.Configuration = updated;
         });
+        Refresh();
     }
 
     /// <summary>Waits until the background index has linked every write (tests and benchmarks).</summary>
@@ -183,5 +216,5 @@ public sealed partial class Collection
     }
 
     /// <inheritdoc/>
-    public override string ToString() => $"Collection({_state.Tenant}/{_state.Database}/{_state.Name})";
+    public override string ToString() => $"Collection({Echo.Text(_state.Tenant)}/{Echo.Text(_state.Database)}/{Echo.Text(_snapshot.Name)})";
 }

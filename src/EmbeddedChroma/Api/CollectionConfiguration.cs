@@ -57,7 +57,7 @@ public sealed record CollectionConfiguration
         "l2" => DistanceSpace.L2,
         "cosine" => DistanceSpace.Cosine,
         "ip" => DistanceSpace.InnerProduct,
-        _ => throw new ChromaValidationException($"Unknown distance space '{name}'; expected 'l2', 'cosine' or 'ip'."),
+        _ => throw new ChromaValidationException($"Unknown distance space '{Internal.Echo.Text(name)}'; expected 'l2', 'cosine' or 'ip'."),
     };
 }
 

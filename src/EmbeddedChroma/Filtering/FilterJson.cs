@@ -21,11 +21,18 @@ internal static class FilterJson
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
+    /// <summary>
+    /// JSON depth allowed while reading a filter: each <c>$and</c>/<c>$or</c> level takes two (its object and its
+    /// array) and a leaf up to three (<c>{"k": {"$in": [..]}}</c>), so a filter at <see cref="LogicalClauses.MaxDepth"/>
+    /// and a few levels past it read as JSON and meet the documented nesting check, which names the limit.
+    /// </summary>
+    internal const int MaxJsonDepth = (2 * LogicalClauses.MaxDepth) + 16;
+
     internal static readonly JsonDocumentOptions DocumentOptions = new()
     {
         AllowTrailingCommas = false,
         CommentHandling = JsonCommentHandling.Disallow,
-        MaxDepth = 64,
+        MaxDepth = MaxJsonDepth,
     };
 
     /// <summary>Shortest round-trip form that always reads back as a float (has '.', 'E' or 'e').</summary>
@@ -48,7 +55,7 @@ internal static class FilterJson
 
     /// <summary>The error for JSON whose string escapes are not valid UTF-16 (an unpaired surrogate such as <c>"\ud800"</c>).</summary>
     internal static ChromaFilterException InvalidText(string filterName, InvalidOperationException inner) =>
-        new($"Invalid {filterName}: a key or string is not valid UTF-16, e.g. an escaped unpaired surrogate ({inner.Message})", inner);
+        new($"Invalid {filterName}: a key or string is not valid UTF-16, e.g. an escaped unpaired surrogate ({Internal.Echo.Text(inner.Message, 512)})", inner);
 
     internal static JsonDocument ParseDocument(string json, string filterName)
     {
@@ -57,10 +64,50 @@ internal static class FilterJson
         {
             return JsonDocument.Parse(json, DocumentOptions);
         }
+        catch (JsonException ex) when (StructuralDepth(json) >= MaxJsonDepth)
+        {
+            throw LogicalClauses.TooDeep(filterName, ex);
+        }
         catch (JsonException ex)
         {
-            throw new ChromaFilterException($"Invalid {filterName}: malformed JSON ({ex.Message})", ex);
+            throw new ChromaFilterException($"Invalid {filterName}: malformed JSON ({Internal.Echo.Text(ex.Message, 512)})", ex);
         }
+    }
+
+    /// <summary>The deepest nesting of objects and arrays in <paramref name="json"/>, brackets inside strings ignored (a failed parse only).</summary>
+    private static int StructuralDepth(string json)
+    {
+        int depth = 0, deepest = 0;
+        var inString = false;
+        for (var i = 0; i < json.Length; i++)
+        {
+            var c = json[i];
+            if (inString)
+            {
+                if (c == '\\')
+                {
+                    i++;
+                }
+                else if (c == '"')
+                {
+                    inString = false;
+                }
+            }
+            else if (c == '"')
+            {
+                inString = true;
+            }
+            else if (c is '{' or '[')
+            {
+                deepest = Math.Max(deepest, ++depth);
+            }
+            else if (c is '}' or ']')
+            {
+                depth--;
+            }
+        }
+
+        return deepest;
     }
 
     /// <summary>JSON type name for error messages.</summary>
@@ -75,6 +122,6 @@ internal static class FilterJson
         _ => "nothing",
     };
 
-    /// <summary>Quotes a key or operator name for an error message.</summary>
-    internal static string Quote(string text) => JsonSerializer.Serialize(text, SerializerOptions);
+    /// <summary>Quotes a caller's key, operator or text for an error message (keys masked, escaped, capped: <see cref="Internal.Echo.Quoted"/>).</summary>
+    internal static string Quote(string text) => Internal.Echo.Quoted(text);
 }

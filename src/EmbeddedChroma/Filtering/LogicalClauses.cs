@@ -23,12 +23,15 @@ internal static class LogicalClauses
 
         if (depth + 1 > MaxDepth)
         {
-            throw new ChromaFilterException(
-                $"Invalid {filterName}: '$and'/'$or' nest more than {MaxDepth} levels deep; flatten the filter.");
+            throw TooDeep(filterName, inner: null);
         }
 
         return depth + 1;
     }
+
+    /// <summary>The one error for a filter nested past <see cref="MaxDepth"/>, from the typed builder or from JSON.</summary>
+    public static ChromaFilterException TooDeep(string filterName, Exception? inner) =>
+        new($"Invalid {filterName}: '$and'/'$or' nest more than {MaxDepth} levels deep; flatten the filter.", inner);
 
     /// <summary>At least two clauses, none null.</summary>
     public static ImmutableArray<T> Validate<T>(LogicalOperator op, T[] clauses, string filterName, string clauseNoun)

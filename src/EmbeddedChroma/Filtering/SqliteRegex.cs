@@ -109,7 +109,7 @@ internal static class SqliteRegex
             {
                 // Parsed filters are validated already; this guards hand-written SQL that calls regexp directly.
                 throw new InvalidOperationException(
-                    $"{ErrorMarker}Invalid where_document: operator '$regex' has an invalid regular expression {FilterJson.Quote(pattern)}: {ex.Message}",
+                    $"{ErrorMarker}Invalid where_document: operator '$regex' has an invalid regular expression {FilterJson.Quote(pattern)}: {Internal.Echo.Text(ex.Message, 512)}",
                     ex);
             }
 

@@ -81,9 +81,10 @@ internal sealed class WhereDocumentText : WhereDocument
             }
             catch (ArgumentException ex)
             {
+                // No inner exception: .NET's message repeats the raw pattern (keys and control characters included);
+                // its explanation is kept here, through the echo helper.
                 throw new ChromaFilterException(
-                    $"Invalid where_document: operator '{op.Name()}' has an invalid regular expression {FilterJson.Quote(text)}: {ex.Message}",
-                    ex);
+                    $"Invalid where_document: operator '{op.Name()}' has an invalid regular expression {FilterJson.Quote(text)}: {Internal.Echo.Text(ex.Message, 512)}");
             }
         }
 

@@ -43,7 +43,7 @@ internal static class MetadataCodec
 
             if (key[0] is '#' or '$')
             {
-                throw new ChromaValidationException($"{where}: metadata key '{key}' is reserved (keys may not start with '#' or '$').");
+                throw new ChromaValidationException($"{where}: metadata key '{Echo.Text(key)}' is reserved (keys may not start with '#' or '$').");
             }
 
             if (key.Length > limits.MaxMetadataValueLength)
@@ -51,7 +51,7 @@ internal static class MetadataCodec
                 throw new ChromaValidationException($"{where}: a metadata key is {key.Length} characters long; the limit is {limits.MaxMetadataValueLength}.");
             }
 
-            Utf16Text.Check(key, $"{where}: metadata key '{Names.Shorten(key)}'");
+            Utf16Text.Check(key, $"{where}: metadata key '{Echo.Text(key)}'");
 
             if (value is null)
             {
@@ -63,7 +63,7 @@ internal static class MetadataCodec
                 continue;
             }
 
-            result[key] = NormalizeValue(value, $"{where}: metadata key '{key}'", limits, scalarsOnly);
+            result[key] = NormalizeValue(value, $"{where}: metadata key '{Echo.Text(key)}'", limits, scalarsOnly);
         }
 
         return result;
@@ -151,7 +151,7 @@ internal static class MetadataCodec
                 catch (InvalidOperationException ex)
                 {
                     // A JSON escape such as "\ud800" decodes to an unpaired surrogate, which System.Text.Json refuses.
-                    throw new ChromaValidationException($"{where}: JSON string is not valid UTF-16 ({ex.Message})", ex);
+                    throw new ChromaValidationException($"{where}: JSON string is not valid UTF-16 ({Echo.Text(ex.Message, 512)})", ex);
                 }
 
                 CheckString(s, where, limits);

@@ -2,15 +2,35 @@ using Microsoft.Extensions.Logging;
 
 namespace EmbeddedChroma.Internal;
 
-/// <summary>The store's log messages (source-generated; see <see cref="ChromaStoreOptions.Logger"/>).</summary>
+/// <summary>
+/// The store's log messages (source-generated; see <see cref="ChromaStoreOptions.Logger"/>). Every caller-supplied
+/// value (collection names, paths, reasons) goes through <see cref="Echo"/> first: keys masked, control characters
+/// and lone surrogates escaped, so a log line never carries a secret and a strict UTF-8 writer never chokes.
+/// </summary>
 internal static partial class StoreLog
 {
+    public static void ArenaRebuilt(ILogger logger, string collection, string path, string reason) =>
+        LogArenaRebuilt(logger, Echo.Text(collection), Echo.Path(path), Echo.Text(reason, 512));
+
+    public static void GraphRebuilt(ILogger logger, string collection, string path, string reason) =>
+        LogGraphRebuilt(logger, Echo.Text(collection), Echo.Path(path), Echo.Text(reason, 512));
+
+    public static void BackgroundFailed(ILogger logger, Exception exception, string collection, string task) =>
+        LogBackgroundFailed(logger, exception, Echo.Text(collection), task);
+
+    /// <summary>A store file or folder readable or writable by group or others (warned about, not changed: it is the owner's file).</summary>
+    public static void PermissionsTooWide(ILogger logger, string path, UnixFileMode mode, bool folder) =>
+        LogPermissionsTooWide(logger, Echo.Path(path), Convert.ToString((int)mode & 0x1FF, 8), folder ? "700" : "600");
+
     [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "Collection {Collection}: vector arena '{Path}' {Reason}; rebuilding it from SQLite.")]
-    public static partial void ArenaRebuilt(ILogger logger, string collection, string path, string reason);
+    private static partial void LogArenaRebuilt(ILogger logger, string collection, string path, string reason);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Collection {Collection}: HNSW graph '{Path}' could not be used ({Reason}); rebuilding it in the background.")]
-    public static partial void GraphRebuilt(ILogger logger, string collection, string path, string reason);
+    private static partial void LogGraphRebuilt(ILogger logger, string collection, string path, string reason);
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "Collection {Collection}: background {Task} failed; queries stay correct (exact scan of what it did not cover) and the next open repairs it.")]
-    public static partial void BackgroundFailed(ILogger logger, Exception exception, string collection, string task);
+    private static partial void LogBackgroundFailed(ILogger logger, Exception exception, string collection, string task);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Store file '{Path}' may be read or written by group or others (mode {Mode}); anyone with that access reads documents and embeddings without a key. Restrict it to its owner (chmod {Fix}).")]
+    private static partial void LogPermissionsTooWide(ILogger logger, string path, string mode, string fix);
 }

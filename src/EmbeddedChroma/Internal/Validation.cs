@@ -63,7 +63,7 @@ internal static class Validation
 
         if (duplicates is not null)
         {
-            throw new ChromaValidationException($"{field} contains duplicates: {string.Join(", ", duplicates.Select(d => $"'{Names.Shorten(d)}'"))}.");
+            throw new ChromaValidationException($"{field} contains duplicates: {string.Join(", ", duplicates.Select(d => $"'{Echo.Text(d)}'"))}.");
         }
     }
 

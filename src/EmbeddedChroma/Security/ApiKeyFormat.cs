@@ -30,6 +30,12 @@ internal static class ApiKeyFormat
     public static string Create(string keyId)
     {
         var secret = RandomNumberGenerator.GetString(Alphabet, SecretLength);
+        return Compose(keyId, secret);
+    }
+
+    /// <summary>The key text for <paramref name="keyId"/> and <paramref name="secret"/>, with its checksum (tests build fixed keys with it).</summary>
+    internal static string Compose(string keyId, string secret)
+    {
         var body = string.Concat(Prefix, keyId, "_", secret);
         return body + Checksum(body);
     }
@@ -55,10 +61,53 @@ internal static class ApiKeyFormat
         }
     }
 
-    /// <summary>True when <paramref name="text"/> at <paramref name="index"/> starts a well-formed key (shape and checksum).</summary>
-    public static bool IsKeyAt(ReadOnlySpan<char> text, int index) =>
-        index + TotalLength <= text.Length && TryParse(text.Slice(index, TotalLength), out _, out _)
-        && (index + TotalLength == text.Length || !char.IsAsciiLetterOrDigit(text[index + TotalLength]));
+    /// <summary>
+    /// True when <paramref name="text"/> at <paramref name="index"/> starts a well-formed key (shape and checksum),
+    /// whatever precedes or follows it.
+    /// </summary>
+    public static bool IsKeyAt(ReadOnlySpan<char> text, int index, out string keyId)
+    {
+        keyId = string.Empty;
+        return index + TotalLength <= text.Length && TryParse(text.Slice(index, TotalLength), out keyId, out _);
+    }
+
+    /// <summary>
+    /// The length of key-shaped text at <paramref name="index"/>, or 0: the prefix in any case, a key id of 12 base62
+    /// characters, <c>_</c>, and 1 to 49 base62 characters of secret and checksum (a valid key, one whose checksum
+    /// fails, or one cut short). The secret run stops where another prefix starts, so a fragment glued to a whole key
+    /// does not swallow the start of that key; when the id itself ends in a prefix, the length covers that inner
+    /// candidate too.
+    /// </summary>
+    public static int KeyShapedLength(ReadOnlySpan<char> text, int index)
+    {
+        var secretStart = index + Prefix.Length + KeyIdLength + 1;
+        if (secretStart >= text.Length
+            || !text.Slice(index, Prefix.Length).Equals(Prefix, StringComparison.OrdinalIgnoreCase)
+            || !IsBase62(text.Slice(index + Prefix.Length, KeyIdLength))
+            || text[secretStart - 1] != '_')
+        {
+            return 0;
+        }
+
+        var end = secretStart;
+        var limit = Math.Min(text.Length, secretStart + SecretLength + ChecksumLength);
+        while (end < limit && char.IsAsciiLetterOrDigit(text[end])
+            && !(end + Prefix.Length <= text.Length && text.Slice(end, Prefix.Length).Equals(Prefix, StringComparison.OrdinalIgnoreCase)))
+        {
+            end++;
+        }
+
+        if (end == secretStart)
+        {
+            return 0;
+        }
+
+        // An id ending in "eck" makes its "eck_" a second candidate (text such as "eck_beck02482eck_<key id>_<secret>"):
+        // cover both, so the outer match cannot hide the inner key's secret.
+        var inner = secretStart - 1 - (Prefix.Length - 1);
+        var innerLength = text.Slice(inner, Prefix.Length).Equals(Prefix, StringComparison.OrdinalIgnoreCase) ? KeyShapedLength(text, inner) : 0;
+        return Math.Max(end, inner + innerLength) - index;
+    }
 
     /// <summary>Checks shape and checksum; on success gives the key id and the secret's span.</summary>
     public static bool TryParse(ReadOnlySpan<char> key, out string keyId, out Range secret)

@@ -161,10 +161,7 @@ internal sealed partial class KeyRing
 
     private void Validate(ApiKeySpec spec)
     {
-        if (string.IsNullOrWhiteSpace(spec.Name) || spec.Name.Length > 256)
-        {
-            throw new ChromaValidationException("Key name must be 1 to 256 characters and not blank.");
-        }
+        Internal.Names.ValidateKeyName(spec.Name);
 
         if (spec.Actions is null || spec.Actions.Count == 0)
         {
@@ -175,7 +172,7 @@ internal sealed partial class KeyRing
         {
             if (action is null || !ChromaActions.Expand(action).Any())
             {
-                throw new ChromaValidationException($"Unknown key action '{action}'; see ChromaActions for the vocabulary.");
+                throw new ChromaValidationException($"Unknown key action '{Internal.Echo.Text(action)}'; see ChromaActions for the vocabulary.");
             }
         }
 
@@ -223,7 +220,7 @@ internal sealed partial class KeyRing
     }
 
     private static string Describe(KeyBody body) =>
-        $"name '{body.Name}'; actions {string.Join(",", body.Actions)}; resources {string.Join(",", body.Resources)}";
+        $"name '{Internal.Echo.Text(body.Name, 256)}'; actions {string.Join(",", body.Actions)}; resources {string.Join(",", body.Resources)}";
 
     /// <summary>
     /// Keys the actor may see and manage: an admin key, all; any other key, itself and the keys issued below it
@@ -262,14 +259,10 @@ internal sealed partial class KeyRing
     }
 
     /// <summary>
-    /// A key id as echoed in a message. Anything not shaped like a key id (such as a whole key pasted where its id
-    /// belongs) is not echoed: Names.Shorten keeps 61 characters, which still hold the whole secret.
+    /// A key id as echoed in a message, through <see cref="Internal.Echo"/>: a whole key pasted where its id belongs shows as
+    /// its display form, anything else key-shaped is masked, control characters and lone surrogates are escaped.
     /// </summary>
-    private static string Names(string? keyId) =>
-        keyId is null ? "(null)"
-        : keyId.Length == ApiKeyFormat.KeyIdLength && keyId.All(char.IsAsciiLetterOrDigit) ? keyId
-        : ApiKeyFormat.TryParse(keyId, out var id, out _) ? ApiKeyFormat.Display(id)
-        : "(not a key id)";
+    private static string Names(string? keyId) => Internal.Echo.Text(keyId);
 
     public IReadOnlyList<ApiKeyInfo> List(ApiKeyContext actor)
     {

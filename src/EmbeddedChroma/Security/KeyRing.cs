@@ -472,9 +472,9 @@ internal sealed partial class KeyRing : IDisposable
 /// <summary>The one wording of "not found", shared by the catalog and the gate so the two cannot be told apart.</summary>
 internal static class NotFoundMessages
 {
-    public static string Tenant(string tenant) => $"Tenant '{Names.Shorten(tenant)}' does not exist.";
+    public static string Tenant(string tenant) => $"Tenant '{Echo.Text(tenant)}' does not exist.";
 
-    public static string Database(string tenant, string database) => $"Database '{Names.Shorten(database)}' does not exist in tenant '{Names.Shorten(tenant)}'.";
+    public static string Database(string tenant, string database) => $"Database '{Echo.Text(database)}' does not exist in tenant '{Echo.Text(tenant)}'.";
 
-    public static string Collection(string tenant, string database, string collection) => $"Collection '{Names.Shorten(collection)}' does not exist in '{Names.Shorten(tenant)}/{Names.Shorten(database)}'.";
+    public static string Collection(string tenant, string database, string collection) => $"Collection '{Echo.Text(collection)}' does not exist in '{Echo.Text(tenant)}/{Echo.Text(database)}'.";
 }

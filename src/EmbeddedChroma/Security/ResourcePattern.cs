@@ -12,9 +12,9 @@ internal readonly record struct ResourceRef(string? Tenant, string? Database = n
     public override string ToString() => Depth switch
     {
         0 => "the store",
-        1 => $"tenant '{Tenant}'",
-        2 => $"database '{Tenant}/{Database}'",
-        _ => $"collection '{Tenant}/{Database}/{Collection}'",
+        1 => $"tenant '{Echo.Text(Tenant)}'",
+        2 => $"database '{Echo.Text(Tenant)}/{Echo.Text(Database)}'",
+        _ => $"collection '{Echo.Text(Tenant)}/{Echo.Text(Database)}/{Echo.Text(Collection)}'",
     };
 }
 
@@ -47,7 +47,7 @@ internal sealed class ResourcePattern
         var segments = text.Split('/');
         if (segments.Length > 3)
         {
-            throw new ChromaValidationException($"Key resources: '{Names.Shorten(text)}' has more than three segments (tenant/database/collection).");
+            throw new ChromaValidationException($"Key resources: '{Echo.Text(text)}' has more than three segments (tenant/database/collection).");
         }
 
         foreach (var segment in segments)

@@ -209,7 +209,7 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
             if (state.Arena is null)
             {
                 var path = store.ArenaPath(state.Uuid);
-                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                Internal.OwnerOnly.CreateFolder(Path.GetDirectoryName(path)!);
                 state.Arena = VectorArena.Create(path, state.Dimension!.Value, Math.Max(1024, state.NextSlot));
             }
 

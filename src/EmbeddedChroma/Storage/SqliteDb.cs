@@ -50,7 +50,7 @@ internal sealed class SqliteDb : IDisposable
 
     /// <summary>The exception for a damaged database file: names the file, says it is corrupt, and what to do.</summary>
     public ChromaCorruptStoreException Corrupt(Exception inner, string? detail = null) =>
-        new($"The store is corrupt: the SQLite file '{Path}' is damaged ({detail ?? Describe(inner)}). " +
+        new($"The store is corrupt: the SQLite file '{Internal.Echo.Path(Path)}' is damaged ({detail ?? Describe(inner)}). " +
             "Restore the store folder from a backup; the store cannot be used as it is.", inner);
 
     private static string Describe(Exception ex) => ex is SqliteException sqlite

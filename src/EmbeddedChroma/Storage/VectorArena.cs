@@ -157,7 +157,7 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
     {
         capacity = Math.Max(capacity, 64);
         var stride = (dimension + 15) & ~15;
-        var file = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None);
+        var file = Internal.OwnerOnly.Open(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None);
         file.SetLength(HeaderSize + (capacity * stride * sizeof(float)));
         var arena = new VectorArena(path, dimension, file, capacity);
         arena.WriteHeader(clean: false, stamp: -1);

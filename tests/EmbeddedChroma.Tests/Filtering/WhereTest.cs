@@ -209,11 +209,11 @@ public sealed class WhereTest
         Where.Parse("""{"k": {"$in": [1, 2.5]}}""").Should().Be(Where.In("k", 1, 2.5));
 
     [Fact]
-    public void Parse_rejects_deep_nesting_when_beyond_the_json_depth_limit()
+    public void Parse_rejects_deep_nesting_with_the_nesting_error_when_beyond_the_nesting_limit()
     {
         string json = string.Concat(Enumerable.Repeat("""{"$and": [{"a": 1}, """, 70)) + """{"a": 1}""" + string.Concat(Enumerable.Repeat("]}", 70));
 
-        AssertRejected(json, "malformed JSON");
+        AssertRejected(json, "nest more than 64 levels");
     }
 
     private static void AssertRejected(string json, params string[] named) => AssertThrows(() => Where.Parse(json), named);

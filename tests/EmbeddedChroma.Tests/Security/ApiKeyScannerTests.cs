@@ -1,3 +1,6 @@
+using CsCheck;
+using EmbeddedChroma.Security;
+
 namespace EmbeddedChroma.Tests.Security;
 
 /// <summary>Finding leaked keys in text by prefix, shape and checksum, and redacting them.</summary>
@@ -68,7 +71,7 @@ public sealed class ApiKeyScannerTests : IDisposable
     }
 
     [Fact]
-    public void Find_rejects_the_key_when_one_checksum_character_is_flipped()
+    public void Redact_masks_the_key_when_one_checksum_character_is_flipped()
     {
         for (var i = 1; i <= 6; i++)
         {
@@ -76,16 +79,96 @@ public sealed class ApiKeyScannerTests : IDisposable
             var flipped = Key[..^i] + (c == 'z' ? 'y' : c == '9' ? '8' : (char)(c + 1)) + (i > 1 ? Key[^(i - 1)..] : "");
             flipped.Length.Should().Be(Key.Length);
 
-            ApiKeyScanner.Find($"token={flipped}").Should().BeEmpty($"checksum character -{i} changed");
-            ApiKeyScanner.Redact($"token={flipped}").Should().Be($"token={flipped}");
+            ApiKeyScanner.Find($"token={flipped}").Should().BeEmpty($"checksum character -{i} changed: not a valid key");
+            ApiKeyScanner.Redact($"token={flipped}").Should().Be($"token={Display(Key)}", "key-shaped text is masked even when its checksum fails");
+        }
+    }
+
+    public static TheoryData<string, string> GluedNeighbours => new()
+    {
+        { "x", "" },
+        { "token", "" },
+        { "%3D", "" },
+        { "Bearer9", "" },
+        { "", "0" },
+        { "", "abc" },
+        { "9", "Z" },
+    };
+
+    [Theory]
+    [MemberData(nameof(GluedNeighbours))]
+    public void Find_finds_the_key_when_letters_or_digits_are_glued_to_it(string before, string after)
+    {
+        var text = before + Key + after;
+
+        var found = ApiKeyScanner.Find(text);
+
+        found.Should().ContainSingle().Which.Should().Be(new DetectedApiKey(before.Length, Key.Length, Display(Key)));
+        ApiKeyScanner.Redact(text).Should().Be(before + Display(Key) + after);
+    }
+
+    [Fact]
+    public void Find_finds_both_keys_when_two_keys_are_glued_together()
+    {
+        foreach (var text in new[] { Key + Other, Other + Key, "eck_" + Key + Other + "eck" })
+        {
+            var found = ApiKeyScanner.Find(text);
+
+            found.Select(f => f.Index).Should().Equal(text.IndexOf(Key[..20], StringComparison.Ordinal) < text.IndexOf(Other[..20], StringComparison.Ordinal)
+                ? [text.IndexOf(Key[..20], StringComparison.Ordinal), text.IndexOf(Other[..20], StringComparison.Ordinal)]
+                : [text.IndexOf(Other[..20], StringComparison.Ordinal), text.IndexOf(Key[..20], StringComparison.Ordinal)]);
+            var redacted = ApiKeyScanner.Redact(text);
+            redacted.Should().NotContain(KeyRingHarness.SecretOf(Key)[..8]).And.NotContain(KeyRingHarness.SecretOf(Other)[..8]);
         }
     }
 
     [Fact]
-    public void Find_rejects_the_key_when_it_is_glued_to_other_letters_digits_or_truncated()
+    public void Redact_masks_a_truncated_key_when_any_part_of_the_secret_remains()
     {
-        ApiKeyScanner.Find("x" + Key).Should().BeEmpty();
-        ApiKeyScanner.Find(Key + "0").Should().BeEmpty();
+        var id = KeyRingHarness.KeyIdOf(Key);
+        foreach (var cut in new[] { 1, 6, 7, 20, 48, 65 })
+        {
+            var truncated = Key[..(Key.Length - cut)];
+            var text = $"key={truncated} end";
+
+            ApiKeyScanner.Find(text).Should().BeEmpty("a truncated key is not a valid key");
+            var redacted = ApiKeyScanner.Redact(text);
+            if (cut <= 49)
+            {
+                redacted.Should().Be($"key={Display(Key)} end", $"{cut} characters cut still leave part of the secret");
+            }
+            else
+            {
+                redacted.Should().Be(text, "no secret character is left to hide");
+            }
+        }
+
+        ApiKeyScanner.Redact($"eck_{id}_ and eck_{id}").Should().Be($"eck_{id}_ and eck_{id}", "prefix and id alone hold no secret");
+    }
+
+    [Fact]
+    public void Redact_masks_a_truncated_key_without_swallowing_a_whole_key_glued_after_it()
+    {
+        var text = Other[..30] + Key;
+
+        var redacted = ApiKeyScanner.Redact(text);
+
+        redacted.Should().Be(Display(Other) + Display(Key));
+    }
+
+    [Fact]
+    public void Redact_masks_the_key_when_its_case_was_changed()
+    {
+        foreach (var changed in new[] { Key.ToUpperInvariant(), Key.ToLowerInvariant() })
+        {
+            ApiKeyScanner.Find(changed).Should().BeEmpty();
+            ApiKeyScanner.Redact($"[{changed}]").Should().NotContain(changed[20..40]);
+        }
+    }
+
+    [Fact]
+    public void Find_rejects_text_that_is_not_a_whole_valid_key()
+    {
         ApiKeyScanner.Find(Key[..^1]).Should().BeEmpty();
         ApiKeyScanner.Find(Key[..^1] + " ").Should().BeEmpty();
         ApiKeyScanner.Find("eck_eck_eck_").Should().BeEmpty();
@@ -93,6 +176,76 @@ public sealed class ApiKeyScannerTests : IDisposable
         ApiKeyScanner.Find(Key.ToUpperInvariant()).Should().BeEmpty();
         var unsafeNull = () => ApiKeyScanner.Find(null!);
         unsafeNull.Should().Throw<ArgumentNullException>();
+        var unsafeRedact = () => ApiKeyScanner.Redact(null!);
+        unsafeRedact.Should().Throw<ArgumentNullException>();
+    }
+
+    /// <summary>
+    /// Random text (letters, digits, punctuation, stray prefixes) with valid, altered and truncated keys spliced in at
+    /// random places, neighbours included: Find reports exactly the valid keys at their positions, and Redact leaves
+    /// no 8-character piece of any secret.
+    /// </summary>
+    [Fact]
+    public void Find_and_Redact_hold_for_keys_spliced_into_random_text()
+    {
+        var random = new Random(20261206);
+        string Secret() => new(Enumerable.Range(0, 43).Select(_ => "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"[random.Next(62)]).ToArray());
+        var keys = new[]
+        {
+            ApiKeyFormat.Compose("4niavj2kYRvi", Secret()), ApiKeyFormat.Compose("AbCdEfGhIjKl", Secret()),
+            ApiKeyFormat.Compose("000000000eck", Secret()), ApiKeyFormat.Compose("zzzzzzzzzzzz", Secret()),
+        };
+        var noise = Gen.OneOf(
+            Gen.Char["abcxyzABCXYZ0123456789"].Array[0, 6].Select(c => new string(c)),
+            Gen.OneOf(Gen.Const(" "), Gen.Const("_"), Gen.Const("="), Gen.Const("%3D"), Gen.Const("\n"), Gen.Const("eck_"), Gen.Const("eck"), Gen.Const("\"\""), Gen.Const("é")));
+        var piece = Gen.Int[0, keys.Length - 1].SelectMany(k => Gen.Int[0, 2].SelectMany(kind => Gen.Int[1, 42].SelectMany(n => Gen.Int[17, 65].Select(at => (keys[k], kind, n, at)))));
+        var sample = Gen.Select(noise.Array[0, 8], piece.Array[0, 4], noise.Array[0, 8]);
+
+        sample.Sample(
+            (before, pieces, after) =>
+            {
+                var text = new System.Text.StringBuilder(string.Concat(before));
+                var expected = new List<int>();
+                var secrets = new List<string>();
+                foreach (var (key, kind, n, at) in pieces)
+                {
+                    var start = text.Length;
+                    switch (kind)
+                    {
+                        case 0: // valid
+                            text.Append(key);
+                            expected.Add(start);
+                            secrets.Add(KeyRingHarness.SecretOf(key));
+                            break;
+                        case 1: // one character of secret or checksum changed to another letter or digit
+                            var c = key[at];
+                            text.Append(key[..at]).Append(c == 'q' ? 'r' : 'q').Append(key[(at + 1)..]);
+                            secrets.Add(KeyRingHarness.SecretOf(key));
+                            break;
+                        default: // cut short inside the secret, at least one secret character left
+                            text.Append(key[..(17 + n)]);
+                            secrets.Add(key.Substring(17, n));
+                            break;
+                    }
+
+                    text.Append(string.Concat(after.Take(1)));
+                }
+
+                text.Append(string.Concat(after));
+                var s = text.ToString();
+
+                ApiKeyScanner.Find(s).Select(f => f.Index).Should().Equal(expected, s);
+                var redacted = ApiKeyScanner.Redact(s);
+                foreach (var secret in secrets)
+                {
+                    for (var i = 0; i + 8 <= secret.Length; i++)
+                    {
+                        redacted.Should().NotContain(secret.Substring(i, 8), $"text: {s}");
+                    }
+                }
+            },
+            seed: new PCG(10, 42).ToString(),
+            iter: 20_000);
     }
 
     [Fact]

@@ -169,4 +169,24 @@ public sealed class GatedEntryPointTests : IDisposable
             }
         }
     }
+
+    [Fact]
+    public void Every_property_value_stays_as_it_was_when_the_key_was_revoked_and_the_store_changed_after()
+    {
+        _h.Fx.CreateCollection("test");
+        var key = _h.Mint([ChromaActions.AllData, ChromaActions.AllKeyRing]);
+        var targets = TargetsOf(_h.Login(key));
+        object? Read(Type type, string name) => type.GetProperty(name)!.GetValue(targets.For(type));
+        var before = GatedTypes.SelectMany(t => ExemptProperties[t].Select(n => (t, n, Read(t, n)))).ToList();
+        _h.AdminRing.RevokeKey(key.Info.KeyId);
+
+        var admin = _h.Fx.Client.GetCollection("test");
+        admin.Add(["a"], [[1f, 2f]]);
+        admin.Modify(name: "test-renamed", metadata: new Dictionary<string, object?> { ["after"] = "revocation" }, configuration: new CollectionConfigurationUpdate { EfSearch = 33 });
+
+        foreach (var (type, name, value) in before)
+        {
+            Read(type, name).Should().BeEquivalentTo(value, $"{type.Name}.{name} must show nothing of the store newer than the key's last allowed call");
+        }
+    }
 }

@@ -63,6 +63,19 @@ public sealed class SecretLeakTests : IDisposable
         Catch(() => _h.AdminRing.GetKey(text));
         Catch(() => _h.AdminRing.RevokeKey(text));
         Catch(() => _h.AdminRing.GetUsage(text));
+        Catch(() => client.GetCollection(text));                                 // the key where a name belongs
+        Catch(() => client.GetCollection("prod" + text));                        // glued to a name
+        Catch(() => client.GetCollection(text[..40]));                           // cut short
+        Catch(() => _h.Store.GetClient(context, text));
+        Catch(() => _h.Store.GetClient(context, "default_tenant", "db" + text));
+        Catch(() => _h.Fx.Client.CreateCollection(text));
+        Catch(() => _h.Fx.Client.CreateDatabase(text));
+        Catch(() => _h.Fx.Client.CreateTenant(text + "x"));
+        Catch(() => _h.AdminRing.CreateKey(new ApiKeySpec { Name = "key for " + text, Actions = [ChromaActions.Count], Resources = ["*"] }));
+        Catch(() => _h.AdminRing.CreateKey(new ApiKeySpec { Name = "k", Actions = [ChromaActions.Count], Resources = [$"default_tenant/default_database/{text}"] }));
+        Catch(() => _h.AdminRing.CreateKey(new ApiKeySpec { Name = "k", Actions = [text], Resources = ["*"] }));
+        Catch(() => collection.Get(where: Where.Eq("$" + text, 1)));
+        Catch(() => collection.Get(whereDocument: WhereDocument.Regex("(" + text)));
         for (var i = 0; i < 5; i++)
         {
             Catch(() => collection.Count());                                     // rate limited after the burst
@@ -97,7 +110,7 @@ public sealed class SecretLeakTests : IDisposable
         errors.Select(e => e.GetType()).Distinct().Should().BeEquivalentTo(new[]
         {
             typeof(ChromaAuthenticationException), typeof(ChromaAuthorizationException), typeof(ChromaNotFoundException),
-            typeof(ChromaRateLimitedException), typeof(ChromaValidationException),
+            typeof(ChromaRateLimitedException), typeof(ChromaValidationException), typeof(ChromaFilterException),
         });
         foreach (var error in errors)
         {

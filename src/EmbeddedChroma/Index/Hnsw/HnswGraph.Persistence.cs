@@ -49,7 +49,7 @@ internal sealed partial class HnswGraph<TKernel>
             long entry = Volatile.Read(ref _entry);
             var hash = new XxHash3();
             long bodyLength = 0;
-            using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+            using (var file = Internal.OwnerOnly.Open(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
             {
                 file.Write(new byte[HeaderSize]);
                 ReadOnlySpan<byte> level0 = MemoryMarshal.AsBytes(_level0.AsSpan(0, slotCount * _stride0));
