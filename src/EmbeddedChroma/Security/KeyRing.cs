@@ -35,6 +35,12 @@ internal sealed partial class KeyRing : IDisposable
     private long _lastFlushTicks;
     private int _flushing;
 
+    /// <summary>The last usage flush or audit write failed (a full disk): warned once, retried with the next flush.</summary>
+    private int _writeFailing;
+
+    /// <summary>Receives the ring's warnings (usage counters or audit entries that could not be written).</summary>
+    internal Microsoft.Extensions.Logging.ILogger Logger { get; set; } = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
     private KeyRing(KeyRingFile file, TimeProvider time)
     {
         _file = file;
@@ -50,7 +56,7 @@ internal sealed partial class KeyRing : IDisposable
         }
     }
 
-    public static KeyRing Open(string folder, TimeProvider time, bool create) => new(KeyRingFile.Open(folder, create), time);
+    public static KeyRing Open(string folder, TimeProvider time, bool create, bool readOnly = false) => new(KeyRingFile.Open(folder, create, readOnly), time);
 
     /// <summary>Writes a consistent copy of the ring's files into <paramref name="folder"/>; returns the bytes written.</summary>
     public long BackupTo(string folder) => _file.BackupTo(folder);
@@ -215,6 +221,12 @@ internal sealed partial class KeyRing : IDisposable
     /// <summary>Quota: exactly as many calls as uses, even when threads race (the decrement and its write are under the record lock).</summary>
     private void TakeUse(KeyRecord record, string action)
     {
+        if (_file.ReadOnly)
+        {
+            // A use cannot be counted durably: counting in memory would give every read-only open a fresh quota.
+            throw new ChromaReadOnlyException($"The key {record} has a usage quota, and a store opened read-only (ChromaStoreOptions.ReadOnly) cannot count its uses; use a key without a quota.");
+        }
+
         lock (record)
         {
             if (record.RemainingUses is not > 0)
@@ -284,6 +296,11 @@ internal sealed partial class KeyRing : IDisposable
     /// <summary>Denials go to the audit log, at most a burst of them per second; the rest are counted and reported with the next entry.</summary>
     private void AuditDenial(string? keyId, string @event, string detail)
     {
+        if (_file.ReadOnly)
+        {
+            return; // read-only open: nothing is written (see ChromaStoreOptions.ReadOnly)
+        }
+
         if (!_auditDenials.TryTake(Now().UtcTicks, out _))
         {
             Interlocked.Increment(ref _suppressedDenials);
@@ -291,7 +308,25 @@ internal sealed partial class KeyRing : IDisposable
         }
 
         var suppressed = Interlocked.Exchange(ref _suppressedDenials, 0);
-        _file.Commit([], [(Now(), @event, keyId, null, suppressed > 0 ? $"{detail}; {suppressed} similar denials not logged individually" : detail)]);
+        try
+        {
+            _file.Commit([], [(Now(), @event, keyId, null, suppressed > 0 ? $"{detail}; {suppressed} similar denials not logged individually" : detail)]);
+        }
+        catch (Exception ex) when (Storage.StorageErrors.IsStorageFault(ex) || ex is ChromaReadOnlyException)
+        {
+            // The call is refused as it would be anyway; a full disk must not turn the refusal into another error.
+            Interlocked.Add(ref _suppressedDenials, suppressed + 1);
+            WarnWriteFailed(() => StoreLog.AuditWriteFailed(Logger, @event, KeyRingFile.DatabaseFileName, Storage.StorageErrors.Map(ex, KeyRingFile.DatabaseFileName).Message));
+        }
+    }
+
+    /// <summary>Logs a failed usage or audit write once, until a write succeeds again.</summary>
+    private void WarnWriteFailed(Action log)
+    {
+        if (Interlocked.Exchange(ref _writeFailing, 1) == 0)
+        {
+            log();
+        }
     }
 
     private void MaybeFlushUsage(long nowTicks)
@@ -312,13 +347,24 @@ internal sealed partial class KeyRing : IDisposable
         }
     }
 
-    /// <summary>Writes the counters added since the last flush.</summary>
+    /// <summary>
+    /// Writes the counters added since the last flush. When they cannot be written (a full disk, read-only media) they
+    /// stay in memory, counted as not yet flushed, and the next flush writes them: a warning is logged once, and the
+    /// call that triggered the flush is not affected.
+    /// </summary>
     internal void FlushUsage()
     {
+        if (_file.ReadOnly)
+        {
+            return; // read-only open: the counters live in memory only (see ChromaStoreOptions.ReadOnly)
+        }
+
         lock (_file.Sync)
         {
             var counts = new List<(string, string, int, long)>();
             var lastUsed = new List<(string, long)>();
+            var flushed = new List<(KeyRecord Record, int Index, long Total)>();
+            var usedFlushed = new List<(KeyRecord Record, long Used)>();
             foreach (var record in _keys.Values)
             {
                 for (var i = 0; i < record.Counts.Length; i++)
@@ -328,7 +374,7 @@ internal sealed partial class KeyRing : IDisposable
                     if (delta > 0)
                     {
                         counts.Add((record.KeyId, ActionName(i / KeyRecord.OutcomeCount), i % KeyRecord.OutcomeCount, delta));
-                        record.FlushedCounts[i] = total;
+                        flushed.Add((record, i, total));
                     }
                 }
 
@@ -336,14 +382,37 @@ internal sealed partial class KeyRing : IDisposable
                 if (used > record.FlushedLastUsedMs)
                 {
                     lastUsed.Add((record.KeyId, used));
-                    record.FlushedLastUsedMs = used;
+                    usedFlushed.Add((record, used));
                 }
             }
 
-            if (counts.Count > 0 || lastUsed.Count > 0)
+            if (counts.Count == 0 && lastUsed.Count == 0)
+            {
+                return;
+            }
+
+            try
             {
                 _file.AddUsage(counts, lastUsed);
             }
+            catch (Exception ex) when (Storage.StorageErrors.IsStorageFault(ex) || ex is ChromaReadOnlyException)
+            {
+                WarnWriteFailed(() => StoreLog.UsageFlushFailed(Logger, KeyRingFile.DatabaseFileName, Storage.StorageErrors.Map(ex, KeyRingFile.DatabaseFileName).Message));
+                return;
+            }
+
+            // Marked flushed only once written: a failed flush keeps them for the next one.
+            foreach (var (record, index, total) in flushed)
+            {
+                record.FlushedCounts[index] = total;
+            }
+
+            foreach (var (record, used) in usedFlushed)
+            {
+                record.FlushedLastUsedMs = used;
+            }
+
+            Interlocked.Exchange(ref _writeFailing, 0);
         }
     }
 

@@ -39,7 +39,8 @@ internal sealed class KeyRingFile : IDisposable
     public object Sync { get; } = new();
 
     /// <summary>Opens the ring of <paramref name="folder"/>, creating it when <paramref name="create"/>.</summary>
-    public static KeyRingFile Open(string folder, bool create)
+    /// <remarks>With <paramref name="readOnly"/> the database is opened read-only (immutable on read-only media) and every write is refused.</remarks>
+    public static KeyRingFile Open(string folder, bool create, bool readOnly = false)
     {
         var pepperPath = Path.Combine(folder, PepperFileName);
         var databasePath = Path.Combine(folder, DatabaseFileName);
@@ -68,6 +69,11 @@ internal sealed class KeyRingFile : IDisposable
             }
         }
 
+        if (readOnly)
+        {
+            return OpenReadOnly(pepper, databasePath, immutable: false) ?? OpenReadOnly(pepper, databasePath, immutable: true)!;
+        }
+
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = databasePath, Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString());
         try
         {
@@ -91,6 +97,47 @@ internal sealed class KeyRingFile : IDisposable
         {
             connection.Dispose();
             throw new ChromaKeyRingException($"The key ring '{databasePath}' cannot be read ({ex.SqliteErrorCode}).", ex);
+        }
+    }
+
+    /// <summary>
+    /// The ring opened read-only; null when SQLite cannot open it so (no shared-memory file on read-only media) and
+    /// <paramref name="immutable"/> is false and it may be opened as immutable (no write-ahead log left to replay).
+    /// </summary>
+    private static KeyRingFile? OpenReadOnly(byte[] pepper, string databasePath, bool immutable)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = immutable ? new Uri(databasePath).AbsoluteUri + "?immutable=1" : databasePath,
+            Mode = SqliteOpenMode.ReadOnly,
+            Pooling = false,
+        }.ToString());
+        try
+        {
+            connection.Open();
+            Exec(connection, "PRAGMA busy_timeout=30000;");
+            return new KeyRingFile(pepper, connection) { ReadOnly = true };
+        }
+        catch (SqliteException ex)
+        {
+            connection.Dispose();
+            if (!immutable && (ex.SqliteErrorCode & 0xFF) is not (11 or 26) && Storage.SqliteDb.CanOpenImmutable(databasePath))
+            {
+                return null;
+            }
+
+            throw new ChromaKeyRingException($"The key ring '{databasePath}' cannot be read ({ex.SqliteErrorCode}).", ex);
+        }
+    }
+
+    /// <summary>Opened read-only: <see cref="Commit"/> and <see cref="AddUsage"/> throw <see cref="ChromaReadOnlyException"/>.</summary>
+    public bool ReadOnly { get; private init; }
+
+    private void ThrowIfReadOnly()
+    {
+        if (ReadOnly)
+        {
+            throw new ChromaReadOnlyException("The store was opened read-only (ChromaStoreOptions.ReadOnly); its key ring cannot be changed.");
         }
     }
 
@@ -191,6 +238,7 @@ internal sealed class KeyRingFile : IDisposable
     /// <summary>Writes key bodies and audit entries in one transaction.</summary>
     public void Commit(IEnumerable<(string KeyId, string Body)> keys, IEnumerable<(DateTimeOffset At, string Event, string? KeyId, string? Actor, string? Detail)> audit)
     {
+        ThrowIfReadOnly();
         lock (Sync)
         {
             var head = _auditHead;
@@ -291,6 +339,7 @@ internal sealed class KeyRingFile : IDisposable
     /// <summary>Adds usage counts and last-used times (not security-relevant, so not MAC'd).</summary>
     public void AddUsage(IEnumerable<(string KeyId, string Action, int Outcome, long Count)> counts, IEnumerable<(string KeyId, long At)> lastUsed)
     {
+        ThrowIfReadOnly();
         lock (Sync)
         {
             using var tx = _connection.BeginTransaction();
