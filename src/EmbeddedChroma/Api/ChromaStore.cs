@@ -418,6 +418,13 @@ public sealed partial class ChromaStore : IDisposable
     /// <summary>Refuses a write on a store opened with <see cref="ChromaStoreOptions.ReadOnly"/>.</summary>
     internal void ThrowIfReadOnly()
     {
+        if (Db.OpenedWhileFull is { } full)
+        {
+            throw new ChromaStorageFullException(
+                $"The store in '{Path}' was opened while its disk was full, for reads only. Free space on that disk, then close and reopen the store to write.",
+                Path, null, full);
+        }
+
         if (Options.ReadOnly)
         {
             throw new ChromaReadOnlyException($"The store in '{Path}' was opened read-only (ChromaStoreOptions.ReadOnly); writes are refused. Open it without ReadOnly to write.");
@@ -464,6 +471,7 @@ public sealed partial class ChromaStore : IDisposable
             T result;
             _onCommit.Clear();
             _onRollback.Clear();
+            WriteBytes = 0;
             using (var tx = Db.Writer.BeginTransaction())
             {
                 Db.CurrentTransaction = tx;
@@ -472,7 +480,7 @@ public sealed partial class ChromaStore : IDisposable
                     result = action();
                     tx.Commit();
                 }
-                catch
+                catch (Exception ex)
                 {
                     _onCommit.Clear();
                     foreach (var step in _onRollback)
@@ -481,6 +489,12 @@ public sealed partial class ChromaStore : IDisposable
                     }
 
                     _onRollback.Clear();
+                    if (ex is not ChromaException && StorageErrors.IsDiskFull(ex))
+                    {
+                        // SQLite could not write its log: the batch needed at least its own bytes.
+                        throw StorageErrors.StorageFull(Path, WriteBytes > 0 ? WriteBytes : null, ex);
+                    }
+
                     throw;
                 }
                 finally
@@ -510,6 +524,9 @@ public sealed partial class ChromaStore : IDisposable
         _ = CurrentTransaction ?? throw new InvalidOperationException("No write transaction is active.");
         _onCommit.Add(step);
     }
+
+    /// <summary>Bytes of record data the current write transaction stores (a lower bound of what it needs on disk). Writer lock held.</summary>
+    internal long WriteBytes { get; set; }
 
     /// <summary>In-memory undo steps of the current write transaction, run only if it fails (its commit included).</summary>
     private readonly List<Action> _onRollback = [];

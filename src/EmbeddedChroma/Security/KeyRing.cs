@@ -224,7 +224,7 @@ internal sealed partial class KeyRing : IDisposable
         if (_file.ReadOnly)
         {
             // A use cannot be counted durably: counting in memory would give every read-only open a fresh quota.
-            throw new ChromaReadOnlyException($"The key {record} has a usage quota, and a store opened read-only (ChromaStoreOptions.ReadOnly) cannot count its uses; use a key without a quota.");
+            throw new ChromaReadOnlyException($"The key {record} has a usage quota, and a store opened read-only (ChromaStoreOptions.ReadOnly, or on a full disk) cannot count its uses; use a key without a quota.");
         }
 
         lock (record)

@@ -93,6 +93,12 @@ internal sealed class KeyRingFile : IDisposable
 
             return new KeyRingFile(pepper, connection);
         }
+        catch (SqliteException ex) when (!create && Storage.StorageErrors.IsOutOfSpace(ex, folder) && Storage.SqliteDb.CanOpenImmutable(databasePath))
+        {
+            // A full disk: opened for reads (the store is then read-only until reopened with space; usage stays in memory).
+            connection.Dispose();
+            return OpenReadOnly(pepper, databasePath, immutable: true)!;
+        }
         catch (SqliteException ex)
         {
             connection.Dispose();
@@ -137,7 +143,7 @@ internal sealed class KeyRingFile : IDisposable
     {
         if (ReadOnly)
         {
-            throw new ChromaReadOnlyException("The store was opened read-only (ChromaStoreOptions.ReadOnly); its key ring cannot be changed.");
+            throw new ChromaReadOnlyException("The store was opened read-only (ChromaStoreOptions.ReadOnly, or its disk was full when it was opened); its key ring cannot be changed.");
         }
     }
 

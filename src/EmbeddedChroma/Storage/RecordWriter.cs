@@ -59,6 +59,7 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
         }
 
         var metadataJson = MetadataCodec.Encode(metadata);
+        store.WriteBytes += id.Length + (embedding.Length * sizeof(float)) + (document?.Length ?? 0) + (metadataJson?.Length ?? 0);
         var command = store.WriteCommand("""
             INSERT INTO records(collection_id, id, slot, seq, document, metadata, embedding)
             VALUES ($c, $id, $slot, $seq, $doc, $meta, $emb)
@@ -106,6 +107,7 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
         var metadataJson = metadataUpdate is null
             ? existing.MetadataJson
             : MetadataCodec.Encode(MetadataCodec.Merge(MetadataCodec.Decode(existing.MetadataJson), metadataUpdate));
+        store.WriteBytes += ((embedding?.Length ?? 0) * sizeof(float)) + (document?.Length ?? 0) + (metadataJson?.Length ?? 0);
         var delete = store.WriteCommand("DELETE FROM record_meta WHERE rid = $rid");
         delete.Parameters.AddWithValue("$rid", existing.Rid);
         delete.ExecuteNonQuery();

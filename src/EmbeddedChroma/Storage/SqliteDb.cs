@@ -62,12 +62,30 @@ internal sealed class SqliteDb : IDisposable
         catch (SqliteException ex)
         {
             Writer.Dispose();
-            throw IsCorruption(ex) ? Corrupt(ex) : ex;
+            if (IsCorruption(ex))
+            {
+                throw Corrupt(ex);
+            }
+
+            if (!StorageErrors.IsOutOfSpace(ex, System.IO.Path.GetDirectoryName(path) ?? path) || !CanOpenImmutable(path))
+            {
+                throw;
+            }
+
+            // A full disk: SQLite cannot create the WAL's shared-memory file. The store was closed cleanly (no log to
+            // replay), so it opens for reads; writes report the full disk (see OpenedWhileFull).
+            _connectionString = ReadOnlyConnectionString(path, immutable: true);
+            Writer = OpenConnection();
+            ReadOnly = true;
+            OpenedWhileFull = ex;
         }
     }
 
-    /// <summary>Opened read-only (<see cref="ChromaStoreOptions.ReadOnly"/>): no connection can write.</summary>
+    /// <summary>Opened read-only (<see cref="ChromaStoreOptions.ReadOnly"/>, or the disk was full): no connection can write.</summary>
     public bool ReadOnly { get; }
+
+    /// <summary>The disk was full when the store was opened, so it was opened for reads only: SQLite's error then, else null.</summary>
+    public Exception? OpenedWhileFull { get; }
 
     private static string ReadOnlyConnectionString(string path, bool immutable) => new SqliteConnectionStringBuilder
     {

@@ -48,7 +48,7 @@ internal static class StorageErrors
         }
 
         var folder = FolderOf(path);
-        if (IsDiskFull(ex) || (IsUnspecificIOError(ex) && FreeBytes(folder) is < NearlyFull))
+        if (IsOutOfSpace(ex, folder))
         {
             return StorageFull(folder, bytesNeeded, ex);
         }
@@ -75,6 +75,9 @@ internal static class StorageErrors
                 return ex;
         }
     }
+
+    /// <summary>A full disk, or an unspecific I/O error on a file system with (almost) no free space left.</summary>
+    public static bool IsOutOfSpace(Exception ex, string folder) => IsDiskFull(ex) || (IsUnspecificIOError(ex) && FreeBytes(folder) is < NearlyFull);
 
     /// <summary>True for an exception <see cref="Map"/> turns into a <see cref="ChromaException"/>.</summary>
     public static bool IsStorageFault(Exception ex) =>
