@@ -71,7 +71,7 @@ internal sealed class KeyRingFile : IDisposable
 
         if (readOnly)
         {
-            return OpenReadOnly(pepper, databasePath, immutable: false) ?? OpenReadOnly(pepper, databasePath, immutable: true)!;
+            return OpenReadOnly(pepper, databasePath, immutable: Storage.SqliteDb.CanOpenImmutable(databasePath));
         }
 
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = databasePath, Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString());
@@ -97,7 +97,7 @@ internal sealed class KeyRingFile : IDisposable
         {
             // A full disk: opened for reads (the store is then read-only until reopened with space; usage stays in memory).
             connection.Dispose();
-            return OpenReadOnly(pepper, databasePath, immutable: true)!;
+            return OpenReadOnly(pepper, databasePath, immutable: true);
         }
         catch (SqliteException ex)
         {
@@ -107,10 +107,10 @@ internal sealed class KeyRingFile : IDisposable
     }
 
     /// <summary>
-    /// The ring opened read-only; null when SQLite cannot open it so (no shared-memory file on read-only media) and
-    /// <paramref name="immutable"/> is false and it may be opened as immutable (no write-ahead log left to replay).
+    /// The ring opened read-only: as immutable when <paramref name="immutable"/> (no write-ahead log left to replay;
+    /// nothing is created beside the file, so it works on read-only media), else read-only replaying the log.
     /// </summary>
-    private static KeyRingFile? OpenReadOnly(byte[] pepper, string databasePath, bool immutable)
+    private static KeyRingFile OpenReadOnly(byte[] pepper, string databasePath, bool immutable)
     {
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder
         {
@@ -127,11 +127,6 @@ internal sealed class KeyRingFile : IDisposable
         catch (SqliteException ex)
         {
             connection.Dispose();
-            if (!immutable && (ex.SqliteErrorCode & 0xFF) is not (11 or 26) && Storage.SqliteDb.CanOpenImmutable(databasePath))
-            {
-                return null;
-            }
-
             throw new ChromaKeyRingException($"The key ring '{databasePath}' cannot be read ({ex.SqliteErrorCode}).", ex);
         }
     }

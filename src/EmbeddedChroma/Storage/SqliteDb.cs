@@ -24,21 +24,11 @@ internal sealed class SqliteDb : IDisposable
         ReadOnly = readOnly;
         if (readOnly)
         {
-            _connectionString = ReadOnlyConnectionString(path, immutable: false);
-            try
-            {
-                Writer = OpenConnection();
-                Exec(Writer, "SELECT count(*) FROM sqlite_master;");
-            }
-            catch (SqliteException ex) when (!IsCorruption(ex) && CanOpenImmutable(path))
-            {
-                // Read-only media: SQLite cannot create the WAL's shared-memory file. With no WAL left to replay (the
-                // store was closed cleanly) the file is opened as immutable, which needs neither.
-                Writer?.Dispose();
-                _connectionString = ReadOnlyConnectionString(path, immutable: true);
-                Writer = OpenConnection();
-            }
-
+            // The caller holds the folder's lock shared, so no writer can exist: with no WAL left to replay (a cleanly
+            // closed store) the file is opened as immutable, which reads it without creating a -wal or -shm file (and
+            // works on read-only media). Otherwise SQLite opens it read-only and replays the log in memory.
+            _connectionString = ReadOnlyConnectionString(path, immutable: CanOpenImmutable(path));
+            Writer = OpenConnection();
             return;
         }
 
