@@ -92,6 +92,9 @@ public sealed class FullDiskTests
             reread.Get(ids: failed.Ids).Ids.Should().BeEmpty();
             AssertIntact(reread, acknowledged);
             reread.Query([Vector(7)], nResults: 1, include: Include.Distances).Ids[0].Should().Equal("r7");
+            time.Advance(TimeSpan.FromMinutes(1));
+            store.GetClient(key).GetCollection("docs").Count().Should().Be(acknowledged);
+            logger.Entries.Count(e => e.EventId.Id == 11).Should().Be(1, "usage counters that cannot be written are kept, with one warning");
 
             // Space freed: the same batch now succeeds.
             File.Delete(spare);
