@@ -237,7 +237,16 @@ internal sealed partial class KeyRing : IDisposable
             }
 
             record.RemainingUses--;
-            _file.Commit([(record.KeyId, record.ToBody().ToJson())], []);
+            try
+            {
+                _file.Commit([(record.KeyId, record.ToBody().ToJson())], []);
+            }
+            catch (Exception ex) when (Storage.StorageErrors.IsStorageFault(ex))
+            {
+                // Not counted durably, so not taken: the call fails naming the cause (a full disk, read-only media).
+                record.RemainingUses++;
+                throw Storage.StorageErrors.Map(ex, _file.DatabasePath);
+            }
         }
     }
 
@@ -316,7 +325,7 @@ internal sealed partial class KeyRing : IDisposable
         {
             // The call is refused as it would be anyway; a full disk must not turn the refusal into another error.
             Interlocked.Add(ref _suppressedDenials, suppressed + 1);
-            WarnWriteFailed(() => StoreLog.AuditWriteFailed(Logger, @event, KeyRingFile.DatabaseFileName, Storage.StorageErrors.Map(ex, KeyRingFile.DatabaseFileName).Message));
+            WarnWriteFailed(() => StoreLog.AuditWriteFailed(Logger, @event, _file.DatabasePath, Storage.StorageErrors.Map(ex, _file.DatabasePath).Message));
         }
     }
 
@@ -397,7 +406,7 @@ internal sealed partial class KeyRing : IDisposable
             }
             catch (Exception ex) when (Storage.StorageErrors.IsStorageFault(ex) || ex is ChromaReadOnlyException)
             {
-                WarnWriteFailed(() => StoreLog.UsageFlushFailed(Logger, KeyRingFile.DatabaseFileName, Storage.StorageErrors.Map(ex, KeyRingFile.DatabaseFileName).Message));
+                WarnWriteFailed(() => StoreLog.UsageFlushFailed(Logger, _file.DatabasePath, Storage.StorageErrors.Map(ex, _file.DatabasePath).Message));
                 return;
             }
 

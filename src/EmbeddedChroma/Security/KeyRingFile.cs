@@ -91,7 +91,7 @@ internal sealed class KeyRingFile : IDisposable
                     """);
             }
 
-            return new KeyRingFile(pepper, connection);
+            return new KeyRingFile(pepper, connection) { DatabasePath = databasePath };
         }
         catch (SqliteException ex) when (!create && Storage.StorageErrors.IsOutOfSpace(ex, folder) && Storage.SqliteDb.CanOpenImmutable(databasePath))
         {
@@ -122,7 +122,7 @@ internal sealed class KeyRingFile : IDisposable
         {
             connection.Open();
             Exec(connection, "PRAGMA busy_timeout=30000;");
-            return new KeyRingFile(pepper, connection) { ReadOnly = true };
+            return new KeyRingFile(pepper, connection) { ReadOnly = true, DatabasePath = databasePath };
         }
         catch (SqliteException ex)
         {
@@ -130,6 +130,9 @@ internal sealed class KeyRingFile : IDisposable
             throw new ChromaKeyRingException($"The key ring '{databasePath}' cannot be read ({ex.SqliteErrorCode}).", ex);
         }
     }
+
+    /// <summary>The ring's SQLite file (named by storage errors).</summary>
+    public string DatabasePath { get; private init; } = DatabaseFileName;
 
     /// <summary>Opened read-only: <see cref="Commit"/> and <see cref="AddUsage"/> throw <see cref="ChromaReadOnlyException"/>.</summary>
     public bool ReadOnly { get; private init; }

@@ -95,6 +95,8 @@ public sealed class FullDiskTests
             time.Advance(TimeSpan.FromMinutes(1));
             store.GetClient(key).GetCollection("docs").Count().Should().Be(acknowledged);
             logger.Entries.Count(e => e.EventId.Id == 11).Should().Be(1, "usage counters that cannot be written are kept, with one warning");
+            store.GetKeyRing(store.Authenticate(key)).Invoking(r => r.CreateKey(new ApiKeySpec { Name = "more", Actions = ["*"] }))
+                .Should().Throw<ChromaStorageFullException>().Which.Folder.Should().Be(folder);
 
             // Space freed: the same batch now succeeds.
             File.Delete(spare);
