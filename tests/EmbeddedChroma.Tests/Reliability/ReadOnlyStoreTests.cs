@@ -46,6 +46,7 @@ public sealed class ReadOnlyStoreTests
             collection.Get(ids: ["r3"], include: Include.Embeddings | Include.Documents).Documents![0].Should().Be("doc 3");
             collection.Query([[5f, 1, 0]], nResults: 1).Ids[0].Should().Equal("r5");
             client.ListCollections().Should().ContainSingle();
+            client.GetOrCreateCollection("docs").Count().Should().Be(20);
 
             var writes = new (string Name, Action Write)[]
             {
@@ -56,6 +57,7 @@ public sealed class ReadOnlyStoreTests
                 ("Modify", () => collection.Modify(name: "renamed")),
                 ("Compact", () => collection.Compact()),
                 ("CreateCollection", () => client.CreateCollection("other")),
+                ("GetOrCreateCollection of a new one", () => client.GetOrCreateCollection("other")),
                 ("DeleteCollection", () => client.DeleteCollection("docs")),
                 ("CreateDatabase", () => client.CreateDatabase("database2")),
                 ("CreateTenant", () => client.CreateTenant("tenant2")),
