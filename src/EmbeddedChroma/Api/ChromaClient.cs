@@ -212,6 +212,13 @@ public sealed class ChromaClient
         configuration.Validate();
         var metadata = MetadataCodec.Normalize(options?.Metadata, $"collection '{Echo.Text(name)}'", Store.Options, allowNullValues: false, scalarsOnly: true);
         Gate(action, new ResourceRef(Tenant, Database, name));
+        if (getExisting && Store.Options.ReadOnly
+            && Store.InRead(() => Store.FindCollection(Store.DatabaseId(Tenant, Database), name)) is { } found)
+        {
+            // Read-only: an existing collection is returned; creating one is refused by InWrite below.
+            return new Collection(this, found, options?.EmbeddingGenerator);
+        }
+
         var state = Store.InWrite(() =>
         {
             var databaseId = Store.DatabaseId(Tenant, Database);

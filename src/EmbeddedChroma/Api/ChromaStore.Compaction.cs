@@ -41,6 +41,7 @@ public sealed partial class ChromaStore
         lock (Db.WriteLock)
         {
             ThrowIfClosed();
+            ThrowIfReadOnly();
             if (state.Deleted)
             {
                 if (automatic)

@@ -25,6 +25,7 @@ public sealed partial class ChromaStore
                 return;
             }
 
+            EnsureDerivedPaths(state);
             var connection = Db.Rent();
             try
             {
@@ -102,6 +103,49 @@ public sealed partial class ChromaStore
                 Db.Return(connection);
             }
         }
+    }
+
+    /// <summary>
+    /// Derived paths of the wrong kind — a folder where the collection's arena or graph file belongs, or a file where
+    /// the vectors folder belongs — are damaged derived files: moved aside (renamed <c>&lt;name&gt;.damaged-&lt;UTC time&gt;</c>),
+    /// logged, and rebuilt from SQLite like any other. Without this, every call would fail on them forever.
+    /// </summary>
+    private void EnsureDerivedPaths(CollectionState state)
+    {
+        if (File.Exists(_derivedFolder))
+        {
+            MoveAside(_derivedFolder, "a file", isDirectory: false);
+        }
+
+        foreach (var path in (ReadOnlySpan<string>)[ArenaPath(state.Uuid), GraphPath(state.Uuid)])
+        {
+            if (Directory.Exists(path))
+            {
+                MoveAside(path, "a folder", isDirectory: true);
+            }
+        }
+    }
+
+    private void MoveAside(string path, string found, bool isDirectory)
+    {
+        var target = $"{path}.damaged-{Options.TimeProvider.GetUtcNow():yyyyMMdd'T'HHmmssfff'Z'}";
+        try
+        {
+            if (isDirectory)
+            {
+                Directory.Move(path, target);
+            }
+            else
+            {
+                File.Move(path, target);
+            }
+        }
+        catch (Exception ex) when (StorageErrors.IsStorageFault(ex))
+        {
+            throw StorageErrors.Map(ex, path);
+        }
+
+        Internal.StoreLog.DerivedPathMovedAside(Options.Logger, path, found, target);
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // once per open, over every record

@@ -28,18 +28,24 @@ public sealed partial class ChromaStore : IDisposable
     private const string LockFileName = "chroma.lock";
     private const string VectorsFolder = "vectors";
 
-    private readonly FileStream _lockFile;
+    private readonly FileStream? _lockFile;
     private readonly ConcurrentDictionary<long, CollectionState> _collections = new();
+    private readonly string _derivedFolder;
     private long _seq;
     private volatile bool _closed;
 
-    private ChromaStore(string path, ChromaStoreOptions options, FileStream lockFile, SqliteDb db, KeyRing keys)
+    private ChromaStore(string path, ChromaStoreOptions options, FileStream? lockFile, SqliteDb db, KeyRing keys)
     {
         Path = path;
         Options = options;
         _lockFile = lockFile;
         Db = db;
         Keys = keys;
+        keys.Logger = options.Logger;
+        // Read-only: derived files are rebuilt into a private scratch folder, never written in the store folder.
+        _derivedFolder = options.ReadOnly
+            ? System.IO.Path.Combine(System.IO.Path.GetTempPath(), "EmbeddedChroma.ReadOnly", Guid.NewGuid().ToString("N"))
+            : System.IO.Path.Combine(path, VectorsFolder);
         _seq = long.Parse(ReadMeta("seq") ?? "0", CultureInfo.InvariantCulture);
         LoadCollections();
         Internal.OwnerOnly.WarnIfShared(path, options.Logger, [DatabaseFileName, DatabaseFileName + "-wal", DatabaseFileName + "-shm", LockFileName, VectorsFolder]);
@@ -75,8 +81,25 @@ public sealed partial class ChromaStore : IDisposable
         options ??= new ChromaStoreOptions();
         options.Validate();
         path = System.IO.Path.GetFullPath(path);
+        if (options.ReadOnly)
+        {
+            throw new ChromaReadOnlyException($"A store cannot be created with ChromaStoreOptions.ReadOnly = true ('{Internal.Echo.Path(path)}').");
+        }
+
+        try
+        {
+            return CreateCore(path, out adminKey, options);
+        }
+        catch (Exception ex) when (StorageErrors.IsStorageFault(ex))
+        {
+            throw StorageErrors.Map(ex, path);
+        }
+    }
+
+    private static ChromaStore CreateCore(string path, out string adminKey, ChromaStoreOptions options)
+    {
         Internal.OwnerOnly.CreateFolder(path);
-        var lockFile = AcquireLock(path);
+        var lockFile = AcquireLock(path, readOnly: false)!;
         try
         {
             if (File.Exists(System.IO.Path.Combine(path, DatabaseFileName)))
@@ -141,22 +164,22 @@ public sealed partial class ChromaStore : IDisposable
             throw new ChromaNotFoundException($"No store in '{Internal.Echo.Path(path)}'; create one with ChromaStore.Create.");
         }
 
-        var lockFile = AcquireLock(path);
+        var lockFile = AcquireLock(path, options.ReadOnly);
         try
         {
             // Cheap checks only (the open path must stay fast): SQLite validates the header and every page it reads
             // (schema, catalog, counters); a damaged page elsewhere surfaces when it is read, as the same exception.
             // ChromaClient.VerifyIntegrity reads the whole file.
-            var db = OpenDatabase(System.IO.Path.Combine(path, DatabaseFileName));
+            var db = OpenDatabase(System.IO.Path.Combine(path, DatabaseFileName), options.ReadOnly);
             try
             {
                 InitializeSchema(db, create: false);
-                return new ChromaStore(path, options, lockFile, db, KeyRing.Open(path, options.TimeProvider, create: false));
+                return new ChromaStore(path, options, lockFile, db, KeyRing.Open(path, options.TimeProvider, create: false, options.ReadOnly));
             }
-            catch (SqliteException ex)
+            catch (Exception ex) when (StorageErrors.IsStorageFault(ex))
             {
                 db.Dispose();
-                throw db.Corrupt(ex);
+                throw ex is SqliteException sqlite && SqliteDb.IsCorruption(sqlite) ? db.Corrupt(ex) : StorageErrors.Map(ex, db.Path);
             }
             catch
             {
@@ -166,23 +189,37 @@ public sealed partial class ChromaStore : IDisposable
         }
         catch
         {
-            lockFile.Dispose();
+            lockFile?.Dispose();
             throw;
         }
     }
 
-    /// <summary>Opens the SQLite file of an existing store; any SQLite failure there means the file is not a usable database.</summary>
-    private static SqliteDb OpenDatabase(string file)
+    /// <summary>
+    /// Opens the SQLite file of an existing store. Only SQLITE_CORRUPT and SQLITE_NOTADB mean the file is damaged; a
+    /// full disk, read-only media, a file that cannot be opened or an I/O error is reported as what it is.
+    /// </summary>
+    private static SqliteDb OpenDatabase(string file, bool readOnly)
     {
         try
         {
-            return new SqliteDb(file, EmbeddedChroma.Filtering.SqliteRegex.Register);
+            return new SqliteDb(file, EmbeddedChroma.Filtering.SqliteRegex.Register, readOnly);
         }
-        catch (SqliteException ex)
+        catch (SqliteException ex) when (SqliteDb.IsCorruption(ex))
         {
             throw new ChromaCorruptStoreException(
                 $"The store is corrupt: the SQLite file '{Internal.Echo.Path(file)}' could not be opened (SQLite error {ex.SqliteErrorCode}). " +
                 "Restore the store folder from a backup; the store cannot be used as it is.", ex);
+        }
+        catch (Exception ex) when (StorageErrors.IsStorageFault(ex))
+        {
+            if (!readOnly && StorageErrors.IsReadOnly(ex))
+            {
+                throw new ChromaReadOnlyException(
+                    $"The store's SQLite file '{Internal.Echo.Path(file)}' cannot be opened for writing: it is on read-only media, immutable or not writable " +
+                    $"by this process. To read it, open the store with ChromaStoreOptions.ReadOnly = true.", ex);
+            }
+
+            throw StorageErrors.Map(ex, file);
         }
     }
 
@@ -197,16 +234,42 @@ public sealed partial class ChromaStore : IDisposable
         return store.Keys.RecoverAdminKey("admin (recovered)");
     }
 
-    private static FileStream AcquireLock(string path)
+    /// <summary>
+    /// Takes the folder's lock: exclusive for a writer (FileShare.None: flock LOCK_EX on Unix), shared for a
+    /// <see cref="ChromaStoreOptions.ReadOnly"/> reader (read access with FileShare.Read: LOCK_SH), so readers exclude
+    /// a writer but not each other. Null only for a reader on media where the lock file is missing and cannot exist.
+    /// </summary>
+    private static FileStream? AcquireLock(string path, bool readOnly)
     {
+        var lockPath = System.IO.Path.Combine(path, LockFileName);
         try
         {
-            // FileShare.None takes an exclusive advisory lock (flock on Unix) held until disposal.
-            return Internal.OwnerOnly.Open(System.IO.Path.Combine(path, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            // FileShare.None takes an exclusive advisory lock (flock LOCK_EX on Unix) held until disposal; FileShare.Read a shared one.
+            return readOnly
+                ? new FileStream(lockPath, FileMode.Open, FileAccess.Read, FileShare.Read)
+                : Internal.OwnerOnly.Open(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
-        catch (IOException ex)
+        catch (IOException ex) when (StorageErrors.IsLockConflict(ex))
         {
-            throw new ChromaStoreLockedException($"The store in '{Internal.Echo.Path(path)}' is in use by another process.", ex);
+            throw new ChromaStoreLockedException(readOnly
+                ? $"The store in '{Internal.Echo.Path(path)}' is open for writing by another process (or by this one)."
+                : $"The store in '{Internal.Echo.Path(path)}' is in use by another process (or already open in this one).", ex);
+        }
+        catch (FileNotFoundException) when (readOnly)
+        {
+            // A store copied without its lock file onto media where none can be created: nobody can write there either.
+            return null;
+        }
+        catch (Exception ex) when (StorageErrors.IsStorageFault(ex))
+        {
+            if (!readOnly && StorageErrors.IsReadOnly(ex))
+            {
+                throw new ChromaReadOnlyException(
+                    $"The store in '{Internal.Echo.Path(path)}' cannot be opened for writing: its folder or lock file is on read-only media, immutable or not writable " +
+                    $"by this process ({ex.GetType().Name}: {ex.Message}). To read it, open it with ChromaStoreOptions.ReadOnly = true.", ex);
+            }
+
+            throw StorageErrors.Map(ex, lockPath);
         }
     }
 
@@ -357,6 +420,22 @@ public sealed partial class ChromaStore : IDisposable
         return new KeyRingClient(this, context);
     }
 
+    /// <summary>Refuses a write on a store opened with <see cref="ChromaStoreOptions.ReadOnly"/>.</summary>
+    internal void ThrowIfReadOnly()
+    {
+        if (Db.OpenedWhileFull is { } full)
+        {
+            throw new ChromaStorageFullException(
+                $"The store in '{Path}' was opened while its disk was full, for reads only. Free space on that disk, then close and reopen the store to write.",
+                Path, null, full);
+        }
+
+        if (Options.ReadOnly)
+        {
+            throw new ChromaReadOnlyException($"The store in '{Path}' was opened read-only (ChromaStoreOptions.ReadOnly); writes are refused. Open it without ReadOnly to write.");
+        }
+    }
+
     internal void ThrowIfClosed()
     {
         if (_closed)
@@ -372,6 +451,7 @@ public sealed partial class ChromaStore : IDisposable
         lock (Db.WriteLock)
         {
             ThrowIfClosed();
+            ThrowIfReadOnly();
             if (exclusive is null)
             {
                 return Db.Guard(() => InTransaction(action, afterCommit));
@@ -395,6 +475,8 @@ public sealed partial class ChromaStore : IDisposable
         {
             T result;
             _onCommit.Clear();
+            _onRollback.Clear();
+            WriteBytes = 0;
             using (var tx = Db.Writer.BeginTransaction())
             {
                 Db.CurrentTransaction = tx;
@@ -403,9 +485,21 @@ public sealed partial class ChromaStore : IDisposable
                     result = action();
                     tx.Commit();
                 }
-                catch
+                catch (Exception ex)
                 {
                     _onCommit.Clear();
+                    foreach (var step in _onRollback)
+                    {
+                        step();
+                    }
+
+                    _onRollback.Clear();
+                    if (ex is not ChromaException && StorageErrors.IsDiskFull(ex))
+                    {
+                        // SQLite could not write its log: the batch needed at least its own bytes.
+                        throw StorageErrors.StorageFull(Path, WriteBytes > 0 ? WriteBytes : null, ex);
+                    }
+
                     throw;
                 }
                 finally
@@ -414,6 +508,7 @@ public sealed partial class ChromaStore : IDisposable
                 }
             }
 
+            _onRollback.Clear();
             foreach (var step in _onCommit)
             {
                 step();
@@ -433,6 +528,19 @@ public sealed partial class ChromaStore : IDisposable
     {
         _ = CurrentTransaction ?? throw new InvalidOperationException("No write transaction is active.");
         _onCommit.Add(step);
+    }
+
+    /// <summary>Bytes of record data the current write transaction stores (a lower bound of what it needs on disk). Writer lock held.</summary>
+    internal long WriteBytes { get; set; }
+
+    /// <summary>In-memory undo steps of the current write transaction, run only if it fails (its commit included).</summary>
+    private readonly List<Action> _onRollback = [];
+
+    /// <summary>Runs <paramref name="step"/> if the current write transaction fails, its commit included; never after a commit.</summary>
+    internal void OnRollback(Action step)
+    {
+        _ = CurrentTransaction ?? throw new InvalidOperationException("No write transaction is active.");
+        _onRollback.Add(step);
     }
 
     internal SqliteTransaction? CurrentTransaction => Db.CurrentTransaction;
@@ -466,14 +574,21 @@ public sealed partial class ChromaStore : IDisposable
         }
     }
 
-    internal string ArenaPath(Guid collection) => System.IO.Path.Combine(Path, VectorsFolder, collection.ToString("N") + ".vec");
+    internal string ArenaPath(Guid collection) => System.IO.Path.Combine(_derivedFolder, collection.ToString("N") + ".vec");
 
-    internal string GraphPath(Guid collection) => System.IO.Path.Combine(Path, VectorsFolder, collection.ToString("N") + ".hnsw");
+    internal string GraphPath(Guid collection) => System.IO.Path.Combine(_derivedFolder, collection.ToString("N") + ".hnsw");
 
     /// <summary>
-    /// Closes the store: checkpoints every vector arena (so the next open maps it without a rebuild),
-    /// checkpoints SQLite's WAL and releases the folder lock. Idempotent.
+    /// Closes the store: checkpoints every vector arena and saves every HNSW graph (so the next open maps them without
+    /// a rebuild), checkpoints SQLite's WAL and releases the folder lock. Idempotent.
     /// </summary>
+    /// <remarks>
+    /// Releases the lock and every file handle whatever fails, so the folder can be opened again at once. A derived
+    /// file (arena, graph) that cannot be saved — a full disk, read-only media — is logged and skipped: the next open
+    /// rebuilds or replays it from SQLite. Only a failure to close the SQLite source of truth itself is reported, as a
+    /// <see cref="ChromaException"/>, after everything was released.
+    /// </remarks>
+    /// <exception cref="ChromaStorageIOException">Closing the SQLite database failed (everything was released first).</exception>
     public void Dispose()
     {
         if (_closed)
@@ -481,6 +596,7 @@ public sealed partial class ChromaStore : IDisposable
             return;
         }
 
+        Exception? failure = null;
         lock (Db.WriteLock)
         {
             if (_closed)
@@ -492,7 +608,7 @@ public sealed partial class ChromaStore : IDisposable
             foreach (var state in _collections.Values)
             {
                 // The background indexers need the collections' read locks: stop them before taking the write side.
-                state.Indexer?.StopWorker();
+                CloseStep(state.Name, "stopping the background indexer", () => state.Indexer?.StopWorker());
             }
 
             foreach (var state in _collections.Values)
@@ -500,27 +616,7 @@ public sealed partial class ChromaStore : IDisposable
                 state.Lock.EnterWriteLock();
                 try
                 {
-                    if (state.Indexer is { } indexer)
-                    {
-                        if (state.Arena is not null && !state.ArenaInvalid)
-                        {
-                            indexer.Persist();
-                        }
-
-                        indexer.Dispose();
-                        state.Indexer = null;
-                    }
-
-                    if (state.Arena is { } arena)
-                    {
-                        if (!state.ArenaInvalid)
-                        {
-                            arena.Checkpoint(state.LastSeq);
-                        }
-
-                        arena.Dispose();
-                        state.Arena = null;
-                    }
+                    CloseCollection(state);
                 }
                 finally
                 {
@@ -528,9 +624,84 @@ public sealed partial class ChromaStore : IDisposable
                 }
             }
 
-            Keys.Dispose();
-            Db.Dispose();
-            _lockFile.Dispose();
+            CloseStep(KeyRingFile.DatabaseFileName, "closing the key ring", Keys.Dispose);
+            try
+            {
+                Db.Dispose();
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+
+            CloseStep(LockFileName, "releasing the store lock", () => _lockFile?.Dispose());
+            if (Options.ReadOnly)
+            {
+                CloseStep(_derivedFolder, "deleting the read-only scratch folder", () =>
+                {
+                    if (Directory.Exists(_derivedFolder))
+                    {
+                        Directory.Delete(_derivedFolder, recursive: true);
+                    }
+                });
+            }
+        }
+
+        if (failure is not null)
+        {
+            throw StorageErrors.IsStorageFault(failure) ? StorageErrors.Map(failure, Db.Path) : failure;
+        }
+    }
+
+    /// <summary>Saves (best effort) and releases one collection's derived files. Caller holds its write lock.</summary>
+    private void CloseCollection(CollectionState state)
+    {
+        if (state.Indexer is { } indexer)
+        {
+            if (state.Arena is not null && !state.ArenaInvalid && !Options.ReadOnly)
+            {
+                SaveDerived(state, GraphPath(state.Uuid), indexer.Persist);
+            }
+
+            CloseStep(state.Name, "releasing the HNSW graph", indexer.Dispose);
+            state.Indexer = null;
+        }
+
+        if (state.Arena is { } arena)
+        {
+            if (!state.ArenaInvalid && !Options.ReadOnly)
+            {
+                SaveDerived(state, ArenaPath(state.Uuid), () => arena.Checkpoint(state.LastSeq));
+            }
+
+            CloseStep(state.Name, "unmapping the vector arena", arena.Dispose);
+            state.Arena = null;
+        }
+    }
+
+    /// <summary>Saves a derived file on close; a storage fault is logged and skipped (the file is rebuilt from SQLite later).</summary>
+    private void SaveDerived(CollectionState state, string path, Action save)
+    {
+        try
+        {
+            save();
+        }
+        catch (Exception ex) when (StorageErrors.IsStorageFault(ex))
+        {
+            Internal.StoreLog.DerivedSaveFailed(Options.Logger, state.Name, path, StorageErrors.Map(ex, path).Message);
+        }
+    }
+
+    /// <summary>One step of <see cref="Dispose"/>: a failure is logged, and closing goes on.</summary>
+    private void CloseStep(string what, string step, Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception ex)
+        {
+            Internal.StoreLog.CloseStepFailed(Options.Logger, Path, $"{step} ({what})", $"{ex.GetType().Name}: {ex.Message}");
         }
     }
 

@@ -114,6 +114,19 @@ public sealed record ChromaStoreOptions
     /// <summary>Most tenants in the store, the default tenant included (default 10,000).</summary>
     public int MaxTenants { get; init; } = DefaultMaxCatalogEntries;
 
+    /// <summary>
+    /// Opens the store for reading only (default false), for a store on read-only media (a read-only mount, an
+    /// immutable folder) or beside a process that must not be disturbed. The folder's lock is taken shared: any number
+    /// of read-only opens may run together, but none beside a writer. SQLite is opened read-only (immutable on
+    /// read-only media, which needs a cleanly closed store: no write-ahead log left to replay). Every write — records,
+    /// collections, databases, tenants, compaction, key management — throws <see cref="ChromaReadOnlyException"/>.
+    /// Nothing is written to the store folder: vector arenas and HNSW graphs are rebuilt from SQLite's embeddings into
+    /// a private temporary folder (deleted on close), key usage counters are kept in memory only, and denials are not
+    /// audited. The key gate still applies; a key with a usage quota is refused with <see cref="ChromaReadOnlyException"/>
+    /// (its uses could not be counted). <see cref="ChromaStore.Create"/> refuses this option.
+    /// </summary>
+    public bool ReadOnly { get; init; }
+
     /// <summary>Clock for key expiry and usage times; <see cref="TimeProvider.System"/> by default.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 

@@ -171,3 +171,20 @@ public sealed class ChromaReadOnlyException : ChromaException
     /// <summary>Creates the exception.</summary>
     public ChromaReadOnlyException(string message, Exception? innerException = null) : base(message, innerException) { }
 }
+
+/// <summary>
+/// The operating system or SQLite could not read or write a store file for a reason that is neither a full disk,
+/// read-only media nor a damaged file (an I/O error of the device, a file that cannot be opened, missing permissions).
+/// <see cref="Exception.InnerException"/> holds the system's own error; the store files are not known to be damaged.
+/// </summary>
+public sealed class ChromaStorageIOException : ChromaException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">What could not be read or written, and where.</param>
+    /// <param name="path">The file or folder involved.</param>
+    /// <param name="innerException">The system's own error.</param>
+    public ChromaStorageIOException(string message, string path, Exception? innerException) : base(message, innerException) => Path = path;
+
+    /// <summary>The file or folder involved.</summary>
+    public string Path { get; }
+}

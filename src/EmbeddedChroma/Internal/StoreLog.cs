@@ -33,4 +33,34 @@ internal static partial class StoreLog
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Store file '{Path}' may be read or written by group or others (mode {Mode}); anyone with that access reads documents and embeddings without a key. Restrict it to its owner (chmod {Fix}).")]
     private static partial void LogPermissionsTooWide(ILogger logger, string path, string mode, string fix);
+
+    public static void DerivedSaveFailed(ILogger logger, string collection, string path, string reason) =>
+        LogDerivedSaveFailed(logger, Echo.Text(collection), Echo.Path(path), Echo.Text(reason, 512));
+
+    public static void UsageFlushFailed(ILogger logger, string path, string reason) =>
+        LogUsageFlushFailed(logger, Echo.Path(path), Echo.Text(reason, 512));
+
+    public static void AuditWriteFailed(ILogger logger, string @event, string path, string reason) =>
+        LogAuditWriteFailed(logger, Echo.Text(@event), Echo.Path(path), Echo.Text(reason, 512));
+
+    public static void DerivedPathMovedAside(ILogger logger, string path, string found, string movedTo) =>
+        LogDerivedPathMovedAside(logger, Echo.Path(path), found, Echo.Path(movedTo));
+
+    public static void CloseStepFailed(ILogger logger, string path, string step, string reason) =>
+        LogCloseStepFailed(logger, Echo.Path(path), step, Echo.Text(reason, 512));
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "Collection {Collection}: could not save '{Path}' on close ({Reason}); it is rebuilt or replayed from SQLite on the next open.")]
+    private static partial void LogDerivedSaveFailed(ILogger logger, string collection, string path, string reason);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "Key usage counters could not be written to '{Path}' ({Reason}); they are kept in memory and written with a later flush. Calls are not affected.")]
+    private static partial void LogUsageFlushFailed(ILogger logger, string path, string reason);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Warning, Message = "An audit entry ({Event}) could not be written to '{Path}' ({Reason}); the call it records was refused as usual.")]
+    private static partial void LogAuditWriteFailed(ILogger logger, string @event, string path, string reason);
+
+    [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Derived path '{Path}' was {Found} instead of a file; moved aside to '{MovedTo}' and rebuilt from SQLite.")]
+    private static partial void LogDerivedPathMovedAside(ILogger logger, string path, string found, string movedTo);
+
+    [LoggerMessage(EventId = 14, Level = LogLevel.Error, Message = "Closing the store in '{Path}': {Step} failed ({Reason}); every file handle and the store lock were released anyway.")]
+    private static partial void LogCloseStepFailed(ILogger logger, string path, string step, string reason);
 }

@@ -36,6 +36,12 @@ internal sealed partial class KeyRing : IDisposable
     private long _lastHighWaterFlushTicks;
     private int _flushing;
 
+    /// <summary>The last usage flush or audit write failed (a full disk): warned once, retried with the next flush.</summary>
+    private int _writeFailing;
+
+    /// <summary>Receives the ring's warnings (usage counters or audit entries that could not be written).</summary>
+    internal Microsoft.Extensions.Logging.ILogger Logger { get; set; } = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
     private KeyRing(KeyRingFile file, TimeProvider time)
     {
         _file = file;
@@ -64,7 +70,7 @@ internal sealed partial class KeyRing : IDisposable
     private static ChromaKeyRingException MissingKey(KeyRecord record, string missing) =>
         new($"The key ring failed its integrity check: key {record} refers to key {ApiKeyFormat.Display(missing)}, which is not in the ring.");
 
-    public static KeyRing Open(string folder, TimeProvider time, bool create) => new(KeyRingFile.Open(folder, create), time);
+    public static KeyRing Open(string folder, TimeProvider time, bool create, bool readOnly = false) => new(KeyRingFile.Open(folder, create, readOnly), time);
 
     /// <summary>Writes a consistent copy of the ring's files into <paramref name="folder"/>; returns the bytes written.</summary>
     public long BackupTo(string folder) => _file.BackupTo(folder);
@@ -257,6 +263,12 @@ internal sealed partial class KeyRing : IDisposable
     /// </summary>
     private void TakeUse(KeyRecord record, int actionIndex, string action)
     {
+        if (_file.ReadOnly)
+        {
+            // A use cannot be counted durably: counting in memory would give every read-only open a fresh quota.
+            throw new ChromaReadOnlyException($"The key {record} has a usage quota, and a store opened read-only (ChromaStoreOptions.ReadOnly, or on a full disk) cannot count its uses; use a key without a quota.");
+        }
+
         while (true)
         {
             var budget = record.Budget();
@@ -282,6 +294,12 @@ internal sealed partial class KeyRing : IDisposable
                     {
                         _file.Commit([(budget.KeyId, budget.ToBody().ToJson())], []);
                     }
+                    catch (Exception ex) when (Storage.StorageErrors.IsStorageFault(ex))
+                    {
+                        // Not written durably, so not leased: the call fails naming the cause (a full disk, read-only media).
+                        budget.Leased = 0;
+                        throw Storage.StorageErrors.Map(ex, _file.DatabasePath);
+                    }
                     catch
                     {
                         budget.Leased = 0;
@@ -300,14 +318,12 @@ internal sealed partial class KeyRing : IDisposable
     private void ReleaseLeases()
     {
         var rows = new List<(string, string)>();
-        var released = new List<(KeyRecord Record, long Leased)>();
         foreach (var record in _keys.Values)
         {
             lock (record)
             {
                 if (record.Leased > 0)
                 {
-                    released.Add((record, record.Leased));
                     record.Leased = 0;
                     rows.Add((record.KeyId, record.ToBody().ToJson()));
                 }
@@ -375,6 +391,11 @@ internal sealed partial class KeyRing : IDisposable
     /// <summary>Denials go to the audit log, at most a burst of them per second; the rest are counted and reported with the next entry.</summary>
     private void AuditDenial(string? keyId, string @event, string detail)
     {
+        if (_file.ReadOnly)
+        {
+            return; // read-only open: nothing is written (see ChromaStoreOptions.ReadOnly)
+        }
+
         if (!_auditDenials.TryTake(Now().UtcTicks, out _))
         {
             Interlocked.Increment(ref _suppressedDenials);
@@ -382,7 +403,25 @@ internal sealed partial class KeyRing : IDisposable
         }
 
         var suppressed = Interlocked.Exchange(ref _suppressedDenials, 0);
-        _file.Commit([], [(Now(), @event, keyId, null, suppressed > 0 ? $"{detail}; {suppressed} similar denials not logged individually" : detail)]);
+        try
+        {
+            _file.Commit([], [(Now(), @event, keyId, null, suppressed > 0 ? $"{detail}; {suppressed} similar denials not logged individually" : detail)]);
+        }
+        catch (Exception ex) when (Storage.StorageErrors.IsStorageFault(ex) || ex is ChromaReadOnlyException)
+        {
+            // The call is refused as it would be anyway; a full disk must not turn the refusal into another error.
+            Interlocked.Add(ref _suppressedDenials, suppressed + 1);
+            WarnWriteFailed(() => StoreLog.AuditWriteFailed(Logger, @event, _file.DatabasePath, Storage.StorageErrors.Map(ex, _file.DatabasePath).Message));
+        }
+    }
+
+    /// <summary>Logs a failed usage or audit write once, until a write succeeds again.</summary>
+    private void WarnWriteFailed(Action log)
+    {
+        if (Interlocked.Exchange(ref _writeFailing, 1) == 0)
+        {
+            log();
+        }
     }
 
     private void MaybeFlushUsage(long nowTicks)
@@ -399,7 +438,15 @@ internal sealed partial class KeyRing : IDisposable
             if (clockDue)
             {
                 Interlocked.Exchange(ref _lastHighWaterFlushTicks, nowTicks);
-                _file.PersistHighWater(nowTicks);
+                try
+                {
+                    _file.PersistHighWater(nowTicks);
+                }
+                catch (Exception ex) when (Storage.StorageErrors.IsStorageFault(ex))
+                {
+                    // A read must not fail for want of space: the mark is written again with the next ring write.
+                    WarnWriteFailed(() => StoreLog.UsageFlushFailed(Logger, _file.DatabasePath, Storage.StorageErrors.Map(ex, _file.DatabasePath).Message));
+                }
             }
 
             if (usageDue)
@@ -414,13 +461,24 @@ internal sealed partial class KeyRing : IDisposable
         }
     }
 
-    /// <summary>Writes the counters added since the last flush.</summary>
+    /// <summary>
+    /// Writes the counters added since the last flush. When they cannot be written (a full disk, read-only media) they
+    /// stay in memory, counted as not yet flushed, and the next flush writes them: a warning is logged once, and the
+    /// call that triggered the flush is not affected.
+    /// </summary>
     internal void FlushUsage()
     {
+        if (_file.ReadOnly)
+        {
+            return; // read-only open: the counters live in memory only (see ChromaStoreOptions.ReadOnly)
+        }
+
         lock (_file.Sync)
         {
             var counts = new List<(string, string, int, long)>();
             var lastUsed = new List<(string, long)>();
+            var flushed = new List<(KeyRecord Record, int Index, long Total)>();
+            var usedFlushed = new List<(KeyRecord Record, long Used)>();
             foreach (var record in _keys.Values)
             {
                 for (var i = 0; i < record.Counts.Length; i++)
@@ -430,7 +488,7 @@ internal sealed partial class KeyRing : IDisposable
                     if (delta > 0)
                     {
                         counts.Add((record.KeyId, ActionName(i / KeyRecord.OutcomeCount), i % KeyRecord.OutcomeCount, delta));
-                        record.FlushedCounts[i] = total;
+                        flushed.Add((record, i, total));
                     }
                 }
 
@@ -438,14 +496,37 @@ internal sealed partial class KeyRing : IDisposable
                 if (used > record.FlushedLastUsedMs)
                 {
                     lastUsed.Add((record.KeyId, used));
-                    record.FlushedLastUsedMs = used;
+                    usedFlushed.Add((record, used));
                 }
             }
 
-            if (counts.Count > 0 || lastUsed.Count > 0)
+            if (counts.Count == 0 && lastUsed.Count == 0)
+            {
+                return;
+            }
+
+            try
             {
                 _file.AddUsage(counts, lastUsed);
             }
+            catch (Exception ex) when (Storage.StorageErrors.IsStorageFault(ex) || ex is ChromaReadOnlyException)
+            {
+                WarnWriteFailed(() => StoreLog.UsageFlushFailed(Logger, _file.DatabasePath, Storage.StorageErrors.Map(ex, _file.DatabasePath).Message));
+                return;
+            }
+
+            // Marked flushed only once written: a failed flush keeps them for the next one.
+            foreach (var (record, index, total) in flushed)
+            {
+                record.FlushedCounts[index] = total;
+            }
+
+            foreach (var (record, used) in usedFlushed)
+            {
+                record.FlushedLastUsedMs = used;
+            }
+
+            Interlocked.Exchange(ref _writeFailing, 0);
         }
     }
 
@@ -453,11 +534,16 @@ internal sealed partial class KeyRing : IDisposable
     {
         try
         {
+            if (_file.ReadOnly)
+            {
+                return; // nothing is written by a read-only open (the finally still closes the file)
+            }
+
             FlushUsage();
             ReleaseLeases();
             _file.PersistHighWater(Interlocked.Read(ref _highWaterTicks));
         }
-        catch (Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception ex) when (Storage.StorageErrors.IsStorageFault(ex) || ex is ChromaException)
         {
             // Closing must not fail: an unwritten lease release counts those uses as spent (as a crash would),
             // and the clock's mark stays where the last write left it.

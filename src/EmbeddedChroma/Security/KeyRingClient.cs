@@ -32,6 +32,26 @@ public sealed class KeyRingClient
         }
     }
 
+    /// <summary>Runs a ring call, turning a storage fault of the ring's file (full disk, read-only, damage) into its <see cref="ChromaException"/>.</summary>
+    private T Guard<T>(Func<KeyRing, T> call)
+    {
+        var ring = Ring;
+        try
+        {
+            return call(ring);
+        }
+        catch (Exception ex) when (Storage.StorageErrors.IsStorageFault(ex))
+        {
+            throw Storage.StorageErrors.Map(ex, System.IO.Path.Combine(_store.Path, KeyRingFile.DatabaseFileName));
+        }
+    }
+
+    private void Guard(Action<KeyRing> call) => Guard(ring =>
+    {
+        call(ring);
+        return 0;
+    });
+
     /// <summary>
     /// Creates a key; its text is in <see cref="CreatedApiKey.Key"/>, shown this once. The new key's actions,
     /// resources, expiry, rate limit and uses lie within the caller's; when the caller has a quota, the new key's
@@ -39,24 +59,24 @@ public sealed class KeyRingClient
     /// </summary>
     /// <exception cref="ChromaAuthorizationException">The caller lacks <c>keyring:create_key</c>, or the new key would be broader than the caller's.</exception>
     /// <exception cref="ChromaValidationException">The spec is invalid.</exception>
-    public CreatedApiKey CreateKey(ApiKeySpec spec) => Ring.CreateKey(Context, spec);
+    public CreatedApiKey CreateKey(ApiKeySpec spec) => Guard(ring => ring.CreateKey(Context, spec));
 
     /// <summary>The keys the caller may see.</summary>
-    public IReadOnlyList<ApiKeyInfo> ListKeys() => Ring.List(Context);
+    public IReadOnlyList<ApiKeyInfo> ListKeys() => Guard(ring => ring.List(Context));
 
     /// <summary>One key's description.</summary>
     /// <exception cref="ChromaNotFoundException">No such key within the caller's scope.</exception>
-    public ApiKeyInfo GetKey(string keyId) => Ring.Get(Context, keyId);
+    public ApiKeyInfo GetKey(string keyId) => Guard(ring => ring.Get(Context, keyId));
 
     /// <summary>Disables a key (reversible with <see cref="EnableKey"/>); the keys issued below it stop working too.</summary>
-    public void DisableKey(string keyId) => Ring.Disable(Context, keyId, disabled: true);
+    public void DisableKey(string keyId) => Guard(ring => ring.Disable(Context, keyId, disabled: true));
 
     /// <summary>Enables a disabled key. Only a key at or above the key that disabled it may.</summary>
     /// <exception cref="ChromaAuthorizationException">The key was disabled by a key above or beside the caller.</exception>
-    public void EnableKey(string keyId) => Ring.Disable(Context, keyId, disabled: false);
+    public void EnableKey(string keyId) => Guard(ring => ring.Disable(Context, keyId, disabled: false));
 
     /// <summary>Revokes a key, irreversibly; it, and every key issued below it, fails from its very next call on.</summary>
-    public void RevokeKey(string keyId) => Ring.Revoke(Context, keyId);
+    public void RevokeKey(string keyId) => Guard(ring => ring.Revoke(Context, keyId));
 
     /// <summary>
     /// Rotates ("rolls") a key: returns a successor with identical scope; the old key keeps working for
@@ -67,7 +87,7 @@ public sealed class KeyRingClient
     /// </summary>
     /// <exception cref="ChromaValidationException">The grace period is negative or too long, or the key is revoked, disabled, expired, out of uses or rotated already; nothing is written.</exception>
     /// <exception cref="ChromaAuthorizationException">The successor would be broader than the caller's key.</exception>
-    public CreatedApiKey RotateKey(string keyId, TimeSpan gracePeriod) => Ring.Rotate(Context, keyId, gracePeriod);
+    public CreatedApiKey RotateKey(string keyId, TimeSpan gracePeriod) => Guard(ring => ring.Rotate(Context, keyId, gracePeriod));
 
     /// <summary>
     /// After restoring a backup of the store: revokes every key that <paramref name="auditExport"/> — audit entries
@@ -77,19 +97,19 @@ public sealed class KeyRingClient
     /// </summary>
     /// <exception cref="ChromaValidationException">The list or one of its entries is null.</exception>
     /// <exception cref="ChromaAuthorizationException">The caller is not an admin key.</exception>
-    public int ReapplyRevocations(IReadOnlyList<AuditEntry> auditExport) => Ring.ReapplyRevocations(Context, auditExport);
+    public int ReapplyRevocations(IReadOnlyList<AuditEntry> auditExport) => Guard(ring => ring.ReapplyRevocations(Context, auditExport));
 
     /// <summary>A key's last use and its call counts by action and outcome.</summary>
-    public ApiKeyUsage GetUsage(string keyId) => Ring.Usage(Context, keyId);
+    public ApiKeyUsage GetUsage(string keyId) => Guard(ring => ring.Usage(Context, keyId));
 
     /// <summary>Audit entries after <paramref name="afterSequence"/>, oldest first.</summary>
-    public IReadOnlyList<AuditEntry> ReadAudit(long afterSequence = 0, int limit = 1000) => Ring.ReadAudit(Context, afterSequence, limit);
+    public IReadOnlyList<AuditEntry> ReadAudit(long afterSequence = 0, int limit = 1000) => Guard(ring => ring.ReadAudit(Context, afterSequence, limit));
 
     /// <summary>
     /// Checks the audit log's MAC chain (a modified or deleted entry makes it invalid) and the key rows against the
     /// ring's MAC'd version record (a row written back from an earlier copy makes it invalid; see <see cref="AuditVerification.RingProblem"/>).
     /// </summary>
-    public AuditVerification VerifyAudit() => Ring.VerifyAudit(Context);
+    public AuditVerification VerifyAudit() => Guard(ring => ring.VerifyAudit(Context));
 
     /// <inheritdoc/>
     public override string ToString() => $"KeyRingClient(key {Context})";

@@ -63,7 +63,8 @@ internal sealed class KeyRingFile : IDisposable
     public long Version => _version;
 
     /// <summary>Opens the ring of <paramref name="folder"/>, creating it when <paramref name="create"/>.</summary>
-    public static KeyRingFile Open(string folder, bool create)
+    /// <remarks>With <paramref name="readOnly"/> the database is opened read-only (immutable on read-only media) and every write is refused.</remarks>
+    public static KeyRingFile Open(string folder, bool create, bool readOnly = false)
     {
         var pepperPath = Path.Combine(folder, PepperFileName);
         var databasePath = Path.Combine(folder, DatabaseFileName);
@@ -92,6 +93,11 @@ internal sealed class KeyRingFile : IDisposable
             }
         }
 
+        if (readOnly)
+        {
+            return OpenReadOnly(pepper, databasePath, immutable: Storage.SqliteDb.CanOpenImmutable(databasePath));
+        }
+
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = databasePath, Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString());
         try
         {
@@ -109,30 +115,13 @@ internal sealed class KeyRingFile : IDisposable
                     """);
             }
 
-            var file = new KeyRingFile(pepper, connection);
-            if (create)
-            {
-                file.CreateMeta();
-            }
-            else if (!file.HasMeta())
-            {
-                file.Migrate();
-            }
-
-            var problem = file.Check(out var keys, out var rowVersions, out var meta);
-            if (problem is not null)
-            {
-                throw new ChromaKeyRingException($"The key ring failed its integrity check: {problem}. Restore keyring.sqlite3 from a backup (revocations made after that backup are lost), then re-check every key.");
-            }
-
-            file._loaded = keys;
-            foreach (var (id, version) in rowVersions)
-            {
-                file._rowVersions[id] = version;
-            }
-
-            (file._version, file._digest, file.StoredHighWaterTicks) = (meta.Version, meta.Digest, meta.HighWater);
-            return file;
+            return Verified(new KeyRingFile(pepper, connection) { DatabasePath = databasePath }, create);
+        }
+        catch (SqliteException ex) when (!create && Storage.StorageErrors.IsOutOfSpace(ex, folder) && Storage.SqliteDb.CanOpenImmutable(databasePath))
+        {
+            // A full disk: opened for reads (the store is then read-only until reopened with space; usage stays in memory).
+            connection.Dispose();
+            return OpenReadOnly(pepper, databasePath, immutable: true);
         }
         catch (SqliteException ex)
         {
@@ -331,7 +320,7 @@ internal sealed class KeyRingFile : IDisposable
     {
         lock (Sync)
         {
-            if (ticks <= StoredHighWaterTicks)
+            if (ReadOnly || ticks <= StoredHighWaterTicks)
             {
                 return;
             }
@@ -342,6 +331,90 @@ internal sealed class KeyRingFile : IDisposable
             WriteMeta(command, new Meta(_version, _digest, _auditSeq, _auditHead, ticks));
             tx.Commit();
             StoredHighWaterTicks = ticks;
+        }
+    }
+
+    /// <summary>
+    /// The ring opened read-only: as immutable when <paramref name="immutable"/> (no write-ahead log left to replay;
+    /// nothing is created beside the file, so it works on read-only media), else read-only replaying the log.
+    /// </summary>
+    /// <summary>
+    /// Checks a just-opened ring against its MAC'd version record (creating the record for a new ring, or adding it
+    /// once to a ring written by an earlier version) and loads its rows; disposes the file when the check fails.
+    /// </summary>
+    private static KeyRingFile Verified(KeyRingFile file, bool create)
+    {
+        try
+        {
+            if (create)
+            {
+                file.CreateMeta();
+            }
+            else if (!file.HasMeta())
+            {
+                if (file.ReadOnly)
+                {
+                    throw new ChromaReadOnlyException($"The key ring '{Internal.Echo.Path(file.DatabasePath)}' was written by an earlier version and is upgraded on its first writable open; open the store once without ChromaStoreOptions.ReadOnly.");
+                }
+
+                file.Migrate();
+            }
+
+            var problem = file.Check(out var keys, out var rowVersions, out var meta);
+            if (problem is not null)
+            {
+                throw new ChromaKeyRingException($"The key ring failed its integrity check: {problem}. Restore keyring.sqlite3 from a backup (revocations made after that backup are lost), then re-check every key.");
+            }
+
+            file._loaded = keys;
+            foreach (var (id, version) in rowVersions)
+            {
+                file._rowVersions[id] = version;
+            }
+
+            (file._version, file._digest, file.StoredHighWaterTicks) = (meta.Version, meta.Digest, meta.HighWater);
+            return file;
+        }
+        catch
+        {
+            // The connection only: the pepper array is the caller's, which may still open the ring read-only.
+            file._connection.Dispose();
+            throw;
+        }
+    }
+
+    private static KeyRingFile OpenReadOnly(byte[] pepper, string databasePath, bool immutable)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = immutable ? new Uri(databasePath).AbsoluteUri + "?immutable=1" : databasePath,
+            Mode = SqliteOpenMode.ReadOnly,
+            Pooling = false,
+        }.ToString());
+        try
+        {
+            connection.Open();
+            Exec(connection, "PRAGMA busy_timeout=30000;");
+            return Verified(new KeyRingFile(pepper, connection) { ReadOnly = true, DatabasePath = databasePath }, create: false);
+        }
+        catch (SqliteException ex)
+        {
+            connection.Dispose();
+            throw new ChromaKeyRingException($"The key ring '{databasePath}' cannot be read ({ex.SqliteErrorCode}).", ex);
+        }
+    }
+
+    /// <summary>The ring's SQLite file (named by storage errors).</summary>
+    public string DatabasePath { get; private init; } = DatabaseFileName;
+
+    /// <summary>Opened read-only: <see cref="Commit"/> and <see cref="AddUsage"/> throw <see cref="ChromaReadOnlyException"/>.</summary>
+    public bool ReadOnly { get; private init; }
+
+    private void ThrowIfReadOnly()
+    {
+        if (ReadOnly)
+        {
+            throw new ChromaReadOnlyException("The store was opened read-only (ChromaStoreOptions.ReadOnly, or its disk was full when it was opened); its key ring cannot be changed.");
         }
     }
 
@@ -428,6 +501,7 @@ internal sealed class KeyRingFile : IDisposable
     /// <summary>Writes key bodies and audit entries in one transaction, under a new ring version.</summary>
     public void Commit(IEnumerable<(string KeyId, string Body)> keys, IEnumerable<(DateTimeOffset At, string Event, string? KeyId, string? Actor, string? Detail)> audit)
     {
+        ThrowIfReadOnly();
         lock (Sync)
         {
             using var tx = _connection.BeginTransaction();
@@ -554,6 +628,7 @@ internal sealed class KeyRingFile : IDisposable
     /// <summary>Adds usage counts and last-used times (not security-relevant, so not MAC'd).</summary>
     public void AddUsage(IEnumerable<(string KeyId, string Action, int Outcome, long Count)> counts, IEnumerable<(string KeyId, long At)> lastUsed)
     {
+        ThrowIfReadOnly();
         lock (Sync)
         {
             using var tx = _connection.BeginTransaction();

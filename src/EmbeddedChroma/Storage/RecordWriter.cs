@@ -24,12 +24,18 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
     private bool _touched;
     private int? _dimension;
     private int _nextSlotBefore;
+    private bool _abandoned;
+
+    /// <summary>The arena this batch created (the collection's first vectors); deleted again if the batch rolls back.</summary>
+    private VectorArena? _createdArena;
 
     public void Begin(int? dimension)
     {
-        _seq = store.NextSeq();
         _dimension = dimension;
         _nextSlotBefore = state.NextSlot;
+        // A commit that fails (a full disk while SQLite writes its log) rolls back after the batch's own code ran.
+        store.OnRollback(Abandon);
+        _seq = store.NextSeq();
     }
 
     public StoredRecord? Find(string id)
@@ -53,6 +59,7 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
         }
 
         var metadataJson = MetadataCodec.Encode(metadata);
+        store.WriteBytes += id.Length + (embedding.Length * sizeof(float)) + (document?.Length ?? 0) + (metadataJson?.Length ?? 0);
         var command = store.WriteCommand("""
             INSERT INTO records(collection_id, id, slot, seq, document, metadata, embedding)
             VALUES ($c, $id, $slot, $seq, $doc, $meta, $emb)
@@ -100,6 +107,7 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
         var metadataJson = metadataUpdate is null
             ? existing.MetadataJson
             : MetadataCodec.Encode(MetadataCodec.Merge(MetadataCodec.Decode(existing.MetadataJson), metadataUpdate));
+        store.WriteBytes += ((embedding?.Length ?? 0) * sizeof(float)) + (document?.Length ?? 0) + (metadataJson?.Length ?? 0);
         var delete = store.WriteCommand("DELETE FROM record_meta WHERE rid = $rid");
         delete.Parameters.AddWithValue("$rid", existing.Rid);
         delete.ExecuteNonQuery();
@@ -163,17 +171,76 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
         command.Parameters.AddWithValue("$dim", _rows.Count > 0 ? (object?)_dimension ?? DBNull.Value : DBNull.Value);
         command.Parameters.AddWithValue("$c", state.Id);
         command.ExecuteNonQuery();
+        ReserveArena();
     }
 
-    /// <summary>The transaction failed: give back the slots this batch took.</summary>
+    /// <summary>
+    /// Makes the arena hold every slot the batch writes, its space allocated on disk, while the transaction can still
+    /// roll back: a full disk fails the batch here (<see cref="ChromaStorageFullException"/>) instead of faulting on a
+    /// mapped page in <see cref="Apply"/>, after the commit.
+    /// </summary>
+    private void ReserveArena()
+    {
+        if (_rows.Count == 0 || state.ArenaInvalid)
+        {
+            return;
+        }
+
+        long slots = 0;
+        foreach (var (slot, _) in _rows)
+        {
+            slots = Math.Max(slots, slot + 1L);
+        }
+
+        var path = store.ArenaPath(state.Uuid);
+        var dimension = state.Dimension ?? _dimension!.Value;
+        var bytes = state.Arena?.BytesToHold(slots) ?? VectorArena.HeaderSize + (Math.Max(1024, slots) * ((dimension + 15) & ~15) * sizeof(float));
+        try
+        {
+            if (state.Arena is null)
+            {
+                Internal.OwnerOnly.CreateFolder(Path.GetDirectoryName(path)!);
+                _createdArena = state.Arena = VectorArena.Create(path, dimension, Math.Max(1024, slots));
+            }
+            else
+            {
+                state.Arena.Reserve(slots);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw StorageErrors.Map(ex, path, bytes);
+        }
+    }
+
+    /// <summary>The transaction failed: give back the slots this batch took (and the arena it created). Idempotent.</summary>
     public void Abandon()
     {
+        if (_abandoned)
+        {
+            return;
+        }
+
+        _abandoned = true;
         for (var i = _takenFree.Count - 1; i >= 0; i--)
         {
             state.FreeSlots.Push(_takenFree[i]);
         }
 
         state.NextSlot = _nextSlotBefore;
+        if (_createdArena is { } arena && ReferenceEquals(state.Arena, arena))
+        {
+            state.Arena = null;
+            arena.Dispose();
+            try
+            {
+                VectorArena.Delete(store.ArenaPath(state.Uuid));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Left behind, it is unclean and rejected (then replaced) on the next load.
+            }
+        }
     }
 
     /// <summary>The transaction committed: make the batch visible in memory and in the arena.</summary>
@@ -208,9 +275,9 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
         {
             if (state.Arena is null)
             {
-                var path = store.ArenaPath(state.Uuid);
-                Internal.OwnerOnly.CreateFolder(Path.GetDirectoryName(path)!);
-                state.Arena = VectorArena.Create(path, state.Dimension!.Value, Math.Max(1024, state.NextSlot));
+                // Only when the arena was invalid before the batch (ReserveArena skipped it): rebuilt on next access.
+                state.ArenaInvalid = true;
+                return;
             }
 
             foreach (var (slot, vector) in _rows)
@@ -220,7 +287,7 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
 
             state.Indexer?.OnWritten(_rows.ConvertAll(r => r.Slot), _removed);
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // The batch is durable in SQLite; the arena is derived. Rebuild it from SQLite on next access.
             state.ArenaInvalid = true;

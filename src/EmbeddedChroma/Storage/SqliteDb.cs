@@ -17,8 +17,21 @@ internal sealed class SqliteDb : IDisposable
     private readonly Dictionary<string, SqliteCommand> _writerCommands = new(StringComparer.Ordinal);
     private bool _disposed;
 
-    public SqliteDb(string path, Action<SqliteConnection>? configure)
+    public SqliteDb(string path, Action<SqliteConnection>? configure, bool readOnly = false)
     {
+        _configure = configure;
+        Path = path;
+        ReadOnly = readOnly;
+        if (readOnly)
+        {
+            // The caller holds the folder's lock shared, so no writer can exist: with no WAL left to replay (a cleanly
+            // closed store) the file is opened as immutable, which reads it without creating a -wal or -shm file (and
+            // works on read-only media). Otherwise SQLite opens it read-only and replays the log in memory.
+            _connectionString = ReadOnlyConnectionString(path, immutable: CanOpenImmutable(path));
+            Writer = OpenConnection();
+            return;
+        }
+
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = path,
@@ -27,8 +40,6 @@ internal sealed class SqliteDb : IDisposable
             Cache = SqliteCacheMode.Private,
             DefaultTimeout = 30,
         }.ToString();
-        _configure = configure;
-        Path = path;
         Writer = OpenConnection();
         try
         {
@@ -41,8 +52,45 @@ internal sealed class SqliteDb : IDisposable
         catch (SqliteException ex)
         {
             Writer.Dispose();
-            throw IsCorruption(ex) ? Corrupt(ex) : ex;
+            if (IsCorruption(ex))
+            {
+                throw Corrupt(ex);
+            }
+
+            if (!StorageErrors.IsOutOfSpace(ex, System.IO.Path.GetDirectoryName(path) ?? path) || !CanOpenImmutable(path))
+            {
+                throw;
+            }
+
+            // A full disk: SQLite cannot create the WAL's shared-memory file. The store was closed cleanly (no log to
+            // replay), so it opens for reads; writes report the full disk (see OpenedWhileFull).
+            _connectionString = ReadOnlyConnectionString(path, immutable: true);
+            Writer = OpenConnection();
+            ReadOnly = true;
+            OpenedWhileFull = ex;
         }
+    }
+
+    /// <summary>Opened read-only (<see cref="ChromaStoreOptions.ReadOnly"/>, or the disk was full): no connection can write.</summary>
+    public bool ReadOnly { get; }
+
+    /// <summary>The disk was full when the store was opened, so it was opened for reads only: SQLite's error then, else null.</summary>
+    public Exception? OpenedWhileFull { get; }
+
+    private static string ReadOnlyConnectionString(string path, bool immutable) => new SqliteConnectionStringBuilder
+    {
+        DataSource = immutable ? new Uri(path).AbsoluteUri + "?immutable=1" : path,
+        Mode = SqliteOpenMode.ReadOnly,
+        Pooling = false,
+        Cache = SqliteCacheMode.Private,
+        DefaultTimeout = 30,
+    }.ToString();
+
+    /// <summary>True when no write-ahead log holds writes the database file lacks (immutable mode would not read them).</summary>
+    public static bool CanOpenImmutable(string path)
+    {
+        var wal = new FileInfo(path + "-wal");
+        return !wal.Exists || wal.Length == 0;
     }
 
     /// <summary>SQLITE_CORRUPT (11) or SQLITE_NOTADB (26), extended codes included: the file is damaged or not a database.</summary>
@@ -57,7 +105,11 @@ internal sealed class SqliteDb : IDisposable
         ? $"SQLite error {sqlite.SqliteErrorCode}/{sqlite.SqliteExtendedErrorCode}: {sqlite.Message.Split('\n')[0].Trim()}"
         : ex.Message;
 
-    /// <summary>Runs <paramref name="action"/>, turning SQLite's corruption errors into <see cref="ChromaCorruptStoreException"/>.</summary>
+    /// <summary>
+    /// Runs <paramref name="action"/>, turning every storage fault (SQLite's and the file system's) into the
+    /// <see cref="ChromaException"/> that names its cause (<see cref="StorageErrors.Map"/>): corruption, a full disk,
+    /// read-only media or an I/O error.
+    /// </summary>
     public T Guard<T>(Func<T> action)
     {
         try
@@ -67,6 +119,10 @@ internal sealed class SqliteDb : IDisposable
         catch (SqliteException ex) when (IsCorruption(ex))
         {
             throw Corrupt(ex);
+        }
+        catch (Exception ex) when (StorageErrors.IsStorageFault(ex))
+        {
+            throw StorageErrors.Map(ex, Path);
         }
     }
 
@@ -107,7 +163,7 @@ internal sealed class SqliteDb : IDisposable
     public string Path { get; }
 
     /// <summary>The single writer connection; use only while holding <see cref="WriteLock"/>.</summary>
-    public SqliteConnection Writer { get; }
+    public SqliteConnection Writer { get; private set; }
 
     /// <summary>The write transaction in progress on <see cref="Writer"/>, if any (writer lock required).</summary>
     public SqliteTransaction? CurrentTransaction { get; set; }
@@ -191,7 +247,10 @@ internal sealed class SqliteDb : IDisposable
 
         try
         {
-            Exec(Writer, "PRAGMA wal_checkpoint(TRUNCATE);");
+            if (!ReadOnly)
+            {
+                Exec(Writer, "PRAGMA wal_checkpoint(TRUNCATE);");
+            }
         }
         catch (SqliteException)
         {

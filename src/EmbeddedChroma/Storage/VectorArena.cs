@@ -39,6 +39,13 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
     private byte* _base;
     private bool _dirty;
 
+    /// <summary>
+    /// Every byte of the file is known to be allocated on disk, so no write through the mapping can fault. True for a
+    /// file this process created or grew (<see cref="FileAllocation.Reserve"/>); an opened file may be sparse (an older
+    /// version extended it with SetLength) until the first write reserves it.
+    /// </summary>
+    private bool _allocated;
+
     /// <summary>The rows' checksum as read from the header at open (see <see cref="VerifyRows"/>).</summary>
     private ulong _headerRowsChecksum;
 
@@ -158,8 +165,19 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
         capacity = Math.Max(capacity, 64);
         var stride = (dimension + 15) & ~15;
         var file = Internal.OwnerOnly.Open(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None);
-        file.SetLength(HeaderSize + (capacity * stride * sizeof(float)));
-        var arena = new VectorArena(path, dimension, file, capacity);
+        try
+        {
+            // Reserved for real before it is mapped: a full disk fails here, never as a fault on a mapped page.
+            FileAllocation.Reserve(file, path, 0, HeaderSize + (capacity * stride * sizeof(float)));
+        }
+        catch
+        {
+            file.Dispose();
+            TryDeleteFile(path);
+            throw;
+        }
+
+        var arena = new VectorArena(path, dimension, file, capacity) { _allocated = true };
         arena.WriteHeader(clean: false, stamp: -1);
         return arena;
     }
@@ -181,9 +199,50 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
     /// <inheritdoc />
     public int RowStride => Stride;
 
+    /// <summary>
+    /// Makes room for slots [0, <paramref name="slots"/>) with every byte of the file allocated on disk, growing the
+    /// file when needed (to twice its capacity, or exactly what is needed when the disk has no room for that). Call it
+    /// before the SQLite transaction that writes the rows commits: a full disk then fails the batch, which rolls back.
+    /// </summary>
+    /// <exception cref="IOException">The disk has no room (HResult 28, ENOSPC) or another I/O error.</exception>
+    public void Reserve(long slots)
+    {
+        EnsureAllocated();
+        if (slots <= Capacity)
+        {
+            return;
+        }
+
+        try
+        {
+            Grow(Math.Max(slots, Capacity * 2));
+        }
+        catch (IOException) when (Capacity * 2 > slots)
+        {
+            Grow(slots);
+        }
+    }
+
+    /// <summary>The bytes the file must grow by to hold <paramref name="slots"/> slots (0 when it already does).</summary>
+    public long BytesToHold(long slots) => Math.Max(0, (slots - Capacity) * Stride * sizeof(float));
+
+    /// <summary>Allocates the holes of a sparse file opened from disk (rows past the high-water count hold no data).</summary>
+    private void EnsureAllocated()
+    {
+        if (_allocated)
+        {
+            return;
+        }
+
+        long used = HeaderSize + ((long)SlotCount * Stride * sizeof(float));
+        FileAllocation.Reserve(_file, _path, used, _file.Length - used);
+        _allocated = true;
+    }
+
     /// <summary>Writes a row (the caller has already normalized it for cosine). Grows the file when needed.</summary>
     public void Write(int slot, ReadOnlySpan<float> row)
     {
+        EnsureAllocated();
         MarkDirty();
         if (slot >= Capacity)
         {
@@ -202,6 +261,7 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
     /// <summary>Writes a row and returns a span over it, for normalizing in place.</summary>
     public Span<float> WritableRow(int slot)
     {
+        EnsureAllocated();
         MarkDirty();
         if (slot >= Capacity)
         {
@@ -231,10 +291,12 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
 
     private void Grow(long capacity)
     {
+        // Allocate the extension while the old mapping still stands: on a full disk nothing has changed.
+        var length = HeaderSize + (capacity * Stride * sizeof(float));
+        FileAllocation.Reserve(_file, _path, _file.Length, length - _file.Length);
         _view.SafeMemoryMappedViewHandle.ReleasePointer();
         _view.Dispose();
         _map.Dispose();
-        _file.SetLength(HeaderSize + (capacity * Stride * sizeof(float)));
         Capacity = capacity;
         nint p;
         (_map, _view, p) = Map(_file);
@@ -318,6 +380,18 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
         _map.Dispose();
         _file.Dispose();
         _base = null;
+    }
+
+    private static void TryDeleteFile(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // An empty leftover is rejected (truncated) and replaced on the next load.
+        }
     }
 
     /// <summary>Deletes the arena file of a dropped collection.</summary>

@@ -57,7 +57,7 @@ public sealed class BadInputPropertyTests
     {
         private readonly TempStoreFolder _folder = new("ec-property");
 
-        public World()
+        public World(bool reopen = false)
         {
             Store = ChromaStore.Create(_folder.Path, out var key, Limits);
             Client = Store.GetClient(key);
@@ -70,13 +70,35 @@ public sealed class BadInputPropertyTests
             var gone = Client.CreateCollection("gone");
             Client.DeleteCollection("gone");
             Gone = gone;
+            _key = key;
+            if (reopen)
+            {
+                Reopen();
+            }
         }
 
-        public ChromaStore Store { get; }
+        private readonly string _key;
 
-        public ChromaClient Client { get; }
+        /// <summary>
+        /// Closes and reopens the store: its arenas are then mapped from disk, not yet known to be allocated, so their
+        /// next write reserves them (and meets an injected allocation fault). <see cref="Gone"/> keeps the old store.
+        /// </summary>
+        public void Reopen()
+        {
+            Store.Dispose();
+            Store = ChromaStore.Open(_folder.Path, Limits);
+            Client = Store.GetClient(_key);
+            Things = Client.GetCollection("things");
+        }
 
-        public Collection Things { get; }
+        /// <summary>The store folder.</summary>
+        public string Folder => _folder.Path;
+
+        public ChromaStore Store { get; private set; }
+
+        public ChromaClient Client { get; private set; }
+
+        public Collection Things { get; private set; }
 
         /// <summary>A handle on a collection that has been deleted.</summary>
         public Collection Gone { get; }
@@ -136,6 +158,76 @@ public sealed class BadInputPropertyTests
     [InlineData(5u, 65_537UL)]
     public void Valid_random_filters_never_throw_in_get_query_count_and_delete(uint stream, ulong seed) =>
         RunProperty(ValidFilterCall, stream, seed);
+
+    /// <summary>
+    /// The same calls with storage faults injected through the arena allocation seam (<see cref="Storage.FileAllocation.Faults"/>):
+    /// each call, on a freshly reopened store, finds the disk full (ENOSPC), the device failing (EIO) or the medium read-only (EROFS). Nothing
+    /// but a <see cref="ChromaException"/> may escape, and a failed call changes nothing.
+    /// </summary>
+    [Theory]
+    [InlineData(6u, 271_828UL)]
+    [InlineData(7u, 314_159UL)]
+    public void Public_entry_points_throw_only_chroma_exceptions_and_change_nothing_under_injected_storage_faults(uint stream, ulong seed)
+    {
+        var stats = new StringBuilder();
+        AnyCall.Array[CallsPerRun / 2].Sample(
+            calls =>
+            {
+                using var world = new World();
+                var errnos = new[] { 28, 5, 30 };
+                var named = 0;
+                for (var i = 0; i < calls.Length; i++)
+                {
+                    var errno = errnos[i % errnos.Length];
+                    if (errno != 0)
+                    {
+                        world.Reopen();
+                    }
+
+                    var before = world.Snapshot();
+                    Exception? thrown = null;
+                    Storage.FileAllocation.Faults[world.Folder] = (_, _) => errno;
+                    try
+                    {
+                        calls[i].Run(world);
+                    }
+                    catch (Exception ex)
+                    {
+                        thrown = ex;
+                    }
+                    finally
+                    {
+                        Storage.FileAllocation.Faults.TryRemove(world.Folder, out _);
+                    }
+
+                    if (thrown is null)
+                    {
+                        world.Succeeded++;
+                        continue;
+                    }
+
+                    world.Rejected++;
+                    thrown.Should().BeAssignableTo<ChromaException>($"call '{calls[i].Name}' (errno {errno}) may only fail with a ChromaException, got {thrown}");
+                    if (calls[i].Throws is null || thrown is ChromaStorageFullException or ChromaStorageIOException or ChromaReadOnlyException)
+                    {
+                        named++;
+                        thrown.Should().Match(
+                            e => errno == 28 ? e is ChromaStorageFullException : errno == 30 ? e is ChromaReadOnlyException : e is ChromaStorageIOException,
+                            $"call '{calls[i].Name}' failed only by the injected errno {errno}, and must name it: {thrown}");
+                    }
+
+                    world.Snapshot().Should().Be(before, $"the failed call '{calls[i].Name}' must leave the store unchanged");
+                }
+
+                stats.Append(CultureInfo.InvariantCulture, $"{world.Succeeded} calls succeeded, {world.Rejected} rejected, {named} by an injected storage fault");
+                named.Should().BePositive("the injected faults must reach the storage boundary");
+            },
+            seed: new PCG(stream, seed).ToString(),
+            iter: 1,
+            threads: 1,
+            print: calls => string.Join(" | ", calls.Select(c => c.Name)));
+        _output.WriteLine(stats.ToString());
+    }
 
     /// <summary>
     /// Runs <see cref="CallsPerRun"/> calls drawn from <paramref name="call"/> with one fixed CsCheck seed (one sample

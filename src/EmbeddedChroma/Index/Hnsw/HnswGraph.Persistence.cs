@@ -88,6 +88,20 @@ internal sealed partial class HnswGraph<TKernel>
 
             File.Move(temporary, path, overwrite: true);
         }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // A full disk or read-only media: leave no partial .tmp behind (it would hold the space the disk lacks).
+            try
+            {
+                File.Delete(temporary);
+            }
+            catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException)
+            {
+                // Overwritten by the next save.
+            }
+
+            throw;
+        }
         finally
         {
             _resizeLock.ExitReadLock();
