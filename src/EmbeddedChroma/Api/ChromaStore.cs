@@ -426,13 +426,13 @@ public sealed partial class ChromaStore : IDisposable
         if (Db.OpenedWhileFull is { } full)
         {
             throw new ChromaStorageFullException(
-                $"The store in '{Path}' was opened while its disk was full, for reads only. Free space on that disk, then close and reopen the store to write.",
+                $"The store in '{Internal.Echo.Path(Path)}' was opened while its disk was full, for reads only. Free space on that disk, then close and reopen the store to write.",
                 Path, null, full);
         }
 
         if (Options.ReadOnly)
         {
-            throw new ChromaReadOnlyException($"The store in '{Path}' was opened read-only (ChromaStoreOptions.ReadOnly); writes are refused. Open it without ReadOnly to write.");
+            throw new ChromaReadOnlyException($"The store in '{Internal.Echo.Path(Path)}' was opened read-only (ChromaStoreOptions.ReadOnly); writes are refused. Open it without ReadOnly to write.");
         }
     }
 

@@ -89,7 +89,7 @@ internal sealed class KeyRingFile : IDisposable
             pepper = File.ReadAllBytes(pepperPath);
             if (pepper.Length != PepperLength)
             {
-                throw new ChromaKeyRingException($"The key ring's pepper file '{pepperPath}' is damaged (expected {PepperLength} bytes).");
+                throw new ChromaKeyRingException($"The key ring's pepper file '{Internal.Echo.Path(pepperPath)}' is damaged (expected {PepperLength} bytes).");
             }
         }
 
@@ -126,7 +126,7 @@ internal sealed class KeyRingFile : IDisposable
         catch (SqliteException ex)
         {
             connection.Dispose();
-            throw new ChromaKeyRingException($"The key ring '{databasePath}' cannot be read ({ex.SqliteErrorCode}).", ex);
+            throw new ChromaKeyRingException($"The key ring '{Internal.Echo.Path(databasePath)}' cannot be read ({ex.SqliteErrorCode}).", ex);
         }
         catch
         {
@@ -335,12 +335,8 @@ internal sealed class KeyRingFile : IDisposable
     }
 
     /// <summary>
-    /// The ring opened read-only: as immutable when <paramref name="immutable"/> (no write-ahead log left to replay;
-    /// nothing is created beside the file, so it works on read-only media), else read-only replaying the log.
-    /// </summary>
-    /// <summary>
     /// Checks a just-opened ring against its MAC'd version record (creating the record for a new ring, or adding it
-    /// once to a ring written by an earlier version) and loads its rows; disposes the file when the check fails.
+    /// once to a ring written by an earlier version) and loads its rows; closes the connection when the check fails.
     /// </summary>
     private static KeyRingFile Verified(KeyRingFile file, bool create)
     {
@@ -383,6 +379,10 @@ internal sealed class KeyRingFile : IDisposable
         }
     }
 
+    /// <summary>
+    /// The ring opened read-only: as immutable when <paramref name="immutable"/> (no write-ahead log left to replay;
+    /// nothing is created beside the file, so it works on read-only media), else read-only replaying the log.
+    /// </summary>
     private static KeyRingFile OpenReadOnly(byte[] pepper, string databasePath, bool immutable)
     {
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder
@@ -400,7 +400,7 @@ internal sealed class KeyRingFile : IDisposable
         catch (SqliteException ex)
         {
             connection.Dispose();
-            throw new ChromaKeyRingException($"The key ring '{databasePath}' cannot be read ({ex.SqliteErrorCode}).", ex);
+            throw new ChromaKeyRingException($"The key ring '{Internal.Echo.Path(databasePath)}' cannot be read ({ex.SqliteErrorCode}).", ex);
         }
     }
 
@@ -460,7 +460,7 @@ internal sealed class KeyRingFile : IDisposable
     {
         if (!File.Exists(path))
         {
-            throw new ChromaKeyRingException($"The key ring file '{path}' is missing.");
+            throw new ChromaKeyRingException($"The key ring file '{Internal.Echo.Path(path)}' is missing.");
         }
 
         if (!OperatingSystem.IsWindows())
@@ -470,7 +470,7 @@ internal sealed class KeyRingFile : IDisposable
             var mode = File.GetUnixFileMode(path);
             if ((mode & others) != 0)
             {
-                throw new ChromaKeyRingException($"The key ring file '{path}' may be read or written by group or others (mode {Convert.ToString((int)mode, 8)}); restrict it to its owner (chmod 600).");
+                throw new ChromaKeyRingException($"The key ring file '{Internal.Echo.Path(path)}' may be read or written by group or others (mode {Convert.ToString((int)mode, 8)}); restrict it to its owner (chmod 600).");
             }
         }
     }

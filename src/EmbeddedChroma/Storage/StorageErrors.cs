@@ -56,7 +56,7 @@ internal static class StorageErrors
         if (IsReadOnly(ex))
         {
             return new ChromaReadOnlyException(
-                $"The store's file '{path}' cannot be written: the file system is read-only, or the file is immutable or not writable " +
+                $"The store's file '{Internal.Echo.Path(path)}' cannot be written: the file system is read-only, or the file is immutable or not writable " +
                 $"by this process ({Describe(ex)}). Nothing was changed. To read the store from read-only media, open it with ChromaStoreOptions.ReadOnly = true.", ex);
         }
 
@@ -64,13 +64,13 @@ internal static class StorageErrors
         {
             case SqliteException sqlite when SqliteDb.IsCorruption(sqlite):
                 return new ChromaCorruptStoreException(
-                    $"The store is corrupt: the SQLite file '{path}' is damaged ({Describe(ex)}). Restore the store folder from a backup; the store cannot be used as it is.", ex);
+                    $"The store is corrupt: the SQLite file '{Internal.Echo.Path(path)}' is damaged ({Describe(ex)}). Restore the store folder from a backup; the store cannot be used as it is.", ex);
             case SqliteException sqlite when Primary(sqlite) is SqliteBusy or SqliteLocked:
-                return new ChromaStoreLockedException($"The SQLite file '{path}' is locked by another connection or process ({Describe(ex)}).", ex);
+                return new ChromaStoreLockedException($"The SQLite file '{Internal.Echo.Path(path)}' is locked by another connection or process ({Describe(ex)}).", ex);
             case System.Text.Json.JsonException:
-                return new ChromaCorruptStoreException($"The store is corrupt: a value stored in '{path}' does not parse ({ex.Message}).", ex);
+                return new ChromaCorruptStoreException($"The store is corrupt: a value stored in '{Internal.Echo.Path(path)}' does not parse ({Internal.Echo.Text(ex.Message, 256)}).", ex);
             case SqliteException or IOException or UnauthorizedAccessException:
-                return new ChromaStorageIOException($"The store's file '{path}' could not be read or written ({Describe(ex)}); the file is not known to be damaged: check the device and retry.", path, ex);
+                return new ChromaStorageIOException($"The store's file '{Internal.Echo.Path(path)}' could not be read or written ({Describe(ex)}); the file is not known to be damaged: check the device and retry.", path, ex);
             default:
                 return ex;
         }
@@ -85,7 +85,7 @@ internal static class StorageErrors
 
     /// <summary>The full-disk exception for <paramref name="folder"/>.</summary>
     public static ChromaStorageFullException StorageFull(string folder, long? bytesNeeded, Exception? inner) => new(
-        $"The disk holding '{folder}' is full{(bytesNeeded is { } n ? $": the write needed {n:N0} more bytes" : "")}" +
+        $"The disk holding '{Internal.Echo.Path(folder)}' is full{(bytesNeeded is { } n ? $": the write needed {n:N0} more bytes" : "")}" +
         $"{(FreeBytes(folder) is { } free ? $" and {free:N0} are free" : "")}. The batch was rolled back and nothing acknowledged was lost; " +
         "reads still work. Free space on that disk and retry.",
         folder, bytesNeeded, inner);
