@@ -482,7 +482,39 @@ internal sealed partial class KeyRing
             throw new ChromaValidationException("ReadAudit: limit must be 1 to 100,000 and afterSequence zero or positive.");
         }
 
-        return _file.ReadAudit(afterSequence, limit);
+        if (actor.Record.IsAdmin)
+        {
+            return _file.ReadAudit(afterSequence, limit);
+        }
+
+        // Authority flows down: a key that is not an admin key reads only the entries about keys it manages (itself
+        // and the keys issued below it), paging past the others so that a page is full unless the log ends.
+        var visible = new List<AuditEntry>();
+        var pageSize = Math.Max(limit, 1000);
+        while (visible.Count < limit)
+        {
+            var page = _file.ReadAudit(afterSequence, pageSize);
+            foreach (var entry in page)
+            {
+                if (entry.KeyId is { } id && _keys.TryGetValue(id, out var about) && Manages(actor.Record, about))
+                {
+                    visible.Add(entry);
+                    if (visible.Count == limit)
+                    {
+                        break;
+                    }
+                }
+            }
+
+            if (page.Count < pageSize)
+            {
+                break;
+            }
+
+            afterSequence = page[^1].Sequence;
+        }
+
+        return visible;
     }
 
     public AuditVerification VerifyAudit(ApiKeyContext actor)

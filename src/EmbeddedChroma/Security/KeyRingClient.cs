@@ -82,7 +82,10 @@ public sealed class KeyRingClient
     /// <summary>A key's last use and its call counts by action and outcome.</summary>
     public ApiKeyUsage GetUsage(string keyId) => Ring.Usage(Context, keyId);
 
-    /// <summary>Audit entries after <paramref name="afterSequence"/>, oldest first.</summary>
+    /// <summary>
+    /// Audit entries after <paramref name="afterSequence"/>, oldest first. An admin key reads every entry; any other
+    /// key only the entries about keys it manages (itself and the keys issued below it), as for <see cref="ListKeys"/>.
+    /// </summary>
     public IReadOnlyList<AuditEntry> ReadAudit(long afterSequence = 0, int limit = 1000) => Ring.ReadAudit(Context, afterSequence, limit);
 
     /// <summary>
