@@ -520,6 +520,13 @@ internal sealed partial class KeyRing
     public AuditVerification VerifyAudit(ApiKeyContext actor)
     {
         Authorize(actor, ChromaActions.ReadAudit, default);
+        if (!actor.Record.IsAdmin)
+        {
+            // A ring-wide check: it reads every entry and key row (also of keys the caller does not manage) and holds
+            // the ring's file lock meanwhile, so quota leases and audit writes of every key wait. Admin keys only.
+            throw new ChromaAuthorizationException($"The key {actor.Record} may not verify the whole key ring: it needs an admin key.");
+        }
+
         return _file.VerifyAudit();
     }
 }

@@ -91,7 +91,9 @@ public sealed class KeyRingClient
     /// <summary>
     /// Checks the audit log's MAC chain (a modified or deleted entry makes it invalid) and the key rows against the
     /// ring's MAC'd version record (a row written back from an earlier copy makes it invalid; see <see cref="AuditVerification.RingProblem"/>).
+    /// Needs <c>keyring:read_audit</c> and an admin key: it checks the whole ring, holding the ring's file lock meanwhile.
     /// </summary>
+    /// <exception cref="ChromaAuthorizationException">The key lacks the action or is not an admin key.</exception>
     public AuditVerification VerifyAudit() => Ring.VerifyAudit(Context);
 
     /// <inheritdoc/>

@@ -192,7 +192,7 @@ public sealed class KeyRingAttackTests : IDisposable
     }
 
     [Fact]
-    public void Store_wide_calls_throw_authorization_when_a_key_holds_every_action_but_is_not_an_admin_key()
+    public void Store_wide_calls_and_VerifyAudit_throw_authorization_when_a_key_holds_every_action_but_is_not_an_admin_key()
     {
         var everything = _h.Mint([ChromaActions.AllData, ChromaActions.AllKeyRing]);
         var context = _h.Login(everything);
@@ -204,10 +204,12 @@ public sealed class KeyRingAttackTests : IDisposable
             var backup = () => client.Backup(destination);
             var verify = () => client.VerifyIntegrity();
             var reapply = () => ring.ReapplyRevocations(_h.AdminRing.ReadAudit());
+            var verifyRing = () => ring.VerifyAudit();
 
             backup.Should().Throw<ChromaAuthorizationException>();
             verify.Should().Throw<ChromaAuthorizationException>();
             reapply.Should().Throw<ChromaAuthorizationException>();
+            verifyRing.Should().Throw<ChromaAuthorizationException>();
             (Directory.Exists(destination) && Directory.EnumerateFileSystemEntries(destination).Any()).Should().BeFalse();
         }
         finally
@@ -355,5 +357,29 @@ public sealed class KeyRingAttackTests : IDisposable
         coll.Count();
         var third = () => coll.Count();
         third.Should().Throw<ChromaAuthenticationException>();
+    }
+
+    [Fact]
+    public void AuthenticateHeaders_refuses_odd_headers_with_a_chroma_exception_and_accepts_only_one_agreeing_key()
+    {
+        var a = _h.Mint([ChromaActions.SystemHeartbeat], name: "a").Key;
+        var b = _h.Mint([ChromaActions.SystemHeartbeat], name: "b").Key;
+        var odd = new (string? Authorization, string? Token)[]
+        {
+            (null, null), (string.Empty, null), ("Bearer", null), ("Bearer ", null), ("Bearer\t" + a, null), ("Bearer " + a + " ", null),
+            ("Bearer " + a + "\0", null), ("Bearer \0" + a, null), ("Bearer " + a + "\r\nX-Evil: 1", null), ("Bearer " + a.Replace('e', '\u0435'), null),
+            ("Bearer " + a + "," + b, null), ("Bearer " + a + " Bearer " + b, null), ("Basic " + a, null), (a, null),
+            ("Bearer " + new string('A', 1_000_000), null), (null, new string('A', 1_000_000)), (null, " " + a), (null, "Bearer " + a),
+            ("Bearer " + a, b), ("Bearer " + b, a), ("Bearer " + a, string.Empty), ("Bearer " + a, a + "\0"),
+        };
+        foreach (var (authorization, token) in odd)
+        {
+            var call = () => _h.Store.AuthenticateHeaders(authorization, token);
+            call.Should().Throw<ChromaException>($"'{authorization?.Length}'/'{token?.Length}' is not one clean key");
+        }
+
+        _h.Store.AuthenticateHeaders("bearer " + a, a).KeyId.Should().Be(KeyRingHarness.KeyIdOf(a));
+        _h.Store.AuthenticateHeaders("BEARER   " + b, null).KeyId.Should().Be(KeyRingHarness.KeyIdOf(b));
+        _h.Store.AuthenticateHeaders(null, a).KeyId.Should().Be(KeyRingHarness.KeyIdOf(a));
     }
 }
