@@ -416,6 +416,7 @@ internal sealed partial class KeyRing
                 }
 
                 successor.Parent = target.Parent;
+                successor.Bucket = target.RateBucket() ?? successor.Bucket; // one rate for the whole line: no refill by rotating
                 _keys[successor.KeyId] = successor;
                 target.SuccessorRecord = successor;
                 return new CreatedApiKey(successor.ToInfo(now), key);

@@ -382,4 +382,37 @@ public sealed class KeyRingAttackTests : IDisposable
         _h.Store.AuthenticateHeaders("BEARER   " + b, null).KeyId.Should().Be(KeyRingHarness.KeyIdOf(b));
         _h.Store.AuthenticateHeaders(null, a).KeyId.Should().Be(KeyRingHarness.KeyIdOf(a));
     }
+
+    [Fact]
+    public void RotateKey_with_a_grace_period_does_not_multiply_the_rate_limit_when_a_key_rotates_itself_again_and_again()
+    {
+        var key = _h.Mint([ChromaActions.SystemHeartbeat, ChromaActions.RotateKey], rate: new ApiKeyRateLimit(1, 3));
+        var line = new List<string> { key.Key };
+        for (var i = 0; i < 2; i++)
+        {
+            var context = _h.Store.Authenticate(line[^1]);
+            line.Add(_h.Store.GetKeyRing(context).RotateKey(context.KeyId, TimeSpan.FromHours(1)).Key);
+        }
+
+        // Two rotate calls took two of the line's three tokens (the clock stands still): one call is left in all.
+        var allowed = 0;
+        foreach (var text in line)
+        {
+            var client = _h.Store.GetClient(text);
+            for (var i = 0; i < 3; i++)
+            {
+                try
+                {
+                    client.Heartbeat();
+                    allowed++;
+                }
+                catch (ChromaRateLimitedException)
+                {
+                    // the line's bucket is empty
+                }
+            }
+        }
+
+        allowed.Should().Be(1);
+    }
 }
