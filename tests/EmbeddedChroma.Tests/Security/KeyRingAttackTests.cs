@@ -415,4 +415,39 @@ public sealed class KeyRingAttackTests : IDisposable
 
         allowed.Should().Be(1);
     }
+
+    [Fact]
+    public void MaxUses_lets_exactly_the_uses_through_when_eight_threads_spend_while_the_key_is_rotated_with_grace()
+    {
+        var key = _h.Mint([ChromaActions.SystemHeartbeat, ChromaActions.RotateKey], maxUses: 300);
+        var context = _h.Login(key);
+        var oldClient = _h.Store.GetClient(context);
+        ChromaClient? newClient = null;
+        var allowed = 0;
+        Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, worker =>
+        {
+            if (worker == 0)
+            {
+                var successor = _h.Store.GetKeyRing(context).RotateKey(key.Info.KeyId, TimeSpan.FromHours(1));
+                Interlocked.Increment(ref allowed);
+                Volatile.Write(ref newClient, _h.Store.GetClient(successor.Key));
+            }
+
+            for (var i = 0; i < 200; i++)
+            {
+                var client = i % 2 == 0 ? oldClient : Volatile.Read(ref newClient) ?? oldClient;
+                try
+                {
+                    client.Heartbeat();
+                    Interlocked.Increment(ref allowed);
+                }
+                catch (ChromaAuthenticationException)
+                {
+                    // the line's uses are spent
+                }
+            }
+        });
+
+        allowed.Should().Be(300);
+    }
 }
