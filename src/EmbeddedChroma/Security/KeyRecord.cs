@@ -21,7 +21,8 @@ internal sealed class KeyRecord
     public string? CreatedBy { get; init; }
     public bool IsAdmin { get; init; }
     public ApiKeyRateLimit? RateLimit { get; init; }
-    public TokenBucket? Bucket { get; init; }
+    /// <summary>This key's token bucket; a rotation's successor is given the rotated key's (see <see cref="RateBucket"/>).</summary>
+    public TokenBucket? Bucket { get; set; }
 
     public volatile bool Disabled;
     public volatile bool Revoked;
@@ -59,6 +60,23 @@ internal sealed class KeyRecord
         }
 
         return budget;
+    }
+
+    /// <summary>
+    /// The token bucket this key's calls take from: that of the last key of its rotation line (itself when never
+    /// rotated). A rotated key and its successors share one rate during the grace period (the successor takes over the
+    /// rotated key's bucket, tokens spent included), so rotating a key again and again with a grace period neither
+    /// multiplies nor refills its rate. Field reads only (hot path).
+    /// </summary>
+    public TokenBucket? RateBucket()
+    {
+        var line = this;
+        while (line.SuccessorRecord is { } next)
+        {
+            line = next;
+        }
+
+        return line.Bucket ?? Bucket;
     }
 
     /// <summary>Counts by (action index, outcome); the last action index stands for "authenticate".</summary>

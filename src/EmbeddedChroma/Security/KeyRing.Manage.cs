@@ -409,6 +409,7 @@ internal sealed partial class KeyRing
                 }
 
                 successor.Parent = target.Parent;
+                successor.Bucket = target.RateBucket() ?? successor.Bucket; // one rate for the whole line: no refill by rotating
                 _keys[successor.KeyId] = successor;
                 target.SuccessorRecord = successor;
                 return new CreatedApiKey(successor.ToInfo(now), key);
@@ -475,12 +476,51 @@ internal sealed partial class KeyRing
             throw new ChromaValidationException("ReadAudit: limit must be 1 to 100,000 and afterSequence zero or positive.");
         }
 
-        return _file.ReadAudit(afterSequence, limit);
+        if (actor.Record.IsAdmin)
+        {
+            return _file.ReadAudit(afterSequence, limit);
+        }
+
+        // Authority flows down: a key that is not an admin key reads only the entries about keys it manages (itself
+        // and the keys issued below it), paging past the others so that a page is full unless the log ends.
+        var visible = new List<AuditEntry>();
+        var pageSize = Math.Max(limit, 1000);
+        while (visible.Count < limit)
+        {
+            var page = _file.ReadAudit(afterSequence, pageSize);
+            foreach (var entry in page)
+            {
+                if (entry.KeyId is { } id && _keys.TryGetValue(id, out var about) && Manages(actor.Record, about))
+                {
+                    visible.Add(entry);
+                    if (visible.Count == limit)
+                    {
+                        break;
+                    }
+                }
+            }
+
+            if (page.Count < pageSize)
+            {
+                break;
+            }
+
+            afterSequence = page[^1].Sequence;
+        }
+
+        return visible;
     }
 
     public AuditVerification VerifyAudit(ApiKeyContext actor)
     {
         Authorize(actor, ChromaActions.ReadAudit, default);
+        if (!actor.Record.IsAdmin)
+        {
+            // A ring-wide check: it reads every entry and key row (also of keys the caller does not manage) and holds
+            // the ring's file lock meanwhile, so quota leases and audit writes of every key wait. Admin keys only.
+            throw new ChromaAuthorizationException($"The key {actor.Record} may not verify the whole key ring: it needs an admin key.");
+        }
+
         return _file.VerifyAudit();
     }
 }

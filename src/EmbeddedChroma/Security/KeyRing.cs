@@ -237,7 +237,7 @@ internal sealed partial class KeyRing : IDisposable
             throw new ChromaAuthorizationException($"The key {record} is not allowed '{action}' on {resource}.");
         }
 
-        if (record.Bucket is { } bucket && !bucket.TryTake(now.UtcTicks, out var retryAfter))
+        if (record.Bucket is not null && record.RateBucket() is { } bucket && !bucket.TryTake(now.UtcTicks, out var retryAfter))
         {
             Count(record, actionIndex, ApiKeyOutcome.RateLimited);
             AuditDenial(record.KeyId, "access.rate_limited", action);

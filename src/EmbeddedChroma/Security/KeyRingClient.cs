@@ -102,13 +102,18 @@ public sealed class KeyRingClient
     /// <summary>A key's last use and its call counts by action and outcome.</summary>
     public ApiKeyUsage GetUsage(string keyId) => Guard(ring => ring.Usage(Context, keyId));
 
-    /// <summary>Audit entries after <paramref name="afterSequence"/>, oldest first.</summary>
+    /// <summary>
+    /// Audit entries after <paramref name="afterSequence"/>, oldest first. An admin key reads every entry; any other
+    /// key only the entries about keys it manages (itself and the keys issued below it), as for <see cref="ListKeys"/>.
+    /// </summary>
     public IReadOnlyList<AuditEntry> ReadAudit(long afterSequence = 0, int limit = 1000) => Guard(ring => ring.ReadAudit(Context, afterSequence, limit));
 
     /// <summary>
     /// Checks the audit log's MAC chain (a modified or deleted entry makes it invalid) and the key rows against the
     /// ring's MAC'd version record (a row written back from an earlier copy makes it invalid; see <see cref="AuditVerification.RingProblem"/>).
+    /// Needs <c>keyring:read_audit</c> and an admin key: it checks the whole ring, holding the ring's file lock meanwhile.
     /// </summary>
+    /// <exception cref="ChromaAuthorizationException">The key lacks the action or is not an admin key.</exception>
     public AuditVerification VerifyAudit() => Guard(ring => ring.VerifyAudit(Context));
 
     /// <inheritdoc/>
