@@ -77,12 +77,13 @@ public sealed class ChromaClient
     }
 
     /// <summary>
-    /// Reads the whole SQLite file and checks it (<c>PRAGMA integrity_check</c>): every page, index and constraint.
-    /// Opening a store only does cheap checks (header, schema, catalog) to stay fast; run this after a crash of the
+    /// Reads the whole SQLite file and checks it (<c>PRAGMA integrity_check</c>): every page, index and constraint; then
+    /// every record's id, embedding, metadata and document against the checksums stored with it. Opening a store only does cheap checks (header, schema, catalog) to stay fast; run this after a crash of the
     /// machine, a disk error or a copy of the folder to find damage before a query hits it. Takes time proportional to
     /// the store's size; writes wait meanwhile.
     /// </summary>
-    /// <exception cref="ChromaCorruptStoreException">The file is damaged; the message names it and the first problems found.</exception>
+    /// <exception cref="ChromaCorruptStoreException">The file is damaged; the message names it and the first problems found
+    /// (for a damaged record: its collection and id).</exception>
     public void VerifyIntegrity()
     {
         Gate(ChromaActions.VerifyIntegrity, default);
@@ -91,6 +92,9 @@ public sealed class ChromaClient
         {
             throw Store.Db.Corrupt(new InvalidDataException(string.Join("; ", problems)), $"integrity check: {string.Join("; ", problems.Take(5))}");
         }
+
+        // SQLite checks the pages' structure; the records' checksums check their content.
+        Store.VerifyRecords();
     }
 
     // ---- tenants ----

@@ -196,6 +196,7 @@ public sealed partial class ChromaStore
             Configuration = configuration,
             Metadata = MetadataCodec.Decode(MetadataCodec.Encode(metadata)),
             LastSeq = seq,
+            LastChain = CurrentChain,
         };
 
         // Visible in memory only once the row has committed: a failed transaction leaves no phantom collection.
@@ -266,7 +267,8 @@ public sealed partial class ChromaStore
     {
         var command = ReadCommandOnWriter("""
             SELECT c.id, c.uuid, c.database_id, d.tenant, d.name, c.name, c.dimension, c.space, c.ef_construction,
-                   c.ef_search, c.max_neighbors, c.metadata, c.last_seq
+                   c.ef_search, c.max_neighbors, c.metadata, c.last_seq,
+                   IFNULL((SELECT w.chain FROM write_chain w WHERE w.seq = c.last_seq), 0)
             FROM collections c JOIN databases d ON d.id = c.database_id
             """);
         using var reader = command.ExecuteReader();
@@ -290,6 +292,7 @@ public sealed partial class ChromaStore
                 },
                 Metadata = MetadataCodec.Decode(reader.IsDBNull(11) ? null : reader.GetString(11)),
                 LastSeq = reader.GetInt64(12),
+                LastChain = reader.GetInt64(13),
             };
             _collections[state.Id] = state;
         }

@@ -142,6 +142,7 @@ public sealed partial class ChromaStore
         SqliteTransaction? tx = null;
         var haveArena = false;
         long seq;
+        long chain;
         int count;
         int slotsBefore;
         int moved;
@@ -178,6 +179,7 @@ public sealed partial class ChromaStore
             tx = Db.Writer.BeginTransaction();
             Db.CurrentTransaction = tx;
             seq = NextSeq();
+            chain = CurrentChain;
             var update = WriteCommand("UPDATE records SET slot = $to WHERE collection_id = $c AND slot = $from");
             var to = update.Parameters.Add("$to", SqliteType.Integer);
             var from = update.Parameters.Add("$from", SqliteType.Integer);
@@ -218,7 +220,7 @@ public sealed partial class ChromaStore
                     fresh.Write(holes[i], arena.GetRow(movers[i]));
                 }
 
-                fresh.Checkpoint(seq);
+                fresh.Checkpoint(seq, Owner(state, chain));
                 haveArena = true;
             }
         }
@@ -257,7 +259,9 @@ public sealed partial class ChromaStore
             }
 
             state.LastSeq = seq;
+            state.LastChain = chain;
             state.CompactedSeq = seq;
+            Acknowledge(seq);
             var bits = new ulong[Math.Max(1, (count + 63) >> 6)];
             for (var slot = 0; slot < count; slot++)
             {
@@ -278,7 +282,7 @@ public sealed partial class ChromaStore
                 if (haveArena)
                 {
                     File.Move(tempPath, arenaPath, overwrite: true);
-                    state.Arena = VectorArena.TryOpen(arenaPath, state.Dimension!.Value, seq);
+                    state.Arena = VectorArena.TryOpen(arenaPath, state.Dimension!.Value, seq, Owner(state, chain));
                 }
             }
             catch (IOException)

@@ -31,6 +31,9 @@ public sealed partial class ChromaStore : IDisposable
     private readonly FileStream _lockFile;
     private readonly ConcurrentDictionary<long, CollectionState> _collections = new();
     private long _seq;
+    private long _chain;
+    private readonly Guid _storeId;
+    private readonly AcknowledgedSeqFile _acknowledged;
     private volatile bool _closed;
 
     private ChromaStore(string path, ChromaStoreOptions options, FileStream lockFile, SqliteDb db, KeyRing keys)
@@ -40,8 +43,35 @@ public sealed partial class ChromaStore : IDisposable
         _lockFile = lockFile;
         Db = db;
         Keys = keys;
-        _seq = long.Parse(ReadMeta("seq") ?? "0", CultureInfo.InvariantCulture);
-        LoadCollections();
+        AcknowledgedSeqFile? acknowledged = null;
+        try
+        {
+            _seq = long.Parse(ReadMeta("seq") ?? "0", CultureInfo.InvariantCulture);
+            _storeId = Guid.Parse(ReadMeta("store_id") ?? throw db.Corrupt(new InvalidDataException("no store id"), "store_meta holds no store id"));
+            lock (Db.WriteLock)
+            {
+                _chain = ChainAt(Db.Writer, _seq);
+            }
+
+            acknowledged = AcknowledgedSeqFile.Open(path, _storeId, out var recorded);
+            if (recorded > _seq)
+            {
+                // Written only after a commit was durable: the database lost acknowledged writes (or is an older copy).
+                throw new ChromaCorruptStoreException(
+                    $"The store is corrupt: acknowledged writes up to sequence number {recorded} are missing from '{db.Path}', " +
+                    $"which ends at {_seq}. Was its -wal file deleted, or an older chroma.sqlite3 put in its place? " +
+                    $"Restore the store folder from a backup. (If an older database was restored on purpose, delete '{AcknowledgedSeqFile.FileName}' to accept it.)");
+            }
+
+            _acknowledged = acknowledged;
+            LoadCollections();
+        }
+        catch
+        {
+            acknowledged?.Dispose();
+            keys.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The store folder.</summary>
@@ -87,7 +117,7 @@ public sealed partial class ChromaStore : IDisposable
             KeyRing? keys = null;
             try
             {
-                InitializeSchema(db, create: true);
+                InitializeSchema(db, create: true, options.Logger);
                 keys = KeyRing.Open(path, options.TimeProvider, create: true);
                 var store = new ChromaStore(path, options, lockFile, db, keys);
                 store.InWrite(() =>
@@ -104,6 +134,7 @@ public sealed partial class ChromaStore : IDisposable
                 // A store that failed to be created must not look like one: remove what was written.
                 db.Dispose();
                 SqliteConnection.ClearAllPools();
+                File.Delete(System.IO.Path.Combine(path, AcknowledgedSeqFile.FileName));
                 foreach (var file in (ReadOnlySpan<string>)[DatabaseFileName, KeyRingFile.DatabaseFileName])
                 {
                     foreach (var suffix in (ReadOnlySpan<string>)["", "-wal", "-shm", "-journal"])
@@ -148,7 +179,7 @@ public sealed partial class ChromaStore : IDisposable
             var db = OpenDatabase(System.IO.Path.Combine(path, DatabaseFileName));
             try
             {
-                InitializeSchema(db, create: false);
+                InitializeSchema(db, create: false, options.Logger);
                 return new ChromaStore(path, options, lockFile, db, KeyRing.Open(path, options.TimeProvider, create: false));
             }
             catch (SqliteException ex)
@@ -210,7 +241,7 @@ public sealed partial class ChromaStore : IDisposable
     }
 
     /// <summary>Creates the schema in a new store; in an existing one only checks its version (opening writes nothing).</summary>
-    private static void InitializeSchema(SqliteDb db, bool create)
+    private static void InitializeSchema(SqliteDb db, bool create, Microsoft.Extensions.Logging.ILogger logger)
     {
         lock (db.WriteLock)
         {
@@ -228,8 +259,9 @@ public sealed partial class ChromaStore : IDisposable
                 command.Transaction = tx;
                 command.CommandText = Schema.Create;
                 command.ExecuteNonQuery();
-                command.CommandText = "INSERT INTO store_meta(key, value) VALUES ('schema_version', $v), ('seq', '0')";
+                command.CommandText = "INSERT INTO store_meta(key, value) VALUES ('schema_version', $v), ('seq', '0'), ('store_id', $id)";
                 command.Parameters.AddWithValue("$v", SqliteDb.SchemaVersion.ToString(CultureInfo.InvariantCulture));
+                command.Parameters.AddWithValue("$id", Guid.NewGuid().ToString("N"));
                 command.ExecuteNonQuery();
                 tx.Commit();
                 command.Transaction = null;
@@ -238,6 +270,12 @@ public sealed partial class ChromaStore : IDisposable
 
             command.CommandText = "SELECT value FROM store_meta WHERE key = 'schema_version'";
             var version = command.ExecuteScalar() as string;
+            if (version == "1")
+            {
+                MigrateFrom1(db, logger);
+                version = SqliteDb.SchemaVersion.ToString(CultureInfo.InvariantCulture);
+            }
+
             if (version != SqliteDb.SchemaVersion.ToString(CultureInfo.InvariantCulture))
             {
                 throw new ChromaCorruptStoreException($"The store is corrupt or from another version: '{db.Path}' has schema version {version ?? "(none)"}; this library reads version {SqliteDb.SchemaVersion}.");
@@ -410,6 +448,7 @@ public sealed partial class ChromaStore : IDisposable
                 }
             }
 
+            Acknowledge(_seq);
             foreach (var step in _onCommit)
             {
                 step();
@@ -441,15 +480,97 @@ public sealed partial class ChromaStore : IDisposable
         return command;
     }
 
-    /// <summary>Takes the next write sequence number inside the current write transaction.</summary>
+    /// <summary>Takes the next write sequence number inside the current write transaction, and extends the write chain.</summary>
     internal long NextSeq()
     {
         var seq = _seq + 1;
         var command = WriteCommand("UPDATE store_meta SET value = $v WHERE key = 'seq'");
         command.Parameters.AddWithValue("$v", seq.ToString(CultureInfo.InvariantCulture));
         command.ExecuteNonQuery();
+        var chain = StoreIdentity.NextChain(_chain, seq);
+        var link = WriteCommand("INSERT INTO write_chain(seq, chain) VALUES ($s, $h)");
+        link.Parameters.AddWithValue("$s", seq);
+        link.Parameters.AddWithValue("$h", chain);
+        link.ExecuteNonQuery();
         _seq = seq;
+        _chain = chain;
         return seq;
+    }
+
+    /// <summary>The write chain value of the last <see cref="NextSeq"/> (see <see cref="StoreIdentity"/>).</summary>
+    internal long CurrentChain => _chain;
+
+    /// <summary>The write chain value recorded for <paramref name="seq"/>, 0 when none is (writes before schema 2).</summary>
+    internal static long ChainAt(SqliteConnection connection, long seq)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT chain FROM write_chain WHERE seq = $s";
+        command.Parameters.AddWithValue("$s", seq);
+        return command.ExecuteScalar() is long chain ? chain : 0;
+    }
+
+    /// <summary>The owner stamp of <paramref name="state"/>'s derived files covering the write whose chain value is <paramref name="chain"/>.</summary>
+    internal byte[] Owner(CollectionState state, long chain) => StoreIdentity.Owner(_storeId, state.Uuid, chain);
+
+    /// <summary>Records <paramref name="seq"/> as acknowledged in <c>chroma.seq</c>; call only once its commit is durable.</summary>
+    internal void Acknowledge(long seq)
+    {
+        if (!RecordChecksum.Enabled)
+        {
+            return;
+        }
+
+        try
+        {
+            _acknowledged.Write(seq);
+        }
+        catch (IOException)
+        {
+            // The write is durable in SQLite; the side file only weakens the lost-WAL check when it lags.
+        }
+    }
+
+    /// <summary>
+    /// Schema 1 → 2 in one transaction: the record checksum columns (filled for every record), the write chain table and
+    /// a store id. Logged once; a store that fails here is left at version 1 (the transaction rolls back).
+    /// </summary>
+    private static void MigrateFrom1(SqliteDb db, Microsoft.Extensions.Logging.ILogger logger)
+    {
+        long records = 0;
+        using (var tx = db.Writer.BeginTransaction())
+        {
+            using var command = db.Writer.CreateCommand();
+            command.Transaction = tx;
+            command.CommandText = Schema.MigrateFrom1;
+            command.ExecuteNonQuery();
+            using var update = db.Writer.CreateCommand();
+            update.Transaction = tx;
+            update.CommandText = "UPDATE records SET psum = $p, vsum = $v WHERE rid = $rid";
+            var p = update.Parameters.Add("$p", SqliteType.Integer);
+            var v = update.Parameters.Add("$v", SqliteType.Integer);
+            var rid = update.Parameters.Add("$rid", SqliteType.Integer);
+            command.CommandText = "SELECT rid, id, document, metadata, embedding FROM records";
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    var id = reader.GetString(1);
+                    rid.Value = reader.GetInt64(0);
+                    p.Value = RecordChecksum.Payload(id, reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3));
+                    v.Value = RecordChecksum.Vector(id, (byte[])reader.GetValue(4));
+                    update.ExecuteNonQuery();
+                    records++;
+                }
+            }
+
+            command.CommandText = "INSERT OR IGNORE INTO store_meta(key, value) VALUES ('store_id', $id); UPDATE store_meta SET value = $v WHERE key = 'schema_version'";
+            command.Parameters.AddWithValue("$id", Guid.NewGuid().ToString("N"));
+            command.Parameters.AddWithValue("$v", SqliteDb.SchemaVersion.ToString(CultureInfo.InvariantCulture));
+            command.ExecuteNonQuery();
+            tx.Commit();
+        }
+
+        Internal.StoreLog.SchemaMigrated(logger, db.Path, 1, SqliteDb.SchemaVersion, records);
     }
 
     private string? ReadMeta(string key)
@@ -511,7 +632,7 @@ public sealed partial class ChromaStore : IDisposable
                     {
                         if (!state.ArenaInvalid)
                         {
-                            arena.Checkpoint(state.LastSeq);
+                            arena.Checkpoint(state.LastSeq, Owner(state, state.LastChain));
                         }
 
                         arena.Dispose();
@@ -526,6 +647,7 @@ public sealed partial class ChromaStore : IDisposable
 
             Keys.Dispose();
             Db.Dispose();
+            _acknowledged.Dispose();
             _lockFile.Dispose();
         }
     }

@@ -21,6 +21,7 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
     private readonly List<(int Slot, string? MetadataJson)> _cleared = [];
     private List<MetadataFilterIndex.Row>? _filterRows;
     private long _seq;
+    private long _chain;
     private bool _touched;
     private int? _dimension;
     private int _nextSlotBefore;
@@ -28,19 +29,26 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
     public void Begin(int? dimension)
     {
         _seq = store.NextSeq();
+        _chain = store.CurrentChain;
         _dimension = dimension;
         _nextSlotBefore = state.NextSlot;
     }
 
     public StoredRecord? Find(string id)
     {
-        var command = store.WriteCommand("SELECT rid, slot, document, metadata FROM records WHERE collection_id = $c AND id = $id");
+        var command = store.WriteCommand("SELECT rid, slot, document, metadata, id, psum FROM records WHERE collection_id = $c AND id = $id");
         command.Parameters.AddWithValue("$c", state.Id);
         command.Parameters.AddWithValue("$id", id);
         using var reader = command.ExecuteReader();
-        return reader.Read()
-            ? new StoredRecord(reader.GetInt64(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3))
-            : null;
+        if (!reader.Read())
+        {
+            return null;
+        }
+
+        var record = new StoredRecord(reader.GetInt64(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3));
+        // An update merges into the stored metadata: never build on a damaged one.
+        RecordChecksum.VerifyPayload(state, reader.GetString(4), record.Document, record.MetadataJson, reader.GetInt64(5));
+        return record;
     }
 
     /// <summary>Inserts a new record; returns false (and changes nothing) when the id already exists.</summary>
@@ -54,8 +62,8 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
 
         var metadataJson = MetadataCodec.Encode(metadata);
         var command = store.WriteCommand("""
-            INSERT INTO records(collection_id, id, slot, seq, document, metadata, embedding)
-            VALUES ($c, $id, $slot, $seq, $doc, $meta, $emb)
+            INSERT INTO records(collection_id, id, slot, seq, document, metadata, embedding, psum, vsum)
+            VALUES ($c, $id, $slot, $seq, $doc, $meta, $emb, $psum, $vsum)
             ON CONFLICT(collection_id, id) DO NOTHING RETURNING rid
             """);
         command.Parameters.AddWithValue("$c", state.Id);
@@ -64,7 +72,10 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
         command.Parameters.AddWithValue("$seq", _seq);
         command.Parameters.AddWithValue("$doc", (object?)document ?? DBNull.Value);
         command.Parameters.AddWithValue("$meta", (object?)metadataJson ?? DBNull.Value);
-        command.Parameters.AddWithValue("$emb", Collection.ToBlob(embedding));
+        var blob = Collection.ToBlob(embedding);
+        command.Parameters.AddWithValue("$emb", blob);
+        command.Parameters.AddWithValue("$psum", RecordChecksum.Payload(id, document, metadataJson));
+        command.Parameters.AddWithValue("$vsum", RecordChecksum.Vector(id, blob));
         if (command.ExecuteScalar() is not long)
         {
             // The id exists: hand the slot back exactly as it was taken.
@@ -95,7 +106,7 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
     /// Replaces a record's fields. Its filter rows and document index entry are dropped here and rebuilt for
     /// every record of the batch at once in <see cref="Finish"/>.
     /// </summary>
-    public void Replace(StoredRecord existing, float[]? embedding, Dictionary<string, object?>? metadataUpdate, string? document)
+    public void Replace(string id, StoredRecord existing, float[]? embedding, Dictionary<string, object?>? metadataUpdate, string? document)
     {
         var metadataJson = metadataUpdate is null
             ? existing.MetadataJson
@@ -109,15 +120,19 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
         }
 
         var command = store.WriteCommand(embedding is null
-            ? "UPDATE records SET seq = $seq, document = $doc, metadata = $meta WHERE rid = $rid"
-            : "UPDATE records SET seq = $seq, document = $doc, metadata = $meta, embedding = $emb WHERE rid = $rid");
+            ? "UPDATE records SET seq = $seq, document = $doc, metadata = $meta, psum = $psum WHERE rid = $rid"
+            : "UPDATE records SET seq = $seq, document = $doc, metadata = $meta, psum = $psum, embedding = $emb, vsum = $vsum WHERE rid = $rid");
+        var newDocument = document ?? existing.Document;
         command.Parameters.AddWithValue("$seq", _seq);
-        command.Parameters.AddWithValue("$doc", (object?)(document ?? existing.Document) ?? DBNull.Value);
+        command.Parameters.AddWithValue("$doc", (object?)newDocument ?? DBNull.Value);
         command.Parameters.AddWithValue("$meta", (object?)metadataJson ?? DBNull.Value);
+        command.Parameters.AddWithValue("$psum", RecordChecksum.Payload(id, newDocument, metadataJson));
         command.Parameters.AddWithValue("$rid", existing.Rid);
         if (embedding is not null)
         {
-            command.Parameters.AddWithValue("$emb", Collection.ToBlob(embedding));
+            var blob = Collection.ToBlob(embedding);
+            command.Parameters.AddWithValue("$emb", blob);
+            command.Parameters.AddWithValue("$vsum", RecordChecksum.Vector(id, blob));
             _rows.Add((existing.Slot, embedding));
         }
 
@@ -180,6 +195,7 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
     public void Apply()
     {
         state.LastSeq = _seq;
+        state.LastChain = _chain;
         if (state.Dimension is null && _dimension is not null && _rows.Count > 0)
         {
             state.Dimension = _dimension;
