@@ -280,6 +280,65 @@ public sealed partial class ChromaStore : IDisposable
             {
                 throw new ChromaCorruptStoreException($"The store is corrupt or from another version: '{db.Path}' has schema version {version ?? "(none)"}; this library reads version {SqliteDb.SchemaVersion}.");
             }
+
+            CheckSchemaAndCatalog(db);
+        }
+    }
+
+    /// <summary>The tables and columns of a sound store, in order (from <see cref="Schema.Create"/> in memory).</summary>
+    private static readonly Lazy<string> ExpectedColumns = new(() =>
+    {
+        using var memory = new SqliteConnection("Data Source=:memory:");
+        memory.Open();
+        SqliteDb.Exec(memory, Schema.Create);
+        return TableColumns(memory);
+    });
+
+    private static string TableColumns(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT m.name || '.' || p.name || ':' || p.type FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name NOT LIKE 'documents_fts%' AND m.name NOT LIKE 'sqlite%' ORDER BY m.name, p.cid";
+        var columns = new System.Text.StringBuilder();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                columns.Append(reader.GetString(0)).Append(';');
+            }
+        }
+
+        // The indexes' and the document index's definitions, which ALTER TABLE never rewrites.
+        command.CommandText = "SELECT name || ':' || IFNULL(sql, '') FROM sqlite_master WHERE type = 'index' OR name = 'documents_fts' ORDER BY name";
+        using var definitions = command.ExecuteReader();
+        while (definitions.Read())
+        {
+            columns.Append(definitions.GetString(0)).Append(';');
+        }
+
+        return columns.ToString();
+    }
+
+    /// <summary>
+    /// Cheap checks at open that SQLite does not make on its own: the schema text still describes our tables and columns
+    /// (a damaged column name would surface later as "no such column"), and the small catalog tables agree with their
+    /// indexes (a damaged index entry would hide a tenant, database or collection: a wrong "not found"). Caller holds the write lock.
+    /// </summary>
+    private static void CheckSchemaAndCatalog(SqliteDb db)
+    {
+        if (TableColumns(db.Writer) != ExpectedColumns.Value)
+        {
+            throw db.Corrupt(new InvalidDataException("schema mismatch"), "its schema does not describe the store's tables and columns");
+        }
+
+        foreach (var table in (ReadOnlySpan<string>)["store_meta", "tenants", "databases", "collections"])
+        {
+            using var command = db.Writer.CreateCommand();
+            command.CommandText = $"PRAGMA integrity_check({table})";
+            var result = command.ExecuteScalar() as string;
+            if (result != "ok")
+            {
+                throw db.Corrupt(new InvalidDataException(result ?? "no result"), $"integrity check of its catalog table {table}: {result}");
+            }
         }
     }
 
@@ -560,6 +619,31 @@ public sealed partial class ChromaStore : IDisposable
                     v.Value = RecordChecksum.Vector(id, (byte[])reader.GetValue(4));
                     update.ExecuteNonQuery();
                     records++;
+                }
+            }
+
+            using (var collections = db.Writer.CreateCommand())
+            {
+                collections.Transaction = tx;
+                collections.CommandText = "SELECT id, uuid, database_id, name, dimension, space, ef_construction, ef_search, max_neighbors, metadata FROM collections";
+                var sums = new List<(long Id, long Sum)>();
+                using (var reader = collections.ExecuteReader())
+                {
+                    while (reader.Read())
+                    {
+                        sums.Add((reader.GetInt64(0), RecordChecksum.CollectionRow(
+                            reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetInt32(4), reader.GetString(5),
+                            reader.GetInt32(6), reader.GetInt32(7), reader.GetInt32(8), reader.IsDBNull(9) ? null : reader.GetString(9))));
+                    }
+                }
+
+                collections.CommandText = "UPDATE collections SET csum = $s WHERE id = $id";
+                foreach (var (id, sum) in sums)
+                {
+                    collections.Parameters.Clear();
+                    collections.Parameters.AddWithValue("$s", sum);
+                    collections.Parameters.AddWithValue("$id", id);
+                    collections.ExecuteNonQuery();
                 }
             }
 

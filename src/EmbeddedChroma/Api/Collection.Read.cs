@@ -31,7 +31,18 @@ public sealed partial class Collection
         Validation.LimitOffset(limit, offset);
         CheckInclude(include, allowDistances: false);
         var rows = WithReadLock(() => WithConnection(connection =>
-            RecordReader.Read(connection, null, _state, ToColumns(include), ids, where, whereDocument, limit, offset)));
+        {
+            var read = RecordReader.Read(connection, null, _state, ToColumns(include), ids, where, whereDocument, limit, offset);
+            if (ids is null && where is null && whereDocument is null && limit is null && offset == 0 && read.Count != _state.Count)
+            {
+                // Every record was asked for: fewer or more than the collection holds means a damaged index hid or duplicated some.
+                throw new ChromaCorruptStoreException(
+                    $"The store is corrupt: collection '{RecordChecksum.Printable(_state.Name)}' holds {_state.Count} records but its index yields {read.Count}. " +
+                    "Restore the store folder from a backup; ChromaClient.VerifyIntegrity reports the damage.");
+            }
+
+            return read;
+        }));
         return new GetResult(
             rows.ConvertAll(r => r.Id),
             include.HasFlag(Include.Embeddings) ? rows.ConvertAll(r => r.Embedding!) : null,

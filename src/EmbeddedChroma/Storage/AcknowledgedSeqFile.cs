@@ -40,7 +40,7 @@ internal sealed class AcknowledgedSeqFile : IDisposable
     /// </summary>
     public static AcknowledgedSeqFile Open(string folder, Guid store, out long? recorded)
     {
-        var handle = File.OpenHandle(Path.Combine(folder, FileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        var handle = File.OpenHandle(Path.Combine(folder, FileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite); // chroma.lock already keeps other writers out
         recorded = null;
         try
         {

@@ -54,6 +54,18 @@ internal static class RecordChecksum
         return (long)XxHash3.HashToUInt64(embedding, (long)h ^ Present);
     }
 
+    /// <summary>
+    /// The checksum of a collection's catalog row (<c>collections.csum</c>): everything a read of the collection trusts
+    /// (uuid, database, name, dimension, space, HNSW parameters, metadata JSON), but not the sequence numbers (a damaged
+    /// one only makes a derived file look stale, and it is rebuilt). Verified when the catalog is loaded at open.
+    /// </summary>
+    public static long CollectionRow(string uuid, long databaseId, string name, int? dimension, string space, int efConstruction, int efSearch, int maxNeighbors, string? metadataJson)
+    {
+        var fields = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{uuid}\n{databaseId}\n{name.Length}:{name}\n{dimension?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"}\n{space}\n{efConstruction}\n{efSearch}\n{maxNeighbors}\n");
+        var h = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(fields.AsSpan()), PayloadDomain + 2);
+        return (long)XxHash3.HashToUInt64(MemoryMarshal.AsBytes(metadataJson.AsSpan()), (long)h ^ (metadataJson is null ? Absent : Present));
+    }
+
     public static void VerifyPayload(CollectionState state, string id, string? document, string? metadataJson, long stored)
     {
         if (Enabled && Payload(id, document, metadataJson) != stored)

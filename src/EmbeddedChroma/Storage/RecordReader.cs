@@ -83,7 +83,7 @@ internal static class RecordReader
 
     // The document and the metadata share a checksum (psum): a read of either reads both to verify it.
     private static string SelectList(Columns columns) =>
-        "r.rid, r.slot, r.id"
+        "r.rid, r.slot, r.id, r.collection_id"
         + ((columns & (Columns.Document | Columns.Metadata)) != 0 ? ", r.document, r.metadata, r.psum" : ", NULL, NULL, NULL")
         + (columns.HasFlag(Columns.Embedding) ? ", r.embedding, r.vsum" : ", NULL, NULL");
 
@@ -91,20 +91,26 @@ internal static class RecordReader
     private static RecordRow ReadRow(SqliteDataReader reader, CollectionState state, Columns columns)
     {
         var id = reader.GetString(2);
+        if (reader.GetInt64(3) != state.Id)
+        {
+            // The index that found the row points at another collection's row: a damaged index.
+            throw RecordChecksum.Mismatch(state.Name, id, "index entry (it leads to a row of another collection)");
+        }
+
         string? document = null;
         string? metadata = null;
         if ((columns & (Columns.Document | Columns.Metadata)) != 0)
         {
-            document = reader.IsDBNull(3) ? null : reader.GetString(3);
-            metadata = reader.IsDBNull(4) ? null : reader.GetString(4);
-            RecordChecksum.VerifyPayload(state, id, document, metadata, reader.GetInt64(5));
+            document = reader.IsDBNull(4) ? null : reader.GetString(4);
+            metadata = reader.IsDBNull(5) ? null : reader.GetString(5);
+            RecordChecksum.VerifyPayload(state, id, document, metadata, reader.GetInt64(6));
         }
 
         float[]? embedding = null;
         if (columns.HasFlag(Columns.Embedding))
         {
-            var blob = (byte[])reader.GetValue(6);
-            RecordChecksum.VerifyVector(state, id, blob, reader.GetInt64(7));
+            var blob = (byte[])reader.GetValue(7);
+            RecordChecksum.VerifyVector(state, id, blob, reader.GetInt64(8));
             if (state.Dimension is { } dimension && blob.Length != dimension * sizeof(float))
             {
                 throw RecordChecksum.Mismatch(state.Name, id, "embedding (wrong length)");

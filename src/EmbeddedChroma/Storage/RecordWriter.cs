@@ -172,10 +172,28 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
             }
         }
 
-        var command = store.WriteCommand("UPDATE collections SET last_seq = $seq, dimension = COALESCE(dimension, $dim) WHERE id = $c");
+        // Only a batch that stored a vector fixes the dimension (an update matching no id does not); the catalog row's
+        // checksum covers it, so it is rewritten with it.
+        var fixesDimension = state.Dimension is null && _rows.Count > 0 && _dimension is not null;
+        long csum = 0;
+        if (fixesDimension)
+        {
+            // The metadata text exactly as stored (once per collection: the first batch with a vector).
+            var stored = store.WriteCommand("SELECT metadata FROM collections WHERE id = $c");
+            stored.Parameters.AddWithValue("$c", state.Id);
+            csum = ChromaStore.CollectionChecksum(state, _dimension, state.Name, state.Configuration.EfSearch, stored.ExecuteScalar() as string);
+        }
+
+        var command = store.WriteCommand(fixesDimension
+            ? "UPDATE collections SET last_seq = $seq, dimension = $dim, csum = $csum WHERE id = $c"
+            : "UPDATE collections SET last_seq = $seq WHERE id = $c");
         command.Parameters.AddWithValue("$seq", _seq);
-        // Only a batch that stored a vector fixes the dimension (an update matching no id does not).
-        command.Parameters.AddWithValue("$dim", _rows.Count > 0 ? (object?)_dimension ?? DBNull.Value : DBNull.Value);
+        if (fixesDimension)
+        {
+            command.Parameters.AddWithValue("$dim", _dimension!.Value);
+            command.Parameters.AddWithValue("$csum", csum);
+        }
+
         command.Parameters.AddWithValue("$c", state.Id);
         command.ExecuteNonQuery();
     }

@@ -13,6 +13,7 @@ internal static class Schema
             id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, database_id INTEGER NOT NULL, name TEXT NOT NULL,
             dimension INTEGER, space TEXT NOT NULL, ef_construction INTEGER NOT NULL, ef_search INTEGER NOT NULL,
             max_neighbors INTEGER NOT NULL, metadata TEXT, created_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,
+            csum INTEGER NOT NULL DEFAULT 0,
             UNIQUE(database_id, name));
         CREATE TABLE records(
             rid INTEGER PRIMARY KEY, collection_id INTEGER NOT NULL, id TEXT NOT NULL, slot INTEGER NOT NULL,
@@ -38,6 +39,7 @@ internal static class Schema
     /// The new columns are filled by <c>ChromaStore.MigrateSchema</c> in the same transaction.
     /// </summary>
     public const string MigrateFrom1 = """
+        ALTER TABLE collections ADD COLUMN csum INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE records ADD COLUMN psum INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE records ADD COLUMN vsum INTEGER NOT NULL DEFAULT 0;
         CREATE TABLE write_chain(seq INTEGER PRIMARY KEY, chain INTEGER NOT NULL);
