@@ -547,10 +547,14 @@ public sealed partial class ChromaStore : IDisposable
         command.Parameters.AddWithValue("$v", seq.ToString(CultureInfo.InvariantCulture));
         command.ExecuteNonQuery();
         var chain = StoreIdentity.NextChain(_chain, seq);
-        var link = WriteCommand("INSERT INTO write_chain(seq, chain) VALUES ($s, $h)");
-        link.Parameters.AddWithValue("$s", seq);
-        link.Parameters.AddWithValue("$h", chain);
-        link.ExecuteNonQuery();
+        if (RecordChecksum.Enabled)
+        {
+            var link = WriteCommand("INSERT INTO write_chain(seq, chain) VALUES ($s, $h)");
+            link.Parameters.AddWithValue("$s", seq);
+            link.Parameters.AddWithValue("$h", chain);
+            link.ExecuteNonQuery();
+        }
+
         _seq = seq;
         _chain = chain;
         return seq;
