@@ -606,6 +606,19 @@ public sealed partial class ChromaStore : IDisposable
             command.Transaction = tx;
             command.CommandText = Schema.MigrateFrom1;
             command.ExecuteNonQuery();
+
+            // Index definitions changed within version 1 (elem, records_seq): recreate each as this version defines it,
+            // so the schema check at open compares against one definition.
+            foreach (var line in Schema.Create.Split('\n'))
+            {
+                var definition = line.Trim();
+                if (definition.StartsWith("CREATE INDEX ", StringComparison.Ordinal))
+                {
+                    var name = definition.Split(' ')[2];
+                    command.CommandText = $"DROP INDEX IF EXISTS {name}; {definition}";
+                    command.ExecuteNonQuery();
+                }
+            }
             using var update = db.Writer.CreateCommand();
             update.Transaction = tx;
             update.CommandText = "UPDATE records SET psum = $p, vsum = $v WHERE rid = $rid";

@@ -129,7 +129,7 @@ public sealed class PayloadChecksumTests : IDisposable
             using var command = connection.CreateCommand();
             command.CommandText = """
                 ALTER TABLE records DROP COLUMN psum; ALTER TABLE records DROP COLUMN vsum; ALTER TABLE collections DROP COLUMN csum;
-                DROP TABLE write_chain; DELETE FROM store_meta WHERE key = 'store_id';
+                DROP TABLE write_chain; DELETE FROM store_meta WHERE key = 'store_id'; DROP INDEX records_seq;
                 UPDATE store_meta SET value = '1' WHERE key = 'schema_version';
                 """;
             command.ExecuteNonQuery();
