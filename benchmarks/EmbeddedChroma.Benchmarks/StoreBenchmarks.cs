@@ -229,3 +229,22 @@ public class StoreQueryWithDocumentsBenchmarks
     [Benchmark]
     public int Get100WithDocuments() => _collection!.Get(ids: _ids, include: Include.Documents | Include.Metadatas).Ids.Count;
 }
+
+/// <summary>
+/// The record checksums alone, per record as ingest computes them and a read verifies them: a 384-d embedding, a
+/// 200-character document and a 3-key metadata JSON (the StoreIngest record shape).
+/// </summary>
+[MemoryDiagnoser]
+public class RecordChecksumBenchmarks
+{
+    private readonly string _id = "r123456";
+    private readonly string _document = new('x', 200);
+    private readonly string _metadata = "{\"genre\":\"science\",\"year\":2011,\"score\":0.12345678901234}";
+    private readonly byte[] _embedding = new byte[384 * sizeof(float)];
+
+    [Benchmark]
+    public long PayloadAndVector() => EmbeddedChroma.Storage.RecordChecksum.Payload(_id, _document, _metadata) ^ EmbeddedChroma.Storage.RecordChecksum.Vector(_id, _embedding);
+
+    [Benchmark]
+    public long PayloadOnly() => EmbeddedChroma.Storage.RecordChecksum.Payload(_id, _document, _metadata);
+}
