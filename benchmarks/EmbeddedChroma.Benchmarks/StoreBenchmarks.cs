@@ -120,9 +120,14 @@ public class StoreIngestBenchmarks
     [Params(false, true)]
     public bool Graph { get; set; }
 
+    /// <summary>False: record checksums, write chain and acknowledged-seq file off (baseline for their cost; benchmark only).</summary>
+    [Params(true, false)]
+    public bool Integrity { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
+        EmbeddedChroma.Storage.RecordChecksum.Enabled = Integrity;
         var random = new Random(11);
         _embeddings = Enumerable.Range(0, Batch).Select(_ => Enumerable.Range(0, Dimension).Select(_ => (float)random.NextDouble()).ToArray()).ToArray();
         string[] genres = ["news", "sports", "science", "arts"];
@@ -144,6 +149,7 @@ public class StoreIngestBenchmarks
     {
         _store?.Dispose();
         Directory.Delete(_folder, recursive: true);
+        EmbeddedChroma.Storage.RecordChecksum.Enabled = true;
     }
 
     [Benchmark(OperationsPerInvoke = Batch)]
@@ -159,4 +165,86 @@ public class StoreIngestBenchmarks
 
         _collection!.Add(ids, _embeddings, _metadatas, _documents);
     }
+}
+
+/// <summary>
+/// What reading records with their documents and metadata costs through the public API, with the record checksums
+/// verified (<see cref="Integrity"/> = true) or not (false, the baseline): 20,000 records of 384-d with a 200-character
+/// document and 3 metadata keys; a query returning 10 results with documents and metadata, and a get of 100 ids.
+/// </summary>
+[MemoryDiagnoser]
+public class StoreQueryWithDocumentsBenchmarks
+{
+    private const int Count = 20_000;
+    private const int Dimension = 384;
+
+    private string _folder = "";
+    private ChromaStore? _store;
+    private Collection? _collection;
+    private float[][] _queries = [];
+    private string[] _ids = [];
+
+    /// <summary>False: record checksums not verified (baseline for their cost; benchmark only).</summary>
+    [Params(true, false)]
+    public bool Integrity { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        // Written with checksums (as any real store); only the reads switch verification off.
+        EmbeddedChroma.Storage.RecordChecksum.Enabled = true;
+        var random = new Random(13);
+        const string words = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua ";
+        _folder = Path.Combine(Path.GetTempPath(), "ec-bench-querydocs-" + Guid.NewGuid().ToString("N"));
+        _store = ChromaStore.Create(_folder, out var key, new ChromaStoreOptions { HnswThreshold = 5_000 });
+        _collection = _store.GetClient(key).CreateCollection("bench");
+        const int batch = 2_000;
+        for (var start = 0; start < Count; start += batch)
+        {
+            var ids = Enumerable.Range(start, batch).Select(i => "id" + i).ToArray();
+            _collection.Add(
+                ids,
+                ids.Select(_ => Enumerable.Range(0, Dimension).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray()).ToArray(),
+                ids.Select((_, i) => (IReadOnlyDictionary<string, object?>?)new Dictionary<string, object?> { ["genre"] = "news", ["year"] = 1990 + (i % 35), ["score"] = random.NextDouble() }).ToArray(),
+                ids.Select((_, i) => (string?)(words + words)[(i % 20)..][..200]).ToArray());
+        }
+
+        _collection.WaitForIndex();
+        _queries = [Enumerable.Range(0, Dimension).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray()];
+        _ids = Enumerable.Range(0, 100).Select(i => "id" + (i * 197)).ToArray();
+        EmbeddedChroma.Storage.RecordChecksum.Enabled = Integrity;
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        EmbeddedChroma.Storage.RecordChecksum.Enabled = true;
+        _store?.Dispose();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    [Benchmark]
+    public int QueryWithDocuments() => _collection!.Query(_queries, nResults: 10, include: Include.Documents | Include.Metadatas | Include.Distances).Ids[0].Count;
+
+    [Benchmark]
+    public int Get100WithDocuments() => _collection!.Get(ids: _ids, include: Include.Documents | Include.Metadatas).Ids.Count;
+}
+
+/// <summary>
+/// The record checksums alone, per record as ingest computes them and a read verifies them: a 384-d embedding, a
+/// 200-character document and a 3-key metadata JSON (the StoreIngest record shape).
+/// </summary>
+[MemoryDiagnoser]
+public class RecordChecksumBenchmarks
+{
+    private readonly string _id = "r123456";
+    private readonly string _document = new('x', 200);
+    private readonly string _metadata = "{\"genre\":\"science\",\"year\":2011,\"score\":0.12345678901234}";
+    private readonly byte[] _embedding = new byte[384 * sizeof(float)];
+
+    [Benchmark]
+    public long PayloadAndVector() => EmbeddedChroma.Storage.RecordChecksum.Payload(_id, _document, _metadata) ^ EmbeddedChroma.Storage.RecordChecksum.Vector(_id, _embedding);
+
+    [Benchmark]
+    public long PayloadOnly() => EmbeddedChroma.Storage.RecordChecksum.Payload(_id, _document, _metadata);
 }

@@ -88,13 +88,14 @@ public sealed class ChromaClient
     }
 
     /// <summary>
-    /// Reads the whole SQLite file and checks it (<c>PRAGMA integrity_check</c>): every page, index and constraint.
-    /// Opening a store only does cheap checks (header, schema, catalog) to stay fast; run this after a crash of the
+    /// Reads the whole SQLite file and checks it (<c>PRAGMA integrity_check</c>): every page, index and constraint; then
+    /// every record's id, embedding, metadata and document against the checksums stored with it. Opening a store only does cheap checks (header, schema, catalog) to stay fast; run this after a crash of the
     /// machine, a disk error or a copy of the folder to find damage before a query hits it. Takes time proportional to
     /// the store's size; writes wait meanwhile.
     /// </summary>
     /// <remarks>Needs <see cref="ChromaActions.VerifyIntegrity"/> and an admin key: it reads every tenant's pages and holds the store's write lock meanwhile.</remarks>
-    /// <exception cref="ChromaCorruptStoreException">The file is damaged; the message names it and the first problems found.</exception>
+    /// <exception cref="ChromaCorruptStoreException">The file is damaged; the message names it and the first problems found
+    /// (for a damaged record: its collection and id).</exception>
     /// <exception cref="ChromaAuthorizationException">The key lacks the action or is not an admin key.</exception>
     public void VerifyIntegrity()
     {
@@ -105,6 +106,9 @@ public sealed class ChromaClient
         {
             throw Store.Db.Corrupt(new InvalidDataException(string.Join("; ", problems)), $"integrity check: {string.Join("; ", problems.Take(5))}");
         }
+
+        // SQLite checks the pages' structure; the records' checksums check their content.
+        Store.VerifyRecords();
     }
 
     // ---- tenants ----

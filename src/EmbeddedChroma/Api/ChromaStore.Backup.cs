@@ -109,7 +109,7 @@ public sealed partial class ChromaStore
                     var arenaCopy = System.IO.Path.Combine(folder, System.IO.Path.GetFileName(ArenaPath(state.Uuid)));
                     if (state.Loaded && state.Arena is { } arena && !state.ArenaInvalid)
                     {
-                        bytes += arena.CopyTo(arenaCopy, state.LastSeq);
+                        bytes += arena.CopyTo(arenaCopy, state.LastSeq, Owner(state, state.LastChain));
                     }
                     else if (!state.Loaded)
                     {

@@ -172,8 +172,8 @@ public sealed partial class ChromaStore
         var seq = NextSeq();
         var uuid = Guid.NewGuid();
         var command = WriteCommand("""
-            INSERT INTO collections(uuid, database_id, name, dimension, space, ef_construction, ef_search, max_neighbors, metadata, created_seq, last_seq)
-            VALUES ($u, $d, $n, NULL, $sp, $efc, $efs, $m, $meta, $s, $s) RETURNING id
+            INSERT INTO collections(uuid, database_id, name, dimension, space, ef_construction, ef_search, max_neighbors, metadata, created_seq, last_seq, csum)
+            VALUES ($u, $d, $n, NULL, $sp, $efc, $efs, $m, $meta, $s, $s, $csum) RETURNING id
             """);
         command.Parameters.AddWithValue("$u", uuid.ToString());
         command.Parameters.AddWithValue("$d", databaseId);
@@ -182,8 +182,12 @@ public sealed partial class ChromaStore
         command.Parameters.AddWithValue("$efc", configuration.EfConstruction);
         command.Parameters.AddWithValue("$efs", configuration.EfSearch);
         command.Parameters.AddWithValue("$m", configuration.MaxNeighbors);
-        command.Parameters.AddWithValue("$meta", (object?)MetadataCodec.Encode(metadata) ?? DBNull.Value);
+        var metadataJson = MetadataCodec.Encode(metadata);
+        command.Parameters.AddWithValue("$meta", (object?)metadataJson ?? DBNull.Value);
         command.Parameters.AddWithValue("$s", seq);
+        command.Parameters.AddWithValue("$csum", RecordChecksum.CollectionRow(
+            uuid.ToString(), databaseId, name, null, CollectionConfiguration.SpaceName(configuration.Space),
+            configuration.EfConstruction, configuration.EfSearch, configuration.MaxNeighbors, metadataJson));
         var id = (long)command.ExecuteScalar()!;
         var state = new CollectionState
         {
@@ -196,6 +200,7 @@ public sealed partial class ChromaStore
             Configuration = configuration,
             Metadata = MetadataCodec.Decode(MetadataCodec.Encode(metadata)),
             LastSeq = seq,
+            LastChain = CurrentChain,
         };
 
         // Visible in memory only once the row has committed: a failed transaction leaves no phantom collection.
@@ -205,10 +210,12 @@ public sealed partial class ChromaStore
 
     internal void UpdateCollectionRow(CollectionState state, string name, Dictionary<string, object>? metadata, int efSearch)
     {
-        var command = WriteCommand("UPDATE collections SET name = $n, metadata = $meta, ef_search = $efs WHERE id = $id");
+        var command = WriteCommand("UPDATE collections SET name = $n, metadata = $meta, ef_search = $efs, csum = $csum WHERE id = $id");
+        var metadataJson = MetadataCodec.Encode(metadata?.ToDictionary(p => p.Key, p => (object?)p.Value));
         command.Parameters.AddWithValue("$n", name);
-        command.Parameters.AddWithValue("$meta", (object?)MetadataCodec.Encode(metadata?.ToDictionary(p => p.Key, p => (object?)p.Value)) ?? DBNull.Value);
+        command.Parameters.AddWithValue("$meta", (object?)metadataJson ?? DBNull.Value);
         command.Parameters.AddWithValue("$efs", efSearch);
+        command.Parameters.AddWithValue("$csum", CollectionChecksum(state, state.Dimension, name, efSearch, metadataJson));
         command.Parameters.AddWithValue("$id", state.Id);
         command.ExecuteNonQuery();
     }
@@ -262,16 +269,32 @@ public sealed partial class ChromaStore
         }
     }
 
+    /// <summary>The catalog row checksum of <paramref name="state"/> with the given changed fields (see <see cref="RecordChecksum.CollectionRow"/>).</summary>
+    internal static long CollectionChecksum(CollectionState state, int? dimension, string name, int efSearch, string? metadataJson) =>
+        RecordChecksum.CollectionRow(
+            state.Uuid.ToString(), state.DatabaseId, name, dimension, CollectionConfiguration.SpaceName(state.Configuration.Space),
+            state.Configuration.EfConstruction, efSearch, state.Configuration.MaxNeighbors, metadataJson);
+
     private void LoadCollections()
     {
         var command = ReadCommandOnWriter("""
             SELECT c.id, c.uuid, c.database_id, d.tenant, d.name, c.name, c.dimension, c.space, c.ef_construction,
-                   c.ef_search, c.max_neighbors, c.metadata, c.last_seq
+                   c.ef_search, c.max_neighbors, c.metadata, c.last_seq,
+                   IFNULL((SELECT w.chain FROM write_chain w WHERE w.seq = c.last_seq), 0), c.csum
             FROM collections c JOIN databases d ON d.id = c.database_id
             """);
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
+            if (RecordChecksum.Enabled && RecordChecksum.CollectionRow(
+                reader.GetString(1), reader.GetInt64(2), reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetInt32(6), reader.GetString(7),
+                reader.GetInt32(8), reader.GetInt32(9), reader.GetInt32(10), reader.IsDBNull(11) ? null : reader.GetString(11)) != reader.GetInt64(14))
+            {
+                throw Db.Corrupt(
+                    new InvalidDataException("collection row checksum mismatch"),
+                    $"the catalog row of collection #{reader.GetInt64(0)} ('{RecordChecksum.Printable(reader.GetString(5))}') fails its checksum");
+            }
+
             var state = new CollectionState
             {
                 Id = reader.GetInt64(0),
@@ -290,6 +313,7 @@ public sealed partial class ChromaStore
                 },
                 Metadata = MetadataCodec.Decode(reader.IsDBNull(11) ? null : reader.GetString(11)),
                 LastSeq = reader.GetInt64(12),
+                LastChain = reader.GetInt64(13),
             };
             _collections[state.Id] = state;
         }

@@ -143,6 +143,7 @@ public sealed partial class ChromaStore
         SqliteTransaction? tx = null;
         var haveArena = false;
         long seq;
+        long chain;
         int count;
         int slotsBefore;
         int moved;
@@ -179,6 +180,7 @@ public sealed partial class ChromaStore
             tx = Db.Writer.BeginTransaction();
             Db.CurrentTransaction = tx;
             seq = NextSeq();
+            chain = CurrentChain;
             var update = WriteCommand("UPDATE records SET slot = $to WHERE collection_id = $c AND slot = $from");
             var to = update.Parameters.Add("$to", SqliteType.Integer);
             var from = update.Parameters.Add("$from", SqliteType.Integer);
@@ -219,7 +221,7 @@ public sealed partial class ChromaStore
                     fresh.Write(holes[i], arena.GetRow(movers[i]));
                 }
 
-                fresh.Checkpoint(seq);
+                fresh.Checkpoint(seq, Owner(state, chain));
                 haveArena = true;
             }
         }
@@ -258,7 +260,9 @@ public sealed partial class ChromaStore
             }
 
             state.LastSeq = seq;
+            state.LastChain = chain;
             state.CompactedSeq = seq;
+            Acknowledge(seq);
             var bits = new ulong[Math.Max(1, (count + 63) >> 6)];
             for (var slot = 0; slot < count; slot++)
             {
@@ -279,7 +283,7 @@ public sealed partial class ChromaStore
                 if (haveArena)
                 {
                     File.Move(tempPath, arenaPath, overwrite: true);
-                    state.Arena = VectorArena.TryOpen(arenaPath, state.Dimension!.Value, seq);
+                    state.Arena = VectorArena.TryOpen(arenaPath, state.Dimension!.Value, seq, Owner(state, chain));
                 }
             }
             catch (IOException)

@@ -41,7 +41,7 @@ public sealed partial class ChromaStore
                     {
                         state.Arena?.Dispose();
                         state.Arena = null;
-                        arena = VectorArena.TryOpen(ArenaPath(state.Uuid), dimension, state.LastSeq, verifyRows: false, out problem);
+                        arena = VectorArena.TryOpen(ArenaPath(state.Uuid), dimension, state.LastSeq, Owner(state, state.LastChain), verifyRows: false, out problem);
                         verification = arena is null ? null : Task.Run(arena.VerifyRows);
                     }
 
@@ -54,7 +54,7 @@ public sealed partial class ChromaStore
                         TryDelete(ArenaPath(state.Uuid) + CompactionTempSuffix);
                     }
 
-                    state.Indexer ??= new VectorIndexer(state, GraphPath(state.Uuid), Options.HnswThreshold, Options.Logger);
+                    state.Indexer ??= new VectorIndexer(state, GraphPath(state.Uuid), Options.HnswThreshold, chain => Owner(state, chain), Options.Logger);
                     if (state.Dimension is { } dim)
                     {
                         var path = ArenaPath(state.Uuid);
@@ -66,7 +66,7 @@ public sealed partial class ChromaStore
                             arena = null;
                         }
 
-                        var preloaded = arena is null ? null : state.Indexer.Preload(arena);
+                        var preloaded = arena is null ? null : state.Indexer.Preload(arena, connection);
                         if (verification is not null && arena is not null && verification.GetAwaiter().GetResult() is { } damage)
                         {
                             problem = damage;
@@ -83,7 +83,7 @@ public sealed partial class ChromaStore
                             Internal.StoreLog.ArenaRebuilt(Options.Logger, state.Name, path, problem ?? "could not be used");
                         }
 
-                        state.Arena = arena ?? RebuildArena(state, connection, path, dim);
+                        state.Arena = arena ?? RebuildArena(state, connection, path, dim, Owner(state, state.LastChain));
                         state.ArenaInvalid = false;
                         state.Indexer.Attach(state.Arena, connection, preloaded);
                     }
@@ -177,21 +177,36 @@ public sealed partial class ChromaStore
         }
     }
 
-    private static VectorArena RebuildArena(CollectionState state, Microsoft.Data.Sqlite.SqliteConnection connection, string path, int dimension)
+    private static VectorArena RebuildArena(CollectionState state, Microsoft.Data.Sqlite.SqliteConnection connection, string path, int dimension, byte[] owner)
     {
         Internal.OwnerOnly.CreateFolder(System.IO.Path.GetDirectoryName(path)!);
         var arena = VectorArena.Create(path, dimension, Math.Max(state.NextSlot, 1024));
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT slot, embedding FROM records WHERE collection_id = $c";
+        command.CommandText = "SELECT slot, embedding, id, vsum FROM records WHERE collection_id = $c";
         command.Parameters.AddWithValue("$c", state.Id);
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
+        try
         {
-            var blob = (byte[])reader.GetValue(1);
-            WriteRow(arena, reader.GetInt32(0), MemoryMarshal.Cast<byte, float>(blob), state.Configuration.Space);
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                var slot = reader.GetInt32(0);
+                if (slot < 0 || slot >= state.NextSlot || (state.Live[slot >> 6] & (1UL << slot)) == 0)
+                {
+                    throw RecordChecksum.Mismatch(state.Name, reader.GetString(2), $"slot number ({slot})");
+                }
+
+                var blob = (byte[])reader.GetValue(1);
+                RecordChecksum.VerifyVector(state, reader.GetString(2), blob, reader.GetInt64(3));
+                WriteRow(arena, slot, MemoryMarshal.Cast<byte, float>(blob), state.Configuration.Space);
+            }
+        }
+        catch
+        {
+            arena.Dispose();
+            throw;
         }
 
-        arena.Checkpoint(state.LastSeq);
+        arena.Checkpoint(state.LastSeq, owner);
         return arena;
     }
 
@@ -206,6 +221,58 @@ public sealed partial class ChromaStore
         else
         {
             vector.CopyTo(row);
+        }
+    }
+
+    /// <summary>
+    /// Checks every record's stored fields against their checksums (<see cref="RecordChecksum"/>); throws
+    /// <see cref="ChromaCorruptStoreException"/> naming the first damaged records. Caller holds the store's write lock.
+    /// </summary>
+    internal void VerifyRecords()
+    {
+        var names = _collections.Values.ToDictionary(c => c.Id, c => c.Name);
+        var damaged = new List<string>();
+        var total = 0;
+        var connection = Db.Rent();
+        try
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT collection_id, id, document, metadata, psum, embedding, vsum FROM records";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                var id = reader.GetString(1);
+                string? what = null;
+                if (RecordChecksum.Payload(id, reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3)) != reader.GetInt64(4))
+                {
+                    what = "document or metadata";
+                }
+                else if (RecordChecksum.Vector(id, (byte[])reader.GetValue(5)) != reader.GetInt64(6))
+                {
+                    what = "embedding";
+                }
+
+                if (what is not null && total++ < 5)
+                {
+                    var collection = names.TryGetValue(reader.GetInt64(0), out var name) ? name : $"#{reader.GetInt64(0)}";
+                    damaged.Add($"collection '{RecordChecksum.Printable(collection)}', record '{RecordChecksum.Printable(id)}': damaged {what}");
+                }
+            }
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException ex) when (Storage.SqliteDb.IsCorruption(ex))
+        {
+            throw Db.Corrupt(ex);
+        }
+        finally
+        {
+            Db.Return(connection);
+        }
+
+        if (total > 0)
+        {
+            throw new ChromaCorruptStoreException(
+                $"The store is corrupt: {total} record(s) in '{Db.Path}' fail their checksums ({string.Join("; ", damaged)}). " +
+                "Restore the store folder from a backup; the store cannot be trusted as it is.");
         }
     }
 }

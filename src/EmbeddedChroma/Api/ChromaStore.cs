@@ -32,6 +32,9 @@ public sealed partial class ChromaStore : IDisposable
     private readonly ConcurrentDictionary<long, CollectionState> _collections = new();
     private readonly string _derivedFolder;
     private long _seq;
+    private long _chain;
+    private readonly Guid _storeId;
+    private readonly AcknowledgedSeqFile? _acknowledged;
     private volatile bool _closed;
 
     private ChromaStore(string path, ChromaStoreOptions options, FileStream? lockFile, SqliteDb db, KeyRing keys)
@@ -46,9 +49,37 @@ public sealed partial class ChromaStore : IDisposable
         _derivedFolder = options.ReadOnly
             ? System.IO.Path.Combine(System.IO.Path.GetTempPath(), "EmbeddedChroma.ReadOnly", Guid.NewGuid().ToString("N"))
             : System.IO.Path.Combine(path, VectorsFolder);
-        _seq = long.Parse(ReadMeta("seq") ?? "0", CultureInfo.InvariantCulture);
-        LoadCollections();
-        Internal.OwnerOnly.WarnIfShared(path, options.Logger, [DatabaseFileName, DatabaseFileName + "-wal", DatabaseFileName + "-shm", LockFileName, VectorsFolder]);
+        AcknowledgedSeqFile? acknowledged = null;
+        try
+        {
+            _seq = long.Parse(ReadMeta("seq") ?? "0", CultureInfo.InvariantCulture);
+            _storeId = Guid.Parse(ReadMeta("store_id") ?? throw db.Corrupt(new InvalidDataException("no store id"), "store_meta holds no store id"));
+            lock (Db.WriteLock)
+            {
+                _chain = ChainAt(Db.Writer, _seq);
+            }
+
+            acknowledged = AcknowledgedSeqFile.Open(path, _storeId, options.ReadOnly, out var recorded);
+            if (recorded > _seq)
+            {
+                // Written only after a commit was durable: the database lost acknowledged writes (or is an older copy).
+                throw new ChromaCorruptStoreException(
+                    $"The store is corrupt: acknowledged writes up to sequence number {recorded} are missing from '{Internal.Echo.Path(db.Path)}', " +
+                    $"which ends at {_seq}. Was its -wal file deleted, or an older chroma.sqlite3 put in its place? " +
+                    $"Restore the store folder from a backup. (If an older database was restored on purpose, delete '{AcknowledgedSeqFile.FileName}' to accept it.)");
+            }
+
+            _acknowledged = acknowledged;
+            LoadCollections();
+        }
+        catch
+        {
+            acknowledged?.Dispose();
+            keys.Dispose();
+            throw;
+        }
+
+        Internal.OwnerOnly.WarnIfShared(path, options.Logger, [DatabaseFileName, DatabaseFileName + "-wal", DatabaseFileName + "-shm", LockFileName, AcknowledgedSeqFile.FileName, VectorsFolder]);
     }
 
     /// <summary>The store folder.</summary>
@@ -112,7 +143,7 @@ public sealed partial class ChromaStore : IDisposable
             KeyRing? keys = null;
             try
             {
-                InitializeSchema(db, create: true);
+                InitializeSchema(db, create: true, options.Logger);
                 keys = KeyRing.Open(path, options.TimeProvider, create: true);
                 var store = new ChromaStore(path, options, lockFile, db, keys);
                 store.InWrite(() =>
@@ -129,6 +160,7 @@ public sealed partial class ChromaStore : IDisposable
                 // A store that failed to be created must not look like one: remove what was written.
                 db.Dispose();
                 SqliteConnection.ClearAllPools();
+                File.Delete(System.IO.Path.Combine(path, AcknowledgedSeqFile.FileName));
                 foreach (var file in (ReadOnlySpan<string>)[DatabaseFileName, KeyRingFile.DatabaseFileName])
                 {
                     foreach (var suffix in (ReadOnlySpan<string>)["", "-wal", "-shm", "-journal"])
@@ -173,7 +205,7 @@ public sealed partial class ChromaStore : IDisposable
             var db = OpenDatabase(System.IO.Path.Combine(path, DatabaseFileName), options.ReadOnly);
             try
             {
-                InitializeSchema(db, create: false);
+                InitializeSchema(db, create: false, options.Logger);
                 return new ChromaStore(path, options, lockFile, db, KeyRing.Open(path, options.TimeProvider, create: false, options.ReadOnly));
             }
             catch (Exception ex) when (StorageErrors.IsStorageFault(ex))
@@ -274,7 +306,7 @@ public sealed partial class ChromaStore : IDisposable
     }
 
     /// <summary>Creates the schema in a new store; in an existing one only checks its version (opening writes nothing).</summary>
-    private static void InitializeSchema(SqliteDb db, bool create)
+    private static void InitializeSchema(SqliteDb db, bool create, Microsoft.Extensions.Logging.ILogger logger)
     {
         lock (db.WriteLock)
         {
@@ -292,8 +324,9 @@ public sealed partial class ChromaStore : IDisposable
                 command.Transaction = tx;
                 command.CommandText = Schema.Create;
                 command.ExecuteNonQuery();
-                command.CommandText = "INSERT INTO store_meta(key, value) VALUES ('schema_version', $v), ('seq', '0')";
+                command.CommandText = "INSERT INTO store_meta(key, value) VALUES ('schema_version', $v), ('seq', '0'), ('store_id', $id)";
                 command.Parameters.AddWithValue("$v", SqliteDb.SchemaVersion.ToString(CultureInfo.InvariantCulture));
+                command.Parameters.AddWithValue("$id", Guid.NewGuid().ToString("N"));
                 command.ExecuteNonQuery();
                 tx.Commit();
                 command.Transaction = null;
@@ -302,9 +335,74 @@ public sealed partial class ChromaStore : IDisposable
 
             command.CommandText = "SELECT value FROM store_meta WHERE key = 'schema_version'";
             var version = command.ExecuteScalar() as string;
+            if (version == "1")
+            {
+                MigrateFrom1(db, logger);
+                version = SqliteDb.SchemaVersion.ToString(CultureInfo.InvariantCulture);
+            }
+
             if (version != SqliteDb.SchemaVersion.ToString(CultureInfo.InvariantCulture))
             {
                 throw new ChromaCorruptStoreException($"The store is corrupt or from another version: '{Internal.Echo.Path(db.Path)}' has schema version {version ?? "(none)"}; this library reads version {SqliteDb.SchemaVersion}.");
+            }
+
+            CheckSchemaAndCatalog(db);
+        }
+    }
+
+    /// <summary>The tables and columns of a sound store, in order (from <see cref="Schema.Create"/> in memory).</summary>
+    private static readonly Lazy<string> ExpectedColumns = new(() =>
+    {
+        using var memory = new SqliteConnection("Data Source=:memory:");
+        memory.Open();
+        SqliteDb.Exec(memory, Schema.Create);
+        return TableColumns(memory);
+    });
+
+    private static string TableColumns(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT m.name || '.' || p.name || ':' || p.type FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name NOT LIKE 'documents_fts%' AND m.name NOT LIKE 'sqlite%' ORDER BY m.name, p.cid";
+        var columns = new System.Text.StringBuilder();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                columns.Append(reader.GetString(0)).Append(';');
+            }
+        }
+
+        // The indexes' and the document index's definitions, which ALTER TABLE never rewrites.
+        command.CommandText = "SELECT name || ':' || IFNULL(sql, '') FROM sqlite_master WHERE type = 'index' OR name = 'documents_fts' ORDER BY name";
+        using var definitions = command.ExecuteReader();
+        while (definitions.Read())
+        {
+            columns.Append(definitions.GetString(0)).Append(';');
+        }
+
+        return columns.ToString();
+    }
+
+    /// <summary>
+    /// Cheap checks at open that SQLite does not make on its own: the schema text still describes our tables and columns
+    /// (a damaged column name would surface later as "no such column"), and the small catalog tables agree with their
+    /// indexes (a damaged index entry would hide a tenant, database or collection: a wrong "not found"). Caller holds the write lock.
+    /// </summary>
+    private static void CheckSchemaAndCatalog(SqliteDb db)
+    {
+        if (TableColumns(db.Writer) != ExpectedColumns.Value)
+        {
+            throw db.Corrupt(new InvalidDataException("schema mismatch"), "its schema does not describe the store's tables and columns");
+        }
+
+        foreach (var table in (ReadOnlySpan<string>)["store_meta", "tenants", "databases", "collections"])
+        {
+            using var command = db.Writer.CreateCommand();
+            command.CommandText = $"PRAGMA integrity_check({table})";
+            var result = command.ExecuteScalar() as string;
+            if (result != "ok")
+            {
+                throw db.Corrupt(new InvalidDataException(result ?? "no result"), $"integrity check of its catalog table {table}: {result}");
             }
         }
     }
@@ -509,6 +607,7 @@ public sealed partial class ChromaStore : IDisposable
             }
 
             _onRollback.Clear();
+            Acknowledge(_seq);
             foreach (var step in _onCommit)
             {
                 step();
@@ -553,15 +652,139 @@ public sealed partial class ChromaStore : IDisposable
         return command;
     }
 
-    /// <summary>Takes the next write sequence number inside the current write transaction.</summary>
+    /// <summary>Takes the next write sequence number inside the current write transaction, and extends the write chain.</summary>
     internal long NextSeq()
     {
         var seq = _seq + 1;
         var command = WriteCommand("UPDATE store_meta SET value = $v WHERE key = 'seq'");
         command.Parameters.AddWithValue("$v", seq.ToString(CultureInfo.InvariantCulture));
         command.ExecuteNonQuery();
+        var chain = StoreIdentity.NextChain(_chain, seq);
+        if (RecordChecksum.Enabled)
+        {
+            var link = WriteCommand("INSERT INTO write_chain(seq, chain) VALUES ($s, $h)");
+            link.Parameters.AddWithValue("$s", seq);
+            link.Parameters.AddWithValue("$h", chain);
+            link.ExecuteNonQuery();
+        }
+
         _seq = seq;
+        _chain = chain;
         return seq;
+    }
+
+    /// <summary>The write chain value of the last <see cref="NextSeq"/> (see <see cref="StoreIdentity"/>).</summary>
+    internal long CurrentChain => _chain;
+
+    /// <summary>The write chain value recorded for <paramref name="seq"/>, 0 when none is (writes before schema 2).</summary>
+    internal static long ChainAt(SqliteConnection connection, long seq)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT chain FROM write_chain WHERE seq = $s";
+        command.Parameters.AddWithValue("$s", seq);
+        return command.ExecuteScalar() is long chain ? chain : 0;
+    }
+
+    /// <summary>The owner stamp of <paramref name="state"/>'s derived files covering the write whose chain value is <paramref name="chain"/>.</summary>
+    internal byte[] Owner(CollectionState state, long chain) => StoreIdentity.Owner(_storeId, state.Uuid, chain);
+
+    /// <summary>Records <paramref name="seq"/> as acknowledged in <c>chroma.seq</c>; call only once its commit is durable.</summary>
+    internal void Acknowledge(long seq)
+    {
+        if (!RecordChecksum.Enabled)
+        {
+            return;
+        }
+
+        try
+        {
+            _acknowledged?.Write(seq);
+        }
+        catch (IOException)
+        {
+            // The write is durable in SQLite; the side file only weakens the lost-WAL check when it lags.
+        }
+    }
+
+    /// <summary>
+    /// Schema 1 → 2 in one transaction: the record checksum columns (filled for every record), the write chain table and
+    /// a store id. Logged once; a store that fails here is left at version 1 (the transaction rolls back).
+    /// </summary>
+    private static void MigrateFrom1(SqliteDb db, Microsoft.Extensions.Logging.ILogger logger)
+    {
+        long records = 0;
+        using (var tx = db.Writer.BeginTransaction())
+        {
+            using var command = db.Writer.CreateCommand();
+            command.Transaction = tx;
+            command.CommandText = Schema.MigrateFrom1;
+            command.ExecuteNonQuery();
+
+            // Index definitions changed within version 1 (elem, records_seq): recreate each as this version defines it,
+            // so the schema check at open compares against one definition.
+            foreach (var line in Schema.Create.Split('\n'))
+            {
+                var definition = line.Trim();
+                if (definition.StartsWith("CREATE INDEX ", StringComparison.Ordinal))
+                {
+                    var name = definition.Split(' ')[2];
+                    command.CommandText = $"DROP INDEX IF EXISTS {name}; {definition}";
+                    command.ExecuteNonQuery();
+                }
+            }
+            using var update = db.Writer.CreateCommand();
+            update.Transaction = tx;
+            update.CommandText = "UPDATE records SET psum = $p, vsum = $v WHERE rid = $rid";
+            var p = update.Parameters.Add("$p", SqliteType.Integer);
+            var v = update.Parameters.Add("$v", SqliteType.Integer);
+            var rid = update.Parameters.Add("$rid", SqliteType.Integer);
+            command.CommandText = "SELECT rid, id, document, metadata, embedding FROM records";
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    var id = reader.GetString(1);
+                    rid.Value = reader.GetInt64(0);
+                    p.Value = RecordChecksum.Payload(id, reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3));
+                    v.Value = RecordChecksum.Vector(id, (byte[])reader.GetValue(4));
+                    update.ExecuteNonQuery();
+                    records++;
+                }
+            }
+
+            using (var collections = db.Writer.CreateCommand())
+            {
+                collections.Transaction = tx;
+                collections.CommandText = "SELECT id, uuid, database_id, name, dimension, space, ef_construction, ef_search, max_neighbors, metadata FROM collections";
+                var sums = new List<(long Id, long Sum)>();
+                using (var reader = collections.ExecuteReader())
+                {
+                    while (reader.Read())
+                    {
+                        sums.Add((reader.GetInt64(0), RecordChecksum.CollectionRow(
+                            reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetInt32(4), reader.GetString(5),
+                            reader.GetInt32(6), reader.GetInt32(7), reader.GetInt32(8), reader.IsDBNull(9) ? null : reader.GetString(9))));
+                    }
+                }
+
+                collections.CommandText = "UPDATE collections SET csum = $s WHERE id = $id";
+                foreach (var (id, sum) in sums)
+                {
+                    collections.Parameters.Clear();
+                    collections.Parameters.AddWithValue("$s", sum);
+                    collections.Parameters.AddWithValue("$id", id);
+                    collections.ExecuteNonQuery();
+                }
+            }
+
+            command.CommandText = "INSERT OR IGNORE INTO store_meta(key, value) VALUES ('store_id', $id); UPDATE store_meta SET value = $v WHERE key = 'schema_version'";
+            command.Parameters.AddWithValue("$id", Guid.NewGuid().ToString("N"));
+            command.Parameters.AddWithValue("$v", SqliteDb.SchemaVersion.ToString(CultureInfo.InvariantCulture));
+            command.ExecuteNonQuery();
+            tx.Commit();
+        }
+
+        Internal.StoreLog.SchemaMigrated(logger, db.Path, 1, SqliteDb.SchemaVersion, records);
     }
 
     private string? ReadMeta(string key)
@@ -634,6 +857,7 @@ public sealed partial class ChromaStore : IDisposable
                 failure = ex;
             }
 
+            CloseStep(AcknowledgedSeqFile.FileName, "closing the acknowledged-sequence file", () => _acknowledged?.Dispose());
             CloseStep(LockFileName, "releasing the store lock", () => _lockFile?.Dispose());
             if (Options.ReadOnly)
             {
@@ -671,7 +895,7 @@ public sealed partial class ChromaStore : IDisposable
         {
             if (!state.ArenaInvalid && !Options.ReadOnly)
             {
-                SaveDerived(state, ArenaPath(state.Uuid), () => arena.Checkpoint(state.LastSeq));
+                SaveDerived(state, ArenaPath(state.Uuid), () => arena.Checkpoint(state.LastSeq, Owner(state, state.LastChain)));
             }
 
             CloseStep(state.Name, "unmapping the vector arena", arena.Dispose);

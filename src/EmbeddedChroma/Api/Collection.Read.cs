@@ -31,13 +31,37 @@ public sealed partial class Collection
         Validation.LimitOffset(limit, offset);
         CheckInclude(include, allowDistances: false);
         var rows = WithReadLock(() => WithConnection(connection =>
-            RecordReader.Read(connection, null, _state, ToColumns(include), ids, where, whereDocument, limit, offset)));
+        {
+            var read = RecordReader.Read(connection, null, _state, ToColumns(include), ids, where, whereDocument, limit, offset);
+            if (ids is null && where is null && whereDocument is null && limit is null && offset == 0 && read.Count != _state.Count)
+            {
+                // Every record was asked for: fewer or more than the collection holds means a damaged index hid or duplicated some.
+                throw new ChromaCorruptStoreException(
+                    $"The store is corrupt: collection '{RecordChecksum.Printable(_state.Name)}' holds {_state.Count} records but its index yields {read.Count}. " +
+                    "Restore the store folder from a backup; ChromaClient.VerifyIntegrity reports the damage.");
+            }
+
+            return read;
+        }));
         return new GetResult(
             rows.ConvertAll(r => r.Id),
             include.HasFlag(Include.Embeddings) ? rows.ConvertAll(r => r.Embedding!) : null,
-            include.HasFlag(Include.Metadatas) ? rows.ConvertAll(r => (IReadOnlyDictionary<string, object>?)MetadataCodec.Decode(r.MetadataJson)) : null,
+            include.HasFlag(Include.Metadatas) ? rows.ConvertAll(DecodeMetadata) : null,
             include.HasFlag(Include.Documents) ? rows.ConvertAll(r => r.Document) : null,
             include);
+    }
+
+    /// <summary>A record's metadata; JSON that cannot be decoded (it passed its checksum, so it was stored so) is corruption.</summary>
+    private IReadOnlyDictionary<string, object>? DecodeMetadata(RecordRow row)
+    {
+        try
+        {
+            return MetadataCodec.Decode(row.MetadataJson);
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw RecordChecksum.Mismatch(_state.Name, row.Id, "metadata (not valid JSON)", ex);
+        }
     }
 
     /// <summary>The first <paramref name="limit"/> records with embeddings, metadata and documents.</summary>
@@ -182,7 +206,7 @@ public sealed partial class Collection
         return new QueryResult(
             PerQuery((r, _) => r.Id),
             include.HasFlag(Include.Embeddings) ? PerQuery((r, _) => r.Embedding!) : null,
-            include.HasFlag(Include.Metadatas) ? PerQuery((r, _) => (IReadOnlyDictionary<string, object>?)MetadataCodec.Decode(r.MetadataJson)) : null,
+            include.HasFlag(Include.Metadatas) ? PerQuery((r, _) => DecodeMetadata(r)) : null,
             include.HasFlag(Include.Documents) ? PerQuery((r, _) => r.Document) : null,
             include.HasFlag(Include.Distances) ? PerQuery((_, n) => n.Distance) : null,
             include);

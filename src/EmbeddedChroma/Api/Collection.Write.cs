@@ -170,7 +170,7 @@ public sealed partial class Collection
                         }
                         else if (batch.Find(ids[i]) is { } existing)
                         {
-                            batch.Replace(existing, embedding, metadata, document);
+                            batch.Replace(ids[i], existing, embedding, metadata, document);
                         }
                         else if (mode == WriteMode.Upsert)
                         {

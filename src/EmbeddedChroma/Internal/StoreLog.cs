@@ -31,7 +31,7 @@ internal static partial class StoreLog
     [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "Collection {Collection}: background {Task} failed; queries stay correct (exact scan of what it did not cover) and the next open repairs it.")]
     private static partial void LogBackgroundFailed(ILogger logger, Exception exception, string collection, string task);
 
-    [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Store file '{Path}' may be read or written by group or others (mode {Mode}); anyone with that access reads documents and embeddings without a key. Restrict it to its owner (chmod {Fix}).")]
+    [LoggerMessage(EventId = 15, Level = LogLevel.Warning, Message = "Store file '{Path}' may be read or written by group or others (mode {Mode}); anyone with that access reads documents and embeddings without a key. Restrict it to its owner (chmod {Fix}).")]
     private static partial void LogPermissionsTooWide(ILogger logger, string path, string mode, string fix);
 
     public static void DerivedSaveFailed(ILogger logger, string collection, string path, string reason) =>
@@ -63,4 +63,35 @@ internal static partial class StoreLog
 
     [LoggerMessage(EventId = 14, Level = LogLevel.Error, Message = "Closing the store in '{Path}': {Step} failed ({Reason}); every file handle and the store lock were released anyway.")]
     private static partial void LogCloseStepFailed(ILogger logger, string path, string step, string reason);
+
+    // CA1873 does not see the IsEnabled guards below (it flags the escaping calls for Information level anyway).
+#pragma warning disable CA1873
+    public static void SchemaMigrated(ILogger logger, string path, int from, int to, long records)
+    {
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            LogSchemaMigrated(logger, Echo.Path(path), from, to, records);
+        }
+    }
+
+    public static void GraphReplayed(ILogger logger, string collection, string path, long stamp, int pending, int removed)
+    {
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            LogGraphReplayed(logger, Echo.Text(collection), Echo.Path(path), stamp, pending, removed);
+        }
+    }
+#pragma warning restore CA1873
+
+    public static void GraphMissing(ILogger logger, string collection, string path) =>
+        LogGraphMissing(logger, Echo.Text(collection), Echo.Path(path));
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Upgraded '{Path}' from schema version {From} to {To}: checksums computed for {Records} records.")]
+    private static partial void LogSchemaMigrated(ILogger logger, string path, int from, int to, long records);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "Collection {Collection}: HNSW graph '{Path}' covers writes up to {Stamp}; replaying {Pending} later upserts and {Removed} deletions (written after the graph was last saved).")]
+    private static partial void LogGraphReplayed(ILogger logger, string collection, string path, long stamp, int pending, int removed);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "Collection {Collection}: HNSW graph '{Path}' is missing; rebuilding it in the background.")]
+    private static partial void LogGraphMissing(ILogger logger, string collection, string path);
 }

@@ -20,6 +20,9 @@ internal sealed class CollectionState
     public int? Dimension { get; set; }
     public long LastSeq { get; set; }
 
+    /// <summary>The write chain value of <see cref="LastSeq"/> (see <see cref="StoreIdentity"/>): part of the derived files' owner stamp.</summary>
+    public long LastChain { get; set; }
+
     /// <summary>
     /// The sequence number of the last compaction (0: never). Slots were renumbered then, so a saved graph
     /// stamped before it describes other slots and is discarded (see <see cref="VectorIndexer.Attach"/>).

@@ -56,7 +56,7 @@ internal static class RecordReader
         {
             while (reader.Read())
             {
-                rows.Add(ReadRow(reader, columns));
+                rows.Add(ReadRow(reader, state, columns));
             }
         });
         return rows;
@@ -74,26 +74,59 @@ internal static class RecordReader
         {
             while (reader.Read())
             {
-                var row = ReadRow(reader, columns);
+                var row = ReadRow(reader, state, columns);
                 result[row.Slot] = row;
             }
         });
         return result;
     }
 
+    // The document and the metadata share a checksum (psum): a read of either reads both to verify it.
     private static string SelectList(Columns columns) =>
-        "r.rid, r.slot, r.id"
-        + (columns.HasFlag(Columns.Document) ? ", r.document" : ", NULL")
-        + (columns.HasFlag(Columns.Metadata) ? ", r.metadata" : ", NULL")
-        + (columns.HasFlag(Columns.Embedding) ? ", r.embedding" : ", NULL");
+        "r.rid, r.slot, r.id, r.collection_id"
+        + ((columns & (Columns.Document | Columns.Metadata)) != 0 ? ", r.document, r.metadata, r.psum" : ", NULL, NULL, NULL")
+        + (columns.HasFlag(Columns.Embedding) ? ", r.embedding, r.vsum" : ", NULL, NULL");
 
-    private static RecordRow ReadRow(SqliteDataReader reader, Columns columns) => new(
-        reader.GetInt64(0),
-        reader.GetInt32(1),
-        reader.GetString(2),
-        reader.IsDBNull(3) ? null : reader.GetString(3),
-        reader.IsDBNull(4) ? null : reader.GetString(4),
-        columns.HasFlag(Columns.Embedding) ? MemoryMarshal.Cast<byte, float>((byte[])reader.GetValue(5)).ToArray() : null);
+    /// <summary>One row, its checksums verified for the columns it returns (<see cref="RecordChecksum"/>).</summary>
+    private static RecordRow ReadRow(SqliteDataReader reader, CollectionState state, Columns columns)
+    {
+        var id = reader.GetString(2);
+        if (reader.GetInt64(3) != state.Id)
+        {
+            // The index that found the row points at another collection's row: a damaged index.
+            throw RecordChecksum.Mismatch(state.Name, id, "index entry (it leads to a row of another collection)");
+        }
+
+        string? document = null;
+        string? metadata = null;
+        if ((columns & (Columns.Document | Columns.Metadata)) != 0)
+        {
+            document = reader.IsDBNull(4) ? null : reader.GetString(4);
+            metadata = reader.IsDBNull(5) ? null : reader.GetString(5);
+            RecordChecksum.VerifyPayload(state, id, document, metadata, reader.GetInt64(6));
+        }
+
+        float[]? embedding = null;
+        if (columns.HasFlag(Columns.Embedding))
+        {
+            var blob = (byte[])reader.GetValue(7);
+            RecordChecksum.VerifyVector(state, id, blob, reader.GetInt64(8));
+            if (state.Dimension is { } dimension && blob.Length != dimension * sizeof(float))
+            {
+                throw RecordChecksum.Mismatch(state.Name, id, "embedding (wrong length)");
+            }
+
+            embedding = MemoryMarshal.Cast<byte, float>(blob).ToArray();
+        }
+
+        return new RecordRow(
+            reader.GetInt64(0),
+            reader.GetInt32(1),
+            id,
+            columns.HasFlag(Columns.Document) ? document : null,
+            columns.HasFlag(Columns.Metadata) ? metadata : null,
+            embedding);
+    }
 
     private static SqliteCommand Build(SqliteConnection connection, SqliteTransaction? transaction, CollectionState state, string select, IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument, int? limit, int offset, bool ordered)
     {

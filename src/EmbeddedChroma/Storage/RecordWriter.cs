@@ -21,6 +21,7 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
     private readonly List<(int Slot, string? MetadataJson)> _cleared = [];
     private List<MetadataFilterIndex.Row>? _filterRows;
     private long _seq;
+    private long _chain;
     private bool _touched;
     private int? _dimension;
     private int _nextSlotBefore;
@@ -36,17 +37,24 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
         // A commit that fails (a full disk while SQLite writes its log) rolls back after the batch's own code ran.
         store.OnRollback(Abandon);
         _seq = store.NextSeq();
+        _chain = store.CurrentChain;
     }
 
     public StoredRecord? Find(string id)
     {
-        var command = store.WriteCommand("SELECT rid, slot, document, metadata FROM records WHERE collection_id = $c AND id = $id");
+        var command = store.WriteCommand("SELECT rid, slot, document, metadata, id, psum FROM records WHERE collection_id = $c AND id = $id");
         command.Parameters.AddWithValue("$c", state.Id);
         command.Parameters.AddWithValue("$id", id);
         using var reader = command.ExecuteReader();
-        return reader.Read()
-            ? new StoredRecord(reader.GetInt64(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3))
-            : null;
+        if (!reader.Read())
+        {
+            return null;
+        }
+
+        var record = new StoredRecord(reader.GetInt64(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3));
+        // An update merges into the stored metadata: never build on a damaged one.
+        RecordChecksum.VerifyPayload(state, reader.GetString(4), record.Document, record.MetadataJson, reader.GetInt64(5));
+        return record;
     }
 
     /// <summary>Inserts a new record; returns false (and changes nothing) when the id already exists.</summary>
@@ -61,8 +69,8 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
         var metadataJson = MetadataCodec.Encode(metadata);
         store.WriteBytes += id.Length + (embedding.Length * sizeof(float)) + (document?.Length ?? 0) + (metadataJson?.Length ?? 0);
         var command = store.WriteCommand("""
-            INSERT INTO records(collection_id, id, slot, seq, document, metadata, embedding)
-            VALUES ($c, $id, $slot, $seq, $doc, $meta, $emb)
+            INSERT INTO records(collection_id, id, slot, seq, document, metadata, embedding, psum, vsum)
+            VALUES ($c, $id, $slot, $seq, $doc, $meta, $emb, $psum, $vsum)
             ON CONFLICT(collection_id, id) DO NOTHING RETURNING rid
             """);
         command.Parameters.AddWithValue("$c", state.Id);
@@ -71,7 +79,10 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
         command.Parameters.AddWithValue("$seq", _seq);
         command.Parameters.AddWithValue("$doc", (object?)document ?? DBNull.Value);
         command.Parameters.AddWithValue("$meta", (object?)metadataJson ?? DBNull.Value);
-        command.Parameters.AddWithValue("$emb", Collection.ToBlob(embedding));
+        var blob = Collection.ToBlob(embedding);
+        command.Parameters.AddWithValue("$emb", blob);
+        command.Parameters.AddWithValue("$psum", RecordChecksum.Payload(id, document, metadataJson));
+        command.Parameters.AddWithValue("$vsum", RecordChecksum.Vector(id, blob));
         if (command.ExecuteScalar() is not long)
         {
             // The id exists: hand the slot back exactly as it was taken.
@@ -102,7 +113,7 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
     /// Replaces a record's fields. Its filter rows and document index entry are dropped here and rebuilt for
     /// every record of the batch at once in <see cref="Finish"/>.
     /// </summary>
-    public void Replace(StoredRecord existing, float[]? embedding, Dictionary<string, object?>? metadataUpdate, string? document)
+    public void Replace(string id, StoredRecord existing, float[]? embedding, Dictionary<string, object?>? metadataUpdate, string? document)
     {
         var metadataJson = metadataUpdate is null
             ? existing.MetadataJson
@@ -117,15 +128,19 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
         }
 
         var command = store.WriteCommand(embedding is null
-            ? "UPDATE records SET seq = $seq, document = $doc, metadata = $meta WHERE rid = $rid"
-            : "UPDATE records SET seq = $seq, document = $doc, metadata = $meta, embedding = $emb WHERE rid = $rid");
+            ? "UPDATE records SET seq = $seq, document = $doc, metadata = $meta, psum = $psum WHERE rid = $rid"
+            : "UPDATE records SET seq = $seq, document = $doc, metadata = $meta, psum = $psum, embedding = $emb, vsum = $vsum WHERE rid = $rid");
+        var newDocument = document ?? existing.Document;
         command.Parameters.AddWithValue("$seq", _seq);
-        command.Parameters.AddWithValue("$doc", (object?)(document ?? existing.Document) ?? DBNull.Value);
+        command.Parameters.AddWithValue("$doc", (object?)newDocument ?? DBNull.Value);
         command.Parameters.AddWithValue("$meta", (object?)metadataJson ?? DBNull.Value);
+        command.Parameters.AddWithValue("$psum", RecordChecksum.Payload(id, newDocument, metadataJson));
         command.Parameters.AddWithValue("$rid", existing.Rid);
         if (embedding is not null)
         {
-            command.Parameters.AddWithValue("$emb", Collection.ToBlob(embedding));
+            var blob = Collection.ToBlob(embedding);
+            command.Parameters.AddWithValue("$emb", blob);
+            command.Parameters.AddWithValue("$vsum", RecordChecksum.Vector(id, blob));
             _rows.Add((existing.Slot, embedding));
         }
 
@@ -165,10 +180,28 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
             }
         }
 
-        var command = store.WriteCommand("UPDATE collections SET last_seq = $seq, dimension = COALESCE(dimension, $dim) WHERE id = $c");
+        // Only a batch that stored a vector fixes the dimension (an update matching no id does not); the catalog row's
+        // checksum covers it, so it is rewritten with it.
+        var fixesDimension = state.Dimension is null && _rows.Count > 0 && _dimension is not null;
+        long csum = 0;
+        if (fixesDimension)
+        {
+            // The metadata text exactly as stored (once per collection: the first batch with a vector).
+            var stored = store.WriteCommand("SELECT metadata FROM collections WHERE id = $c");
+            stored.Parameters.AddWithValue("$c", state.Id);
+            csum = ChromaStore.CollectionChecksum(state, _dimension, state.Name, state.Configuration.EfSearch, stored.ExecuteScalar() as string);
+        }
+
+        var command = store.WriteCommand(fixesDimension
+            ? "UPDATE collections SET last_seq = $seq, dimension = $dim, csum = $csum WHERE id = $c"
+            : "UPDATE collections SET last_seq = $seq WHERE id = $c");
         command.Parameters.AddWithValue("$seq", _seq);
-        // Only a batch that stored a vector fixes the dimension (an update matching no id does not).
-        command.Parameters.AddWithValue("$dim", _rows.Count > 0 ? (object?)_dimension ?? DBNull.Value : DBNull.Value);
+        if (fixesDimension)
+        {
+            command.Parameters.AddWithValue("$dim", _dimension!.Value);
+            command.Parameters.AddWithValue("$csum", csum);
+        }
+
         command.Parameters.AddWithValue("$c", state.Id);
         command.ExecuteNonQuery();
         ReserveArena();
@@ -247,6 +280,7 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
     public void Apply()
     {
         state.LastSeq = _seq;
+        state.LastChain = _chain;
         if (state.Dimension is null && _dimension is not null && _rows.Count > 0)
         {
             state.Dimension = _dimension;

@@ -13,14 +13,17 @@ internal static class Schema
             id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, database_id INTEGER NOT NULL, name TEXT NOT NULL,
             dimension INTEGER, space TEXT NOT NULL, ef_construction INTEGER NOT NULL, ef_search INTEGER NOT NULL,
             max_neighbors INTEGER NOT NULL, metadata TEXT, created_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,
+            csum INTEGER NOT NULL DEFAULT 0,
             UNIQUE(database_id, name));
         CREATE TABLE records(
             rid INTEGER PRIMARY KEY, collection_id INTEGER NOT NULL, id TEXT NOT NULL, slot INTEGER NOT NULL,
             seq INTEGER NOT NULL, document TEXT, metadata TEXT, embedding BLOB NOT NULL,
+            psum INTEGER NOT NULL DEFAULT 0, vsum INTEGER NOT NULL DEFAULT 0,
             UNIQUE(collection_id, id), UNIQUE(collection_id, slot));
         CREATE TABLE record_meta(
             collection_id INTEGER NOT NULL, rid INTEGER NOT NULL, key TEXT NOT NULL, elem INTEGER NOT NULL,
             s TEXT, n REAL, b INTEGER);
+        CREATE TABLE write_chain(seq INTEGER PRIMARY KEY, chain INTEGER NOT NULL);
         CREATE INDEX records_seq ON records(collection_id, seq);
         CREATE INDEX record_meta_s ON record_meta(collection_id, key, elem, s, rid) WHERE s IS NOT NULL;
         CREATE INDEX record_meta_n ON record_meta(collection_id, key, elem, n, rid) WHERE n IS NOT NULL;
@@ -29,5 +32,16 @@ internal static class Schema
         CREATE VIRTUAL TABLE documents_fts USING fts5(
             document, tokenize='trigram case_sensitive 1', detail=none, columnsize=0, content='records', content_rowid='rid');
         INSERT INTO documents_fts(documents_fts, rank) VALUES ('automerge', 16);
+        """;
+
+    /// <summary>
+    /// Version 1 → 2: record checksums (<see cref="RecordChecksum"/>) and the write chain (<see cref="StoreIdentity"/>).
+    /// The new columns are filled by <c>ChromaStore.MigrateSchema</c> in the same transaction.
+    /// </summary>
+    public const string MigrateFrom1 = """
+        ALTER TABLE collections ADD COLUMN csum INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE records ADD COLUMN psum INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE records ADD COLUMN vsum INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE write_chain(seq INTEGER PRIMARY KEY, chain INTEGER NOT NULL);
         """;
 }

@@ -9,7 +9,7 @@ namespace EmbeddedChroma.Storage;
 /// </summary>
 internal sealed class SqliteDb : IDisposable
 {
-    internal const int SchemaVersion = 1;
+    internal const int SchemaVersion = 2; // 2: record checksums, write chain, store id
 
     private readonly string _connectionString;
     private readonly ConcurrentBag<SqliteConnection> _readers = new();

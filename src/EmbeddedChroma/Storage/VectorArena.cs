@@ -18,7 +18,8 @@ namespace EmbeddedChroma.Storage;
 ///     32     8  stamp: the collection's last write sequence number the rows cover
 ///     40     8  high-water slot count (rows [0, count) are covered by the checksum)
 ///     48     8  RowChecksum of rows [0, count) (two CRC-32C lanes)
-///     56     8  XxHash3 of bytes [0, 56)
+///     56    40  owner stamp: whose rows these are (<see cref="StoreIdentity.Owner"/>: store id, collection id, write chain at the stamp)
+///     96     8  XxHash3 of bytes [0, 96)
 ///   4096        row 0, row 1, …
 /// </code>
 /// The clean flag is cleared (and flushed) before the first write after a checkpoint, so a crash always
@@ -29,7 +30,10 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
 {
     public const int HeaderSize = 4096;
     private static readonly ulong Magic = BinaryPrimitives.ReadUInt64LittleEndian("ECARENA1"u8);
-    private const int Version = 2; // 2: rows checksum is RowChecksum (CRC-32C lanes); 1 used XxHash3
+    private const int Version = 3; // 3: owner stamp; 2: rows checksum is RowChecksum (CRC-32C lanes); 1 used XxHash3
+    private const int OwnerOffset = 56;
+    private const int HeaderHashOffset = OwnerOffset + StoreIdentity.OwnerLength;
+    private const int HeaderUsed = HeaderHashOffset + 8;
     private const int CleanFlag = 1;
 
     private readonly string _path;
@@ -51,6 +55,9 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
 
     /// <summary>The stamp the header holds while it is clean (opened clean or checkpointed); null otherwise.</summary>
     private long? _cleanStamp;
+
+    /// <summary>The owner stamp the header holds while it is clean.</summary>
+    private byte[] _cleanOwner = [];
 
     private VectorArena(string path, int dimension, FileStream file, long capacity)
     {
@@ -78,14 +85,14 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
     /// Opens the arena if its header is intact, clean, stamped with <paramref name="expectedStamp"/> and its
     /// rows match their checksum; otherwise returns <see langword="null"/> (the caller rebuilds).
     /// </summary>
-    public static VectorArena? TryOpen(string path, int dimension, long expectedStamp) => TryOpen(path, dimension, expectedStamp, verifyRows: true, out _);
+    public static VectorArena? TryOpen(string path, int dimension, long expectedStamp, byte[] expectedOwner) => TryOpen(path, dimension, expectedStamp, expectedOwner, verifyRows: true, out _);
 
     /// <summary>
-    /// Like <see cref="TryOpen(string, int, long)"/>, saying in <paramref name="problem"/> why the file could not be
+    /// Like <see cref="TryOpen(string, int, long, byte[])"/>, saying in <paramref name="problem"/> why the file could not be
     /// used (null when it was opened). With <paramref name="verifyRows"/> false the rows' checksum is left for
     /// <see cref="VerifyRows"/>, which the caller must run (and act on) before trusting a row.
     /// </summary>
-    public static VectorArena? TryOpen(string path, int dimension, long expectedStamp, bool verifyRows, out string? problem)
+    public static VectorArena? TryOpen(string path, int dimension, long expectedStamp, byte[] expectedOwner, bool verifyRows, out string? problem)
     {
         problem = null;
         if (!File.Exists(path))
@@ -98,8 +105,8 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
         try
         {
             file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
-            Span<byte> header = stackalloc byte[64];
-            if (file.Length < HeaderSize || file.Read(header) != 64)
+            Span<byte> header = stackalloc byte[HeaderUsed];
+            if (file.Length < HeaderSize || file.Read(header) != HeaderUsed)
             {
                 file.Dispose();
                 problem = "is truncated";
@@ -109,17 +116,26 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
             var stride = (dimension + 15) & ~15;
             var capacity = BinaryPrimitives.ReadInt64LittleEndian(header[24..]);
             var count = BinaryPrimitives.ReadInt64LittleEndian(header[40..]);
+            var version = BinaryPrimitives.ReadInt32LittleEndian(header[8..]);
+            var stamp = BinaryPrimitives.ReadInt64LittleEndian(header[32..]);
             problem = BinaryPrimitives.ReadUInt64LittleEndian(header) != Magic
-                || BinaryPrimitives.ReadUInt64LittleEndian(header[56..]) != XxHash3.HashToUInt64(header[..56])
                     ? "has a damaged header"
-                : BinaryPrimitives.ReadInt32LittleEndian(header[8..]) != Version
+                : version is > 0 and < Version
+                    ? $"has an older format (version {version}, now {Version})"
+                : BinaryPrimitives.ReadUInt64LittleEndian(header[HeaderHashOffset..]) != XxHash3.HashToUInt64(header[..HeaderHashOffset])
+                    ? "has a damaged header"
+                : version != Version
                 || BinaryPrimitives.ReadInt32LittleEndian(header[12..]) != dimension
                 || BinaryPrimitives.ReadInt32LittleEndian(header[16..]) != stride
                     ? "has another version or shape"
                 : (BinaryPrimitives.ReadInt32LittleEndian(header[20..]) & CleanFlag) == 0
                     ? "was not closed cleanly (the process stopped while it was open)"
-                : BinaryPrimitives.ReadInt64LittleEndian(header[32..]) != expectedStamp
-                    ? "is stamped for another write than the database's last one"
+                : stamp > expectedStamp
+                    ? $"is newer than the database (stamped at write {stamp}, the database's last write for the collection is {expectedStamp})"
+                : stamp != expectedStamp
+                    ? $"is stamped for an older write ({stamp}) than the database's last one ({expectedStamp})"
+                : !header.Slice(OwnerOffset, StoreIdentity.OwnerLength).SequenceEqual(expectedOwner)
+                    ? "belongs to another collection or another copy of the store (its owner stamp differs)"
                 : capacity < 0 || count < 0 || count > capacity || count > int.MaxValue
                 || file.Length != HeaderSize + (capacity * stride * sizeof(float))
                     ? "has the wrong length"
@@ -134,6 +150,7 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
             {
                 SlotCount = (int)count,
                 _cleanStamp = expectedStamp,
+                _cleanOwner = expectedOwner,
                 _headerRowsChecksum = BinaryPrimitives.ReadUInt64LittleEndian(header[48..]),
             };
             file = null;
@@ -321,7 +338,7 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
     /// <paramref name="stamp"/> and checksummed, as <see cref="Checkpoint"/> would leave this file (a backup of a
     /// collection whose arena is open and may be dirty). Caller keeps writers out. Returns the bytes written.
     /// </summary>
-    public long CopyTo(string path, long stamp)
+    public long CopyTo(string path, long stamp, byte[] owner)
     {
         using var copy = Create(path, Dimension, Math.Max(SlotCount, 1));
         if (SlotCount > 0)
@@ -332,30 +349,31 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
             copy._dirty = true;
         }
 
-        copy.Checkpoint(stamp);
+        copy.Checkpoint(stamp, owner);
         return copy._file.Length;
     }
 
-    /// <summary>Flushes the rows, then stamps the header clean with <paramref name="stamp"/>.</summary>
-    public void Checkpoint(long stamp)
+    /// <summary>Flushes the rows, then stamps the header clean with <paramref name="stamp"/> and <paramref name="owner"/>.</summary>
+    public void Checkpoint(long stamp, byte[] owner)
     {
-        if (!_dirty && _cleanStamp == stamp)
+        if (!_dirty && _cleanStamp == stamp && _cleanOwner.AsSpan().SequenceEqual(owner))
         {
             // Nothing changed since the header was stamped clean: leave the file untouched.
             return;
         }
 
         _view.Flush();
-        WriteHeader(clean: true, stamp: stamp);
+        WriteHeader(clean: true, stamp: stamp, owner);
         _view.Flush();
         _file.Flush(flushToDisk: true);
         _dirty = false;
         _cleanStamp = stamp;
+        _cleanOwner = owner;
     }
 
-    private void WriteHeader(bool clean, long stamp)
+    private void WriteHeader(bool clean, long stamp, ReadOnlySpan<byte> owner = default)
     {
-        var header = new Span<byte>(_base, 64);
+        var header = new Span<byte>(_base, HeaderUsed);
         BinaryPrimitives.WriteUInt64LittleEndian(header, Magic);
         BinaryPrimitives.WriteInt32LittleEndian(header[8..], Version);
         BinaryPrimitives.WriteInt32LittleEndian(header[12..], Dimension);
@@ -365,7 +383,9 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
         BinaryPrimitives.WriteInt64LittleEndian(header[32..], stamp);
         BinaryPrimitives.WriteInt64LittleEndian(header[40..], SlotCount);
         BinaryPrimitives.WriteUInt64LittleEndian(header[48..], clean ? RowsChecksum() : 0);
-        BinaryPrimitives.WriteUInt64LittleEndian(header[56..], XxHash3.HashToUInt64(header[..56]));
+        header.Slice(OwnerOffset, StoreIdentity.OwnerLength).Clear();
+        owner.CopyTo(header[OwnerOffset..]);
+        BinaryPrimitives.WriteUInt64LittleEndian(header[HeaderHashOffset..], XxHash3.HashToUInt64(header[..HeaderHashOffset]));
     }
 
     public void Dispose()

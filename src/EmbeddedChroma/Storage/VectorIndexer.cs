@@ -35,14 +35,18 @@ internal sealed class VectorIndexer : IDisposable
     private readonly HashSet<int> _removed = [];
     private HnswIndex? _graph;
     private long _cleanSeq;
+    private long _cleanChain;
+    private readonly Func<long, byte[]> _owner;
     private Task? _worker;
     private volatile bool _stopping;
 
     private readonly Microsoft.Extensions.Logging.ILogger _logger;
 
-    public VectorIndexer(CollectionState state, string path, int threshold, Microsoft.Extensions.Logging.ILogger? logger = null)
+    // owner: the owner stamp of this collection's graph covering the write with the given chain value (StoreIdentity).
+    public VectorIndexer(CollectionState state, string path, int threshold, Func<long, byte[]> owner, Microsoft.Extensions.Logging.ILogger? logger = null)
     {
         _state = state;
+        _owner = owner;
         _path = path;
         _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         // Inner-product collections get a graph like the others: its links are chosen in a Möbius-transformed
@@ -64,12 +68,19 @@ internal sealed class VectorIndexer : IDisposable
     /// <see cref="Attach"/>), without binding to it: lets the load overlap the arena's checksum. Null when there is no
     /// usable file (then <see cref="Attach"/> says why). Caller holds lock(state), with the slots loaded.
     /// </summary>
-    public (long Stamp, HnswIndex Graph)? Preload(VectorArena arena)
+    public (long Stamp, long Chain, HnswIndex Graph)? Preload(VectorArena arena, SqliteConnection connection)
     {
         var saved = File.Exists(_path) ? HnswIndex.ReadStamp(_path) : null;
-        return _threshold != int.MaxValue && saved is { } stamp && stamp <= _state.LastSeq && stamp >= _state.CompactedSeq
-            && HnswIndex.TryLoad(_path, arena, _state.Configuration.Space, Parameters(), stamp) is { } graph
-            ? (stamp, graph)
+        if (_threshold == int.MaxValue || saved is not { } stamp || stamp > _state.LastSeq || stamp < _state.CompactedSeq)
+        {
+            return null;
+        }
+
+        // The chain value of the graph's write, looked up in this database: a graph of another collection, or from a
+        // copy of the store whose history diverged, carries another owner stamp and is not loaded.
+        var chain = stamp == _state.LastSeq ? _state.LastChain : ChromaStore.ChainAt(connection, stamp);
+        return HnswIndex.TryLoad(_path, arena, _state.Configuration.Space, Parameters(), stamp, _owner(chain)) is { } graph
+            ? (stamp, chain, graph)
             : null;
     }
 
@@ -77,7 +88,7 @@ internal sealed class VectorIndexer : IDisposable
     /// Binds to a (new) arena: loads the saved graph (or takes <paramref name="preloaded"/>, read by <see cref="Preload"/>
     /// over this arena) and replays later writes, or builds when large enough. Caller holds lock(state).
     /// </summary>
-    public void Attach(VectorArena arena, SqliteConnection connection, (long Stamp, HnswIndex Graph)? preloaded = null)
+    public void Attach(VectorArena arena, SqliteConnection connection, (long Stamp, long Chain, HnswIndex Graph)? preloaded = null)
     {
         StopWorker();
         _stopping = false;
@@ -91,23 +102,28 @@ internal sealed class VectorIndexer : IDisposable
         }
 
         // A graph saved before the last compaction numbers its nodes by the old slots: never load it (Preload checks).
-        if ((preloaded ?? Preload(arena)) is var (stamp, graph))
+        if ((preloaded ?? Preload(arena, connection)) is var (stamp, chain, graph))
         {
             _graph = graph;
             _cleanSeq = stamp;
+            _cleanChain = chain;
             LoadedFromFile = true;
             Replay(connection, stamp);
         }
         else
         {
             var saved = File.Exists(_path) ? HnswIndex.ReadStamp(_path) : null;
-            if (File.Exists(_path))
+            if (File.Exists(_path) && _threshold != int.MaxValue)
             {
-                var reason = saved is not { } found ? "its header is damaged or the file is truncated"
-                    : found > _state.LastSeq ? "it is stamped after the database's last write"
+                var reason = saved is not { } found ? "its header is damaged, the file is truncated or of an older format"
+                    : found > _state.LastSeq ? $"it is newer than the database (stamped at write {found}, the collection's last write is {_state.LastSeq})"
                     : found < _state.CompactedSeq ? "it was saved before the collection's last compaction"
-                    : "it is damaged, truncated or was built with other parameters";
+                    : "it is damaged, was built with other parameters, or belongs to another collection or another copy of the store";
                 Internal.StoreLog.GraphRebuilt(_logger, _state.Name, _path, reason);
+            }
+            else if (_state.Count >= _threshold)
+            {
+                Internal.StoreLog.GraphMissing(_logger, _state.Name, _path);
             }
 
             if (_state.Count >= _threshold)
@@ -148,6 +164,11 @@ internal sealed class VectorIndexer : IDisposable
                     _removed.Add(slot);
                 }
             }
+
+            if (_pending.Count > 0 || _removed.Count > 0)
+            {
+                Internal.StoreLog.GraphReplayed(_logger, _state.Name, _path, stamp, _pending.Count, _removed.Count);
+            }
         }
     }
 
@@ -155,6 +176,7 @@ internal sealed class VectorIndexer : IDisposable
     {
         _graph = HnswIndex.Create(arena, _state.Configuration.Space, Parameters());
         _cleanSeq = 0;
+        _cleanChain = 0;
         lock (_pendingLock)
         {
             for (var slot = 0; slot < _state.NextSlot; slot++)
@@ -250,6 +272,7 @@ internal sealed class VectorIndexer : IDisposable
                     if (_pending.Count == 0 && _removed.Count == 0)
                     {
                         _cleanSeq = _state.LastSeq;
+                        _cleanChain = _state.LastChain;
                         caughtUp = true;
                     }
                     else
@@ -389,7 +412,7 @@ internal sealed class VectorIndexer : IDisposable
 
         try
         {
-            graph.Save(_path, _cleanSeq);
+            graph.Save(_path, _cleanSeq, _owner(_cleanChain));
             _changesSinceSave = 0;
             Checkpoints++;
         }
@@ -420,7 +443,7 @@ internal sealed class VectorIndexer : IDisposable
             caughtUp = _pending.Count == 0 && _removed.Count == 0;
         }
 
-        _graph.Save(_path, caughtUp ? _state.LastSeq : _cleanSeq);
+        _graph.Save(_path, caughtUp ? _state.LastSeq : _cleanSeq, caughtUp ? _owner(_state.LastChain) : _owner(_cleanChain));
         _changesSinceSave = 0;
     }
 

@@ -90,7 +90,7 @@ public sealed class DerivedFileLogTests : IDisposable
         _fx.Client.GetCollection("docs").Query([[0f, 0f, 1f]], 1).Ids[0].Should().Equal("c");
         var warning = Warnings().Should().ContainSingle().Subject;
         warning.EventId.Id.Should().Be(1);
-        warning.Message.Should().Contain("another version");
+        warning.Message.Should().Contain("older format");
 
         _fx.Reopen();
         _fx.Client.GetCollection("docs").Query([[0f, 1f, 0f]], 1).Ids[0].Should().Equal("b");

@@ -10,7 +10,7 @@ namespace EmbeddedChroma.Index.Hnsw;
 /// <code>
 /// offset  size  field
 ///      0     8  magic "ECHNSW01"
-///      8     4  format version (1)
+///      8     4  format version (2; 1 had no owner stamp)
 ///     12     4  distance space (DistanceSpace value)
 ///     16     4  M
 ///     20     4  dimension
@@ -21,20 +21,29 @@ namespace EmbeddedChroma.Index.Hnsw;
 ///     40     8  stamp: the collection's last write sequence number the graph covers
 ///     48     8  body length in bytes
 ///     56     8  XxHash3 of the body
-///     64     8  XxHash3 of bytes [0, 64)
-///     72        body: n level-0 records of (1 + MaxM0) int32 (NodeHeader + links), then, in slot order, the
+///     64     4  owner stamp length (0-48)
+///     68    48  owner stamp: opaque bytes from the caller (whose graph this is), zero-padded; a load must present the same
+///    116     4  reserved (0)
+///    120     8  XxHash3 of bytes [0, 120)
+///    128        body: n level-0 records of (1 + MaxM0) int32 (NodeHeader + links), then, in slot order, the
 ///               upper-level array of every node with level &gt; 0: level × (1 + M) int32
 /// </code>
 /// </remarks>
 internal sealed partial class HnswGraph<TKernel>
 {
-    private const int HeaderSize = 72;
-    private const int FormatVersion = 1;
+    private const int HeaderSize = 128;
+    private const int FormatVersion = 2;
+    private const int OwnerOffset = 68;
+    private const int HeaderHashOffset = 120;
+
+    /// <summary>Longest owner stamp a graph file holds.</summary>
+    public const int MaxOwnerLength = 48;
     private static readonly ulong Magic = BinaryPrimitives.ReadUInt64LittleEndian("ECHNSW01"u8);
 
-    public override void Save(string path, long stamp)
+    public override void Save(string path, long stamp, ReadOnlySpan<byte> owner = default)
     {
         ArgumentNullException.ThrowIfNull(path);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(owner.Length, MaxOwnerLength, nameof(owner));
         if (!BitConverter.IsLittleEndian)
         {
             // The body is the in-memory int block written as bytes.
@@ -80,7 +89,10 @@ internal sealed partial class HnswGraph<TKernel>
                 BinaryPrimitives.WriteInt64LittleEndian(header[40..], stamp);
                 BinaryPrimitives.WriteInt64LittleEndian(header[48..], bodyLength);
                 BinaryPrimitives.WriteUInt64LittleEndian(header[56..], hash.GetCurrentHashAsUInt64());
-                BinaryPrimitives.WriteUInt64LittleEndian(header[64..], XxHash3.HashToUInt64(header[..64]));
+                BinaryPrimitives.WriteInt32LittleEndian(header[64..], owner.Length);
+                header[OwnerOffset..HeaderHashOffset].Clear();
+                owner.CopyTo(header[OwnerOffset..]);
+                BinaryPrimitives.WriteUInt64LittleEndian(header[HeaderHashOffset..], XxHash3.HashToUInt64(header[..HeaderHashOffset]));
                 file.Position = 0;
                 file.Write(header);
                 file.Flush(flushToDisk: true);
@@ -122,7 +134,7 @@ internal sealed partial class HnswGraph<TKernel>
 
             file.ReadExactly(header);
             return BinaryPrimitives.ReadUInt64LittleEndian(header) == Magic
-                && BinaryPrimitives.ReadUInt64LittleEndian(header[64..]) == XxHash3.HashToUInt64(header[..64])
+                && BinaryPrimitives.ReadUInt64LittleEndian(header[HeaderHashOffset..]) == XxHash3.HashToUInt64(header[..HeaderHashOffset])
                 && BinaryPrimitives.ReadInt32LittleEndian(header[8..]) == FormatVersion
                 ? BinaryPrimitives.ReadInt64LittleEndian(header[40..])
                 : null;
@@ -135,7 +147,7 @@ internal sealed partial class HnswGraph<TKernel>
 
     /// <summary>See <see cref="HnswIndex.TryLoad"/>. Every count, level and link is checked before it is trusted.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per open, over every node: never as tier-0 code
-    public static HnswGraph<TKernel>? Load(string path, IVectorRows rows, DistanceSpace space, HnswParameters parameters, long expectedStamp)
+    public static HnswGraph<TKernel>? Load(string path, IVectorRows rows, DistanceSpace space, HnswParameters parameters, long expectedStamp, ReadOnlySpan<byte> expectedOwner = default)
     {
         if (!BitConverter.IsLittleEndian || !File.Exists(path))
         {
@@ -160,8 +172,10 @@ internal sealed partial class HnswGraph<TKernel>
             long bodyLength = BinaryPrimitives.ReadInt64LittleEndian(header[48..]);
             int stride0 = 1 + parameters.MaxM0;
             if (BinaryPrimitives.ReadUInt64LittleEndian(header) != Magic
-                || BinaryPrimitives.ReadUInt64LittleEndian(header[64..]) != XxHash3.HashToUInt64(header[..64])
+                || BinaryPrimitives.ReadUInt64LittleEndian(header[HeaderHashOffset..]) != XxHash3.HashToUInt64(header[..HeaderHashOffset])
                 || BinaryPrimitives.ReadInt32LittleEndian(header[8..]) != FormatVersion
+                || BinaryPrimitives.ReadInt32LittleEndian(header[64..]) != expectedOwner.Length
+                || !header.Slice(OwnerOffset, expectedOwner.Length).SequenceEqual(expectedOwner)
                 || BinaryPrimitives.ReadInt32LittleEndian(header[12..]) != (int)space
                 || m != parameters.M
                 || BinaryPrimitives.ReadInt32LittleEndian(header[20..]) != rows.Dimension

@@ -83,11 +83,12 @@ internal abstract class HnswIndex : IVectorIndex, IDisposable
     /// Loads a graph written by <see cref="Save"/>, or returns <see langword="null"/> when the file is missing,
     /// truncated, of another format version, space, M or dimension, stamped other than
     /// <paramref name="expectedStamp"/>, fails its checksum, or describes an inconsistent graph (for example a link
-    /// to a slot outside the file). The caller then rebuilds from the source of truth. Never throws on file content.
+    /// to a slot outside the file), or saved with another owner stamp than <paramref name="expectedOwner"/> (opaque bytes
+    /// naming whose graph it is; see <see cref="Save"/>). The caller then rebuilds from the source of truth. Never throws on file content.
     /// </summary>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="space"/> is not defined or a parameter is out of range.</exception>
-    public static HnswIndex? TryLoad(string path, IVectorRows rows, DistanceSpace space, HnswParameters parameters, long expectedStamp)
+    public static HnswIndex? TryLoad(string path, IVectorRows rows, DistanceSpace space, HnswParameters parameters, long expectedStamp, ReadOnlySpan<byte> expectedOwner = default)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(rows);
@@ -95,9 +96,9 @@ internal abstract class HnswIndex : IVectorIndex, IDisposable
         parameters.Validate();
         return space switch
         {
-            DistanceSpace.L2 => HnswGraph<L2Kernel>.Load(path, rows, space, parameters, expectedStamp),
-            DistanceSpace.Cosine => HnswGraph<DotDistanceKernel>.Load(path, rows, space, parameters, expectedStamp),
-            DistanceSpace.InnerProduct => HnswGraph<MipsKernel>.Load(path, rows, space, parameters, expectedStamp),
+            DistanceSpace.L2 => HnswGraph<L2Kernel>.Load(path, rows, space, parameters, expectedStamp, expectedOwner),
+            DistanceSpace.Cosine => HnswGraph<DotDistanceKernel>.Load(path, rows, space, parameters, expectedStamp, expectedOwner),
+            DistanceSpace.InnerProduct => HnswGraph<MipsKernel>.Load(path, rows, space, parameters, expectedStamp, expectedOwner),
             _ => throw new ArgumentOutOfRangeException(nameof(space), space, "Unknown distance space."),
         };
     }
@@ -171,12 +172,14 @@ internal abstract class HnswIndex : IVectorIndex, IDisposable
 
     /// <summary>
     /// Writes the graph to <paramref name="path"/> atomically (temporary file, flush to disk, rename) with
-    /// <paramref name="stamp"/> and a checksum.
+    /// <paramref name="stamp"/>, <paramref name="owner"/> (at most 48 opaque bytes saying whose graph this is, e.g. a store
+    /// and collection identity; <see cref="TryLoad"/> loads it only for the same bytes) and a checksum.
     /// </summary>
     /// <remarks>Thread-safe with searches; the caller must keep inserts, updates and deletes out while it runs,
     /// or the file may hold a graph that matches no stamp.</remarks>
     /// <exception cref="IOException">The file could not be written.</exception>
-    public abstract void Save(string path, long stamp);
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="owner"/> is longer than 48 bytes.</exception>
+    public abstract void Save(string path, long stamp, ReadOnlySpan<byte> owner = default);
 
     /// <inheritdoc />
     public void Dispose()
