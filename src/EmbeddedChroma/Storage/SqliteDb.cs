@@ -93,8 +93,16 @@ internal sealed class SqliteDb : IDisposable
         return !wal.Exists || wal.Length == 0;
     }
 
-    /// <summary>SQLITE_CORRUPT (11) or SQLITE_NOTADB (26), extended codes included: the file is damaged or not a database.</summary>
-    public static bool IsCorruption(SqliteException ex) => (ex.SqliteErrorCode & 0xFF) is 11 or 26 || (ex.SqliteExtendedErrorCode & 0xFF) is 11 or 26;
+    /// <summary>
+    /// SQLITE_CORRUPT (11) or SQLITE_NOTADB (26), extended codes included: the file is damaged or not a database. Also
+    /// the generic SQLITE_ERROR that SQLite raises for a damaged header ("unsupported file format": a flipped schema
+    /// format byte) or schema ("malformed database schema").
+    /// </summary>
+    public static bool IsCorruption(SqliteException ex) =>
+        (ex.SqliteErrorCode & 0xFF) is 11 or 26
+        || (ex.SqliteExtendedErrorCode & 0xFF) is 11 or 26
+        || ((ex.SqliteErrorCode & 0xFF) == 1
+            && (ex.Message.Contains("unsupported file format", StringComparison.Ordinal) || ex.Message.Contains("malformed database schema", StringComparison.Ordinal)));
 
     /// <summary>The exception for a damaged database file: names the file, says it is corrupt, and what to do.</summary>
     public ChromaCorruptStoreException Corrupt(Exception inner, string? detail = null) =>

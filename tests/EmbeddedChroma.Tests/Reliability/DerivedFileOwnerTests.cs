@@ -55,7 +55,17 @@ public sealed class DerivedFileOwnerTests : IDisposable
             }
 
             var target = Path.Combine(to, Path.GetRelativePath(from, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            // Owner-only like the store's own folders, so the copy opens without a permission warning.
+            var folder = Path.GetDirectoryName(target)!;
+            if (OperatingSystem.IsWindows())
+            {
+                Directory.CreateDirectory(folder);
+            }
+            else
+            {
+                Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+
             File.Copy(file, target, overwrite: true);
         }
     }
