@@ -49,6 +49,11 @@ public enum ApiKeyState
     Expired,
     /// <summary>Rotated: still usable until its grace period ends.</summary>
     Rotating,
+    /// <summary>
+    /// Not usable because a key above it (the key that issued it, or one further up) is revoked, disabled or expired.
+    /// It becomes <see cref="Active"/> again when that key is enabled; it is never usable again once that key is revoked.
+    /// </summary>
+    Suspended,
 }
 
 /// <summary>Everything about a key except its secret and its hash.</summary>

@@ -144,6 +144,29 @@ internal sealed class KeyRecord
         Successor = Successor,
     };
 
+    /// <summary>
+    /// The first key above this one (along the issuing chain; a rotated issuer lives on in its successor) that is
+    /// revoked, disabled or expired, which makes this key unusable too; null when there is none.
+    /// </summary>
+    public KeyRecord? BlockingIssuer(DateTimeOffset now)
+    {
+        for (var issuer = Parent; issuer is not null; issuer = issuer.Parent)
+        {
+            var live = issuer;
+            while (live.SuccessorRecord is { } next)
+            {
+                live = next;
+            }
+
+            if (live.Revoked || live.Disabled || (live.Expires is { } expires && now >= expires))
+            {
+                return live;
+            }
+        }
+
+        return null;
+    }
+
     public ApiKeyInfo ToInfo(DateTimeOffset now)
     {
         lock (this)
@@ -152,6 +175,7 @@ internal sealed class KeyRecord
             var state = Revoked ? ApiKeyState.Revoked
                 : Disabled ? ApiKeyState.Disabled
                 : (Expires is { } e && now >= e) || (GraceUntil is { } g && now >= g) || remaining is <= 0 ? ApiKeyState.Expired
+                : BlockingIssuer(now) is not null ? ApiKeyState.Suspended
                 : GraceUntil is not null ? ApiKeyState.Rotating
                 : ApiKeyState.Active;
             var lastUsed = Interlocked.Read(ref LastUsedMs);

@@ -180,21 +180,9 @@ internal sealed partial class KeyRing : IDisposable
 
         // Authority flows down: a key whose issuing key (or any key above it) is revoked, disabled or expired is
         // unusable too. A rotated issuer lives on in its successor, so its keys follow the successor's state.
-        for (var issuer = record.Parent; issuer is not null; issuer = issuer.Parent)
-        {
-            var live = issuer;
-            while (live.SuccessorRecord is { } next)
-            {
-                live = next;
-            }
-
-            if (live.Revoked || live.Disabled || (live.Expires is { } issuerExpires && now >= issuerExpires))
-            {
-                return $"issued under {live}, which is {(live.Revoked ? "revoked" : live.Disabled ? "disabled" : "expired")}";
-            }
-        }
-
-        return null;
+        return record.BlockingIssuer(now) is { } live
+            ? $"issued under {live}, which is {(live.Revoked ? "revoked" : live.Disabled ? "disabled" : "expired")}"
+            : null;
     }
 
     // ---------------- authorization ----------------

@@ -135,7 +135,7 @@ public sealed class DelegationTests : IDisposable
         login.Should().Throw<ChromaAuthenticationException>();
         var count = () => grandchildCollection.Count();
         count.Should().Throw<ChromaAuthenticationException>();
-        _h.AdminRing.GetKey(grandchild.Info.KeyId).State.Should().Be(ApiKeyState.Active, "its own state is untouched; the chain above it is dead");
+        _h.AdminRing.GetKey(grandchild.Info.KeyId).State.Should().Be(ApiKeyState.Suspended, "it is not revoked itself, but the chain above it is dead");
     }
 
     [Fact]
@@ -155,6 +155,26 @@ public sealed class DelegationTests : IDisposable
         CollOf(kept).Count().Should().Be(1);
         var stillOff = () => _h.Login(off);
         stillOff.Should().Throw<ChromaAuthenticationException>();
+    }
+
+    [Fact]
+    public void GetKey_shows_suspended_for_a_key_below_a_disabled_or_revoked_issuer_and_active_once_it_is_enabled()
+    {
+        var delegateKey = _h.Mint([ChromaActions.Count, ChromaActions.AllKeyRing], ["acme"]);
+        var child = RingOf(delegateKey).CreateKey(new ApiKeySpec { Name = "child", Actions = [ChromaActions.Count], Resources = ["acme/db1/coll"] });
+        _h.AdminRing.GetKey(child.Info.KeyId).State.Should().Be(ApiKeyState.Active);
+
+        _h.AdminRing.DisableKey(delegateKey.Info.KeyId);
+        _h.AdminRing.GetKey(child.Info.KeyId).State.Should().Be(ApiKeyState.Suspended, "every call of the child fails while its issuer is disabled");
+        _h.AdminRing.ListKeys().Single(k => k.KeyId == child.Info.KeyId).State.Should().Be(ApiKeyState.Suspended);
+
+        _h.AdminRing.EnableKey(delegateKey.Info.KeyId);
+        _h.AdminRing.GetKey(child.Info.KeyId).State.Should().Be(ApiKeyState.Active);
+
+        _h.AdminRing.RevokeKey(delegateKey.Info.KeyId);
+        _h.AdminRing.GetKey(child.Info.KeyId).State.Should().Be(ApiKeyState.Suspended);
+        var login = () => _h.Login(child);
+        login.Should().Throw<ChromaAuthenticationException>();
     }
 
     [Fact]
