@@ -213,6 +213,25 @@ public sealed class GateTests : IDisposable
     }
 
     [Fact]
+    public void RecoverAdminKey_keeps_the_keys_issued_under_the_old_admin_key_working()
+    {
+        _fx.CreateCollection().Add(["a"], [[1f]]);
+        var issued = _fx.Store.GetKeyRing(_fx.Store.Authenticate(_fx.AdminKey)).CreateKey(new ApiKeySpec
+        {
+            Name = "reader", Actions = [ChromaActions.Get], Resources = ["default_tenant/default_database/test"],
+        });
+
+        var newKey = _fx.RecoverAdminKey();
+
+        _fx.Store.GetClient(issued.Key).GetCollection("test").Get().Ids.Should().Equal("a");
+        var ring = _fx.Store.GetKeyRing(_fx.Store.Authenticate(newKey));
+        ring.GetKey(issued.Info.KeyId).State.Should().Be(ApiKeyState.Active, "the new admin key took the old one's place above it");
+        ring.RevokeKey(issued.Info.KeyId);
+        var revoked = () => _fx.Store.GetClient(issued.Key).GetCollection("test").Get();
+        revoked.Should().Throw<ChromaAuthenticationException>();
+    }
+
+    [Fact]
     public void RecoverAdminKey_revokes_every_earlier_key_when_run_twice()
     {
         var first = _fx.AdminKey;

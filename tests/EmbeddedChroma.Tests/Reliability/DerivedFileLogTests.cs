@@ -120,6 +120,40 @@ public sealed class DerivedFileLogTests : IDisposable
     }
 
     [Fact]
+    public void Graph_of_the_previous_format_is_rebuilt_once_with_a_warning_then_loads_from_its_file()
+    {
+        // Version 1 graphs had no owner stamp: an upgraded store rebuilds them once, then saves the current format.
+        using var log = new StoreFixtureWithGraph();
+        var vectors = log.PopulateAndClose(seed: 5);
+        var file = Directory.GetFiles(log.Fixture.VectorsFolder, "*.hnsw").Should().ContainSingle().Subject;
+        using (var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite))
+        {
+            var header = new byte[128];
+            stream.ReadExactly(header);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(8), 1);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(header.AsSpan(120), System.IO.Hashing.XxHash3.HashToUInt64(header.AsSpan(0, 120)));
+            stream.Position = 0;
+            stream.Write(header);
+        }
+
+        log.Fixture.Reopen();
+        var reopened = log.Fixture.Client.GetCollection("graphs");
+        reopened.Query([vectors[7]], 1).Ids[0].Should().Equal("v7");
+        reopened.WaitForIndex();
+        reopened.Indexer!.LoadedFromFile.Should().BeFalse();
+        var warning = log.Logger.Entries.Where(e => e.Level >= LogLevel.Warning).Should().ContainSingle().Subject;
+        warning.EventId.Id.Should().Be(2);
+        warning.Message.Should().Contain(file).And.Contain("older format");
+
+        log.Fixture.Reopen();
+        reopened = log.Fixture.Client.GetCollection("graphs");
+        reopened.Query([vectors[7]], 1).Ids[0].Should().Equal("v7");
+        reopened.WaitForIndex();
+        reopened.Indexer!.LoadedFromFile.Should().BeTrue("the rebuilt graph was saved in the current format on close");
+        log.Logger.Entries.Where(e => e.Level >= LogLevel.Warning).Should().HaveCount(1);
+    }
+
+    [Fact]
     public void Damaged_arena_rows_beside_a_sound_graph_file_rebuild_the_arena_and_answer_from_the_true_rows()
     {
         // The arena's checksum runs beside the graph's load; damaged rows must still win over the preloaded graph.

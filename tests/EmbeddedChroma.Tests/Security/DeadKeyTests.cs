@@ -67,4 +67,21 @@ public sealed class DeadKeyTests : IDisposable
         login.Should().Throw<ChromaAuthenticationException>();
         _h.Store.GetKeyRing(_h.Store.Authenticate(_h.AdminKey)).GetKey(key.Info.KeyId).State.Should().Be(ApiKeyState.Expired);
     }
+
+    [Fact]
+    public void RevokeKey_of_a_successor_leaves_the_predecessor_working_until_its_grace_period_ends()
+    {
+        // Documented: revoking the successor does not end the old key's grace period (revoke both for a leaked key).
+        var key = _h.Mint([ChromaActions.SystemHeartbeat]);
+        var successor = _h.AdminRing.RotateKey(key.Info.KeyId, TimeSpan.FromHours(1));
+
+        _h.AdminRing.RevokeKey(successor.Info.KeyId);
+
+        _h.Store.GetClient(key.Key).Heartbeat();
+        var viaSuccessor = () => _h.Store.GetClient(successor.Key);
+        viaSuccessor.Should().Throw<ChromaAuthenticationException>();
+        _h.AdminRing.RevokeKey(key.Info.KeyId);
+        var viaOld = () => _h.Store.GetClient(key.Key);
+        viaOld.Should().Throw<ChromaAuthenticationException>();
+    }
 }
