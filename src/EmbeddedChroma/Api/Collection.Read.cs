@@ -230,8 +230,11 @@ public sealed partial class Collection
         }
 
         var ef = Math.Max(efSearch ?? _state.Configuration.EfSearch, k);
-        var fromGraph = graph.Search(query, k, ef, SlotFilter.FromBitmap(admitted), destination);
+        // The pending set first, then the walk: the background worker links while queries run (both hold the read
+        // lock) and a slot leaves the set only once linked, so a slot missing from this snapshot was linked before the
+        // walk starts and the walk can reach it. Taken after the walk, a slot linked during it would be in neither.
         var pending = _state.Indexer!.PendingSnapshot();
+        var fromGraph = graph.Search(query, k, ef, SlotFilter.FromBitmap(admitted), destination);
         if (pending.Length == 0)
         {
             return fromGraph;
