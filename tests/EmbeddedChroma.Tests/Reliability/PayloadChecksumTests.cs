@@ -32,18 +32,21 @@ public sealed class PayloadChecksumTests : IDisposable
     }
 
     /// <summary>Changes stored bytes behind the store's back (as a flipped bit on disk would), with the store closed.</summary>
-    private void Tamper(string sql)
+    /// <summary>Closes the store and runs <paramref name="sql"/> on its database file, as an outside editor would.</summary>
+    private void EditClosed(string sql)
     {
         _fx.Close();
         SqliteConnection.ClearAllPools();
-        using (var connection = new SqliteConnection($"Data Source={DatabaseFile};Pooling=false"))
-        {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = sql;
-            command.ExecuteNonQuery();
-        }
+        using var connection = new SqliteConnection($"Data Source={DatabaseFile};Pooling=false");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
 
+    private void Tamper(string sql)
+    {
+        EditClosed(sql);
         _fx.Reopen();
     }
 
@@ -120,20 +123,12 @@ public sealed class PayloadChecksumTests : IDisposable
     public void Open_upgrades_a_store_of_schema_1_once_with_a_log_line_and_checks_its_records_from_then_on()
     {
         Populate();
-        _fx.Close();
-        SqliteConnection.ClearAllPools();
-        using (var connection = new SqliteConnection($"Data Source={DatabaseFile};Pooling=false"))
-        {
-            // Back to schema 1 as an older library wrote it.
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = """
-                ALTER TABLE records DROP COLUMN psum; ALTER TABLE records DROP COLUMN vsum; ALTER TABLE collections DROP COLUMN csum;
-                DROP TABLE write_chain; DELETE FROM store_meta WHERE key = 'store_id'; DROP INDEX records_seq;
-                UPDATE store_meta SET value = '1' WHERE key = 'schema_version';
-                """;
-            command.ExecuteNonQuery();
-        }
+        // Back to schema 1 as an older library wrote it.
+        EditClosed("""
+            ALTER TABLE records DROP COLUMN psum; ALTER TABLE records DROP COLUMN vsum; ALTER TABLE collections DROP COLUMN csum;
+            DROP TABLE write_chain; DELETE FROM store_meta WHERE key = 'store_id'; DROP INDEX records_seq;
+            UPDATE store_meta SET value = '1' WHERE key = 'schema_version';
+            """);
 
         _fx.Reopen();
         var migrated = _log.Entries.Where(e => e.EventId.Id == 4).Should().ContainSingle().Subject;
@@ -154,15 +149,7 @@ public sealed class PayloadChecksumTests : IDisposable
     public void Open_throws_corrupt_store_when_a_collection_catalog_row_changed()
     {
         Populate();
-        _fx.Close();
-        SqliteConnection.ClearAllPools();
-        using (var connection = new SqliteConnection($"Data Source={DatabaseFile};Pooling=false"))
-        {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = "UPDATE collections SET ef_search = 7";
-            command.ExecuteNonQuery();
-        }
+        EditClosed("UPDATE collections SET ef_search = 7");
 
         var open = () => ChromaStore.Open(_fx.Folder, _fx.Options);
         open.Should().Throw<ChromaCorruptStoreException>().Which.Message.Should().Contain("collection").And.Contain("checksum");
