@@ -76,7 +76,8 @@ public sealed class ApiKeyScannerTests : IDisposable
         for (var i = 1; i <= 6; i++)
         {
             var c = Key[^i];
-            var flipped = Key[..^i] + (c == 'z' ? 'y' : c == '9' ? '8' : (char)(c + 1)) + (i > 1 ? Key[^(i - 1)..] : "");
+            // Another base62 character (the key is random: 'Z' + 1 would be '[', which ends the key-shaped text).
+            var flipped = Key[..^i] + (c == 'z' ? 'y' : c == 'Z' ? 'Y' : c == '9' ? '8' : (char)(c + 1)) + (i > 1 ? Key[^(i - 1)..] : "");
             flipped.Length.Should().Be(Key.Length);
 
             ApiKeyScanner.Find($"token={flipped}").Should().BeEmpty($"checksum character -{i} changed: not a valid key");
