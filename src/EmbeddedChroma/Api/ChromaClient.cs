@@ -13,7 +13,7 @@ namespace EmbeddedChroma;
 /// Thread-safe. Its properties (<see cref="Context"/>, <see cref="Tenant"/>, <see cref="Database"/>) are the values it
 /// was created with; they read nothing from the store, so they reveal nothing once its key is revoked.
 /// </remarks>
-public sealed class ChromaClient
+public sealed partial class ChromaClient
 {
     internal ChromaClient(ChromaStore store, ApiKeyContext context, string tenant, string database)
     {
@@ -122,8 +122,8 @@ public sealed class ChromaClient
         Store.InWrite(() => { Store.InsertTenant(name, ifMissing: false); return 0; });
     }
 
-    /// <summary>Throws <see cref="ChromaNotFoundException"/> unless the tenant exists.</summary>
-    public void GetTenant(string name)
+    /// <summary>Returns the tenant, or throws <see cref="ChromaNotFoundException"/>.</summary>
+    public TenantInfo GetTenant(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
         Names.RejectKey(name, "tenant name");
@@ -132,6 +132,8 @@ public sealed class ChromaClient
         {
             throw new ChromaNotFoundException(NotFoundMessages.Tenant(name));
         }
+
+        return new TenantInfo(name);
     }
 
     /// <summary>Lists tenant names, oldest first.</summary>
@@ -247,6 +249,21 @@ public sealed class ChromaClient
         Gate(ChromaActions.GetCollection, new ResourceRef(Tenant, Database, name));
         var state = Store.InRead(() => Store.FindCollection(Store.DatabaseId(Tenant, Database), name))
             ?? throw new ChromaNotFoundException(NotFoundMessages.Collection(Tenant, Database, name));
+        return new Collection(this, state, embeddingGenerator);
+    }
+
+    /// <summary>Returns an existing collection of this database by id.</summary>
+    /// <param name="id">The collection's id.</param>
+    /// <param name="embeddingGenerator">Optional generator for writes of documents without embeddings and the text calls (not persisted).</param>
+    /// <exception cref="ChromaNotFoundException">No collection of this database has that id (or the key's scope does not cover it).</exception>
+    public Collection GetCollection(Guid id, IEmbeddingGenerator<string, Embedding<float>>? embeddingGenerator = null)
+    {
+        // The key must be able to reach this database with the action before anything is looked up; the collection's
+        // own scope is checked once its name is known, with the same answer as a lookup by name.
+        Gate(ChromaActions.GetCollection, new ResourceRef(Tenant, Database), navigate: true);
+        var state = Store.InRead(() => Store.CollectionsOf(Store.DatabaseId(Tenant, Database)).FirstOrDefault(c => c.Uuid == id))
+            ?? throw new ChromaNotFoundException($"Collection {id} does not exist in '{Echo.Text(Tenant)}/{Echo.Text(Database)}'.");
+        Gate(ChromaActions.GetCollection, new ResourceRef(Tenant, Database, state.Name));
         return new Collection(this, state, embeddingGenerator);
     }
 

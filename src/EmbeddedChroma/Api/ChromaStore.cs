@@ -16,10 +16,10 @@ namespace EmbeddedChroma;
 public sealed partial class ChromaStore : IDisposable
 {
     /// <summary>The tenant used when none is named.</summary>
-    public const string DefaultTenant = "default_tenant";
+    public const string DefaultTenant = ChromaDefaults.Tenant;
 
     /// <summary>The database used when none is named.</summary>
-    public const string DefaultDatabase = "default_database";
+    public const string DefaultDatabase = ChromaDefaults.Database;
 
     /// <summary>Largest accepted <c>Authorization</c> header value, in characters; longer ones are rejected before parsing.</summary>
     public const int MaxHeaderLength = 4096;
@@ -508,6 +508,29 @@ public sealed partial class ChromaStore : IDisposable
     /// <summary>Authenticates <paramref name="apiKey"/> and returns a client bound to a tenant/database.</summary>
     public ChromaClient GetClient(string apiKey, string tenant = DefaultTenant, string database = DefaultDatabase) =>
         GetClient(Authenticate(apiKey), tenant, database);
+
+    /// <summary>
+    /// A client of the contract (<see cref="IChromaClient"/>) for <paramref name="credential"/> on one tenant/database:
+    /// the key is fetched from the credential and authenticated now, and every call of the client is then checked
+    /// against the key ring (a revoked or disabled key stops at its next call). To pick up a rotated key, get a new client.
+    /// </summary>
+    /// <exception cref="ChromaAuthenticationException">The credential yields no valid key.</exception>
+    /// <exception cref="ChromaNotFoundException">The database is outside the key's scope.</exception>
+    public ChromaClient GetClient(ChromaCredential credential, string tenant = DefaultTenant, string database = DefaultDatabase)
+    {
+        ArgumentNullException.ThrowIfNull(credential);
+        return GetClient(Authenticate(credential.GetKey()), tenant, database);
+    }
+
+    /// <summary>Like <see cref="GetClient(ChromaCredential, string, string)"/>, awaiting a credential provider instead of blocking on it.</summary>
+    /// <exception cref="ChromaAuthenticationException">The credential yields no valid key.</exception>
+    /// <exception cref="ChromaNotFoundException">The database is outside the key's scope.</exception>
+    public async Task<IChromaClient> GetClientAsync(ChromaCredential credential, string tenant = DefaultTenant, string database = DefaultDatabase, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(credential);
+        var key = await credential.GetKeyAsync(cancellationToken).ConfigureAwait(false);
+        return GetClient(Authenticate(key), tenant, database);
+    }
 
     /// <summary>Key management for <paramref name="context"/> (each call needs its <c>keyring:</c> action).</summary>
     public KeyRingClient GetKeyRing(ApiKeyContext context)

@@ -52,11 +52,11 @@ public sealed partial class Collection
     }
 
     /// <summary>A record's metadata; JSON that cannot be decoded (it passed its checksum, so it was stored so) is corruption.</summary>
-    private IReadOnlyDictionary<string, object>? DecodeMetadata(RecordRow row)
+    private IReadOnlyDictionary<string, MetadataValue>? DecodeMetadata(RecordRow row)
     {
         try
         {
-            return MetadataCodec.Decode(row.MetadataJson);
+            return MetadataCodec.DecodeTyped(row.MetadataJson);
         }
         catch (System.Text.Json.JsonException ex)
         {
@@ -115,25 +115,6 @@ public sealed partial class Collection
         Validation.Embeddings(queryEmbeddings, _state.Dimension, Limits, "query_embeddings");
         Filtering.SqlFilterBuilder.EnsureWithinLimits(where, whereDocument);
         return WithReadLock(() => WithConnection(connection => Search(connection, queryEmbeddings, nResults, where, whereDocument, ids, include, efSearch)));
-    }
-
-    /// <summary>Like <see cref="Query"/>, embedding <paramref name="queryTexts"/> with the collection's embedding generator first.</summary>
-    /// <exception cref="ChromaValidationException">The collection has no embedding generator, or an argument is invalid.</exception>
-    public async Task<QueryResult> QueryAsync(IReadOnlyList<string> queryTexts, int nResults = 10, Where? where = null, WhereDocument? whereDocument = null, IReadOnlyList<string>? ids = null, Include include = Include.Metadatas | Include.Documents | Include.Distances, int? efSearch = null, CancellationToken cancellationToken = default)
-    {
-        Gate(ChromaActions.Query);
-        if (_generator is null)
-        {
-            throw new ChromaValidationException($"query: collection '{Echo.Text(_state.Name)}' has no embedding generator, so it cannot query by texts.");
-        }
-
-        if (queryTexts is null || queryTexts.Count == 0 || queryTexts.Any(t => t is null))
-        {
-            throw new ChromaValidationException("query: query_texts must be a non-empty list of strings.");
-        }
-
-        var generated = await _generator.GenerateAsync(queryTexts, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return Query(generated.Select(e => e.Vector.ToArray()).ToArray(), nResults, where, whereDocument, ids, include, efSearch);
     }
 
     private QueryResult Search(Microsoft.Data.Sqlite.SqliteConnection connection, IReadOnlyList<float[]> queries, int nResults, Where? where, WhereDocument? whereDocument, IReadOnlyList<string>? ids, Include include, int? efSearch)

@@ -20,11 +20,11 @@ public sealed partial class Collection
     /// the collection's dimension. The batch is all or nothing.
     /// </summary>
     /// <param name="ids">Unique, non-empty ids (no duplicates within the batch).</param>
-    /// <param name="embeddings">One finite embedding per id; required (use <see cref="AddAsync"/> to generate them from documents).</param>
+    /// <param name="embeddings">One finite embedding per id; required (use <see cref="AddAsync(RecordBatch, CancellationToken)"/> or <c>AddTextsAsync</c> to generate them from documents).</param>
     /// <param name="metadatas">Optional metadata per id (string, integer, float, bool or non-empty arrays of one of those).</param>
     /// <param name="documents">Optional document per id.</param>
     /// <exception cref="ChromaValidationException">Any record is invalid; nothing is written.</exception>
-    public void Add(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings = null, IReadOnlyList<IReadOnlyDictionary<string, object?>?>? metadatas = null, IReadOnlyList<string?>? documents = null) =>
+    public void Add(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings = null, IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas = null, IReadOnlyList<string?>? documents = null) =>
         Write(WriteMode.Add, ChromaActions.Add, ids, embeddings, metadatas, documents);
 
     /// <summary>
@@ -32,7 +32,7 @@ public sealed partial class Collection
     /// a key) and replaces the document when one is given.
     /// </summary>
     /// <exception cref="ChromaValidationException">Any record is invalid; nothing is written.</exception>
-    public void Upsert(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings = null, IReadOnlyList<IReadOnlyDictionary<string, object?>?>? metadatas = null, IReadOnlyList<string?>? documents = null) =>
+    public void Upsert(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings = null, IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas = null, IReadOnlyList<string?>? documents = null) =>
         Write(WriteMode.Upsert, ChromaActions.Upsert, ids, embeddings, metadatas, documents);
 
     /// <summary>
@@ -40,73 +40,15 @@ public sealed partial class Collection
     /// removes the key); an embedding or document given replaces the old one.
     /// </summary>
     /// <exception cref="ChromaValidationException">Any record is invalid; nothing is written.</exception>
-    public void Update(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings = null, IReadOnlyList<IReadOnlyDictionary<string, object?>?>? metadatas = null, IReadOnlyList<string?>? documents = null) =>
+    public void Update(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings = null, IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas = null, IReadOnlyList<string?>? documents = null) =>
         Write(WriteMode.Update, ChromaActions.Update, ids, embeddings, metadatas, documents);
-
-    /// <summary>Like <see cref="Add"/>, generating missing embeddings from the documents with the collection's embedding generator.</summary>
-    /// <exception cref="ChromaValidationException">No embeddings, and no generator or no documents to generate them from.</exception>
-    public async Task AddAsync(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings = null, IReadOnlyList<IReadOnlyDictionary<string, object?>?>? metadatas = null, IReadOnlyList<string?>? documents = null, CancellationToken cancellationToken = default)
-    {
-        Gate(ChromaActions.Add);
-        embeddings ??= await GenerateAsync(ids, documents, "add", cancellationToken).ConfigureAwait(false);
-        Add(ids, embeddings, metadatas, documents);
-    }
-
-    /// <summary>Like <see cref="Upsert"/>, generating missing embeddings from the documents with the collection's embedding generator.</summary>
-    public async Task UpsertAsync(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings = null, IReadOnlyList<IReadOnlyDictionary<string, object?>?>? metadatas = null, IReadOnlyList<string?>? documents = null, CancellationToken cancellationToken = default)
-    {
-        Gate(ChromaActions.Upsert);
-        embeddings ??= await GenerateAsync(ids, documents, "upsert", cancellationToken).ConfigureAwait(false);
-        Upsert(ids, embeddings, metadatas, documents);
-    }
-
-    /// <summary>Like <see cref="Update"/>; when documents are given without embeddings, their embeddings are regenerated.</summary>
-    public async Task UpdateAsync(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings = null, IReadOnlyList<IReadOnlyDictionary<string, object?>?>? metadatas = null, IReadOnlyList<string?>? documents = null, CancellationToken cancellationToken = default)
-    {
-        Gate(ChromaActions.Update);
-        if (embeddings is null && documents is not null && _generator is not null)
-        {
-            embeddings = await GenerateAsync(ids, documents, "update", cancellationToken).ConfigureAwait(false);
-        }
-
-        Write(WriteMode.Update, ChromaActions.Update, ids, embeddings, metadatas, documents, generated: true);
-    }
-
-    private async Task<IReadOnlyList<float[]>> GenerateAsync(IReadOnlyList<string> ids, IReadOnlyList<string?>? documents, string operation, CancellationToken cancellationToken)
-    {
-        if (_generator is null)
-        {
-            throw new ChromaValidationException($"{operation}: no embeddings were given and collection '{Echo.Text(_state.Name)}' has no embedding generator.");
-        }
-
-        if (documents is null)
-        {
-            throw new ChromaValidationException($"{operation}: neither embeddings nor documents were given.");
-        }
-
-        Validation.Ids(ids, Limits);
-        Validation.SameLength(documents, ids.Count, "documents");
-        var texts = new string[documents.Count];
-        for (var i = 0; i < texts.Length; i++)
-        {
-            texts[i] = documents[i] ?? throw new ChromaValidationException($"{operation}: documents[{i}] is null, so no embedding can be generated for it.");
-        }
-
-        var generated = await _generator.GenerateAsync(texts, cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (generated.Count != texts.Length)
-        {
-            throw new ChromaValidationException($"{operation}: the embedding generator returned {generated.Count} embeddings for {texts.Length} documents.");
-        }
-
-        return generated.Select(e => e.Vector.ToArray()).ToArray();
-    }
 
     private void Write(
         WriteMode mode,
         string action,
         IReadOnlyList<string> ids,
         IReadOnlyList<float[]>? embeddings,
-        IReadOnlyList<IReadOnlyDictionary<string, object?>?>? metadatas,
+        IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas,
         IReadOnlyList<string?>? documents,
         bool generated = false)
     {
@@ -120,12 +62,12 @@ public sealed partial class Collection
         {
             throw new ChromaValidationException(_generator is null
                 ? $"{operation}: embeddings are required (collection '{Echo.Text(_state.Name)}' has no embedding generator)."
-                : $"{operation}: embeddings are missing; call {mode}Async to generate them from the documents.");
+                : $"{operation}: embeddings are missing; call {mode}Async or {mode}TextsAsync to generate them from the documents.");
         }
 
         if (embeddings is null && documents is not null && _generator is not null && !generated)
         {
-            throw new ChromaValidationException($"{operation}: documents changed without embeddings; call UpdateAsync to regenerate their embeddings.");
+            throw new ChromaValidationException($"{operation}: documents changed without embeddings; call UpdateAsync or UpdateTextsAsync to regenerate their embeddings.");
         }
 
         var dimension = embeddings is null ? (int?)null : Validation.Embeddings(embeddings, _state.Dimension, Limits);

@@ -16,7 +16,7 @@ namespace EmbeddedChroma;
 /// never read the store: they are a snapshot taken when the handle was obtained, refreshed by each call of this
 /// handle that passes the key check (and by its own <see cref="Modify"/>). So a handle whose key was revoked or
 /// disabled shows nothing newer than its last allowed call, and property getters never throw. Changes made through
-/// another handle show after this handle's next call, or in a new handle from <see cref="ChromaClient.GetCollection"/>.</para>
+/// another handle show after this handle's next call, or in a new handle from <see cref="ChromaClient.GetCollection(string, Microsoft.Extensions.AI.IEmbeddingGenerator{string, Microsoft.Extensions.AI.Embedding{float}})"/>.</para>
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "Chroma's own name for the concept.")]
 public sealed partial class Collection
@@ -53,7 +53,7 @@ public sealed partial class Collection
     public string Database => _state.Database;
 
     /// <summary>The collection's metadata, or <see langword="null"/>, as of this handle's last allowed call (see the remarks on the type).</summary>
-    public IReadOnlyDictionary<string, object>? Metadata => _snapshot.Metadata;
+    public IReadOnlyDictionary<string, MetadataValue>? Metadata => _snapshot.Typed;
 
     /// <summary>The index configuration, as of this handle's last allowed call (see the remarks on the type).</summary>
     public CollectionConfiguration Configuration => _snapshot.Configuration;
@@ -81,9 +81,9 @@ public sealed partial class Collection
         }
     }
 
-    private sealed record Snapshot(string Name, IReadOnlyDictionary<string, object>? Metadata, CollectionConfiguration Configuration, int? Dimension)
+    private sealed record Snapshot(string Name, IReadOnlyDictionary<string, object>? Metadata, IReadOnlyDictionary<string, MetadataValue>? Typed, CollectionConfiguration Configuration, int? Dimension)
     {
-        public static Snapshot Of(CollectionState state) => new(state.Name, state.Metadata, state.Configuration, state.Dimension);
+        public static Snapshot Of(CollectionState state) => new(state.Name, state.Metadata, MetadataCodec.Typed(state.Metadata), state.Configuration, state.Dimension);
 
         /// <summary>True when <paramref name="state"/> still holds the same objects (each change replaces them).</summary>
         public bool IsCurrent(CollectionState state) =>
@@ -115,7 +115,7 @@ public sealed partial class Collection
     /// <param name="configuration">A configuration change, or <see langword="null"/>.</param>
     /// <exception cref="ChromaConflictException">Another collection of the database has the new name.</exception>
     /// <exception cref="ChromaValidationException">The name or metadata is invalid, or a fixed setting would change.</exception>
-    public void Modify(string? name = null, IReadOnlyDictionary<string, object?>? metadata = null, CollectionConfigurationUpdate? configuration = null)
+    public void Modify(string? name = null, IReadOnlyDictionary<string, MetadataValue?>? metadata = null, CollectionConfigurationUpdate? configuration = null)
     {
         if (name is not null)
         {

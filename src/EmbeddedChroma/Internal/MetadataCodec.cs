@@ -16,6 +16,11 @@ internal static class MetadataCodec
     /// means "remove this key", so the normalized map keeps it as <see langword="null"/>; for add a null is dropped.
     /// </summary>
     public static Dictionary<string, object?>? Normalize(
+        IReadOnlyDictionary<string, MetadataValue?>? metadata, string where, ChromaStoreOptions limits, bool allowNullValues, bool scalarsOnly = false) =>
+        Normalize(metadata?.ToDictionary(p => p.Key, p => p.Value?.ToObject(), StringComparer.Ordinal), where, limits, allowNullValues, scalarsOnly);
+
+    /// <summary>Normalizes metadata given as CLR values (JSON elements included); see the typed overload.</summary>
+    public static Dictionary<string, object?>? Normalize(
         IReadOnlyDictionary<string, object?>? metadata, string where, ChromaStoreOptions limits, bool allowNullValues, bool scalarsOnly = false)
     {
         if (metadata is null)
@@ -239,6 +244,26 @@ internal static class MetadataCodec
 
         w.WriteRawValue(text, skipInputValidation: true);
     }
+
+    /// <summary>Typed values of normalized (or decoded) metadata; <see langword="null"/> stays null.</summary>
+    public static IReadOnlyDictionary<string, MetadataValue>? Typed(IReadOnlyDictionary<string, object>? normalized)
+    {
+        if (normalized is null)
+        {
+            return null;
+        }
+
+        var typed = new Dictionary<string, MetadataValue>(normalized.Count, StringComparer.Ordinal);
+        foreach (var (key, value) in normalized)
+        {
+            typed[key] = MetadataValue.FromObject(value);
+        }
+
+        return typed;
+    }
+
+    /// <summary>Decodes what <see cref="Encode"/> wrote into typed values.</summary>
+    public static IReadOnlyDictionary<string, MetadataValue>? DecodeTyped(string? json) => Typed(Decode(json));
 
     /// <summary>Decodes what <see cref="Encode"/> wrote.</summary>
     public static Dictionary<string, object>? Decode(string? json)

@@ -94,5 +94,5 @@ internal sealed class CollectionState
         }
     }
 
-    public CollectionInfo ToInfo() => new(Uuid, Name, Tenant, Database, Metadata, Configuration, Dimension);
+    public CollectionInfo ToInfo() => new(Uuid, Name, Tenant, Database, Internal.MetadataCodec.Typed(Metadata), Configuration, Dimension);
 }

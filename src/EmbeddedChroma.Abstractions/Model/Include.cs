@@ -1,6 +1,6 @@
 namespace EmbeddedChroma;
 
-/// <summary>What a <see cref="Collection.Get"/> or <see cref="Collection.Query"/> returns besides the ids (Chroma's <c>include</c>).</summary>
+/// <summary>What a <see cref="IChromaCollection.GetAsync"/> or <see cref="IChromaCollection.QueryAsync"/> returns besides the ids (Chroma's <c>include</c>).</summary>
 [Flags]
 public enum Include
 {

@@ -61,7 +61,7 @@ public sealed record CollectionConfiguration
     };
 }
 
-/// <summary>A change of configuration for <see cref="Collection.Modify"/>; only <see cref="EfSearch"/> may change.</summary>
+/// <summary>A change of configuration for <see cref="IChromaCollection.ModifyAsync"/>; only <see cref="EfSearch"/> may change.</summary>
 public sealed record CollectionConfigurationUpdate
 {
     /// <summary>A new search candidate-list size.</summary>

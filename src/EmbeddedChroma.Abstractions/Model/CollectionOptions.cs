@@ -2,23 +2,23 @@ using Microsoft.Extensions.AI;
 
 namespace EmbeddedChroma;
 
-/// <summary>Arguments of <see cref="ChromaClient.CreateCollection"/> and <see cref="ChromaClient.GetOrCreateCollection"/>.</summary>
+/// <summary>Arguments of <see cref="IChromaClient.CreateCollectionAsync"/> and <see cref="IChromaClient.GetOrCreateCollectionAsync"/>.</summary>
 public sealed record CollectionOptions
 {
     /// <summary>The collection's metadata (scalar values: string, integer, float, bool).</summary>
-    public IReadOnlyDictionary<string, object?>? Metadata { get; init; }
+    public IReadOnlyDictionary<string, MetadataValue?>? Metadata { get; init; }
 
     /// <summary>The index configuration; <see langword="null"/> means Chroma's defaults.</summary>
     public CollectionConfiguration? Configuration { get; init; }
 
     /// <summary>
-    /// Turns documents and query texts into embeddings, for the <c>…Async</c> calls that are given
-    /// documents without embeddings or texts to query. Not persisted: pass it again when reopening.
+    /// Turns documents and query texts into embeddings, for writes given documents without
+    /// embeddings and for the text calls (<c>AddTextsAsync</c>, <c>QueryTextsAsync</c>, …). Not persisted: pass it again when reopening.
     /// </summary>
     public IEmbeddingGenerator<string, Embedding<float>>? EmbeddingGenerator { get; init; }
 }
 
-/// <summary>Description of a collection, as listed by <see cref="ChromaClient.ListCollections"/>.</summary>
+/// <summary>Description of a collection, as listed by <see cref="IChromaClient.ListCollectionsAsync"/>.</summary>
 /// <param name="Id">The collection's id.</param>
 /// <param name="Name">The collection's name.</param>
 /// <param name="Tenant">The tenant it belongs to.</param>
@@ -31,7 +31,7 @@ public sealed record CollectionInfo(
     string Name,
     string Tenant,
     string Database,
-    IReadOnlyDictionary<string, object>? Metadata,
+    IReadOnlyDictionary<string, MetadataValue>? Metadata,
     CollectionConfiguration Configuration,
     int? Dimension);
 

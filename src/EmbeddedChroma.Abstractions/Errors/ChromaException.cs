@@ -35,8 +35,7 @@ public sealed class ChromaFilterException : ChromaValidationException
 
 /// <summary>
 /// The store is full: creating one more collection, database or tenant would exceed a resource cap of
-/// <see cref="ChromaStoreOptions"/> (<see cref="ChromaStoreOptions.MaxCollections"/>, <see cref="ChromaStoreOptions.MaxDatabases"/>,
-/// <see cref="ChromaStoreOptions.MaxTenants"/>). The request itself is valid: it succeeds once something is deleted, or
+/// the store (the embedded store's <c>ChromaStoreOptions.MaxCollections</c>, <c>MaxDatabases</c>, <c>MaxTenants</c>). The request itself is valid: it succeeds once something is deleted, or
 /// with a store opened with a higher cap.
 /// </summary>
 public sealed class ChromaLimitExceededException : ChromaException
@@ -51,7 +50,7 @@ public sealed class ChromaLimitExceededException : ChromaException
         Limit = limit;
     }
 
-    /// <summary>The name of the <see cref="ChromaStoreOptions"/> property that caps the resource.</summary>
+    /// <summary>The name of the option that caps the resource (for the embedded store, a <c>ChromaStoreOptions</c> property).</summary>
     public string LimitName { get; }
 
     /// <summary>The value of that cap.</summary>
@@ -80,6 +79,9 @@ public sealed class ChromaAuthenticationException : ChromaException
 {
     /// <summary>Creates the exception.</summary>
     public ChromaAuthenticationException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with the error that caused it.</summary>
+    public ChromaAuthenticationException(string message, Exception? innerException) : base(message, innerException) { }
 }
 
 /// <summary>The key is valid but lacks the permission for the action on the resource.</summary>
@@ -187,4 +189,41 @@ public sealed class ChromaStorageIOException : ChromaException
 
     /// <summary>The file or folder involved.</summary>
     public string Path { get; }
+}
+
+/// <summary>
+/// A remote implementation of the contract could not complete a call: the server could not be reached, the
+/// connection broke, the call timed out, or the server answered with an error this hierarchy has no better type for
+/// (a 5xx, an answer that is not Chroma's). Whether the call took effect on the server is unknown unless
+/// <see cref="StatusCode"/> says it was refused. The message names the endpoint and the operation, never a key.
+/// </summary>
+public sealed class ChromaTransportException : ChromaException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">What failed, and where.</param>
+    /// <param name="endpoint">The server's address, without credentials.</param>
+    /// <param name="statusCode">The HTTP status the server answered with, or <see langword="null"/> when none arrived.</param>
+    /// <param name="innerException">The transport's own error.</param>
+    public ChromaTransportException(string message, Uri? endpoint, int? statusCode, Exception? innerException = null)
+        : base(message, innerException)
+    {
+        Endpoint = endpoint;
+        StatusCode = statusCode;
+    }
+
+    /// <summary>The server's address, without credentials.</summary>
+    public Uri? Endpoint { get; }
+
+    /// <summary>The HTTP status the server answered with, or <see langword="null"/> when none arrived.</summary>
+    public int? StatusCode { get; }
+}
+
+/// <summary>
+/// The embedding generator failed or answered wrongly (an error of its own, or a different number of embeddings than
+/// texts). Nothing was written. <see cref="Exception.InnerException"/> holds the generator's own error.
+/// </summary>
+public sealed class ChromaEmbeddingException : ChromaException
+{
+    /// <summary>Creates the exception.</summary>
+    public ChromaEmbeddingException(string message, Exception? innerException = null) : base(message, innerException) { }
 }

@@ -1,0 +1,74 @@
+using EmbeddedChroma.Internal;
+using Microsoft.Extensions.AI;
+
+namespace EmbeddedChroma;
+
+// The client contract (IChromaCollection): each call runs the embedded operation on the caller's thread and returns
+// a completed task (the store is in-process; there is nothing to wait for). Failures arrive through the task.
+public sealed partial class Collection : IChromaCollection
+{
+    /// <summary>Embeds documents and query texts for this handle (not persisted), or <see langword="null"/>.</summary>
+    public IEmbeddingGenerator<string, Embedding<float>>? EmbeddingGenerator => _generator;
+
+    /// <inheritdoc/>
+    public Task<int> CountAsync(CancellationToken cancellationToken = default) => Completed.Run(Count, cancellationToken);
+
+    /// <inheritdoc/>
+    public Task AddAsync(RecordBatch batch, CancellationToken cancellationToken = default) =>
+        WriteAsync(WriteMode.Add, ChromaActions.Add, batch, cancellationToken);
+
+    /// <inheritdoc/>
+    public Task UpsertAsync(RecordBatch batch, CancellationToken cancellationToken = default) =>
+        WriteAsync(WriteMode.Upsert, ChromaActions.Upsert, batch, cancellationToken);
+
+    /// <inheritdoc/>
+    public Task UpdateAsync(RecordBatch batch, CancellationToken cancellationToken = default) =>
+        WriteAsync(WriteMode.Update, ChromaActions.Update, batch, cancellationToken);
+
+    /// <inheritdoc/>
+    public Task<GetResult> GetAsync(GetRequest request, CancellationToken cancellationToken = default) =>
+        Completed.Run(
+            () => Get(Required(request, "get").Ids, request.Where, request.WhereDocument, request.Limit, request.Offset, request.Include ?? ChromaDefaults.GetInclude),
+            cancellationToken);
+
+    /// <inheritdoc/>
+    public Task<QueryResult> QueryAsync(QueryRequest request, CancellationToken cancellationToken = default) =>
+        Completed.Run(
+            () => Query(Required(request, "query").QueryEmbeddings, request.NResults, request.Where, request.WhereDocument, request.Ids, request.Include ?? ChromaDefaults.QueryInclude, request.EfSearch),
+            cancellationToken);
+
+    /// <inheritdoc/>
+    public Task DeleteAsync(DeleteRequest request, CancellationToken cancellationToken = default) =>
+        Completed.Run(() => Delete(Required(request, "delete").Ids, request.Where, request.WhereDocument), cancellationToken);
+
+    /// <inheritdoc/>
+    public Task ModifyAsync(CollectionModification changes, CancellationToken cancellationToken = default) =>
+        Completed.Run(
+            () =>
+            {
+                Modify(Required(changes, "modify").Name, changes.Metadata, changes.Configuration);
+                return 0;
+            },
+            cancellationToken);
+
+    private async Task WriteAsync(WriteMode mode, string action, RecordBatch batch, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var operation = mode.ToString().ToLowerInvariant();
+        Required(batch, operation);
+        var generate = batch.Embeddings is null && batch.Documents is not null && (_generator is not null || mode != WriteMode.Update);
+        if (generate)
+        {
+            // The key is checked before the generator runs: a key that may not write does not get texts embedded.
+            Gate(action);
+            batch = await EmbeddingFill.CompleteAsync(batch, _generator, operation, _state.Name, cancellationToken).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
+        Write(mode, action, batch.Ids, batch.Embeddings, batch.Metadatas, batch.Documents, generated: generate || mode == WriteMode.Update);
+    }
+
+    private static T Required<T>(T? request, string operation)
+        where T : class =>
+        request ?? throw new ChromaValidationException($"{operation}: the request is null.");
+}
