@@ -208,6 +208,69 @@ public sealed class MetadataValueTests
     }
 
     [Fact]
+    public void FromObject_never_turns_an_unsigned_value_into_a_negative_integer_when_given_a_ulong_array()
+    {
+        // The CLR lets a ulong[] pass a type test for long[] (same element size): ulong.MaxValue must not come back as -1.
+        var act = () => MetadataValue.FromObject(new[] { ulong.MaxValue });
+
+        act.Should().Throw<ChromaValidationException>();
+        MetadataValue.FromObject(new ulong[] { 1, 2 }).Should().Be(MetadataValue.FromInt64s([1, 2]), "values that fit are accepted");
+    }
+
+    public static TheoryData<string, MetadataValue> AcceptedJson() => new()
+    {
+        { "\"text\"", MetadataValue.FromString("text") },
+        { "5", MetadataValue.FromInt64(5) },
+        { "-0", MetadataValue.FromInt64(0) },
+        { "9007199254740993", MetadataValue.FromInt64(9_007_199_254_740_993L) },
+        { "5.0", MetadataValue.FromDouble(5.0) },
+        { "5e0", MetadataValue.FromDouble(5.0) },
+        { "1E2", MetadataValue.FromDouble(100.0) },
+        { "true", MetadataValue.FromBoolean(true) },
+        { "false", MetadataValue.FromBoolean(false) },
+        { "[\"b\", \"a\"]", MetadataValue.FromStrings(["b", "a"]) },
+        { "[3, 1]", MetadataValue.FromInt64s([3, 1]) },
+        { "[1.0, 2.0]", MetadataValue.FromDoubles([1.0, 2.0]) },
+        { "[true]", MetadataValue.FromBooleans([true]) },
+    };
+
+    [Theory]
+    [MemberData(nameof(AcceptedJson))]
+    public void FromObject_keeps_JSON_integers_and_floats_apart_when_given_a_JsonElement(string json, MetadataValue expected)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(json);
+
+        var value = MetadataValue.FromObject(document.RootElement.Clone());
+
+        value.Kind.Should().Be(expected.Kind);
+        value.Should().Be(expected);
+    }
+
+    [Theory]
+    [InlineData("null")]
+    [InlineData("{}")]
+    [InlineData("{\"a\": 1}")]
+    [InlineData("[]")]
+    [InlineData("[1, 2.5]")]
+    [InlineData("[1, \"a\"]")]
+    [InlineData("[[1]]")]
+    [InlineData("[1, null]")]
+    [InlineData("1e400")]
+    [InlineData("\"\\ud800\"")]
+    [InlineData("18446744073709551615")]
+    [InlineData("-9223372036854775809")]
+    public void FromObject_throws_ChromaValidationException_when_a_JsonElement_is_not_a_metadata_value(string json)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(json);
+        var element = document.RootElement.Clone();
+
+        // An integer literal that does not fit 64 bits is refused, not silently turned into a float.
+        var act = () => MetadataValue.FromObject(element, "metadatas[0]['n']");
+
+        act.Should().Throw<ChromaValidationException>().Which.Message.Should().Contain("metadatas[0]['n']");
+    }
+
+    [Fact]
     public void Factories_throw_ChromaValidationException_when_given_null_empty_or_non_finite_values()
     {
         new Action[]
