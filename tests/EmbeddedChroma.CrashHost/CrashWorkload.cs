@@ -44,7 +44,7 @@ public static class CrashWorkload
 
     public static string Document(string id, long batch) => string.Create(CultureInfo.InvariantCulture, $"doc {id} v{batch}");
 
-    public static Dictionary<string, object?> Metadata(string id, long batch) => new(StringComparer.Ordinal)
+    public static Dictionary<string, MetadataValue?> Metadata(string id, long batch) => new(StringComparer.Ordinal)
     {
         ["batch"] = batch,
         ["k"] = (long)(StableHash(id) % 7),

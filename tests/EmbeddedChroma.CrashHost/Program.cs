@@ -129,7 +129,7 @@ try
             case "add":
             case "upsert":
                 var embeddings = ids.Select(id => CrashWorkload.Embedding(id, batch)).ToArray();
-                var metadatas = ids.Select(id => (IReadOnlyDictionary<string, object?>?)CrashWorkload.Metadata(id, batch)).ToArray();
+                var metadatas = ids.Select(id => (IReadOnlyDictionary<string, MetadataValue?>?)CrashWorkload.Metadata(id, batch)).ToArray();
                 var documents = ids.Select(id => (string?)CrashWorkload.Document(id, batch)).ToArray();
                 if (operation == "add")
                 {

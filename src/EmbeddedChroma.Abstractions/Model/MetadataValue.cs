@@ -74,21 +74,23 @@ public sealed class MetadataValue : IEquatable<MetadataValue>
 
     /// <summary>A float value.</summary>
     /// <exception cref="ChromaValidationException">The value is NaN or infinite (Chroma stores only finite floats).</exception>
-    public static MetadataValue FromDouble(double value) => new(MetadataValueKind.Float, Finite(value, "a metadata float"));
+    public static MetadataValue FromDouble(double value) => new(MetadataValueKind.Float, Finite(value, "metadata float"));
 
     /// <summary>A boolean value.</summary>
     public static MetadataValue FromBoolean(bool value) => new(MetadataValueKind.Bool, value);
 
     /// <summary>An array of strings.</summary>
     /// <exception cref="ChromaValidationException">The array is null or empty, or an element is null.</exception>
-    public static MetadataValue FromStrings(IEnumerable<string> values)
+    public static MetadataValue FromStrings(IEnumerable<string> values) => FromStrings(values, "metadata array");
+
+    private static MetadataValue FromStrings(IEnumerable<string> values, string where)
     {
-        var array = NonEmpty(values, "strings");
+        var array = NonEmpty(values, where);
         foreach (var value in array)
         {
             if (value is null)
             {
-                throw new ChromaValidationException("A metadata array of strings cannot hold null.");
+                throw new ChromaValidationException($"{where}: arrays may not contain null.");
             }
         }
 
@@ -97,16 +99,20 @@ public sealed class MetadataValue : IEquatable<MetadataValue>
 
     /// <summary>An array of integers.</summary>
     /// <exception cref="ChromaValidationException">The array is null or empty.</exception>
-    public static MetadataValue FromInt64s(IEnumerable<long> values) => new(MetadataValueKind.IntArray, NonEmpty(values, "integers"));
+    public static MetadataValue FromInt64s(IEnumerable<long> values) => FromInt64s(values, "metadata array");
+
+    private static MetadataValue FromInt64s(IEnumerable<long> values, string where) => new(MetadataValueKind.IntArray, NonEmpty(values, where));
 
     /// <summary>An array of floats.</summary>
     /// <exception cref="ChromaValidationException">The array is null or empty, or an element is NaN or infinite.</exception>
-    public static MetadataValue FromDoubles(IEnumerable<double> values)
+    public static MetadataValue FromDoubles(IEnumerable<double> values) => FromDoubles(values, "metadata array");
+
+    private static MetadataValue FromDoubles(IEnumerable<double> values, string where)
     {
-        var array = NonEmpty(values, "floats");
+        var array = NonEmpty(values, where);
         foreach (var value in array)
         {
-            Finite(value, "an element of a metadata array of floats");
+            Finite(value, where);
         }
 
         return new(MetadataValueKind.FloatArray, array);
@@ -114,7 +120,7 @@ public sealed class MetadataValue : IEquatable<MetadataValue>
 
     /// <summary>An array of booleans.</summary>
     /// <exception cref="ChromaValidationException">The array is null or empty.</exception>
-    public static MetadataValue FromBooleans(IEnumerable<bool> values) => new(MetadataValueKind.BoolArray, NonEmpty(values, "booleans"));
+    public static MetadataValue FromBooleans(IEnumerable<bool> values) => new(MetadataValueKind.BoolArray, NonEmpty(values, "metadata array"));
 
     /// <summary>
     /// Converts a CLR value: <see cref="string"/>; <see cref="long"/>, <see cref="int"/>, <see cref="short"/>,
@@ -131,7 +137,7 @@ public sealed class MetadataValue : IEquatable<MetadataValue>
         switch (value)
         {
             case null:
-                throw new ChromaValidationException($"{where}: null is not a metadata value.");
+                throw new ChromaValidationException($"{where}: null is not a metadata value (arrays may not contain null).");
             case MetadataValue metadata:
                 return metadata;
             case string s:
@@ -141,23 +147,67 @@ public sealed class MetadataValue : IEquatable<MetadataValue>
             case long or int or short or sbyte or byte or ushort or uint:
                 return FromInt64(Convert.ToInt64(value, CultureInfo.InvariantCulture));
             case ulong u:
-                return u <= long.MaxValue ? FromInt64((long)u) : throw new ChromaValidationException($"{where}: {u} does not fit a 64-bit signed integer.");
+                return u <= long.MaxValue ? FromInt64((long)u) : throw new ChromaValidationException($"{where}: integer {u} is out of the 64-bit signed range.");
             case double or float or decimal:
-                var d = Convert.ToDouble(value, CultureInfo.InvariantCulture);
-                return double.IsFinite(d) ? FromDouble(d) : throw new ChromaValidationException($"{where}: {d.ToString(CultureInfo.InvariantCulture)} is not finite; Chroma stores only finite floats.");
+                return new(MetadataValueKind.Float, Finite(Convert.ToDouble(value, CultureInfo.InvariantCulture), where));
+            case System.Text.Json.JsonElement json:
+                return FromJson(json, where);
             case string[] strings:
-                return FromStrings(strings);
+                return FromStrings(strings, where);
             case long[] longs:
-                return FromInt64s(longs);
+                return FromInt64s(longs, where);
             case double[] doubles:
-                return FromDoubles(doubles);
+                return FromDoubles(doubles, where);
             case bool[] bools:
-                return FromBooleans(bools);
+                return new(MetadataValueKind.BoolArray, NonEmpty(bools, where));
             case System.Collections.IEnumerable sequence:
                 return FromSequence(sequence, where);
             default:
                 throw new ChromaValidationException(
-                    $"{where}: a value of type {value.GetType().Name} is not a metadata value; use a string, integer, float, bool or a non-empty array of one of those.");
+                    $"{where}: a value of type {value.GetType().Name} is not allowed as metadata; use a string, integer, float, bool or a non-empty array of one of those.");
+        }
+    }
+
+    /// <summary>A JSON value: a number without '.' or exponent is an integer, any other a float (as Chroma's wire format keeps them apart).</summary>
+    private static MetadataValue FromJson(System.Text.Json.JsonElement json, string where)
+    {
+        switch (json.ValueKind)
+        {
+            case System.Text.Json.JsonValueKind.String:
+                try
+                {
+                    return FromString(json.GetString()!);
+                }
+                catch (InvalidOperationException ex)
+                {
+                    // A JSON escape such as "\ud800" decodes to an unpaired surrogate, which System.Text.Json refuses.
+                    throw new ChromaValidationException($"{where}: the JSON string is not valid UTF-16.", ex);
+                }
+
+            case System.Text.Json.JsonValueKind.True:
+                return FromBoolean(true);
+            case System.Text.Json.JsonValueKind.False:
+                return FromBoolean(false);
+            case System.Text.Json.JsonValueKind.Number:
+                var raw = json.GetRawText();
+                if (raw.AsSpan().IndexOfAny('.', 'e', 'E') < 0 && json.TryGetInt64(out var integer))
+                {
+                    return FromInt64(integer);
+                }
+
+                return json.TryGetDouble(out var number) && double.IsFinite(number)
+                    ? FromDouble(number)
+                    : throw new ChromaValidationException($"{where}: the JSON number {Echo.Text(raw, 64)} is not a finite 64-bit float (NaN and infinite numbers are not allowed).");
+            case System.Text.Json.JsonValueKind.Array:
+                var elements = new List<object>();
+                foreach (var element in json.EnumerateArray())
+                {
+                    elements.Add(element);
+                }
+
+                return FromSequence(elements, where);
+            default:
+                throw new ChromaValidationException($"{where}: a JSON {json.ValueKind} is not a metadata value.");
         }
     }
 
@@ -169,7 +219,7 @@ public sealed class MetadataValue : IEquatable<MetadataValue>
             var element = FromObject(item, $"{where}[{items.Count}]");
             if (element.IsArray)
             {
-                throw new ChromaValidationException($"{where}[{items.Count}]: a metadata array cannot hold arrays.");
+                throw new ChromaValidationException($"{where}[{items.Count}]: a metadata array cannot hold arrays (no nesting).");
             }
 
             items.Add(element);
@@ -177,7 +227,7 @@ public sealed class MetadataValue : IEquatable<MetadataValue>
 
         if (items.Count == 0)
         {
-            throw new ChromaValidationException($"{where}: a metadata array cannot be empty.");
+            throw new ChromaValidationException($"{where}: arrays must be non-empty.");
         }
 
         var kind = items[0].Kind;
@@ -185,7 +235,7 @@ public sealed class MetadataValue : IEquatable<MetadataValue>
         {
             if (items[i].Kind != kind)
             {
-                throw new ChromaValidationException($"{where}: a metadata array must hold one type, but element 0 is {Name(kind)} and element {i} is {Name(items[i].Kind)}.");
+                throw new ChromaValidationException($"{where}: metadata array elements must all have the same type, but element 0 is {Name(kind)} and element {i} is {Name(items[i].Kind)}.");
             }
         }
 
@@ -273,16 +323,34 @@ public sealed class MetadataValue : IEquatable<MetadataValue>
     public static implicit operator MetadataValue(long[] values) => FromInt64s(values);
 
     /// <summary>An array of integers.</summary>
-    public static implicit operator MetadataValue(int[] values) => FromInt64s(NonEmpty(values, "integers").Select(v => (long)v));
+    public static implicit operator MetadataValue(int[] values) => FromInt64s(NonEmpty(values, "metadata array").Select(v => (long)v));
 
     /// <summary>An array of floats.</summary>
     public static implicit operator MetadataValue(double[] values) => FromDoubles(values);
 
     /// <summary>An array of floats.</summary>
-    public static implicit operator MetadataValue(float[] values) => FromDoubles(NonEmpty(values, "floats").Select(v => (double)v));
+    public static implicit operator MetadataValue(float[] values) => FromDoubles(NonEmpty(values, "metadata array").Select(v => (double)v));
 
     /// <summary>An array of booleans.</summary>
     public static implicit operator MetadataValue(bool[] values) => FromBooleans(values);
+
+    /// <summary>The string (see <see cref="AsString"/>).</summary>
+    /// <exception cref="InvalidOperationException">The value is of another kind.</exception>
+    public static explicit operator string(MetadataValue value) => NotNull(value).AsString();
+
+    /// <summary>The integer (see <see cref="AsInt64"/>).</summary>
+    /// <exception cref="InvalidOperationException">The value is of another kind.</exception>
+    public static explicit operator long(MetadataValue value) => NotNull(value).AsInt64();
+
+    /// <summary>The number (see <see cref="AsDouble"/>).</summary>
+    /// <exception cref="InvalidOperationException">The value is not a number.</exception>
+    public static explicit operator double(MetadataValue value) => NotNull(value).AsDouble();
+
+    /// <summary>The boolean (see <see cref="AsBoolean"/>).</summary>
+    /// <exception cref="InvalidOperationException">The value is of another kind.</exception>
+    public static explicit operator bool(MetadataValue value) => NotNull(value).AsBoolean();
+
+    private static MetadataValue NotNull(MetadataValue value) => value ?? throw new InvalidOperationException("The metadata value is null.");
 
     /// <summary>A metadata dictionary from CLR values (see <see cref="FromObject"/>); null values stay null.</summary>
     /// <exception cref="ChromaValidationException">A value is not a metadata value.</exception>
@@ -396,17 +464,17 @@ public sealed class MetadataValue : IEquatable<MetadataValue>
         _ => "an array of bools",
     };
 
-    private static double Finite(double value, string what) =>
-        double.IsFinite(value) ? value : throw new ChromaValidationException($"{what} must be finite, got {value.ToString(CultureInfo.InvariantCulture)}; Chroma stores only finite floats.");
+    private static double Finite(double value, string where) =>
+        double.IsFinite(value) ? value : throw new ChromaValidationException($"{where}: NaN and infinite numbers are not allowed (got {value.ToString(CultureInfo.InvariantCulture)}).");
 
-    private static ImmutableArray<T> NonEmpty<T>(IEnumerable<T> values, string what)
+    private static ImmutableArray<T> NonEmpty<T>(IEnumerable<T> values, string where)
     {
         if (values is null)
         {
-            throw new ChromaValidationException($"A metadata array of {what} cannot be null.");
+            throw new ChromaValidationException($"{where}: an array cannot be null.");
         }
 
         var array = values.ToImmutableArray();
-        return array.Length > 0 ? array : throw new ChromaValidationException($"A metadata array of {what} cannot be empty.");
+        return array.Length > 0 ? array : throw new ChromaValidationException($"{where}: arrays must be non-empty.");
     }
 }

@@ -60,8 +60,9 @@ public sealed partial class Collection
         var operation = mode.ToString().ToLowerInvariant();
         if (embeddings is null && mode != WriteMode.Update)
         {
-            throw new ChromaValidationException(_generator is null
-                ? $"{operation}: embeddings are required (collection '{Echo.Text(_state.Name)}' has no embedding generator)."
+            throw new ChromaValidationException(
+                _generator is null ? $"{operation}: embeddings are required (collection '{Echo.Text(_state.Name)}' has no embedding generator)."
+                : documents is null ? $"{operation}: neither embeddings nor documents were given."
                 : $"{operation}: embeddings are missing; call {mode}Async or {mode}TextsAsync to generate them from the documents.");
         }
 

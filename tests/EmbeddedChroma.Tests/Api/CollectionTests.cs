@@ -38,8 +38,8 @@ public sealed class CollectionTests : IDisposable
 
         c.Configuration.Should().Be(new CollectionConfiguration { Space = DistanceSpace.InnerProduct, EfConstruction = 200, EfSearch = 50, MaxNeighbors = 32 });
         ShouldHaveMetadata(c.Metadata, ("owner", "ann"), ("version", 2L), ("ratio", 2.0), ("public", true));
-        c.Metadata!["version"].Should().BeOfType<long>();
-        c.Metadata["ratio"].Should().BeOfType<double>();
+        c.Metadata!["version"].Kind.Should().Be(MetadataValueKind.Int);
+        c.Metadata["ratio"].Kind.Should().Be(MetadataValueKind.Float);
 
         var fetched = _fx.Client.GetCollection("books");
         fetched.Configuration.Should().Be(c.Configuration);

@@ -71,7 +71,7 @@ public sealed class EmbeddingGeneratorTests : IDisposable
         var c = _fx.CreateCollection(space: DistanceSpace.Cosine, generator: _generator);
         await c.AddAsync(["a", "b", "c", "d"], documents: Documents);
 
-        var result = await c.QueryAsync(["space", "dog"], nResults: 2);
+        var result = await c.QueryTextsAsync(["space", "dog"], nResults: 2);
 
         result.Ids.Should().HaveCount(2);
         result.Ids[0][0].Should().Be("d");
@@ -89,7 +89,7 @@ public sealed class EmbeddingGeneratorTests : IDisposable
         var c = _fx.CreateCollection(generator: _generator);
         await c.AddAsync(["a", "b", "c", "d"], metadatas: [Meta(("g", 1)), Meta(("g", 2)), Meta(("g", 1)), Meta(("g", 2))], documents: Documents);
 
-        var result = await c.QueryAsync(["space"], nResults: 4, where: Where.Eq("g", 1));
+        var result = await c.QueryTextsAsync(["space"], nResults: 4, where: Where.Eq("g", 1));
 
         result.Ids[0].Should().BeEquivalentTo("a", "c");
     }
@@ -144,7 +144,7 @@ public sealed class EmbeddingGeneratorTests : IDisposable
         var c = _fx.CreateCollection();
         c.Add(["a"], [[1f]]);
 
-        var act = () => c.QueryAsync(["cat"]);
+        var act = () => c.QueryTextsAsync(["cat"]);
 
         await act.Should().ThrowAsync<ChromaValidationException>().WithMessage("*'test'*no embedding generator*");
     }
@@ -178,10 +178,10 @@ public sealed class EmbeddingGeneratorTests : IDisposable
         _fx.Reopen();
 
         var withoutGenerator = _fx.Client.GetCollection("test");
-        var missing = () => withoutGenerator.QueryAsync(["cat"]);
+        var missing = () => withoutGenerator.QueryTextsAsync(["cat"]);
         await missing.Should().ThrowAsync<ChromaValidationException>();
 
         var reattached = _fx.Client.GetCollection("test", new DeterministicEmbeddingGenerator());
-        (await reattached.QueryAsync(["cat"], nResults: 1)).Ids[0].Should().Equal("a");
+        (await reattached.QueryTextsAsync(["cat"], nResults: 1)).Ids[0].Should().Equal("a");
     }
 }

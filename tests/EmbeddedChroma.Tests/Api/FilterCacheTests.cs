@@ -9,7 +9,7 @@ public sealed class FilterCacheTests : IDisposable
 
     public void Dispose() => _fx.Dispose();
 
-    private static Dictionary<string, object?> Tag(string tag) => new() { ["tag"] = tag };
+    private static Dictionary<string, MetadataValue?> Tag(string tag) => new() { ["tag"] = tag };
 
     [Fact]
     public void Query_with_a_repeated_filter_sees_every_write_made_between_the_queries()

@@ -45,7 +45,7 @@ public sealed class GateTests : IDisposable
         ["Collection.AddAsync"] = h => h.Collection.AddAsync(["n"], documents: ["cat"]),
         ["Collection.UpsertAsync"] = h => h.Collection.UpsertAsync(["n"], documents: ["cat"]),
         ["Collection.UpdateAsync"] = h => h.Collection.UpdateAsync(["a"], documents: ["dog"]),
-        ["Collection.QueryAsync"] = h => h.Collection.QueryAsync(["cat"]),
+        ["Collection.QueryAsync"] = h => h.Collection.QueryTextsAsync(["cat"]),
     };
 
     private static Task Run(Action action)

@@ -232,8 +232,11 @@ public sealed class GetTests : IDisposable
 
         var all = c.Get();
 
-        all.Metadatas![0]!["v"].Should().BeOfType<long>().Which.Should().Be(5L);
-        all.Metadatas[1]!["v"].Should().BeOfType<double>().Which.Should().Be(5.0);
+        all.Metadatas![0]!["v"].Kind.Should().Be(MetadataValueKind.Int);
+        all.Metadatas[0]!["v"].AsInt64().Should().Be(5L);
+        all.Metadatas[1]!["v"].Kind.Should().Be(MetadataValueKind.Float);
+        all.Metadatas[1]!["v"].AsDouble().Should().Be(5.0);
+        all.Metadatas[0]!["v"].Should().NotBe(all.Metadatas[1]!["v"], "an int and a float are different values");
     }
 
     [Fact]
@@ -241,7 +244,7 @@ public sealed class GetTests : IDisposable
     {
         var c = _fx.CreateCollection();
         using var json = System.Text.Json.JsonDocument.Parse("""{"i": 7, "f": 7.0, "e": 1e2, "s": "x", "b": false, "a": [1, 2], "fa": [1.5]}""");
-        var metadata = json.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => (object?)p.Value.Clone());
+        var metadata = json.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => (MetadataValue?)MetadataValue.FromObject(p.Value.Clone()));
 
         c.Add(["j"], [[1f]], [metadata]);
 

@@ -37,7 +37,7 @@ public sealed class PersistenceTests : IDisposable
             c.Add(
                 ids,
                 ids.Select(_ => Enumerable.Range(0, 4).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray()).ToArray(),
-                ids.Select((_, i) => (IReadOnlyDictionary<string, object?>?)(i % 5 == 0 ? null : Meta(
+                ids.Select((_, i) => (IReadOnlyDictionary<string, MetadataValue?>?)(i % 5 == 0 ? null : Meta(
                     ("i", i),
                     ("f", i + 0.5),
                     ("whole", (double)i),

@@ -27,7 +27,7 @@ public sealed class QueryBatchTests
             collection.Add(
                 Enumerable.Range(start, count).Select(i => "id" + i).ToArray(),
                 vectors.Skip(start).Take(count).ToArray(),
-                Enumerable.Range(start, count).Select(i => new Dictionary<string, object?> { ["bucket"] = i % 10 }).ToArray(),
+                Enumerable.Range(start, count).Select(i => new Dictionary<string, MetadataValue?> { ["bucket"] = i % 10 }).ToArray(),
                 Enumerable.Range(start, count).Select(i => "document " + i).ToArray());
         }
 

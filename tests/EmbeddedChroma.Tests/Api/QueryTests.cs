@@ -193,7 +193,7 @@ public sealed class QueryTests : IDisposable
         c.Add(
             ids,
             Enumerable.Range(0, 10).Select(i => new[] { (float)i, 0f }).ToArray(),
-            Enumerable.Range(0, 10).Select(i => (IReadOnlyDictionary<string, object?>?)Meta(("parity", i % 2 == 0 ? "even" : "odd"), ("i", i))).ToArray(),
+            Enumerable.Range(0, 10).Select(i => (IReadOnlyDictionary<string, MetadataValue?>?)Meta(("parity", i % 2 == 0 ? "even" : "odd"), ("i", i))).ToArray(),
             Enumerable.Range(0, 10).Select(i => (string?)(i < 5 ? $"low {i}" : $"high {i}")).ToArray());
         return c;
     }

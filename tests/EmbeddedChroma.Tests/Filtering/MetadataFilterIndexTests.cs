@@ -36,7 +36,7 @@ public sealed class MetadataFilterIndexTests
     {
         using var fx = new StoreFixture();
         var c = fx.CreateCollection();
-        c.Add(["a", "b"], [[1f, 0f], [0f, 1f]], [new Dictionary<string, object?> { ["k"] = 1 }, null]);
+        c.Add(["a", "b"], [[1f, 0f], [0f, 1f]], [new Dictionary<string, MetadataValue?> { ["k"] = 1 }, null]);
         fx.Reopen();
         c = fx.Client.GetCollection("test");
         c.Query([[1f, 0f]], nResults: 2);
@@ -87,7 +87,7 @@ public sealed class MetadataFilterIndexTests
         var ids = Enumerable.Range(0, Records).Select(i => "id" + i).ToArray();
         var rng = new Random(5);
         var vectors = ids.Select(_ => new[] { (float)rng.NextDouble(), (float)rng.NextDouble() }).ToArray();
-        c.Add(ids, vectors, ids.Select(_ => (IReadOnlyDictionary<string, object?>?)Parity(0)).ToArray());
+        c.Add(ids, vectors, ids.Select(_ => (IReadOnlyDictionary<string, MetadataValue?>?)Parity(0)).ToArray());
         c.Query([[0f, 0f]], nResults: 1, where: Where.Eq("parity", "even")); // builds the index
 
         using var stop = new CancellationTokenSource();
@@ -116,7 +116,7 @@ public sealed class MetadataFilterIndexTests
         SpinWait.SpinUntil(() => !observed.IsEmpty || !errors.IsEmpty, TimeSpan.FromSeconds(60)).Should().BeTrue("the readers run before the writes start");
         for (var gen = 1; gen <= 40; gen++)
         {
-            c.Update(ids, metadatas: ids.Select(_ => (IReadOnlyDictionary<string, object?>?)Parity(gen)).ToArray());
+            c.Update(ids, metadatas: ids.Select(_ => (IReadOnlyDictionary<string, MetadataValue?>?)Parity(gen)).ToArray());
         }
 
         var seen = observed.Count;
@@ -126,7 +126,7 @@ public sealed class MetadataFilterIndexTests
         errors.Should().BeEmpty();
         observed.Should().NotBeEmpty();
 
-        static Dictionary<string, object?> Parity(int gen) => new() { ["parity"] = gen % 2 == 0 ? "even" : "odd", ["gen"] = gen };
+        static Dictionary<string, MetadataValue?> Parity(int gen) => new() { ["parity"] = gen % 2 == 0 ? "even" : "odd", ["gen"] = gen };
     }
 
     [Theory]
@@ -141,7 +141,7 @@ public sealed class MetadataFilterIndexTests
         var rng = new Random(9);
         var ids = Enumerable.Range(0, 120).Select(i => "id" + i).ToArray();
         var vectors = ids.Select(_ => RandomVector(rng)).ToArray();
-        var metadatas = ids.Select(_ => (IReadOnlyDictionary<string, object?>?)RandomMetadata(rng)).ToArray();
+        var metadatas = ids.Select(_ => (IReadOnlyDictionary<string, MetadataValue?>?)RandomMetadata(rng)).ToArray();
         limited.Add(ids, vectors, metadatas);
         unlimited.Add(ids, vectors, metadatas);
 
@@ -169,7 +169,7 @@ public sealed class MetadataFilterIndexTests
 
         // Thousands of distinct long strings outgrow 64 KiB.
         var ids = Enumerable.Range(0, 2_000).Select(i => "n" + i).ToArray();
-        c.Add(ids, ids.Select(_ => new[] { 0.5f, 0.5f }).ToArray(), ids.Select(i => (IReadOnlyDictionary<string, object?>?)new Dictionary<string, object?> { ["tag"] = i + new string('z', 40) }).ToArray());
+        c.Add(ids, ids.Select(_ => new[] { 0.5f, 0.5f }).ToArray(), ids.Select(i => (IReadOnlyDictionary<string, MetadataValue?>?)new Dictionary<string, MetadataValue?> { ["tag"] = i + new string('z', 40) }).ToArray());
         c.BuiltFilterIndex.Should().BeNull();
         c.Query([[1f, 0f]], nResults: 5, where: Where.Eq("tag", "x")).Ids[0].Should().Equal(["a"]);
         c.Query([[1f, 0f]], nResults: 5, where: Where.Eq("tag", "n7" + new string('z', 40))).Ids[0].Should().Equal(["n7"]);
@@ -182,7 +182,7 @@ public sealed class MetadataFilterIndexTests
         using var fx = new StoreFixture();
         var c = fx.CreateCollection();
         var ids = Enumerable.Range(0, 3_000).Select(i => "id" + i).ToArray();
-        c.Add(ids, ids.Select(_ => new[] { 0.5f, 0.5f }).ToArray(), ids.Select((_, i) => (IReadOnlyDictionary<string, object?>?)new Dictionary<string, object?> { ["key" + i] = i, ["common"] = i % 7 }).ToArray());
+        c.Add(ids, ids.Select(_ => new[] { 0.5f, 0.5f }).ToArray(), ids.Select((_, i) => (IReadOnlyDictionary<string, MetadataValue?>?)new Dictionary<string, MetadataValue?> { ["key" + i] = i, ["common"] = i % 7 }).ToArray());
         c.Query([[1f, 0f]], nResults: 3, where: Where.Eq("key17", 17)).Ids[0].Should().Equal(["id17"]);
 
         var index = c.BuiltFilterIndex!;
@@ -198,7 +198,7 @@ public sealed class MetadataFilterIndexTests
         act.Should().Throw<ChromaValidationException>().WithMessage("*FilterIndexMemoryBudget*");
     }
 
-    private static Dictionary<string, object?> Tag(string tag) => new() { ["tag"] = tag };
+    private static Dictionary<string, MetadataValue?> Tag(string tag) => new() { ["tag"] = tag };
 
     private static void Execute(StoreFixture fx, string sql)
     {
@@ -232,14 +232,14 @@ public sealed class MetadataFilterIndexTests
     }
 
     /// <summary>Random metadata (or null); <paramref name="removals"/> adds null values (update: remove the key).</summary>
-    private static Dictionary<string, object?>? RandomMetadata(Random rng, bool removals = false)
+    private static Dictionary<string, MetadataValue?>? RandomMetadata(Random rng, bool removals = false)
     {
         if (rng.Next(10) == 0)
         {
             return null;
         }
 
-        var metadata = new Dictionary<string, object?>();
+        var metadata = new Dictionary<string, MetadataValue?>();
         foreach (var key in CommonKeys)
         {
             if (rng.Next(10) < 3)
@@ -252,7 +252,7 @@ public sealed class MetadataFilterIndexTests
                 continue;
             }
 
-            metadata[key] = key switch
+            metadata[key] = MetadataValue.FromObject(key switch
             {
                 "i" => (long)rng.Next(-3, 4),
                 "f" => Floats[rng.Next(Floats.Length)],
@@ -261,12 +261,12 @@ public sealed class MetadataFilterIndexTests
                 "arr" => RandomArray(rng),
                 "arrmix" => rng.Next(2) == 0 ? RandomArray(rng) : RandomScalar(rng),
                 _ => RandomScalar(rng),
-            };
+            });
         }
 
         if (rng.Next(4) == 0)
         {
-            metadata[RareKeys[rng.Next(RareKeys.Length)]] = RandomScalar(rng);
+            metadata[RareKeys[rng.Next(RareKeys.Length)]] = MetadataValue.FromObject(RandomScalar(rng));
         }
 
         return metadata.Count == 0 || metadata.Values.All(v => v is null) && !removals ? null : metadata;
@@ -368,7 +368,7 @@ public sealed class MetadataFilterIndexTests
         private void AddNew(int count)
         {
             var ids = Enumerable.Range(0, count).Select(_ => "id" + _nextId++).ToArray();
-            _collection.Add(ids, ids.Select(_ => RandomVector(_rng)).ToArray(), ids.Select(_ => (IReadOnlyDictionary<string, object?>?)RandomMetadata(_rng)).ToArray());
+            _collection.Add(ids, ids.Select(_ => RandomVector(_rng)).ToArray(), ids.Select(_ => (IReadOnlyDictionary<string, MetadataValue?>?)RandomMetadata(_rng)).ToArray());
             _ids.AddRange(ids);
         }
 
@@ -377,10 +377,10 @@ public sealed class MetadataFilterIndexTests
         private void Mutate()
         {
             var updated = Pick(25);
-            _collection.Update(updated, metadatas: updated.Select(_ => (IReadOnlyDictionary<string, object?>?)RandomMetadata(_rng, removals: true)).ToArray());
+            _collection.Update(updated, metadatas: updated.Select(_ => (IReadOnlyDictionary<string, MetadataValue?>?)RandomMetadata(_rng, removals: true)).ToArray());
 
             var upserted = Pick(10).Concat(Enumerable.Range(0, 5).Select(_ => "id" + _nextId++)).ToArray();
-            _collection.Upsert(upserted, upserted.Select(_ => RandomVector(_rng)).ToArray(), upserted.Select(_ => (IReadOnlyDictionary<string, object?>?)RandomMetadata(_rng)).ToArray());
+            _collection.Upsert(upserted, upserted.Select(_ => RandomVector(_rng)).ToArray(), upserted.Select(_ => (IReadOnlyDictionary<string, MetadataValue?>?)RandomMetadata(_rng)).ToArray());
             _ids.AddRange(upserted.Where(id => !_ids.Contains(id)));
 
             var deleted = Pick(20);

@@ -47,7 +47,7 @@ public sealed class HnswStoreTests : IDisposable
         };
     }
 
-    private Collection Fill(DistanceSpace space, float[][] vectors, Func<int, IReadOnlyDictionary<string, object?>?>? metadata = null)
+    private Collection Fill(DistanceSpace space, float[][] vectors, Func<int, IReadOnlyDictionary<string, MetadataValue?>?>? metadata = null)
     {
         var collection = _fx.Client.CreateCollection("vectors", new CollectionOptions { Configuration = new CollectionConfiguration { Space = space } });
         for (var start = 0; start < vectors.Length; start += 1_000)
@@ -151,7 +151,7 @@ public sealed class HnswStoreTests : IDisposable
         var vectors = Clustered(Count, 7);
         var random = new Random(8);
         var tags = Enumerable.Range(0, Count).Select(_ => random.NextDouble() < selectivity ? "in" : "out").ToArray();
-        var collection = Fill(DistanceSpace.L2, vectors, i => new Dictionary<string, object?> { ["tag"] = tags[i] });
+        var collection = Fill(DistanceSpace.L2, vectors, i => new Dictionary<string, MetadataValue?> { ["tag"] = tags[i] });
         collection.WaitForIndex();
         var live = vectors.Select((v, i) => ("id" + i, v)).ToDictionary(p => p.Item1, p => p.v);
 

@@ -245,7 +245,7 @@ internal sealed class ReferenceModel(DistanceSpace space)
 
     public RefRecord? Find(string id) => _records.GetValueOrDefault(id);
 
-    public void Add(IReadOnlyList<string> ids, IReadOnlyList<float[]> embeddings, IReadOnlyList<IReadOnlyDictionary<string, object?>?>? metadatas, IReadOnlyList<string?>? documents)
+    public void Add(IReadOnlyList<string> ids, IReadOnlyList<float[]> embeddings, IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas, IReadOnlyList<string?>? documents)
     {
         for (var i = 0; i < ids.Count; i++)
         {
@@ -256,7 +256,7 @@ internal sealed class ReferenceModel(DistanceSpace space)
         }
     }
 
-    public void Upsert(IReadOnlyList<string> ids, IReadOnlyList<float[]> embeddings, IReadOnlyList<IReadOnlyDictionary<string, object?>?>? metadatas, IReadOnlyList<string?>? documents)
+    public void Upsert(IReadOnlyList<string> ids, IReadOnlyList<float[]> embeddings, IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas, IReadOnlyList<string?>? documents)
     {
         for (var i = 0; i < ids.Count; i++)
         {
@@ -271,7 +271,7 @@ internal sealed class ReferenceModel(DistanceSpace space)
         }
     }
 
-    public void Update(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings, IReadOnlyList<IReadOnlyDictionary<string, object?>?>? metadatas, IReadOnlyList<string?>? documents)
+    public void Update(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings, IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas, IReadOnlyList<string?>? documents)
     {
         for (var i = 0; i < ids.Count; i++)
         {
@@ -323,7 +323,7 @@ internal sealed class ReferenceModel(DistanceSpace space)
         };
     }
 
-    private void Insert(string id, float[] embedding, IReadOnlyDictionary<string, object?>? metadata, string? document) =>
+    private void Insert(string id, float[] embedding, IReadOnlyDictionary<string, MetadataValue?>? metadata, string? document) =>
         _records[id] = new RefRecord
         {
             Id = id,
@@ -333,7 +333,7 @@ internal sealed class ReferenceModel(DistanceSpace space)
             Order = _nextOrder++,
         };
 
-    private static void Replace(RefRecord existing, float[]? embedding, IReadOnlyDictionary<string, object?>? metadata, string? document)
+    private static void Replace(RefRecord existing, float[]? embedding, IReadOnlyDictionary<string, MetadataValue?>? metadata, string? document)
     {
         if (embedding is not null)
         {
@@ -352,7 +352,7 @@ internal sealed class ReferenceModel(DistanceSpace space)
     }
 
     /// <summary>Merges an update into metadata (null removes a key, ints widen to long); empty becomes null.</summary>
-    public static Dictionary<string, object>? Merge(IReadOnlyDictionary<string, object>? existing, IReadOnlyDictionary<string, object?>? update)
+    public static Dictionary<string, object>? Merge(IReadOnlyDictionary<string, object>? existing, IReadOnlyDictionary<string, MetadataValue?>? update)
     {
         var result = existing is null ? new Dictionary<string, object>(StringComparer.Ordinal) : new Dictionary<string, object>(existing, StringComparer.Ordinal);
         if (update is not null)
@@ -365,7 +365,7 @@ internal sealed class ReferenceModel(DistanceSpace space)
                 }
                 else
                 {
-                    result[key] = value is int n ? (long)n : value;
+                    result[key] = value.ToObject();
                 }
             }
         }
@@ -374,6 +374,9 @@ internal sealed class ReferenceModel(DistanceSpace space)
     }
 
     /// <summary>A canonical text form of metadata that keeps value types apart (L: long, D: double, S: string, B: bool).</summary>
+    public static string Describe(IReadOnlyDictionary<string, MetadataValue>? metadata) =>
+        Describe(metadata?.ToDictionary(p => p.Key, p => p.Value.ToObject(), StringComparer.Ordinal));
+
     public static string Describe(IReadOnlyDictionary<string, object>? metadata)
     {
         if (metadata is null)

@@ -159,12 +159,12 @@ public sealed class StoreModelTests
         {
             var ids = PickIds(_rng.Next(1, 6));
             List<float[]>? embeddings;
-            List<IReadOnlyDictionary<string, object?>?>? metadatas;
+            List<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas;
             List<string?>? documents;
             do
             {
                 embeddings = _rng.Next(2) == 0 ? null : ids.Select(_ => EmbeddingFor()).ToList();
-                metadatas = _rng.Next(3) == 0 ? null : ids.Select(_ => (IReadOnlyDictionary<string, object?>?)RandomMetadata(allowNulls: true)).ToList();
+                metadatas = _rng.Next(3) == 0 ? null : ids.Select(_ => (IReadOnlyDictionary<string, MetadataValue?>?)RandomMetadata(allowNulls: true)).ToList();
                 documents = _rng.Next(3) == 0 ? null : ids.Select(_ => RandomDocument()).ToList();
             }
             while (embeddings is null && metadatas is null && documents is null);
@@ -330,14 +330,14 @@ public sealed class StoreModelTests
             _ => throw new InvalidOperationException(key),
         };
 
-        private Dictionary<string, object?>? RandomMetadata(bool allowNulls)
+        private Dictionary<string, MetadataValue?>? RandomMetadata(bool allowNulls)
         {
             if (_rng.Next(6) == 0)
             {
                 return null;
             }
 
-            var metadata = new Dictionary<string, object?>(StringComparer.Ordinal);
+            var metadata = new Dictionary<string, MetadataValue?>(StringComparer.Ordinal);
             foreach (var key in Keys)
             {
                 var roll = _rng.Next(10);
@@ -355,7 +355,7 @@ public sealed class StoreModelTests
                 var value = RandomScalar(key);
 
                 // Plain ints exercise the int → long normalization.
-                metadata[key] = value is long l && _rng.Next(2) == 0 ? (int)l : value;
+                metadata[key] = MetadataValue.FromObject(value is long l && _rng.Next(2) == 0 ? (int)l : value);
             }
 
             return metadata.Count == 0 ? null : metadata;
@@ -461,7 +461,7 @@ public sealed class StoreModelTests
         private static string Show(IReadOnlyList<string?>? documents) =>
             documents is null ? "none" : "[" + string.Join(" | ", documents.Select(d => d ?? "null")) + "]";
 
-        private static string Show(IReadOnlyList<IReadOnlyDictionary<string, object?>?>? metadatas) =>
+        private static string Show(IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas) =>
             metadatas is null
                 ? "none"
                 : "[" + string.Join(" ", metadatas.Select(m => m is null ? "null" : "{" + string.Join(",", m.Select(p => $"{p.Key}={Convert.ToString(p.Value, CultureInfo.InvariantCulture) ?? "null"}")) + "}")) + "]";

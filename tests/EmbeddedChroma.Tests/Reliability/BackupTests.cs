@@ -41,7 +41,7 @@ public sealed class BackupTests : IDisposable
         collection.Add(
             Enumerable.Range(0, BatchSize).Select(i => $"b{batch}-{i}").ToArray(),
             Enumerable.Range(0, BatchSize).Select(i => Vector(batch, i)).ToArray(),
-            Enumerable.Range(0, BatchSize).Select(i => (IReadOnlyDictionary<string, object?>?)StoreFixture.Meta(("batch", (long)batch), ("i", (long)i))).ToArray(),
+            Enumerable.Range(0, BatchSize).Select(i => (IReadOnlyDictionary<string, MetadataValue?>?)StoreFixture.Meta(("batch", (long)batch), ("i", (long)i))).ToArray(),
             Enumerable.Range(0, BatchSize).Select(i => $"document {batch} {i}").ToArray());
 
     [Fact]

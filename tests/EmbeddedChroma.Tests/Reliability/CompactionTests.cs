@@ -43,7 +43,7 @@ public sealed class CompactionTests : IDisposable
             collection.Add(
                 chunk.Select(r => r.Id).ToArray(),
                 chunk.Select(r => r.Vector).ToArray(),
-                chunk.Select(r => (IReadOnlyDictionary<string, object?>?)StoreFixture.Meta(("g", r.Group), ("tag", r.Tag))).ToArray(),
+                chunk.Select(r => (IReadOnlyDictionary<string, MetadataValue?>?)StoreFixture.Meta(("g", r.Group), ("tag", r.Tag))).ToArray(),
                 chunk.Select(r => (string?)r.Document).ToArray());
         }
     }

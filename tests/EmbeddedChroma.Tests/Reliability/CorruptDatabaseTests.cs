@@ -25,7 +25,7 @@ public sealed class CorruptDatabaseTests : IDisposable
             collection.Add(
                 chunk.Select(i => "id" + i).ToArray(),
                 chunk.Select(_ => new[] { (float)random.NextDouble(), (float)random.NextDouble() }).ToArray(),
-                chunk.Select(i => (IReadOnlyDictionary<string, object?>?)StoreFixture.Meta(("n", (long)i))).ToArray(),
+                chunk.Select(i => (IReadOnlyDictionary<string, MetadataValue?>?)StoreFixture.Meta(("n", (long)i))).ToArray(),
                 chunk.Select(i => (string?)("a fairly long document so that records span many pages " + i)).ToArray());
         }
     }

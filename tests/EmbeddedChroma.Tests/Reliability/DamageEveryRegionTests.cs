@@ -44,13 +44,13 @@ public sealed class DamageEveryRegionTests : IClassFixture<DamageEveryRegionTest
                     var collection = client.CreateCollection(name, new CollectionOptions
                     {
                         Configuration = new CollectionConfiguration { Space = space },
-                        Metadata = new Dictionary<string, object?> { ["owner"] = name + "-team" },
+                        Metadata = new Dictionary<string, MetadataValue?> { ["owner"] = name + "-team" },
                     });
                     var ids = Enumerable.Range(0, count).Select(i => $"{name}-{i:D3}").ToArray();
                     collection.Add(
                         ids,
                         ids.Select(_ => Enumerable.Range(0, Dimension).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray()).ToArray(),
-                        ids.Select((_, i) => (IReadOnlyDictionary<string, object?>?)StoreFixture.Meta(
+                        ids.Select((_, i) => (IReadOnlyDictionary<string, MetadataValue?>?)StoreFixture.Meta(
                             ("genre", i % 3 == 0 ? "news" : "science"), ("year", 1990L + i), ("score", i / 7.0), ("flag", i % 2 == 0), ("tags", new[] { "t" + (i % 4), "x" }))).ToArray(),
                         ids.Select((id, i) => (string?)$"document {id}: {new string((char)('a' + (i % 26)), 20 + i)} end").ToArray());
                     collection.Delete(ids: [ids[3]]);
@@ -124,9 +124,9 @@ public sealed class DamageEveryRegionTests : IClassFixture<DamageEveryRegionTest
 
     private static string Format(float[] vector) => string.Join(",", vector.Select(v => BitConverter.SingleToInt32Bits(v).ToString("x8", CultureInfo.InvariantCulture)));
 
-    private static string Format(IReadOnlyDictionary<string, object>? metadata) => metadata is null
+    private static string Format(IReadOnlyDictionary<string, MetadataValue>? metadata) => metadata is null
         ? "null"
-        : string.Join(";", metadata.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={FormatValue(p.Value)}"));
+        : string.Join(";", metadata.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={FormatValue(p.Value.ToObject())}"));
 
     private static string FormatValue(object value) => value switch
     {

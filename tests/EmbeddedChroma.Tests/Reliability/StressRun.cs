@@ -162,7 +162,7 @@ internal sealed class StressRun
 
     public static string Document(string id, string tag) => $"doc {id} {tag}";
 
-    private static Dictionary<string, object?> Metadata(string tag, int writer, int group) => new(StringComparer.Ordinal)
+    private static Dictionary<string, MetadataValue?> Metadata(string tag, int writer, int group) => new(StringComparer.Ordinal)
     {
         ["tag"] = tag,
         ["w"] = (long)writer,
@@ -240,7 +240,7 @@ internal sealed class StressRun
     {
         _groupSizes[tag] = ids.Length;
         var embeddings = ids.Select(id => Embedding(id, tag)).ToArray();
-        var metadatas = ids.Select(_ => (IReadOnlyDictionary<string, object?>?)Metadata(tag, writer, batch)).ToArray();
+        var metadatas = ids.Select(_ => (IReadOnlyDictionary<string, MetadataValue?>?)Metadata(tag, writer, batch)).ToArray();
         var documents = ids.Select(id => (string?)Document(id, tag)).ToArray();
         target.Lock.EnterWriteLock();
         try
@@ -406,7 +406,7 @@ internal sealed class StressRun
         }
     }
 
-    private void CheckQuery(Target target, float[] query, QueryResult result, Func<IReadOnlyDictionary<string, object>, bool>? filter, string what, string? documentMustContain = null)
+    private void CheckQuery(Target target, float[] query, QueryResult result, Func<IReadOnlyDictionary<string, MetadataValue>, bool>? filter, string what, string? documentMustContain = null)
     {
         var ids = result.Ids[0];
         var distances = result.Distances![0];

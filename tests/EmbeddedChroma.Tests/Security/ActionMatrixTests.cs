@@ -49,7 +49,7 @@ public sealed class ActionMatrixTests : IDisposable
         [ChromaActions.GetOrCreateCollection] = new("acme/db1/coll", "acme/db1/other", (s, c) => s.GetClient(c, "acme", "db1").GetOrCreateCollection("coll").Name.Should().Be("coll")),
         [ChromaActions.ListCollections] = new("acme/db1", "acme/db2", (s, c) => s.GetClient(c, "acme", "db1").ListCollections().Select(i => i.Name).Should().Equal("coll", "other")),
         [ChromaActions.DeleteCollection] = new("acme/db1/coll", "acme/db1/other", (s, c) => s.GetClient(c, "acme", "db1").DeleteCollection("coll")),
-        [ChromaActions.UpdateCollection] = new("acme/db1/coll", "acme/db1/other", (s, c) => Coll(s, c).Modify(metadata: new Dictionary<string, object?> { ["v"] = 2L })),
+        [ChromaActions.UpdateCollection] = new("acme/db1/coll", "acme/db1/other", (s, c) => Coll(s, c).Modify(metadata: new Dictionary<string, MetadataValue?> { ["v"] = 2L })),
         [ChromaActions.Add] = new("acme/db1/coll", "acme/db1/other", (s, c) => Coll(s, c).Add(["b"], [[3f, 4f]])),
         [ChromaActions.Upsert] = new("acme/db1/coll", "acme/db1/other", (s, c) => Coll(s, c).Upsert(["a"], [[3f, 4f]])),
         [ChromaActions.Update] = new("acme/db1/coll", "acme/db1/other", (s, c) => Coll(s, c).Update(["a"], documents: ["beta"])),

@@ -19,7 +19,7 @@ public sealed class GatedEntryPointTests : IDisposable
     private static readonly Dictionary<Type, string[]> ExemptProperties = new()
     {
         [typeof(ChromaClient)] = ["Context", "Tenant", "Database"],
-        [typeof(Collection)] = ["Id", "Name", "Tenant", "Database", "Metadata", "Configuration", "Dimension"],
+        [typeof(Collection)] = ["Id", "Name", "Tenant", "Database", "Metadata", "Configuration", "Dimension", "EmbeddingGenerator"],
         [typeof(KeyRingClient)] = ["Context"],
     };
 
@@ -27,6 +27,7 @@ public sealed class GatedEntryPointTests : IDisposable
     private static readonly Dictionary<Type, Func<object?>> Arguments = new()
     {
         [typeof(string)] = () => "probe_name",
+        [typeof(Guid)] = () => Guid.NewGuid(),
         [typeof(int)] = () => 1,
         [typeof(int?)] = () => 1,
         [typeof(long)] = () => 0L,
@@ -35,8 +36,8 @@ public sealed class GatedEntryPointTests : IDisposable
         [typeof(Include)] = () => Include.Metadatas,
         [typeof(IReadOnlyList<string>)] = () => new[] { "a" },
         [typeof(IReadOnlyList<float[]>)] = () => new[] { new[] { 1f, 2f } },
-        [typeof(IReadOnlyList<IReadOnlyDictionary<string, object?>?>)] = () => new IReadOnlyDictionary<string, object?>?[] { new Dictionary<string, object?> { ["k"] = 1L } },
-        [typeof(IReadOnlyDictionary<string, object?>)] = () => new Dictionary<string, object?> { ["k"] = "v" },
+        [typeof(IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>)] = () => new IReadOnlyDictionary<string, MetadataValue?>?[] { new Dictionary<string, MetadataValue?> { ["k"] = 1L } },
+        [typeof(IReadOnlyDictionary<string, MetadataValue?>)] = () => new Dictionary<string, MetadataValue?> { ["k"] = "v" },
         [typeof(Where)] = () => null,
         [typeof(WhereDocument)] = () => null,
         [typeof(CollectionOptions)] = () => new CollectionOptions(),
@@ -44,6 +45,11 @@ public sealed class GatedEntryPointTests : IDisposable
         [typeof(IEmbeddingGenerator<string, Embedding<float>>)] = () => null,
         [typeof(ApiKeySpec)] = () => new ApiKeySpec { Name = "probe", Actions = [ChromaActions.Count] },
         [typeof(IReadOnlyList<AuditEntry>)] = () => Array.Empty<AuditEntry>(),
+        [typeof(RecordBatch)] = () => new RecordBatch { Ids = ["n"], Embeddings = [[1f, 2f]] },
+        [typeof(GetRequest)] = () => new GetRequest(),
+        [typeof(QueryRequest)] = () => new QueryRequest { QueryEmbeddings = [[1f, 2f]] },
+        [typeof(DeleteRequest)] = () => new DeleteRequest { Ids = ["a"] },
+        [typeof(CollectionModification)] = () => new CollectionModification { Configuration = new CollectionConfigurationUpdate { EfSearch = 50 } },
     };
 
     private readonly KeyRingHarness _h = new();
@@ -182,7 +188,7 @@ public sealed class GatedEntryPointTests : IDisposable
 
         var admin = _h.Fx.Client.GetCollection("test");
         admin.Add(["a"], [[1f, 2f]]);
-        admin.Modify(name: "test-renamed", metadata: new Dictionary<string, object?> { ["after"] = "revocation" }, configuration: new CollectionConfigurationUpdate { EfSearch = 33 });
+        admin.Modify(name: "test-renamed", metadata: new Dictionary<string, MetadataValue?> { ["after"] = "revocation" }, configuration: new CollectionConfigurationUpdate { EfSearch = 33 });
 
         foreach (var (type, name, value) in before)
         {

@@ -13,7 +13,7 @@ public sealed class RevokedHandleTests : IDisposable
 
     private (Collection Handle, CreatedApiKey Key) HandleOfScopedKey()
     {
-        _h.Fx.Client.CreateCollection("shared", new CollectionOptions { Metadata = new Dictionary<string, object?> { ["owner"] = "alice" } });
+        _h.Fx.Client.CreateCollection("shared", new CollectionOptions { Metadata = new Dictionary<string, MetadataValue?> { ["owner"] = "alice" } });
         var key = _h.Mint([ChromaActions.Get, ChromaActions.Count, ChromaActions.Add]);
         return (_h.Store.GetClient(_h.Login(key)).GetCollection("shared"), key);
     }
@@ -35,10 +35,10 @@ public sealed class RevokedHandleTests : IDisposable
 
         var admin = _h.Fx.Client.GetCollection("shared");
         admin.Add(["a"], [[1f, 2f, 3f]]);
-        admin.Modify(name: "renamed", metadata: new Dictionary<string, object?> { ["owner"] = "bob", ["project"] = "secret-merger" }, configuration: new CollectionConfigurationUpdate { EfSearch = 77 });
+        admin.Modify(name: "renamed", metadata: new Dictionary<string, MetadataValue?> { ["owner"] = "bob", ["project"] = "secret-merger" }, configuration: new CollectionConfigurationUpdate { EfSearch = 77 });
 
         handle.Name.Should().Be("shared");
-        handle.Metadata.Should().BeEquivalentTo(new Dictionary<string, object> { ["owner"] = "alice" });
+        handle.Metadata.Plain().Should().BeEquivalentTo(new Dictionary<string, object> { ["owner"] = "alice" });
         handle.Dimension.Should().BeNull();
         handle.Configuration.EfSearch.Should().NotBe(77);
         handle.ToString().Should().NotContain("renamed");
@@ -52,12 +52,12 @@ public sealed class RevokedHandleTests : IDisposable
         var (handle, _) = HandleOfScopedKey();
         var admin = _h.Fx.Client.GetCollection("shared");
         admin.Add(["a"], [[1f, 2f, 3f]]);
-        admin.Modify(name: "renamed", metadata: new Dictionary<string, object?> { ["owner"] = "bob" });
+        admin.Modify(name: "renamed", metadata: new Dictionary<string, MetadataValue?> { ["owner"] = "bob" });
 
         handle.Count().Should().Be(1);
 
         handle.Name.Should().Be("renamed");
-        handle.Metadata.Should().BeEquivalentTo(new Dictionary<string, object> { ["owner"] = "bob" });
+        handle.Metadata.Plain().Should().BeEquivalentTo(new Dictionary<string, object> { ["owner"] = "bob" });
         handle.Dimension.Should().Be(3);
     }
 
@@ -67,10 +67,10 @@ public sealed class RevokedHandleTests : IDisposable
         var collection = _h.Fx.CreateCollection("mine");
 
         collection.Add(["a"], [[1f, 2f]]);
-        collection.Modify(name: "mine2", metadata: new Dictionary<string, object?> { ["k"] = 1L });
+        collection.Modify(name: "mine2", metadata: new Dictionary<string, MetadataValue?> { ["k"] = 1L });
 
         collection.Dimension.Should().Be(2);
         collection.Name.Should().Be("mine2");
-        collection.Metadata.Should().BeEquivalentTo(new Dictionary<string, object> { ["k"] = 1L });
+        collection.Metadata.Plain().Should().BeEquivalentTo(new Dictionary<string, object> { ["k"] = 1L });
     }
 }

@@ -96,8 +96,8 @@ public sealed class StoreFixture : IDisposable
     }
 
     /// <summary>A metadata object from key/value pairs.</summary>
-    public static IReadOnlyDictionary<string, object?> Meta(params (string Key, object? Value)[] pairs) =>
-        pairs.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+    public static IReadOnlyDictionary<string, MetadataValue?> Meta(params (string Key, object? Value)[] pairs) =>
+        pairs.ToDictionary(p => p.Key, p => p.Value is null ? null : MetadataValue.FromObject(p.Value, $"metadata key '{p.Key}'"), StringComparer.Ordinal);
 
     /// <summary>Reads every record of <paramref name="collection"/> with embeddings, metadata and documents.</summary>
     public static GetResult Everything(Collection collection) =>
@@ -108,13 +108,14 @@ public sealed class StoreFixture : IDisposable
     /// double, string[] vs long[] …) and equal. FluentAssertions' BeEquivalentTo treats 5L and 5.0 as equal, so it
     /// cannot check Chroma's int/float distinction.
     /// </summary>
-    public static void ShouldHaveMetadata(IReadOnlyDictionary<string, object>? actual, params (string Key, object Value)[] expected)
+    public static void ShouldHaveMetadata(IReadOnlyDictionary<string, MetadataValue>? actual, params (string Key, object Value)[] expected)
     {
         actual.Should().NotBeNull();
         actual!.Keys.Should().BeEquivalentTo(expected.Select(e => e.Key));
-        foreach (var (key, value) in expected)
+        foreach (var (key, expectedValue) in expected)
         {
-            var got = actual[key];
+            var got = actual[key].ToObject();
+            var value = expectedValue is MetadataValue typed ? typed.ToObject() : expectedValue;
             got.GetType().Should().Be(value.GetType(), $"metadata key '{key}' should keep its type");
             if (value is System.Collections.IEnumerable list and not string)
             {

@@ -3,12 +3,22 @@ namespace EmbeddedChroma.Tests.Validation;
 /// <summary>Validation of record metadata (add / upsert / update) and of collection metadata.</summary>
 public sealed class MetadataValidationTests : ValidationTestBase
 {
+    /// <summary>
+    /// A value the type rules refuse fails where the typed value is made (<see cref="MetadataValue.FromObject"/>, given
+    /// the location as the wire decoder gives it); a value they accept is written and refused by the store's limits.
+    /// Either way the message names the record and the key, and nothing is written.
+    /// </summary>
     private void RejectsMetadata(WriteOp op, object? value, string key, params string[] fragments)
     {
-        var bad = new Dictionary<string, object?> { ["ok"] = 1, [key] = value };
+        const string Where = "metadatas[1] (id 'r1')";
         RejectsValidation(
-            () => Write(op, ["n0", "r1"], [Vec(), Vec()], [Meta(("ok", 1)), bad]),
-            [$"metadatas[1] (id 'r1')", .. fragments]);
+            () =>
+            {
+                var typed = value is null ? null : MetadataValue.FromObject(value, $"{Where}: metadata key '{key}'");
+                var bad = new Dictionary<string, MetadataValue?> { ["ok"] = 1, [key] = typed };
+                Write(op, ["n0", "r1"], [Vec(), Vec()], [Meta(("ok", 1)), bad]);
+            },
+            [Where, .. fragments]);
     }
 
     [Theory]
@@ -24,7 +34,7 @@ public sealed class MetadataValidationTests : ValidationTestBase
     [Theory]
     [MemberData(nameof(Writes))]
     public void Write_rejects_metadata_when_value_is_a_nested_dictionary(WriteOp op) =>
-        RejectsMetadata(op, new Dictionary<string, object?> { ["inner"] = 1 }, "nested", "'nested'");
+        RejectsMetadata(op, new Dictionary<string, MetadataValue?> { ["inner"] = 1 }, "nested", "'nested'");
 
     [Theory]
     [MemberData(nameof(Writes))]
@@ -86,7 +96,7 @@ public sealed class MetadataValidationTests : ValidationTestBase
     public void Write_rejects_metadata_when_object_is_empty(WriteOp op)
     {
         RejectsValidation(
-            () => Write(op, ["n0", "r1"], [Vec(), Vec()], [Meta(("ok", 1)), new Dictionary<string, object?>()]),
+            () => Write(op, ["n0", "r1"], [Vec(), Vec()], [Meta(("ok", 1)), new Dictionary<string, MetadataValue?>()]),
             "metadatas[1] (id 'r1')", "non-empty object or null");
     }
 
@@ -124,7 +134,7 @@ public sealed class MetadataValidationTests : ValidationTestBase
     public void Write_accepts_metadata_when_values_are_at_their_limits()
     {
         Collection.Add(["n0"], [Vec()], [Meta(("a", new string('s', 10)), ("b", new[] { 1, 2, 3 }), ("c", true), ("d", 1.5))]);
-        var metadata = Collection.Get(["n0"]).Metadatas![0]!;
+        var metadata = Collection.Get(["n0"]).Metadatas![0]!.Plain()!;
         metadata["a"].Should().Be(new string('s', 10));
         metadata["b"].Should().BeEquivalentTo(new long[] { 1, 2, 3 });
         metadata["c"].Should().Be(true);
@@ -153,9 +163,9 @@ public sealed class MetadataValidationTests : ValidationTestBase
     public void Modify_rejects_metadata_when_object_is_empty_and_keeps_the_old_metadata()
     {
         Collection.Modify(metadata: Meta(("owner", "me")));
-        var act = () => Collection.Modify(metadata: new Dictionary<string, object?>());
+        var act = () => Collection.Modify(metadata: new Dictionary<string, MetadataValue?>());
         act.Should().ThrowExactly<ChromaValidationException>().WithMessage("*non-empty object or null*");
-        Client.GetCollection(CollectionName).Metadata.Should().BeEquivalentTo(new Dictionary<string, object> { ["owner"] = "me" });
+        Client.GetCollection(CollectionName).Metadata.Plain().Should().BeEquivalentTo(new Dictionary<string, object> { ["owner"] = "me" });
     }
 
     [Fact]
@@ -165,6 +175,6 @@ public sealed class MetadataValidationTests : ValidationTestBase
         var act = () => Collection.Modify(name: "renamed", metadata: Meta(("when", DateTime.UnixEpoch)));
         act.Should().ThrowExactly<ChromaValidationException>().WithMessage("*'when'*DateTime*");
         Collection.Name.Should().Be(CollectionName, "a rejected modify changes nothing, not even the name");
-        Client.GetCollection(CollectionName).Metadata.Should().BeEquivalentTo(new Dictionary<string, object> { ["owner"] = "me" });
+        Client.GetCollection(CollectionName).Metadata.Plain().Should().BeEquivalentTo(new Dictionary<string, object> { ["owner"] = "me" });
     }
 }

@@ -39,7 +39,7 @@ public sealed class TextAndFilterSizeTests : ValidationTestBase
         var got = Collection.Get(ids: ["emoji😀"]);
         got.Ids.Should().Equal("emoji😀");
         got.Documents![0].Should().Be("doc 😀");
-        got.Metadatas![0]!["k😀"].Should().Be("v😀");
+        got.Metadatas![0]!["k😀"].AsString().Should().Be("v😀");
         Collection.Get(where: Where.Eq("k😀", "v😀"), whereDocument: WhereDocument.Contains("😀")).Ids.Should().Equal("emoji😀");
     }
 

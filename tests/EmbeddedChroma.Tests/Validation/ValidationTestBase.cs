@@ -62,8 +62,8 @@ public abstract class ValidationTestBase : IDisposable
 
     public static TheoryData<WriteOp> Writes => new() { WriteOp.Add, WriteOp.Upsert, WriteOp.Update };
 
-    protected static Dictionary<string, object?> Meta(params (string Key, object? Value)[] pairs) =>
-        pairs.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+    protected static Dictionary<string, MetadataValue?> Meta(params (string Key, object? Value)[] pairs) =>
+        pairs.ToDictionary(p => p.Key, p => p.Value is null ? null : MetadataValue.FromObject(p.Value, $"metadata key '{p.Key}'"), StringComparer.Ordinal);
 
     protected static float[] Vec(float x = 0.5f, int dim = Dim) => Enumerable.Repeat(x, dim).ToArray();
 
@@ -72,7 +72,7 @@ public abstract class ValidationTestBase : IDisposable
         WriteOp op,
         IReadOnlyList<string> ids,
         IReadOnlyList<float[]>? embeddings,
-        IReadOnlyList<IReadOnlyDictionary<string, object?>?>? metadatas = null,
+        IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas = null,
         IReadOnlyList<string?>? documents = null)
     {
         switch (op)
@@ -84,7 +84,7 @@ public abstract class ValidationTestBase : IDisposable
         }
     }
 
-    protected void Write(WriteOp op, IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings, IReadOnlyList<IReadOnlyDictionary<string, object?>?>? metadatas = null, IReadOnlyList<string?>? documents = null) =>
+    protected void Write(WriteOp op, IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings, IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas = null, IReadOnlyList<string?>? documents = null) =>
         Write(Collection, op, ids, embeddings, metadatas, documents);
 
     /// <summary>Count plus every record (id, embedding, metadata with types, document) in order.</summary>
