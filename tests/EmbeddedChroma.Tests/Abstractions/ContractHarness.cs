@@ -45,6 +45,18 @@ internal sealed class ContractHarness : IDisposable
 
     public string Mint(string[] actions, string[] resources, string name = "k") => Mint(actions, resources, out _, name);
 
+    /// <summary>Issues a key from a full spec (quota, rate limit …) and returns it.</summary>
+    public string Mint(ApiKeySpec spec, out string keyId)
+    {
+        var created = Store.GetKeyRing(Store.Authenticate(AdminKey)).CreateKey(spec);
+        keyId = created.Info.KeyId;
+        return created.Key;
+    }
+
+    /// <summary>How many calls of <paramref name="action"/> the key made with <paramref name="outcome"/>.</summary>
+    public long Calls(string keyId, string action, ApiKeyOutcome outcome = ApiKeyOutcome.Allowed) =>
+        Store.GetKeyRing(Store.Authenticate(AdminKey)).GetUsage(keyId).Counts.TryGetValue((action, outcome), out var n) ? n : 0;
+
     public void Revoke(string keyId) => Store.GetKeyRing(Store.Authenticate(AdminKey)).RevokeKey(keyId);
 
     /// <summary>A contract client for <paramref name="key"/> on the default tenant/database (or <paramref name="database"/>).</summary>
