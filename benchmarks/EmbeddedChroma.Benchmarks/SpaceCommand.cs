@@ -34,7 +34,7 @@ internal static class SpaceCommand
                     collection.Add(
                         chunk,
                         chunk.Select(_ => Enumerable.Range(0, dimension).Select(_ => (float)random.NextDouble()).ToArray()).ToArray(),
-                        chunk.Select(id => (IReadOnlyDictionary<string, object?>?)new Dictionary<string, object?> { ["g"] = (long)(id.Length % 10), ["tag"] = "t" + id[^1] }).ToArray(),
+                        chunk.Select(id => (IReadOnlyDictionary<string, MetadataValue?>?)new Dictionary<string, MetadataValue?> { ["g"] = (long)(id.Length % 10), ["tag"] = "t" + id[^1] }).ToArray(),
                         chunk.Select(id => (string?)("document of " + id)).ToArray());
                 }
 

@@ -113,7 +113,7 @@ public class StoreIngestBenchmarks
     private ChromaStore? _store;
     private Collection? _collection;
     private float[][] _embeddings = [];
-    private IReadOnlyDictionary<string, object?>[] _metadatas = [];
+    private IReadOnlyDictionary<string, MetadataValue?>[] _metadatas = [];
     private string[] _documents = [];
     private int _next;
 
@@ -131,7 +131,7 @@ public class StoreIngestBenchmarks
         var random = new Random(11);
         _embeddings = Enumerable.Range(0, Batch).Select(_ => Enumerable.Range(0, Dimension).Select(_ => (float)random.NextDouble()).ToArray()).ToArray();
         string[] genres = ["news", "sports", "science", "arts"];
-        _metadatas = Enumerable.Range(0, Batch).Select(i => (IReadOnlyDictionary<string, object?>)new Dictionary<string, object?>
+        _metadatas = Enumerable.Range(0, Batch).Select(i => (IReadOnlyDictionary<string, MetadataValue?>)new Dictionary<string, MetadataValue?>
         {
             ["genre"] = genres[i % genres.Length],
             ["year"] = 1990 + (i % 35),
@@ -205,7 +205,7 @@ public class StoreQueryWithDocumentsBenchmarks
             _collection.Add(
                 ids,
                 ids.Select(_ => Enumerable.Range(0, Dimension).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray()).ToArray(),
-                ids.Select((_, i) => (IReadOnlyDictionary<string, object?>?)new Dictionary<string, object?> { ["genre"] = "news", ["year"] = 1990 + (i % 35), ["score"] = random.NextDouble() }).ToArray(),
+                ids.Select((_, i) => (IReadOnlyDictionary<string, MetadataValue?>?)new Dictionary<string, MetadataValue?> { ["genre"] = "news", ["year"] = 1990 + (i % 35), ["score"] = random.NextDouble() }).ToArray(),
                 ids.Select((_, i) => (string?)(words + words)[(i % 20)..][..200]).ToArray());
         }
 

@@ -30,15 +30,17 @@ else
 
 using (store)
 {
-    var client = store.GetClient(key);
-    var books = client.GetOrCreateCollection("books", new CollectionOptions
+    // The client contract (IChromaClient / IChromaCollection): the same code runs against a Chroma server
+    // through a remote implementation. The embedded store checks the key against its key ring on every call.
+    IChromaClient client = await store.GetClientAsync(ChromaCredential.FromKey(key));
+    var books = await client.GetOrCreateCollectionAsync("books", new CollectionOptions
     {
-        Metadata = new Dictionary<string, object?> { ["description"] = "a few books" },
+        Metadata = new Dictionary<string, MetadataValue?> { ["description"] = "a few books" },
         Configuration = new CollectionConfiguration { Space = DistanceSpace.Cosine },
     });
 
     // Tiny hand-made 4-d "embeddings" (a real application uses an embedding model: see README).
-    books.Upsert(
+    await books.UpsertAsync(
         ids: ["dune", "foundation", "emma", "persuasion", "neuromancer"],
         embeddings:
         [
@@ -50,11 +52,11 @@ using (store)
         ],
         metadatas:
         [
-            new Dictionary<string, object?> { ["genre"] = "scifi", ["year"] = 1965 },
-            new Dictionary<string, object?> { ["genre"] = "scifi", ["year"] = 1951 },
-            new Dictionary<string, object?> { ["genre"] = "romance", ["year"] = 1815 },
-            new Dictionary<string, object?> { ["genre"] = "romance", ["year"] = 1817 },
-            new Dictionary<string, object?> { ["genre"] = "scifi", ["year"] = 1984 },
+            new Dictionary<string, MetadataValue?> { ["genre"] = "scifi", ["year"] = 1965 },
+            new Dictionary<string, MetadataValue?> { ["genre"] = "scifi", ["year"] = 1951 },
+            new Dictionary<string, MetadataValue?> { ["genre"] = "romance", ["year"] = 1815 },
+            new Dictionary<string, MetadataValue?> { ["genre"] = "romance", ["year"] = 1817 },
+            new Dictionary<string, MetadataValue?> { ["genre"] = "scifi", ["year"] = 1984 },
         ],
         documents:
         [
@@ -65,9 +67,9 @@ using (store)
             "A washed-up hacker is hired for one last job in cyberspace.",
         ]);
 
-    Console.WriteLine($"Collection '{books.Name}' holds {books.Count()} records.");
+    Console.WriteLine($"Collection '{books.Name}' holds {await books.CountAsync()} records.");
 
-    var results = books.Query(
+    var results = await books.QueryAsync(
         queryEmbeddings: [[0.85f, 0.1f, 0.05f, 0.3f]],
         nResults: 2,
         where: Where.Parse("""{"$and": [{"genre": "scifi"}, {"year": {"$gt": 1960}}]}"""));
@@ -75,7 +77,8 @@ using (store)
     Console.WriteLine("Science fiction after 1960, nearest to the query:");
     for (var i = 0; i < results.Ids[0].Count; i++)
     {
-        Console.WriteLine($"  {results.Ids[0][i],-12} distance {results.Distances![0][i]:F4}  {results.Documents![0][i]}");
+        var year = results.Metadatas![0][i]!["year"].AsInt64();
+        Console.WriteLine($"  {results.Ids[0][i],-12} {year}  distance {results.Distances![0][i]:F4}  {results.Documents![0][i]}");
     }
 }
 

@@ -245,13 +245,13 @@ internal static class AnnStoreRunner
             int size = Math.Min(BatchSize, setup.Count - start);
             var ids = new string[size];
             var embeddings = new float[size][];
-            var metadatas = new IReadOnlyDictionary<string, object?>?[size];
+            var metadatas = new IReadOnlyDictionary<string, MetadataValue?>?[size];
             for (int i = 0; i < size; i++)
             {
                 int n = start + i;
                 ids[i] = "i" + n.ToString(CultureInfo.InvariantCulture);
                 embeddings[i] = setup.Data.AsSpan(n * setup.Stride, setup.Dimension).ToArray();
-                metadatas[i] = new Dictionary<string, object?> { ["bucket"] = n % Buckets, ["group"] = "g" + (n % 10).ToString(CultureInfo.InvariantCulture) };
+                metadatas[i] = new Dictionary<string, MetadataValue?> { ["bucket"] = n % Buckets, ["group"] = "g" + (n % 10).ToString(CultureInfo.InvariantCulture) };
             }
 
             addTime.Start();

@@ -108,7 +108,7 @@ public static class ChromaCollectionExtensions
     /// <summary>The nearest records to each query text, embedded first by the collection's generator (Chroma's <c>query_texts</c>).</summary>
     /// <exception cref="ChromaValidationException">The handle has no embedding generator, or an argument is invalid.</exception>
     /// <exception cref="ChromaEmbeddingException">The generator failed.</exception>
-    public static async Task<QueryResult> QueryTextsAsync(
+    public static Task<QueryResult> QueryTextsAsync(
         this IChromaCollection collection,
         IReadOnlyList<string> queryTexts,
         int nResults = ChromaDefaults.NResults,
@@ -119,18 +119,10 @@ public static class ChromaCollectionExtensions
         int? efSearch = null,
         CancellationToken cancellationToken = default)
     {
-        NotNull(collection);
-        var generator = collection.EmbeddingGenerator
-            ?? throw new ChromaValidationException($"query: collection '{Echo.Text(collection.Name)}' has no embedding generator, so it cannot query by texts.");
-        if (queryTexts is null || queryTexts.Count == 0 || queryTexts.Any(t => t is null))
-        {
-            throw new ChromaValidationException("query: query_texts must be a non-empty list of strings.");
-        }
-
-        var embeddings = await EmbeddingFill.EmbedAsync(generator, queryTexts, "query", cancellationToken).ConfigureAwait(false);
-        return await collection.QueryAsync(
-            new QueryRequest { QueryEmbeddings = embeddings, NResults = nResults, Where = where, WhereDocument = whereDocument, Ids = ids, Include = include, EfSearch = efSearch },
-            cancellationToken).ConfigureAwait(false);
+        // Null or empty texts are refused by the implementation, through the task, after the key check.
+        return NotNull(collection).QueryAsync(
+            new QueryRequest { QueryTexts = queryTexts ?? [], NResults = nResults, Where = where, WhereDocument = whereDocument, Ids = ids, Include = include, EfSearch = efSearch },
+            cancellationToken);
     }
 
     /// <summary>Deletes the records chosen by ids and/or filters (see <see cref="IChromaCollection.DeleteAsync"/>).</summary>
@@ -171,9 +163,9 @@ public static class ChromaCollectionExtensions
             throw new ChromaValidationException($"{operation}: documents must be a list of strings.");
         }
 
-        var batch = Batch(ids, null, metadatas, documents);
-        batch = await EmbeddingFill.CompleteAsync(batch, collection.EmbeddingGenerator, operation, collection.Name, cancellationToken).ConfigureAwait(false);
-        await write(collection, batch, cancellationToken).ConfigureAwait(false);
+        // The implementation embeds the documents (Chroma's rule for a batch without embeddings) after it has checked
+        // the key, so a key that may not write never gets its texts sent to the generator.
+        await write(collection, Batch(ids, null, metadatas, documents), cancellationToken).ConfigureAwait(false);
     }
 
     private static RecordBatch Batch(
@@ -181,7 +173,8 @@ public static class ChromaCollectionExtensions
         IReadOnlyList<float[]>? embeddings,
         IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas,
         IReadOnlyList<string?>? documents) =>
-        new() { Ids = ids ?? throw new ChromaValidationException("ids must be a list of strings, not null."), Embeddings = embeddings, Metadatas = metadatas, Documents = documents };
+        // Null ids are refused by the implementation, through the task like every other invalid argument.
+        new() { Ids = ids!, Embeddings = embeddings, Metadatas = metadatas, Documents = documents };
 
     private static IChromaCollection NotNull(IChromaCollection collection) =>
         collection ?? throw new ArgumentNullException(nameof(collection));

@@ -52,6 +52,39 @@ internal static class EmbeddingFill
         return batch with { Embeddings = await EmbedAsync(generator, texts, operation, cancellationToken).ConfigureAwait(false) };
     }
 
+    /// <summary>
+    /// The query embeddings of <paramref name="request"/>: its <see cref="QueryRequest.QueryEmbeddings"/>, or its
+    /// <see cref="QueryRequest.QueryTexts"/> embedded by <paramref name="generator"/>. Call it after the key check.
+    /// </summary>
+    /// <exception cref="ChromaValidationException">Both or neither are given, texts without a generator, or a null text.</exception>
+    /// <exception cref="ChromaEmbeddingException">The generator failed.</exception>
+    public static async ValueTask<IReadOnlyList<float[]>> QueryEmbeddingsAsync(
+        QueryRequest request, IEmbeddingGenerator<string, Embedding<float>>? generator, string collection, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.QueryTexts is null)
+        {
+            return request.QueryEmbeddings ?? throw new ChromaValidationException("query: query_embeddings (or query_texts) must be a non-empty list.");
+        }
+
+        if (request.QueryEmbeddings is not null)
+        {
+            throw new ChromaValidationException("query: give query_embeddings or query_texts, not both.");
+        }
+
+        if (generator is null)
+        {
+            throw new ChromaValidationException($"query: collection '{Echo.Text(collection)}' has no embedding generator, so it cannot query by texts.");
+        }
+
+        if (request.QueryTexts.Count == 0 || request.QueryTexts.Any(t => t is null))
+        {
+            throw new ChromaValidationException("query: query_texts must be a non-empty list of strings.");
+        }
+
+        return await EmbedAsync(generator, request.QueryTexts, "query", cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>One embedding per text, in order.</summary>
     /// <exception cref="ChromaEmbeddingException">The generator failed or returned another number of embeddings.</exception>
     public static async ValueTask<float[][]> EmbedAsync(

@@ -23,7 +23,7 @@ public interface IChromaClient
     /// <summary>A client for the same caller on another database (and tenant).</summary>
     /// <param name="database">The database.</param>
     /// <param name="tenant">The tenant the database belongs to.</param>
-    /// <exception cref="ChromaAuthorizationException">The embedded store refuses a key that may not reach it at once; a remote client finds out on the first call.</exception>
+    /// <exception cref="ChromaNotFoundException">The embedded store refuses at once a key whose scope does not reach the database (as if it did not exist); a remote client finds out on the first call.</exception>
     IChromaClient WithDatabase(string database, string tenant);
 
     /// <summary>A nanosecond timestamp from the server (Chroma's heartbeat).</summary>

@@ -50,11 +50,18 @@ public sealed record GetRequest
     public Include? Include { get; init; }
 }
 
-/// <summary>Chroma's <c>query</c> body: the nearest records to each query embedding, optionally among those chosen by ids and/or filters.</summary>
+/// <summary>
+/// Chroma's <c>query</c> body: the nearest records to each query embedding, optionally among those chosen by ids and/or
+/// filters. Give either <see cref="QueryEmbeddings"/> or <see cref="QueryTexts"/> (embedded by the collection's
+/// generator after the key has been checked, as Chroma's clients embed <c>query_texts</c>).
+/// </summary>
 public sealed record QueryRequest
 {
-    /// <summary>The query embeddings (required, at least one).</summary>
-    public required IReadOnlyList<float[]> QueryEmbeddings { get; init; }
+    /// <summary>The query embeddings (at least one), or <see langword="null"/> when <see cref="QueryTexts"/> is given.</summary>
+    public IReadOnlyList<float[]>? QueryEmbeddings { get; init; }
+
+    /// <summary>Texts to embed with the collection's generator and query by (Chroma's <c>query_texts</c>), or <see langword="null"/>.</summary>
+    public IReadOnlyList<string>? QueryTexts { get; init; }
 
     /// <summary>Results per query embedding (Chroma's <c>n_results</c>, default 10).</summary>
     public int NResults { get; init; } = ChromaDefaults.NResults;

@@ -152,13 +152,15 @@ public sealed class MetadataValue : IEquatable<MetadataValue>
                 return new(MetadataValueKind.Float, Finite(Convert.ToDouble(value, CultureInfo.InvariantCulture), where));
             case System.Text.Json.JsonElement json:
                 return FromJson(json, where);
-            case string[] strings:
+            // Exact types only: the runtime lets a ulong[] (or an enum array) pass a test for long[], which would wrap
+            // values above long.MaxValue to negatives; anything else goes element by element through FromSequence.
+            case string[] strings when value.GetType() == typeof(string[]):
                 return FromStrings(strings, where);
-            case long[] longs:
+            case long[] longs when value.GetType() == typeof(long[]):
                 return FromInt64s(longs, where);
-            case double[] doubles:
+            case double[] doubles when value.GetType() == typeof(double[]):
                 return FromDoubles(doubles, where);
-            case bool[] bools:
+            case bool[] bools when value.GetType() == typeof(bool[]):
                 return new(MetadataValueKind.BoolArray, NonEmpty(bools, where));
             case System.Collections.IEnumerable sequence:
                 return FromSequence(sequence, where);
@@ -190,9 +192,12 @@ public sealed class MetadataValue : IEquatable<MetadataValue>
                 return FromBoolean(false);
             case System.Text.Json.JsonValueKind.Number:
                 var raw = json.GetRawText();
-                if (raw.AsSpan().IndexOfAny('.', 'e', 'E') < 0 && json.TryGetInt64(out var integer))
+                if (raw.AsSpan().IndexOfAny('.', 'e', 'E') < 0)
                 {
-                    return FromInt64(integer);
+                    // An integer literal stays an integer or is refused: it never turns into a float.
+                    return json.TryGetInt64(out var integer)
+                        ? FromInt64(integer)
+                        : throw new ChromaValidationException($"{where}: the JSON integer {Echo.Text(raw, 64)} is out of the 64-bit signed range.");
                 }
 
                 return json.TryGetDouble(out var number) && double.IsFinite(number)
@@ -439,11 +444,11 @@ public sealed class MetadataValue : IEquatable<MetadataValue>
     /// <summary>The value as JSON would show it (strings quoted and escaped for display, floats round-trippable).</summary>
     public override string ToString() => Kind switch
     {
-        MetadataValueKind.String => $"\"{Echo.Text(AsString())}\"",
+        MetadataValueKind.String => Echo.Quoted(AsString()),
         MetadataValueKind.Int => AsInt64().ToString(CultureInfo.InvariantCulture),
         MetadataValueKind.Float => AsDouble().ToString("R", CultureInfo.InvariantCulture),
         MetadataValueKind.Bool => AsBoolean() ? "true" : "false",
-        MetadataValueKind.StringArray => "[" + string.Join(", ", AsStrings().Select(s => $"\"{Echo.Text(s)}\"")) + "]",
+        MetadataValueKind.StringArray => "[" + string.Join(", ", AsStrings().Select(s => Echo.Quoted(s))) + "]",
         MetadataValueKind.IntArray => "[" + string.Join(", ", AsInt64s().Select(v => v.ToString(CultureInfo.InvariantCulture))) + "]",
         MetadataValueKind.FloatArray => "[" + string.Join(", ", AsDoubles().Select(v => v.ToString("R", CultureInfo.InvariantCulture))) + "]",
         _ => "[" + string.Join(", ", AsBooleans().Select(b => b ? "true" : "false")) + "]",

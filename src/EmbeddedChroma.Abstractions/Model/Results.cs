@@ -62,6 +62,10 @@ public sealed class QueryResult
         Include included)
     {
         ArgumentNullException.ThrowIfNull(ids);
+        ResultShape.Check(embeddings, ids.Count, nameof(embeddings));
+        ResultShape.Check(metadatas, ids.Count, nameof(metadatas));
+        ResultShape.Check(documents, ids.Count, nameof(documents));
+        ResultShape.Check(distances, ids.Count, nameof(distances));
         for (var q = 0; q < ids.Count; q++)
         {
             var n = ids[q]?.Count ?? throw new ArgumentException($"ids[{q}] is null.", nameof(ids));

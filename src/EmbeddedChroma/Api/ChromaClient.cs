@@ -125,7 +125,6 @@ public sealed partial class ChromaClient
     /// <summary>Returns the tenant, or throws <see cref="ChromaNotFoundException"/>.</summary>
     public TenantInfo GetTenant(string name)
     {
-        ArgumentNullException.ThrowIfNull(name);
         Names.RejectKey(name, "tenant name");
         Gate(ChromaActions.GetTenant, new ResourceRef(name), navigate: true);
         if (!Store.InRead(() => Store.TenantExists(name)))
@@ -147,7 +146,6 @@ public sealed partial class ChromaClient
     /// <exception cref="ChromaConflictException">It still has databases.</exception>
     public void DeleteTenant(string name)
     {
-        ArgumentNullException.ThrowIfNull(name);
         Names.RejectKey(name, "tenant name");
         Gate(ChromaActions.DeleteTenant, new ResourceRef(name));
         Store.InWrite(() => { Store.DeleteTenant(name); return 0; });
@@ -169,7 +167,6 @@ public sealed partial class ChromaClient
     public DatabaseInfo GetDatabase(string name, string? tenant = null)
     {
         tenant ??= Tenant;
-        ArgumentNullException.ThrowIfNull(name);
         Names.RejectKey(name, "database name");
         Names.RejectKey(tenant, "tenant name");
         Gate(ChromaActions.GetDatabase, new ResourceRef(tenant, name), navigate: true);
@@ -192,7 +189,6 @@ public sealed partial class ChromaClient
     public void DeleteDatabase(string name, string? tenant = null)
     {
         tenant ??= Tenant;
-        ArgumentNullException.ThrowIfNull(name);
         Names.RejectKey(name, "database name");
         Names.RejectKey(tenant, "tenant name");
         Gate(ChromaActions.DeleteDatabase, new ResourceRef(tenant, name));
@@ -244,7 +240,6 @@ public sealed partial class ChromaClient
     /// <exception cref="ChromaNotFoundException">No such collection.</exception>
     public Collection GetCollection(string name, IEmbeddingGenerator<string, Embedding<float>>? embeddingGenerator = null)
     {
-        ArgumentNullException.ThrowIfNull(name);
         Names.RejectKey(name, "collection name");
         Gate(ChromaActions.GetCollection, new ResourceRef(Tenant, Database, name));
         var state = Store.InRead(() => Store.FindCollection(Store.DatabaseId(Tenant, Database), name))
@@ -263,7 +258,17 @@ public sealed partial class ChromaClient
         Gate(ChromaActions.GetCollection, new ResourceRef(Tenant, Database), navigate: true);
         var state = Store.InRead(() => Store.CollectionsOf(Store.DatabaseId(Tenant, Database)).FirstOrDefault(c => c.Uuid == id))
             ?? throw new ChromaNotFoundException($"Collection {id} does not exist in '{Echo.Text(Tenant)}/{Echo.Text(Database)}'.");
-        Gate(ChromaActions.GetCollection, new ResourceRef(Tenant, Database, state.Name));
+        try
+        {
+            Gate(ChromaActions.GetCollection, new ResourceRef(Tenant, Database, state.Name));
+        }
+        catch (ChromaNotFoundException)
+        {
+            // Out of the key's scope: answered exactly as for an id that does not exist (the refusal is still counted
+            // and audited by the gate), so a caller holding only an id learns neither the name nor that the id is in use.
+            throw new ChromaNotFoundException($"Collection {id} does not exist in '{Echo.Text(Tenant)}/{Echo.Text(Database)}'.");
+        }
+
         return new Collection(this, state, embeddingGenerator);
     }
 
@@ -287,7 +292,6 @@ public sealed partial class ChromaClient
     /// <exception cref="ChromaNotFoundException">No such collection.</exception>
     public void DeleteCollection(string name)
     {
-        ArgumentNullException.ThrowIfNull(name);
         Names.RejectKey(name, "collection name");
         Gate(ChromaActions.DeleteCollection, new ResourceRef(Tenant, Database, name));
         Store.InWrite(() =>

@@ -528,7 +528,9 @@ public sealed partial class ChromaStore : IDisposable
     public async Task<IChromaClient> GetClientAsync(ChromaCredential credential, string tenant = DefaultTenant, string database = DefaultDatabase, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(credential);
+        cancellationToken.ThrowIfCancellationRequested();
         var key = await credential.GetKeyAsync(cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
         return GetClient(Authenticate(key), tenant, database);
     }
 

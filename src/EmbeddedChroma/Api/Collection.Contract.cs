@@ -32,10 +32,21 @@ public sealed partial class Collection : IChromaCollection
             cancellationToken);
 
     /// <inheritdoc/>
-    public Task<QueryResult> QueryAsync(QueryRequest request, CancellationToken cancellationToken = default) =>
-        Completed.Run(
-            () => Query(Required(request, "query").QueryEmbeddings, request.NResults, request.Where, request.WhereDocument, request.Ids, request.Include ?? ChromaDefaults.QueryInclude, request.EfSearch),
-            cancellationToken);
+    public async Task<QueryResult> QueryAsync(QueryRequest request, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        Required(request, "query");
+        var embeddings = request.QueryEmbeddings;
+        if (request.QueryTexts is not null || embeddings is null)
+        {
+            // Texts: the key is checked before the generator sees them.
+            Gate(ChromaActions.Query);
+            embeddings = await EmbeddingFill.QueryEmbeddingsAsync(request, _generator, _state.Name, cancellationToken).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
+        return Query(embeddings, request.NResults, request.Where, request.WhereDocument, request.Ids, request.Include ?? ChromaDefaults.QueryInclude, request.EfSearch);
+    }
 
     /// <inheritdoc/>
     public Task DeleteAsync(DeleteRequest request, CancellationToken cancellationToken = default) =>

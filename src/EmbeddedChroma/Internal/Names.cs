@@ -72,8 +72,14 @@ internal static class Names
     }
 
     /// <summary>Refuses a name holding an API key or key-shaped text, without repeating any of it.</summary>
-    public static void RejectKey(string name, string what)
+    /// <exception cref="ChromaValidationException">The name is null (a required argument), or holds a key.</exception>
+    public static void RejectKey(string? name, string what)
     {
+        if (name is null)
+        {
+            throw new ChromaValidationException($"The {what} is required, but null was given.");
+        }
+
         if (ApiKeyScanner.ContainsKeyShaped(name))
         {
             throw new ChromaValidationException(
