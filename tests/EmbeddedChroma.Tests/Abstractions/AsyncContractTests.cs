@@ -409,7 +409,7 @@ public sealed class AsyncContractTests : IDisposable
         var sync = ((Collection)c).Query(queries, nResults: 10, include: Include.None, efSearch: 1_000);
 
         Recall(wide.Ids).Should().BeGreaterThan(0.99);
-        Recall(narrow.Ids).Should().BeLessThan(Recall(wide.Ids));
+        Recall(narrow.Ids).Should().BeLessThan(0.95, "ef_search 1 walks a narrow list (measured: about 0.83)");
         wide.Ids.Should().BeEquivalentTo(sync.Ids, o => o.WithStrictOrdering(), "the async call passes EfSearch on unchanged");
     }
 

@@ -180,6 +180,6 @@ public sealed class MetadataRoundTripTests : IDisposable
 
         eq.Ids.Should().BeEmpty("2^53 and 2^53 + 1 are different integers");
         gt.Ids.Should().Equal("all");
-        nearMax.Ids.Should().Equal(["all"], "long.MaxValue is greater than long.MaxValue - 1");
+        nearMax.Ids.Should().Equal(new[] { "all" }, "long.MaxValue is greater than long.MaxValue - 1");
     }
 }

@@ -113,6 +113,24 @@ public sealed class MetadataValueTests
     }
 
     [Fact]
+    public void Explicit_casts_read_the_value_and_throw_InvalidOperationException_when_the_kind_differs_or_the_value_is_null()
+    {
+        ((string)MetadataValue.FromString("s")).Should().Be("s");
+        ((long)MetadataValue.FromInt64(7)).Should().Be(7);
+        ((double)MetadataValue.FromInt64(7)).Should().Be(7.0);
+        ((bool)MetadataValue.FromBoolean(true)).Should().BeTrue();
+
+        new Action[]
+        {
+            () => _ = (string)MetadataValue.FromInt64(1),
+            () => _ = (long)MetadataValue.FromDouble(1.0),
+            () => _ = (double)MetadataValue.FromString("1"),
+            () => _ = (bool)MetadataValue.FromInt64s([1]),
+            () => _ = (long)(MetadataValue)null!,
+        }.Should().AllSatisfy(act => act.Should().Throw<InvalidOperationException>());
+    }
+
+    [Fact]
     public void AsDouble_widens_an_integer_but_keeps_its_kind_when_read_as_a_number()
     {
         var value = MetadataValue.FromInt64(5);
@@ -259,6 +277,7 @@ public sealed class MetadataValueTests
     [InlineData("\"\\ud800\"")]
     [InlineData("18446744073709551615")]
     [InlineData("-9223372036854775809")]
+    [InlineData("1.5e309")]
     public void FromObject_throws_ChromaValidationException_when_a_JsonElement_is_not_a_metadata_value(string json)
     {
         using var document = System.Text.Json.JsonDocument.Parse(json);
@@ -268,6 +287,14 @@ public sealed class MetadataValueTests
         var act = () => MetadataValue.FromObject(element, "metadatas[0]['n']");
 
         act.Should().Throw<ChromaValidationException>().Which.Message.Should().Contain("metadatas[0]['n']");
+    }
+
+    [Fact]
+    public void FromObject_throws_ChromaValidationException_when_given_a_default_JsonElement()
+    {
+        var act = () => MetadataValue.FromObject(default(System.Text.Json.JsonElement));
+
+        act.Should().Throw<ChromaValidationException>();
     }
 
     [Fact]
