@@ -37,15 +37,16 @@ public sealed partial class Collection : IChromaCollection
         cancellationToken.ThrowIfCancellationRequested();
         Required(request, "query");
         var embeddings = request.QueryEmbeddings;
-        if (request.QueryTexts is not null || embeddings is null)
+        var texts = request.QueryTexts is not null || embeddings is null;
+        if (texts)
         {
-            // Texts: the key is checked before the generator sees them.
+            // Texts: the key is checked before the generator sees them (and only then: one call counts once).
             Gate(ChromaActions.Query);
             embeddings = await EmbeddingFill.QueryEmbeddingsAsync(request, _generator, _state.Name, cancellationToken).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
         }
 
-        return Query(embeddings, request.NResults, request.Where, request.WhereDocument, request.Ids, request.Include ?? ChromaDefaults.QueryInclude, request.EfSearch);
+        return QueryCore(embeddings!, request.NResults, request.Where, request.WhereDocument, request.Ids, request.Include ?? ChromaDefaults.QueryInclude, request.EfSearch, gated: texts);
     }
 
     /// <inheritdoc/>
@@ -76,7 +77,7 @@ public sealed partial class Collection : IChromaCollection
             cancellationToken.ThrowIfCancellationRequested();
         }
 
-        Write(mode, action, batch.Ids, batch.Embeddings, batch.Metadatas, batch.Documents, generated: generate || mode == WriteMode.Update);
+        Write(mode, action, batch.Ids, batch.Embeddings, batch.Metadatas, batch.Documents, generated: generate || mode == WriteMode.Update, gated: generate);
     }
 
     private static T Required<T>(T? request, string operation)

@@ -83,9 +83,17 @@ public sealed partial class Collection
     /// larger trades speed for recall when the HNSW graph serves the query, and changes nothing for an exact scan.
     /// </summary>
     /// <exception cref="ChromaValidationException">An argument is invalid (dimension, NaN, n_results ≤ 0, ef_search out of range …).</exception>
-    public QueryResult Query(IReadOnlyList<float[]> queryEmbeddings, int nResults = 10, Where? where = null, WhereDocument? whereDocument = null, IReadOnlyList<string>? ids = null, Include include = Include.Metadatas | Include.Documents | Include.Distances, int? efSearch = null)
+    public QueryResult Query(IReadOnlyList<float[]> queryEmbeddings, int nResults = 10, Where? where = null, WhereDocument? whereDocument = null, IReadOnlyList<string>? ids = null, Include include = Include.Metadatas | Include.Documents | Include.Distances, int? efSearch = null) =>
+        QueryCore(queryEmbeddings, nResults, where, whereDocument, ids, include, efSearch, gated: false);
+
+    /// <summary><paramref name="gated"/>: the key was checked for this call already (before its texts were embedded), so one call counts once.</summary>
+    private QueryResult QueryCore(IReadOnlyList<float[]> queryEmbeddings, int nResults, Where? where, WhereDocument? whereDocument, IReadOnlyList<string>? ids, Include include, int? efSearch, bool gated)
     {
-        Gate(ChromaActions.Query);
+        if (!gated)
+        {
+            Gate(ChromaActions.Query);
+        }
+
         if (queryEmbeddings is null || queryEmbeddings.Count == 0)
         {
             throw new ChromaValidationException("query: query_embeddings must be a non-empty list.");

@@ -50,9 +50,15 @@ public sealed partial class Collection
         IReadOnlyList<float[]>? embeddings,
         IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas,
         IReadOnlyList<string?>? documents,
-        bool generated = false)
+        bool generated = false,
+        bool gated = false)
     {
-        Gate(action);
+        if (!gated)
+        {
+            // A text write checked the key before embedding (WriteAsync): one call counts once in usage and limits.
+            Gate(action);
+        }
+
         Validation.Ids(ids, Limits);
         Validation.SameLength(embeddings, ids.Count, "embeddings");
         Validation.SameLength(metadatas, ids.Count, "metadatas");
