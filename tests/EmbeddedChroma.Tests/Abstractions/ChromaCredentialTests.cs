@@ -254,7 +254,23 @@ public sealed class ChromaCredentialTests : IDisposable
         var last = key[^1];
         var tampered = key[..^1] + (last == 'A' ? 'B' : 'A');
 
-        await _h.Store.Invoking(s => s.GetClientAsync(ChromaCredential.FromKey(tampered))).Should().ThrowAsync<ChromaAuthenticationException>();
+        var thrown = await _h.Store.Invoking(s => s.GetClientAsync(ChromaCredential.FromKey(tampered))).Should().ThrowAsync<ChromaAuthenticationException>();
+
+        thrown.Which.Message.Should().NotContain(tampered).And.NotContain(key[^12..]);
+    }
+
+    [Fact]
+    public async Task Clients_handles_and_credentials_never_show_the_key_when_turned_into_text()
+    {
+        var key = _h.Mint([ChromaActions.AllData], ["*"]);
+        var client = await _h.Store.GetClientAsync(ChromaCredential.FromKey(key));
+        var collection = await client.CreateCollectionAsync("shown", null);
+        var secret = key[^16..];
+
+        foreach (var text in new[] { client.ToString(), collection.ToString(), ((ChromaClient)client).Context.ToString(), ChromaCredential.FromKey(key).ToString() })
+        {
+            text.Should().NotContain(key).And.NotContain(secret);
+        }
     }
 
     [Fact]
