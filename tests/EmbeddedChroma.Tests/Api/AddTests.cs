@@ -1,219 +1,14 @@
 using EmbeddedChroma.Tests.TestUtilities;
-using static EmbeddedChroma.Tests.TestUtilities.StoreFixture;
 
 namespace EmbeddedChroma.Tests.Api;
 
-public sealed class AddTests : IDisposable
+/// <summary>
+/// Embedded-only Add behaviour: a store option (<see cref="ChromaStoreOptions.MaxBatchSize"/>) and the synchronous
+/// call's wording when embeddings are missing (through the contract, AddAsync embeds the documents or names the
+/// missing generator). The rest of Add's behaviour is in Contract/AddContract.cs, run against every implementation.
+/// </summary>
+public sealed class AddTests
 {
-    private readonly StoreFixture _fx = new();
-
-    public void Dispose() => _fx.Dispose();
-
-    [Fact]
-    public void Add_stores_embeddings_metadata_and_documents()
-    {
-        var c = _fx.CreateCollection();
-
-        c.Add(
-            ["a", "b", "c"],
-            [[1f, 2f, 3f], [4f, 5f, 6f], [7f, 8f, 9f]],
-            [Meta(("genre", "scifi")), null, Meta(("n", 1))],
-            ["doc a", "doc b", null]);
-
-        var all = Everything(c);
-        all.Ids.Should().Equal("a", "b", "c");
-        all.Embeddings.Should().BeEquivalentTo(new[] { new[] { 1f, 2f, 3f }, new[] { 4f, 5f, 6f }, new[] { 7f, 8f, 9f } }, o => o.WithStrictOrdering());
-        ShouldHaveMetadata(all.Metadatas![0], ("genre", "scifi"));
-        all.Metadatas[1].Should().BeNull();
-        ShouldHaveMetadata(all.Metadatas[2], ("n", 1L));
-        all.Documents.Should().Equal("doc a", "doc b", null);
-        c.Count().Should().Be(3);
-    }
-
-    [Fact]
-    public void Add_stores_records_without_metadata_or_documents_when_lists_are_omitted()
-    {
-        var c = _fx.CreateCollection();
-
-        c.Add(["a"], [[1f, 2f]]);
-
-        var all = Everything(c);
-        all.Metadatas.Should().Equal(new IReadOnlyDictionary<string, MetadataValue>?[] { null });
-        all.Documents.Should().Equal(new string?[] { null });
-    }
-
-    [Fact]
-    public void Add_leaves_existing_record_unchanged_when_id_exists()
-    {
-        var c = _fx.CreateCollection();
-        c.Add(["a"], [[1f, 1f]], [Meta(("v", 1))], ["first"]);
-
-        c.Add(["a", "b"], [[9f, 9f], [2f, 2f]], [Meta(("v", 2)), Meta(("v", 3))], ["second", "b doc"]);
-
-        var all = Everything(c);
-        all.Ids.Should().Equal("a", "b");
-        all.Embeddings![0].Should().Equal(1f, 1f);
-        ShouldHaveMetadata(all.Metadatas![0], ("v", 1L));
-        all.Documents![0].Should().Be("first");
-        ShouldHaveMetadata(all.Metadatas[1], ("v", 3L));
-        c.Count().Should().Be(2);
-        c.Query([[9f, 9f]], nResults: 1).Ids[0].Should().Equal("b");
-    }
-
-    [Fact]
-    public void Add_throws_validation_naming_duplicates_when_batch_repeats_ids()
-    {
-        var c = _fx.CreateCollection();
-
-        var act = () => c.Add(["a", "dup1", "b", "dup1", "dup2", "dup2"], [[1f], [2f], [3f], [4f], [5f], [6f]]);
-
-        act.Should().Throw<ChromaValidationException>().WithMessage("*duplicate*'dup1'*'dup2'*");
-        c.Count().Should().Be(0);
-        c.Dimension.Should().BeNull();
-    }
-
-    [Fact]
-    public void Add_fixes_dimension_when_collection_is_empty()
-    {
-        var c = _fx.CreateCollection();
-        c.Dimension.Should().BeNull();
-
-        c.Add(["a"], [[1f, 2f, 3f]]);
-
-        c.Dimension.Should().Be(3);
-        _fx.Client.GetCollection("test").Dimension.Should().Be(3);
-    }
-
-    [Fact]
-    public void Add_throws_validation_naming_index_when_dimension_differs_from_collection()
-    {
-        var c = _fx.CreateCollection();
-        c.Add(["a"], [[1f, 2f, 3f]]);
-
-        var act = () => c.Add(["b", "c"], [[1f, 2f, 3f], [1f, 2f]]);
-
-        act.Should().Throw<ChromaValidationException>().WithMessage("*expected dimension 3, got 2 at index 1*");
-        c.Get().Ids.Should().Equal("a");
-    }
-
-    [Fact]
-    public void Add_throws_validation_naming_index_when_first_batch_mixes_dimensions()
-    {
-        var c = _fx.CreateCollection();
-
-        var act = () => c.Add(["a", "b", "c"], [[1f, 2f, 3f], [1f, 2f, 3f], [1f, 2f]]);
-
-        act.Should().Throw<ChromaValidationException>().WithMessage("*expected dimension 3, got 2 at index 2*");
-        c.Count().Should().Be(0);
-        c.Dimension.Should().BeNull();
-    }
-
-    [Fact]
-    public void Add_throws_validation_when_embeddings_are_missing_without_generator()
-    {
-        var c = _fx.CreateCollection();
-
-        var act = () => c.Add(["a"], documents: ["text"]);
-
-        act.Should().Throw<ChromaValidationException>().WithMessage("*embeddings are required*'test'*");
-        c.Count().Should().Be(0);
-    }
-
-    public static TheoryData<string, string> InvalidBatches => new()
-    {
-        { "duplicate id", "*'b'*" },
-        { "empty id", "*ids[1]*" },
-        { "NaN component", "*embeddings[2]*NaN*position 1*" },
-        { "infinite component", "*embeddings[1]*infinite*position 0*" },
-        { "null embedding", "*embeddings[1]*null*" },
-        { "dimension mismatch", "*expected dimension 2, got 3 at index 2*" },
-        { "metadata list too short", "*metadatas has 2 entries but ids has 3*" },
-        { "documents list too long", "*documents has 4 entries but ids has 3*" },
-        { "embeddings list too short", "*embeddings has 2 entries but ids has 3*" },
-        { "reserved metadata key", "*metadatas[2]*'z'*'$bad'*" },
-        // Values of a wrong type (DateTime, NaN, empty or mixed arrays) cannot reach a batch: MetadataValue refuses them
-        // where they are made (MetadataValueTests, MetadataValidationTests).
-        { "empty metadata object", "*metadatas[1]*'y'*non-empty*" },
-    };
-
-    [Theory]
-    [MemberData(nameof(InvalidBatches))]
-    public void Add_changes_nothing_when_any_record_of_the_batch_is_invalid(string problem, string message)
-    {
-        var c = _fx.CreateCollection();
-        c.Add(["keep1", "keep2"], [[1f, 1f], [2f, 2f]], [Meta(("k", 1)), null], ["one", "two"]);
-        var before = Everything(c);
-
-        string[] ids = ["x", "y", "z"];
-        float[][] embeddings = [[3f, 3f], [4f, 4f], [5f, 5f]];
-        IReadOnlyDictionary<string, MetadataValue?>?[] metadatas = [Meta(("m", 1)), Meta(("m", 2)), Meta(("m", 3))];
-        string?[] documents = ["dx", "dy", "dz"];
-        IReadOnlyList<float[]> embeddingList = embeddings;
-        IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?> metadataList = metadatas;
-        IReadOnlyList<string?> documentList = documents;
-        switch (problem)
-        {
-            case "duplicate id": ids = ["b", "x", "b"]; break;
-            case "empty id": ids = ["x", "", "z"]; break;
-            case "NaN component": embeddings[2] = [5f, float.NaN]; break;
-            case "infinite component": embeddings[1] = [float.PositiveInfinity, 4f]; break;
-            case "null embedding": embeddings[1] = null!; break;
-            case "dimension mismatch": embeddings[2] = [5f, 5f, 5f]; break;
-            case "metadata list too short": metadataList = metadatas[..2]; break;
-            case "documents list too long": documentList = [.. documents, "extra"]; break;
-            case "embeddings list too short": embeddingList = embeddings[..2]; break;
-            case "reserved metadata key": metadatas[2] = Meta(("$bad", 1)); break;
-            case "bad metadata value type": metadatas[1] = Meta(("when", DateTime.UnixEpoch)); break;
-            case "mixed array": metadatas[0] = Meta(("tags", new object[] { "a", 1L })); break;
-            case "empty array": metadatas[0] = Meta(("tags", Array.Empty<string>())); break;
-            case "NaN metadata": metadatas[2] = Meta(("score", double.NaN)); break;
-            case "empty metadata object": metadatas[1] = Meta(); break;
-            default: throw new ArgumentOutOfRangeException(nameof(problem));
-        }
-
-        var act = () => c.Add(ids, embeddingList, metadataList, documentList);
-
-        act.Should().Throw<ChromaValidationException>().WithMessage(message);
-        c.Count().Should().Be(2);
-        Everything(c).Should().BeEquivalentTo(before, o => o.WithStrictOrdering());
-        c.Query([[3f, 3f]], nResults: 10).Ids[0].Should().BeEquivalentTo("keep1", "keep2");
-    }
-
-    [Fact]
-    public void Add_changes_nothing_when_first_batch_is_invalid()
-    {
-        var c = _fx.CreateCollection();
-
-        var act = () => c.Add(["a", "b"], [[1f, 2f], [float.NaN, 2f]]);
-
-        act.Should().Throw<ChromaValidationException>().WithMessage("*embeddings[1]*");
-        c.Count().Should().Be(0);
-        c.Dimension.Should().BeNull();
-        c.Add(["c"], [[1f, 2f, 3f, 4f]]);
-        c.Dimension.Should().Be(4);
-    }
-
-    [Fact]
-    public void Add_throws_validation_when_ids_are_empty()
-    {
-        var c = _fx.CreateCollection();
-
-        var act = () => c.Add([], []);
-
-        act.Should().Throw<ChromaValidationException>().WithMessage("*ids*non-empty*");
-    }
-
-    [Fact]
-    public void Add_throws_validation_when_embedding_has_no_components()
-    {
-        var c = _fx.CreateCollection();
-
-        var act = () => c.Add(["a"], [[]]);
-
-        act.Should().Throw<ChromaValidationException>().WithMessage("*embeddings[0]*empty*");
-        c.Dimension.Should().BeNull();
-    }
-
     [Fact]
     public void Add_throws_validation_when_batch_exceeds_max_batch_size()
     {
@@ -227,27 +22,14 @@ public sealed class AddTests : IDisposable
     }
 
     [Fact]
-    public void Add_drops_null_metadata_values_when_adding()
+    public void Add_throws_validation_when_embeddings_are_missing_without_generator()
     {
-        var c = _fx.CreateCollection();
+        using var fx = new StoreFixture();
+        var c = fx.CreateCollection();
 
-        c.Add(["a"], [[1f]], [Meta(("keep", "yes"), ("drop", null))]);
+        var act = () => c.Add(["a"], documents: ["text"]);
 
-        ShouldHaveMetadata(c.Get().Metadatas![0], ("keep", "yes"));
-    }
-
-    [Fact]
-    public void Add_in_one_batch_is_visible_as_a_whole_to_queries()
-    {
-        var c = _fx.CreateCollection(space: DistanceSpace.Cosine);
-        var random = new Random(17);
-        var ids = Enumerable.Range(0, 200).Select(i => $"id{i:D3}").ToArray();
-        var embeddings = ids.Select(_ => Enumerable.Range(0, 8).Select(_ => (float)random.NextDouble() - 0.5f).ToArray()).ToArray();
-
-        c.Add(ids, embeddings);
-
-        c.Count().Should().Be(200);
-        c.Query([embeddings[123]], nResults: 1).Ids[0].Should().Equal("id123");
-        c.Get(include: Include.Embeddings).Embeddings.Should().BeEquivalentTo(embeddings, o => o.WithStrictOrdering());
+        act.Should().Throw<ChromaValidationException>().WithMessage("*embeddings are required*'test'*");
+        c.Count().Should().Be(0);
     }
 }

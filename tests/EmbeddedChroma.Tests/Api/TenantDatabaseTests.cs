@@ -2,6 +2,10 @@ using EmbeddedChroma.Tests.TestUtilities;
 
 namespace EmbeddedChroma.Tests.Api;
 
+/// <summary>
+/// Embedded-only tenant/database behaviour: ListTenants/DeleteTenant (not in the client contract), GetClient, the arena
+/// files of a deleted database, and a delete that fails to commit. The rest is in Contract/TenantDatabaseContract.cs.
+/// </summary>
 public sealed class TenantDatabaseTests : IDisposable
 {
     private readonly StoreFixture _fx = new();
@@ -16,22 +20,6 @@ public sealed class TenantDatabaseTests : IDisposable
     }
 
     [Fact]
-    public void ListDatabases_contains_default_database_when_store_is_new()
-    {
-        _fx.Client.ListDatabases().Should().Equal(new DatabaseInfo("default_tenant", "default_database"));
-        ChromaStore.DefaultDatabase.Should().Be("default_database");
-        _fx.Client.Tenant.Should().Be("default_tenant");
-        _fx.Client.Database.Should().Be("default_database");
-    }
-
-    [Fact]
-    public void GetTenant_and_GetDatabase_succeed_when_defaults_exist()
-    {
-        _fx.Client.GetTenant("default_tenant");
-        _fx.Client.GetDatabase("default_database").Should().Be(new DatabaseInfo("default_tenant", "default_database"));
-    }
-
-    [Fact]
     public void CreateTenant_makes_it_listed_and_gettable_when_name_is_new()
     {
         _fx.Client.CreateTenant("acme");
@@ -39,112 +27,6 @@ public sealed class TenantDatabaseTests : IDisposable
 
         _fx.Client.GetTenant("acme");
         _fx.Client.ListTenants().Should().Equal("default_tenant", "acme", "globex");
-    }
-
-    [Fact]
-    public void CreateTenant_throws_conflict_when_name_exists()
-    {
-        _fx.Client.CreateTenant("acme");
-
-        var act = () => _fx.Client.CreateTenant("acme");
-
-        act.Should().Throw<ChromaConflictException>().WithMessage("*'acme'*");
-    }
-
-    [Fact]
-    public void CreateTenant_throws_validation_when_name_is_invalid()
-    {
-        var act = () => _fx.Client.CreateTenant("a");
-
-        act.Should().Throw<ChromaValidationException>().WithMessage("*tenant*");
-    }
-
-    [Fact]
-    public void GetTenant_throws_not_found_when_missing()
-    {
-        var act = () => _fx.Client.GetTenant("nobody");
-
-        act.Should().Throw<ChromaNotFoundException>().WithMessage("*'nobody'*");
-    }
-
-    [Fact]
-    public void CreateDatabase_makes_it_listed_and_gettable_when_name_is_new()
-    {
-        _fx.Client.CreateDatabase("second");
-
-        _fx.Client.GetDatabase("second").Should().Be(new DatabaseInfo("default_tenant", "second"));
-        _fx.Client.ListDatabases().Select(d => d.Name).Should().Equal("default_database", "second");
-    }
-
-    [Fact]
-    public void CreateDatabase_creates_it_in_the_named_tenant_when_tenant_is_given()
-    {
-        _fx.Client.CreateTenant("acme");
-        _fx.Client.CreateDatabase("sales", "acme");
-
-        _fx.Client.GetDatabase("sales", "acme").Should().Be(new DatabaseInfo("acme", "sales"));
-        _fx.Client.ListDatabases("acme").Should().Equal(new DatabaseInfo("acme", "sales"));
-        _fx.Client.ListDatabases().Select(d => d.Name).Should().Equal("default_database");
-    }
-
-    [Fact]
-    public void CreateDatabase_throws_conflict_when_name_exists_in_tenant()
-    {
-        _fx.Client.CreateDatabase("second");
-
-        var act = () => _fx.Client.CreateDatabase("second");
-
-        act.Should().Throw<ChromaConflictException>().WithMessage("*'second'*");
-    }
-
-    [Fact]
-    public void CreateDatabase_allows_same_name_when_tenants_differ()
-    {
-        _fx.Client.CreateTenant("acme");
-        _fx.Client.CreateDatabase("shared");
-        _fx.Client.CreateDatabase("shared", "acme");
-
-        _fx.Client.GetDatabase("shared", "acme").Tenant.Should().Be("acme");
-        _fx.Client.GetDatabase("shared").Tenant.Should().Be("default_tenant");
-    }
-
-    [Fact]
-    public void CreateDatabase_throws_not_found_when_tenant_is_missing()
-    {
-        var act = () => _fx.Client.CreateDatabase("db1", "ghost");
-
-        act.Should().Throw<ChromaNotFoundException>().WithMessage("*'ghost'*");
-    }
-
-    [Fact]
-    public void GetDatabase_throws_not_found_when_missing()
-    {
-        var act = () => _fx.Client.GetDatabase("nothere");
-
-        act.Should().Throw<ChromaNotFoundException>().WithMessage("*'nothere'*");
-    }
-
-    [Fact]
-    public void ListDatabases_returns_oldest_first_with_limit_and_offset()
-    {
-        foreach (var name in new[] { "zeta", "alpha", "mid" })
-        {
-            _fx.Client.CreateDatabase(name);
-        }
-
-        _fx.Client.ListDatabases().Select(d => d.Name).Should().Equal("default_database", "zeta", "alpha", "mid");
-        _fx.Client.ListDatabases(limit: 2).Select(d => d.Name).Should().Equal("default_database", "zeta");
-        _fx.Client.ListDatabases(limit: 2, offset: 1).Select(d => d.Name).Should().Equal("zeta", "alpha");
-        _fx.Client.ListDatabases(offset: 3).Select(d => d.Name).Should().Equal("mid");
-        _fx.Client.ListDatabases(offset: 10).Should().BeEmpty();
-    }
-
-    [Fact]
-    public void ListDatabases_throws_not_found_when_tenant_is_missing()
-    {
-        var act = () => _fx.Client.ListDatabases("ghost");
-
-        act.Should().Throw<ChromaNotFoundException>().WithMessage("*'ghost'*");
     }
 
     [Fact]
@@ -170,30 +52,6 @@ public sealed class TenantDatabaseTests : IDisposable
         _fx.Client.WithDatabase("scratch").ListCollections().Should().BeEmpty();
         var old = () => _fx.Client.WithDatabase("scratch").GetCollection("books");
         old.Should().Throw<ChromaNotFoundException>();
-    }
-
-    [Fact]
-    public void DeleteDatabase_leaves_other_databases_collections_when_names_repeat()
-    {
-        _fx.Client.CreateDatabase("other");
-        var other = _fx.Client.WithDatabase("other");
-        var inOther = other.CreateCollection("books");
-        var inDefault = _fx.Client.CreateCollection("books");
-        inDefault.Add(["kept"], [[1f]]);
-        inOther.Add(["gone"], [[1f]]);
-
-        _fx.Client.DeleteDatabase("other");
-
-        inDefault.Get().Ids.Should().Equal("kept");
-        _fx.Client.GetCollection("books").Id.Should().Be(inDefault.Id);
-    }
-
-    [Fact]
-    public void DeleteDatabase_throws_not_found_when_missing()
-    {
-        var act = () => _fx.Client.DeleteDatabase("ghost");
-
-        act.Should().Throw<ChromaNotFoundException>().WithMessage("*'ghost'*");
     }
 
     [Fact]
@@ -228,23 +86,6 @@ public sealed class TenantDatabaseTests : IDisposable
         var act = () => _fx.Client.DeleteTenant("ghost");
 
         act.Should().Throw<ChromaNotFoundException>().WithMessage("*'ghost'*");
-    }
-
-    [Fact]
-    public void WithDatabase_scopes_collections_when_databases_differ()
-    {
-        _fx.Client.CreateTenant("acme");
-        _fx.Client.CreateDatabase("sales", "acme");
-        var sales = _fx.Client.WithDatabase("sales", "acme");
-
-        var c = sales.CreateCollection("orders");
-
-        c.Tenant.Should().Be("acme");
-        c.Database.Should().Be("sales");
-        sales.ListCollections().Select(i => i.Name).Should().Equal("orders");
-        _fx.Client.ListCollections().Should().BeEmpty();
-        var get = () => _fx.Client.GetCollection("orders");
-        get.Should().Throw<ChromaNotFoundException>();
     }
 
     [Fact]

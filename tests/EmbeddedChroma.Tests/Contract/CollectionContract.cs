@@ -1,0 +1,491 @@
+using EmbeddedChroma.Tests.TestUtilities;
+
+namespace EmbeddedChroma.Tests.Contract;
+
+public abstract class CollectionContract<TTarget> : ContractSuite<TTarget>
+    where TTarget : IContractTarget, new()
+{
+    [Fact]
+    public async Task CreateCollection_uses_chroma_defaults_when_no_options_are_given()
+    {
+        var c = await Client.CreateCollectionAsync("books");
+
+        c.Name.Should().Be("books");
+        c.Tenant.Should().Be("default_tenant");
+        c.Database.Should().Be("default_database");
+        c.Metadata.Should().BeNull();
+        c.Dimension.Should().BeNull();
+        c.Configuration.Space.Should().Be(DistanceSpace.L2);
+        c.Configuration.EfConstruction.Should().Be(100);
+        c.Configuration.EfSearch.Should().Be(100);
+        c.Configuration.MaxNeighbors.Should().Be(16);
+        (await c.CountAsync()).Should().Be(0);
+        CollectionConfiguration.SpaceName(c.Configuration.Space).Should().Be("l2");
+    }
+
+    [Fact]
+    public async Task CreateCollection_keeps_configuration_and_metadata_when_given()
+    {
+        var c = await Client.CreateCollectionAsync("books", new CollectionOptions
+        {
+            Metadata = Meta(("owner", "ann"), ("version", 2), ("ratio", 2.0), ("public", true)),
+            Configuration = new CollectionConfiguration { Space = DistanceSpace.InnerProduct, EfConstruction = 200, EfSearch = 50, MaxNeighbors = 32 },
+        });
+
+        c.Configuration.Should().Be(new CollectionConfiguration { Space = DistanceSpace.InnerProduct, EfConstruction = 200, EfSearch = 50, MaxNeighbors = 32 });
+        ShouldHaveMetadata(c.Metadata, ("owner", "ann"), ("version", 2L), ("ratio", 2.0), ("public", true));
+        c.Metadata!["version"].Kind.Should().Be(MetadataValueKind.Int);
+        c.Metadata["ratio"].Kind.Should().Be(MetadataValueKind.Float);
+
+        var fetched = await Client.GetCollectionAsync("books");
+        fetched.Configuration.Should().Be(c.Configuration);
+        fetched.Metadata.Should().BeEquivalentTo(c.Metadata);
+    }
+
+    [Theory]
+    [InlineData(0, 100, 16, "ef_construction")]
+    [InlineData(100, 0, 16, "ef_search")]
+    [InlineData(100, 100, 1, "max_neighbors")]
+    public async Task CreateCollection_throws_validation_when_configuration_is_out_of_range(int efConstruction, int efSearch, int maxNeighbors, string field)
+    {
+        var act = () => Client.CreateCollectionAsync("books", new CollectionOptions
+        {
+            Configuration = new CollectionConfiguration { EfConstruction = efConstruction, EfSearch = efSearch, MaxNeighbors = maxNeighbors },
+        });
+
+        await act.Should().ThrowAsync<ChromaValidationException>().WithMessage($"*{field}*");
+        (await Client.CountCollectionsAsync()).Should().Be(0);
+    }
+
+    [Fact]
+    public async Task CreateCollection_throws_validation_when_metadata_holds_an_array()
+    {
+        var act = () => Client.CreateCollectionAsync("books", new CollectionOptions { Metadata = Meta(("tags", new[] { "a" })) });
+
+        await act.Should().ThrowAsync<ChromaValidationException>().WithMessage("*'tags'*");
+    }
+
+    [Fact]
+    public async Task CreateCollection_throws_conflict_when_name_exists()
+    {
+        await Client.CreateCollectionAsync("books");
+
+        var act = () => Client.CreateCollectionAsync("books");
+
+        await act.Should().ThrowAsync<ChromaConflictException>().WithMessage("*'books'*");
+        (await Client.CountCollectionsAsync()).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task GetCollection_returns_the_same_collection_when_it_exists()
+    {
+        var created = await Client.CreateCollectionAsync("books");
+
+        var fetched = await Client.GetCollectionAsync("books");
+
+        fetched.Id.Should().Be(created.Id);
+        fetched.Name.Should().Be("books");
+    }
+
+    [Fact]
+    public async Task GetCollection_throws_not_found_when_missing()
+    {
+        var act = () => Client.GetCollectionAsync("missing");
+
+        await act.Should().ThrowAsync<ChromaNotFoundException>().WithMessage("*'missing'*");
+    }
+
+    [Fact]
+    public async Task GetOrCreateCollection_creates_it_when_missing()
+    {
+        var c = await Client.GetOrCreateCollectionAsync("books", new CollectionOptions { Configuration = new CollectionConfiguration { Space = DistanceSpace.Cosine } });
+
+        c.Configuration.Space.Should().Be(DistanceSpace.Cosine);
+        (await Client.GetCollectionAsync("books")).Id.Should().Be(c.Id);
+    }
+
+    [Fact]
+    public async Task GetOrCreateCollection_ignores_other_arguments_when_it_exists()
+    {
+        var created = await Client.CreateCollectionAsync("books", new CollectionOptions
+        {
+            Metadata = Meta(("a", 1)),
+            Configuration = new CollectionConfiguration { Space = DistanceSpace.Cosine, EfSearch = 42 },
+        });
+        await created.AddAsync(["x"], [[1f, 2f]]);
+
+        var again = await Client.GetOrCreateCollectionAsync("books", new CollectionOptions
+        {
+            Metadata = Meta(("b", 2)),
+            Configuration = new CollectionConfiguration { Space = DistanceSpace.InnerProduct, EfSearch = 7 },
+        });
+
+        again.Id.Should().Be(created.Id);
+        again.Configuration.Space.Should().Be(DistanceSpace.Cosine);
+        again.Configuration.EfSearch.Should().Be(42);
+        ShouldHaveMetadata(again.Metadata, ("a", 1L));
+        (await again.CountAsync()).Should().Be(1);
+        (await Client.CountCollectionsAsync()).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task ListCollections_returns_oldest_first()
+    {
+        foreach (var name in new[] { "zebra", "apple", "mango" })
+        {
+            await Client.CreateCollectionAsync(name);
+        }
+
+        (await Client.ListCollectionsAsync()).Select(c => c.Name).Should().Equal("zebra", "apple", "mango");
+    }
+
+    [Fact]
+    public async Task ListCollections_applies_limit_and_offset()
+    {
+        foreach (var name in new[] { "c01", "c02", "c03", "c04", "c05" })
+        {
+            await Client.CreateCollectionAsync(name);
+        }
+
+        (await Client.ListCollectionsAsync(2, 0)).Select(c => c.Name).Should().Equal("c01", "c02");
+        (await Client.ListCollectionsAsync(2, 2)).Select(c => c.Name).Should().Equal("c03", "c04");
+        (await Client.ListCollectionsAsync(null, 4)).Select(c => c.Name).Should().Equal("c05");
+        (await Client.ListCollectionsAsync(null, 5)).Should().BeEmpty();
+        (await Client.ListCollectionsAsync(0, 0)).Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData(-1, 0, "limit")]
+    [InlineData(null, -1, "offset")]
+    public async Task ListCollections_throws_validation_when_limit_or_offset_is_negative(int? limit, int offset, string field)
+    {
+        var act = () => Client.ListCollectionsAsync(limit, offset);
+
+        await act.Should().ThrowAsync<ChromaValidationException>().WithMessage($"*{field}*");
+    }
+
+    [Fact]
+    public async Task ListCollections_describes_each_collection()
+    {
+        var c = await Client.CreateCollectionAsync("books", new CollectionOptions
+        {
+            Metadata = Meta(("k", "v")),
+            Configuration = new CollectionConfiguration { Space = DistanceSpace.Cosine },
+        });
+        await c.AddAsync(["a"], [[1f, 2f, 3f]]);
+
+        var info = (await Client.ListCollectionsAsync()).Single();
+
+        info.Id.Should().Be(c.Id);
+        info.Name.Should().Be("books");
+        info.Tenant.Should().Be("default_tenant");
+        info.Database.Should().Be("default_database");
+        ShouldHaveMetadata(info.Metadata, ("k", "v"));
+        info.Configuration.Space.Should().Be(DistanceSpace.Cosine);
+        info.Dimension.Should().Be(3);
+    }
+
+    [Fact]
+    public async Task CountCollections_counts_collections_of_this_database()
+    {
+        (await Client.CountCollectionsAsync()).Should().Be(0);
+        await Client.CreateCollectionAsync("one");
+        await Client.CreateCollectionAsync("two");
+        await Client.CreateDatabaseAsync("other");
+        await Client.WithDatabase("other").CreateCollectionAsync("three");
+
+        (await Client.CountCollectionsAsync()).Should().Be(2);
+        (await Client.WithDatabase("other").CountCollectionsAsync()).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task DeleteCollection_removes_it_and_its_records()
+    {
+        var c = await Client.CreateCollectionAsync("books");
+        await c.AddAsync(["a", "b"], [[1f], [2f]]);
+
+        await Client.DeleteCollectionAsync("books");
+
+        (await Client.CountCollectionsAsync()).Should().Be(0);
+        var get = () => Client.GetCollectionAsync("books");
+        await get.Should().ThrowAsync<ChromaNotFoundException>();
+
+        var recreated = await Client.CreateCollectionAsync("books");
+        recreated.Id.Should().NotBe(c.Id);
+        (await recreated.CountAsync()).Should().Be(0);
+        recreated.Dimension.Should().BeNull();
+        (await recreated.GetAsync()).Ids.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task DeleteCollection_throws_not_found_when_missing()
+    {
+        var act = () => Client.DeleteCollectionAsync("missing");
+
+        await act.Should().ThrowAsync<ChromaNotFoundException>().WithMessage("*'missing'*");
+    }
+
+    [Theory]
+    [MemberData(nameof(CollectionCases.CollectionCalls), MemberType = typeof(CollectionCases))]
+    public async Task Collection_call_throws_not_found_when_collection_was_deleted(string call)
+    {
+        var c = await Client.CreateCollectionAsync("books");
+        await c.AddAsync(["a"], [[1f, 2f]]);
+        await Client.DeleteCollectionAsync("books");
+
+        var act = () => CollectionCases.CollectionCallsByName[call](c);
+
+        await act.Should().ThrowAsync<ChromaNotFoundException>().WithMessage("*'books'*");
+    }
+
+    [Fact]
+    public async Task Collection_call_throws_not_found_when_deleted_collection_was_recreated_under_same_name()
+    {
+        var old = await Client.CreateCollectionAsync("books");
+        await Client.DeleteCollectionAsync("books");
+        var fresh = await Client.CreateCollectionAsync("books");
+        await fresh.AddAsync(["a"], [[1f]]);
+
+        var act = () => old.GetAsync();
+
+        await act.Should().ThrowAsync<ChromaNotFoundException>();
+        (await fresh.CountAsync()).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task Modify_renames_when_name_is_new()
+    {
+        var c = await Client.CreateCollectionAsync("books");
+        await c.AddAsync(["a"], [[1f]]);
+
+        await c.ModifyAsync(name: "novels");
+
+        c.Name.Should().Be("novels");
+        (await Client.GetCollectionAsync("novels")).Id.Should().Be(c.Id);
+        (await (await Client.GetCollectionAsync("novels")).CountAsync()).Should().Be(1);
+        var old = () => Client.GetCollectionAsync("books");
+        await old.Should().ThrowAsync<ChromaNotFoundException>();
+        (await Client.ListCollectionsAsync()).Select(i => i.Name).Should().Equal("novels");
+    }
+
+    [Fact]
+    public async Task Modify_throws_conflict_when_new_name_exists()
+    {
+        var c = await Client.CreateCollectionAsync("books");
+        await Client.CreateCollectionAsync("novels");
+
+        var act = () => c.ModifyAsync(name: "novels");
+
+        await act.Should().ThrowAsync<ChromaConflictException>().WithMessage("*'novels'*");
+        c.Name.Should().Be("books");
+    }
+
+    [Fact]
+    public async Task Modify_accepts_the_current_name_when_renaming_to_itself()
+    {
+        var c = await Client.CreateCollectionAsync("books");
+
+        await c.ModifyAsync(name: "books");
+
+        c.Name.Should().Be("books");
+    }
+
+    [Fact]
+    public async Task Modify_throws_validation_when_new_name_is_invalid()
+    {
+        var c = await Client.CreateCollectionAsync("books");
+
+        var act = () => c.ModifyAsync(name: "-bad-");
+
+        await act.Should().ThrowAsync<ChromaValidationException>().WithMessage("*'-bad-'*");
+        c.Name.Should().Be("books");
+    }
+
+    [Fact]
+    public async Task Modify_replaces_metadata_when_metadata_is_given()
+    {
+        var c = await Client.CreateCollectionAsync("books", new CollectionOptions { Metadata = Meta(("a", 1), ("b", "x")) });
+
+        await c.ModifyAsync(metadata: Meta(("c", 2.5)));
+
+        ShouldHaveMetadata(c.Metadata, ("c", 2.5));
+        ShouldHaveMetadata((await Client.GetCollectionAsync("books")).Metadata, ("c", 2.5));
+    }
+
+    [Fact]
+    public async Task Modify_keeps_metadata_when_only_name_changes()
+    {
+        var c = await Client.CreateCollectionAsync("books", new CollectionOptions { Metadata = Meta(("a", 1)) });
+
+        await c.ModifyAsync(name: "novels");
+
+        ShouldHaveMetadata((await Client.GetCollectionAsync("novels")).Metadata, ("a", 1L));
+    }
+
+    [Theory]
+    [MemberData(nameof(CollectionCases.FixedSettingChanges), MemberType = typeof(CollectionCases))]
+    public async Task Modify_throws_validation_when_a_fixed_setting_changes(string field, CollectionConfigurationUpdate update)
+    {
+        var c = await Client.CreateCollectionAsync("books");
+
+        var act = () => c.ModifyAsync(name: "renamed", configuration: update);
+
+        await act.Should().ThrowAsync<ChromaValidationException>().WithMessage($"*{field}*");
+        c.Name.Should().Be("books");
+        c.Configuration.Should().Be(new CollectionConfiguration());
+    }
+
+    [Fact]
+    public async Task Modify_accepts_fixed_settings_when_they_equal_current_values()
+    {
+        var c = await Client.CreateCollectionAsync("books");
+
+        await c.ModifyAsync(configuration: new CollectionConfigurationUpdate { Space = DistanceSpace.L2, EfConstruction = 100, MaxNeighbors = 16 });
+
+        c.Configuration.Should().Be(new CollectionConfiguration());
+    }
+
+    [Fact]
+    public async Task Modify_changes_ef_search_when_given()
+    {
+        var c = await Client.CreateCollectionAsync("books");
+
+        await c.ModifyAsync(configuration: new CollectionConfigurationUpdate { EfSearch = 250 });
+
+        c.Configuration.EfSearch.Should().Be(250);
+        (await Client.GetCollectionAsync("books")).Configuration.EfSearch.Should().Be(250);
+        (await Client.ListCollectionsAsync()).Single().Configuration.EfSearch.Should().Be(250);
+    }
+
+    [Fact]
+    public async Task Modify_throws_validation_when_ef_search_is_out_of_range()
+    {
+        var c = await Client.CreateCollectionAsync("books");
+
+        var act = () => c.ModifyAsync(configuration: new CollectionConfigurationUpdate { EfSearch = 0 });
+
+        await act.Should().ThrowAsync<ChromaValidationException>().WithMessage("*ef_search*");
+        c.Configuration.EfSearch.Should().Be(100);
+    }
+
+    [Theory]
+    [MemberData(nameof(CollectionCases.ValidNames), MemberType = typeof(CollectionCases))]
+    public async Task CreateCollection_accepts_name_when_it_follows_chroma_rules(string name)
+    {
+        var c = await Client.CreateCollectionAsync(name);
+
+        c.Name.Should().Be(name);
+        (await Client.GetCollectionAsync(name)).Id.Should().Be(c.Id);
+    }
+
+    [Theory]
+    [MemberData(nameof(CollectionCases.InvalidNames), MemberType = typeof(CollectionCases))]
+    public async Task CreateCollection_throws_validation_when_name_breaks_chroma_rules(string name, string rule)
+    {
+        var act = () => Client.CreateCollectionAsync(name);
+
+        await act.Should().ThrowAsync<ChromaValidationException>().WithMessage($"*{rule}*");
+        (await Client.CountCollectionsAsync()).Should().Be(0);
+    }
+
+    [Theory]
+    [MemberData(nameof(CollectionCases.InvalidNames), MemberType = typeof(CollectionCases))]
+    public async Task GetOrCreateCollection_throws_validation_when_name_breaks_chroma_rules(string name, string rule)
+    {
+        var act = () => Client.GetOrCreateCollectionAsync(name);
+
+        await act.Should().ThrowAsync<ChromaValidationException>().WithMessage($"*{rule}*");
+    }
+
+    [Fact]
+    public async Task CreateCollection_throws_validation_naming_the_name_when_it_is_an_ipv4_address()
+    {
+        var act = () => Client.CreateCollectionAsync("192.168.1.1");
+
+        await act.Should().ThrowAsync<ChromaValidationException>().WithMessage("*'192.168.1.1'*");
+    }
+
+    [Fact]
+    public async Task CreateCollection_allows_same_name_when_databases_differ()
+    {
+        await Client.CreateDatabaseAsync("other");
+        var a = await Client.CreateCollectionAsync("books");
+        var b = await Client.WithDatabase("other").CreateCollectionAsync("books");
+
+        a.Id.Should().NotBe(b.Id);
+        await a.AddAsync(["only-in-a"], [[1f]]);
+        (await b.CountAsync()).Should().Be(0);
+    }
+}
+
+public sealed class CollectionContractEmbedded : CollectionContract<EmbeddedTarget>;
+
+/// <summary>Theory data of <see cref="CollectionContract{TTarget}"/> (static members cannot sit on the generic class).</summary>
+public static class CollectionCases
+{
+    public static TheoryData<string, string> InvalidNames => new()
+    {
+        { "", "3 to 512" },
+        { "a", "3 to 512" },
+        { "ab", "3 to 512" },
+        { new string('x', 513), "3 to 512" },
+        { "-abc", "start and end" },
+        { "abc-", "start and end" },
+        { "_abc", "start and end" },
+        { "abc_", "start and end" },
+        { ".abc", "start and end" },
+        { "abc.", "start and end" },
+        { "a..b", ".." },
+        { "ab..cd", ".." },
+        { "has space", "[a-zA-Z0-9._-]" },
+        { "slash/name", "[a-zA-Z0-9._-]" },
+        { "colon:name", "[a-zA-Z0-9._-]" },
+        { "dollar$name", "[a-zA-Z0-9._-]" },
+        { "caf\u00e9s", "[a-zA-Z0-9._-]" },
+        { "tab\tname", "[a-zA-Z0-9._-]" },
+        { "192.168.1.1", "IPv4" },
+        { "127.0.0.1", "IPv4" },
+        { "10.0.0.255", "IPv4" },
+        { "0.0.0.0", "IPv4" },
+        { "255.255.255.255", "IPv4" },
+    };
+
+    public static TheoryData<string> ValidNames => new(
+        "abc",
+        "ABC",
+        "a1b",
+        "123",
+        "my-collection",
+        "my_collection",
+        "my.collection",
+        "a.b-c_d",
+        "v1.2.3",
+        "1.2.3",
+        "1.2.3.4.5",
+        "999.999.999.999",
+        "a-_.-z",
+        new string('x', 512),
+        "a" + new string('-', 510) + "z");
+
+    public static TheoryData<string, CollectionConfigurationUpdate> FixedSettingChanges => new()
+    {
+        { "space", new CollectionConfigurationUpdate { Space = DistanceSpace.Cosine } },
+        { "ef_construction", new CollectionConfigurationUpdate { EfConstruction = 50 } },
+        { "max_neighbors", new CollectionConfigurationUpdate { MaxNeighbors = 8 } },
+    };
+
+    internal static readonly Dictionary<string, Func<IChromaCollection, Task>> CollectionCallsByName = new()
+    {
+        ["Count"] = c => c.CountAsync(),
+        ["Add"] = c => c.AddAsync(["n"], [[1f, 2f]]),
+        ["Upsert"] = c => c.UpsertAsync(["n"], [[1f, 2f]]),
+        ["Update"] = c => c.UpdateAsync(["a"], metadatas: [StoreFixture.Meta(("k", 1))]),
+        ["Delete"] = c => c.DeleteAsync(["a"]),
+        ["Get"] = c => c.GetAsync(),
+        ["Peek"] = c => c.PeekAsync(),
+        ["Query"] = c => c.QueryAsync([[1f, 2f]]),
+        ["Modify"] = c => c.ModifyAsync(name: "renamed"),
+    };
+
+    public static TheoryData<string> CollectionCalls => new(CollectionCallsByName.Keys);
+}
