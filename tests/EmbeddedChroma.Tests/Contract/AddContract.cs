@@ -1,5 +1,6 @@
 namespace EmbeddedChroma.Tests.Contract;
 
+/// <summary>Add: what is stored, Chroma's rule for existing ids, the dimension the first add fixes, and all-or-nothing batches with errors naming the id, index or field.</summary>
 public abstract class AddContract<TTarget> : ContractSuite<TTarget>
     where TTarget : IContractTarget, new()
 {

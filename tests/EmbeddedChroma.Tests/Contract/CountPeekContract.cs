@@ -1,5 +1,6 @@
 namespace EmbeddedChroma.Tests.Contract;
 
+/// <summary>Count and peek.</summary>
 public abstract class CountPeekContract<TTarget> : ContractSuite<TTarget>
     where TTarget : IContractTarget, new()
 {

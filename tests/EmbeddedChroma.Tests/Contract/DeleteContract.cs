@@ -1,5 +1,6 @@
 namespace EmbeddedChroma.Tests.Contract;
 
+/// <summary>Delete by ids and/or filters, its validation, and that deleted records never come back while new ones reuse the space.</summary>
 public abstract class DeleteContract<TTarget> : ContractSuite<TTarget>
     where TTarget : IContractTarget, new()
 {

@@ -2,6 +2,7 @@ using EmbeddedChroma.Tests.TestUtilities;
 
 namespace EmbeddedChroma.Tests.Contract;
 
+/// <summary>The text calls: documents and query texts embedded by the handle's generator, and what fails without one.</summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The generator is disposed in DisposeAsync (xunit's IAsyncLifetime).")]
 public abstract class EmbeddingGeneratorContract<TTarget> : ContractSuite<TTarget>
     where TTarget : IContractTarget, new()

@@ -1,5 +1,6 @@
 namespace EmbeddedChroma.Tests.Contract;
 
+/// <summary>Get: selection by ids and filters, insertion order, include, limit/offset and typed metadata values.</summary>
 public abstract class GetContract<TTarget> : ContractSuite<TTarget>
     where TTarget : IContractTarget, new()
 {

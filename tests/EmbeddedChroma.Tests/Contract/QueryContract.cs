@@ -1,5 +1,6 @@
 namespace EmbeddedChroma.Tests.Contract;
 
+/// <summary>Query: Chroma's distances per space, nearest first, n_results, selectors, include and validation.</summary>
 public abstract class QueryContract<TTarget> : ContractSuite<TTarget>
     where TTarget : IContractTarget, new()
 {

@@ -1,5 +1,6 @@
 namespace EmbeddedChroma.Tests.Contract;
 
+/// <summary>Tenants and databases through the client: create, get, list, delete, and collections scoped by database.</summary>
 public abstract class TenantDatabaseContract<TTarget> : ContractSuite<TTarget>
     where TTarget : IContractTarget, new()
 {

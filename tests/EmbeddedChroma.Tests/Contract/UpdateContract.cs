@@ -1,5 +1,6 @@
 namespace EmbeddedChroma.Tests.Contract;
 
+/// <summary>Update: existing records change (metadata merged, null removes a key), missing ids are skipped, all or nothing.</summary>
 public abstract class UpdateContract<TTarget> : ContractSuite<TTarget>
     where TTarget : IContractTarget, new()
 {

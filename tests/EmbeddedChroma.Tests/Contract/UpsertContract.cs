@@ -1,5 +1,6 @@
 namespace EmbeddedChroma.Tests.Contract;
 
+/// <summary>Upsert: new ids are inserted, existing ones replaced part by part (metadata merged), all or nothing.</summary>
 public abstract class UpsertContract<TTarget> : ContractSuite<TTarget>
     where TTarget : IContractTarget, new()
 {

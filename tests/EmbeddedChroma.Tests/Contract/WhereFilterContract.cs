@@ -1,6 +1,6 @@
 namespace EmbeddedChroma.Tests.Contract;
 
-/// <summary>where / where_document semantics end to end through the store (Get and Query).</summary>
+/// <summary>where / where_document semantics end to end through Get, Query and Delete.</summary>
 public abstract class WhereFilterContract<TTarget> : ContractSuite<TTarget>
     where TTarget : IContractTarget, new()
 {
