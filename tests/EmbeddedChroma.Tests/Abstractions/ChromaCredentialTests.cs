@@ -184,6 +184,50 @@ public sealed class ChromaCredentialTests : IDisposable
         credential.GetKey().Should().Be("late-key");
     }
 
+    [Fact]
+    public void GetKey_returns_without_deadlock_when_called_on_a_thread_with_a_single_threaded_synchronization_context()
+    {
+        // A UI thread (WinForms, WPF, MAUI) blocks in GetKey while the provider's continuation is posted back to that
+        // same thread: GetKey must not wait on a continuation that can only run on the thread it blocks.
+        var credential = ChromaCredential.FromProvider(async token =>
+        {
+            await Task.Delay(10, token);
+            return "late-key";
+        });
+        string? got = null;
+        Exception? failed = null;
+        var ui = new Thread(() =>
+        {
+            SynchronizationContext.SetSynchronizationContext(new NeverPumpedContext());
+            try
+            {
+                got = credential.GetKey();
+            }
+            catch (Exception ex)
+            {
+                failed = ex;
+            }
+        })
+        { IsBackground = true };
+
+        ui.Start();
+
+        ui.Join(TimeSpan.FromSeconds(5)).Should().BeTrue("GetKey deadlocked on the caller's synchronization context");
+        failed.Should().BeNull();
+        got.Should().Be("late-key");
+    }
+
+    /// <summary>A UI-like context whose thread is busy (blocked): posted continuations are queued and never run.</summary>
+    private sealed class NeverPumpedContext : SynchronizationContext
+    {
+        public override void Post(SendOrPostCallback d, object? state)
+        {
+            // Queued for a message loop that is not running while the thread blocks.
+        }
+
+        public override SynchronizationContext CreateCopy() => this;
+    }
+
     // ---- the embedded store's entry points ----
 
     [Fact]
