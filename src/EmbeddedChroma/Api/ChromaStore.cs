@@ -22,7 +22,7 @@ public sealed partial class ChromaStore : IDisposable
     public const string DefaultDatabase = "default_database";
 
     /// <summary>Largest accepted <c>Authorization</c> header value, in characters; longer ones are rejected before parsing.</summary>
-    public const int MaxHeaderLength = 4096;
+    public const int MaxHeaderLength = Credentials.MaxHeaderLength;
 
     internal const string DatabaseFileName = "chroma.sqlite3";
     private const string LockFileName = "chroma.lock";
@@ -410,16 +410,7 @@ public sealed partial class ChromaStore : IDisposable
     /// <summary>Authenticates a raw API key.</summary>
     /// <exception cref="ChromaAuthenticationException">The key is missing, malformed, unknown, wrong, expired, disabled or revoked (one message for all).</exception>
     /// <exception cref="ChromaRateLimitedException">Too many failed attempts for this key id; a correct key is still accepted.</exception>
-    public ApiKeyContext Authenticate(string apiKey)
-    {
-        ThrowIfClosed();
-        if (string.IsNullOrEmpty(apiKey) || apiKey.Length > MaxHeaderLength)
-        {
-            throw KeyRing.Unauthenticated();
-        }
-
-        return new ApiKeyContext(Keys, Keys.Authenticate(apiKey));
-    }
+    public ApiKeyContext Authenticate(string apiKey) => AuthenticateKey(() => Credentials.FromApiKey(apiKey));
 
     /// <summary>
     /// Authenticates an <c>Authorization</c> header value, <c>Bearer &lt;key&gt;</c> (RFC 6750 §2.1: the scheme is
@@ -433,61 +424,13 @@ public sealed partial class ChromaStore : IDisposable
     /// and/or Chroma's <c>X-Chroma-Token: &lt;key&gt;</c>. When both are present they must carry the same key.
     /// </summary>
     /// <exception cref="ChromaAuthenticationException">No credential, a malformed header, two different keys, or a key that is not valid.</exception>
-    public ApiKeyContext AuthenticateHeaders(string? authorization, string? xChromaToken)
+    public ApiKeyContext AuthenticateHeaders(string? authorization, string? xChromaToken) => AuthenticateKey(() => Credentials.FromHeaders(authorization, xChromaToken));
+
+    /// <summary>Checks the store is open, then parses the credential (<see cref="Credentials"/>) and authenticates its key.</summary>
+    private ApiKeyContext AuthenticateKey(Func<string> credential)
     {
         ThrowIfClosed();
-        string? fromAuthorization = null;
-        if (authorization is not null)
-        {
-            fromAuthorization = ParseBearer(authorization) ?? throw KeyRing.Unauthenticated();
-        }
-
-        if (xChromaToken is not null && (xChromaToken.Length is 0 or > MaxHeaderLength || !IsToken(xChromaToken)))
-        {
-            throw KeyRing.Unauthenticated();
-        }
-
-        if (fromAuthorization is not null && xChromaToken is not null && !string.Equals(fromAuthorization, xChromaToken, StringComparison.Ordinal))
-        {
-            // Two different credentials: refuse rather than guess which one the caller meant.
-            throw KeyRing.Unauthenticated();
-        }
-
-        var key = fromAuthorization ?? xChromaToken ?? throw KeyRing.Unauthenticated();
-        return new ApiKeyContext(Keys, Keys.Authenticate(key));
-    }
-
-    /// <summary>The token of <c>Bearer 1*SP b64token</c>, or null. The length is checked before anything else.</summary>
-    private static string? ParseBearer(string value)
-    {
-        const string scheme = "Bearer";
-        if (value.Length is 0 or > MaxHeaderLength || !value.StartsWith(scheme, StringComparison.OrdinalIgnoreCase)
-            || value.Length <= scheme.Length || value[scheme.Length] != ' ')
-        {
-            return null;
-        }
-
-        var token = value.AsSpan(scheme.Length).TrimStart(' ');
-        return token.Length > 0 && IsToken(token) ? token.ToString() : null;
-    }
-
-    /// <summary>RFC 6750 b64token characters only (no whitespace, controls, NUL or non-ASCII look-alikes).</summary>
-    private static bool IsToken(ReadOnlySpan<char> token)
-    {
-        var padding = false;
-        foreach (var c in token)
-        {
-            if (c == '=')
-            {
-                padding = true;
-            }
-            else if (padding || !(char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' or '~' or '+' or '/'))
-            {
-                return false;
-            }
-        }
-
-        return true;
+        return new ApiKeyContext(Keys, Keys.Authenticate(credential()));
     }
 
     /// <summary>A client bound to <paramref name="context"/> and one tenant/database (defaults: Chroma's).</summary>
