@@ -214,7 +214,7 @@ public sealed class ChromaClient
         Names.Validate(name, "collection");
         var configuration = options?.Configuration ?? new CollectionConfiguration();
         configuration.Validate();
-        var metadata = MetadataCodec.Normalize(options?.Metadata, $"collection '{Echo.Text(name)}'", Store.Options, allowNullValues: false, scalarsOnly: true);
+        var metadata = MetadataCodec.Normalize(options?.Metadata, $"collection '{Echo.Text(name)}'", Store.Limits, allowNullValues: false, scalarsOnly: true);
         Gate(action, new ResourceRef(Tenant, Database, name));
         if (getExisting && Store.Options.ReadOnly
             && Store.InRead(() => Store.FindCollection(Store.DatabaseId(Tenant, Database), name)) is { } found)

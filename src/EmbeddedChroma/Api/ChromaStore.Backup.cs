@@ -38,7 +38,7 @@ public sealed partial class ChromaStore
         var target = CheckBackupDestination(destination);
         Internal.OwnerOnly.CreateFolder(target);
 
-        var partial = System.IO.Path.Combine(target, DatabaseFileName + PartialSuffix);
+        var partial = System.IO.Path.Combine(target, Engine.StoreFolder.DatabaseFileName + PartialSuffix);
         var source = Db.Rent();
         SqliteTransaction? snapshot = null;
         try
@@ -56,7 +56,7 @@ public sealed partial class ChromaStore
                     pin.ExecuteScalar();
                 }
 
-                bytes += CopyVectors(System.IO.Path.Combine(target, VectorsFolder));
+                bytes += CopyVectors(System.IO.Path.Combine(target, Engine.StoreFolder.VectorsFolder));
             }
 
             AfterBackupSnapshot?.Invoke();
@@ -69,7 +69,7 @@ public sealed partial class ChromaStore
             }
 
             snapshot.Rollback();
-            var final = System.IO.Path.Combine(target, DatabaseFileName);
+            var final = System.IO.Path.Combine(target, Engine.StoreFolder.DatabaseFileName);
             File.Move(partial, final);
             bytes += new FileInfo(final).Length;
             return new BackupResult(target, bytes, Stopwatch.GetElapsedTime(started));

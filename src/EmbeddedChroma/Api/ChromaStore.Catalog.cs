@@ -215,7 +215,7 @@ public sealed partial class ChromaStore
         command.Parameters.AddWithValue("$n", name);
         command.Parameters.AddWithValue("$meta", (object?)metadataJson ?? DBNull.Value);
         command.Parameters.AddWithValue("$efs", efSearch);
-        command.Parameters.AddWithValue("$csum", CollectionChecksum(state, state.Dimension, name, efSearch, metadataJson));
+        command.Parameters.AddWithValue("$csum", RecordChecksum.CollectionRow(state, state.Dimension, name, efSearch, metadataJson));
         command.Parameters.AddWithValue("$id", state.Id);
         command.ExecuteNonQuery();
     }
@@ -260,7 +260,7 @@ public sealed partial class ChromaStore
             state.Arena?.Dispose();
             state.Arena = null;
             VectorArena.Delete(ArenaPath(state.Uuid));
-            TryDelete(ArenaPath(state.Uuid) + CompactionTempSuffix);
+            Engine.StoreFolder.TryDelete(_folder.CompactionTempPath(state.Uuid));
             _collections.TryRemove(state.Id, out _);
         }
         finally
@@ -268,12 +268,6 @@ public sealed partial class ChromaStore
             state.Lock.ExitWriteLock();
         }
     }
-
-    /// <summary>The catalog row checksum of <paramref name="state"/> with the given changed fields (see <see cref="RecordChecksum.CollectionRow"/>).</summary>
-    internal static long CollectionChecksum(CollectionState state, int? dimension, string name, int efSearch, string? metadataJson) =>
-        RecordChecksum.CollectionRow(
-            state.Uuid.ToString(), state.DatabaseId, name, dimension, CollectionConfiguration.SpaceName(state.Configuration.Space),
-            state.Configuration.EfConstruction, efSearch, state.Configuration.MaxNeighbors, metadataJson);
 
     private void LoadCollections()
     {
@@ -326,12 +320,5 @@ public sealed partial class ChromaStore
     }
 
     /// <summary>Runs a catalog read under the write lock.</summary>
-    internal T InRead<T>(Func<T> read)
-    {
-        lock (Db.WriteLock)
-        {
-            ThrowIfClosed();
-            return Db.Guard(read);
-        }
-    }
+    internal T InRead<T>(Func<T> read) => _session.Read(read);
 }

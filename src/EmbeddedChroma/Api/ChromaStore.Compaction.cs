@@ -9,8 +9,6 @@ namespace EmbeddedChroma;
 // rebuilding its graph, and shrinking the SQLite file.
 public sealed partial class ChromaStore
 {
-    private const string CompactionTempSuffix = ".compact";
-
     private readonly Lock _maintenanceLock = new();
     private readonly HashSet<long> _compactionQueued = [];
     private Task _maintenance = Task.CompletedTask;
@@ -58,14 +56,14 @@ public sealed partial class ChromaStore
             }
 
             var started = Stopwatch.GetTimestamp();
-            var bytesBefore = FolderBytes();
+            var bytesBefore = _folder.Bytes();
             var (slotsBefore, moved) = Db.Guard(() => CompactSlots(state));
             Db.Guard(() =>
             {
                 ShrinkDatabase(convert: !automatic);
                 return 0;
             });
-            return new CompactionResult(state.Count, slotsBefore, state.NextSlot, moved, bytesBefore, FolderBytes(), Stopwatch.GetElapsedTime(started));
+            return new CompactionResult(state.Count, slotsBefore, state.NextSlot, moved, bytesBefore, _folder.Bytes(), Stopwatch.GetElapsedTime(started));
         }
     }
 
@@ -87,7 +85,7 @@ public sealed partial class ChromaStore
 
         lock (_maintenanceLock)
         {
-            if (_closed || !_compactionQueued.Add(state.Id))
+            if (_session.IsClosed || !_compactionQueued.Add(state.Id))
             {
                 return;
             }
@@ -100,7 +98,7 @@ public sealed partial class ChromaStore
     {
         try
         {
-            if (!_closed)
+            if (!_session.IsClosed)
             {
                 Compact(state, automatic: true);
             }
@@ -139,8 +137,8 @@ public sealed partial class ChromaStore
     private (int SlotsBefore, int Moved) CompactSlots(CollectionState state)
     {
         var arenaPath = ArenaPath(state.Uuid);
-        var tempPath = arenaPath + CompactionTempSuffix;
-        SqliteTransaction? tx = null;
+        var tempPath = _folder.CompactionTempPath(state.Uuid);
+        Engine.WriteSession.Transaction? tx = null;
         var haveArena = false;
         long seq;
         long chain;
@@ -177,8 +175,7 @@ public sealed partial class ChromaStore
 
             Debug.Assert(holes.Count == movers.Count, "live slots above the count fill the holes below it exactly");
             moved = movers.Count;
-            tx = Db.Writer.BeginTransaction();
-            Db.CurrentTransaction = tx;
+            tx = _session.Begin();
             seq = NextSeq();
             chain = CurrentChain;
             var update = WriteCommand("UPDATE records SET slot = $to WHERE collection_id = $c AND slot = $from");
@@ -227,7 +224,6 @@ public sealed partial class ChromaStore
         }
         catch
         {
-            Db.CurrentTransaction = null;
             tx?.Dispose();
             TryDelete(tempPath);
             throw;
@@ -255,14 +251,12 @@ public sealed partial class ChromaStore
             }
             finally
             {
-                Db.CurrentTransaction = null;
                 tx!.Dispose();
             }
 
             state.LastSeq = seq;
             state.LastChain = chain;
             state.CompactedSeq = seq;
-            Acknowledge(seq);
             var bits = new ulong[Math.Max(1, (count + 63) >> 6)];
             for (var slot = 0; slot < count; slot++)
             {
@@ -354,33 +348,5 @@ public sealed partial class ChromaStore
 
     private static bool IsLive(CollectionState state, int slot) => (slot >> 6) < state.Live.Length && (state.Live[slot >> 6] & (1UL << slot)) != 0;
 
-    private long FolderBytes()
-    {
-        long total = 0;
-        foreach (var file in new DirectoryInfo(Path).EnumerateFiles("*", SearchOption.AllDirectories))
-        {
-            try
-            {
-                total += file.Length;
-            }
-            catch (IOException)
-            {
-                // Removed while listing.
-            }
-        }
-
-        return total;
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-            // Left for the next load to discard.
-        }
-    }
+    private static void TryDelete(string path) => Engine.StoreFolder.TryDelete(path);
 }

@@ -25,7 +25,7 @@ public sealed partial class ChromaStore
                 return;
             }
 
-            EnsureDerivedPaths(state);
+            _folder.EnsureDerivedPaths(state.Uuid, Options.TimeProvider, Options.Logger);
             var connection = Db.Rent();
             try
             {
@@ -51,7 +51,7 @@ public sealed partial class ChromaStore
                         state.CompactedSeq = ReadCompactedSeq(connection, state.Id);
 
                         // A compaction killed before its commit leaves its unfinished arena behind: discard it.
-                        TryDelete(ArenaPath(state.Uuid) + CompactionTempSuffix);
+                        Engine.StoreFolder.TryDelete(_folder.CompactionTempPath(state.Uuid));
                     }
 
                     state.Indexer ??= new VectorIndexer(state, GraphPath(state.Uuid), Options.HnswThreshold, chain => Owner(state, chain), Options.Logger);
@@ -105,49 +105,6 @@ public sealed partial class ChromaStore
         }
     }
 
-    /// <summary>
-    /// Derived paths of the wrong kind — a folder where the collection's arena or graph file belongs, or a file where
-    /// the vectors folder belongs — are damaged derived files: moved aside (renamed <c>&lt;name&gt;.damaged-&lt;UTC time&gt;</c>),
-    /// logged, and rebuilt from SQLite like any other. Without this, every call would fail on them forever.
-    /// </summary>
-    private void EnsureDerivedPaths(CollectionState state)
-    {
-        if (File.Exists(_derivedFolder))
-        {
-            MoveAside(_derivedFolder, "a file", isDirectory: false);
-        }
-
-        foreach (var path in (ReadOnlySpan<string>)[ArenaPath(state.Uuid), GraphPath(state.Uuid)])
-        {
-            if (Directory.Exists(path))
-            {
-                MoveAside(path, "a folder", isDirectory: true);
-            }
-        }
-    }
-
-    private void MoveAside(string path, string found, bool isDirectory)
-    {
-        var target = $"{path}.damaged-{Options.TimeProvider.GetUtcNow():yyyyMMdd'T'HHmmssfff'Z'}";
-        try
-        {
-            if (isDirectory)
-            {
-                Directory.Move(path, target);
-            }
-            else
-            {
-                File.Move(path, target);
-            }
-        }
-        catch (Exception ex) when (StorageErrors.IsStorageFault(ex))
-        {
-            throw StorageErrors.Map(ex, path);
-        }
-
-        Internal.StoreLog.DerivedPathMovedAside(Options.Logger, path, found, target);
-    }
-
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // once per open, over every record
     private static void LoadSlots(CollectionState state, Microsoft.Data.Sqlite.SqliteConnection connection)
     {
@@ -197,7 +154,7 @@ public sealed partial class ChromaStore
 
                 var blob = (byte[])reader.GetValue(1);
                 RecordChecksum.VerifyVector(state, reader.GetString(2), blob, reader.GetInt64(3));
-                WriteRow(arena, slot, MemoryMarshal.Cast<byte, float>(blob), state.Configuration.Space);
+                arena.WriteVector(slot, MemoryMarshal.Cast<byte, float>(blob), state.Configuration.Space);
             }
         }
         catch
@@ -208,20 +165,6 @@ public sealed partial class ChromaStore
 
         arena.Checkpoint(state.LastSeq, owner);
         return arena;
-    }
-
-    /// <summary>Writes one vector into its slot, normalized for cosine so cosine distance is 1 − dot.</summary>
-    internal static void WriteRow(VectorArena arena, int slot, ReadOnlySpan<float> vector, DistanceSpace space)
-    {
-        var row = arena.WritableRow(slot);
-        if (space == DistanceSpace.Cosine)
-        {
-            Distance.VectorMath.Normalize(vector, row);
-        }
-        else
-        {
-            vector.CopyTo(row);
-        }
     }
 
     /// <summary>

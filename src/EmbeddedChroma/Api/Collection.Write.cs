@@ -144,7 +144,7 @@ public sealed partial class Collection
             Validation.Documents(documents, Limits);
         }
 
-        var batch = new RecordWriter(Store, _state);
+        var batch = new Engine.RecordWriter(Store.Session, Store.Folder, Limits.FilterIndexMemoryBudget, _state);
         Store.InWrite(
             () =>
             {
@@ -211,7 +211,7 @@ public sealed partial class Collection
             Validation.Ids(ids, Limits);
         }
 
-        var batch = new RecordWriter(Store, _state);
+        var batch = new Engine.RecordWriter(Store.Session, Store.Folder, Limits.FilterIndexMemoryBudget, _state);
         return Store.InWrite(
             () =>
             {
@@ -264,6 +264,4 @@ public sealed partial class Collection
         Gate(ChromaActions.Compact);
         return Store.Compact(_state, automatic: false)!;
     }
-
-    internal static byte[] ToBlob(ReadOnlySpan<float> vector) => MemoryMarshal.AsBytes(vector).ToArray();
 }

@@ -38,7 +38,7 @@ public sealed partial class Collection
 
     private ChromaStore Store => _client.Store;
 
-    private ChromaStoreOptions Limits => Store.Options;
+    private StoreLimits Limits => Store.Limits;
 
     /// <summary>The collection's id.</summary>
     public Guid Id => _state.Uuid;

@@ -16,7 +16,7 @@ internal static class MetadataCodec
     /// means "remove this key", so the normalized map keeps it as <see langword="null"/>; for add a null is dropped.
     /// </summary>
     public static Dictionary<string, object?>? Normalize(
-        IReadOnlyDictionary<string, object?>? metadata, string where, ChromaStoreOptions limits, bool allowNullValues, bool scalarsOnly = false)
+        IReadOnlyDictionary<string, object?>? metadata, string where, StoreLimits limits, bool allowNullValues, bool scalarsOnly = false)
     {
         if (metadata is null)
         {
@@ -69,7 +69,7 @@ internal static class MetadataCodec
         return result;
     }
 
-    private static object NormalizeValue(object value, string where, ChromaStoreOptions limits, bool scalarsOnly)
+    private static object NormalizeValue(object value, string where, StoreLimits limits, bool scalarsOnly)
     {
         switch (value)
         {
@@ -101,7 +101,7 @@ internal static class MetadataCodec
             $"{where}: value of type {value.GetType().Name} is not allowed; expected string, integer, float, bool{(scalarsOnly ? "" : " or a non-empty array of one of those")}.");
     }
 
-    private static object NormalizeArray(System.Collections.IEnumerable list, string where, ChromaStoreOptions limits)
+    private static object NormalizeArray(System.Collections.IEnumerable list, string where, StoreLimits limits)
     {
         var items = new List<object>();
         foreach (var item in list)
@@ -138,7 +138,7 @@ internal static class MetadataCodec
         };
     }
 
-    private static object FromJsonElement(JsonElement e, string where, ChromaStoreOptions limits, bool scalarsOnly)
+    private static object FromJsonElement(JsonElement e, string where, StoreLimits limits, bool scalarsOnly)
     {
         switch (e.ValueKind)
         {
@@ -169,7 +169,7 @@ internal static class MetadataCodec
         }
     }
 
-    private static void CheckString(string s, string where, ChromaStoreOptions limits)
+    private static void CheckString(string s, string where, StoreLimits limits)
     {
         if (s.Length > limits.MaxMetadataValueLength)
         {

@@ -275,6 +275,20 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
         }
     }
 
+    /// <summary>Writes one vector into its slot, normalized for cosine so cosine distance is 1 − dot.</summary>
+    public void WriteVector(int slot, ReadOnlySpan<float> vector, DistanceSpace space)
+    {
+        var row = WritableRow(slot);
+        if (space == DistanceSpace.Cosine)
+        {
+            Distance.VectorMath.Normalize(vector, row);
+        }
+        else
+        {
+            vector.CopyTo(row);
+        }
+    }
+
     /// <summary>Writes a row and returns a span over it, for normalizing in place.</summary>
     public Span<float> WritableRow(int slot)
     {

@@ -78,7 +78,7 @@ internal sealed class VectorIndexer : IDisposable
 
         // The chain value of the graph's write, looked up in this database: a graph of another collection, or from a
         // copy of the store whose history diverged, carries another owner stamp and is not loaded.
-        var chain = stamp == _state.LastSeq ? _state.LastChain : ChromaStore.ChainAt(connection, stamp);
+        var chain = stamp == _state.LastSeq ? _state.LastChain : StoreIdentity.ChainAt(connection, stamp);
         return HnswIndex.TryLoad(_path, arena, _state.Configuration.Space, Parameters(), stamp, _owner(chain)) is { } graph
             ? (stamp, chain, graph)
             : null;
