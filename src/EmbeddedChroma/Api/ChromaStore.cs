@@ -15,20 +15,19 @@ namespace EmbeddedChroma;
 /// <see cref="ApiKeyContext"/>: <see cref="Create"/> yields the first admin key exactly once.
 /// </summary>
 /// <remarks>Thread-safe: any number of threads may use one store; writes are serialized, queries run concurrently.</remarks>
-public sealed partial class ChromaStore : IDisposable
+public sealed class ChromaStore : IDisposable
 {
     /// <summary>The tenant used when none is named.</summary>
-    public const string DefaultTenant = "default_tenant";
+    public const string DefaultTenant = Catalog.DefaultTenant;
 
     /// <summary>The database used when none is named.</summary>
-    public const string DefaultDatabase = "default_database";
+    public const string DefaultDatabase = Catalog.DefaultDatabase;
 
     /// <summary>Largest accepted <c>Authorization</c> header value, in characters; longer ones are rejected before parsing.</summary>
     public const int MaxHeaderLength = Credentials.MaxHeaderLength;
 
     private readonly StoreFolder _folder;
     private readonly WriteSession _session;
-    private readonly ConcurrentDictionary<long, CollectionState> _collections = new();
 
     private ChromaStore(StoreFolder folder, ChromaStoreOptions options, SqliteDb db, KeyRing keys)
     {
@@ -44,7 +43,11 @@ public sealed partial class ChromaStore : IDisposable
         {
             session = WriteSession.Open(db, folder.Path, options.ReadOnly);
             _session = session;
-            LoadCollections();
+            var context = new StoreContext(db, session, folder, Limits);
+            Catalog = new Catalog(context);
+            Compactor = new Compactor(context);
+            Backups = new BackupWriter(context, keys, () => Catalog.All);
+            Catalog.Load();
         }
         catch
         {
@@ -68,6 +71,12 @@ public sealed partial class ChromaStore : IDisposable
     internal SqliteDb Db { get; }
 
     internal KeyRing Keys { get; }
+
+    internal Catalog Catalog { get; }
+
+    internal Compactor Compactor { get; }
+
+    internal BackupWriter Backups { get; }
 
     /// <summary>True when <paramref name="path"/> holds a store.</summary>
     public static bool Exists(string path)
@@ -119,7 +128,7 @@ public sealed partial class ChromaStore : IDisposable
                 var store = new ChromaStore(folder, options, db, keys);
                 store.InWrite(() =>
                 {
-                    store.EnsureDefaults();
+                    store.Catalog.EnsureDefaults();
                     return 0;
                 });
                 adminKey = keys.CreateAdminKey("admin");
@@ -287,28 +296,37 @@ public sealed partial class ChromaStore : IDisposable
     internal void ThrowIfClosed() => _session.ThrowIfClosed();
 
     /// <summary>Runs <paramref name="action"/> inside one SQLite write transaction (all or nothing); see <see cref="WriteSession.Run{T}"/>.</summary>
-    internal T InWrite<T>(Func<T> action, Action<T>? afterCommit = null, CollectionState? exclusive = null) =>
-        _session.Run(action, afterCommit, exclusive?.Lock);
+    internal T InWrite<T>(Func<T> action, Action<T>? afterCommit = null) => _session.Run(action, afterCommit);
 
-    internal WriteSession Session => _session;
+    /// <summary>Runs a catalog read under the write lock.</summary>
+    internal T InRead<T>(Func<T> read) => _session.Read(read);
 
-    internal StoreFolder Folder => _folder;
+    /// <summary>Compacts one collection (see <see cref="Compactor.Compact"/>).</summary>
+    internal CompactionResult Compact(CollectionEngine collection)
+    {
+        var stats = Compactor.Compact(collection, automatic: false)!.Value;
+        return new CompactionResult(stats.Records, stats.SlotsBefore, stats.SlotsAfter, stats.RecordsMoved, stats.BytesBefore, stats.BytesAfter, stats.Duration);
+    }
 
-    internal void OnCommit(Action step) => _session.OnCommit(step);
+    /// <summary>Writes a consistent copy of the store (see <see cref="BackupWriter.BackupTo"/>).</summary>
+    internal BackupResult BackupTo(string destination)
+    {
+        var stats = Backups.BackupTo(destination);
+        return new BackupResult(stats.Path, stats.Bytes, stats.Elapsed);
+    }
 
-    internal SqliteTransaction? CurrentTransaction => _session.CurrentTransaction;
+    /// <summary>Test hook: runs after a backup pinned its snapshot and copied the vectors, before it copies the database.</summary>
+    internal Action? AfterBackupSnapshot
+    {
+        get => Backups.AfterSnapshot;
+        set => Backups.AfterSnapshot = value;
+    }
 
-    internal SqliteCommand WriteCommand(string sql) => _session.WriteCommand(sql);
+    /// <summary>The last failure of a background (automatic) compaction, for tests; the store stays usable.</summary>
+    internal Exception? LastMaintenanceError => Compactor.LastError;
 
-    internal long NextSeq() => _session.NextSeq();
-
-    internal long CurrentChain => _session.CurrentChain;
-
-    internal byte[] Owner(CollectionState state, long chain) => _session.Owner(state.Uuid, chain);
-
-    internal string ArenaPath(Guid collection) => _folder.ArenaPath(collection);
-
-    internal string GraphPath(Guid collection) => _folder.GraphPath(collection);
+    /// <summary>Waits for queued automatic compactions (tests).</summary>
+    internal void WaitForMaintenance() => Compactor.WaitForMaintenance();
 
     /// <summary>
     /// Closes the store: checkpoints every vector arena and saves every HNSW graph (so the next open maps them without
@@ -337,23 +355,15 @@ public sealed partial class ChromaStore : IDisposable
             }
 
             _session.Close();
-            foreach (var state in _collections.Values)
+            foreach (var collection in Catalog.All)
             {
                 // The background indexers need the collections' read locks: stop them before taking the write side.
-                CloseStep(state.Name, "stopping the background indexer", () => state.Indexer?.StopWorker());
+                CloseStep(collection.Name, "stopping the background indexer", collection.StopIndexer);
             }
 
-            foreach (var state in _collections.Values)
+            foreach (var collection in Catalog.All)
             {
-                state.Lock.EnterWriteLock();
-                try
-                {
-                    CloseCollection(state);
-                }
-                finally
-                {
-                    state.Lock.ExitWriteLock();
-                }
+                collection.Close(CloseStep);
             }
 
             CloseStep(KeyRingFile.DatabaseFileName, "closing the key ring", Keys.Dispose);
@@ -377,45 +387,6 @@ public sealed partial class ChromaStore : IDisposable
         if (failure is not null)
         {
             throw StorageErrors.IsStorageFault(failure) ? StorageErrors.Map(failure, Db.Path) : failure;
-        }
-    }
-
-    /// <summary>Saves (best effort) and releases one collection's derived files. Caller holds its write lock.</summary>
-    private void CloseCollection(CollectionState state)
-    {
-        if (state.Indexer is { } indexer)
-        {
-            if (state.Arena is not null && !state.ArenaInvalid && !Options.ReadOnly)
-            {
-                SaveDerived(state, GraphPath(state.Uuid), indexer.Persist);
-            }
-
-            CloseStep(state.Name, "releasing the HNSW graph", indexer.Dispose);
-            state.Indexer = null;
-        }
-
-        if (state.Arena is { } arena)
-        {
-            if (!state.ArenaInvalid && !Options.ReadOnly)
-            {
-                SaveDerived(state, ArenaPath(state.Uuid), () => arena.Checkpoint(state.LastSeq, Owner(state, state.LastChain)));
-            }
-
-            CloseStep(state.Name, "unmapping the vector arena", arena.Dispose);
-            state.Arena = null;
-        }
-    }
-
-    /// <summary>Saves a derived file on close; a storage fault is logged and skipped (the file is rebuilt from SQLite later).</summary>
-    private void SaveDerived(CollectionState state, string path, Action save)
-    {
-        try
-        {
-            save();
-        }
-        catch (Exception ex) when (StorageErrors.IsStorageFault(ex))
-        {
-            StoreLog.DerivedSaveFailed(Options.Logger, state.Name, path, StorageErrors.Map(ex, path).Message);
         }
     }
 
