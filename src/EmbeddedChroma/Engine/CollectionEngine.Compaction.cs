@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using EmbeddedChroma.Index;
 using EmbeddedChroma.Internal;
 using EmbeddedChroma.Storage;
 using Microsoft.Data.Sqlite;
@@ -141,13 +142,7 @@ internal sealed partial class CollectionEngine
             State.LastSeq = seq;
             State.LastChain = chain;
             State.CompactedSeq = seq;
-            var bits = new ulong[Math.Max(1, (count + 63) >> 6)];
-            for (var slot = 0; slot < count; slot++)
-            {
-                bits[slot >> 6] |= 1UL << slot;
-            }
-
-            State.Live = bits;
+            State.Live = SlotBitmap.Dense(count);
             State.FreeSlots.Clear();
             State.NextSlot = count;
 
@@ -195,5 +190,5 @@ internal sealed partial class CollectionEngine
         return (slotsBefore, moved);
     }
 
-    private bool IsLive(int slot) => (slot >> 6) < State.Live.Length && (State.Live[slot >> 6] & (1UL << slot)) != 0;
+    private bool IsLive(int slot) => State.IsLive(slot);
 }

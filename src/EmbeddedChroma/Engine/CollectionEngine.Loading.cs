@@ -130,7 +130,7 @@ internal sealed partial class CollectionEngine
         State.FreeSlots.Clear();
         for (var slot = State.NextSlot - 1; slot >= 0; slot--)
         {
-            if ((State.Live[slot >> 6] & (1UL << slot)) == 0)
+            if (!State.IsLive(slot))
             {
                 State.FreeSlots.Push(slot);
             }
@@ -150,7 +150,7 @@ internal sealed partial class CollectionEngine
             while (reader.Read())
             {
                 var slot = reader.GetInt32(0);
-                if (slot < 0 || slot >= State.NextSlot || (State.Live[slot >> 6] & (1UL << slot)) == 0)
+                if (slot < 0 || slot >= State.NextSlot || !State.IsLive(slot))
                 {
                     throw RecordChecksum.Mismatch(State.Name, reader.GetString(2), $"slot number ({slot})");
                 }

@@ -145,14 +145,14 @@ internal sealed class QueryPlanner(CollectionState state, StoreLimits limits)
         ulong[] bits;
         if (index is null)
         {
-            bits = AllowedSet.ToBits(RecordReader.SelectSlots(connection, _state, ids, where, whereDocument), words);
+            bits = SlotBitmap.FromSlots(RecordReader.SelectSlots(connection, _state, ids, where, whereDocument), words);
         }
         else
         {
             bits = index.Evaluate(where!, _state.Live);
             if (ids is not null || whereDocument is not null)
             {
-                var rest = AllowedSet.ToBits(RecordReader.SelectSlots(connection, _state, ids, null, whereDocument), words);
+                var rest = SlotBitmap.FromSlots(RecordReader.SelectSlots(connection, _state, ids, null, whereDocument), words);
                 System.Numerics.Tensors.TensorPrimitives.BitwiseAnd(bits, rest, bits);
             }
         }
@@ -199,23 +199,9 @@ internal sealed class QueryPlanner(CollectionState state, StoreLimits limits)
     public (int[]? FromIndex, int[] FromSql) EvaluateWhereBothWays(SqliteConnection connection, Where where)
     {
         var bits = FilterIndex(connection)?.Evaluate(where, _state.Live);
-        int[]? fromIndex = null;
-        if (bits is not null)
-        {
-            var slots = new List<int>();
-            for (var w = 0; w < bits.Length; w++)
-            {
-                for (var word = bits[w]; word != 0; word &= word - 1)
-                {
-                    slots.Add((w << 6) + System.Numerics.BitOperations.TrailingZeroCount(word));
-                }
-            }
-
-            fromIndex = [.. slots];
-        }
-
+        var fromIndex = bits is null ? null : SlotBitmap.ToSlots(bits);
         return (fromIndex, RecordReader.SelectSlots(connection, _state, null, where, null).ToArray());
     }
 
-    private bool IsLive(int slot) => (slot >> 6) < _state.Live.Length && (_state.Live[slot >> 6] & (1UL << slot)) != 0;
+    private bool IsLive(int slot) => _state.IsLive(slot);
 }

@@ -189,7 +189,7 @@ internal sealed class VectorIndexer : IDisposable
         }
     }
 
-    private bool IsLive(int slot) => (slot >> 6) < _state.Live.Length && (_state.Live[slot >> 6] & (1UL << slot)) != 0;
+    private bool IsLive(int slot) => _state.IsLive(slot);
 
     /// <summary>After a committed write. Caller holds the collection write lock.</summary>
     public void OnWritten(IReadOnlyList<int> upserted, IReadOnlyList<int> removed)
