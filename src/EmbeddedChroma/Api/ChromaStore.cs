@@ -74,6 +74,9 @@ public sealed class ChromaStore : IDisposable
 
     internal Catalog Catalog { get; }
 
+    /// <summary>The store's write side (tests reach the transaction machinery through it).</summary>
+    internal WriteSession Session => _session;
+
     internal Compactor Compactor { get; }
 
     internal BackupWriter Backups { get; }

@@ -36,7 +36,7 @@ internal sealed partial class CollectionEngine
             EnsureLoaded();
             count = State.Count;
             slotsBefore = State.NextSlot;
-            if (slotsBefore == count && (State.Arena is null || State.Arena.Capacity <= Math.Max(1024L, 2L * count)))
+            if (slotsBefore == count && (State.Arena is null || State.Arena.Capacity <= Math.Max((long)VectorArena.MinCapacity, 2L * count)))
             {
                 // Dense already: nothing to move, nothing to give back.
                 return (slotsBefore, 0);
@@ -89,7 +89,7 @@ internal sealed partial class CollectionEngine
             if (State.Arena is { } arena)
             {
                 // Rows are copied as stored (already normalized for cosine).
-                using var fresh = VectorArena.Create(tempPath, arena.Dimension, Math.Max(count, 1024));
+                using var fresh = VectorArena.Create(tempPath, arena.Dimension, Math.Max(count, VectorArena.MinCapacity));
                 for (var slot = 0; slot < count; slot++)
                 {
                     if (IsLive(slot))

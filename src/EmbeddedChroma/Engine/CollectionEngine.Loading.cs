@@ -140,7 +140,7 @@ internal sealed partial class CollectionEngine
     private VectorArena RebuildArena(SqliteConnection connection, string path, int dimension, byte[] owner)
     {
         OwnerOnly.CreateFolder(System.IO.Path.GetDirectoryName(path)!);
-        var arena = VectorArena.Create(path, dimension, Math.Max(State.NextSlot, 1024));
+        var arena = VectorArena.Create(path, dimension, Math.Max(State.NextSlot, VectorArena.MinCapacity));
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT slot, embedding, id, vsum FROM records WHERE collection_id = $c";
         command.Parameters.AddWithValue("$c", State.Id);

@@ -226,13 +226,13 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
 
         var path = folder.ArenaPath(state.Uuid);
         var dimension = state.Dimension ?? _dimension!.Value;
-        var bytes = state.Arena?.BytesToHold(slots) ?? VectorArena.HeaderSize + (Math.Max(1024, slots) * ((dimension + 15) & ~15) * sizeof(float));
+        var bytes = state.Arena?.BytesToHold(slots) ?? VectorArena.HeaderSize + (Math.Max(VectorArena.MinCapacity, slots) * ((dimension + 15) & ~15) * sizeof(float));
         try
         {
             if (state.Arena is null)
             {
                 Internal.OwnerOnly.CreateFolder(Path.GetDirectoryName(path)!);
-                _createdArena = state.Arena = VectorArena.Create(path, dimension, Math.Max(1024, slots));
+                _createdArena = state.Arena = VectorArena.Create(path, dimension, Math.Max(VectorArena.MinCapacity, slots));
             }
             else
             {

@@ -139,7 +139,7 @@ internal sealed class VectorIndexer : IDisposable
         M: _state.Configuration.MaxNeighbors,
         EfConstruction: _state.Configuration.EfConstruction,
         Ef: _state.Configuration.EfSearch,
-        InitialCapacity: Math.Max(1024, _state.NextSlot));
+        InitialCapacity: Math.Max(VectorArena.MinCapacity, _state.NextSlot));
 
     /// <summary>Writes after the graph's stamp: newer records are re-linked, vanished slots marked deleted.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // once per open, over every slot
