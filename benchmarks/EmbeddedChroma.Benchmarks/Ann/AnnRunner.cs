@@ -199,9 +199,8 @@ internal static class AnnRunner
         var rows = new ArrayVectorRows(data, dimension, stride);
         if (engine == "exact")
         {
-            var exact = new ExactScanIndex(rows, space);
             var neighbors = new Neighbor[K];
-            AnnSearch search = SearchWith(neighbors, (query, destination) => exact.Search(query, K, SlotFilter.FromBitmap(admitted), destination));
+            AnnSearch search = SearchWith(neighbors, (query, destination) => ExactScan.Search(rows, space, query, K, SlotFilter.FromBitmap(admitted), destination));
             return new BuiltEngine("exact", search, _ => { }, 0, 0, 0, 0, 0, null);
         }
 

@@ -108,7 +108,7 @@ public sealed partial class ChromaClient
         }
 
         // SQLite checks the pages' structure; the records' checksums check their content.
-        Store.VerifyRecords();
+        Store.Catalog.VerifyRecords();
     }
 
     // ---- tenants ----
@@ -119,7 +119,7 @@ public sealed partial class ChromaClient
     {
         Names.Validate(name, "tenant");
         Gate(ChromaActions.CreateTenant, new ResourceRef(name));
-        Store.InWrite(() => { Store.InsertTenant(name, ifMissing: false); return 0; });
+        Store.InWrite(() => { Store.Catalog.InsertTenant(name, ifMissing: false); return 0; });
     }
 
     /// <summary>Returns the tenant, or throws <see cref="ChromaNotFoundException"/>.</summary>
@@ -127,7 +127,7 @@ public sealed partial class ChromaClient
     {
         Names.RejectKey(name, "tenant name");
         Gate(ChromaActions.GetTenant, new ResourceRef(name), navigate: true);
-        if (!Store.InRead(() => Store.TenantExists(name)))
+        if (!Store.InRead(() => Store.Catalog.TenantExists(name)))
         {
             throw new ChromaNotFoundException(NotFoundMessages.Tenant(name));
         }
@@ -139,7 +139,7 @@ public sealed partial class ChromaClient
     public IReadOnlyList<string> ListTenants()
     {
         Gate(ChromaActions.ListTenants, default);
-        return Store.InRead(Store.ListTenantNames).Where(t => Sees(new ResourceRef(t))).ToList();
+        return Store.InRead(Store.Catalog.ListTenantNames).Where(t => Sees(new ResourceRef(t))).ToList();
     }
 
     /// <summary>Deletes an empty tenant.</summary>
@@ -148,7 +148,7 @@ public sealed partial class ChromaClient
     {
         Names.RejectKey(name, "tenant name");
         Gate(ChromaActions.DeleteTenant, new ResourceRef(name));
-        Store.InWrite(() => { Store.DeleteTenant(name); return 0; });
+        Store.InWrite(() => { Store.Catalog.DeleteTenant(name); return 0; });
     }
 
     // ---- databases ----
@@ -160,7 +160,7 @@ public sealed partial class ChromaClient
         Names.Validate(name, "database");
         Names.RejectKey(tenant, "tenant name");
         Gate(ChromaActions.CreateDatabase, new ResourceRef(tenant, name));
-        Store.InWrite(() => { Store.InsertDatabase(tenant, name, ifMissing: false); return 0; });
+        Store.InWrite(() => { Store.Catalog.InsertDatabase(tenant, name, ifMissing: false); return 0; });
     }
 
     /// <summary>Returns the database, or throws <see cref="ChromaNotFoundException"/>.</summary>
@@ -170,7 +170,7 @@ public sealed partial class ChromaClient
         Names.RejectKey(name, "database name");
         Names.RejectKey(tenant, "tenant name");
         Gate(ChromaActions.GetDatabase, new ResourceRef(tenant, name), navigate: true);
-        Store.InRead(() => Store.DatabaseId(tenant, name));
+        Store.InRead(() => Store.Catalog.DatabaseId(tenant, name));
         return new DatabaseInfo(tenant, name);
     }
 
@@ -181,7 +181,7 @@ public sealed partial class ChromaClient
         Names.RejectKey(tenant, "tenant name");
         Validation.LimitOffset(limit, offset);
         Gate(ChromaActions.ListDatabases, new ResourceRef(tenant), navigate: true);
-        return Store.InRead(() => Store.ListDatabases(tenant, null, 0))
+        return Store.InRead(() => Store.Catalog.ListDatabases(tenant, null, 0))
             .Where(d => Sees(new ResourceRef(d.Tenant, d.Name))).Skip(offset).Take(limit ?? int.MaxValue).ToList();
     }
 
@@ -192,7 +192,7 @@ public sealed partial class ChromaClient
         Names.RejectKey(name, "database name");
         Names.RejectKey(tenant, "tenant name");
         Gate(ChromaActions.DeleteDatabase, new ResourceRef(tenant, name));
-        Store.InWrite(() => { Store.DeleteDatabase(tenant, name); return 0; });
+        Store.InWrite(() => { Store.Catalog.DeleteDatabase(tenant, name); return 0; });
     }
 
     // ---- collections ----
@@ -212,10 +212,10 @@ public sealed partial class ChromaClient
         Names.Validate(name, "collection");
         var configuration = options?.Configuration ?? new CollectionConfiguration();
         configuration.Validate();
-        var metadata = MetadataCodec.Normalize(options?.Metadata, $"collection '{Echo.Text(name)}'", Store.Options, allowNullValues: false, scalarsOnly: true);
+        var metadata = MetadataCodec.Normalize(options?.Metadata, $"collection '{Echo.Text(name)}'", Store.Limits, allowNullValues: false, scalarsOnly: true);
         Gate(action, new ResourceRef(Tenant, Database, name));
         if (getExisting && Store.Options.ReadOnly
-            && Store.InRead(() => Store.FindCollection(Store.DatabaseId(Tenant, Database), name)) is { } found)
+            && Store.InRead(() => Store.Catalog.FindCollection(Store.Catalog.DatabaseId(Tenant, Database), name)) is { } found)
         {
             // Read-only: an existing collection is returned; creating one is refused by InWrite below.
             return new Collection(this, found, options?.EmbeddingGenerator);
@@ -223,13 +223,13 @@ public sealed partial class ChromaClient
 
         var state = Store.InWrite(() =>
         {
-            var databaseId = Store.DatabaseId(Tenant, Database);
-            if (Store.FindCollection(databaseId, name) is { } existing)
+            var databaseId = Store.Catalog.DatabaseId(Tenant, Database);
+            if (Store.Catalog.FindCollection(databaseId, name) is { } existing)
             {
                 return getExisting ? existing : throw new ChromaConflictException($"Collection '{Echo.Text(name)}' already exists in '{Echo.Text(Tenant)}/{Echo.Text(Database)}'.");
             }
 
-            return Store.InsertCollection(databaseId, Tenant, Database, name, configuration, metadata);
+            return Store.Catalog.InsertCollection(databaseId, Tenant, Database, name, configuration, metadata);
         });
         return new Collection(this, state, options?.EmbeddingGenerator);
     }
@@ -242,7 +242,7 @@ public sealed partial class ChromaClient
     {
         Names.RejectKey(name, "collection name");
         Gate(ChromaActions.GetCollection, new ResourceRef(Tenant, Database, name));
-        var state = Store.InRead(() => Store.FindCollection(Store.DatabaseId(Tenant, Database), name))
+        var state = Store.InRead(() => Store.Catalog.FindCollection(Store.Catalog.DatabaseId(Tenant, Database), name))
             ?? throw new ChromaNotFoundException(NotFoundMessages.Collection(Tenant, Database, name));
         return new Collection(this, state, embeddingGenerator);
     }
@@ -256,7 +256,7 @@ public sealed partial class ChromaClient
         // The key must be able to reach this database with the action before anything is looked up; the collection's
         // own scope is checked once its name is known, with the same answer as a lookup by name.
         Gate(ChromaActions.GetCollection, new ResourceRef(Tenant, Database), navigate: true);
-        var state = Store.InRead(() => Store.CollectionsOf(Store.DatabaseId(Tenant, Database)).FirstOrDefault(c => c.Uuid == id))
+        var state = Store.InRead(() => Store.Catalog.CollectionsOf(Store.Catalog.DatabaseId(Tenant, Database)).FirstOrDefault(c => c.Uuid == id))
             ?? throw new ChromaNotFoundException($"Collection {id} does not exist in '{Echo.Text(Tenant)}/{Echo.Text(Database)}'.");
         try
         {
@@ -277,15 +277,15 @@ public sealed partial class ChromaClient
     {
         Validation.LimitOffset(limit, offset);
         Gate(ChromaActions.ListCollections, new ResourceRef(Tenant, Database), navigate: true);
-        return Store.InRead(() => Visible(Store.CollectionsOf(Store.DatabaseId(Tenant, Database)))
-            .Skip(offset).Take(limit ?? int.MaxValue).Select(c => c.ToInfo()).ToList());
+        return Store.InRead(() => Visible(Store.Catalog.CollectionsOf(Store.Catalog.DatabaseId(Tenant, Database)))
+            .Skip(offset).Take(limit ?? int.MaxValue).Select(c => c.State.ToInfo()).ToList());
     }
 
     /// <summary>Number of collections in this database.</summary>
     public int CountCollections()
     {
         Gate(ChromaActions.ListCollections, new ResourceRef(Tenant, Database), navigate: true);
-        return Store.InRead(() => Visible(Store.CollectionsOf(Store.DatabaseId(Tenant, Database))).Count());
+        return Store.InRead(() => Visible(Store.Catalog.CollectionsOf(Store.Catalog.DatabaseId(Tenant, Database))).Count());
     }
 
     /// <summary>Deletes a collection and its records.</summary>
@@ -296,16 +296,16 @@ public sealed partial class ChromaClient
         Gate(ChromaActions.DeleteCollection, new ResourceRef(Tenant, Database, name));
         Store.InWrite(() =>
         {
-            var state = Store.FindCollection(Store.DatabaseId(Tenant, Database), name)
+            var collection = Store.Catalog.FindCollection(Store.Catalog.DatabaseId(Tenant, Database), name)
                 ?? throw new ChromaNotFoundException(NotFoundMessages.Collection(Tenant, Database, name));
-            Store.DropCollection(state);
+            Store.Catalog.DropCollection(collection);
             return 0;
         });
     }
 
     /// <summary>Only the collections the key's scope covers: the others are not listed, as if they did not exist.</summary>
-    private IEnumerable<Storage.CollectionState> Visible(IEnumerable<Storage.CollectionState> collections) =>
-        collections.Where(c => KeyRing.Covers(Context.Record, new ResourceRef(c.Tenant, c.Database, c.Name)));
+    private IEnumerable<Engine.CollectionEngine> Visible(IEnumerable<Engine.CollectionEngine> collections) =>
+        collections.Where(c => KeyRing.Covers(Context.Record, new ResourceRef(c.State.Tenant, c.State.Database, c.Name)));
 
     /// <inheritdoc/>
     public override string ToString() => $"ChromaClient({Echo.Text(Tenant)}/{Echo.Text(Database)}, key {Context})";

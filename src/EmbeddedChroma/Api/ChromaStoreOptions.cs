@@ -130,6 +130,33 @@ public sealed record ChromaStoreOptions
     /// <summary>Clock for key expiry and usage times; <see cref="TimeProvider.System"/> by default.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
+    /// <summary>The copy of these options the layers below the public API use (see <see cref="Internal.StoreLimits"/>).</summary>
+    internal Internal.StoreLimits ToLimits() => new()
+    {
+        MaxBatchSize = MaxBatchSize,
+        MaxResults = MaxResults,
+        MaxQueryEmbeddings = MaxQueryEmbeddings,
+        MaxDimension = MaxDimension,
+        MaxDocumentLength = MaxDocumentLength,
+        MaxIdLength = MaxIdLength,
+        MaxMetadataKeys = MaxMetadataKeys,
+        MaxMetadataValueLength = MaxMetadataValueLength,
+        MaxMetadataArrayLength = MaxMetadataArrayLength,
+        HnswThreshold = HnswThreshold,
+        FilteredExactScanLimit = FilteredExactScanLimit,
+        MaxQueryParallelism = MaxQueryParallelism,
+        AutoCompaction = AutoCompaction,
+        AutoCompactionDeadFraction = AutoCompactionDeadFraction,
+        AutoCompactionMinDeadSlots = AutoCompactionMinDeadSlots,
+        FilterIndexMemoryBudget = FilterIndexMemoryBudget,
+        MaxCollections = MaxCollections,
+        MaxDatabases = MaxDatabases,
+        MaxTenants = MaxTenants,
+        ReadOnly = ReadOnly,
+        Logger = Logger,
+        TimeProvider = TimeProvider,
+    };
+
     internal void Validate()
     {
         Positive(MaxBatchSize, nameof(MaxBatchSize));

@@ -1,3 +1,4 @@
+using EmbeddedChroma.Engine;
 using EmbeddedChroma.Internal;
 using Microsoft.Extensions.AI;
 
@@ -15,15 +16,15 @@ public sealed partial class Collection : IChromaCollection
 
     /// <inheritdoc/>
     public Task AddAsync(RecordBatch batch, CancellationToken cancellationToken = default) =>
-        WriteAsync(WriteMode.Add, ChromaActions.Add, batch, cancellationToken);
+        WriteAsync(RecordWriteMode.Add, ChromaActions.Add, batch, cancellationToken);
 
     /// <inheritdoc/>
     public Task UpsertAsync(RecordBatch batch, CancellationToken cancellationToken = default) =>
-        WriteAsync(WriteMode.Upsert, ChromaActions.Upsert, batch, cancellationToken);
+        WriteAsync(RecordWriteMode.Upsert, ChromaActions.Upsert, batch, cancellationToken);
 
     /// <inheritdoc/>
     public Task UpdateAsync(RecordBatch batch, CancellationToken cancellationToken = default) =>
-        WriteAsync(WriteMode.Update, ChromaActions.Update, batch, cancellationToken);
+        WriteAsync(RecordWriteMode.Update, ChromaActions.Update, batch, cancellationToken);
 
     /// <inheritdoc/>
     public Task<GetResult> GetAsync(GetRequest request, CancellationToken cancellationToken = default) =>
@@ -42,7 +43,7 @@ public sealed partial class Collection : IChromaCollection
         {
             // Texts: the key is checked before the generator sees them (and only then: one call counts once).
             Gate(ChromaActions.Query);
-            embeddings = await EmbeddingFill.QueryEmbeddingsAsync(request, _generator, _state.Name, cancellationToken).ConfigureAwait(false);
+            embeddings = await EmbeddingFill.QueryEmbeddingsAsync(request, _generator, State.Name, cancellationToken).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
         }
 
@@ -63,21 +64,21 @@ public sealed partial class Collection : IChromaCollection
             },
             cancellationToken);
 
-    private async Task WriteAsync(WriteMode mode, string action, RecordBatch batch, CancellationToken cancellationToken)
+    private async Task WriteAsync(RecordWriteMode mode, string action, RecordBatch batch, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var operation = mode.ToString().ToLowerInvariant();
         Required(batch, operation);
-        var generate = batch.Embeddings is null && batch.Documents is not null && (_generator is not null || mode != WriteMode.Update);
+        var generate = batch.Embeddings is null && batch.Documents is not null && (_generator is not null || mode != RecordWriteMode.Update);
         if (generate)
         {
             // The key is checked before the generator runs: a key that may not write does not get texts embedded.
             Gate(action);
-            batch = await EmbeddingFill.CompleteAsync(batch, _generator, operation, _state.Name, cancellationToken).ConfigureAwait(false);
+            batch = await EmbeddingFill.CompleteAsync(batch, _generator, operation, State.Name, cancellationToken).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
         }
 
-        Write(mode, action, batch.Ids, batch.Embeddings, batch.Metadatas, batch.Documents, generated: generate || mode == WriteMode.Update, gated: generate);
+        Write(mode, action, batch.Ids, batch.Embeddings, batch.Metadatas, batch.Documents, generated: generate || mode == RecordWriteMode.Update, gated: generate);
     }
 
     private static T Required<T>(T? request, string operation)

@@ -1,6 +1,5 @@
-using System.Runtime.InteropServices;
+using EmbeddedChroma.Engine;
 using EmbeddedChroma.Internal;
-using EmbeddedChroma.Storage;
 using Microsoft.Extensions.AI;
 
 namespace EmbeddedChroma;
@@ -8,13 +7,6 @@ namespace EmbeddedChroma;
 // add / upsert / update / delete: validate everything first, then one SQLite transaction, then the arena.
 public sealed partial class Collection
 {
-    private enum WriteMode
-    {
-        Add,
-        Upsert,
-        Update,
-    }
-
     /// <summary>
     /// Adds records. Ids that already exist are left unchanged (Chroma ignores them). The first add fixes
     /// the collection's dimension. The batch is all or nothing.
@@ -25,7 +17,7 @@ public sealed partial class Collection
     /// <param name="documents">Optional document per id.</param>
     /// <exception cref="ChromaValidationException">Any record is invalid; nothing is written.</exception>
     public void Add(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings = null, IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas = null, IReadOnlyList<string?>? documents = null) =>
-        Write(WriteMode.Add, ChromaActions.Add, ids, embeddings, metadatas, documents);
+        Write(RecordWriteMode.Add, ChromaActions.Add, ids, embeddings, metadatas, documents);
 
     /// <summary>
     /// Inserts new ids; for existing ids replaces the embedding, merges metadata keys (a null value removes
@@ -33,7 +25,7 @@ public sealed partial class Collection
     /// </summary>
     /// <exception cref="ChromaValidationException">Any record is invalid; nothing is written.</exception>
     public void Upsert(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings = null, IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas = null, IReadOnlyList<string?>? documents = null) =>
-        Write(WriteMode.Upsert, ChromaActions.Upsert, ids, embeddings, metadatas, documents);
+        Write(RecordWriteMode.Upsert, ChromaActions.Upsert, ids, embeddings, metadatas, documents);
 
     /// <summary>
     /// Updates existing records; ids that do not exist are ignored. Metadata keys merge (a null value
@@ -41,10 +33,10 @@ public sealed partial class Collection
     /// </summary>
     /// <exception cref="ChromaValidationException">Any record is invalid; nothing is written.</exception>
     public void Update(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings = null, IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas = null, IReadOnlyList<string?>? documents = null) =>
-        Write(WriteMode.Update, ChromaActions.Update, ids, embeddings, metadatas, documents);
+        Write(RecordWriteMode.Update, ChromaActions.Update, ids, embeddings, metadatas, documents);
 
     private void Write(
-        WriteMode mode,
+        RecordWriteMode mode,
         string action,
         IReadOnlyList<string> ids,
         IReadOnlyList<float[]>? embeddings,
@@ -64,10 +56,10 @@ public sealed partial class Collection
         Validation.SameLength(metadatas, ids.Count, "metadatas");
         Validation.SameLength(documents, ids.Count, "documents");
         var operation = mode.ToString().ToLowerInvariant();
-        if (embeddings is null && mode != WriteMode.Update)
+        if (embeddings is null && mode != RecordWriteMode.Update)
         {
             throw new ChromaValidationException(
-                _generator is null ? $"{operation}: embeddings are required (collection '{Echo.Text(_state.Name)}' has no embedding generator)."
+                _generator is null ? $"{operation}: embeddings are required (collection '{Echo.Text(State.Name)}' has no embedding generator)."
                 : documents is null ? $"{operation}: neither embeddings nor documents were given."
                 : $"{operation}: embeddings are missing; call {mode}Async or {mode}TextsAsync to generate them from the documents.");
         }
@@ -77,14 +69,14 @@ public sealed partial class Collection
             throw new ChromaValidationException($"{operation}: documents changed without embeddings; call UpdateAsync or UpdateTextsAsync to regenerate their embeddings.");
         }
 
-        var dimension = embeddings is null ? (int?)null : Validation.Embeddings(embeddings, _state.Dimension, Limits);
+        var dimension = embeddings is null ? (int?)null : Validation.Embeddings(embeddings, State.Dimension, Limits);
         Dictionary<string, object?>?[]? normalized = null;
         if (metadatas is not null)
         {
             normalized = new Dictionary<string, object?>?[ids.Count];
             for (var i = 0; i < ids.Count; i++)
             {
-                normalized[i] = MetadataCodec.Normalize(metadatas[i], $"metadatas[{i}] (id '{Echo.Text(ids[i])}')", Limits, allowNullValues: mode != WriteMode.Add);
+                normalized[i] = MetadataCodec.Normalize(metadatas[i], $"metadatas[{i}] (id '{Echo.Text(ids[i])}')", Limits, allowNullValues: mode != RecordWriteMode.Add);
             }
         }
 
@@ -93,52 +85,7 @@ public sealed partial class Collection
             Validation.Documents(documents, Limits);
         }
 
-        var batch = new RecordWriter(Store, _state);
-        Store.InWrite(
-            () =>
-            {
-                ThrowIfDeleted();
-                Store.EnsureLoaded(_state);
-                if (dimension is { } d && _state.Dimension is { } expected && d != expected)
-                {
-                    throw new ChromaValidationException($"Embedding dimension mismatch: expected dimension {expected}, got {d} at index 0.");
-                }
-
-                try
-                {
-                    batch.Begin(dimension);
-                    for (var i = 0; i < ids.Count; i++)
-                    {
-                        var embedding = embeddings?[i];
-                        var metadata = normalized?[i];
-                        var document = documents?[i];
-                        if (mode == WriteMode.Add)
-                        {
-                            // One statement: inserts, or does nothing when the id exists (Chroma leaves it unchanged).
-                            batch.TryInsert(ids[i], embedding!, metadata, document);
-                        }
-                        else if (batch.Find(ids[i]) is { } existing)
-                        {
-                            batch.Replace(ids[i], existing, embedding, metadata, document);
-                        }
-                        else if (mode == WriteMode.Upsert)
-                        {
-                            batch.TryInsert(ids[i], embedding!, metadata, document);
-                        }
-                    }
-
-                    batch.Finish();
-                }
-                catch
-                {
-                    batch.Abandon();
-                    throw;
-                }
-
-                return 0;
-            },
-            _ => batch.Apply(),
-            _state);
+        _engine.Write(mode, ids, dimension, embeddings, normalized, documents);
         Refresh(); // the first add fixes the dimension
     }
 
@@ -160,36 +107,7 @@ public sealed partial class Collection
             Validation.Ids(ids, Limits);
         }
 
-        var batch = new RecordWriter(Store, _state);
-        return Store.InWrite(
-            () =>
-            {
-                ThrowIfDeleted();
-                Store.EnsureLoaded(_state);
-                try
-                {
-                    batch.Begin(null);
-                    var victims = RecordReader.Select(Store.Db.Writer, Store.CurrentTransaction, _state, ids, where, whereDocument);
-                    foreach (var victim in victims)
-                    {
-                        batch.Remove(victim);
-                    }
-
-                    batch.Finish();
-                    return victims.Count;
-                }
-                catch
-                {
-                    batch.Abandon();
-                    throw;
-                }
-            },
-            _ =>
-            {
-                batch.Apply();
-                Store.MaybeScheduleCompaction(_state);
-            },
-            _state);
+        return _engine.Delete(ids, where, whereDocument, Store.Compactor.MaybeSchedule);
     }
 
     /// <summary>
@@ -211,8 +129,6 @@ public sealed partial class Collection
     public CompactionResult Compact()
     {
         Gate(ChromaActions.Compact);
-        return Store.Compact(_state, automatic: false)!;
+        return Store.Compact(_engine);
     }
-
-    internal static byte[] ToBlob(ReadOnlySpan<float> vector) => MemoryMarshal.AsBytes(vector).ToArray();
 }

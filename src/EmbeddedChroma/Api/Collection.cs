@@ -1,3 +1,4 @@
+using EmbeddedChroma.Engine;
 using EmbeddedChroma.Internal;
 using EmbeddedChroma.Security;
 using EmbeddedChroma.Storage;
@@ -22,35 +23,38 @@ namespace EmbeddedChroma;
 public sealed partial class Collection
 {
     private readonly ChromaClient _client;
-    private readonly CollectionState _state;
+    private readonly CollectionEngine _engine;
     private readonly IEmbeddingGenerator<string, Embedding<float>>? _generator;
 
     /// <summary>What the properties show: see the remarks on the type.</summary>
     private volatile Snapshot _snapshot;
 
-    internal Collection(ChromaClient client, CollectionState state, IEmbeddingGenerator<string, Embedding<float>>? generator)
+    internal Collection(ChromaClient client, CollectionEngine engine, IEmbeddingGenerator<string, Embedding<float>>? generator)
     {
         _client = client;
-        _state = state;
+        _engine = engine;
         _generator = generator;
-        _snapshot = Snapshot.Of(state);
+        _snapshot = Snapshot.Of(engine.State);
     }
+
+    /// <summary>The engine's state of the collection (read only here: the engine changes it).</summary>
+    private CollectionState State => _engine.State;
 
     private ChromaStore Store => _client.Store;
 
-    private ChromaStoreOptions Limits => Store.Options;
+    private StoreLimits Limits => Store.Limits;
 
     /// <summary>The collection's id.</summary>
-    public Guid Id => _state.Uuid;
+    public Guid Id => State.Uuid;
 
     /// <summary>The collection's name, as of this handle's last allowed call (see the remarks on the type).</summary>
     public string Name => _snapshot.Name;
 
     /// <summary>The tenant it belongs to.</summary>
-    public string Tenant => _state.Tenant;
+    public string Tenant => State.Tenant;
 
     /// <summary>The database it belongs to.</summary>
-    public string Database => _state.Database;
+    public string Database => State.Database;
 
     /// <summary>The collection's metadata, or <see langword="null"/>, as of this handle's last allowed call (see the remarks on the type).</summary>
     public IReadOnlyDictionary<string, MetadataValue>? Metadata => _snapshot.Typed;
@@ -67,7 +71,7 @@ public sealed partial class Collection
     /// <summary>Checks the store is open, the key may do <paramref name="action"/> here, and the collection still exists; then refreshes the properties.</summary>
     private void Gate(string action)
     {
-        _client.Gate(action, new ResourceRef(_state.Tenant, _state.Database, _state.Name));
+        _client.Gate(action, new ResourceRef(State.Tenant, State.Database, State.Name));
         ThrowIfDeleted();
         Refresh();
     }
@@ -75,9 +79,9 @@ public sealed partial class Collection
     /// <summary>Takes a new snapshot for the properties; call only after the key check passed. Allocates only when something changed.</summary>
     private void Refresh()
     {
-        if (!_snapshot.IsCurrent(_state))
+        if (!_snapshot.IsCurrent(State))
         {
-            _snapshot = Snapshot.Of(_state);
+            _snapshot = Snapshot.Of(State);
         }
     }
 
@@ -91,19 +95,13 @@ public sealed partial class Collection
             && ReferenceEquals(Configuration, state.Configuration) && Dimension == state.Dimension;
     }
 
-    private void ThrowIfDeleted()
-    {
-        if (_state.Deleted)
-        {
-            throw new ChromaNotFoundException($"Collection '{Echo.Text(_state.Name)}' ({_state.Uuid}) has been deleted.");
-        }
-    }
+    private void ThrowIfDeleted() => _engine.ThrowIfDeleted();
 
     /// <summary>Number of records.</summary>
     public int Count()
     {
         Gate(ChromaActions.Count);
-        return WithReadLock(() => _state.Count);
+        return _engine.Count();
     }
 
     /// <summary>
@@ -122,24 +120,24 @@ public sealed partial class Collection
             Names.Validate(name, "collection");
         }
 
-        var normalized = MetadataCodec.Normalize(metadata, $"collection '{Echo.Text(_state.Name)}'", Limits, allowNullValues: false, scalarsOnly: true);
-        var current = _state.Configuration;
+        var normalized = MetadataCodec.Normalize(metadata, $"collection '{Echo.Text(State.Name)}'", Limits, allowNullValues: false, scalarsOnly: true);
+        var current = State.Configuration;
         var updated = current;
         if (configuration is not null)
         {
             if (configuration.Space is { } space && space != current.Space)
             {
-                throw new ChromaValidationException($"The distance space of collection '{Echo.Text(_state.Name)}' cannot be changed (it is '{CollectionConfiguration.SpaceName(current.Space)}').");
+                throw new ChromaValidationException($"The distance space of collection '{Echo.Text(State.Name)}' cannot be changed (it is '{CollectionConfiguration.SpaceName(current.Space)}').");
             }
 
             if (configuration.EfConstruction is { } efc && efc != current.EfConstruction)
             {
-                throw new ChromaValidationException($"ef_construction of collection '{Echo.Text(_state.Name)}' cannot be changed after creation.");
+                throw new ChromaValidationException($"ef_construction of collection '{Echo.Text(State.Name)}' cannot be changed after creation.");
             }
 
             if (configuration.MaxNeighbors is { } m && m != current.MaxNeighbors)
             {
-                throw new ChromaValidationException($"max_neighbors of collection '{Echo.Text(_state.Name)}' cannot be changed after creation.");
+                throw new ChromaValidationException($"max_neighbors of collection '{Echo.Text(State.Name)}' cannot be changed after creation.");
             }
 
             if (configuration.EfSearch is { } efs)
@@ -150,71 +148,27 @@ public sealed partial class Collection
         }
 
         Gate(ChromaActions.UpdateCollection);
-        if (name is not null && name != _state.Name)
+        if (name is not null && name != State.Name)
         {
             // Collections are matched by name: the new name must be in the key's scope too, or a rename would move
             // the collection out of it (creating, in effect, a collection the key may not create).
-            var renamed = new ResourceRef(_state.Tenant, _state.Database, name);
+            var renamed = new ResourceRef(State.Tenant, State.Database, name);
             if (!KeyRing.Covers(_client.Context.Record, renamed))
             {
                 throw KeyRing.NotFound(renamed);
             }
         }
 
-        Store.InWrite(() =>
-        {
-            ThrowIfDeleted();
-            var newName = name ?? _state.Name;
-            if (newName != _state.Name && Store.FindCollection(_state.DatabaseId, newName) is not null)
-            {
-                throw new ChromaConflictException($"Collection '{Echo.Text(newName)}' already exists in '{Echo.Text(_state.Tenant)}/{Echo.Text(_state.Database)}'.");
-            }
-
-            var newMetadata = normalized is null ? _state.Metadata : MetadataCodec.Decode(MetadataCodec.Encode(normalized));
-            Store.UpdateCollectionRow(_state, newName, newMetadata, updated.EfSearch);
-            return (newName, newMetadata);
-        },
-        committed =>
-        {
-            _state.Name = committed.newName;
-            _state.Metadata = committed.newMetadata;
-            _state.Configuration = updated;
-        });
+        Store.Catalog.Modify(_engine, name, normalized, updated);
         Refresh();
     }
 
     /// <summary>Waits until the background index has linked every write (tests and benchmarks).</summary>
     /// <exception cref="InvalidOperationException">The background indexer failed (its error is the inner exception).</exception>
-    internal void WaitForIndex()
-    {
-        WithReadLock(() => 0);
-        _state.Indexer?.WaitUntilIdle();
-        if (_state.Indexer?.LastError is { } error)
-        {
-            throw new InvalidOperationException("The background HNSW indexer failed; queries fall back to exact scan.", error);
-        }
-    }
+    internal void WaitForIndex() => _engine.WaitForIndex();
 
-    internal Storage.VectorIndexer? Indexer => _state.Indexer;
-
-    private T WithReadLock<T>(Func<T> read)
-    {
-        _state.Lock.EnterReadLock();
-        try
-        {
-            ThrowIfDeleted();
-            return Store.Db.Guard(() =>
-            {
-                Store.EnsureLoaded(_state);
-                return read();
-            });
-        }
-        finally
-        {
-            _state.Lock.ExitReadLock();
-        }
-    }
+    internal Storage.VectorIndexer? Indexer => State.Indexer;
 
     /// <inheritdoc/>
-    public override string ToString() => $"Collection({Echo.Text(_state.Tenant)}/{Echo.Text(_state.Database)}/{Echo.Text(_snapshot.Name)})";
+    public override string ToString() => $"Collection({Echo.Text(State.Tenant)}/{Echo.Text(State.Database)}/{Echo.Text(_snapshot.Name)})";
 }

@@ -16,12 +16,12 @@ internal static class MetadataCodec
     /// means "remove this key", so the normalized map keeps it as <see langword="null"/>; for add a null is dropped.
     /// </summary>
     public static Dictionary<string, object?>? Normalize(
-        IReadOnlyDictionary<string, MetadataValue?>? metadata, string where, ChromaStoreOptions limits, bool allowNullValues, bool scalarsOnly = false) =>
+        IReadOnlyDictionary<string, MetadataValue?>? metadata, string where, StoreLimits limits, bool allowNullValues, bool scalarsOnly = false) =>
         Normalize(metadata?.ToDictionary(p => p.Key, p => p.Value?.ToObject(), StringComparer.Ordinal), where, limits, allowNullValues, scalarsOnly);
 
     /// <summary>Normalizes metadata given as CLR values (JSON elements included); see the typed overload.</summary>
     public static Dictionary<string, object?>? Normalize(
-        IReadOnlyDictionary<string, object?>? metadata, string where, ChromaStoreOptions limits, bool allowNullValues, bool scalarsOnly = false)
+        IReadOnlyDictionary<string, object?>? metadata, string where, StoreLimits limits, bool allowNullValues, bool scalarsOnly = false)
     {
         if (metadata is null)
         {
@@ -74,7 +74,7 @@ internal static class MetadataCodec
         return result;
     }
 
-    private static object NormalizeValue(object value, string where, ChromaStoreOptions limits, bool scalarsOnly)
+    private static object NormalizeValue(object value, string where, StoreLimits limits, bool scalarsOnly)
     {
         switch (value)
         {
@@ -106,7 +106,7 @@ internal static class MetadataCodec
             $"{where}: value of type {value.GetType().Name} is not allowed; expected string, integer, float, bool{(scalarsOnly ? "" : " or a non-empty array of one of those")}.");
     }
 
-    private static object NormalizeArray(System.Collections.IEnumerable list, string where, ChromaStoreOptions limits)
+    private static object NormalizeArray(System.Collections.IEnumerable list, string where, StoreLimits limits)
     {
         var items = new List<object>();
         foreach (var item in list)
@@ -143,7 +143,7 @@ internal static class MetadataCodec
         };
     }
 
-    private static object FromJsonElement(JsonElement e, string where, ChromaStoreOptions limits, bool scalarsOnly)
+    private static object FromJsonElement(JsonElement e, string where, StoreLimits limits, bool scalarsOnly)
     {
         switch (e.ValueKind)
         {
@@ -174,7 +174,7 @@ internal static class MetadataCodec
         }
     }
 
-    private static void CheckString(string s, string where, ChromaStoreOptions limits)
+    private static void CheckString(string s, string where, StoreLimits limits)
     {
         if (s.Length > limits.MaxMetadataValueLength)
         {

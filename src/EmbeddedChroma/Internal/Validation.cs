@@ -17,7 +17,7 @@ internal static class Validation
     }
 
     /// <summary>Ids: non-empty list within the batch limit, each non-empty and within the length limit, no duplicates.</summary>
-    public static void Ids(IReadOnlyList<string>? ids, ChromaStoreOptions limits, string field = "ids")
+    public static void Ids(IReadOnlyList<string>? ids, StoreLimits limits, string field = "ids")
     {
         if (ids is null)
         {
@@ -77,7 +77,7 @@ internal static class Validation
     }
 
     /// <summary>Every embedding present, of one dimension (the collection's when known), finite.</summary>
-    public static int Embeddings(IReadOnlyList<float[]> embeddings, int? expectedDimension, ChromaStoreOptions limits, string field = "embeddings")
+    public static int Embeddings(IReadOnlyList<float[]> embeddings, int? expectedDimension, StoreLimits limits, string field = "embeddings")
     {
         var dimension = expectedDimension ?? -1;
         for (var i = 0; i < embeddings.Count; i++)
@@ -112,7 +112,7 @@ internal static class Validation
         return dimension;
     }
 
-    public static void Documents(IReadOnlyList<string?> documents, ChromaStoreOptions limits)
+    public static void Documents(IReadOnlyList<string?> documents, StoreLimits limits)
     {
         for (var i = 0; i < documents.Count; i++)
         {

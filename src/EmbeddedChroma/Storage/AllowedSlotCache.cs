@@ -1,4 +1,4 @@
-using System.Numerics;
+using EmbeddedChroma.Index;
 
 namespace EmbeddedChroma.Storage;
 
@@ -8,13 +8,7 @@ internal sealed class AllowedSet
     public AllowedSet(ulong[] bits)
     {
         Bits = bits;
-        var count = 0;
-        foreach (var word in bits)
-        {
-            count += BitOperations.PopCount(word);
-        }
-
-        Count = count;
+        Count = SlotBitmap.Count(bits);
     }
 
     public ulong[] Bits { get; }
@@ -22,22 +16,7 @@ internal sealed class AllowedSet
     /// <summary>Exactly the number of set bits.</summary>
     public int Count { get; }
 
-    public bool Contains(int slot) => (slot >> 6) < Bits.Length && (Bits[slot >> 6] & (1UL << slot)) != 0;
-
-    /// <summary>A bitmap of <paramref name="words"/> words with the given slots set.</summary>
-    public static ulong[] ToBits(List<int> slots, int words)
-    {
-        var bits = new ulong[words];
-        foreach (var slot in slots)
-        {
-            if ((slot >> 6) < words)
-            {
-                bits[slot >> 6] |= 1UL << slot;
-            }
-        }
-
-        return bits;
-    }
+    public bool Contains(int slot) => SlotBitmap.Contains(Bits, slot);
 }
 
 /// <summary>

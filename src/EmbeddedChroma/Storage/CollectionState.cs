@@ -7,6 +7,14 @@ namespace EmbeddedChroma.Storage;
 /// which are free. <see cref="Lock"/> orders access: queries hold it for reading, writes (already holding
 /// the store's SQLite write lock) hold it for writing, so a query sees a whole batch or none of it.
 /// </summary>
+/// <remarks>
+/// Who changes it: only the engine's <c>Engine.CollectionEngine</c> of this collection and the helpers it drives for it
+/// (<c>Engine.RecordWriter</c> for a write batch, <c>Engine.QueryPlanner</c> for the lazily built filter index; the
+/// catalog creates it). Storage and the public API only read it; <c>Architecture/LayeringTests</c> checks that no setter is
+/// called from outside <c>EmbeddedChroma.Engine</c>. It stays a mutable object under <see cref="Lock"/> rather than an
+/// immutable snapshot swapped atomically: the liveness bitmap and free-slot stack cover every slot and change with every
+/// write, so a copy per batch would cost O(collection) per write, and the lock already gives a query one consistent view.
+/// </remarks>
 internal sealed class CollectionState
 {
     public required long Id { get; init; }
@@ -76,23 +84,13 @@ internal sealed class CollectionState
 
     public void SetLive(int slot, bool live)
     {
-        var word = slot >> 6;
-        if (word >= Live.Length)
-        {
-            var grown = new ulong[Math.Max(word + 1, Live.Length * 2)];
-            Live.CopyTo(grown, 0);
-            Live = grown;
-        }
-
-        if (live)
-        {
-            Live[word] |= 1UL << slot;
-        }
-        else
-        {
-            Live[word] &= ~(1UL << slot);
-        }
+        var bits = Live;
+        SlotBitmap.Set(ref bits, slot, live);
+        Live = bits;
     }
+
+    /// <summary>True when <paramref name="slot"/> holds a live record.</summary>
+    public bool IsLive(int slot) => SlotBitmap.Contains(Live, slot);
 
     public CollectionInfo ToInfo() => new(Uuid, Name, Tenant, Database, Internal.MetadataCodec.Typed(Metadata), Configuration, Dimension);
 }

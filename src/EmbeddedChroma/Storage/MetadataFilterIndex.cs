@@ -12,7 +12,7 @@ namespace EmbeddedChroma.Storage;
 /// </summary>
 /// <remarks>
 /// <para>Built from <c>record_meta</c> on the first filtered query (<see cref="TryBuild"/>), then kept in step by
-/// <see cref="RecordWriter"/> after each commit from the rows the batch wrote, read back inside its transaction —
+/// <c>Engine.RecordWriter</c> after each commit from the rows the batch wrote, read back inside its transaction —
 /// so the values here are exactly SQLite's (its number parsing, its REAL affinity) and a failed batch changes
 /// nothing.</para>
 /// <para>Semantics mirror <see cref="SqlFilterBuilder"/> exactly: a comparison selects the slots with a row of the

@@ -67,6 +67,12 @@ internal static class RecordChecksum
         return (long)XxHash3.HashToUInt64(MemoryMarshal.AsBytes(metadataJson.AsSpan()), (long)h ^ (metadataJson is null ? Absent : Present));
     }
 
+    /// <summary>The catalog row checksum of <paramref name="state"/> with the given changed fields (see the overload above).</summary>
+    public static long CollectionRow(CollectionState state, int? dimension, string name, int efSearch, string? metadataJson) =>
+        CollectionRow(
+            state.Uuid.ToString(), state.DatabaseId, name, dimension, CollectionConfiguration.SpaceName(state.Configuration.Space),
+            state.Configuration.EfConstruction, efSearch, state.Configuration.MaxNeighbors, metadataJson);
+
     public static void VerifyPayload(CollectionState state, string id, string? document, string? metadataJson, long stored)
     {
         if (Enabled && Payload(id, document, metadataJson) != stored)

@@ -6,6 +6,9 @@ using Microsoft.Data.Sqlite;
 
 namespace EmbeddedChroma.Storage;
 
+/// <summary>A stored record as a write needs it.</summary>
+internal readonly record struct StoredRecord(long Rid, int Slot, string? Document, string? MetadataJson);
+
 /// <summary>A record as a read returns it; fields not requested are null.</summary>
 internal sealed record RecordRow(long Rid, int Slot, string Id, string? Document, string? MetadataJson, float[]? Embedding);
 

@@ -31,6 +31,15 @@ internal static class StoreIdentity
         return owner;
     }
 
+    /// <summary>The write chain value recorded for <paramref name="seq"/>, 0 when none is (writes before schema 2).</summary>
+    public static long ChainAt(Microsoft.Data.Sqlite.SqliteConnection connection, long seq)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT chain FROM write_chain WHERE seq = $s";
+        command.Parameters.AddWithValue("$s", seq);
+        return command.ExecuteScalar() is long chain ? chain : 0;
+    }
+
     /// <summary>The chain value of write <paramref name="seq"/> after <paramref name="previous"/>.</summary>
     public static long NextChain(long previous, long seq)
     {

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.IO.Hashing;
 using System.IO.MemoryMappedFiles;
 using EmbeddedChroma.Index;
@@ -29,6 +30,12 @@ namespace EmbeddedChroma.Storage;
 internal sealed unsafe class VectorArena : IVectorRows, IDisposable
 {
     public const int HeaderSize = 4096;
+
+    /// <summary>
+    /// Slots a new arena holds at least (a new collection, a rebuild, a compaction's rewrite): small collections never
+    /// grow their file, and its graph starts with the same capacity (<see cref="Index.Hnsw.HnswParameters.DefaultInitialCapacity"/>).
+    /// </summary>
+    public const int MinCapacity = Index.Hnsw.HnswParameters.DefaultInitialCapacity;
     private static readonly ulong Magic = BinaryPrimitives.ReadUInt64LittleEndian("ECARENA1"u8);
     private const int Version = 3; // 3: owner stamp; 2: rows checksum is RowChecksum (CRC-32C lanes); 1 used XxHash3
     private const int OwnerOffset = 56;
@@ -208,7 +215,13 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
         return (map, view, (nint)(p + view.PointerOffset));
     }
 
-    public ReadOnlySpan<float> GetRow(int slot) => new((float*)(_base + HeaderSize) + ((long)slot * Stride), Dimension);
+    public ReadOnlySpan<float> GetRow(int slot)
+    {
+        // Debug only: the hot paths (exact scan, graph walk) read rows through FirstRow/RowStride; this one serves
+        // compaction and tests, and a slot past the capacity would read outside the mapping.
+        Debug.Assert(slot >= 0 && slot < Capacity, $"slot {slot} is outside the arena's capacity {Capacity}");
+        return new((float*)(_base + HeaderSize) + ((long)slot * Stride), Dimension);
+    }
 
     /// <inheritdoc />
     public ref readonly float FirstRow => ref *(float*)(_base + HeaderSize);
@@ -275,9 +288,24 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
         }
     }
 
+    /// <summary>Writes one vector into its slot, normalized for cosine so cosine distance is 1 − dot.</summary>
+    public void WriteVector(int slot, ReadOnlySpan<float> vector, DistanceSpace space)
+    {
+        var row = WritableRow(slot);
+        if (space == DistanceSpace.Cosine)
+        {
+            Distance.VectorMath.Normalize(vector, row);
+        }
+        else
+        {
+            vector.CopyTo(row);
+        }
+    }
+
     /// <summary>Writes a row and returns a span over it, for normalizing in place.</summary>
     public Span<float> WritableRow(int slot)
     {
+        Debug.Assert(slot >= 0, $"slot {slot} is negative");
         EnsureAllocated();
         MarkDirty();
         if (slot >= Capacity)
@@ -290,6 +318,7 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
             SlotCount = slot + 1;
         }
 
+        Debug.Assert(slot < Capacity, $"slot {slot} is outside the arena's capacity {Capacity} after growing");
         return new Span<float>((float*)(_base + HeaderSize) + ((long)slot * Stride), Dimension);
     }
 

@@ -78,7 +78,7 @@ internal sealed class VectorIndexer : IDisposable
 
         // The chain value of the graph's write, looked up in this database: a graph of another collection, or from a
         // copy of the store whose history diverged, carries another owner stamp and is not loaded.
-        var chain = stamp == _state.LastSeq ? _state.LastChain : ChromaStore.ChainAt(connection, stamp);
+        var chain = stamp == _state.LastSeq ? _state.LastChain : StoreIdentity.ChainAt(connection, stamp);
         return HnswIndex.TryLoad(_path, arena, _state.Configuration.Space, Parameters(), stamp, _owner(chain)) is { } graph
             ? (stamp, chain, graph)
             : null;
@@ -139,7 +139,7 @@ internal sealed class VectorIndexer : IDisposable
         M: _state.Configuration.MaxNeighbors,
         EfConstruction: _state.Configuration.EfConstruction,
         Ef: _state.Configuration.EfSearch,
-        InitialCapacity: Math.Max(1024, _state.NextSlot));
+        InitialCapacity: Math.Max(VectorArena.MinCapacity, _state.NextSlot));
 
     /// <summary>Writes after the graph's stamp: newer records are re-linked, vanished slots marked deleted.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // once per open, over every slot
@@ -189,7 +189,7 @@ internal sealed class VectorIndexer : IDisposable
         }
     }
 
-    private bool IsLive(int slot) => (slot >> 6) < _state.Live.Length && (_state.Live[slot >> 6] & (1UL << slot)) != 0;
+    private bool IsLive(int slot) => _state.IsLive(slot);
 
     /// <summary>After a committed write. Caller holds the collection write lock.</summary>
     public void OnWritten(IReadOnlyList<int> upserted, IReadOnlyList<int> removed)

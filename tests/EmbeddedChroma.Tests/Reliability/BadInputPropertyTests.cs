@@ -160,7 +160,7 @@ public sealed class BadInputPropertyTests
         RunProperty(ValidFilterCall, stream, seed);
 
     /// <summary>
-    /// The same calls with storage faults injected through the arena allocation seam (<see cref="Storage.FileAllocation.Faults"/>):
+    /// The same calls with storage faults injected through the arena allocation seam (<see cref="EmbeddedChroma.Storage.FileAllocation.Faults"/>):
     /// each call, on a freshly reopened store, finds the disk full (ENOSPC), the device failing (EIO) or the medium read-only (EROFS). Nothing
     /// but a <see cref="ChromaException"/> may escape, and a failed call changes nothing.
     /// </summary>
@@ -186,7 +186,7 @@ public sealed class BadInputPropertyTests
 
                     var before = world.Snapshot();
                     Exception? thrown = null;
-                    Storage.FileAllocation.Faults[world.Folder] = (_, _) => errno;
+                    EmbeddedChroma.Storage.FileAllocation.Faults[world.Folder] = (_, _) => errno;
                     try
                     {
                         calls[i].Run(world);
@@ -197,7 +197,7 @@ public sealed class BadInputPropertyTests
                     }
                     finally
                     {
-                        Storage.FileAllocation.Faults.TryRemove(world.Folder, out _);
+                        EmbeddedChroma.Storage.FileAllocation.Faults.TryRemove(world.Folder, out _);
                     }
 
                     if (thrown is null)

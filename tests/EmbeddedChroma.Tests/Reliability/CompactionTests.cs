@@ -367,7 +367,7 @@ public sealed class CompactionTests : IDisposable
     private static (int Slots, int Live) CompactionState(StoreFixture fx, Collection collection)
     {
         collection.Count();
-        var state = fx.Store.InRead(() => fx.Store.FindCollection(fx.Store.DatabaseId("default_tenant", "default_database"), collection.Name)!);
+        var state = fx.Store.InRead(() => fx.Store.Catalog.FindCollection(fx.Store.Catalog.DatabaseId("default_tenant", "default_database"), collection.Name)!).State;
         return (state.NextSlot, state.Count);
     }
 

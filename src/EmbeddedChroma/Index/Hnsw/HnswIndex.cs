@@ -21,7 +21,7 @@ namespace EmbeddedChroma.Index.Hnsw;
 /// </code>
 /// The kernel is fixed per index by the generic argument, so the inner loops call it statically.
 /// </remarks>
-internal abstract class HnswIndex : IVectorIndex, IDisposable
+internal abstract class HnswIndex : IDisposable
 {
     private int _ef;
 
@@ -32,7 +32,7 @@ internal abstract class HnswIndex : IVectorIndex, IDisposable
         _ef = parameters.Ef;
     }
 
-    /// <inheritdoc />
+    /// <summary>The distance the index ranks by.</summary>
     public DistanceSpace Space { get; }
 
     /// <summary>The construction parameters (M, EfConstruction, seed).</summary>
@@ -147,7 +147,11 @@ internal abstract class HnswIndex : IVectorIndex, IDisposable
     /// <remarks>Thread-safe; the copy is a consistent snapshot of that one list.</remarks>
     public abstract int GetLinks(int slot, int level, Span<int> destination);
 
-    /// <inheritdoc />
+    /// <summary>
+    /// Finds up to <paramref name="k"/> admitted slots nearest to <paramref name="query"/> with the index's <see cref="Ef"/>,
+    /// best first (distance ascending, ties by slot ascending); see the overload taking ef.
+    /// </summary>
+    /// <returns>The number of neighbours written (an approximate search may return fewer than min(k, admitted)).</returns>
     public int Search(ReadOnlySpan<float> query, int k, SlotFilter filter, Span<Neighbor> destination) =>
         Search(query, k, Ef, filter, destination);
 

@@ -9,10 +9,16 @@ namespace EmbeddedChroma.Index.Hnsw;
 /// <param name="Ef">Default size of the dynamic candidate list while searching (Alg. 5, ef); raised to k when smaller.</param>
 /// <param name="Seed">Seeds the level draw, so a build is reproducible for a fixed seed and insertion order.</param>
 /// <param name="InitialCapacity">Slots allocated up front; the graph grows (doubling) past it.</param>
-internal sealed record HnswParameters(int M = 16, int EfConstruction = 100, int Ef = 10, ulong Seed = 100, int InitialCapacity = 1024)
+internal sealed record HnswParameters(int M = 16, int EfConstruction = 100, int Ef = 10, ulong Seed = 100, int InitialCapacity = HnswParameters.DefaultInitialCapacity)
 {
-    /// <summary>Largest accepted M: keeps a level-0 record (1 + 2M ints) small and the count field 16 bits wide.</summary>
+    /// <summary>
+    /// Largest accepted M: keeps a level-0 record (1 + 2M ints) small and the count field 16 bits wide. The public
+    /// configuration's upper bound of <c>max_neighbors</c> is the same number (a test holds them equal).
+    /// </summary>
     public const int MaxSupportedM = 512;
+
+    /// <summary>Slots a new graph allocates up front (the same as a new vector arena's minimum capacity).</summary>
+    public const int DefaultInitialCapacity = 1024;
 
     /// <summary>Level-0 link capacity, Mmax0 = 2·M (paper §4.1; hnswlib <c>maxM0_ = M_ * 2</c>).</summary>
     public int MaxM0 => 2 * M;

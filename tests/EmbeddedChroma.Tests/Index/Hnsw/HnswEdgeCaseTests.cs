@@ -6,6 +6,19 @@ namespace EmbeddedChroma.Tests.Index.Hnsw;
 public class HnswEdgeCaseTests
 {
     [Fact]
+    public void Configuration_accepts_max_neighbors_exactly_up_to_the_largest_M_the_graph_supports()
+    {
+        // CollectionConfiguration states its bound as a literal; the graph's bound is HnswParameters.MaxSupportedM. They
+        // must agree: a configuration the API accepts has to build a graph, and no buildable M may be refused.
+        var atBound = () => new CollectionConfiguration { MaxNeighbors = HnswParameters.MaxSupportedM }.Validate();
+        var pastBound = () => new CollectionConfiguration { MaxNeighbors = HnswParameters.MaxSupportedM + 1 }.Validate();
+
+        atBound.Should().NotThrow();
+        pastBound.Should().Throw<ChromaValidationException>().WithMessage("*max_neighbors*");
+        new HnswParameters(M: HnswParameters.MaxSupportedM).Invoking(p => p.Validate()).Should().NotThrow();
+    }
+
+    [Fact]
     public void Search_returns_nothing_when_index_is_empty()
     {
         var rows = ClusteredRows.Create(seed: 61, 16, 10, DistanceSpace.L2);

@@ -3,11 +3,11 @@ using Microsoft.Data.Sqlite;
 
 namespace EmbeddedChroma.Tests.Filtering;
 
-public sealed class SqliteRegexTest : IDisposable
+public sealed class SqliteRegexTests : IDisposable
 {
     private readonly SqliteConnection _connection;
 
-    public SqliteRegexTest()
+    public SqliteRegexTests()
     {
         _connection = new SqliteConnection("Data Source=:memory:");
         _connection.Open();

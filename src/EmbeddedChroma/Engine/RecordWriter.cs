@@ -1,10 +1,9 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using EmbeddedChroma.Internal;
+using EmbeddedChroma.Storage;
 
-namespace EmbeddedChroma.Storage;
-
-/// <summary>A stored record as a write needs it.</summary>
-internal readonly record struct StoredRecord(long Rid, int Slot, string? Document, string? MetadataJson);
+namespace EmbeddedChroma.Engine;
 
 /// <summary>
 /// One write batch of one collection. SQL runs inside the store's current write transaction; every
@@ -12,7 +11,7 @@ internal readonly record struct StoredRecord(long Rid, int Slot, string? Documen
 /// <see cref="Apply"/> after the commit, so a failed batch changes nothing. Slots taken from the free
 /// list are handed back by <see cref="Abandon"/>.
 /// </summary>
-internal sealed class RecordWriter(ChromaStore store, CollectionState state)
+internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long filterIndexBudget, CollectionState state)
 {
     private readonly List<int> _takenFree = [];
     private readonly List<(int Slot, float[] Vector)> _rows = [];
@@ -79,7 +78,7 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
         command.Parameters.AddWithValue("$seq", _seq);
         command.Parameters.AddWithValue("$doc", (object?)document ?? DBNull.Value);
         command.Parameters.AddWithValue("$meta", (object?)metadataJson ?? DBNull.Value);
-        var blob = Collection.ToBlob(embedding);
+        var blob = ToBlob(embedding);
         command.Parameters.AddWithValue("$emb", blob);
         command.Parameters.AddWithValue("$psum", RecordChecksum.Payload(id, document, metadataJson));
         command.Parameters.AddWithValue("$vsum", RecordChecksum.Vector(id, blob));
@@ -138,7 +137,7 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
         command.Parameters.AddWithValue("$rid", existing.Rid);
         if (embedding is not null)
         {
-            var blob = Collection.ToBlob(embedding);
+            var blob = ToBlob(embedding);
             command.Parameters.AddWithValue("$emb", blob);
             command.Parameters.AddWithValue("$vsum", RecordChecksum.Vector(id, blob));
             _rows.Add((existing.Slot, embedding));
@@ -189,7 +188,7 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
             // The metadata text exactly as stored (once per collection: the first batch with a vector).
             var stored = store.WriteCommand("SELECT metadata FROM collections WHERE id = $c");
             stored.Parameters.AddWithValue("$c", state.Id);
-            csum = ChromaStore.CollectionChecksum(state, _dimension, state.Name, state.Configuration.EfSearch, stored.ExecuteScalar() as string);
+            csum = RecordChecksum.CollectionRow(state, _dimension, state.Name, state.Configuration.EfSearch, stored.ExecuteScalar() as string);
         }
 
         var command = store.WriteCommand(fixesDimension
@@ -225,15 +224,15 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
             slots = Math.Max(slots, slot + 1L);
         }
 
-        var path = store.ArenaPath(state.Uuid);
+        var path = folder.ArenaPath(state.Uuid);
         var dimension = state.Dimension ?? _dimension!.Value;
-        var bytes = state.Arena?.BytesToHold(slots) ?? VectorArena.HeaderSize + (Math.Max(1024, slots) * ((dimension + 15) & ~15) * sizeof(float));
+        var bytes = state.Arena?.BytesToHold(slots) ?? VectorArena.HeaderSize + (Math.Max(VectorArena.MinCapacity, slots) * ((dimension + 15) & ~15) * sizeof(float));
         try
         {
             if (state.Arena is null)
             {
                 Internal.OwnerOnly.CreateFolder(Path.GetDirectoryName(path)!);
-                _createdArena = state.Arena = VectorArena.Create(path, dimension, Math.Max(1024, slots));
+                _createdArena = state.Arena = VectorArena.Create(path, dimension, Math.Max(VectorArena.MinCapacity, slots));
             }
             else
             {
@@ -267,7 +266,7 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
             arena.Dispose();
             try
             {
-                VectorArena.Delete(store.ArenaPath(state.Uuid));
+                VectorArena.Delete(folder.ArenaPath(state.Uuid));
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -316,7 +315,7 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
 
             foreach (var (slot, vector) in _rows)
             {
-                ChromaStore.WriteRow(state.Arena, slot, vector, state.Configuration.Space);
+                state.Arena.WriteVector(slot, vector, state.Configuration.Space);
             }
 
             state.Indexer?.OnWritten(_rows.ConvertAll(r => r.Slot), _removed);
@@ -394,7 +393,7 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
         try
         {
             var bytes = index.Apply(_cleared, _filterRows ?? [], state.NextSlot);
-            if (bytes > store.Options.FilterIndexMemoryBudget)
+            if (bytes > filterIndexBudget)
             {
                 state.FilterIndex = null;
                 state.FilterIndexOverBudget = true;
@@ -415,6 +414,8 @@ internal sealed class RecordWriter(ChromaStore store, CollectionState state)
         command.Parameters.AddWithValue("$doc", document);
         command.ExecuteNonQuery();
     }
+
+    private static byte[] ToBlob(ReadOnlySpan<float> vector) => MemoryMarshal.AsBytes(vector).ToArray();
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"RecordWriter(seq {_seq}, {_inserted.Count} inserted, {_removed.Count} removed)");
 }

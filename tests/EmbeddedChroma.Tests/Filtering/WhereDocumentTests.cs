@@ -1,6 +1,6 @@
 namespace EmbeddedChroma.Tests.Filtering;
 
-public sealed class WhereDocumentTest
+public sealed class WhereDocumentTests
 {
     [Theory]
     [InlineData("""{"$contains": "foo"}""")]
@@ -60,17 +60,17 @@ public sealed class WhereDocumentTest
     [InlineData("""{"$or": {"$contains": "a"}}""", "$or", "array")]
     [InlineData("""{"$and": [{"$contains": "a"}, {"$nope": "b"}]}""", "$nope")]
     public void Parse_throws_when_where_document_is_invalid(string json, params string[] named) =>
-        WhereTest.AssertThrows(() => WhereDocument.Parse(json), named);
+        WhereTests.AssertThrows(() => WhereDocument.Parse(json), named);
 
     [Fact]
     public void Factories_throw_the_same_errors_when_building_in_code()
     {
-        WhereTest.AssertThrows(() => WhereDocument.Contains(string.Empty), "$contains", "non-empty");
-        WhereTest.AssertThrows(() => WhereDocument.NotContains(null!), "$not_contains", "null");
-        WhereTest.AssertThrows(() => WhereDocument.Regex("a{2,1}"), "$regex", "a{2,1}");
-        WhereTest.AssertThrows(() => WhereDocument.NotRegex("(?<"), "$not_regex");
-        WhereTest.AssertThrows(() => WhereDocument.And(WhereDocument.Contains("a")), "$and", "at least 2");
-        WhereTest.AssertThrows(() => WhereDocument.Or(), "$or", "at least 2");
+        WhereTests.AssertThrows(() => WhereDocument.Contains(string.Empty), "$contains", "non-empty");
+        WhereTests.AssertThrows(() => WhereDocument.NotContains(null!), "$not_contains", "null");
+        WhereTests.AssertThrows(() => WhereDocument.Regex("a{2,1}"), "$regex", "a{2,1}");
+        WhereTests.AssertThrows(() => WhereDocument.NotRegex("(?<"), "$not_regex");
+        WhereTests.AssertThrows(() => WhereDocument.And(WhereDocument.Contains("a")), "$and", "at least 2");
+        WhereTests.AssertThrows(() => WhereDocument.Or(), "$or", "at least 2");
         FluentActions.Invoking(() => WhereDocument.Contains("a") | null!).Should().Throw<ArgumentNullException>();
         FluentActions.Invoking(() => WhereDocument.Parse(null!)).Should().Throw<ArgumentNullException>();
     }

@@ -1,18 +1,23 @@
 using System.Diagnostics;
+using EmbeddedChroma.Internal;
 using EmbeddedChroma.Security;
+using EmbeddedChroma.Storage;
 using Microsoft.Data.Sqlite;
 
-namespace EmbeddedChroma;
+namespace EmbeddedChroma.Engine;
 
-/// <summary>What <see cref="ChromaClient.Backup"/> wrote.</summary>
-/// <param name="Path">The backup folder (absolute): a store that <see cref="ChromaStore.Open"/> opens.</param>
-/// <param name="Bytes">Bytes written (the SQLite database, the key ring, the vector arenas and graphs).</param>
-/// <param name="Elapsed">How long the copy took.</param>
-public sealed record BackupResult(string Path, long Bytes, TimeSpan Elapsed);
+/// <summary>What a backup wrote (the public API turns it into its <c>BackupResult</c>).</summary>
+internal readonly record struct BackupStats(string Path, long Bytes, TimeSpan Elapsed);
 
-// Online backup: a consistent copy of the source of truth while the store stays open for reads and writes.
-public sealed partial class ChromaStore
+/// <summary>Online backup: a consistent copy of the source of truth while the store stays open for reads and writes.</summary>
+internal sealed class BackupWriter(StoreContext store, KeyRing keys, Func<IEnumerable<CollectionEngine>> collections)
 {
+    private readonly StoreContext _store = store;
+    private readonly KeyRing _keys = keys;
+    private readonly Func<IEnumerable<CollectionEngine>> _collections = collections;
+
+    private SqliteDb Db => _store.Db;
+
     private const string PartialSuffix = ".partial";
 
     /// <summary>
@@ -32,21 +37,21 @@ public sealed partial class ChromaStore
     /// never wrong, at worst slower to open. The database file is written under a temporary name and renamed last, so
     /// an interrupted backup never looks like a store.</para>
     /// </remarks>
-    internal BackupResult BackupTo(string destination)
+    public BackupStats BackupTo(string destination)
     {
         var started = Stopwatch.GetTimestamp();
         var target = CheckBackupDestination(destination);
-        Internal.OwnerOnly.CreateFolder(target);
+        OwnerOnly.CreateFolder(target);
 
-        var partial = System.IO.Path.Combine(target, DatabaseFileName + PartialSuffix);
+        var partial = System.IO.Path.Combine(target, StoreFolder.DatabaseFileName + PartialSuffix);
         var source = Db.Rent();
         SqliteTransaction? snapshot = null;
         try
         {
-            var bytes = Keys.BackupTo(target);
+            var bytes = _keys.BackupTo(target);
             lock (Db.WriteLock)
             {
-                ThrowIfClosed();
+                _store.Session.ThrowIfClosed();
                 snapshot = source.BeginTransaction(deferred: true);
                 using (var pin = source.CreateCommand())
                 {
@@ -56,12 +61,16 @@ public sealed partial class ChromaStore
                     pin.ExecuteScalar();
                 }
 
-                bytes += CopyVectors(System.IO.Path.Combine(target, VectorsFolder));
+                var vectors = System.IO.Path.Combine(target, StoreFolder.VectorsFolder);
+                foreach (var collection in _collections())
+                {
+                    bytes += collection.CopyDerivedTo(vectors);
+                }
             }
 
-            AfterBackupSnapshot?.Invoke();
+            AfterSnapshot?.Invoke();
 
-            Internal.OwnerOnly.PrepareDatabaseFile(partial);
+            OwnerOnly.PrepareDatabaseFile(partial);
             using (var copy = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = partial, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString()))
             {
                 copy.Open();
@@ -69,14 +78,14 @@ public sealed partial class ChromaStore
             }
 
             snapshot.Rollback();
-            var final = System.IO.Path.Combine(target, DatabaseFileName);
+            var final = System.IO.Path.Combine(target, StoreFolder.DatabaseFileName);
             File.Move(partial, final);
             bytes += new FileInfo(final).Length;
-            return new BackupResult(target, bytes, Stopwatch.GetElapsedTime(started));
+            return new BackupStats(target, bytes, Stopwatch.GetElapsedTime(started));
         }
         catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
         {
-            throw new ChromaBackupException($"Backup to '{Internal.Echo.Path(target)}' failed ({ex.GetType().Name}: {Internal.Echo.Text(ex.Message, 512)}); the folder does not hold a usable store.", ex);
+            throw new ChromaBackupException($"Backup to '{Echo.Path(target)}' failed ({ex.GetType().Name}: {Echo.Text(ex.Message, 512)}); the folder does not hold a usable store.", ex);
         }
         finally
         {
@@ -86,59 +95,7 @@ public sealed partial class ChromaStore
     }
 
     /// <summary>Test hook: runs after the snapshot is pinned and the vectors are copied, before the database is copied.</summary>
-    internal Action? AfterBackupSnapshot { get; set; }
-
-    /// <summary>Copies every collection's arena and graph file into <paramref name="folder"/>. Caller holds the store's write lock.</summary>
-    private long CopyVectors(string folder)
-    {
-        long bytes = 0;
-        foreach (var state in _collections.Values)
-        {
-            if (state.Deleted || state.Dimension is null)
-            {
-                continue;
-            }
-
-            // Readers may load a collection under its read lock; loading is serialized on the state (EnsureLoaded).
-            state.Lock.EnterReadLock();
-            try
-            {
-                lock (state)
-                {
-                    Internal.OwnerOnly.CreateFolder(folder);
-                    var arenaCopy = System.IO.Path.Combine(folder, System.IO.Path.GetFileName(ArenaPath(state.Uuid)));
-                    if (state.Loaded && state.Arena is { } arena && !state.ArenaInvalid)
-                    {
-                        bytes += arena.CopyTo(arenaCopy, state.LastSeq, Owner(state, state.LastChain));
-                    }
-                    else if (!state.Loaded)
-                    {
-                        bytes += CopyIfExists(ArenaPath(state.Uuid), arenaCopy);
-                    }
-
-                    bytes += CopyIfExists(GraphPath(state.Uuid), System.IO.Path.Combine(folder, System.IO.Path.GetFileName(GraphPath(state.Uuid))));
-                }
-            }
-            finally
-            {
-                state.Lock.ExitReadLock();
-            }
-        }
-
-        return bytes;
-    }
-
-    private static long CopyIfExists(string from, string to)
-    {
-        try
-        {
-            return Internal.OwnerOnly.Copy(from, to);
-        }
-        catch (FileNotFoundException)
-        {
-            return 0; // Not written yet: opening the backup builds it.
-        }
-    }
+    public Action? AfterSnapshot { get; set; }
 
     private string CheckBackupDestination(string destination)
     {
@@ -154,24 +111,24 @@ public sealed partial class ChromaStore
         }
         catch (Exception ex) when (ex is ArgumentException or NotSupportedException or PathTooLongException)
         {
-            throw new ChromaValidationException($"backup: '{Internal.Echo.Path(destination)}' is not a valid folder path ({Internal.Echo.Text(ex.Message, 512)}).");
+            throw new ChromaValidationException($"backup: '{Echo.Path(destination)}' is not a valid folder path ({Echo.Text(ex.Message, 512)}).");
         }
 
-        var store = System.IO.Path.TrimEndingDirectorySeparator(Path);
+        var store = System.IO.Path.TrimEndingDirectorySeparator(_store.Folder.Path);
         var comparison = OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
         if (string.Equals(full, store, comparison) || full.StartsWith(store + System.IO.Path.DirectorySeparatorChar, comparison))
         {
-            throw new ChromaValidationException($"backup: the destination '{Internal.Echo.Path(full)}' lies inside the store folder; choose a folder outside it.");
+            throw new ChromaValidationException($"backup: the destination '{Echo.Path(full)}' lies inside the store folder; choose a folder outside it.");
         }
 
         if (File.Exists(full))
         {
-            throw new ChromaValidationException($"backup: the destination '{Internal.Echo.Path(full)}' is a file; give a new or empty folder.");
+            throw new ChromaValidationException($"backup: the destination '{Echo.Path(full)}' is a file; give a new or empty folder.");
         }
 
         if (Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).Any())
         {
-            throw new ChromaValidationException($"backup: the destination folder '{Internal.Echo.Path(full)}' is not empty; give a new or empty folder.");
+            throw new ChromaValidationException($"backup: the destination folder '{Echo.Path(full)}' is not empty; give a new or empty folder.");
         }
 
         return full;

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using EmbeddedChroma.Storage;
 
-namespace EmbeddedChroma.Tests.Reliability;
+namespace EmbeddedChroma.Tests.Storage;
 
 /// <summary>
 /// The arena's rows checksum: CRC-32C (the standard check value), the hardware path equal to the table path, every

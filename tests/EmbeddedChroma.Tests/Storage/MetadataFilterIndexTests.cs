@@ -1,7 +1,7 @@
 using EmbeddedChroma.Tests.TestUtilities;
 using Microsoft.Data.Sqlite;
 
-namespace EmbeddedChroma.Tests.Filtering;
+namespace EmbeddedChroma.Tests.Storage;
 
 /// <summary>
 /// The in-memory metadata filter index against the SQL evaluation it replaces for queries: equal slot sets for

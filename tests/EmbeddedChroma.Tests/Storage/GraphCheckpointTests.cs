@@ -1,7 +1,7 @@
 using EmbeddedChroma.Index.Hnsw;
 using EmbeddedChroma.Tests.TestUtilities;
 
-namespace EmbeddedChroma.Tests.Index;
+namespace EmbeddedChroma.Tests.Storage;
 
 /// <summary>
 /// The background indexer saves the graph once it has caught up after enough changes, so a process that dies
@@ -80,5 +80,5 @@ public sealed class GraphCheckpointTests : IDisposable
         Directory.GetFiles(_fx.VectorsFolder, "*.hnsw").Should().BeEmpty();
     }
 
-    private const int VectorIndexerCheckpoint = Storage.VectorIndexer.CheckpointMinimum;
+    private const int VectorIndexerCheckpoint = EmbeddedChroma.Storage.VectorIndexer.CheckpointMinimum;
 }

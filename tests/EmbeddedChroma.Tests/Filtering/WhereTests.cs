@@ -1,6 +1,6 @@
 namespace EmbeddedChroma.Tests.Filtering;
 
-public sealed class WhereTest
+public sealed class WhereTests
 {
     [Theory]
     [InlineData("""{"genre": {"$eq": "fiction"}}""")]

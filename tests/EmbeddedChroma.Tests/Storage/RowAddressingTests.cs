@@ -6,7 +6,7 @@ using EmbeddedChroma.Tests.TestUtilities;
 using FluentAssertions;
 using Xunit;
 
-namespace EmbeddedChroma.Tests.Index;
+namespace EmbeddedChroma.Tests.Storage;
 
 /// <summary>
 /// The HNSW walks address rows as <c>FirstRow + slot · RowStride</c> instead of calling <c>GetRow</c> per row; the

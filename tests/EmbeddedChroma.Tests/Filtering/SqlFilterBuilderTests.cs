@@ -7,13 +7,13 @@ namespace EmbeddedChroma.Tests.Filtering;
 /// Runs translated filters against a real SQLite database and checks which records they select. Expected sets are
 /// written out by hand from the fixture below, so they document Chroma's semantics.
 /// </summary>
-public sealed class SqlFilterBuilderTest : IDisposable
+public sealed class SqlFilterBuilderTests : IDisposable
 {
     private static readonly string[] All = ["r01", "r02", "r03", "r04", "r05", "r06", "r07", "r08", "r09", "r10", "r11", "r12"];
 
     private readonly FilterTestDatabase _db = new();
 
-    public SqlFilterBuilderTest()
+    public SqlFilterBuilderTests()
     {
         _db.Add("r01", "The quick brown fox", ("genre", "fiction"), ("year", 2001), ("rating", 4.5), ("published", true), ("tags", new[] { "a", "b" }));
         _db.Add("r02", "a*b literal star", ("genre", "fiction"), ("year", 1999), ("rating", 3.0), ("published", false));

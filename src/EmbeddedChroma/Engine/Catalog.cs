@@ -1,0 +1,392 @@
+using System.Collections.Concurrent;
+using EmbeddedChroma.Internal;
+using EmbeddedChroma.Security;
+using EmbeddedChroma.Storage;
+
+namespace EmbeddedChroma.Engine;
+
+/// <summary>
+/// Tenants, databases and collections: their rows in the SQLite catalog, and the live collections in memory (one
+/// <see cref="CollectionEngine"/> each, loaded at open; a created one joins when its row commits, a deleted one leaves
+/// when its deletion commits). Writes run inside the current write transaction (<see cref="WriteSession.Run{T}"/>),
+/// reads under the store's write lock (<see cref="WriteSession.Read{T}"/>). Callers have validated and authorized.
+/// </summary>
+internal sealed class Catalog(StoreContext store)
+{
+    /// <summary>The tenant used when none is named.</summary>
+    public const string DefaultTenant = ChromaDefaults.Tenant;
+
+    /// <summary>The database used when none is named.</summary>
+    public const string DefaultDatabase = ChromaDefaults.Database;
+
+    private readonly StoreContext _store = store;
+    private readonly ConcurrentDictionary<long, CollectionEngine> _collections = new();
+
+    private WriteSession Session => _store.Session;
+
+    public void EnsureDefaults()
+    {
+        InsertTenant(DefaultTenant, ifMissing: true);
+        InsertDatabase(DefaultTenant, DefaultDatabase, ifMissing: true);
+    }
+
+    public void InsertTenant(string name, bool ifMissing)
+    {
+        if (!TenantExists(name))
+        {
+            var count = (long)Session.WriteCommand("SELECT COUNT(*) FROM tenants").ExecuteScalar()!;
+            if (count >= _store.Limits.MaxTenants)
+            {
+                throw new ChromaLimitExceededException(
+                    $"Cannot create tenant '{Echo.Text(name)}': the store holds {count} tenants, the limit (ChromaStoreOptions.MaxTenants) is {_store.Limits.MaxTenants}.",
+                    "MaxTenants",
+                    _store.Limits.MaxTenants);
+            }
+        }
+
+        var command = Session.WriteCommand("INSERT INTO tenants(name, created_seq) VALUES ($n, $s) ON CONFLICT(name) DO NOTHING");
+        command.Parameters.AddWithValue("$n", name);
+        command.Parameters.AddWithValue("$s", Session.NextSeq());
+        if (command.ExecuteNonQuery() == 0 && !ifMissing)
+        {
+            throw new ChromaConflictException($"Tenant '{Echo.Text(name)}' already exists.");
+        }
+    }
+
+    public bool TenantExists(string name)
+    {
+        var command = Session.ReadCommand("SELECT 1 FROM tenants WHERE name = $n");
+        command.Parameters.AddWithValue("$n", name);
+        return command.ExecuteScalar() is not null;
+    }
+
+    public IReadOnlyList<string> ListTenantNames()
+    {
+        var command = Session.ReadCommand("SELECT name FROM tenants ORDER BY created_seq");
+        using var reader = command.ExecuteReader();
+        var names = new List<string>();
+        while (reader.Read())
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        return names;
+    }
+
+    public void DeleteTenant(string name)
+    {
+        var count = Session.WriteCommand("SELECT COUNT(*) FROM databases WHERE tenant = $t");
+        count.Parameters.AddWithValue("$t", name);
+        if ((long)count.ExecuteScalar()! > 0)
+        {
+            throw new ChromaConflictException($"Tenant '{Echo.Text(name)}' still has databases; delete them first.");
+        }
+
+        var command = Session.WriteCommand("DELETE FROM tenants WHERE name = $n");
+        command.Parameters.AddWithValue("$n", name);
+        if (command.ExecuteNonQuery() == 0)
+        {
+            throw new ChromaNotFoundException(NotFoundMessages.Tenant(name));
+        }
+    }
+
+    public void InsertDatabase(string tenant, string name, bool ifMissing)
+    {
+        if (!TenantExists(tenant))
+        {
+            throw new ChromaNotFoundException(NotFoundMessages.Tenant(tenant));
+        }
+
+        var exists = Session.WriteCommand("SELECT 1 FROM databases WHERE tenant = $t AND name = $n");
+        exists.Parameters.AddWithValue("$t", tenant);
+        exists.Parameters.AddWithValue("$n", name);
+        if (exists.ExecuteScalar() is null)
+        {
+            var count = (long)Session.WriteCommand("SELECT COUNT(*) FROM databases").ExecuteScalar()!;
+            if (count >= _store.Limits.MaxDatabases)
+            {
+                throw new ChromaLimitExceededException(
+                    $"Cannot create database '{Echo.Text(name)}' in tenant '{Echo.Text(tenant)}': the store holds {count} databases, the limit (ChromaStoreOptions.MaxDatabases) is {_store.Limits.MaxDatabases}.",
+                    "MaxDatabases",
+                    _store.Limits.MaxDatabases);
+            }
+        }
+
+        var command = Session.WriteCommand("INSERT INTO databases(tenant, name, created_seq) VALUES ($t, $n, $s) ON CONFLICT(tenant, name) DO NOTHING");
+        command.Parameters.AddWithValue("$t", tenant);
+        command.Parameters.AddWithValue("$n", name);
+        command.Parameters.AddWithValue("$s", Session.NextSeq());
+        if (command.ExecuteNonQuery() == 0 && !ifMissing)
+        {
+            throw new ChromaConflictException($"Database '{Echo.Text(name)}' already exists in tenant '{Echo.Text(tenant)}'.");
+        }
+    }
+
+    /// <summary>The database's row id; throws not-found naming tenant and database.</summary>
+    public long DatabaseId(string tenant, string database)
+    {
+        var command = Session.ReadCommand("SELECT id FROM databases WHERE tenant = $t AND name = $n");
+        command.Parameters.AddWithValue("$t", tenant);
+        command.Parameters.AddWithValue("$n", database);
+        return command.ExecuteScalar() is long id
+            ? id
+            : throw new ChromaNotFoundException(NotFoundMessages.Database(tenant, database));
+    }
+
+    public IReadOnlyList<DatabaseInfo> ListDatabases(string tenant, int? limit, int offset)
+    {
+        if (!TenantExists(tenant))
+        {
+            throw new ChromaNotFoundException(NotFoundMessages.Tenant(tenant));
+        }
+
+        var command = Session.ReadCommand("SELECT name FROM databases WHERE tenant = $t ORDER BY id LIMIT $l OFFSET $o");
+        command.Parameters.AddWithValue("$t", tenant);
+        command.Parameters.AddWithValue("$l", limit ?? -1);
+        command.Parameters.AddWithValue("$o", offset);
+        using var reader = command.ExecuteReader();
+        var list = new List<DatabaseInfo>();
+        while (reader.Read())
+        {
+            list.Add(new DatabaseInfo(tenant, reader.GetString(0)));
+        }
+
+        return list;
+    }
+
+    public void DeleteDatabase(string tenant, string name)
+    {
+        var id = DatabaseId(tenant, name);
+        foreach (var collection in _collections.Values.Where(c => c.State.DatabaseId == id && !c.Deleted).ToList())
+        {
+            DropCollection(collection);
+        }
+
+        var command = Session.WriteCommand("DELETE FROM databases WHERE id = $id");
+        command.Parameters.AddWithValue("$id", id);
+        command.ExecuteNonQuery();
+    }
+
+    public CollectionEngine? FindCollection(long databaseId, string name) =>
+        _collections.Values.FirstOrDefault(c => c.State.DatabaseId == databaseId && !c.Deleted && c.Name == name);
+
+    public IEnumerable<CollectionEngine> CollectionsOf(long databaseId) =>
+        _collections.Values.Where(c => c.State.DatabaseId == databaseId && !c.Deleted).OrderBy(c => c.Id);
+
+    /// <summary>Every loaded collection (deleted ones leave when their deletion commits).</summary>
+    public ICollection<CollectionEngine> All => _collections.Values;
+
+    public CollectionEngine InsertCollection(long databaseId, string tenant, string database, string name, CollectionConfiguration configuration, Dictionary<string, object?>? metadata)
+    {
+        // The catalog of live collections is in memory (deleted ones leave it when their deletion commits).
+        var count = _collections.Values.Count(c => !c.Deleted);
+        if (count >= _store.Limits.MaxCollections)
+        {
+            throw new ChromaLimitExceededException(
+                $"Cannot create collection '{Echo.Text(name)}' in '{Echo.Text(tenant)}/{Echo.Text(database)}': the store holds {count} collections, the limit (ChromaStoreOptions.MaxCollections) is {_store.Limits.MaxCollections}.",
+                "MaxCollections",
+                _store.Limits.MaxCollections);
+        }
+
+        var seq = Session.NextSeq();
+        var uuid = Guid.NewGuid();
+        var command = Session.WriteCommand("""
+            INSERT INTO collections(uuid, database_id, name, dimension, space, ef_construction, ef_search, max_neighbors, metadata, created_seq, last_seq, csum)
+            VALUES ($u, $d, $n, NULL, $sp, $efc, $efs, $m, $meta, $s, $s, $csum) RETURNING id
+            """);
+        command.Parameters.AddWithValue("$u", uuid.ToString());
+        command.Parameters.AddWithValue("$d", databaseId);
+        command.Parameters.AddWithValue("$n", name);
+        command.Parameters.AddWithValue("$sp", CollectionConfiguration.SpaceName(configuration.Space));
+        command.Parameters.AddWithValue("$efc", configuration.EfConstruction);
+        command.Parameters.AddWithValue("$efs", configuration.EfSearch);
+        command.Parameters.AddWithValue("$m", configuration.MaxNeighbors);
+        var metadataJson = MetadataCodec.Encode(metadata);
+        command.Parameters.AddWithValue("$meta", (object?)metadataJson ?? DBNull.Value);
+        command.Parameters.AddWithValue("$s", seq);
+        command.Parameters.AddWithValue("$csum", RecordChecksum.CollectionRow(
+            uuid.ToString(), databaseId, name, null, CollectionConfiguration.SpaceName(configuration.Space),
+            configuration.EfConstruction, configuration.EfSearch, configuration.MaxNeighbors, metadataJson));
+        var id = (long)command.ExecuteScalar()!;
+        var state = new CollectionState
+        {
+            Id = id,
+            Uuid = uuid,
+            DatabaseId = databaseId,
+            Tenant = tenant,
+            Database = database,
+            Name = name,
+            Configuration = configuration,
+            Metadata = MetadataCodec.Decode(MetadataCodec.Encode(metadata)),
+            LastSeq = seq,
+            LastChain = Session.CurrentChain,
+        };
+
+        // Visible in memory only once the row has committed: a failed transaction leaves no phantom collection.
+        var collection = new CollectionEngine(state, _store);
+        Session.OnCommit(() => _collections[id] = collection);
+        return collection;
+    }
+
+    private void UpdateCollectionRow(CollectionState state, string name, Dictionary<string, object>? metadata, int efSearch)
+    {
+        var command = Session.WriteCommand("UPDATE collections SET name = $n, metadata = $meta, ef_search = $efs, csum = $csum WHERE id = $id");
+        var metadataJson = MetadataCodec.Encode(metadata?.ToDictionary(p => p.Key, p => (object?)p.Value));
+        command.Parameters.AddWithValue("$n", name);
+        command.Parameters.AddWithValue("$meta", (object?)metadataJson ?? DBNull.Value);
+        command.Parameters.AddWithValue("$efs", efSearch);
+        command.Parameters.AddWithValue("$csum", RecordChecksum.CollectionRow(state, state.Dimension, name, efSearch, metadataJson));
+        command.Parameters.AddWithValue("$id", state.Id);
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// Deletes a collection's rows inside the current write transaction. Its in-memory state, graph and arena are
+    /// dropped only after the commit, so a transaction that fails leaves the collection fully usable.
+    /// </summary>
+    public void DropCollection(CollectionEngine collection)
+    {
+        var state = collection.State;
+        foreach (var sql in new[]
+        {
+            "INSERT INTO documents_fts(documents_fts, rowid, document) SELECT 'delete', rid, document FROM records WHERE collection_id = $c AND document IS NOT NULL",
+            "DELETE FROM record_meta WHERE collection_id = $c",
+            "DELETE FROM records WHERE collection_id = $c",
+            "DELETE FROM collections WHERE id = $c",
+            "DELETE FROM store_meta WHERE key = 'compacted:' || $c",
+        })
+        {
+            var command = Session.WriteCommand(sql);
+            command.Parameters.AddWithValue("$c", state.Id);
+            command.ExecuteNonQuery();
+        }
+
+        Session.OnCommit(() =>
+        {
+            collection.Forget();
+            _collections.TryRemove(state.Id, out _);
+        });
+    }
+
+    public void Load()
+    {
+        var command = Session.ReadCommand("""
+            SELECT c.id, c.uuid, c.database_id, d.tenant, d.name, c.name, c.dimension, c.space, c.ef_construction,
+                   c.ef_search, c.max_neighbors, c.metadata, c.last_seq,
+                   IFNULL((SELECT w.chain FROM write_chain w WHERE w.seq = c.last_seq), 0), c.csum
+            FROM collections c JOIN databases d ON d.id = c.database_id
+            """);
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            if (RecordChecksum.Enabled && RecordChecksum.CollectionRow(
+                reader.GetString(1), reader.GetInt64(2), reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetInt32(6), reader.GetString(7),
+                reader.GetInt32(8), reader.GetInt32(9), reader.GetInt32(10), reader.IsDBNull(11) ? null : reader.GetString(11)) != reader.GetInt64(14))
+            {
+                throw _store.Db.Corrupt(
+                    new InvalidDataException("collection row checksum mismatch"),
+                    $"the catalog row of collection #{reader.GetInt64(0)} ('{RecordChecksum.Printable(reader.GetString(5))}') fails its checksum");
+            }
+
+            var state = new CollectionState
+            {
+                Id = reader.GetInt64(0),
+                Uuid = Guid.Parse(reader.GetString(1)),
+                DatabaseId = reader.GetInt64(2),
+                Tenant = reader.GetString(3),
+                Database = reader.GetString(4),
+                Name = reader.GetString(5),
+                Dimension = reader.IsDBNull(6) ? null : reader.GetInt32(6),
+                Configuration = new CollectionConfiguration
+                {
+                    Space = CollectionConfiguration.ParseSpace(reader.GetString(7)),
+                    EfConstruction = reader.GetInt32(8),
+                    EfSearch = reader.GetInt32(9),
+                    MaxNeighbors = reader.GetInt32(10),
+                },
+                Metadata = MetadataCodec.Decode(reader.IsDBNull(11) ? null : reader.GetString(11)),
+                LastSeq = reader.GetInt64(12),
+                LastChain = reader.GetInt64(13),
+            };
+            _collections[state.Id] = new CollectionEngine(state, _store);
+        }
+    }
+
+    /// <summary>
+    /// Renames a collection, replaces its metadata and/or changes its configuration (already validated), in one write
+    /// transaction; the in-memory state changes once it commits.
+    /// </summary>
+    /// <exception cref="ChromaConflictException">Another collection of the database has the new name.</exception>
+    public void Modify(CollectionEngine collection, string? name, Dictionary<string, object?>? metadata, CollectionConfiguration configuration)
+    {
+        var state = collection.State;
+        Session.Run(
+            () =>
+            {
+                collection.ThrowIfDeleted();
+                var newName = name ?? state.Name;
+                if (newName != state.Name && FindCollection(state.DatabaseId, newName) is not null)
+                {
+                    throw new ChromaConflictException($"Collection '{Echo.Text(newName)}' already exists in '{Echo.Text(state.Tenant)}/{Echo.Text(state.Database)}'.");
+                }
+
+                var newMetadata = metadata is null ? state.Metadata : MetadataCodec.Decode(MetadataCodec.Encode(metadata));
+                UpdateCollectionRow(state, newName, newMetadata, configuration.EfSearch);
+                return (newName, newMetadata);
+            },
+            committed => collection.Modified(committed.newName, committed.newMetadata, configuration));
+    }
+
+    /// <summary>
+    /// Checks every record's stored fields against their checksums (<see cref="RecordChecksum"/>); throws
+    /// <see cref="ChromaCorruptStoreException"/> naming the first damaged records. Caller holds the store's write lock.
+    /// </summary>
+    public void VerifyRecords()
+    {
+        var names = _collections.Values.ToDictionary(c => c.Id, c => c.Name);
+        var db = _store.Db;
+        var damaged = new List<string>();
+        var total = 0;
+        var connection = db.Rent();
+        try
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT collection_id, id, document, metadata, psum, embedding, vsum FROM records";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                var id = reader.GetString(1);
+                string? what = null;
+                if (RecordChecksum.Payload(id, reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3)) != reader.GetInt64(4))
+                {
+                    what = "document or metadata";
+                }
+                else if (RecordChecksum.Vector(id, (byte[])reader.GetValue(5)) != reader.GetInt64(6))
+                {
+                    what = "embedding";
+                }
+
+                if (what is not null && total++ < 5)
+                {
+                    var collection = names.TryGetValue(reader.GetInt64(0), out var name) ? name : $"#{reader.GetInt64(0)}";
+                    damaged.Add($"collection '{RecordChecksum.Printable(collection)}', record '{RecordChecksum.Printable(id)}': damaged {what}");
+                }
+            }
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException ex) when (SqliteDb.IsCorruption(ex))
+        {
+            throw db.Corrupt(ex);
+        }
+        finally
+        {
+            db.Return(connection);
+        }
+
+        if (total > 0)
+        {
+            throw new ChromaCorruptStoreException(
+                $"The store is corrupt: {total} record(s) in '{db.Path}' fail their checksums ({string.Join("; ", damaged)}). " +
+                "Restore the store folder from a backup; the store cannot be trusted as it is.");
+        }
+    }
+}

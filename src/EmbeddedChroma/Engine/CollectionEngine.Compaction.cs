@@ -1,0 +1,194 @@
+using System.Diagnostics;
+using System.Globalization;
+using EmbeddedChroma.Index;
+using EmbeddedChroma.Internal;
+using EmbeddedChroma.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace EmbeddedChroma.Engine;
+
+// Slot compaction: renumbering the live records into a dense slot range and rewriting the arena (see Compactor for the
+// store-level steps and the crash-safety argument).
+internal sealed partial class CollectionEngine
+{
+    /// <summary>
+    /// Moves the live slots at or above the live count into the freed slots below it, in one write transaction that also
+    /// takes a new sequence number for the collection and records it as the compaction point, and writes the new arena to a
+    /// temporary file; then, under the write lock, commits, swaps the arena in and re-attaches the graph (rebuilt in the
+    /// background). Caller holds the store's write lock.
+    /// </summary>
+    /// <returns>The slot count before, and how many records moved.</returns>
+    public (int SlotsBefore, int Moved) CompactSlots()
+    {
+        var session = _store.Session;
+        var arenaPath = _store.Folder.ArenaPath(State.Uuid);
+        var tempPath = _store.Folder.CompactionTempPath(State.Uuid);
+        WriteSession.Transaction? tx = null;
+        var haveArena = false;
+        long seq;
+        long chain;
+        int count;
+        int slotsBefore;
+        int moved;
+        State.Lock.EnterReadLock();
+        try
+        {
+            EnsureLoaded();
+            count = State.Count;
+            slotsBefore = State.NextSlot;
+            if (slotsBefore == count && (State.Arena is null || State.Arena.Capacity <= Math.Max((long)VectorArena.MinCapacity, 2L * count)))
+            {
+                // Dense already: nothing to move, nothing to give back.
+                return (slotsBefore, 0);
+            }
+
+            // Two pointers: the live slots at or above `count` fill the freed slots below it, lowest first.
+            var holes = new List<int>();
+            var movers = new List<int>();
+            for (var slot = 0; slot < slotsBefore; slot++)
+            {
+                var live = IsLive(slot);
+                if (slot < count && !live)
+                {
+                    holes.Add(slot);
+                }
+                else if (slot >= count && live)
+                {
+                    movers.Add(slot);
+                }
+            }
+
+            Debug.Assert(holes.Count == movers.Count, "live slots above the count fill the holes below it exactly");
+            moved = movers.Count;
+            tx = session.Begin();
+            seq = session.NextSeq();
+            chain = session.CurrentChain;
+            var update = session.WriteCommand("UPDATE records SET slot = $to WHERE collection_id = $c AND slot = $from");
+            var to = update.Parameters.Add("$to", SqliteType.Integer);
+            var from = update.Parameters.Add("$from", SqliteType.Integer);
+            update.Parameters.AddWithValue("$c", State.Id);
+            for (var i = 0; i < movers.Count; i++)
+            {
+                to.Value = holes[i];
+                from.Value = movers[i];
+                if (update.ExecuteNonQuery() != 1)
+                {
+                    throw new InvalidOperationException($"Compaction of '{Echo.Text(State.Name)}': slot {movers[i]} holds no record in SQLite.");
+                }
+            }
+
+            var stamp = session.WriteCommand("UPDATE collections SET last_seq = $s WHERE id = $c");
+            stamp.Parameters.AddWithValue("$s", seq);
+            stamp.Parameters.AddWithValue("$c", State.Id);
+            stamp.ExecuteNonQuery();
+            var point = session.WriteCommand("INSERT INTO store_meta(key, value) VALUES ($k, $v) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+            point.Parameters.AddWithValue("$k", Compactor.CompactedKey(State.Id));
+            point.Parameters.AddWithValue("$v", seq.ToString(CultureInfo.InvariantCulture));
+            point.ExecuteNonQuery();
+
+            if (State.Arena is { } arena)
+            {
+                // Rows are copied as stored (already normalized for cosine).
+                using var fresh = VectorArena.Create(tempPath, arena.Dimension, Math.Max(count, VectorArena.MinCapacity));
+                for (var slot = 0; slot < count; slot++)
+                {
+                    if (IsLive(slot))
+                    {
+                        fresh.Write(slot, arena.GetRow(slot));
+                    }
+                }
+
+                for (var i = 0; i < movers.Count; i++)
+                {
+                    fresh.Write(holes[i], arena.GetRow(movers[i]));
+                }
+
+                fresh.Checkpoint(seq, Owner(chain));
+                haveArena = true;
+            }
+        }
+        catch
+        {
+            tx?.Dispose();
+            StoreFolder.TryDelete(tempPath);
+            throw;
+        }
+        finally
+        {
+            State.Lock.ExitReadLock();
+        }
+
+        // The graph numbers nodes by slot: drop it before the slots change (queries scan exactly for a moment).
+        State.Indexer?.Detach();
+        State.Lock.EnterWriteLock();
+        try
+        {
+            try
+            {
+                tx!.Commit();
+            }
+            catch
+            {
+                // Nothing changed; the detached graph is rebuilt on the next load.
+                State.ArenaInvalid = true;
+                StoreFolder.TryDelete(tempPath);
+                throw;
+            }
+            finally
+            {
+                tx!.Dispose();
+            }
+
+            State.LastSeq = seq;
+            State.LastChain = chain;
+            State.CompactedSeq = seq;
+            State.Live = SlotBitmap.Dense(count);
+            State.FreeSlots.Clear();
+            State.NextSlot = count;
+
+            // The in-memory filter index is keyed by slot: drop it, the next filtered query rebuilds it over the new slots.
+            State.FilterIndex = null;
+            State.Arena?.Dispose();
+            State.Arena = null;
+            try
+            {
+                StoreFolder.TryDelete(_store.Folder.GraphPath(State.Uuid));
+                if (haveArena)
+                {
+                    File.Move(tempPath, arenaPath, overwrite: true);
+                    State.Arena = VectorArena.TryOpen(arenaPath, State.Dimension!.Value, seq, Owner(chain));
+                }
+            }
+            catch (IOException)
+            {
+                // SQLite is committed; the arena is derived and rebuilt from it below.
+            }
+
+            if (State.Dimension is not null && State.Arena is null)
+            {
+                State.ArenaInvalid = true;
+                EnsureLoaded();
+            }
+            else if (State.Arena is not null)
+            {
+                var connection = Db.Rent();
+                try
+                {
+                    State.Indexer?.Attach(State.Arena, connection);
+                }
+                finally
+                {
+                    Db.Return(connection);
+                }
+            }
+        }
+        finally
+        {
+            State.Lock.ExitWriteLock();
+        }
+
+        return (slotsBefore, moved);
+    }
+
+    private bool IsLive(int slot) => State.IsLive(slot);
+}

@@ -1,0 +1,172 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using EmbeddedChroma.Internal;
+using EmbeddedChroma.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace EmbeddedChroma.Engine;
+
+// Bringing a collection's derived state (liveness, free slots, vector arena, graph) into memory on first use.
+internal sealed partial class CollectionEngine
+{
+    /// <summary>
+    /// Loads the collection's slot map from SQLite and maps its arena; the arena is rebuilt from SQLite's
+    /// embeddings only when it is missing, unclean, stamped for another sequence number, or fails its checksum.
+    /// Caller holds the collection lock (read or write); loading itself is serialized on the State.
+    /// </summary>
+    public void EnsureLoaded()
+    {
+        if (State.Loaded && !State.ArenaInvalid)
+        {
+            return;
+        }
+
+        lock (State)
+        {
+            if (State.Loaded && !State.ArenaInvalid)
+            {
+                return;
+            }
+
+            _store.Folder.EnsureDerivedPaths(State.Uuid, _store.Limits.TimeProvider, _store.Limits.Logger);
+            var connection = Db.Rent();
+            try
+            {
+                // The arena's header is checked now and its rows' checksum (a read of every row) on another core while
+                // the slots and the saved graph load: the three are independent, and nothing uses a row before the
+                // checksum has passed (the graph is bound, and its worker started, only after).
+                VectorArena? arena = null;
+                string? problem = "was left invalid by a failed write";
+                Task<string?>? verification = null;
+                try
+                {
+                    if (State.Dimension is { } dimension && !State.ArenaInvalid)
+                    {
+                        State.Arena?.Dispose();
+                        State.Arena = null;
+                        arena = VectorArena.TryOpen(_store.Folder.ArenaPath(State.Uuid), dimension, State.LastSeq, Owner(State.LastChain), verifyRows: false, out problem);
+                        verification = arena is null ? null : Task.Run(arena.VerifyRows);
+                    }
+
+                    if (!State.Loaded)
+                    {
+                        LoadSlots(connection);
+                        State.CompactedSeq = Compactor.ReadCompactedSeq(connection, State.Id);
+
+                        // A compaction killed before its commit leaves its unfinished arena behind: discard it.
+                        StoreFolder.TryDelete(_store.Folder.CompactionTempPath(State.Uuid));
+                    }
+
+                    State.Indexer ??= new VectorIndexer(State, _store.Folder.GraphPath(State.Uuid), _store.Limits.HnswThreshold, Owner, _store.Limits.Logger);
+                    if (State.Dimension is { } dim)
+                    {
+                        var path = _store.Folder.ArenaPath(State.Uuid);
+                        if (arena is not null && arena.SlotCount < State.NextSlot)
+                        {
+                            problem = "holds fewer rows than the database";
+                            verification!.Wait();
+                            arena.Dispose();
+                            arena = null;
+                        }
+
+                        var preloaded = arena is null ? null : State.Indexer.Preload(arena, connection);
+                        if (verification is not null && arena is not null && verification.GetAwaiter().GetResult() is { } damage)
+                        {
+                            problem = damage;
+                            preloaded?.Graph.Dispose();
+                            preloaded = null;
+                            arena.Dispose();
+                            arena = null;
+                        }
+
+                        if (arena is null)
+                        {
+                            State.Arena?.Dispose();
+                            State.Arena = null;
+                            StoreLog.ArenaRebuilt(_store.Limits.Logger, State.Name, path, problem ?? "could not be used");
+                        }
+
+                        State.Arena = arena ?? RebuildArena(connection, path, dim, Owner(State.LastChain));
+                        State.ArenaInvalid = false;
+                        State.Indexer.Attach(State.Arena, connection, preloaded);
+                    }
+                }
+                catch when (arena is not null && !ReferenceEquals(arena, State.Arena))
+                {
+                    // Failed before the arena was handed over: let the checksum finish reading it, then unmap it.
+                    ((IAsyncResult?)verification)?.AsyncWaitHandle.WaitOne();
+                    arena.Dispose();
+                    throw;
+                }
+
+                State.Loaded = true;
+            }
+            finally
+            {
+                Db.Return(connection);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per open, over every record
+    private void LoadSlots(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT slot FROM records WHERE collection_id = $c";
+        command.Parameters.AddWithValue("$c", State.Id);
+        using var reader = command.ExecuteReader();
+        var max = -1;
+        var count = 0;
+        while (reader.Read())
+        {
+            var slot = reader.GetInt32(0);
+            State.SetLive(slot, true);
+            max = Math.Max(max, slot);
+            count++;
+        }
+
+        State.Count = count;
+        State.NextSlot = max + 1;
+        State.FreeSlots.Clear();
+        for (var slot = State.NextSlot - 1; slot >= 0; slot--)
+        {
+            if (!State.IsLive(slot))
+            {
+                State.FreeSlots.Push(slot);
+            }
+        }
+    }
+
+    private VectorArena RebuildArena(SqliteConnection connection, string path, int dimension, byte[] owner)
+    {
+        OwnerOnly.CreateFolder(System.IO.Path.GetDirectoryName(path)!);
+        var arena = VectorArena.Create(path, dimension, Math.Max(State.NextSlot, VectorArena.MinCapacity));
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT slot, embedding, id, vsum FROM records WHERE collection_id = $c";
+        command.Parameters.AddWithValue("$c", State.Id);
+        try
+        {
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                var slot = reader.GetInt32(0);
+                if (slot < 0 || slot >= State.NextSlot || !State.IsLive(slot))
+                {
+                    throw RecordChecksum.Mismatch(State.Name, reader.GetString(2), $"slot number ({slot})");
+                }
+
+                var blob = (byte[])reader.GetValue(1);
+                RecordChecksum.VerifyVector(State, reader.GetString(2), blob, reader.GetInt64(3));
+                arena.WriteVector(slot, MemoryMarshal.Cast<byte, float>(blob), State.Configuration.Space);
+            }
+        }
+        catch
+        {
+            arena.Dispose();
+            throw;
+        }
+
+        arena.Checkpoint(State.LastSeq, owner);
+        return arena;
+    }
+}

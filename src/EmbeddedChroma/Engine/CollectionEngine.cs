@@ -1,0 +1,383 @@
+using EmbeddedChroma.Internal;
+using EmbeddedChroma.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace EmbeddedChroma.Engine;
+
+/// <summary>How a write batch treats ids: add leaves existing ids alone, upsert inserts or replaces, update only replaces.</summary>
+internal enum RecordWriteMode
+{
+    Add,
+    Upsert,
+    Update,
+}
+
+/// <summary>
+/// One collection of an open store, beneath the public <c>Collection</c> handle(s): its in-memory state
+/// (<see cref="CollectionState"/>), bringing its derived files into memory (<c>CollectionEngine.Loading.cs</c>), reads under
+/// its read lock, write batches applied through <see cref="RecordWriter"/>, queries through its <see cref="QueryPlanner"/>,
+/// slot compaction (<c>CollectionEngine.Compaction.cs</c>), backup copies of its derived files, and closing.
+/// </summary>
+/// <remarks>
+/// <para>Partial over three files (about 600 lines): everything that changes a collection's state lives in this one type
+/// (and the <see cref="RecordWriter"/> it drives), which is the point of it — <see cref="CollectionState"/> is no longer
+/// changed from seven places. The files split it by concern (reads/writes/lifecycle, loading, compaction).</para>
+/// <para>Locks: queries hold <see cref="CollectionState.Lock"/> for reading; writes hold the store's write lock, then
+/// this lock for writing (<see cref="WriteSession.Run{T}"/>), so a query sees a whole batch or none of it.</para>
+/// </remarks>
+internal sealed partial class CollectionEngine
+{
+    private readonly StoreContext _store;
+
+    public CollectionEngine(CollectionState state, StoreContext store)
+    {
+        State = state;
+        _store = store;
+        Planner = new QueryPlanner(state, store.Limits);
+    }
+
+    /// <summary>The collection's state. Read freely; it is changed only by this type (and its <see cref="RecordWriter"/>).</summary>
+    public CollectionState State { get; }
+
+    public QueryPlanner Planner { get; }
+
+    public long Id => State.Id;
+
+    public Guid Uuid => State.Uuid;
+
+    public string Name => State.Name;
+
+    public bool Deleted => State.Deleted;
+
+    private SqliteDb Db => _store.Db;
+
+    public void ThrowIfDeleted()
+    {
+        if (State.Deleted)
+        {
+            throw new ChromaNotFoundException($"Collection '{Echo.Text(State.Name)}' ({State.Uuid}) has been deleted.");
+        }
+    }
+
+    /// <summary>Runs <paramref name="read"/> under the read lock, with the collection loaded and SQLite errors mapped.</summary>
+    public T Read<T>(Func<T> read)
+    {
+        State.Lock.EnterReadLock();
+        try
+        {
+            ThrowIfDeleted();
+            return Db.Guard(() =>
+            {
+                EnsureLoaded();
+                return read();
+            });
+        }
+        finally
+        {
+            State.Lock.ExitReadLock();
+        }
+    }
+
+    /// <summary>Like <see cref="Read{T}(Func{T})"/>, with a rented reader connection.</summary>
+    public T Read<T>(Func<SqliteConnection, T> read) => Read(() =>
+    {
+        var connection = Db.Rent();
+        try
+        {
+            return read(connection);
+        }
+        finally
+        {
+            Db.Return(connection);
+        }
+    });
+
+    public int Count() => Read(() => State.Count);
+
+    /// <summary>
+    /// Records chosen by ids and/or filters, in insertion order. Asked for every record, a result of another size than
+    /// the collection's count means a damaged index hid or duplicated some: reported as corruption.
+    /// </summary>
+    public List<RecordRow> Get(RecordReader.Columns columns, IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument, int? limit, int offset) =>
+        Read(connection =>
+        {
+            var read = RecordReader.Read(connection, null, State, columns, ids, where, whereDocument, limit, offset);
+            if (ids is null && where is null && whereDocument is null && limit is null && offset == 0 && read.Count != State.Count)
+            {
+                throw new ChromaCorruptStoreException(
+                    $"The store is corrupt: collection '{RecordChecksum.Printable(State.Name)}' holds {State.Count} records but its index yields {read.Count}. " +
+                    "Restore the store folder from a backup; ChromaClient.VerifyIntegrity reports the damage.");
+            }
+
+            return read;
+        });
+
+    /// <summary>The nearest records of each query (see <see cref="QueryPlanner"/>) and their rows, read under one read lock.</summary>
+    public (Index.Neighbor[][] Hits, Dictionary<int, RecordRow> Records) Query(
+        IReadOnlyList<float[]> queries, int nResults, Where? where, WhereDocument? whereDocument, IReadOnlyList<string>? ids, RecordReader.Columns columns, int? efSearch) =>
+        Read(connection =>
+        {
+            var hits = Planner.Search(connection, queries, nResults, where, whereDocument, ids, efSearch);
+            var records = RecordReader.ReadSlots(connection, State, columns, hits.SelectMany(h => h.Select(n => n.Slot)));
+            return (hits, records);
+        });
+
+    /// <summary>
+    /// Writes one validated batch in one transaction: <paramref name="mode"/> decides what happens to existing ids. In-memory
+    /// changes are applied only after the commit; a failure changes nothing.
+    /// </summary>
+    public void Write(
+        RecordWriteMode mode,
+        IReadOnlyList<string> ids,
+        int? dimension,
+        IReadOnlyList<float[]>? embeddings,
+        IReadOnlyList<Dictionary<string, object?>?>? metadatas,
+        IReadOnlyList<string?>? documents)
+    {
+        var batch = NewBatch();
+        _store.Session.Run(
+            () =>
+            {
+                ThrowIfDeleted();
+                EnsureLoaded();
+                if (dimension is { } d && State.Dimension is { } expected && d != expected)
+                {
+                    throw new ChromaValidationException($"Embedding dimension mismatch: expected dimension {expected}, got {d} at index 0.");
+                }
+
+                try
+                {
+                    batch.Begin(dimension);
+                    for (var i = 0; i < ids.Count; i++)
+                    {
+                        var embedding = embeddings?[i];
+                        var metadata = metadatas?[i];
+                        var document = documents?[i];
+                        if (mode == RecordWriteMode.Add)
+                        {
+                            // One statement: inserts, or does nothing when the id exists (Chroma leaves it unchanged).
+                            batch.TryInsert(ids[i], embedding!, metadata, document);
+                        }
+                        else if (batch.Find(ids[i]) is { } existing)
+                        {
+                            batch.Replace(ids[i], existing, embedding, metadata, document);
+                        }
+                        else if (mode == RecordWriteMode.Upsert)
+                        {
+                            batch.TryInsert(ids[i], embedding!, metadata, document);
+                        }
+                    }
+
+                    batch.Finish();
+                }
+                catch
+                {
+                    batch.Abandon();
+                    throw;
+                }
+
+                return 0;
+            },
+            _ => batch.Apply(),
+            State.Lock);
+    }
+
+    /// <summary>Deletes the records the selectors choose; returns how many. <paramref name="afterCommit"/> runs under the write lock once committed.</summary>
+    public int Delete(IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument, Action<CollectionEngine> afterCommit)
+    {
+        var batch = NewBatch();
+        return _store.Session.Run(
+            () =>
+            {
+                ThrowIfDeleted();
+                EnsureLoaded();
+                try
+                {
+                    batch.Begin(null);
+                    var victims = RecordReader.Select(Db.Writer, _store.Session.CurrentTransaction, State, ids, where, whereDocument);
+                    foreach (var victim in victims)
+                    {
+                        batch.Remove(victim);
+                    }
+
+                    batch.Finish();
+                    return victims.Count;
+                }
+                catch
+                {
+                    batch.Abandon();
+                    throw;
+                }
+            },
+            _ =>
+            {
+                batch.Apply();
+                afterCommit(this);
+            },
+            State.Lock);
+    }
+
+    private RecordWriter NewBatch() => new(_store.Session, _store.Folder, _store.Limits.FilterIndexMemoryBudget, State);
+
+    /// <summary>A committed change of the catalog row (name, metadata, configuration): the state takes the new objects.</summary>
+    public void Modified(string name, Dictionary<string, object>? metadata, CollectionConfiguration configuration)
+    {
+        State.Name = name;
+        State.Metadata = metadata;
+        State.Configuration = configuration;
+    }
+
+    /// <summary>Waits until the background index has linked every write (tests and benchmarks).</summary>
+    /// <exception cref="InvalidOperationException">The background indexer failed (its error is the inner exception).</exception>
+    public void WaitForIndex()
+    {
+        Read(() => 0);
+        State.Indexer?.WaitUntilIdle();
+        if (State.Indexer?.LastError is { } error)
+        {
+            throw new InvalidOperationException("The background HNSW indexer failed; queries fall back to exact scan.", error);
+        }
+    }
+
+    /// <summary>
+    /// The collection's deletion committed: stop its indexer, release and delete its derived files. Called once, from the
+    /// catalog's on-commit hook (store write lock held).
+    /// </summary>
+    public void Forget()
+    {
+        State.Deleted = true;
+        State.Indexer?.StopWorker();
+        State.Lock.EnterWriteLock();
+        try
+        {
+            State.Indexer?.Dispose();
+            State.Indexer = null;
+            var graph = _store.Folder.GraphPath(State.Uuid);
+            if (File.Exists(graph))
+            {
+                File.Delete(graph);
+            }
+
+            State.Arena?.Dispose();
+            State.Arena = null;
+            VectorArena.Delete(_store.Folder.ArenaPath(State.Uuid));
+            StoreFolder.TryDelete(_store.Folder.CompactionTempPath(State.Uuid));
+        }
+        finally
+        {
+            State.Lock.ExitWriteLock();
+        }
+    }
+
+    /// <summary>Stops the background indexer (first step of closing: it needs the read lock the close then takes for writing).</summary>
+    public void StopIndexer() => State.Indexer?.StopWorker();
+
+    /// <summary>
+    /// Saves (best effort) and releases the derived files on close: the graph and the arena are checkpointed so the next
+    /// open maps them without a rebuild. <paramref name="step"/> runs each step so a failure is logged and closing goes on.
+    /// </summary>
+    public void Close(Action<string, string, Action> step)
+    {
+        State.Lock.EnterWriteLock();
+        try
+        {
+            if (State.Indexer is { } indexer)
+            {
+                if (State.Arena is not null && !State.ArenaInvalid && !_store.Limits.ReadOnly)
+                {
+                    SaveDerived(_store.Folder.GraphPath(State.Uuid), indexer.Persist);
+                }
+
+                step(State.Name, "releasing the HNSW graph", indexer.Dispose);
+                State.Indexer = null;
+            }
+
+            if (State.Arena is { } arena)
+            {
+                if (!State.ArenaInvalid && !_store.Limits.ReadOnly)
+                {
+                    SaveDerived(_store.Folder.ArenaPath(State.Uuid), () => arena.Checkpoint(State.LastSeq, Owner(State.LastChain)));
+                }
+
+                step(State.Name, "unmapping the vector arena", arena.Dispose);
+                State.Arena = null;
+            }
+        }
+        finally
+        {
+            State.Lock.ExitWriteLock();
+        }
+    }
+
+    /// <summary>Saves a derived file on close; a storage fault is logged and skipped (the file is rebuilt from SQLite later).</summary>
+    private void SaveDerived(string path, Action save)
+    {
+        try
+        {
+            save();
+        }
+        catch (Exception ex) when (StorageErrors.IsStorageFault(ex))
+        {
+            StoreLog.DerivedSaveFailed(_store.Limits.Logger, State.Name, path, StorageErrors.Map(ex, path).Message);
+        }
+    }
+
+    /// <summary>
+    /// Copies the arena and the saved graph into <paramref name="folder"/> for a backup, at the current write: a loaded arena
+    /// is written out clean and stamped; an unloaded one's file is copied as it is. Caller holds the store's write lock.
+    /// </summary>
+    public long CopyDerivedTo(string folder)
+    {
+        if (State.Deleted || State.Dimension is null)
+        {
+            return 0;
+        }
+
+        long bytes = 0;
+        // Readers may load a collection under its read lock; loading is serialized on the state (EnsureLoaded).
+        State.Lock.EnterReadLock();
+        try
+        {
+            lock (State)
+            {
+                OwnerOnly.CreateFolder(folder);
+                var arenaPath = _store.Folder.ArenaPath(State.Uuid);
+                var graphPath = _store.Folder.GraphPath(State.Uuid);
+                var arenaCopy = Path.Combine(folder, Path.GetFileName(arenaPath));
+                if (State.Loaded && State.Arena is { } arena && !State.ArenaInvalid)
+                {
+                    bytes += arena.CopyTo(arenaCopy, State.LastSeq, Owner(State.LastChain));
+                }
+                else if (!State.Loaded)
+                {
+                    bytes += CopyIfExists(arenaPath, arenaCopy);
+                }
+
+                bytes += CopyIfExists(graphPath, Path.Combine(folder, Path.GetFileName(graphPath)));
+            }
+        }
+        finally
+        {
+            State.Lock.ExitReadLock();
+        }
+
+        return bytes;
+    }
+
+    private static long CopyIfExists(string from, string to)
+    {
+        try
+        {
+            return OwnerOnly.Copy(from, to);
+        }
+        catch (FileNotFoundException)
+        {
+            return 0; // Not written yet: opening the backup builds it.
+        }
+    }
+
+    /// <summary>The owner stamp of this collection's derived files covering the write whose chain value is <paramref name="chain"/>.</summary>
+    private byte[] Owner(long chain) => _store.Session.Owner(State.Uuid, chain);
+
+    public override string ToString() => $"CollectionEngine({Echo.Text(State.Tenant)}/{Echo.Text(State.Database)}/{Echo.Text(State.Name)})";
+}

@@ -1,0 +1,207 @@
+using System.Buffers;
+using EmbeddedChroma.Index;
+using EmbeddedChroma.Internal;
+using EmbeddedChroma.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace EmbeddedChroma.Engine;
+
+/// <summary>
+/// Answers one collection's nearest-neighbour queries: turns the selectors (ids, <c>where</c>, <c>where_document</c>) into
+/// an allowed-slot set (through the in-memory <see cref="MetadataFilterIndex"/> or SQL, cached per write in the
+/// <see cref="AllowedSlotCache"/>), chooses exact scan or the HNSW graph, and fans several query embeddings out in
+/// parallel. Caller holds the collection's read lock (so no write runs meanwhile).
+/// </summary>
+internal sealed class QueryPlanner(CollectionState state, StoreLimits limits)
+{
+    private readonly CollectionState _state = state;
+    private readonly StoreLimits _limits = limits;
+
+    /// <summary>The in-memory filter index if built (tests).</summary>
+    public MetadataFilterIndex? BuiltFilterIndex => _state.FilterIndex;
+
+    /// <summary>The nearest slots of each query embedding, ascending by distance (at most <paramref name="nResults"/> each).</summary>
+    public Neighbor[][] Search(SqliteConnection connection, IReadOnlyList<float[]> queries, int nResults, Where? where, WhereDocument? whereDocument, IReadOnlyList<string>? ids, int? efSearch)
+    {
+        var hits = new Neighbor[queries.Count][];
+        var rows = _state.Rows;
+        if (_state.Dimension is { } dimension && _state.Count > 0 && rows is not null)
+        {
+            AllowedSet? candidates = where is null && whereDocument is null && ids is null
+                ? null
+                : AllowedSlots(connection, ids, where, whereDocument);
+            var k = Math.Min(nResults, candidates?.Count ?? _state.Count);
+            var cosine = _state.Configuration.Space == DistanceSpace.Cosine;
+            Neighbor[] SearchOne(int q)
+            {
+                var normalized = cosine ? ArrayPool<float>.Shared.Rent(dimension) : null;
+                try
+                {
+                    ReadOnlySpan<float> query = queries[q];
+                    if (normalized is not null)
+                    {
+                        Distance.VectorMath.Normalize(query, normalized.AsSpan(0, dimension));
+                        query = normalized.AsSpan(0, dimension);
+                    }
+
+                    var destination = new Neighbor[k];
+                    var found = Nearest(rows, query, k, candidates, efSearch, destination);
+                    return found == k ? destination : destination[..found];
+                }
+                finally
+                {
+                    if (normalized is not null)
+                    {
+                        ArrayPool<float>.Shared.Return(normalized);
+                    }
+                }
+            }
+
+            if (queries.Count > 1 && _limits.MaxQueryParallelism > 1)
+            {
+                // Several embeddings: answered in parallel. This thread holds the read lock for all of them (it
+                // takes part in the loop and waits for the others), so no write can interleave.
+                try
+                {
+                    Parallel.For(0, queries.Count, new ParallelOptions { MaxDegreeOfParallelism = _limits.MaxQueryParallelism }, q => hits[q] = SearchOne(q));
+                }
+                catch (AggregateException aggregate) when (aggregate.InnerExceptions.Count > 0)
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(aggregate.InnerExceptions[0]).Throw();
+                    throw;
+                }
+            }
+            else
+            {
+                for (var q = 0; q < queries.Count; q++)
+                {
+                    hits[q] = SearchOne(q);
+                }
+            }
+        }
+        else
+        {
+            Array.Fill(hits, []);
+        }
+
+        return hits;
+    }
+
+    /// <summary>
+    /// The query plan. No graph (small collection): exact scan over live or allowed slots. A filter allowing
+    /// few records (the bitmap's popcount ≤ max(FilteredExactScanLimit, n/10); measured on 100k × 384: at 10 % the
+    /// filtered graph walk costs 1–2.5× the exact scan (ef 64 / 128), at 5 % 4–10×, at 20 % it wins 2×; benchmarks/HNSW.md):
+    /// exact scan over just those. Otherwise the HNSW graph, walking through disallowed slots
+    /// but returning only allowed ones, merged with an exact scan of the slots written but not yet linked.
+    /// </summary>
+    private int Nearest(IVectorRows rows, ReadOnlySpan<float> query, int k, AllowedSet? candidates, int? efSearch, Span<Neighbor> destination)
+    {
+        var space = _state.Configuration.Space;
+        var graph = _state.Indexer?.Graph;
+        var admitted = candidates?.Bits ?? _state.Live;
+        if (graph is null || (candidates is not null && candidates.Count <= Math.Max(_limits.FilteredExactScanLimit, _state.Count / 10)))
+        {
+            return ExactScan.Search(rows, space, query, k, admitted, destination);
+        }
+
+        var ef = Math.Max(efSearch ?? _state.Configuration.EfSearch, k);
+        // The pending set first, then the walk: the background worker links while queries run (both hold the read
+        // lock) and a slot leaves the set only once linked, so a slot missing from this snapshot was linked before the
+        // walk starts and the walk can reach it. Taken after the walk, a slot linked during it would be in neither.
+        var pending = _state.Indexer!.PendingSnapshot();
+        var fromGraph = graph.Search(query, k, ef, SlotFilter.FromBitmap(admitted), destination);
+        if (pending.Length == 0)
+        {
+            return fromGraph;
+        }
+
+        // Written but not yet linked: scan those exactly (only live and allowed ones), then merge.
+        var allowed = pending.Where(slot => IsLive(slot) && (candidates is null || candidates.Contains(slot))).ToArray();
+        Array.Sort(allowed);
+        var tail = new Neighbor[Math.Min(k, allowed.Length)];
+        var fromTail = ExactScan.Search(rows, space, query, tail.Length, allowed, tail);
+        var merged = destination[..fromGraph].ToArray().Concat(tail.AsSpan(0, fromTail).ToArray())
+            .GroupBy(n => n.Slot).Select(g => g.First())
+            .OrderBy(n => n.Distance).ThenBy(n => n.Slot).Take(k).ToArray();
+        merged.CopyTo(destination);
+        return merged.Length;
+    }
+
+    /// <summary>
+    /// The live slots the selectors allow; reused while no write has happened since (see <see cref="AllowedSlotCache"/>).
+    /// <c>where</c> is evaluated by the in-memory <see cref="MetadataFilterIndex"/> (built here on first use) unless
+    /// it is over budget; ids and <c>where_document</c> are resolved in SQL and ANDed in.
+    /// </summary>
+    private AllowedSet AllowedSlots(SqliteConnection connection, IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument)
+    {
+        var key = string.Concat(where?.ToJson(), "\n", whereDocument?.ToJson(), "\n", ids is null ? null : System.Text.Json.JsonSerializer.Serialize(ids));
+        if (_state.FilterCache.TryGet(key, _state.LastSeq, out var cached))
+        {
+            return cached;
+        }
+
+        var words = _state.Live.Length;
+        var index = where is null ? null : FilterIndex(connection);
+        ulong[] bits;
+        if (index is null)
+        {
+            bits = SlotBitmap.FromSlots(RecordReader.SelectSlots(connection, _state, ids, where, whereDocument), words);
+        }
+        else
+        {
+            bits = index.Evaluate(where!, _state.Live);
+            if (ids is not null || whereDocument is not null)
+            {
+                var rest = SlotBitmap.FromSlots(RecordReader.SelectSlots(connection, _state, ids, null, whereDocument), words);
+                System.Numerics.Tensors.TensorPrimitives.BitwiseAnd(bits, rest, bits);
+            }
+        }
+
+        var set = new AllowedSet(bits);
+        _state.FilterCache.Add(key, _state.LastSeq, set);
+        return set;
+    }
+
+    /// <summary>
+    /// The collection's metadata filter index, built from SQLite on first use; null when disabled or over budget.
+    /// Caller holds the read lock, so no write runs meanwhile; concurrent readers build it once.
+    /// </summary>
+    private MetadataFilterIndex? FilterIndex(SqliteConnection connection)
+    {
+        if (_state.FilterIndex is { } built)
+        {
+            return built;
+        }
+
+        var budget = _limits.FilterIndexMemoryBudget;
+        if (budget == 0 || _state.FilterIndexOverBudget)
+        {
+            return null;
+        }
+
+        lock (_state.FilterIndexBuildLock)
+        {
+            if (_state.FilterIndex is null && !_state.FilterIndexOverBudget)
+            {
+                var index = MetadataFilterIndex.TryBuild(connection, _state, budget);
+                _state.FilterIndexOverBudget = index is null;
+                _state.FilterIndex = index;
+            }
+
+            return _state.FilterIndex;
+        }
+    }
+
+    /// <summary>
+    /// Tests: the slots <paramref name="where"/> selects, from the in-memory index (built if needed; null when
+    /// disabled or over budget) and from SQL. Caller holds the read lock.
+    /// </summary>
+    public (int[]? FromIndex, int[] FromSql) EvaluateWhereBothWays(SqliteConnection connection, Where where)
+    {
+        var bits = FilterIndex(connection)?.Evaluate(where, _state.Live);
+        var fromIndex = bits is null ? null : SlotBitmap.ToSlots(bits);
+        return (fromIndex, RecordReader.SelectSlots(connection, _state, null, where, null).ToArray());
+    }
+
+    private bool IsLive(int slot) => _state.IsLive(slot);
+}
