@@ -41,8 +41,14 @@ public abstract class ChromaCredential
     /// <exception cref="ChromaAuthenticationException">No key is available.</exception>
     public string GetKey()
     {
-        var pending = GetKeyAsync(CancellationToken.None);
-        return pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
+        if (this is StaticCredential fixedKey)
+        {
+            return fixedKey.Key;
+        }
+
+        // A provider is awaited on the thread pool, so one that resumes on the caller's single-threaded
+        // synchronization context (a UI thread) cannot deadlock against this blocked thread.
+        return Task.Run(() => GetKeyAsync(CancellationToken.None).AsTask()).GetAwaiter().GetResult();
     }
 
     /// <summary>The kind of credential, never the key.</summary>
@@ -50,6 +56,8 @@ public abstract class ChromaCredential
 
     private sealed class StaticCredential(string key) : ChromaCredential
     {
+        public string Key => key;
+
         public override ValueTask<string> GetKeyAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult(key);
 
         public override string ToString() => "ChromaCredential(key)";

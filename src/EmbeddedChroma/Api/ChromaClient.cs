@@ -51,6 +51,16 @@ public sealed partial class ChromaClient
         Store.Keys.Authorize(Context, action, resource, navigate);
     }
 
+    /// <summary>
+    /// Checks again that the key is still usable and in scope, without counting a second use (for a call that was gated
+    /// before a long step, such as embedding its texts): a key revoked meanwhile stops here.
+    /// </summary>
+    internal void Recheck(string action, in ResourceRef resource)
+    {
+        Store.ThrowIfClosed();
+        Store.Keys.Authorize(Context, action, resource, implied: true);
+    }
+
     private bool Sees(in ResourceRef resource) => KeyRing.Touches(Context.Record, resource);
 
     /// <summary>A nanosecond timestamp, like Chroma's heartbeat; gated like every call.</summary>

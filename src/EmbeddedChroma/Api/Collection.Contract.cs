@@ -1,3 +1,4 @@
+using EmbeddedChroma.Security;
 using EmbeddedChroma.Engine;
 using EmbeddedChroma.Internal;
 using Microsoft.Extensions.AI;
@@ -45,6 +46,7 @@ public sealed partial class Collection : IChromaCollection
             Gate(ChromaActions.Query);
             embeddings = await EmbeddingFill.QueryEmbeddingsAsync(request, _generator, State.Name, cancellationToken).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
+            Recheck(ChromaActions.Query);
         }
 
         return QueryCore(embeddings!, request.NResults, request.Where, request.WhereDocument, request.Ids, request.Include ?? ChromaDefaults.QueryInclude, request.EfSearch, gated: texts);
@@ -76,10 +78,14 @@ public sealed partial class Collection : IChromaCollection
             Gate(action);
             batch = await EmbeddingFill.CompleteAsync(batch, _generator, operation, State.Name, cancellationToken).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
+            Recheck(action);
         }
 
         Write(mode, action, batch.Ids, batch.Embeddings, batch.Metadatas, batch.Documents, generated: generate || mode == RecordWriteMode.Update, gated: generate);
     }
+
+    /// <summary>After embedding: the key must still be usable (revoked, disabled or expired meanwhile stops the call), counted once.</summary>
+    private void Recheck(string action) => _client.Recheck(action, new ResourceRef(State.Tenant, State.Database, State.Name));
 
     private static T Required<T>(T? request, string operation)
         where T : class =>
