@@ -106,4 +106,35 @@ public sealed class ChromaRulesContractTests : IDisposable
         pages.Should().Equal(ids, "insertion order, not id order");
         (await c.GetAsync(new GetRequest { Offset = 12 })).Ids.Should().BeEmpty();
     }
+
+    [Fact]
+    public async Task ModifyAsync_throws_ChromaConflictException_and_changes_nothing_when_the_new_name_is_taken()
+    {
+        await _h.CreateAsync("taken");
+        var c = await _h.Client.CreateCollectionAsync("mine", new CollectionOptions { Metadata = ContractHarness.Meta(("v", 1)) });
+
+        await c.Invoking(x => x.ModifyAsync(new CollectionModification
+        {
+            Name = "taken",
+            Metadata = ContractHarness.Meta(("v", 2)),
+            Configuration = new CollectionConfigurationUpdate { EfSearch = 7 },
+        })).Should().ThrowAsync<ChromaConflictException>();
+
+        var reread = await _h.Client.GetCollectionAsync("mine", null);
+        reread.Metadata!["v"].Should().Be(MetadataValue.FromInt64(1), "a failed modify changes nothing");
+        reread.Configuration.EfSearch.Should().Be(new CollectionConfiguration().EfSearch);
+        c.Name.Should().Be("mine");
+    }
+
+    [Fact]
+    public async Task ModifyAsync_throws_ChromaNotFoundException_and_keeps_the_name_when_the_new_name_is_outside_the_keys_scope()
+    {
+        await _h.CreateAsync("scoped");
+        var client = _h.ClientFor(_h.Mint([ChromaActions.AllData], ["default_tenant/default_database/scoped"]));
+        var c = await client.GetCollectionAsync("scoped", null);
+
+        await c.Invoking(x => x.ModifyAsync(new CollectionModification { Name = "escaped" })).Should().ThrowAsync<ChromaNotFoundException>();
+
+        (await _h.Client.ListCollectionsAsync(null, 0)).Select(x => x.Name).Should().Equal("scoped");
+    }
 }

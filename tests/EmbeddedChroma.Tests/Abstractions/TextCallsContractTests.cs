@@ -256,4 +256,40 @@ public sealed class TextCallsContractTests : IDisposable
 
         generator.Calls.Should().Be(0, "a revoked key gets nothing embedded");
     }
+
+    public static TheoryData<string> InvalidBeyondTheTexts() =>
+    [
+        "add duplicate ids",
+        "add empty id",
+        "add reserved metadata key",
+        "add fewer metadatas",
+        "upsert duplicate ids",
+        "query n_results 0",
+        "query ef_search 0",
+        "query unknown include",
+    ];
+
+    [Theory]
+    [MemberData(nameof(InvalidBeyondTheTexts))]
+    public async Task Calls_that_embed_fail_with_ChromaValidationException_without_calling_the_generator_when_another_argument_is_invalid(string what)
+    {
+        // The cheap checks come first: a request that will be refused anyway must not send its texts to the model.
+        var generator = new ScriptedGenerator();
+        IChromaCollection c = await _h.CreateAsync("texts", generator);
+        Func<Task> call = what switch
+        {
+            "add duplicate ids" => () => c.AddAsync(new RecordBatch { Ids = ["a", "a"], Documents = ["cat", "dog"] }),
+            "add empty id" => () => c.AddAsync(new RecordBatch { Ids = [""], Documents = ["cat"] }),
+            "add reserved metadata key" => () => c.AddAsync(new RecordBatch { Ids = ["a"], Documents = ["cat"], Metadatas = [ContractHarness.Meta(("$bad", 1))] }),
+            "add fewer metadatas" => () => c.AddAsync(new RecordBatch { Ids = ["a", "b"], Documents = ["cat", "dog"], Metadatas = [null] }),
+            "upsert duplicate ids" => () => c.UpsertTextsAsync(["a", "a"], ["cat", "dog"]),
+            "query n_results 0" => () => c.QueryAsync(new QueryRequest { QueryTexts = ["cat"], NResults = 0 }),
+            "query ef_search 0" => () => c.QueryAsync(new QueryRequest { QueryTexts = ["cat"], EfSearch = 0 }),
+            _ => () => c.QueryAsync(new QueryRequest { QueryTexts = ["cat"], Include = (Include)64 }),
+        };
+
+        await call.Should().ThrowAsync<ChromaValidationException>();
+
+        generator.Calls.Should().Be(0, "the request was invalid before any text needed embedding");
+    }
 }

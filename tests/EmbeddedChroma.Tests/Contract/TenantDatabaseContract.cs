@@ -4,6 +4,9 @@ namespace EmbeddedChroma.Tests.Contract;
 public abstract class TenantDatabaseContract<TTarget> : ContractSuite<TTarget>
     where TTarget : IContractTarget, new()
 {
+    /// <summary>A client for the same caller in another tenant (a client creates, gets and lists databases of its own tenant).</summary>
+    private IChromaClient InTenant(string tenant) => Client.WithDatabase(ChromaDefaults.Database, tenant);
+
 
     [Fact]
     public async Task ListDatabases_contains_default_database_when_store_is_new()
@@ -70,10 +73,10 @@ public abstract class TenantDatabaseContract<TTarget> : ContractSuite<TTarget>
     public async Task CreateDatabase_creates_it_in_the_named_tenant_when_tenant_is_given()
     {
         await Client.CreateTenantAsync("acme");
-        await Client.WithDatabase(ChromaDefaults.Database, "acme").CreateDatabaseAsync("sales");
+        await InTenant("acme").CreateDatabaseAsync("sales");
 
-        (await Client.WithDatabase(ChromaDefaults.Database, "acme").GetDatabaseAsync("sales")).Should().Be(new DatabaseInfo("acme", "sales"));
-        (await Client.WithDatabase(ChromaDefaults.Database, "acme").ListDatabasesAsync()).Should().Equal(new DatabaseInfo("acme", "sales"));
+        (await InTenant("acme").GetDatabaseAsync("sales")).Should().Be(new DatabaseInfo("acme", "sales"));
+        (await InTenant("acme").ListDatabasesAsync()).Should().Equal(new DatabaseInfo("acme", "sales"));
         (await Client.ListDatabasesAsync()).Select(d => d.Name).Should().Equal("default_database");
     }
 
@@ -92,16 +95,16 @@ public abstract class TenantDatabaseContract<TTarget> : ContractSuite<TTarget>
     {
         await Client.CreateTenantAsync("acme");
         await Client.CreateDatabaseAsync("shared");
-        await Client.WithDatabase(ChromaDefaults.Database, "acme").CreateDatabaseAsync("shared");
+        await InTenant("acme").CreateDatabaseAsync("shared");
 
-        (await Client.WithDatabase(ChromaDefaults.Database, "acme").GetDatabaseAsync("shared")).Tenant.Should().Be("acme");
+        (await InTenant("acme").GetDatabaseAsync("shared")).Tenant.Should().Be("acme");
         (await Client.GetDatabaseAsync("shared")).Tenant.Should().Be("default_tenant");
     }
 
     [Fact]
     public async Task CreateDatabase_throws_not_found_when_tenant_is_missing()
     {
-        var act = () => Client.WithDatabase(ChromaDefaults.Database, "ghost").CreateDatabaseAsync("db1");
+        var act = () => InTenant("ghost").CreateDatabaseAsync("db1");
 
         await act.Should().ThrowAsync<ChromaNotFoundException>().WithMessage("*'ghost'*");
     }
@@ -132,7 +135,7 @@ public abstract class TenantDatabaseContract<TTarget> : ContractSuite<TTarget>
     [Fact]
     public async Task ListDatabases_throws_not_found_when_tenant_is_missing()
     {
-        var act = () => Client.WithDatabase(ChromaDefaults.Database, "ghost").ListDatabasesAsync();
+        var act = () => InTenant("ghost").ListDatabasesAsync();
 
         await act.Should().ThrowAsync<ChromaNotFoundException>().WithMessage("*'ghost'*");
     }
@@ -190,7 +193,7 @@ public abstract class TenantDatabaseContract<TTarget> : ContractSuite<TTarget>
     public async Task WithDatabase_scopes_collections_when_databases_differ()
     {
         await Client.CreateTenantAsync("acme");
-        await Client.WithDatabase(ChromaDefaults.Database, "acme").CreateDatabaseAsync("sales");
+        await InTenant("acme").CreateDatabaseAsync("sales");
         var sales = Client.WithDatabase("sales", "acme");
 
         var c = await sales.CreateCollectionAsync("orders");
