@@ -17,6 +17,9 @@ namespace EmbeddedChroma;
 /// <remarks>Thread-safe: any number of threads may use one store; writes are serialized, queries run concurrently.</remarks>
 public sealed class ChromaStore : IDisposable
 {
+    // Size: About 410 lines, nearly half of them XML docs of the public surface: create/open/close and the key entry
+    // points; the store's work is in Engine (StoreFolder, WriteSession, Catalog, Compactor, BackupWriter).
+
     /// <summary>The tenant used when none is named.</summary>
     public const string DefaultTenant = ChromaDefaults.Tenant;
 

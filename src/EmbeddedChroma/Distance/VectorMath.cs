@@ -15,6 +15,9 @@ namespace EmbeddedChroma.Distance;
 /// </remarks>
 internal static partial class VectorMath
 {
+    // Size: About 700 lines over five partial files, one kernel per file (as System.Numerics.Tensors does): stateless
+    // functions, each with its Vector512/256/128 paths and scalar tail.
+
     /// <summary>Squared Euclidean distance Σ(aᵢ − bᵢ)².</summary>
     /// <exception cref="ArgumentException">The spans differ in length.</exception>
     /// <remarks>NaN in either input gives NaN; the sum may overflow to +∞ for very large components.</remarks>

@@ -19,7 +19,7 @@ internal enum RecordWriteMode
 /// slot compaction (<c>CollectionEngine.Compaction.cs</c>), backup copies of its derived files, and closing.
 /// </summary>
 /// <remarks>
-/// <para>Partial over three files (about 600 lines): everything that changes a collection's state lives in this one type
+/// <para>Partial over three files (about 750 lines): everything that changes a collection's state lives in this one type
 /// (and the <see cref="RecordWriter"/> it drives), which is the point of it — <see cref="CollectionState"/> is no longer
 /// changed from seven places. The files split it by concern (reads/writes/lifecycle, loading, compaction).</para>
 /// <para>Locks: queries hold <see cref="CollectionState.Lock"/> for reading; writes hold the store's write lock, then

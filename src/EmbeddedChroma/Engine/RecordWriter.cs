@@ -13,6 +13,9 @@ namespace EmbeddedChroma.Engine;
 /// </summary>
 internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long filterIndexBudget, CollectionState state)
 {
+    // Size: About 420 lines, much of it SQL text: one write batch's statements and its staged in-memory changes, which
+    // must stay together so Apply/Abandon undo exactly what the batch did.
+
     private readonly List<int> _takenFree = [];
     private readonly List<(int Slot, float[] Vector)> _rows = [];
     private readonly List<int> _inserted = [];

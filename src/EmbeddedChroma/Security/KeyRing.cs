@@ -18,6 +18,10 @@ namespace EmbeddedChroma.Security;
 /// <remarks>Thread-safe. State changes take <c>lock(record)</c>; file writes take the file's lock.</remarks>
 internal sealed partial class KeyRing : IDisposable
 {
+    // Size: About 1,100 lines over two partial files (this one: authentication, authorization, quotas, usage; .Manage:
+    // create/revoke/rotate/list). One type: every path shares the ring's lock and in-memory key table, and each change
+    // must be audited under it. Left as the key-ring hardening work shaped it.
+
     internal const string AuthenticateAction = "authenticate";
     private const int MaxFailureBuckets = 10_000;
     private static readonly Meter Meter = new("EmbeddedChroma.KeyRing");

@@ -26,6 +26,10 @@ namespace EmbeddedChroma.Security;
 /// </summary>
 internal sealed class KeyRingFile : IDisposable
 {
+    // Size: About 700 lines: the key ring's own SQLite file (schema and its upgrades, the pepper file, the rows' MACs,
+    // the audit chain) in one place, so nothing else touches the ring's bytes. Left as the key-ring hardening work
+    // shaped it.
+
     public const string PepperFileName = "keyring.pepper";
     public const string DatabaseFileName = "keyring.sqlite3";
     private const int PepperLength = 32;

@@ -26,6 +26,9 @@ namespace EmbeddedChroma.Storage;
 /// </remarks>
 internal sealed class MetadataFilterIndex
 {
+    // Size: About 420 lines: the in-memory filter index (build from SQL, evaluate a where tree, apply a committed
+    // batch) over one column layout.
+
     private const int StringEntryBytes = 48;
     private const int KeyBytes = 256;
 

@@ -29,6 +29,9 @@ namespace EmbeddedChroma.Storage;
 /// </summary>
 internal sealed unsafe class VectorArena : IVectorRows, IDisposable
 {
+    // Size: About 450 lines: the memory-mapped file format (header, owner stamp, growth and allocation, rows checksum,
+    // copy). Kept in one type so the unsafe pointer code stays in one place.
+
     public const int HeaderSize = 4096;
 
     /// <summary>

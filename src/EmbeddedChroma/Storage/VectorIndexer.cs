@@ -24,6 +24,10 @@ namespace EmbeddedChroma.Storage;
 /// </remarks>
 internal sealed class VectorIndexer : IDisposable
 {
+    // Size: About 450 lines: the background HNSW maintainer (worker, pending set, replay after a load, checkpoints),
+    // whose parts share one lock discipline with the collection's read lock; split, that protocol would be spread over
+    // several types.
+
     // Small chunks: a writer waits for at most one chunk of links (tens of milliseconds at 384-d) before it runs.
     private const int ChunkSize = 64;
 
