@@ -5,23 +5,22 @@ using System.Text.Json;
 namespace EmbeddedChroma.Internal;
 
 /// <summary>
-/// Validates user metadata into a normalized form (string, long, double, bool and arrays of one of those)
-/// and encodes it as JSON that keeps integers and floats apart (a float is always written with a '.' or
+/// Checks typed metadata against the store's limits into a plain form (string, long, double, bool and arrays of one of
+/// those) and encodes it as JSON that keeps integers and floats apart (a float is always written with a '.' or
 /// an exponent, so 5.0 stays a float after a round trip).
 /// </summary>
 internal static class MetadataCodec
 {
     /// <summary>
-    /// Normalizes one metadata object. <paramref name="allowNullValues"/>: for update/upsert a null value
-    /// means "remove this key", so the normalized map keeps it as <see langword="null"/>; for add a null is dropped.
+    /// Checks one metadata object against the store's limits and rules for keys, and returns it as plain values (string,
+    /// long, double, bool and arrays of one of those). The type rules were checked when each <see cref="MetadataValue"/>
+    /// was made; this adds only what a store decides: key rules, lengths, counts, valid UTF-16 (SQLite's UTF-8 cannot hold
+    /// an unpaired surrogate). <paramref name="allowNullValues"/>: for update/upsert a null value means "remove this key",
+    /// so the result keeps it as <see langword="null"/>; for add a null is dropped. <paramref name="scalarsOnly"/>: arrays
+    /// are refused (collection metadata).
     /// </summary>
     public static Dictionary<string, object?>? Normalize(
-        IReadOnlyDictionary<string, MetadataValue?>? metadata, string where, StoreLimits limits, bool allowNullValues, bool scalarsOnly = false) =>
-        Normalize(metadata?.ToDictionary(p => p.Key, p => p.Value?.ToObject(), StringComparer.Ordinal), where, limits, allowNullValues, scalarsOnly);
-
-    /// <summary>Normalizes metadata given as CLR values (JSON elements included); see the typed overload.</summary>
-    public static Dictionary<string, object?>? Normalize(
-        IReadOnlyDictionary<string, object?>? metadata, string where, StoreLimits limits, bool allowNullValues, bool scalarsOnly = false)
+        IReadOnlyDictionary<string, MetadataValue?>? metadata, string where, StoreLimits limits, bool allowNullValues, bool scalarsOnly = false)
     {
         if (metadata is null)
         {
@@ -68,110 +67,46 @@ internal static class MetadataCodec
                 continue;
             }
 
-            result[key] = NormalizeValue(value, $"{where}: metadata key '{Echo.Text(key)}'", limits, scalarsOnly);
+            result[key] = CheckLimits(value, $"{where}: metadata key '{Echo.Text(key)}'", limits, scalarsOnly);
         }
 
         return result;
     }
 
-    private static object NormalizeValue(object value, string where, StoreLimits limits, bool scalarsOnly)
+    /// <summary>The store's limits on one value (its type rules were checked when it was made); the plain value.</summary>
+    private static object CheckLimits(MetadataValue value, string where, StoreLimits limits, bool scalarsOnly)
     {
-        switch (value)
+        if (value.IsArray)
         {
-            case string s:
-                CheckString(s, where, limits);
-                return s;
-            case bool b:
-                return b;
-            case int or long or short or sbyte or byte or ushort or uint:
-                return Convert.ToInt64(value, CultureInfo.InvariantCulture);
-            case ulong ul:
-                return ul <= long.MaxValue ? (long)ul : throw new ChromaValidationException($"{where}: integer {ul} is out of the 64-bit signed range.");
-            case float f:
-                return CheckFinite(f, where);
-            case double d:
-                return CheckFinite(d, where);
-            case decimal m:
-                return (double)m;
-            case JsonElement e:
-                return FromJsonElement(e, where, limits, scalarsOnly);
-        }
-
-        if (!scalarsOnly && value is System.Collections.IEnumerable list)
-        {
-            return NormalizeArray(list, where, limits);
-        }
-
-        throw new ChromaValidationException(
-            $"{where}: value of type {value.GetType().Name} is not allowed; expected string, integer, float, bool{(scalarsOnly ? "" : " or a non-empty array of one of those")}.");
-    }
-
-    private static object NormalizeArray(System.Collections.IEnumerable list, string where, StoreLimits limits)
-    {
-        var items = new List<object>();
-        foreach (var item in list)
-        {
-            if (item is null)
+            if (scalarsOnly)
             {
-                throw new ChromaValidationException($"{where}: arrays may not contain null.");
+                throw new ChromaValidationException($"{where}: an array is not allowed here; expected string, integer, float or bool.");
             }
 
-            items.Add(NormalizeValue(item, where, limits, scalarsOnly: true));
-            if (items.Count > limits.MaxMetadataArrayLength)
+            var plain = value.ToObject();
+            var length = ((Array)plain).Length;
+            if (length > limits.MaxMetadataArrayLength)
             {
                 throw new ChromaValidationException($"{where}: array is longer than the limit of {limits.MaxMetadataArrayLength} elements.");
             }
-        }
 
-        if (items.Count == 0)
-        {
-            throw new ChromaValidationException($"{where}: arrays must be non-empty.");
-        }
-
-        var type = items[0].GetType();
-        if (items.Any(i => i.GetType() != type))
-        {
-            throw new ChromaValidationException($"{where}: array elements must all have the same type (string, integer, float or bool).");
-        }
-
-        return items[0] switch
-        {
-            string => items.Cast<string>().ToArray(),
-            long => items.Cast<long>().ToArray(),
-            double => items.Cast<double>().ToArray(),
-            _ => (object)items.Cast<bool>().ToArray(),
-        };
-    }
-
-    private static object FromJsonElement(JsonElement e, string where, StoreLimits limits, bool scalarsOnly)
-    {
-        switch (e.ValueKind)
-        {
-            case JsonValueKind.String:
-                string s;
-                try
+            if (value.Kind == MetadataValueKind.StringArray)
+            {
+                foreach (var element in (string[])plain)
                 {
-                    s = e.GetString()!;
+                    CheckString(element, where, limits);
                 }
-                catch (InvalidOperationException ex)
-                {
-                    // A JSON escape such as "\ud800" decodes to an unpaired surrogate, which System.Text.Json refuses.
-                    throw new ChromaValidationException($"{where}: JSON string is not valid UTF-16 ({Echo.Text(ex.Message, 512)})", ex);
-                }
+            }
 
-                CheckString(s, where, limits);
-                return s;
-            case JsonValueKind.True:
-                return true;
-            case JsonValueKind.False:
-                return false;
-            case JsonValueKind.Number:
-                return e.TryGetInt64(out var l) && !IsFloatLiteral(e.GetRawText()) ? (object)l : CheckFinite(e.GetDouble(), where);
-            case JsonValueKind.Array when !scalarsOnly:
-                return NormalizeArray(e.EnumerateArray().Select(x => (object)x).ToList(), where, limits);
-            default:
-                throw new ChromaValidationException($"{where}: JSON {e.ValueKind} is not an allowed metadata value.");
+            return plain;
         }
+
+        if (value.Kind == MetadataValueKind.String)
+        {
+            CheckString(value.AsString(), where, limits);
+        }
+
+        return value.ToObject();
     }
 
     private static void CheckString(string s, string where, StoreLimits limits)
@@ -183,9 +118,6 @@ internal static class MetadataCodec
 
         Utf16Text.Check(s, $"{where}: string value");
     }
-
-    private static double CheckFinite(double d, string where) =>
-        double.IsFinite(d) ? d : throw new ChromaValidationException($"{where}: NaN and infinite numbers are not allowed.");
 
     private static bool IsFloatLiteral(string raw) => raw.AsSpan().IndexOfAny('.', 'e', 'E') >= 0;
 
