@@ -441,7 +441,7 @@ public sealed class MetadataValue : IEquatable<MetadataValue>
     /// <summary>Not <c>==</c>.</summary>
     public static bool operator !=(MetadataValue? left, MetadataValue? right) => !(left == right);
 
-    /// <summary>The value as JSON would show it (strings quoted and escaped for display, floats round-trippable).</summary>
+    /// <summary>The value for display, shaped like JSON: strings quoted, escaped and cut to 64 characters (and any API key in them masked), floats round-trippable. Use <see cref="ToObject"/> or the accessors for the value itself.</summary>
     public override string ToString() => Kind switch
     {
         MetadataValueKind.String => Echo.Quoted(AsString()),
