@@ -243,8 +243,8 @@ public class RecordChecksumBenchmarks
     private readonly byte[] _embedding = new byte[384 * sizeof(float)];
 
     [Benchmark]
-    public long PayloadAndVector() => EmbeddedChroma.Storage.RecordChecksum.Payload(_id, _document, _metadata) ^ EmbeddedChroma.Storage.RecordChecksum.Vector(_id, _embedding);
+    public long PayloadAndVector() => EmbeddedChroma.Storage.RecordChecksum.Payload(_id, _document, _metadata, uri: null) ^ EmbeddedChroma.Storage.RecordChecksum.Vector(_id, _embedding);
 
     [Benchmark]
-    public long PayloadOnly() => EmbeddedChroma.Storage.RecordChecksum.Payload(_id, _document, _metadata);
+    public long PayloadOnly() => EmbeddedChroma.Storage.RecordChecksum.Payload(_id, _document, _metadata, uri: null);
 }

@@ -81,7 +81,7 @@ public sealed partial class Collection : IChromaCollection
             Recheck(action);
         }
 
-        Write(mode, action, batch.Ids, batch.Embeddings, batch.Metadatas, batch.Documents, generated: generate || mode == RecordWriteMode.Update, gated: generate);
+        Write(mode, action, batch.Ids, batch.Embeddings, batch.Metadatas, batch.Documents, batch.Uris, generated: generate || mode == RecordWriteMode.Update, gated: generate);
     }
 
     /// <summary>After embedding: the key must still be usable (revoked, disabled or expired meanwhile stops the call), counted once.</summary>
