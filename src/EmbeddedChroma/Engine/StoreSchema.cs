@@ -45,6 +45,15 @@ internal static class StoreSchema
             var version = command.ExecuteScalar() as string;
             var found = version;
             long records = 0;
+            if (version is "1" or "2" && db.ReadOnly)
+            {
+                // The upgrade writes (one transaction per step); a read-only open writes nothing, so it cannot read the
+                // older schema either (every read names the new column).
+                throw new ChromaReadOnlyException(
+                    $"The store '{Echo.Path(db.Path)}' has schema version {version}; this library upgrades it to version {SqliteDb.SchemaVersion} " +
+                    "the first time it is opened writable. Open it once without ChromaStoreOptions.ReadOnly (on writable media), then read-only.");
+            }
+
             if (version == "1")
             {
                 records = MigrateFrom1(db);

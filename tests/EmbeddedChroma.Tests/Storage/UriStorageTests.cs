@@ -125,6 +125,23 @@ public sealed class UriStorageTests : IDisposable
     }
 
     [Fact]
+    public void Open_with_ReadOnly_throws_read_only_and_changes_nothing_when_the_store_is_of_schema_2()
+    {
+        _fx.CreateCollection("docs").Add(["a"], [[1f, 0f, 0f]], documents: ["alpha"]);
+        EditClosed("ALTER TABLE records DROP COLUMN uri; UPDATE store_meta SET value = '2' WHERE key = 'schema_version';");
+        SqliteConnection.ClearAllPools();
+        var before = File.ReadAllBytes(DatabaseFile);
+
+        var open = () => ChromaStore.Open(_fx.Folder, new ChromaStoreOptions { ReadOnly = true });
+
+        open.Should().Throw<ChromaReadOnlyException>().Which.Message.Should().Contain("schema version 2").And.Contain("ReadOnly");
+        SqliteConnection.ClearAllPools();
+        File.ReadAllBytes(DatabaseFile).Should().Equal(before, "a read-only open writes nothing, not even the upgrade");
+        _fx.Reopen();
+        _fx.Client.GetCollection("docs").Get(include: Include.Uris | Include.Documents).Documents.Should().Equal("alpha");
+    }
+
+    [Fact]
     public void Open_upgrades_a_store_of_schema_1_through_2_to_3_with_one_log_line()
     {
         var collection = _fx.CreateCollection("docs");
