@@ -9,6 +9,9 @@ public sealed record CollectionConfiguration
     /// <summary>The largest <see cref="EfSearch"/>, for the collection and for one query.</summary>
     internal const int MaxEfSearch = 100_000;
 
+    /// <summary>The largest <see cref="MaxNeighbors"/> (HNSW's M) a collection accepts; the embedded graph supports exactly this much (a test pins the two together).</summary>
+    internal const int MaxMaxNeighbors = 512;
+
     /// <summary>The distance space; Chroma's default is <see cref="DistanceSpace.L2"/>.</summary>
     public DistanceSpace Space { get; init; } = DistanceSpace.L2;
 
@@ -30,7 +33,7 @@ public sealed record CollectionConfiguration
 
         CheckRange(nameof(EfConstruction), "ef_construction", EfConstruction, 1, 100_000);
         CheckRange(nameof(EfSearch), "ef_search", EfSearch, 1, MaxEfSearch);
-        CheckRange(nameof(MaxNeighbors), "max_neighbors", MaxNeighbors, 2, 512);
+        CheckRange(nameof(MaxNeighbors), "max_neighbors", MaxNeighbors, 2, MaxMaxNeighbors);
     }
 
     internal static void CheckRange(string property, string chromaName, int value, int min, int max)

@@ -42,8 +42,9 @@ public sealed partial class Collection : IChromaCollection
         var texts = request.QueryTexts is not null || embeddings is null;
         if (texts)
         {
-            // Texts: the key is checked before the generator sees them (and only then: one call counts once).
+            // Texts: the key and the other arguments are checked before the generator sees them (one call counts once).
             Gate(ChromaActions.Query);
+            ValidateQuery(request.NResults, request.Where, request.WhereDocument, request.Ids, request.Include ?? ChromaDefaults.QueryInclude, request.EfSearch);
             embeddings = await EmbeddingFill.QueryEmbeddingsAsync(request, _generator, State.Name, cancellationToken).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
             Recheck(ChromaActions.Query);
@@ -74,8 +75,10 @@ public sealed partial class Collection : IChromaCollection
         var generate = batch.Embeddings is null && batch.Documents is not null && (_generator is not null || mode != RecordWriteMode.Update);
         if (generate)
         {
-            // The key is checked before the generator runs: a key that may not write does not get texts embedded.
+            // The key and the rest of the batch are checked before the generator runs: a key that may not write, or an
+            // invalid batch, never gets its texts embedded.
             Gate(action);
+            ValidateRecords(mode, batch.Ids, batch.Metadatas, batch.Documents, batch.Uris);
             batch = await EmbeddingFill.CompleteAsync(batch, _generator, operation, State.Name, cancellationToken).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
             Recheck(action);

@@ -92,6 +92,15 @@ public sealed partial class Collection
             throw new ChromaValidationException($"query: {queryEmbeddings.Count} query embeddings exceed the limit of {Limits.MaxQueryEmbeddings}.");
         }
 
+        ValidateQuery(nResults, where, whereDocument, ids, include, efSearch);
+        Validation.Embeddings(queryEmbeddings, State.Dimension, Limits, "query_embeddings");
+        var (hits, records) = _engine.Query(queryEmbeddings, nResults, where, whereDocument, ids, ToColumns(include), efSearch);
+        return ToQueryResult(hits, records, include);
+    }
+
+    /// <summary>Checks everything of a query but its embeddings; a text query runs it before embedding too.</summary>
+    private void ValidateQuery(int nResults, Where? where, WhereDocument? whereDocument, IReadOnlyList<string>? ids, Include include, int? efSearch)
+    {
         if (nResults <= 0 || nResults > Limits.MaxResults)
         {
             throw new ChromaValidationException($"query: n_results must be between 1 and {Limits.MaxResults}, got {nResults}.");
@@ -108,10 +117,7 @@ public sealed partial class Collection
         }
 
         CheckInclude(include, allowDistances: true);
-        Validation.Embeddings(queryEmbeddings, State.Dimension, Limits, "query_embeddings");
         Filtering.SqlFilterBuilder.EnsureWithinLimits(where, whereDocument);
-        var (hits, records) = _engine.Query(queryEmbeddings, nResults, where, whereDocument, ids, ToColumns(include), efSearch);
-        return ToQueryResult(hits, records, include);
     }
 
     /// <summary>The query result: per query embedding, its hits in ascending distance with the requested fields.</summary>

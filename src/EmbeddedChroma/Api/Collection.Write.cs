@@ -53,11 +53,8 @@ public sealed partial class Collection
             Gate(action);
         }
 
-        Validation.Ids(ids, Limits);
+        var normalized = ValidateRecords(mode, ids, metadatas, documents, uris);
         Validation.SameLength(embeddings, ids.Count, "embeddings");
-        Validation.SameLength(metadatas, ids.Count, "metadatas");
-        Validation.SameLength(documents, ids.Count, "documents");
-        Validation.SameLength(uris, ids.Count, "uris");
         var operation = mode.ToString().ToLowerInvariant();
         if (embeddings is null && mode != RecordWriteMode.Update)
         {
@@ -73,6 +70,25 @@ public sealed partial class Collection
         }
 
         var dimension = embeddings is null ? (int?)null : Validation.Embeddings(embeddings, State.Dimension, Limits);
+        _engine.Write(mode, ids, dimension, embeddings, normalized, documents, uris);
+        Refresh(); // the first add fixes the dimension
+    }
+
+    /// <summary>
+    /// Checks everything of a batch but its embeddings (ids, list lengths, metadata, documents, uris) and returns the normalized
+    /// metadata. A text write runs it before embedding too, so an invalid batch never has its texts sent to the generator.
+    /// </summary>
+    private Dictionary<string, object?>?[]? ValidateRecords(
+        RecordWriteMode mode,
+        IReadOnlyList<string> ids,
+        IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas,
+        IReadOnlyList<string?>? documents,
+        IReadOnlyList<string?>? uris)
+    {
+        Validation.Ids(ids, Limits);
+        Validation.SameLength(metadatas, ids.Count, "metadatas");
+        Validation.SameLength(documents, ids.Count, "documents");
+        Validation.SameLength(uris, ids.Count, "uris");
         Dictionary<string, object?>?[]? normalized = null;
         if (metadatas is not null)
         {
@@ -93,8 +109,7 @@ public sealed partial class Collection
             Validation.Uris(uris, ids, Limits);
         }
 
-        _engine.Write(mode, ids, dimension, embeddings, normalized, documents, uris);
-        Refresh(); // the first add fixes the dimension
+        return normalized;
     }
 
     /// <summary>

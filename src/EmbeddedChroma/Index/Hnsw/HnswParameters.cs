@@ -15,7 +15,7 @@ internal sealed record HnswParameters(int M = 16, int EfConstruction = 100, int 
     /// Largest accepted M: keeps a level-0 record (1 + 2M ints) small and the count field 16 bits wide. The public
     /// configuration's upper bound of <c>max_neighbors</c> is the same number (a test holds them equal).
     /// </summary>
-    public const int MaxSupportedM = 512;
+    public const int MaxSupportedM = CollectionConfiguration.MaxMaxNeighbors;
 
     /// <summary>Slots a new graph allocates up front (the same as a new vector arena's minimum capacity).</summary>
     public const int DefaultInitialCapacity = 1024;
