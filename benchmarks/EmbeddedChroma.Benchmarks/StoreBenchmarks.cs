@@ -241,10 +241,15 @@ public class RecordChecksumBenchmarks
     private readonly string _document = new('x', 200);
     private readonly string _metadata = "{\"genre\":\"science\",\"year\":2011,\"score\":0.12345678901234}";
     private readonly byte[] _embedding = new byte[384 * sizeof(float)];
+    private readonly string _uri = "file:///data/images/2026/12/r123456.png";
 
     [Benchmark]
-    public long PayloadAndVector() => EmbeddedChroma.Storage.RecordChecksum.Payload(_id, _document, _metadata) ^ EmbeddedChroma.Storage.RecordChecksum.Vector(_id, _embedding);
+    public long PayloadAndVector() => EmbeddedChroma.Storage.RecordChecksum.Payload(_id, _document, _metadata, uri: null) ^ EmbeddedChroma.Storage.RecordChecksum.Vector(_id, _embedding);
 
+    [Benchmark(Baseline = true)]
+    public long PayloadOnly() => EmbeddedChroma.Storage.RecordChecksum.Payload(_id, _document, _metadata, uri: null);
+
+    /// <summary>The payload sum of a record with a 40-character uri (records without one cost exactly <see cref="PayloadOnly"/>).</summary>
     [Benchmark]
-    public long PayloadOnly() => EmbeddedChroma.Storage.RecordChecksum.Payload(_id, _document, _metadata);
+    public long PayloadWithUri() => EmbeddedChroma.Storage.RecordChecksum.Payload(_id, _document, _metadata, _uri);
 }

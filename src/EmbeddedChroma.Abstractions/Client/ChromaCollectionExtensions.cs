@@ -15,8 +15,9 @@ public static class ChromaCollectionExtensions
         IReadOnlyList<float[]>? embeddings = null,
         IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas = null,
         IReadOnlyList<string?>? documents = null,
+        IReadOnlyList<string?>? uris = null,
         CancellationToken cancellationToken = default) =>
-        NotNull(collection).AddAsync(Batch(ids, embeddings, metadatas, documents), cancellationToken);
+        NotNull(collection).AddAsync(Batch(ids, embeddings, metadatas, documents, uris), cancellationToken);
 
     /// <summary>Adds or replaces records (see <see cref="IChromaCollection.UpsertAsync"/>).</summary>
     public static Task UpsertAsync(
@@ -25,8 +26,9 @@ public static class ChromaCollectionExtensions
         IReadOnlyList<float[]>? embeddings = null,
         IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas = null,
         IReadOnlyList<string?>? documents = null,
+        IReadOnlyList<string?>? uris = null,
         CancellationToken cancellationToken = default) =>
-        NotNull(collection).UpsertAsync(Batch(ids, embeddings, metadatas, documents), cancellationToken);
+        NotNull(collection).UpsertAsync(Batch(ids, embeddings, metadatas, documents, uris), cancellationToken);
 
     /// <summary>Changes existing records (see <see cref="IChromaCollection.UpdateAsync"/>).</summary>
     public static Task UpdateAsync(
@@ -35,8 +37,9 @@ public static class ChromaCollectionExtensions
         IReadOnlyList<float[]>? embeddings = null,
         IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas = null,
         IReadOnlyList<string?>? documents = null,
+        IReadOnlyList<string?>? uris = null,
         CancellationToken cancellationToken = default) =>
-        NotNull(collection).UpdateAsync(Batch(ids, embeddings, metadatas, documents), cancellationToken);
+        NotNull(collection).UpdateAsync(Batch(ids, embeddings, metadatas, documents, uris), cancellationToken);
 
     /// <summary>Adds records whose embeddings the collection's generator makes from <paramref name="documents"/>.</summary>
     /// <exception cref="ChromaValidationException">The handle has no embedding generator, or an argument is invalid.</exception>
@@ -172,9 +175,10 @@ public static class ChromaCollectionExtensions
         IReadOnlyList<string> ids,
         IReadOnlyList<float[]>? embeddings,
         IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas,
-        IReadOnlyList<string?>? documents) =>
+        IReadOnlyList<string?>? documents,
+        IReadOnlyList<string?>? uris = null) =>
         // Null ids are refused by the implementation, through the task like every other invalid argument.
-        new() { Ids = ids!, Embeddings = embeddings, Metadatas = metadatas, Documents = documents };
+        new() { Ids = ids!, Embeddings = embeddings, Metadatas = metadatas, Documents = documents, Uris = uris };
 
     private static IChromaCollection NotNull(IChromaCollection collection) =>
         collection ?? throw new ArgumentNullException(nameof(collection));

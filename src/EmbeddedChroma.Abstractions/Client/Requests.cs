@@ -26,6 +26,13 @@ public sealed record RecordBatch
 
     /// <summary>One document per id (an entry may be <see langword="null"/>).</summary>
     public IReadOnlyList<string?>? Documents { get; init; }
+
+    /// <summary>
+    /// One uri per id (Chroma's <c>uris</c>: where the record's data lives, e.g. an image file), or <see langword="null"/>
+    /// to give none. In an add or upsert a <see langword="null"/> entry stores no uri; in an update it keeps the record's
+    /// uri (as a <see langword="null"/> document does). Stored as given, returned when <see cref="Include.Uris"/> is requested.
+    /// </summary>
+    public IReadOnlyList<string?>? Uris { get; init; }
 }
 
 /// <summary>Chroma's <c>get</c> body: records chosen by ids and/or filters (all given selectors must match), in insertion order.</summary>

@@ -1,6 +1,11 @@
 namespace EmbeddedChroma;
 
 /// <summary>What a <see cref="IChromaCollection.GetAsync"/> or <see cref="IChromaCollection.QueryAsync"/> returns besides the ids (Chroma's <c>include</c>).</summary>
+/// <remarks>
+/// Chroma's <c>include</c> also names <c>data</c>, which has no member here on purpose: a Chroma server never stores or
+/// returns data. Its Python client fills <c>data</c> itself, after the call, by loading each record's uri with a
+/// client-side data loader. Request <see cref="Uris"/> and load what they point at.
+/// </remarks>
 [Flags]
 public enum Include
 {
@@ -18,4 +23,7 @@ public enum Include
 
     /// <summary>The distance of each result to its query (query only).</summary>
     Distances = 8,
+
+    /// <summary>The uri of each record (<see langword="null"/> for a record without one).</summary>
+    Uris = 16,
 }

@@ -13,16 +13,19 @@ public sealed class GetResult
         IReadOnlyList<float[]>? embeddings,
         IReadOnlyList<IReadOnlyDictionary<string, MetadataValue>?>? metadatas,
         IReadOnlyList<string?>? documents,
-        Include included)
+        Include included,
+        IReadOnlyList<string?>? uris = null)
     {
         ArgumentNullException.ThrowIfNull(ids);
         ResultShape.Check(embeddings, ids.Count, nameof(embeddings));
         ResultShape.Check(metadatas, ids.Count, nameof(metadatas));
         ResultShape.Check(documents, ids.Count, nameof(documents));
+        ResultShape.Check(uris, ids.Count, nameof(uris));
         Ids = ids;
         Embeddings = embeddings;
         Metadatas = metadatas;
         Documents = documents;
+        Uris = uris;
         Included = included;
     }
 
@@ -37,6 +40,9 @@ public sealed class GetResult
 
     /// <summary>The documents, when <see cref="Include.Documents"/> was requested.</summary>
     public IReadOnlyList<string?>? Documents { get; }
+
+    /// <summary>The uris (<see langword="null"/> for a record without one), when <see cref="Include.Uris"/> was requested.</summary>
+    public IReadOnlyList<string?>? Uris { get; }
 
     /// <summary>What was requested.</summary>
     public Include Included { get; }
@@ -59,13 +65,15 @@ public sealed class QueryResult
         IReadOnlyList<IReadOnlyList<IReadOnlyDictionary<string, MetadataValue>?>>? metadatas,
         IReadOnlyList<IReadOnlyList<string?>>? documents,
         IReadOnlyList<IReadOnlyList<float>>? distances,
-        Include included)
+        Include included,
+        IReadOnlyList<IReadOnlyList<string?>>? uris = null)
     {
         ArgumentNullException.ThrowIfNull(ids);
         ResultShape.Check(embeddings, ids.Count, nameof(embeddings));
         ResultShape.Check(metadatas, ids.Count, nameof(metadatas));
         ResultShape.Check(documents, ids.Count, nameof(documents));
         ResultShape.Check(distances, ids.Count, nameof(distances));
+        ResultShape.Check(uris, ids.Count, nameof(uris));
         for (var q = 0; q < ids.Count; q++)
         {
             var n = ids[q]?.Count ?? throw new ArgumentException($"ids[{q}] is null.", nameof(ids));
@@ -73,6 +81,7 @@ public sealed class QueryResult
             ResultShape.Check(metadatas, ids.Count, q, n, nameof(metadatas));
             ResultShape.Check(documents, ids.Count, q, n, nameof(documents));
             ResultShape.Check(distances, ids.Count, q, n, nameof(distances));
+            ResultShape.Check(uris, ids.Count, q, n, nameof(uris));
         }
 
         Ids = ids;
@@ -80,6 +89,7 @@ public sealed class QueryResult
         Metadatas = metadatas;
         Documents = documents;
         Distances = distances;
+        Uris = uris;
         Included = included;
     }
 
@@ -94,6 +104,9 @@ public sealed class QueryResult
 
     /// <summary>For each query, the documents of its results, when requested.</summary>
     public IReadOnlyList<IReadOnlyList<string?>>? Documents { get; }
+
+    /// <summary>For each query, the uris of its results (<see langword="null"/> for a record without one), when <see cref="Include.Uris"/> was requested.</summary>
+    public IReadOnlyList<IReadOnlyList<string?>>? Uris { get; }
 
     /// <summary>For each query, the distances of its results (Chroma's definitions: l2 squared, cosine 1 − cos, ip 1 − dot), when requested.</summary>
     public IReadOnlyList<IReadOnlyList<float>>? Distances { get; }

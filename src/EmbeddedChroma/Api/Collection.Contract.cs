@@ -78,13 +78,13 @@ public sealed partial class Collection : IChromaCollection
             // The key and the rest of the batch are checked before the generator runs: a key that may not write, or an
             // invalid batch, never gets its texts embedded.
             Gate(action);
-            ValidateRecords(mode, batch.Ids, batch.Metadatas, batch.Documents);
+            ValidateRecords(mode, batch.Ids, batch.Metadatas, batch.Documents, batch.Uris);
             batch = await EmbeddingFill.CompleteAsync(batch, _generator, operation, State.Name, cancellationToken).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
             Recheck(action);
         }
 
-        Write(mode, action, batch.Ids, batch.Embeddings, batch.Metadatas, batch.Documents, generated: generate || mode == RecordWriteMode.Update, gated: generate);
+        Write(mode, action, batch.Ids, batch.Embeddings, batch.Metadatas, batch.Documents, batch.Uris, generated: generate || mode == RecordWriteMode.Update, gated: generate);
     }
 
     /// <summary>After embedding: the key must still be usable (revoked, disabled or expired meanwhile stops the call), counted once.</summary>

@@ -7,7 +7,7 @@ namespace EmbeddedChroma;
 // get / peek / query.
 public sealed partial class Collection
 {
-    private const Include AllInclude = Include.Embeddings | Include.Metadatas | Include.Documents | Include.Distances;
+    private const Include AllInclude = Include.Embeddings | Include.Metadatas | Include.Documents | Include.Distances | Include.Uris;
 
     /// <summary>
     /// Returns records chosen by ids and/or filters (all given selectors must match), in insertion order.
@@ -17,7 +17,7 @@ public sealed partial class Collection
     /// <param name="whereDocument">A document filter.</param>
     /// <param name="limit">At most this many records.</param>
     /// <param name="offset">Skip this many matching records first.</param>
-    /// <param name="include">What to return besides ids (default metadatas and documents; distances are not allowed).</param>
+    /// <param name="include">What to return besides ids (default metadatas and documents; distances are not allowed; uris on request).</param>
     /// <exception cref="ChromaValidationException">An argument is invalid.</exception>
     public GetResult Get(IReadOnlyList<string>? ids = null, Where? where = null, WhereDocument? whereDocument = null, int? limit = null, int offset = 0, Include include = Include.Metadatas | Include.Documents)
     {
@@ -35,7 +35,8 @@ public sealed partial class Collection
             include.HasFlag(Include.Embeddings) ? rows.ConvertAll(r => r.Embedding!) : null,
             include.HasFlag(Include.Metadatas) ? rows.ConvertAll(DecodeMetadata) : null,
             include.HasFlag(Include.Documents) ? rows.ConvertAll(r => r.Document) : null,
-            include);
+            include,
+            include.HasFlag(Include.Uris) ? rows.ConvertAll(r => r.Uri) : null);
     }
 
     /// <summary>A record's metadata; JSON that cannot be decoded (it passed its checksum, so it was stored so) is corruption.</summary>
@@ -131,7 +132,8 @@ public sealed partial class Collection
             include.HasFlag(Include.Metadatas) ? PerQuery((r, _) => DecodeMetadata(r)) : null,
             include.HasFlag(Include.Documents) ? PerQuery((r, _) => r.Document) : null,
             include.HasFlag(Include.Distances) ? PerQuery((_, n) => n.Distance) : null,
-            include);
+            include,
+            include.HasFlag(Include.Uris) ? PerQuery((r, _) => r.Uri) : null);
     }
 
     /// <summary>The in-memory filter index if built (tests).</summary>
@@ -159,5 +161,6 @@ public sealed partial class Collection
     private static RecordReader.Columns ToColumns(Include include) =>
         (include.HasFlag(Include.Documents) ? RecordReader.Columns.Document : 0)
         | (include.HasFlag(Include.Metadatas) ? RecordReader.Columns.Metadata : 0)
-        | (include.HasFlag(Include.Embeddings) ? RecordReader.Columns.Embedding : 0);
+        | (include.HasFlag(Include.Embeddings) ? RecordReader.Columns.Embedding : 0)
+        | (include.HasFlag(Include.Uris) ? RecordReader.Columns.Uri : 0);
 }

@@ -15,25 +15,26 @@ public sealed partial class Collection
     /// <param name="embeddings">One finite embedding per id; required (use <see cref="AddAsync(RecordBatch, CancellationToken)"/> or <c>AddTextsAsync</c> to generate them from documents).</param>
     /// <param name="metadatas">Optional metadata per id (string, integer, float, bool or non-empty arrays of one of those).</param>
     /// <param name="documents">Optional document per id.</param>
+    /// <param name="uris">Optional uri per id (Chroma's <c>uris</c>; a <see langword="null"/> entry stores none).</param>
     /// <exception cref="ChromaValidationException">Any record is invalid; nothing is written.</exception>
-    public void Add(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings = null, IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas = null, IReadOnlyList<string?>? documents = null) =>
-        Write(RecordWriteMode.Add, ChromaActions.Add, ids, embeddings, metadatas, documents);
+    public void Add(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings = null, IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas = null, IReadOnlyList<string?>? documents = null, IReadOnlyList<string?>? uris = null) =>
+        Write(RecordWriteMode.Add, ChromaActions.Add, ids, embeddings, metadatas, documents, uris);
 
     /// <summary>
     /// Inserts new ids; for existing ids replaces the embedding, merges metadata keys (a null value removes
-    /// a key) and replaces the document when one is given.
+    /// a key) and replaces the document and the uri when one is given.
     /// </summary>
     /// <exception cref="ChromaValidationException">Any record is invalid; nothing is written.</exception>
-    public void Upsert(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings = null, IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas = null, IReadOnlyList<string?>? documents = null) =>
-        Write(RecordWriteMode.Upsert, ChromaActions.Upsert, ids, embeddings, metadatas, documents);
+    public void Upsert(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings = null, IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas = null, IReadOnlyList<string?>? documents = null, IReadOnlyList<string?>? uris = null) =>
+        Write(RecordWriteMode.Upsert, ChromaActions.Upsert, ids, embeddings, metadatas, documents, uris);
 
     /// <summary>
     /// Updates existing records; ids that do not exist are ignored. Metadata keys merge (a null value
-    /// removes the key); an embedding or document given replaces the old one.
+    /// removes the key); an embedding, document or uri given replaces the old one (a <see langword="null"/> entry keeps it).
     /// </summary>
     /// <exception cref="ChromaValidationException">Any record is invalid; nothing is written.</exception>
-    public void Update(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings = null, IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas = null, IReadOnlyList<string?>? documents = null) =>
-        Write(RecordWriteMode.Update, ChromaActions.Update, ids, embeddings, metadatas, documents);
+    public void Update(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings = null, IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas = null, IReadOnlyList<string?>? documents = null, IReadOnlyList<string?>? uris = null) =>
+        Write(RecordWriteMode.Update, ChromaActions.Update, ids, embeddings, metadatas, documents, uris);
 
     private void Write(
         RecordWriteMode mode,
@@ -42,6 +43,7 @@ public sealed partial class Collection
         IReadOnlyList<float[]>? embeddings,
         IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas,
         IReadOnlyList<string?>? documents,
+        IReadOnlyList<string?>? uris,
         bool generated = false,
         bool gated = false)
     {
@@ -51,7 +53,7 @@ public sealed partial class Collection
             Gate(action);
         }
 
-        var normalized = ValidateRecords(mode, ids, metadatas, documents);
+        var normalized = ValidateRecords(mode, ids, metadatas, documents, uris);
         Validation.SameLength(embeddings, ids.Count, "embeddings");
         var operation = mode.ToString().ToLowerInvariant();
         if (embeddings is null && mode != RecordWriteMode.Update)
@@ -68,20 +70,25 @@ public sealed partial class Collection
         }
 
         var dimension = embeddings is null ? (int?)null : Validation.Embeddings(embeddings, State.Dimension, Limits);
-        _engine.Write(mode, ids, dimension, embeddings, normalized, documents);
+        _engine.Write(mode, ids, dimension, embeddings, normalized, documents, uris);
         Refresh(); // the first add fixes the dimension
     }
 
     /// <summary>
-    /// Checks everything of a batch but its embeddings (ids, list lengths, metadata, documents) and returns the normalized
+    /// Checks everything of a batch but its embeddings (ids, list lengths, metadata, documents, uris) and returns the normalized
     /// metadata. A text write runs it before embedding too, so an invalid batch never has its texts sent to the generator.
     /// </summary>
     private Dictionary<string, object?>?[]? ValidateRecords(
-        RecordWriteMode mode, IReadOnlyList<string> ids, IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas, IReadOnlyList<string?>? documents)
+        RecordWriteMode mode,
+        IReadOnlyList<string> ids,
+        IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas,
+        IReadOnlyList<string?>? documents,
+        IReadOnlyList<string?>? uris)
     {
         Validation.Ids(ids, Limits);
         Validation.SameLength(metadatas, ids.Count, "metadatas");
         Validation.SameLength(documents, ids.Count, "documents");
+        Validation.SameLength(uris, ids.Count, "uris");
         Dictionary<string, object?>?[]? normalized = null;
         if (metadatas is not null)
         {
@@ -95,6 +102,11 @@ public sealed partial class Collection
         if (documents is not null)
         {
             Validation.Documents(documents, Limits);
+        }
+
+        if (uris is not null)
+        {
+            Validation.Uris(uris, ids, Limits);
         }
 
         return normalized;

@@ -351,15 +351,15 @@ internal sealed class Catalog(StoreContext store)
         try
         {
             using var command = connection.CreateCommand();
-            command.CommandText = "SELECT collection_id, id, document, metadata, psum, embedding, vsum FROM records";
+            command.CommandText = "SELECT collection_id, id, document, metadata, psum, embedding, vsum, uri FROM records";
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
                 var id = reader.GetString(1);
                 string? what = null;
-                if (RecordChecksum.Payload(id, reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3)) != reader.GetInt64(4))
+                if (RecordChecksum.Payload(id, reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(7) ? null : reader.GetString(7)) != reader.GetInt64(4))
                 {
-                    what = "document or metadata";
+                    what = RecordChecksum.PayloadFields;
                 }
                 else if (RecordChecksum.Vector(id, (byte[])reader.GetValue(5)) != reader.GetInt64(6))
                 {

@@ -132,7 +132,8 @@ internal sealed partial class CollectionEngine
         int? dimension,
         IReadOnlyList<float[]>? embeddings,
         IReadOnlyList<Dictionary<string, object?>?>? metadatas,
-        IReadOnlyList<string?>? documents)
+        IReadOnlyList<string?>? documents,
+        IReadOnlyList<string?>? uris)
     {
         var batch = NewBatch();
         _store.Session.Run(
@@ -153,18 +154,19 @@ internal sealed partial class CollectionEngine
                         var embedding = embeddings?[i];
                         var metadata = metadatas?[i];
                         var document = documents?[i];
+                        var uri = uris?[i];
                         if (mode == RecordWriteMode.Add)
                         {
                             // One statement: inserts, or does nothing when the id exists (Chroma leaves it unchanged).
-                            batch.TryInsert(ids[i], embedding!, metadata, document);
+                            batch.TryInsert(ids[i], embedding!, metadata, document, uri);
                         }
                         else if (batch.Find(ids[i]) is { } existing)
                         {
-                            batch.Replace(ids[i], existing, embedding, metadata, document);
+                            batch.Replace(ids[i], existing, embedding, metadata, document, uri);
                         }
                         else if (mode == RecordWriteMode.Upsert)
                         {
-                            batch.TryInsert(ids[i], embedding!, metadata, document);
+                            batch.TryInsert(ids[i], embedding!, metadata, document, uri);
                         }
                     }
 

@@ -44,7 +44,7 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
 
     public StoredRecord? Find(string id)
     {
-        var command = store.WriteCommand("SELECT rid, slot, document, metadata, id, psum FROM records WHERE collection_id = $c AND id = $id");
+        var command = store.WriteCommand("SELECT rid, slot, document, metadata, id, psum, uri FROM records WHERE collection_id = $c AND id = $id");
         command.Parameters.AddWithValue("$c", state.Id);
         command.Parameters.AddWithValue("$id", id);
         using var reader = command.ExecuteReader();
@@ -53,14 +53,15 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
             return null;
         }
 
-        var record = new StoredRecord(reader.GetInt64(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3));
-        // An update merges into the stored metadata: never build on a damaged one.
-        RecordChecksum.VerifyPayload(state, reader.GetString(4), record.Document, record.MetadataJson, reader.GetInt64(5));
+        var record = new StoredRecord(
+            reader.GetInt64(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(6) ? null : reader.GetString(6));
+        // An update merges into the stored metadata (and keeps the uri): never build on a damaged one.
+        RecordChecksum.VerifyPayload(state, reader.GetString(4), record.Document, record.MetadataJson, record.Uri, reader.GetInt64(5));
         return record;
     }
 
     /// <summary>Inserts a new record; returns false (and changes nothing) when the id already exists.</summary>
-    public bool TryInsert(string id, float[] embedding, Dictionary<string, object?>? metadata, string? document)
+    public bool TryInsert(string id, float[] embedding, Dictionary<string, object?>? metadata, string? document, string? uri)
     {
         var fromFreeList = state.FreeSlots.TryPop(out var slot);
         if (!fromFreeList)
@@ -69,10 +70,10 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
         }
 
         var metadataJson = MetadataCodec.Encode(metadata);
-        store.WriteBytes += id.Length + (embedding.Length * sizeof(float)) + (document?.Length ?? 0) + (metadataJson?.Length ?? 0);
+        store.WriteBytes += id.Length + (embedding.Length * sizeof(float)) + (document?.Length ?? 0) + (metadataJson?.Length ?? 0) + (uri?.Length ?? 0);
         var command = store.WriteCommand("""
-            INSERT INTO records(collection_id, id, slot, seq, document, metadata, embedding, psum, vsum)
-            VALUES ($c, $id, $slot, $seq, $doc, $meta, $emb, $psum, $vsum)
+            INSERT INTO records(collection_id, id, slot, seq, document, metadata, embedding, psum, vsum, uri)
+            VALUES ($c, $id, $slot, $seq, $doc, $meta, $emb, $psum, $vsum, $uri)
             ON CONFLICT(collection_id, id) DO NOTHING RETURNING rid
             """);
         command.Parameters.AddWithValue("$c", state.Id);
@@ -83,7 +84,8 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
         command.Parameters.AddWithValue("$meta", (object?)metadataJson ?? DBNull.Value);
         var blob = ToBlob(embedding);
         command.Parameters.AddWithValue("$emb", blob);
-        command.Parameters.AddWithValue("$psum", RecordChecksum.Payload(id, document, metadataJson));
+        command.Parameters.AddWithValue("$uri", (object?)uri ?? DBNull.Value);
+        command.Parameters.AddWithValue("$psum", RecordChecksum.Payload(id, document, metadataJson, uri));
         command.Parameters.AddWithValue("$vsum", RecordChecksum.Vector(id, blob));
         if (command.ExecuteScalar() is not long)
         {
@@ -113,14 +115,15 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
 
     /// <summary>
     /// Replaces a record's fields. Its filter rows and document index entry are dropped here and rebuilt for
-    /// every record of the batch at once in <see cref="Finish"/>.
+    /// every record of the batch at once in <see cref="Finish"/>. A null <paramref name="document"/> or <paramref name="uri"/>
+    /// keeps the stored one.
     /// </summary>
-    public void Replace(string id, StoredRecord existing, float[]? embedding, Dictionary<string, object?>? metadataUpdate, string? document)
+    public void Replace(string id, StoredRecord existing, float[]? embedding, Dictionary<string, object?>? metadataUpdate, string? document, string? uri)
     {
         var metadataJson = metadataUpdate is null
             ? existing.MetadataJson
             : MetadataCodec.Encode(MetadataCodec.Merge(MetadataCodec.Decode(existing.MetadataJson), metadataUpdate));
-        store.WriteBytes += ((embedding?.Length ?? 0) * sizeof(float)) + (document?.Length ?? 0) + (metadataJson?.Length ?? 0);
+        store.WriteBytes += ((embedding?.Length ?? 0) * sizeof(float)) + (document?.Length ?? 0) + (metadataJson?.Length ?? 0) + (uri?.Length ?? 0);
         var delete = store.WriteCommand("DELETE FROM record_meta WHERE rid = $rid");
         delete.Parameters.AddWithValue("$rid", existing.Rid);
         delete.ExecuteNonQuery();
@@ -130,13 +133,15 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
         }
 
         var command = store.WriteCommand(embedding is null
-            ? "UPDATE records SET seq = $seq, document = $doc, metadata = $meta, psum = $psum WHERE rid = $rid"
-            : "UPDATE records SET seq = $seq, document = $doc, metadata = $meta, psum = $psum, embedding = $emb, vsum = $vsum WHERE rid = $rid");
+            ? "UPDATE records SET seq = $seq, document = $doc, metadata = $meta, uri = $uri, psum = $psum WHERE rid = $rid"
+            : "UPDATE records SET seq = $seq, document = $doc, metadata = $meta, uri = $uri, psum = $psum, embedding = $emb, vsum = $vsum WHERE rid = $rid");
         var newDocument = document ?? existing.Document;
+        var newUri = uri ?? existing.Uri;
         command.Parameters.AddWithValue("$seq", _seq);
         command.Parameters.AddWithValue("$doc", (object?)newDocument ?? DBNull.Value);
         command.Parameters.AddWithValue("$meta", (object?)metadataJson ?? DBNull.Value);
-        command.Parameters.AddWithValue("$psum", RecordChecksum.Payload(id, newDocument, metadataJson));
+        command.Parameters.AddWithValue("$uri", (object?)newUri ?? DBNull.Value);
+        command.Parameters.AddWithValue("$psum", RecordChecksum.Payload(id, newDocument, metadataJson, newUri));
         command.Parameters.AddWithValue("$rid", existing.Rid);
         if (embedding is not null)
         {

@@ -8,7 +8,7 @@ namespace EmbeddedChroma.Engine;
 
 /// <summary>
 /// The SQLite schema of a store (<see cref="Schema"/>): created in a new store; in an existing one its version is
-/// checked (version 1 is migrated once, in one transaction), and the cheap checks SQLite does not make on its own run
+/// checked (an older version is migrated once, one transaction per version step, logged once), and the cheap checks SQLite does not make on its own run
 /// at open (the schema text and the catalog tables' integrity). Opening writes nothing otherwise.
 /// </summary>
 internal static class StoreSchema
@@ -43,10 +43,32 @@ internal static class StoreSchema
 
             command.CommandText = "SELECT value FROM store_meta WHERE key = 'schema_version'";
             var version = command.ExecuteScalar() as string;
+            var found = version;
+            long records = 0;
+            if (version is "1" or "2" && db.ReadOnly)
+            {
+                // The upgrade writes (one transaction per step); a read-only open writes nothing, so it cannot read the
+                // older schema either (every read names the new column).
+                throw new ChromaReadOnlyException(
+                    $"The store '{Echo.Path(db.Path)}' has schema version {version}; this library upgrades it to version {SqliteDb.SchemaVersion} " +
+                    "the first time it is opened writable. Open it once without ChromaStoreOptions.ReadOnly (on writable media), then read-only.");
+            }
+
             if (version == "1")
             {
-                MigrateFrom1(db, logger);
+                records = MigrateFrom1(db);
+                version = "2";
+            }
+
+            if (version == "2")
+            {
+                MigrateFrom2(db);
                 version = SqliteDb.SchemaVersion.ToString(CultureInfo.InvariantCulture);
+            }
+
+            if (found != version)
+            {
+                StoreLog.SchemaMigrated(logger, db.Path, int.Parse(found!, CultureInfo.InvariantCulture), SqliteDb.SchemaVersion, records);
             }
 
             if (version != SqliteDb.SchemaVersion.ToString(CultureInfo.InvariantCulture))
@@ -117,9 +139,9 @@ internal static class StoreSchema
 
     /// <summary>
     /// Schema 1 → 2 in one transaction: the record checksum columns (filled for every record), the write chain table and
-    /// a store id. Logged once; a store that fails here is left at version 1 (the transaction rolls back).
+    /// a store id. A store that fails here is left at version 1 (the transaction rolls back). Returns the records summed.
     /// </summary>
-    private static void MigrateFrom1(SqliteDb db, ILogger logger)
+    private static long MigrateFrom1(SqliteDb db)
     {
         long records = 0;
         using (var tx = db.Writer.BeginTransaction())
@@ -154,7 +176,7 @@ internal static class StoreSchema
                 {
                     var id = reader.GetString(1);
                     rid.Value = reader.GetInt64(0);
-                    p.Value = RecordChecksum.Payload(id, reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3));
+                    p.Value = RecordChecksum.Payload(id, reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3), uri: null);
                     v.Value = RecordChecksum.Vector(id, (byte[])reader.GetValue(4));
                     update.ExecuteNonQuery();
                     records++;
@@ -188,12 +210,27 @@ internal static class StoreSchema
 
             command.CommandText = "INSERT OR IGNORE INTO store_meta(key, value) VALUES ('store_id', $id); UPDATE store_meta SET value = $v WHERE key = 'schema_version'";
             command.Parameters.AddWithValue("$id", Guid.NewGuid().ToString("N"));
-            command.Parameters.AddWithValue("$v", SqliteDb.SchemaVersion.ToString(CultureInfo.InvariantCulture));
+            command.Parameters.AddWithValue("$v", "2");
             command.ExecuteNonQuery();
             tx.Commit();
         }
 
-        StoreLog.SchemaMigrated(logger, db.Path, 1, SqliteDb.SchemaVersion, records);
+        return records;
+    }
+
+    /// <summary>
+    /// Schema 2 → 3 in one transaction: the nullable <c>records.uri</c> column (<see cref="Schema.MigrateFrom2"/>). No row
+    /// is rewritten: without a uri a record's payload checksum is what it was. A store that fails here stays at version 2.
+    /// </summary>
+    private static void MigrateFrom2(SqliteDb db)
+    {
+        using var tx = db.Writer.BeginTransaction();
+        using var command = db.Writer.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = Schema.MigrateFrom2 + "UPDATE store_meta SET value = $v WHERE key = 'schema_version';";
+        command.Parameters.AddWithValue("$v", SqliteDb.SchemaVersion.ToString(CultureInfo.InvariantCulture));
+        command.ExecuteNonQuery();
+        tx.Commit();
     }
 
     /// <summary>A value of <c>store_meta</c>, or null.</summary>

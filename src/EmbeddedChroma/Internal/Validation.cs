@@ -127,4 +127,32 @@ internal static class Validation
             }
         }
     }
+
+    /// <summary>
+    /// Uris (Chroma's <c>uris</c>): each given one within <see cref="StoreLimits.MaxDocumentLength"/> characters, well-formed
+    /// UTF-16 (as documents), and never holding an API key or key-shaped text (a uri is echoed back to every reader, and
+    /// a key pasted into a link would leak; the value is not repeated in the message). Messages name the index and id.
+    /// </summary>
+    public static void Uris(IReadOnlyList<string?> uris, IReadOnlyList<string> ids, StoreLimits limits)
+    {
+        for (var i = 0; i < uris.Count; i++)
+        {
+            if (uris[i] is not { } uri)
+            {
+                continue;
+            }
+
+            var field = $"uris[{i}] (id '{Echo.Text(ids[i])}')";
+            if (uri.Length > limits.MaxDocumentLength)
+            {
+                throw new ChromaValidationException($"{field} is {uri.Length} characters long; the limit is {limits.MaxDocumentLength}.");
+            }
+
+            Utf16Text.Check(uri, field);
+            if (ApiKeyScanner.ContainsKeyShaped(uri))
+            {
+                throw new ChromaValidationException($"{field} contains an API key (or text shaped like one), which is never stored; the value is not repeated here.");
+            }
+        }
+    }
 }

@@ -9,7 +9,9 @@ namespace EmbeddedChroma.Storage;
 /// of the columns they cover. SQLite checks a page's structure, not its content: a flipped byte inside a document,
 /// a metadata JSON text or an embedding blob reads back without an error, and only these sums catch it.
 /// <list type="bullet">
-/// <item><c>psum</c>: the id, the document and the metadata JSON as stored (the canonical text <see cref="MetadataCodec.Encode"/> wrote);</item>
+/// <item><c>psum</c>: the id, the document, the metadata JSON as stored (the canonical text <see cref="MetadataCodec.Encode"/> wrote)
+/// and the uri when the record has one (a record without a uri sums as it did before uris existed, so a store of schema
+/// version 2 keeps every checksum it had);</item>
 /// <item><c>vsum</c>: the id and the embedding blob.</item>
 /// </list>
 /// Two sums rather than one so a read verifies exactly the columns it returns: a query returning documents does not
@@ -23,6 +25,7 @@ internal static class RecordChecksum
     private const long VectorDomain = 0x5653_554D_0000_0001; // "VSUM"
     private const long Present = 0x1F3D_5B79_A3C5_E7F9;
     private const long Absent = 0x2E4C_6A88_B4D6_F81A;
+    private const long UriPresent = 0x7552_4900_C3A5_1D6B; // "uRI"
 
     /// <summary>
     /// False only in benchmarks measuring what the integrity work costs: record and catalog sums are stored as 0 and
@@ -31,7 +34,7 @@ internal static class RecordChecksum
     /// </summary>
     internal static bool Enabled = true;
 
-    public static long Payload(string id, string? document, string? metadataJson)
+    public static long Payload(string id, string? document, string? metadataJson, string? uri)
     {
         if (!Enabled)
         {
@@ -41,6 +44,12 @@ internal static class RecordChecksum
         var h = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(id.AsSpan()), PayloadDomain);
         h = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(document.AsSpan()), (long)h ^ (document is null ? Absent : Present));
         h = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(metadataJson.AsSpan()), (long)h ^ (metadataJson is null ? Absent : Present));
+        if (uri is not null)
+        {
+            // Only a present uri is hashed (with its own seed, so "" differs from none): rows without one keep their sums.
+            h = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(uri.AsSpan()), (long)h ^ UriPresent);
+        }
+
         return (long)h;
     }
 
@@ -73,11 +82,14 @@ internal static class RecordChecksum
             state.Uuid.ToString(), state.DatabaseId, name, dimension, CollectionConfiguration.SpaceName(state.Configuration.Space),
             state.Configuration.EfConstruction, efSearch, state.Configuration.MaxNeighbors, metadataJson);
 
-    public static void VerifyPayload(CollectionState state, string id, string? document, string? metadataJson, long stored)
+    /// <summary>What a payload checksum mismatch names as damaged.</summary>
+    public const string PayloadFields = "document or metadata or uri";
+
+    public static void VerifyPayload(CollectionState state, string id, string? document, string? metadataJson, string? uri, long stored)
     {
-        if (Enabled && Payload(id, document, metadataJson) != stored)
+        if (Enabled && Payload(id, document, metadataJson, uri) != stored)
         {
-            throw Mismatch(state.Name, id, "document or metadata");
+            throw Mismatch(state.Name, id, PayloadFields);
         }
     }
 

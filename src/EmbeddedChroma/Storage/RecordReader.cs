@@ -7,10 +7,10 @@ using Microsoft.Data.Sqlite;
 namespace EmbeddedChroma.Storage;
 
 /// <summary>A stored record as a write needs it.</summary>
-internal readonly record struct StoredRecord(long Rid, int Slot, string? Document, string? MetadataJson);
+internal readonly record struct StoredRecord(long Rid, int Slot, string? Document, string? MetadataJson, string? Uri);
 
 /// <summary>A record as a read returns it; fields not requested are null.</summary>
-internal sealed record RecordRow(long Rid, int Slot, string Id, string? Document, string? MetadataJson, float[]? Embedding);
+internal sealed record RecordRow(long Rid, int Slot, string Id, string? Document, string? MetadataJson, float[]? Embedding, string? Uri = null);
 
 /// <summary>
 /// Reads records with filters in SQLite: ids through <c>json_each</c>, where / where_document through
@@ -26,13 +26,17 @@ internal static class RecordReader
         Document = 1,
         Metadata = 2,
         Embedding = 4,
+        Uri = 8,
     }
 
-    /// <summary>The records matching every given selector, with document and metadata (for writes that remove them).</summary>
+    /// <summary>The columns the payload checksum (psum) covers: a read of any of them reads all of them to verify it.</summary>
+    private const Columns Payload = Columns.Document | Columns.Metadata | Columns.Uri;
+
+    /// <summary>The records matching every given selector, with document, metadata and uri (for writes that remove them).</summary>
     public static List<StoredRecord> Select(SqliteConnection connection, SqliteTransaction? transaction, CollectionState state, IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument)
     {
-        var rows = Read(connection, transaction, state, Columns.Document | Columns.Metadata, ids, where, whereDocument, null, 0);
-        return rows.ConvertAll(r => new StoredRecord(r.Rid, r.Slot, r.Document, r.MetadataJson));
+        var rows = Read(connection, transaction, state, Payload, ids, where, whereDocument, null, 0);
+        return rows.ConvertAll(r => new StoredRecord(r.Rid, r.Slot, r.Document, r.MetadataJson, r.Uri));
     }
 
     /// <summary>Slots of the records matching the selectors (for filtered queries).</summary>
@@ -84,11 +88,12 @@ internal static class RecordReader
         return result;
     }
 
-    // The document and the metadata share a checksum (psum): a read of either reads both to verify it.
+    // The document, the metadata and the uri share a checksum (psum): a read of any reads all three to verify it.
     private static string SelectList(Columns columns) =>
         "r.rid, r.slot, r.id, r.collection_id"
-        + ((columns & (Columns.Document | Columns.Metadata)) != 0 ? ", r.document, r.metadata, r.psum" : ", NULL, NULL, NULL")
-        + (columns.HasFlag(Columns.Embedding) ? ", r.embedding, r.vsum" : ", NULL, NULL");
+        + ((columns & Payload) != 0 ? ", r.document, r.metadata, r.psum" : ", NULL, NULL, NULL")
+        + (columns.HasFlag(Columns.Embedding) ? ", r.embedding, r.vsum" : ", NULL, NULL")
+        + ((columns & Payload) != 0 ? ", r.uri" : ", NULL");
 
     /// <summary>One row, its checksums verified for the columns it returns (<see cref="RecordChecksum"/>).</summary>
     private static RecordRow ReadRow(SqliteDataReader reader, CollectionState state, Columns columns)
@@ -102,11 +107,13 @@ internal static class RecordReader
 
         string? document = null;
         string? metadata = null;
-        if ((columns & (Columns.Document | Columns.Metadata)) != 0)
+        string? uri = null;
+        if ((columns & Payload) != 0)
         {
             document = reader.IsDBNull(4) ? null : reader.GetString(4);
             metadata = reader.IsDBNull(5) ? null : reader.GetString(5);
-            RecordChecksum.VerifyPayload(state, id, document, metadata, reader.GetInt64(6));
+            uri = reader.IsDBNull(9) ? null : reader.GetString(9);
+            RecordChecksum.VerifyPayload(state, id, document, metadata, uri, reader.GetInt64(6));
         }
 
         float[]? embedding = null;
@@ -128,7 +135,8 @@ internal static class RecordReader
             id,
             columns.HasFlag(Columns.Document) ? document : null,
             columns.HasFlag(Columns.Metadata) ? metadata : null,
-            embedding);
+            embedding,
+            columns.HasFlag(Columns.Uri) ? uri : null);
     }
 
     private static SqliteCommand Build(SqliteConnection connection, SqliteTransaction? transaction, CollectionState state, string select, IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument, int? limit, int offset, bool ordered)

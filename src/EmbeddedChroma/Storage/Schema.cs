@@ -18,7 +18,7 @@ internal static class Schema
         CREATE TABLE records(
             rid INTEGER PRIMARY KEY, collection_id INTEGER NOT NULL, id TEXT NOT NULL, slot INTEGER NOT NULL,
             seq INTEGER NOT NULL, document TEXT, metadata TEXT, embedding BLOB NOT NULL,
-            psum INTEGER NOT NULL DEFAULT 0, vsum INTEGER NOT NULL DEFAULT 0,
+            psum INTEGER NOT NULL DEFAULT 0, vsum INTEGER NOT NULL DEFAULT 0, uri TEXT,
             UNIQUE(collection_id, id), UNIQUE(collection_id, slot));
         CREATE TABLE record_meta(
             collection_id INTEGER NOT NULL, rid INTEGER NOT NULL, key TEXT NOT NULL, elem INTEGER NOT NULL,
@@ -43,5 +43,14 @@ internal static class Schema
         ALTER TABLE records ADD COLUMN psum INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE records ADD COLUMN vsum INTEGER NOT NULL DEFAULT 0;
         CREATE TABLE write_chain(seq INTEGER PRIMARY KEY, chain INTEGER NOT NULL);
+        """;
+
+    /// <summary>
+    /// Version 2 → 3: each record's optional uri (Chroma's <c>uris</c>), last in <c>records</c> as in <see cref="Create"/>.
+    /// Nothing else changes: a record without a uri has the checksum it had (<see cref="RecordChecksum.Payload"/> hashes
+    /// the uri only when there is one), so no row is rewritten.
+    /// </summary>
+    public const string MigrateFrom2 = """
+        ALTER TABLE records ADD COLUMN uri TEXT;
         """;
 }

@@ -9,7 +9,7 @@ namespace EmbeddedChroma.Storage;
 /// </summary>
 internal sealed class SqliteDb : IDisposable
 {
-    internal const int SchemaVersion = 2; // 2: record checksums, write chain, store id
+    internal const int SchemaVersion = 3; // 2: record checksums, write chain, store id; 3: record uris
 
     private readonly string _connectionString;
     private readonly ConcurrentBag<SqliteConnection> _readers = new();

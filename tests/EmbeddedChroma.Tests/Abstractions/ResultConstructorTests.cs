@@ -120,4 +120,38 @@ public sealed class ResultConstructorTests
             build.Should().Throw<ArgumentException>(what);
         }
     }
+
+    [Fact]
+    public void GetResult_keeps_uris_and_throws_ArgumentException_naming_uris_when_they_have_another_length_than_the_ids()
+    {
+        var result = new GetResult(["a", "b"], null, null, null, Include.Uris, uris: ["file:///a", null]);
+
+        result.Uris.Should().Equal("file:///a", null);
+        new GetResult(["a"], null, null, null, Include.None).Uris.Should().BeNull("uris are a trailing optional parameter");
+        FluentActions.Invoking(() => new GetResult(["a", "b"], null, null, null, Include.Uris, ["file:///a"]))
+            .Should().Throw<ArgumentException>().Which.ParamName.Should().Be("uris");
+        FluentActions.Invoking(() => new GetResult([], null, null, null, Include.Uris, [null]))
+            .Should().Throw<ArgumentException>().Which.ParamName.Should().Be("uris");
+    }
+
+    [Fact]
+    public void QueryResult_keeps_uris_and_throws_ArgumentException_when_uris_have_another_shape_than_the_ids()
+    {
+        IReadOnlyList<IReadOnlyList<string>> ids = [["a", "b"], ["c"]];
+
+        new QueryResult(ids, null, null, null, null, Include.Uris, [["u", null], ["w"]]).Uris![0].Should().Equal("u", null);
+        new QueryResult(ids, null, null, null, null, Include.None).Uris.Should().BeNull();
+        var cases = new (string What, Func<QueryResult> Build)[]
+        {
+            ("uris for one query of two", () => new QueryResult(ids, null, null, null, null, Include.Uris, [["u", "v"]])),
+            ("uris of the second query too long", () => new QueryResult(ids, null, null, null, null, Include.Uris, [["u", "v"], ["w", "x"]])),
+            ("a null uri list", () => new QueryResult(ids, null, null, null, null, Include.Uris, [["u", "v"], null!])),
+            ("uris for zero queries", () => new QueryResult([], null, null, null, null, Include.Uris, [["u"]])),
+        };
+
+        foreach (var (what, build) in cases)
+        {
+            build.Should().Throw<ArgumentException>(what).Which.ParamName.Should().StartWith("uris", what);
+        }
+    }
 }

@@ -6,7 +6,7 @@ using Microsoft.Data.Sqlite;
 namespace EmbeddedChroma.Tests.Reliability;
 
 /// <summary>
-/// "Damage every byte region": a small closed store (two collections, 56 records with metadata and documents, HNSW
+/// "Damage every byte region": a small closed store (two collections, 56 records with metadata, documents and uris, HNSW
 /// graphs saved) is copied once per region of each of its files, a few bytes of that region are flipped, and the copy
 /// is opened and read (every record with everything included, a query with every include, counts, then
 /// <see cref="ChromaClient.VerifyIntegrity"/>). Each run must either give exactly the undamaged store's answers or stop
@@ -52,7 +52,8 @@ public sealed class DamageEveryRegionTests : IClassFixture<DamageEveryRegionTest
                         ids.Select(_ => Enumerable.Range(0, Dimension).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray()).ToArray(),
                         ids.Select((_, i) => (IReadOnlyDictionary<string, MetadataValue?>?)StoreFixture.Meta(
                             ("genre", i % 3 == 0 ? "news" : "science"), ("year", 1990L + i), ("score", i / 7.0), ("flag", i % 2 == 0), ("tags", new[] { "t" + (i % 4), "x" }))).ToArray(),
-                        ids.Select((id, i) => (string?)$"document {id}: {new string((char)('a' + (i % 26)), 20 + i)} end").ToArray());
+                        ids.Select((id, i) => (string?)$"document {id}: {new string((char)('a' + (i % 26)), 20 + i)} end").ToArray(),
+                        ids.Select((id, i) => i % 3 == 1 ? null : $"file:///data/{id}/{new string((char)('k' + (i % 11)), 5 + i)}.png").ToArray());
                     collection.Delete(ids: [ids[3]]);
                     collection.Update(ids: [ids[5]], metadatas: [StoreFixture.Meta(("year", 2024L))]);
                     collection.WaitForIndex();
@@ -94,14 +95,14 @@ public sealed class DamageEveryRegionTests : IClassFixture<DamageEveryRegionTest
                 text.Append("collection ").Append(collection.Name).Append(' ').Append(collection.Id).Append(' ')
                     .Append(collection.Configuration.Space).Append(' ').Append(Format(collection.Metadata)).Append('\n');
                 text.Append("count ").Append(collection.Count()).Append('\n');
-                var all = collection.Get(include: Include.Embeddings | Include.Metadatas | Include.Documents);
+                var all = collection.Get(include: Include.Embeddings | Include.Metadatas | Include.Documents | Include.Uris);
                 for (var i = 0; i < all.Ids.Count; i++)
                 {
                     text.Append(all.Ids[i]).Append(" | ").Append(Format(all.Embeddings![i])).Append(" | ")
-                        .Append(Format(all.Metadatas![i])).Append(" | ").Append(all.Documents![i]).Append('\n');
+                        .Append(Format(all.Metadatas![i])).Append(" | ").Append(all.Documents![i]).Append(" | ").Append(all.Uris![i] ?? "-").Append('\n');
                 }
 
-                var result = collection.Query(queries, nResults: 5, include: Include.Embeddings | Include.Metadatas | Include.Documents | Include.Distances);
+                var result = collection.Query(queries, nResults: 5, include: Include.Embeddings | Include.Metadatas | Include.Documents | Include.Distances | Include.Uris);
                 for (var q = 0; q < queries.Length; q++)
                 {
                     for (var i = 0; i < result.Ids[q].Count; i++)
@@ -109,7 +110,7 @@ public sealed class DamageEveryRegionTests : IClassFixture<DamageEveryRegionTest
                         text.Append('q').Append(q).Append(' ').Append(result.Ids[q][i]).Append(' ')
                             .Append(result.Distances![q][i].ToString("R", CultureInfo.InvariantCulture)).Append(" | ")
                             .Append(Format(result.Embeddings![q][i])).Append(" | ").Append(Format(result.Metadatas![q][i]))
-                            .Append(" | ").Append(result.Documents![q][i]).Append('\n');
+                            .Append(" | ").Append(result.Documents![q][i]).Append(" | ").Append(result.Uris![q][i] ?? "-").Append('\n');
                     }
                 }
             }

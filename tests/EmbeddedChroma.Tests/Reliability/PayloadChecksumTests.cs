@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 namespace EmbeddedChroma.Tests.Reliability;
 
 /// <summary>
-/// Every record carries checksums of its id, embedding, metadata and document; a read of a damaged field (a change
+/// Every record carries checksums of its id, embedding, metadata, document and uri; a read of a damaged field (a change
 /// SQLite's page checks cannot see) is a <see cref="ChromaCorruptStoreException"/> naming the collection and the record,
 /// and <see cref="ChromaClient.VerifyIntegrity"/> finds it. A store of the previous schema is upgraded once, with a log line.
 /// </summary>
@@ -62,6 +62,7 @@ public sealed class PayloadChecksumTests : IDisposable
         { "UPDATE records SET document = NULL WHERE id = 'b'", "document or metadata" },
         { "UPDATE records SET embedding = zeroblob(12) WHERE id = 'b'", "embedding" },
         { "UPDATE records SET id = 'B' WHERE id = 'b'", "'B'" },
+        { "UPDATE records SET uri = 'file:///b.png' WHERE id = 'b'", "uri" },
     };
 
     [Theory]
@@ -125,7 +126,7 @@ public sealed class PayloadChecksumTests : IDisposable
         Populate();
         // Back to schema 1 as an older library wrote it.
         EditClosed("""
-            ALTER TABLE records DROP COLUMN psum; ALTER TABLE records DROP COLUMN vsum; ALTER TABLE collections DROP COLUMN csum;
+            ALTER TABLE records DROP COLUMN uri; ALTER TABLE records DROP COLUMN psum; ALTER TABLE records DROP COLUMN vsum; ALTER TABLE collections DROP COLUMN csum;
             DROP TABLE write_chain; DELETE FROM store_meta WHERE key = 'store_id'; DROP INDEX records_seq;
             UPDATE store_meta SET value = '1' WHERE key = 'schema_version';
             """);
