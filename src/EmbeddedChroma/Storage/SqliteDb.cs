@@ -77,6 +77,9 @@ internal sealed class SqliteDb : IDisposable
     /// <summary>The disk was full when the store was opened, so it was opened for reads only: SQLite's error then, else null.</summary>
     public Exception? OpenedWhileFull { get; }
 
+    /// <summary>Set once this open found the FTS5 document index equal to the documents (<see cref="FilterRows.DocumentIndexProblem"/>), before the first read that uses it.</summary>
+    public volatile bool DocumentIndexVerified;
+
     private static string ReadOnlyConnectionString(string path, bool immutable) => new SqliteConnectionStringBuilder
     {
         DataSource = immutable ? new Uri(path).AbsoluteUri + "?immutable=1" : path,
