@@ -112,13 +112,17 @@ public sealed partial class ChromaClient
         Gate(ChromaActions.VerifyIntegrity, default);
         RequireAdmin("check the whole store: the check reads every tenant's data and holds the store's write lock meanwhile");
         var problems = Store.InRead(() => Store.Db.Check(full: true));
-        if (problems.Count > 0)
+        var filterData = problems.Where(Engine.Catalog.IsFilterDataProblem).ToList();
+        if (problems.Count > filterData.Count)
         {
             throw Store.Db.Corrupt(new InvalidDataException(string.Join("; ", problems)), $"integrity check: {string.Join("; ", problems.Take(5))}");
         }
 
         // SQLite checks the pages' structure; the records' checksums check their content.
         Store.Catalog.VerifyRecords();
+
+        // The filter rows and the document index are derived from the records: compared with them, rebuilt where they differ.
+        Store.Catalog.VerifyFilterData(filterData);
     }
 
     // ---- tenants ----

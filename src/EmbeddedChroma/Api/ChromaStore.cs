@@ -220,7 +220,7 @@ public sealed class ChromaStore : IDisposable
         }
         catch (Exception ex) when (StorageErrors.IsStorageFault(ex))
         {
-            if (!readOnly && StorageErrors.IsReadOnly(ex))
+            if (!readOnly && (StorageErrors.IsReadOnly(ex) || StorageErrors.RefusesNewFiles(System.IO.Path.GetDirectoryName(file)!)))
             {
                 throw new ChromaReadOnlyException(
                     $"The store's SQLite file '{Echo.Path(file)}' cannot be opened for writing: it is on read-only media, immutable or not writable " +

@@ -145,6 +145,14 @@ public sealed partial class Collection
     /// </summary>
     internal (int[]? FromIndex, int[] FromSql) EvaluateWhereBothWays(Where where) => _engine.Read(connection => _engine.Planner.EvaluateWhereBothWays(connection, where));
 
+    /// <summary>Tests: the slots whose stored metadata satisfies <paramref name="where"/> by the read check's in-memory predicate (<see cref="Filtering.RecordFilter"/>).</summary>
+    internal int[] EvaluateWhereOnRecords(Where where) => _engine.Read(connection =>
+    {
+        var filter = Filtering.RecordFilter.Create(null, where, null)!;
+        return RecordReader.Read(connection, null, _engine.State, RecordReader.Columns.Metadata, null, null, null, null, 0)
+            .Where(r => filter.MatchesWhere(r.MetadataJson)).Select(r => r.Slot).Order().ToArray();
+    });
+
     private static void CheckInclude(Include include, bool allowDistances)
     {
         if ((include & ~AllInclude) != 0)

@@ -338,6 +338,68 @@ internal sealed class Catalog(StoreContext store)
     }
 
     /// <summary>
+    /// Checks every collection's filter rows and the document index against the records and rebuilds what differs
+    /// (<see cref="CollectionEngine.VerifyFilterData"/>). <paramref name="indexProblems"/> are the lines of SQLite's
+    /// integrity check about those derived structures only (<see cref="IsFilterDataProblem"/>): their indexes are
+    /// rebuilt too. Returns how many records' filter rows (plus one for the document index) were rebuilt.
+    /// </summary>
+    public int VerifyFilterData(IReadOnlyList<string> indexProblems)
+    {
+        var rebuilt = 0;
+        var documents = true;
+        foreach (var collection in _collections.Values.Where(c => !c.Deleted).OrderBy(c => c.Id).ToList())
+        {
+            try
+            {
+                rebuilt += collection.VerifyFilterData(rows: true, documents);
+                documents = false;
+            }
+            catch (ChromaNotFoundException) when (collection.Deleted)
+            {
+                // Deleted meanwhile: nothing of it is left to check.
+            }
+        }
+
+        if (indexProblems.Count > 0 && rebuilt == 0)
+        {
+            // SQLite saw damage in an index of the filter data that no collection's comparison showed: rebuild the indexes.
+            var db = _store.Db;
+            if (db.ReadOnly)
+            {
+                throw new ChromaCorruptStoreException(
+                    $"The store's filter data is damaged ({Echo.Text(string.Join("; ", indexProblems.Take(3)), 400)}). The records themselves are intact; " +
+                    "this store was opened for reads only: open it writable and run ChromaClient.VerifyIntegrity to rebuild it.");
+            }
+
+            Session.Run(() =>
+            {
+                var transaction = db.CurrentTransaction!;
+                using (var reindex = db.Writer.CreateCommand())
+                {
+                    reindex.Transaction = transaction;
+                    reindex.CommandText = "REINDEX record_meta";
+                    reindex.ExecuteNonQuery();
+                }
+
+                if (indexProblems.Any(p => p.Contains("documents_fts", StringComparison.Ordinal)))
+                {
+                    FilterRows.RebuildDocumentIndex(db.Writer, transaction);
+                }
+
+                return 0;
+            });
+            StoreLog.DocumentIndexRebuilt(_store.Limits.Logger, db.Path, string.Join("; ", indexProblems.Take(3)));
+            rebuilt++;
+        }
+
+        return rebuilt;
+    }
+
+    /// <summary>Whether a line of SQLite's integrity check is about the derived filter data only (an index of <c>record_meta</c>, the FTS5 index).</summary>
+    public static bool IsFilterDataProblem(string line) =>
+        line.Contains("index record_meta_", StringComparison.Ordinal) || line.Contains("documents_fts", StringComparison.Ordinal);
+
+    /// <summary>
     /// Checks every record's stored fields against their checksums (<see cref="RecordChecksum"/>); throws
     /// <see cref="ChromaCorruptStoreException"/> naming the first damaged records. Caller holds the store's write lock.
     /// </summary>

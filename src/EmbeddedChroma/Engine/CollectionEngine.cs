@@ -99,7 +99,7 @@ internal sealed partial class CollectionEngine
     /// the collection's count means a damaged index hid or duplicated some: reported as corruption.
     /// </summary>
     public List<RecordRow> Get(RecordReader.Columns columns, IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument, int? limit, int offset) =>
-        Read(connection =>
+        Filtered(where, whereDocument, () => Read(connection =>
         {
             var read = RecordReader.Read(connection, null, State, columns, ids, where, whereDocument, limit, offset);
             if (ids is null && where is null && whereDocument is null && limit is null && offset == 0 && read.Count != State.Count)
@@ -110,17 +110,17 @@ internal sealed partial class CollectionEngine
             }
 
             return read;
-        });
+        }));
 
     /// <summary>The nearest records of each query (see <see cref="QueryPlanner"/>) and their rows, read under one read lock.</summary>
     public (Index.Neighbor[][] Hits, Dictionary<int, RecordRow> Records) Query(
         IReadOnlyList<float[]> queries, int nResults, Where? where, WhereDocument? whereDocument, IReadOnlyList<string>? ids, RecordReader.Columns columns, int? efSearch) =>
-        Read(connection =>
+        Filtered(where, whereDocument, () => Read(connection =>
         {
             var hits = Planner.Search(connection, queries, nResults, where, whereDocument, ids, efSearch);
-            var records = RecordReader.ReadSlots(connection, State, columns, hits.SelectMany(h => h.Select(n => n.Slot)));
+            var records = RecordReader.ReadSlots(connection, State, columns, hits.SelectMany(h => h.Select(n => n.Slot)), ids, where, whereDocument);
             return (hits, records);
-        });
+        }));
 
     /// <summary>
     /// Writes one validated batch in one transaction: <paramref name="mode"/> decides what happens to existing ids. In-memory
@@ -186,6 +186,13 @@ internal sealed partial class CollectionEngine
 
     /// <summary>Deletes the records the selectors choose; returns how many. <paramref name="afterCommit"/> runs under the write lock once committed.</summary>
     public int Delete(IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument, Action<CollectionEngine> afterCommit)
+    {
+        _store.Session.ThrowIfClosed();
+        _store.Session.ThrowIfReadOnly();
+        return Filtered(where, whereDocument, () => DeleteSelected(ids, where, whereDocument, afterCommit));
+    }
+
+    private int DeleteSelected(IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument, Action<CollectionEngine> afterCommit)
     {
         var batch = NewBatch();
         return _store.Session.Run(

@@ -342,22 +342,7 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
     /// </summary>
     private void IndexBatch()
     {
-        var meta = store.WriteCommand("""
-            INSERT INTO record_meta(collection_id, rid, key, elem, s, n, b)
-            SELECT r.collection_id, r.rid, j.key, 0,
-                   CASE WHEN j.type = 'text' THEN j.value END,
-                   CASE WHEN j.type IN ('integer', 'real') THEN j.value END,
-                   CASE j.type WHEN 'true' THEN 1 WHEN 'false' THEN 0 END
-            FROM records r, json_each(r.metadata) j
-            WHERE r.collection_id = $c AND r.seq = $seq AND r.metadata IS NOT NULL AND j.type <> 'array'
-            UNION ALL
-            SELECT r.collection_id, r.rid, j.key, 1,
-                   CASE WHEN e.type = 'text' THEN e.value END,
-                   CASE WHEN e.type IN ('integer', 'real') THEN e.value END,
-                   CASE e.type WHEN 'true' THEN 1 WHEN 'false' THEN 0 END
-            FROM records r, json_each(r.metadata) j, json_each(j.value) e
-            WHERE r.collection_id = $c AND r.seq = $seq AND r.metadata IS NOT NULL AND j.type = 'array'
-            """);
+        var meta = store.WriteCommand("INSERT INTO record_meta(collection_id, rid, key, elem, s, n, b) " + FilterRows.Derived("r.collection_id = $c AND r.seq = $seq"));
         meta.Parameters.AddWithValue("$c", state.Id);
         meta.Parameters.AddWithValue("$seq", _seq);
         meta.ExecuteNonQuery();

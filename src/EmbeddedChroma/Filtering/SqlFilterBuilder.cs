@@ -57,7 +57,13 @@ internal sealed class SqlFilterBuilder
     private readonly string _prefix;
     private bool _usesRegex;
 
-    private SqlFilterBuilder(string prefix) => _prefix = prefix;
+    private readonly bool _documentIndex;
+
+    private SqlFilterBuilder(string prefix, bool documentIndex)
+    {
+        _prefix = prefix;
+        _documentIndex = documentIndex;
+    }
 
     /// <summary>
     /// Translates the filters (either may be null) into one expression; both present are joined with AND.
@@ -66,7 +72,11 @@ internal sealed class SqlFilterBuilder
     /// <param name="where">Metadata filter, or null.</param>
     /// <param name="whereDocument">Document filter, or null.</param>
     /// <param name="parameterPrefix">Prefix for generated parameter names; must not collide with the caller's own names.</param>
-    public static SqlFilter Build(Where? where, WhereDocument? whereDocument, string parameterPrefix = DefaultParameterPrefix)
+    /// <param name="documentIndex">
+    /// False: document <c>$contains</c> is answered from the documents themselves (<c>instr</c>, a scan) instead of the FTS5
+    /// index, for a store that cannot check that index (opened read-only).
+    /// </param>
+    public static SqlFilter Build(Where? where, WhereDocument? whereDocument, string parameterPrefix = DefaultParameterPrefix, bool documentIndex = true)
     {
         ArgumentException.ThrowIfNullOrEmpty(parameterPrefix);
         if (where is null && whereDocument is null)
@@ -74,7 +84,7 @@ internal sealed class SqlFilterBuilder
             return SqlFilter.MatchAll;
         }
 
-        var builder = new SqlFilterBuilder(parameterPrefix);
+        var builder = new SqlFilterBuilder(parameterPrefix, documentIndex);
         if (where is not null && whereDocument is not null)
         {
             builder._sql.Append('(');
@@ -249,6 +259,10 @@ internal sealed class SqlFilterBuilder
             _usesRegex = true;
             _sql.Append("(r.document IS NOT NULL AND ").Append(SqliteRegex.FunctionName).Append('(')
                 .Append(Bind(text.Text)).Append(", r.document))");
+        }
+        else if (!_documentIndex)
+        {
+            _sql.Append("(r.document IS NOT NULL AND instr(r.document, ").Append(Bind(text.Text)).Append(") > 0)");
         }
         else
         {

@@ -34,6 +34,20 @@ internal static partial class StoreLog
     [LoggerMessage(EventId = 15, Level = LogLevel.Warning, Message = "Store file '{Path}' may be read or written by group or others (mode {Mode}); anyone with that access reads documents and embeddings without a key. Restrict it to its owner (chmod {Fix}).")]
     private static partial void LogPermissionsTooWide(ILogger logger, string path, string mode, string fix);
 
+    /// <summary>A collection's filter rows differed from its records and were rebuilt from them.</summary>
+    public static void FilterRowsRebuilt(ILogger logger, string collection, int records, string first) =>
+        LogFilterRowsRebuilt(logger, Echo.Text(collection), records, Echo.Text(first));
+
+    /// <summary>The FTS5 document index differed from the documents and was rebuilt from them.</summary>
+    public static void DocumentIndexRebuilt(ILogger logger, string path, string reason) =>
+        LogDocumentIndexRebuilt(logger, Echo.Path(path), Echo.Text(reason, 512));
+
+    [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "Collection {Collection}: the filter rows of {Records} record(s) (first: '{First}') did not match their metadata; rebuilt the collection's filter rows from its records.")]
+    private static partial void LogFilterRowsRebuilt(ILogger logger, string collection, int records, string first);
+
+    [LoggerMessage(EventId = 31, Level = LogLevel.Warning, Message = "The document index (FTS5) of '{Path}' did not match the documents ({Reason}); rebuilt it from the records.")]
+    private static partial void LogDocumentIndexRebuilt(ILogger logger, string path, string reason);
+
     public static void DerivedSaveFailed(ILogger logger, string collection, string path, string reason) =>
         LogDerivedSaveFailed(logger, Echo.Text(collection), Echo.Path(path), Echo.Text(reason, 512));
 

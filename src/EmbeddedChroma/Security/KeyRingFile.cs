@@ -106,6 +106,14 @@ internal sealed class KeyRingFile : IDisposable
         try
         {
             connection.Open();
+            if (SQLitePCL.raw.sqlite3_db_readonly(connection.Handle, "main") == 1)
+            {
+                // SQLite falls back to reading a file it cannot open for writing (immutable, read-only media, no permission).
+                throw new ChromaReadOnlyException(
+                    $"The key ring '{Internal.Echo.Path(databasePath)}' cannot be opened for writing: it is on read-only media, immutable or not " +
+                    "writable by this process. To read the store, open it with ChromaStoreOptions.ReadOnly = true.");
+            }
+
             Exec(connection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;");
             if (create)
             {
@@ -121,11 +129,14 @@ internal sealed class KeyRingFile : IDisposable
 
             return Verified(new KeyRingFile(pepper, connection) { DatabasePath = databasePath }, create);
         }
-        catch (SqliteException ex) when (!create && Storage.StorageErrors.IsOutOfSpace(ex, folder) && Storage.SqliteDb.CanOpenImmutable(databasePath))
+        catch (SqliteException ex) when (!create && Storage.StorageErrors.IsOutOfSpace(ex, folder))
         {
             // A full disk: opened for reads (the store is then read-only until reopened with space; usage stays in memory).
+            // With a log left by a close on a full disk, its index is kept in memory (exclusive locking mode, one connection).
             connection.Dispose();
-            return OpenReadOnly(pepper, databasePath, immutable: true);
+            return Storage.SqliteDb.CanOpenImmutable(databasePath)
+                ? OpenReadOnly(pepper, databasePath, immutable: true)
+                : OpenReadOnly(pepper, databasePath, immutable: false, walInMemory: true);
         }
         catch (SqliteException ex)
         {
@@ -387,18 +398,18 @@ internal sealed class KeyRingFile : IDisposable
     /// The ring opened read-only: as immutable when <paramref name="immutable"/> (no write-ahead log left to replay;
     /// nothing is created beside the file, so it works on read-only media), else read-only replaying the log.
     /// </summary>
-    private static KeyRingFile OpenReadOnly(byte[] pepper, string databasePath, bool immutable)
+    private static KeyRingFile OpenReadOnly(byte[] pepper, string databasePath, bool immutable, bool walInMemory = false)
     {
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder
         {
             DataSource = immutable ? new Uri(databasePath).AbsoluteUri + "?immutable=1" : databasePath,
-            Mode = SqliteOpenMode.ReadOnly,
+            Mode = walInMemory ? SqliteOpenMode.ReadWrite : SqliteOpenMode.ReadOnly,
             Pooling = false,
         }.ToString());
         try
         {
             connection.Open();
-            Exec(connection, "PRAGMA busy_timeout=30000;");
+            Exec(connection, walInMemory ? "PRAGMA busy_timeout=30000; PRAGMA locking_mode=EXCLUSIVE; PRAGMA query_only=1;" : "PRAGMA busy_timeout=30000;");
             return Verified(new KeyRingFile(pepper, connection) { ReadOnly = true, DatabasePath = databasePath }, create: false);
         }
         catch (SqliteException ex)

@@ -54,6 +54,16 @@ internal sealed class AllowedSlotCache
         }
     }
 
+    /// <summary>Forgets every set (the filter data they came from was rebuilt).</summary>
+    public void Clear()
+    {
+        lock (_lock)
+        {
+            _entries.Clear();
+            _seq = -1;
+        }
+    }
+
     public void Add(string key, long seq, AllowedSet set)
     {
         lock (_lock)

@@ -74,6 +74,19 @@ internal sealed class CollectionState
     /// <summary>Allowed-slot sets of recent filters, valid until the next write.</summary>
     public AllowedSlotCache FilterCache { get; } = new();
 
+    /// <summary>
+    /// Set once this open found the collection's filter rows (<c>record_meta</c> and its indexes) equal to the rows derived
+    /// from its records (<see cref="FilterRows"/>), checked before its first filtered read; cleared when a read finds
+    /// damaged filter data, so the next filtered read checks (and rebuilds) again. Writes keep verified rows in step.
+    /// </summary>
+    public volatile bool FilterRowsVerified;
+
+    /// <summary>
+    /// Set on a store opened for reads only, which cannot run FTS5's check of the document index: document
+    /// <c>$contains</c> is then answered from the documents themselves (<see cref="Filtering.SqlFilterBuilder"/>), not the index.
+    /// </summary>
+    public volatile bool ScanDocuments;
+
     /// <summary>The background HNSW maintainer (created on first load).</summary>
     public VectorIndexer? Indexer { get; set; }
 

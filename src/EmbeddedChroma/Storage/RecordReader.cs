@@ -55,38 +55,119 @@ internal static class RecordReader
         return slots;
     }
 
+    /// <summary>
+    /// The records matching every given selector, in insertion order. The selectors are answered by derived data (filter
+    /// rows, the document index, SQLite's id index); each record found is checked again against them on its verified
+    /// fields (<see cref="Recheck"/>), so a damaged derived row cannot add a record.
+    /// </summary>
     public static List<RecordRow> Read(SqliteConnection connection, SqliteTransaction? transaction, CollectionState state, Columns columns, IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument, int? limit, int offset)
     {
-        using var command = Build(connection, transaction, state, SelectList(columns), ids, where, whereDocument, limit, offset, ordered: true);
+        var filter = RecordFilter.Create(ids, where, whereDocument);
+        var read = filter is null ? columns : columns | Payload;
+        using var command = Build(connection, transaction, state, SelectList(read), ids, where, whereDocument, limit, offset, ordered: true);
         var rows = new List<RecordRow>();
         Execute(command, reader =>
         {
             while (reader.Read())
             {
-                rows.Add(ReadRow(reader, state, columns));
+                rows.Add(ReadRow(reader, state, read));
             }
         });
-        return rows;
+        return filter is null ? rows : Recheck(connection, transaction, state, filter, rows, columns);
     }
 
-    /// <summary>The records in <paramref name="slots"/>, keyed by slot.</summary>
-    public static Dictionary<int, RecordRow> ReadSlots(SqliteConnection connection, CollectionState state, Columns columns, IEnumerable<int> slots)
+    /// <summary>
+    /// The records in <paramref name="slots"/>, keyed by slot. When the slots were chosen by selectors, each record is checked
+    /// again against them on its verified fields (<see cref="Recheck"/>).
+    /// </summary>
+    public static Dictionary<int, RecordRow> ReadSlots(SqliteConnection connection, CollectionState state, Columns columns, IEnumerable<int> slots, IReadOnlyList<string>? ids = null, Where? where = null, WhereDocument? whereDocument = null)
     {
+        var filter = RecordFilter.Create(ids, where, whereDocument);
+        var read = filter is null ? columns : columns | Payload;
         using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {SelectList(columns)} FROM records r WHERE r.collection_id = $collection AND r.slot IN (SELECT value FROM json_each($slots))";
+        command.CommandText = $"SELECT {SelectList(read)} FROM records r WHERE r.collection_id = $collection AND r.slot IN (SELECT value FROM json_each($slots))";
         command.Parameters.AddWithValue("$collection", state.Id);
         command.Parameters.AddWithValue("$slots", JsonSerializer.Serialize(slots.Distinct().ToArray()));
-        var result = new Dictionary<int, RecordRow>();
+        var rows = new List<RecordRow>();
         Execute(command, reader =>
         {
             while (reader.Read())
             {
-                var row = ReadRow(reader, state, columns);
-                result[row.Slot] = row;
+                rows.Add(ReadRow(reader, state, read));
             }
         });
+        if (filter is not null)
+        {
+            rows = Recheck(connection, null, state, filter, rows, columns);
+        }
+
+        var result = new Dictionary<int, RecordRow>(rows.Count);
+        foreach (var row in rows)
+        {
+            result[row.Slot] = row;
+        }
+
         return result;
     }
+
+    /// <summary>
+    /// Checks each record a selector chose against the selector, on its checksum-verified id, metadata and document
+    /// (<see cref="RecordFilter"/>), then drops the columns the caller did not ask for. A record that does not match
+    /// was added by damaged derived data: its filter rows differ from its metadata (confirmed in SQL, so a record is
+    /// never refused over a difference in number parsing), the document index points at it, or SQLite's id index
+    /// leads to it. That is a <see cref="ChromaCorruptStoreException"/> naming the collection and the record; the
+    /// records themselves are intact and the filter data is rebuilt from them (<see cref="FilterRows"/>).
+    /// </summary>
+    private static List<RecordRow> Recheck(SqliteConnection connection, SqliteTransaction? transaction, CollectionState state, RecordFilter filter, List<RecordRow> rows, Columns columns)
+    {
+        var project = (columns & Payload) != Payload;
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var row = rows[i];
+            if (!filter.MatchesId(row.Id))
+            {
+                throw DerivedMismatch(state, row.Id, "id index (a requested id leads to this record)");
+            }
+
+            bool matches;
+            try
+            {
+                matches = filter.MatchesWhere(row.MetadataJson);
+            }
+            catch (JsonException ex)
+            {
+                throw RecordChecksum.Mismatch(state.Name, row.Id, "metadata (not valid JSON)", ex);
+            }
+
+            if (!matches && FilterRows.Mismatched(connection, transaction, state.Id, row.Rid).Count > 0)
+            {
+                throw DerivedMismatch(state, row.Id, "filter rows (record_meta: the where filter selected it, its metadata does not match)");
+            }
+
+            if (!filter.MatchesDocument(row.Document))
+            {
+                throw DerivedMismatch(state, row.Id, "document index (FTS5: the where_document filter selected it, its document does not match)");
+            }
+
+            if (project)
+            {
+                rows[i] = row with
+                {
+                    Document = columns.HasFlag(Columns.Document) ? row.Document : null,
+                    MetadataJson = columns.HasFlag(Columns.Metadata) ? row.MetadataJson : null,
+                    Uri = columns.HasFlag(Columns.Uri) ? row.Uri : null,
+                };
+            }
+        }
+
+        return rows;
+    }
+
+    /// <summary>A filtered read found a record its derived filter data should not have led to.</summary>
+    internal static ChromaCorruptStoreException DerivedMismatch(CollectionState state, string id, string what) =>
+        new($"The store's filter data is damaged: in collection '{RecordChecksum.Printable(state.Name)}', record " +
+            $"'{RecordChecksum.Printable(id)}' was found through a damaged {what}. The records themselves are intact (checksums verified): " +
+            "the next filtered read of the collection checks and rebuilds its filter data from them, and ChromaClient.VerifyIntegrity does it for the whole store.");
 
     // The document, the metadata and the uri share a checksum (psum): a read of any reads all three to verify it.
     private static string SelectList(Columns columns) =>
@@ -153,7 +234,7 @@ internal static class RecordReader
 
         if (where is not null || whereDocument is not null)
         {
-            var filter = SqlFilterBuilder.Build(where, whereDocument);
+            var filter = SqlFilterBuilder.Build(where, whereDocument, documentIndex: !state.ScanDocuments);
             sql.Append(" AND (").Append(filter.Sql).Append(')');
             filter.ApplyTo(command);
         }

@@ -57,25 +57,67 @@ internal sealed class SqliteDb : IDisposable
                 throw Corrupt(ex);
             }
 
-            if (!StorageErrors.IsOutOfSpace(ex, System.IO.Path.GetDirectoryName(path) ?? path) || !CanOpenImmutable(path))
+            if (!StorageErrors.IsOutOfSpace(ex, System.IO.Path.GetDirectoryName(path) ?? path))
             {
                 throw;
             }
 
-            // A full disk: SQLite cannot create the WAL's shared-memory file. The store was closed cleanly (no log to
-            // replay), so it opens for reads; writes report the full disk (see OpenedWhileFull).
-            _connectionString = ReadOnlyConnectionString(path, immutable: true);
-            Writer = OpenConnection();
+            // A full disk: SQLite cannot create the WAL's shared-memory file. It opens for reads; writes report the full
+            // disk (see OpenedWhileFull).
             ReadOnly = true;
             OpenedWhileFull = ex;
+            if (CanOpenImmutable(path))
+            {
+                // Closed cleanly (no log to replay): immutable, nothing is created beside the file.
+                _connectionString = ReadOnlyConnectionString(path, immutable: true);
+                Writer = OpenConnection();
+            }
+            else
+            {
+                // Closed on a full disk, its log not checkpointed: the log must be read, and its index cannot be created
+                // as a file. In exclusive locking mode SQLite keeps that index in memory; it then serves one connection
+                // only, so every read shares the writer connection under the write lock (see Rent).
+                _connectionString = WalInMemoryConnectionString(path);
+                Writer = OpenConnection();
+                try
+                {
+                    Exec(Writer, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA query_only=1;");
+                    Exec(Writer, "SELECT count(*) FROM sqlite_master;");
+                }
+                catch
+                {
+                    Writer.Dispose();
+                    throw;
+                }
+
+                SingleConnection = true;
+            }
         }
     }
+
+    /// <summary>
+    /// Opened on a full disk with a log to replay: the log's index is in this process's memory and one connection (the
+    /// writer's) serves every read, under <see cref="WriteLock"/>.
+    /// </summary>
+    public bool SingleConnection { get; }
+
+    private static string WalInMemoryConnectionString(string path) => new SqliteConnectionStringBuilder
+    {
+        DataSource = path,
+        Mode = SqliteOpenMode.ReadWrite,
+        Pooling = false,
+        Cache = SqliteCacheMode.Private,
+        DefaultTimeout = 30,
+    }.ToString();
 
     /// <summary>Opened read-only (<see cref="ChromaStoreOptions.ReadOnly"/>, or the disk was full): no connection can write.</summary>
     public bool ReadOnly { get; }
 
     /// <summary>The disk was full when the store was opened, so it was opened for reads only: SQLite's error then, else null.</summary>
     public Exception? OpenedWhileFull { get; }
+
+    /// <summary>Set once this open found the FTS5 document index equal to the documents (<see cref="FilterRows.DocumentIndexProblem"/>), before the first read that uses it.</summary>
+    public volatile bool DocumentIndexVerified;
 
     private static string ReadOnlyConnectionString(string path, bool immutable) => new SqliteConnectionStringBuilder
     {
@@ -220,11 +262,26 @@ internal sealed class SqliteDb : IDisposable
     }
 
     /// <summary>Rents a reader connection; return it with <see cref="Return"/>.</summary>
-    public SqliteConnection Rent() => _readers.TryTake(out var c) ? c : OpenConnection();
+    public SqliteConnection Rent()
+    {
+        if (SingleConnection)
+        {
+            WriteLock.Enter();
+            return Writer;
+        }
+
+        return _readers.TryTake(out var c) ? c : OpenConnection();
+    }
 
     /// <summary>Returns a reader connection to the pool.</summary>
     public void Return(SqliteConnection connection)
     {
+        if (SingleConnection && ReferenceEquals(connection, Writer))
+        {
+            WriteLock.Exit();
+            return;
+        }
+
         if (_disposed || _readers.Count >= 16)
         {
             connection.Dispose();

@@ -115,6 +115,23 @@ internal static class StorageErrors
         _ => false,
     };
 
+    /// <summary>
+    /// True when no file can be created in <paramref name="folder"/> because it is read-only (an immutable folder, read-only
+    /// media, no permission): SQLite then reports only that it cannot open its log files. Probes with a file deleted on close.
+    /// </summary>
+    public static bool RefusesNewFiles(string folder)
+    {
+        try
+        {
+            using var probe = new FileStream(System.IO.Path.Combine(folder, ".probe-" + Guid.NewGuid().ToString("N")), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
+            return false;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return IsReadOnly(ex);
+        }
+    }
+
     /// <summary>The lock file is held by another process (EWOULDBLOCK on Unix, a sharing or lock violation on Windows).</summary>
     public static bool IsLockConflict(IOException ex) => ex.HResult is 11 /* EAGAIN (Linux) */ or 35 /* EAGAIN (macOS) */
         or unchecked((int)0x80070020) or unchecked((int)0x80070021);

@@ -8,8 +8,9 @@ namespace EmbeddedChroma.Tests.Reliability;
 /// <summary>
 /// "Damage every byte region": a small closed store (two collections, 56 records with metadata, documents and uris, HNSW
 /// graphs saved) is copied once per region of each of its files, a few bytes of that region are flipped, and the copy
-/// is opened and read (every record with everything included, a query with every include, counts, then
-/// <see cref="ChromaClient.VerifyIntegrity"/>). Each run must either give exactly the undamaged store's answers or stop
+/// is opened and read (every record with everything included, a query with every include, counts, filtered gets, a
+/// filtered query and a filtered delete — where and where_document, so through the filter rows and the document index
+/// — then <see cref="ChromaClient.VerifyIntegrity"/>). Each run must either give exactly the undamaged store's answers or stop
 /// at a <see cref="ChromaCorruptStoreException"/> (a <see cref="ChromaKeyRingException"/> for the key ring's files):
 /// never a wrong answer, never another exception.
 /// </summary>
@@ -113,6 +114,21 @@ public sealed class DamageEveryRegionTests : IClassFixture<DamageEveryRegionTest
                             .Append(" | ").Append(result.Documents![q][i]).Append(" | ").Append(result.Uris![q][i] ?? "-").Append('\n');
                     }
                 }
+
+                // Filtered reads: answered through the filter rows, their indexes and the FTS5 document index (derived data).
+                var news = collection.Get(where: Where.And(Where.Eq("genre", "news"), Where.Gte("year", 1995L)), include: Include.Metadatas | Include.Documents);
+                text.Append("news ").Append(string.Join(",", news.Ids)).Append(" | ").Append(string.Join(";", news.Metadatas!.Select(Format))).Append('\n');
+                var mixed = collection.Get(where: Where.Or(Where.Lt("score", 1.0), Where.Contains("tags", "t1")), whereDocument: WhereDocument.Contains("-01"), include: Include.None);
+                text.Append("mixed ").Append(string.Join(",", mixed.Ids)).Append('\n');
+                var flagged = collection.Query(queries, nResults: 4, where: Where.Eq("flag", true), whereDocument: WhereDocument.NotContains("ccc"), include: Include.Distances);
+                for (var q = 0; q < queries.Length; q++)
+                {
+                    text.Append("flagged q").Append(q).Append(' ').Append(string.Join(",", flagged.Ids[q])).Append('\n');
+                }
+
+                var deleted = collection.Delete(where: Where.And(Where.Eq("genre", "science"), Where.Ne("flag", true)), whereDocument: WhereDocument.Contains("end"));
+                text.Append("deleted ").Append(deleted).Append(" count ").Append(collection.Count()).Append(' ')
+                    .Append(string.Join(",", collection.Get(include: Include.None).Ids)).Append('\n');
             }
 
             text.Append("collections ").Append(string.Join(",", client.ListCollections().Select(c => c.Name).Order(StringComparer.Ordinal))).Append('\n');

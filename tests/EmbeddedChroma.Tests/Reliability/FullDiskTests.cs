@@ -177,6 +177,52 @@ public sealed class FullDiskTests
         SqliteConnection.ClearAllPools();
     }
 
+    [RootFact]
+    public void Open_opens_for_reads_when_the_store_was_closed_on_a_full_disk_with_its_log_not_checkpointed()
+    {
+        using var mount = new TmpfsMount(sizeKiB: 4096);
+        var folder = Path.Combine(mount.Path, "store");
+        string key;
+        const int Records = 4 * BatchSize;
+        using (var store = ChromaStore.Create(folder, out key))
+        {
+            var collection = store.GetClient(key).CreateCollection("docs");
+            for (var b = 0; b < Records / BatchSize; b++)
+            {
+                var batch = Batch(b);
+                collection.Add(batch.Ids, batch.Embeddings, documents: batch.Documents);
+            }
+
+            // The disk fills before the close: its checkpoint cannot grow the database file, so the log stays.
+            mount.Fill("filler");
+        }
+
+        new FileInfo(Path.Combine(folder, "chroma.sqlite3-wal")).Length.Should().BePositive("the close on a full disk could not checkpoint the log");
+        using (var store = ChromaStore.Open(folder))
+        {
+            var collection = store.GetClient(key).GetCollection("docs");
+            collection.Count().Should().Be(Records);
+            AssertIntact(collection, Records);
+            collection.Query([Vector(7)], nResults: 1).Ids[0].Should().Equal("r7");
+            collection.Get(whereDocument: WhereDocument.Contains("document 123 "), include: Include.None).Ids.Should().Equal("r123");
+            Parallel.For(0, 8, i => collection.Get(ids: ["r" + i], include: Include.Documents).Documents![0].Should().Be(Document(i)));
+            collection.Invoking(c => c.Add(["new"], [Vector(1)])).Should().Throw<ChromaStorageFullException>()
+                .Which.Message.Should().Contain("reopen");
+        }
+
+        // Space freed: a reopen replays the log and writes again.
+        File.Delete(Path.Combine(mount.Path, "filler"));
+        using (var store = ChromaStore.Open(folder))
+        {
+            var collection = store.GetClient(key).GetCollection("docs");
+            collection.Add(["new"], [Vector(1)]);
+            collection.Count().Should().Be(Records + 1);
+            AssertIntact(collection, Records);
+        }
+
+        SqliteConnection.ClearAllPools();
+    }
+
     [Fact]
     public void Add_throws_storage_full_with_the_bytes_needed_and_changes_nothing_when_the_arena_cannot_grow()
     {

@@ -402,6 +402,7 @@ public sealed class MetadataFilterIndexTests
                 var (fromIndex, fromSql) = _collection.EvaluateWhereBothWays(where);
                 fromIndex.Should().NotBeNull();
                 fromIndex.Should().Equal(fromSql, "seed {0}, filter {1}", seed, where.ToJson());
+                _collection.EvaluateWhereOnRecords(where).Should().Equal(fromSql, "the read check's predicate agrees with SQL: seed {0}, filter {1}", seed, where.ToJson());
                 FiltersChecked++;
                 if (fromSql.Length > 0)
                 {

@@ -18,3 +18,19 @@ public sealed class RootFactAttribute : FactAttribute
         }
     }
 }
+
+/// <summary>A theory that needs root on Linux (it mounts a file system); skipped with the reason elsewhere, like <see cref="RootFactAttribute"/>.</summary>
+public sealed class RootTheoryAttribute : TheoryAttribute
+{
+    public RootTheoryAttribute()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            Skip = "Needs Linux (mounts a small file system).";
+        }
+        else if (!Environment.IsPrivilegedProcess)
+        {
+            Skip = "Needs root (mounts a small file system); CI runs it as root.";
+        }
+    }
+}
