@@ -9,11 +9,17 @@ namespace EmbeddedChroma.Internal;
 /// </summary>
 internal static partial class StoreLog
 {
-    public static void ArenaRebuilt(ILogger logger, string collection, string path, string reason) =>
+    public static void ArenaRebuilt(ILogger logger, string collection, string path, string reason)
+    {
+        Telemetry.Rebuilt("arena", collection);
         LogArenaRebuilt(logger, Echo.Text(collection), Echo.Path(path), Echo.Text(reason, 512));
+    }
 
-    public static void GraphRebuilt(ILogger logger, string collection, string path, string reason) =>
+    public static void GraphRebuilt(ILogger logger, string collection, string path, string reason)
+    {
+        Telemetry.Rebuilt("graph", collection);
         LogGraphRebuilt(logger, Echo.Text(collection), Echo.Path(path), Echo.Text(reason, 512));
+    }
 
     public static void BackgroundFailed(ILogger logger, Exception exception, string collection, string task) =>
         LogBackgroundFailed(logger, exception, Echo.Text(collection), task);
@@ -83,8 +89,11 @@ internal static partial class StoreLog
     }
 #pragma warning restore CA1873
 
-    public static void GraphMissing(ILogger logger, string collection, string path) =>
+    public static void GraphMissing(ILogger logger, string collection, string path)
+    {
+        Telemetry.Rebuilt("graph", collection);
         LogGraphMissing(logger, Echo.Text(collection), Echo.Path(path));
+    }
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Upgraded '{Path}' from schema version {From} to {To}: checksums computed for {Records} records.")]
     private static partial void LogSchemaMigrated(ILogger logger, string path, int from, int to, long records);
