@@ -57,6 +57,7 @@ internal sealed class Compactor(StoreContext store)
             if (stats is { } done)
             {
                 Telemetry.Compacted(done.Duration, state.Tenant, state.Database, state.Name, automatic, errorType: null);
+                StoreLog.Compacted(_store.Limits.Logger, state.Name, automatic, done.SlotsBefore, done.SlotsAfter, done.BytesBefore, done.BytesAfter, done.Duration);
             }
 
             return stats;

@@ -432,7 +432,9 @@ internal sealed class VectorIndexer : IDisposable
             graph.Save(_path, _cleanSeq, _owner(_cleanChain));
             _changesSinceSave = 0;
             Checkpoints++;
-            Internal.Telemetry.Checkpointed(System.Diagnostics.Stopwatch.GetElapsedTime(started), _state.Name);
+            var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+            Internal.Telemetry.Checkpointed(elapsed, _state.Name);
+            Internal.StoreLog.GraphCheckpointed(_logger, _state.Name, graph.Count, _cleanSeq, elapsed);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -222,9 +222,10 @@ public sealed class TelemetryTests : IDisposable
     }
 
     [Fact]
-    public void Compaction_duration_histogram_records_a_manual_compaction_when_a_collection_is_compacted()
+    public void Compaction_duration_histogram_and_log_event_16_record_a_manual_compaction_when_a_collection_is_compacted()
     {
-        using var store = new StoreFixture();
+        var logger = new CapturingLogger();
+        using var store = new StoreFixture(new ChromaStoreOptions { Logger = logger });
         var collection = store.CreateCollection(_name);
         AddRecords(collection, 50);
         collection.Delete(where: Where.Lt("group", 25L));
@@ -236,6 +237,18 @@ public sealed class TelemetryTests : IDisposable
         compaction.Tags["embeddedchroma.automatic"].Should().Be(false);
         compaction.Tags["db.namespace"].Should().Be("default_tenant/default_database");
         Spans().Select(s => s.OperationName).Should().Contain("compact");
+        logger.Entries.Should().ContainSingle(e => e.EventId.Id == 16).Which.Message.Should().Contain(_name).And.Contain("automatic: False");
+    }
+
+    [Fact]
+    public void StoreLog_event_ids_are_unique_when_every_message_is_declared()
+    {
+        var ids = typeof(ChromaStore).Assembly.GetType("EmbeddedChroma.Internal.StoreLog")!
+            .GetMethods(System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)
+            .Select(m => m.GetCustomAttributes(typeof(Microsoft.Extensions.Logging.LoggerMessageAttribute), false).Cast<Microsoft.Extensions.Logging.LoggerMessageAttribute>().SingleOrDefault())
+            .Where(a => a is not null).Select(a => a!.EventId).ToList();
+
+        ids.Should().HaveCountGreaterThan(10).And.OnlyHaveUniqueItems();
     }
 
     [Fact]
