@@ -66,6 +66,19 @@ public sealed partial class ChromaClient
     /// <summary>A nanosecond timestamp, like Chroma's heartbeat; gated like every call.</summary>
     public long Heartbeat()
     {
+        using var op = Telemetry.Start(Telemetry.Ops.Heartbeat, null, null, null);
+        try
+        {
+            return HeartbeatCore();
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
+
+    private long HeartbeatCore()
+    {
         Gate(ChromaActions.SystemHeartbeat, default);
         return Store.Options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds() * 1_000_000;
     }
@@ -82,6 +95,19 @@ public sealed partial class ChromaClient
     /// <exception cref="ChromaValidationException">The destination is not a new or empty folder outside the store.</exception>
     /// <exception cref="ChromaAuthorizationException">The key lacks the action or is not an admin key.</exception>
     public BackupResult Backup(string destinationFolder)
+    {
+        using var op = Telemetry.Start(Telemetry.Ops.Backup, null, null, null);
+        try
+        {
+            return BackupCore(destinationFolder);
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
+
+    private BackupResult BackupCore(string destinationFolder)
     {
         Gate(ChromaActions.SystemBackup, default);
         RequireAdmin("back up the store: a backup copies every tenant and the key ring with its pepper");
@@ -109,6 +135,19 @@ public sealed partial class ChromaClient
     /// <exception cref="ChromaAuthorizationException">The key lacks the action or is not an admin key.</exception>
     public void VerifyIntegrity()
     {
+        using var op = Telemetry.Start(Telemetry.Ops.VerifyIntegrity, null, null, null);
+        try
+        {
+            VerifyIntegrityCore();
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
+
+    private void VerifyIntegrityCore()
+    {
         Gate(ChromaActions.VerifyIntegrity, default);
         RequireAdmin("check the whole store: the check reads every tenant's data and holds the store's write lock meanwhile");
         var problems = Store.InRead(() => Store.Db.Check(full: true));
@@ -131,6 +170,19 @@ public sealed partial class ChromaClient
     /// <exception cref="ChromaConflictException">It exists.</exception>
     public void CreateTenant(string name)
     {
+        using var op = Telemetry.Start(Telemetry.Ops.CreateTenant, name, null, null);
+        try
+        {
+            CreateTenantCore(name);
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
+
+    private void CreateTenantCore(string name)
+    {
         Names.Validate(name, "tenant");
         Gate(ChromaActions.CreateTenant, new ResourceRef(name));
         Store.InWrite(() => { Store.Catalog.InsertTenant(name, ifMissing: false); return 0; });
@@ -138,6 +190,19 @@ public sealed partial class ChromaClient
 
     /// <summary>Returns the tenant, or throws <see cref="ChromaNotFoundException"/>.</summary>
     public TenantInfo GetTenant(string name)
+    {
+        using var op = Telemetry.Start(Telemetry.Ops.GetTenant, name, null, null);
+        try
+        {
+            return GetTenantCore(name);
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
+
+    private TenantInfo GetTenantCore(string name)
     {
         Names.RejectKey(name, "tenant name");
         Gate(ChromaActions.GetTenant, new ResourceRef(name), navigate: true);
@@ -152,6 +217,19 @@ public sealed partial class ChromaClient
     /// <summary>Lists tenant names, oldest first.</summary>
     public IReadOnlyList<string> ListTenants()
     {
+        using var op = Telemetry.Start(Telemetry.Ops.ListTenants, null, null, null);
+        try
+        {
+            return ListTenantsCore();
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
+
+    private List<string> ListTenantsCore()
+    {
         Gate(ChromaActions.ListTenants, default);
         return Store.InRead(Store.Catalog.ListTenantNames).Where(t => Sees(new ResourceRef(t))).ToList();
     }
@@ -159,6 +237,19 @@ public sealed partial class ChromaClient
     /// <summary>Deletes an empty tenant.</summary>
     /// <exception cref="ChromaConflictException">It still has databases.</exception>
     public void DeleteTenant(string name)
+    {
+        using var op = Telemetry.Start(Telemetry.Ops.DeleteTenant, name, null, null);
+        try
+        {
+            DeleteTenantCore(name);
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
+
+    private void DeleteTenantCore(string name)
     {
         Names.RejectKey(name, "tenant name");
         Gate(ChromaActions.DeleteTenant, new ResourceRef(name));
@@ -170,6 +261,19 @@ public sealed partial class ChromaClient
     /// <summary>Creates a database in <paramref name="tenant"/> (default: this client's tenant).</summary>
     public void CreateDatabase(string name, string? tenant = null)
     {
+        using var op = Telemetry.Start(Telemetry.Ops.CreateDatabase, tenant ?? Tenant, name, null);
+        try
+        {
+            CreateDatabaseCore(name, tenant);
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
+
+    private void CreateDatabaseCore(string name, string? tenant = null)
+    {
         tenant ??= Tenant;
         Names.Validate(name, "database");
         Names.RejectKey(tenant, "tenant name");
@@ -179,6 +283,19 @@ public sealed partial class ChromaClient
 
     /// <summary>Returns the database, or throws <see cref="ChromaNotFoundException"/>.</summary>
     public DatabaseInfo GetDatabase(string name, string? tenant = null)
+    {
+        using var op = Telemetry.Start(Telemetry.Ops.GetDatabase, tenant ?? Tenant, name, null);
+        try
+        {
+            return GetDatabaseCore(name, tenant);
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
+
+    private DatabaseInfo GetDatabaseCore(string name, string? tenant = null)
     {
         tenant ??= Tenant;
         Names.RejectKey(name, "database name");
@@ -191,6 +308,19 @@ public sealed partial class ChromaClient
     /// <summary>Lists a tenant's databases, oldest first.</summary>
     public IReadOnlyList<DatabaseInfo> ListDatabases(string? tenant = null, int? limit = null, int offset = 0)
     {
+        using var op = Telemetry.Start(Telemetry.Ops.ListDatabases, tenant ?? Tenant, null, null);
+        try
+        {
+            return ListDatabasesCore(tenant, limit, offset);
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
+
+    private List<DatabaseInfo> ListDatabasesCore(string? tenant = null, int? limit = null, int offset = 0)
+    {
         tenant ??= Tenant;
         Names.RejectKey(tenant, "tenant name");
         Validation.LimitOffset(limit, offset);
@@ -201,6 +331,19 @@ public sealed partial class ChromaClient
 
     /// <summary>Deletes a database and every collection in it.</summary>
     public void DeleteDatabase(string name, string? tenant = null)
+    {
+        using var op = Telemetry.Start(Telemetry.Ops.DeleteDatabase, tenant ?? Tenant, name, null);
+        try
+        {
+            DeleteDatabaseCore(name, tenant);
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
+
+    private void DeleteDatabaseCore(string name, string? tenant = null)
     {
         tenant ??= Tenant;
         Names.RejectKey(name, "database name");
@@ -214,12 +357,32 @@ public sealed partial class ChromaClient
     /// <summary>Creates a collection.</summary>
     /// <exception cref="ChromaConflictException">A collection with that name exists in this database.</exception>
     /// <exception cref="ChromaValidationException">The name, metadata or configuration is invalid.</exception>
-    public Collection CreateCollection(string name, CollectionOptions? options = null) =>
-        CreateOrGet(name, options, ChromaActions.CreateCollection, getExisting: false);
+    public Collection CreateCollection(string name, CollectionOptions? options = null)
+    {
+        using var op = Telemetry.Start(Telemetry.Ops.CreateCollection, Tenant, Database, name);
+        try
+        {
+            return CreateOrGet(name, options, ChromaActions.CreateCollection, getExisting: false);
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
 
     /// <summary>Returns the collection, creating it if missing; when it exists the other arguments are ignored (Chroma's rule).</summary>
-    public Collection GetOrCreateCollection(string name, CollectionOptions? options = null) =>
-        CreateOrGet(name, options, ChromaActions.GetOrCreateCollection, getExisting: true);
+    public Collection GetOrCreateCollection(string name, CollectionOptions? options = null)
+    {
+        using var op = Telemetry.Start(Telemetry.Ops.GetOrCreateCollection, Tenant, Database, name);
+        try
+        {
+            return CreateOrGet(name, options, ChromaActions.GetOrCreateCollection, getExisting: true);
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
 
     private Collection CreateOrGet(string name, CollectionOptions? options, string action, bool getExisting)
     {
@@ -256,6 +419,19 @@ public sealed partial class ChromaClient
     /// <exception cref="ChromaNotFoundException">No such collection.</exception>
     public Collection GetCollection(string name, IEmbeddingGenerator<string, Embedding<float>>? embeddingGenerator = null)
     {
+        using var op = Telemetry.Start(Telemetry.Ops.GetCollection, Tenant, Database, name);
+        try
+        {
+            return GetCollectionCore(name, embeddingGenerator);
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
+
+    private Collection GetCollectionCore(string name, IEmbeddingGenerator<string, Embedding<float>>? embeddingGenerator = null)
+    {
         Names.RejectKey(name, "collection name");
         Gate(ChromaActions.GetCollection, new ResourceRef(Tenant, Database, name));
         var state = Store.InRead(() => Store.Catalog.FindCollection(Store.Catalog.DatabaseId(Tenant, Database), name))
@@ -268,6 +444,19 @@ public sealed partial class ChromaClient
     /// <param name="embeddingGenerator">Optional generator for writes of documents without embeddings and the text calls (not persisted).</param>
     /// <exception cref="ChromaNotFoundException">No collection of this database has that id (or the key's scope does not cover it).</exception>
     public Collection GetCollection(Guid id, IEmbeddingGenerator<string, Embedding<float>>? embeddingGenerator = null)
+    {
+        using var op = Telemetry.Start(Telemetry.Ops.GetCollection, Tenant, Database, null);
+        try
+        {
+            return GetCollectionCore(id, embeddingGenerator);
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
+
+    private Collection GetCollectionCore(Guid id, IEmbeddingGenerator<string, Embedding<float>>? embeddingGenerator = null)
     {
         // The key must be able to reach this database with the action before anything is looked up; the collection's
         // own scope is checked once its name is known, with the same answer as a lookup by name.
@@ -291,6 +480,19 @@ public sealed partial class ChromaClient
     /// <summary>Lists the collections of this database, oldest first.</summary>
     public IReadOnlyList<CollectionInfo> ListCollections(int? limit = null, int offset = 0)
     {
+        using var op = Telemetry.Start(Telemetry.Ops.ListCollections, Tenant, Database, null);
+        try
+        {
+            return ListCollectionsCore(limit, offset);
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
+
+    private List<CollectionInfo> ListCollectionsCore(int? limit = null, int offset = 0)
+    {
         Validation.LimitOffset(limit, offset);
         Gate(ChromaActions.ListCollections, new ResourceRef(Tenant, Database), navigate: true);
         return Store.InRead(() => Visible(Store.Catalog.CollectionsOf(Store.Catalog.DatabaseId(Tenant, Database)))
@@ -300,6 +502,19 @@ public sealed partial class ChromaClient
     /// <summary>Number of collections in this database.</summary>
     public int CountCollections()
     {
+        using var op = Telemetry.Start(Telemetry.Ops.CountCollections, Tenant, Database, null);
+        try
+        {
+            return CountCollectionsCore();
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
+
+    private int CountCollectionsCore()
+    {
         Gate(ChromaActions.ListCollections, new ResourceRef(Tenant, Database), navigate: true);
         return Store.InRead(() => Visible(Store.Catalog.CollectionsOf(Store.Catalog.DatabaseId(Tenant, Database))).Count());
     }
@@ -307,6 +522,19 @@ public sealed partial class ChromaClient
     /// <summary>Deletes a collection and its records.</summary>
     /// <exception cref="ChromaNotFoundException">No such collection.</exception>
     public void DeleteCollection(string name)
+    {
+        using var op = Telemetry.Start(Telemetry.Ops.DeleteCollection, Tenant, Database, name);
+        try
+        {
+            DeleteCollectionCore(name);
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
+
+    private void DeleteCollectionCore(string name)
     {
         Names.RejectKey(name, "collection name");
         Gate(ChromaActions.DeleteCollection, new ResourceRef(Tenant, Database, name));

@@ -32,6 +32,9 @@ public sealed class ChromaStore : IDisposable
     private readonly StoreFolder _folder;
     private readonly WriteSession _session;
 
+    /// <summary>This store's registration with the meter's observable gauges (removed on close).</summary>
+    private readonly IDisposable _gauges;
+
     private ChromaStore(StoreFolder folder, ChromaStoreOptions options, SqliteDb db, KeyRing keys)
     {
         Path = folder.Path;
@@ -51,6 +54,7 @@ public sealed class ChromaStore : IDisposable
             Compactor = new Compactor(context);
             Backups = new BackupWriter(context, keys, () => Catalog.All);
             Catalog.Load();
+            _gauges = Telemetry.RegisterStore(CollectionFigures);
         }
         catch
         {
@@ -386,6 +390,7 @@ public sealed class ChromaStore : IDisposable
             }
 
             _session.Close();
+            _gauges.Dispose();
             foreach (var collection in Catalog.All)
             {
                 // The background indexers need the collections' read locks: stop them before taking the write side.
@@ -420,6 +425,13 @@ public sealed class ChromaStore : IDisposable
             throw StorageErrors.IsStorageFault(failure) ? StorageErrors.Map(failure, Db.Path) : failure;
         }
     }
+
+    /// <summary>The loaded collections' figures for the meter's observable gauges (a sample: read without locks).</summary>
+    private List<CollectionFigures> CollectionFigures() =>
+        Catalog.All.Select(c => c.State).Where(s => s.Loaded && !s.Deleted)
+            .Select(s => new CollectionFigures(
+                s.Tenant, s.Database, s.Name, s.Count, s.Arena is { } arena ? arena.Capacity * arena.Stride * sizeof(float) : 0, s.Indexer?.Graph?.Count ?? 0, s.Indexer?.PendingCount ?? 0))
+            .ToList();
 
     /// <summary>One step of <see cref="Dispose"/>: a failure is logged, and closing goes on.</summary>
     private void CloseStep(string what, string step, Action action)

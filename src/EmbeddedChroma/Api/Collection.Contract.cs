@@ -36,6 +36,20 @@ public sealed partial class Collection : IChromaCollection
     /// <inheritdoc/>
     public async Task<QueryResult> QueryAsync(QueryRequest request, CancellationToken cancellationToken = default)
     {
+        using var op = Observe(Telemetry.Ops.Query);
+        try
+        {
+            op?.BatchSize(request?.QueryEmbeddings?.Count ?? request?.QueryTexts?.Count ?? 0);
+            return await QueryAsyncCore(request!, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
+
+    private async Task<QueryResult> QueryAsyncCore(QueryRequest request, CancellationToken cancellationToken)
+    {
         cancellationToken.ThrowIfCancellationRequested();
         Required(request, "query");
         var embeddings = request.QueryEmbeddings;
@@ -73,18 +87,28 @@ public sealed partial class Collection : IChromaCollection
         var operation = mode.ToString().ToLowerInvariant();
         Required(batch, operation);
         var generate = batch.Embeddings is null && batch.Documents is not null && (_generator is not null || mode != RecordWriteMode.Update);
-        if (generate)
+        // A text write is observed here, embedding included; any other is observed by Write.
+        using var op = generate ? Observe(OperationName(mode)) : null;
+        try
         {
-            // The key and the rest of the batch are checked before the generator runs: a key that may not write, or an
-            // invalid batch, never gets its texts embedded.
-            Gate(action);
-            ValidateRecords(mode, batch.Ids, batch.Metadatas, batch.Documents, batch.Uris);
-            batch = await EmbeddingFill.CompleteAsync(batch, _generator, operation, State.Name, cancellationToken).ConfigureAwait(false);
-            cancellationToken.ThrowIfCancellationRequested();
-            Recheck(action);
-        }
+            op?.BatchSize(Telemetry.CountOf(batch.Ids));
+            if (generate)
+            {
+                // The key and the rest of the batch are checked before the generator runs: a key that may not write, or an
+                // invalid batch, never gets its texts embedded.
+                Gate(action);
+                ValidateRecords(mode, batch.Ids, batch.Metadatas, batch.Documents, batch.Uris);
+                batch = await EmbeddingFill.CompleteAsync(batch, _generator, operation, State.Name, cancellationToken).ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
+                Recheck(action);
+            }
 
-        Write(mode, action, batch.Ids, batch.Embeddings, batch.Metadatas, batch.Documents, batch.Uris, generated: generate || mode == RecordWriteMode.Update, gated: generate);
+            Write(mode, action, batch.Ids, batch.Embeddings, batch.Metadatas, batch.Documents, batch.Uris, generated: generate || mode == RecordWriteMode.Update, gated: generate);
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
     }
 
     /// <summary>After embedding: the key must still be usable (revoked, disabled or expired meanwhile stops the call), counted once.</summary>

@@ -21,6 +21,19 @@ public sealed partial class Collection
     /// <exception cref="ChromaValidationException">An argument is invalid.</exception>
     public GetResult Get(IReadOnlyList<string>? ids = null, Where? where = null, WhereDocument? whereDocument = null, int? limit = null, int offset = 0, Include include = Include.Metadatas | Include.Documents)
     {
+        using var op = Observe(Telemetry.Ops.Get);
+        try
+        {
+            return GetCore(ids, where, whereDocument, limit, offset, include);
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
+
+    private GetResult GetCore(IReadOnlyList<string>? ids = null, Where? where = null, WhereDocument? whereDocument = null, int? limit = null, int offset = 0, Include include = Include.Metadatas | Include.Documents)
+    {
         Gate(ChromaActions.Get);
         if (ids is not null)
         {
@@ -71,8 +84,19 @@ public sealed partial class Collection
     /// larger trades speed for recall when the HNSW graph serves the query, and changes nothing for an exact scan.
     /// </summary>
     /// <exception cref="ChromaValidationException">An argument is invalid (dimension, NaN, n_results ≤ 0, ef_search out of range …).</exception>
-    public QueryResult Query(IReadOnlyList<float[]> queryEmbeddings, int nResults = 10, Where? where = null, WhereDocument? whereDocument = null, IReadOnlyList<string>? ids = null, Include include = Include.Metadatas | Include.Documents | Include.Distances, int? efSearch = null) =>
-        QueryCore(queryEmbeddings, nResults, where, whereDocument, ids, include, efSearch, gated: false);
+    public QueryResult Query(IReadOnlyList<float[]> queryEmbeddings, int nResults = 10, Where? where = null, WhereDocument? whereDocument = null, IReadOnlyList<string>? ids = null, Include include = Include.Metadatas | Include.Documents | Include.Distances, int? efSearch = null)
+    {
+        using var op = Observe(Telemetry.Ops.Query);
+        try
+        {
+            op?.BatchSize(Telemetry.CountOf(queryEmbeddings));
+            return QueryCore(queryEmbeddings, nResults, where, whereDocument, ids, include, efSearch, gated: false);
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
 
     /// <summary><paramref name="gated"/>: the key was checked for this call already (before its texts were embedded), so one call counts once.</summary>
     private QueryResult QueryCore(IReadOnlyList<float[]> queryEmbeddings, int nResults, Where? where, WhereDocument? whereDocument, IReadOnlyList<string>? ids, Include include, int? efSearch, bool gated)

@@ -36,7 +36,31 @@ public sealed partial class Collection
     public void Update(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings = null, IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas = null, IReadOnlyList<string?>? documents = null, IReadOnlyList<string?>? uris = null) =>
         Write(RecordWriteMode.Update, ChromaActions.Update, ids, embeddings, metadatas, documents, uris);
 
+    /// <summary>Observes the write (unless <paramref name="gated"/>: the text write that gated it observes it), then runs it.</summary>
     private void Write(
+        RecordWriteMode mode,
+        string action,
+        IReadOnlyList<string> ids,
+        IReadOnlyList<float[]>? embeddings,
+        IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas,
+        IReadOnlyList<string?>? documents,
+        IReadOnlyList<string?>? uris,
+        bool generated = false,
+        bool gated = false)
+    {
+        using var op = gated ? null : Observe(OperationName(mode));
+        try
+        {
+            op?.BatchSize(Telemetry.CountOf(ids));
+            WriteCore(mode, action, ids, embeddings, metadatas, documents, uris, generated, gated);
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
+
+    private void WriteCore(
         RecordWriteMode mode,
         string action,
         IReadOnlyList<string> ids,
@@ -126,6 +150,19 @@ public sealed partial class Collection
     /// <exception cref="ChromaValidationException">No selector was given; a limit without a filter; a negative limit.</exception>
     public int Delete(IReadOnlyList<string>? ids = null, Where? where = null, WhereDocument? whereDocument = null, int? limit = null)
     {
+        using var op = Observe(Telemetry.Ops.Delete);
+        try
+        {
+            return DeleteCore(ids, where, whereDocument);
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
+
+    private int DeleteCore(IReadOnlyList<string>? ids = null, Where? where = null, WhereDocument? whereDocument = null)
+    {
         Gate(ChromaActions.Delete);
         if (ids is null && where is null && whereDocument is null)
         {
@@ -170,6 +207,19 @@ public sealed partial class Collection
     /// <exception cref="ChromaNotFoundException">The collection was deleted.</exception>
     /// <exception cref="ChromaCorruptStoreException">The SQLite file is damaged.</exception>
     public CompactionResult Compact()
+    {
+        using var op = Observe(Telemetry.Ops.Compact);
+        try
+        {
+            return CompactCore();
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
+
+    private CompactionResult CompactCore()
     {
         Gate(ChromaActions.Compact);
         return Store.Compact(_engine);

@@ -101,8 +101,31 @@ public sealed partial class Collection
 
     private void ThrowIfDeleted() => _engine.ThrowIfDeleted();
 
+    /// <summary>Starts observing a call on this collection (span and metrics; null when nothing listens).</summary>
+    private Telemetry.Operation? Observe(string operation) => Telemetry.Start(operation, State.Tenant, State.Database, State.Name);
+
+    private static string OperationName(RecordWriteMode mode) => mode switch
+    {
+        RecordWriteMode.Add => Telemetry.Ops.Add,
+        RecordWriteMode.Upsert => Telemetry.Ops.Upsert,
+        _ => Telemetry.Ops.Update,
+    };
+
     /// <summary>Number of records.</summary>
     public int Count()
+    {
+        using var op = Observe(Telemetry.Ops.Count);
+        try
+        {
+            return CountCore();
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
+
+    private int CountCore()
     {
         Gate(ChromaActions.Count);
         return _engine.Count();
@@ -132,6 +155,19 @@ public sealed partial class Collection
     /// <exception cref="ChromaConflictException">Another collection of the database has the new name.</exception>
     /// <exception cref="ChromaValidationException">The name or metadata is invalid, or a fixed setting would change.</exception>
     public void Modify(string? name = null, IReadOnlyDictionary<string, MetadataValue?>? metadata = null, CollectionConfigurationUpdate? configuration = null)
+    {
+        using var op = Observe(Telemetry.Ops.Modify);
+        try
+        {
+            ModifyCore(name, metadata, configuration);
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
+
+    private void ModifyCore(string? name = null, IReadOnlyDictionary<string, MetadataValue?>? metadata = null, CollectionConfigurationUpdate? configuration = null)
     {
         if (name is not null)
         {

@@ -50,6 +50,27 @@ internal sealed class Compactor(StoreContext store)
     public CompactionStats? Compact(CollectionEngine collection, bool automatic)
     {
         var state = collection.State;
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var stats = CompactCore(collection, automatic);
+            if (stats is { } done)
+            {
+                Telemetry.Compacted(done.Duration, state.Tenant, state.Database, state.Name, automatic, errorType: null);
+                StoreLog.Compacted(_store.Limits.Logger, state.Name, automatic, done.SlotsBefore, done.SlotsAfter, done.BytesBefore, done.BytesAfter, done.Duration);
+            }
+
+            return stats;
+        }
+        catch (Exception ex) when (Telemetry.CompactionFailed(Stopwatch.GetElapsedTime(started), state.Tenant, state.Database, state.Name, automatic, ex))
+        {
+            throw;
+        }
+    }
+
+    private CompactionStats? CompactCore(CollectionEngine collection, bool automatic)
+    {
+        var state = collection.State;
         lock (Db.WriteLock)
         {
             _store.Session.ThrowIfClosed();

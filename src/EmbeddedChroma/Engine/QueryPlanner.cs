@@ -31,6 +31,7 @@ internal sealed class QueryPlanner(CollectionState state, StoreLimits limits)
                 ? null
                 : AllowedSlots(connection, ids, where, whereDocument);
             var k = Math.Min(nResults, candidates?.Count ?? _state.Count);
+            Telemetry.QueryPlan(_state.Indexer?.Graph is null ? (candidates is null ? Telemetry.Plans.Exact : Telemetry.Plans.Filtered) : ExactScanPlan(candidates) ? Telemetry.Plans.Filtered : Telemetry.Plans.Graph, candidates is not null);
             var cosine = _state.Configuration.Space == DistanceSpace.Cosine;
             Neighbor[] SearchOne(int q)
             {
@@ -99,7 +100,7 @@ internal sealed class QueryPlanner(CollectionState state, StoreLimits limits)
         var space = _state.Configuration.Space;
         var graph = _state.Indexer?.Graph;
         var admitted = candidates?.Bits ?? _state.Live;
-        if (graph is null || (candidates is not null && candidates.Count <= Math.Max(_limits.FilteredExactScanLimit, _state.Count / 10)))
+        if (graph is null || ExactScanPlan(candidates))
         {
             return ExactScan.Search(rows, space, query, k, admitted, destination);
         }
@@ -126,6 +127,10 @@ internal sealed class QueryPlanner(CollectionState state, StoreLimits limits)
         merged.CopyTo(destination);
         return merged.Length;
     }
+
+    /// <summary>With a graph: true when the filter allows few enough records that an exact scan of them beats the walk (see <see cref="Nearest"/>).</summary>
+    private bool ExactScanPlan(AllowedSet? candidates) =>
+        candidates is not null && candidates.Count <= Math.Max(_limits.FilteredExactScanLimit, _state.Count / 10);
 
     /// <summary>
     /// The live slots the selectors allow; reused while no write has happened since (see <see cref="AllowedSlotCache"/>).

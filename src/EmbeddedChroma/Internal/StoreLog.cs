@@ -9,11 +9,17 @@ namespace EmbeddedChroma.Internal;
 /// </summary>
 internal static partial class StoreLog
 {
-    public static void ArenaRebuilt(ILogger logger, string collection, string path, string reason) =>
+    public static void ArenaRebuilt(ILogger logger, string collection, string path, string reason)
+    {
+        Telemetry.Rebuilt("arena", collection);
         LogArenaRebuilt(logger, Echo.Text(collection), Echo.Path(path), Echo.Text(reason, 512));
+    }
 
-    public static void GraphRebuilt(ILogger logger, string collection, string path, string reason) =>
+    public static void GraphRebuilt(ILogger logger, string collection, string path, string reason)
+    {
+        Telemetry.Rebuilt("graph", collection);
         LogGraphRebuilt(logger, Echo.Text(collection), Echo.Path(path), Echo.Text(reason, 512));
+    }
 
     public static void BackgroundFailed(ILogger logger, Exception exception, string collection, string task) =>
         LogBackgroundFailed(logger, exception, Echo.Text(collection), task);
@@ -97,8 +103,35 @@ internal static partial class StoreLog
     }
 #pragma warning restore CA1873
 
-    public static void GraphMissing(ILogger logger, string collection, string path) =>
+#pragma warning disable CA1873 // guarded by IsEnabled (see above)
+    public static void Compacted(ILogger logger, string collection, bool automatic, int slotsBefore, int slotsAfter, long bytesBefore, long bytesAfter, TimeSpan elapsed)
+    {
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            LogCompacted(logger, Echo.Text(collection), automatic, slotsBefore, slotsAfter, bytesBefore, bytesAfter, (long)elapsed.TotalMilliseconds);
+        }
+    }
+
+    public static void GraphCheckpointed(ILogger logger, string collection, int nodes, long stamp, TimeSpan elapsed)
+    {
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            LogGraphCheckpointed(logger, Echo.Text(collection), nodes, stamp, (long)elapsed.TotalMilliseconds);
+        }
+    }
+#pragma warning restore CA1873
+
+    [LoggerMessage(EventId = 16, Level = LogLevel.Information, Message = "Collection {Collection}: compacted (automatic: {Automatic}): {SlotsBefore} slots to {SlotsAfter}, store folder {BytesBefore} bytes to {BytesAfter}, in {ElapsedMs} ms.")]
+    private static partial void LogCompacted(ILogger logger, string collection, bool automatic, int slotsBefore, int slotsAfter, long bytesBefore, long bytesAfter, long elapsedMs);
+
+    [LoggerMessage(EventId = 17, Level = LogLevel.Debug, Message = "Collection {Collection}: HNSW graph checkpoint saved ({Nodes} nodes, covering writes up to {Stamp}) in {ElapsedMs} ms.")]
+    private static partial void LogGraphCheckpointed(ILogger logger, string collection, int nodes, long stamp, long elapsedMs);
+
+    public static void GraphMissing(ILogger logger, string collection, string path)
+    {
+        Telemetry.Rebuilt("graph", collection);
         LogGraphMissing(logger, Echo.Text(collection), Echo.Path(path));
+    }
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Upgraded '{Path}' from schema version {From} to {To}: checksums computed for {Records} records.")]
     private static partial void LogSchemaMigrated(ILogger logger, string path, int from, int to, long records);

@@ -24,8 +24,8 @@ internal sealed partial class KeyRing : IDisposable
 
     internal const string AuthenticateAction = "authenticate";
     private const int MaxFailureBuckets = 10_000;
-    private static readonly Meter Meter = new("EmbeddedChroma.KeyRing");
-    private static readonly Counter<long> Calls = Meter.CreateCounter<long>("embeddedchroma.keyring.calls", description: "Gated calls by key id, action and outcome.");
+    /// <summary>The store's meter's key-ring counter (see <see cref="Telemetry"/>): key id (public), action, outcome; never the secret.</summary>
+    private static Counter<long> Calls => Telemetry.KeyRingCalls;
 
     private readonly KeyRingFile _file;
     private readonly TimeProvider _time;

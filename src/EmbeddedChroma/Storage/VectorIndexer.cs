@@ -61,6 +61,18 @@ internal sealed class VectorIndexer : IDisposable
     /// <summary>The graph, when the collection has one (read under the collection lock).</summary>
     public HnswIndex? Graph => _graph;
 
+    /// <summary>Writes not yet linked into the graph (a sample for the index-progress gauge; takes the pending lock briefly).</summary>
+    public int PendingCount
+    {
+        get
+        {
+            lock (_pendingLock)
+            {
+                return _pending.Count + _removed.Count;
+            }
+        }
+    }
+
     /// <summary>True when the graph was loaded from its file rather than built.</summary>
     public bool LoadedFromFile { get; private set; }
 
@@ -428,9 +440,13 @@ internal sealed class VectorIndexer : IDisposable
 
         try
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             graph.Save(_path, _cleanSeq, _owner(_cleanChain));
             _changesSinceSave = 0;
             Checkpoints++;
+            var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+            Internal.Telemetry.Checkpointed(elapsed, _state.Name);
+            Internal.StoreLog.GraphCheckpointed(_logger, _state.Name, graph.Count, _cleanSeq, elapsed);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -127,7 +127,7 @@ public sealed class UsageTests : IDisposable
         {
             InstrumentPublished = (instrument, l) =>
             {
-                if (instrument.Meter.Name == "EmbeddedChroma.KeyRing" && instrument.Name == "embeddedchroma.keyring.calls")
+                if (instrument.Meter.Name == "EmbeddedChroma" && instrument.Name == "embeddedchroma.keyring.calls")
                 {
                     l.EnableMeasurementEvents(instrument);
                 }
