@@ -294,6 +294,13 @@ internal sealed class ChromaFilterTranslator : FilterTranslatorBase
             };
         }
 
+        if (call.Method.DeclaringType == typeof(string) && call.Object is { } target && TryBindProperty(Unwrap(target), out var textProperty))
+        {
+            throw ReferenceEquals(textProperty, _record.Document)
+                ? new NotSupportedException($"Filter: '{textProperty.ModelName}' is the record's Chroma document; {textProperty.ModelName}.Contains(\"text\") is supported only at the top level of the filter (joined by &&), not inside || or a nested !.")
+                : new NotSupportedException($"Filter: String.{call.Method.Name} on '{textProperty.ModelName}' is not supported (Chroma's where has no substring test on metadata; mark the property IsFullTextIndexed to search it as the document).");
+        }
+
         throw new NotSupportedException($"Filter: the method '{call.Method.DeclaringType?.Name}.{call.Method.Name}' is not supported (only Contains and Any(x => values.Contains(x))).");
     }
 
