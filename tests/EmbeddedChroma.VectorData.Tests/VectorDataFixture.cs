@@ -16,6 +16,7 @@ public sealed class VectorDataFixture : IDisposable
     {
         Folder = Path.Combine(Path.GetTempPath(), "EmbeddedChroma.VectorData.Tests", Guid.NewGuid().ToString("N"));
         Store = ChromaStore.Create(Folder, out var adminKey);
+        AdminKey = adminKey;
         Client = Store.GetClient(ChromaCredential.FromKey(adminKey));
         VectorStore = new ChromaVectorStore(Client, new ChromaVectorStoreOptions { EmbeddingGenerator = storeGenerator });
     }
@@ -23,6 +24,8 @@ public sealed class VectorDataFixture : IDisposable
     public string Folder { get; }
 
     public ChromaStore Store { get; }
+
+    public string AdminKey { get; }
 
     public IChromaClient Client { get; }
 
