@@ -228,6 +228,18 @@ internal sealed class VectorIndexer : IDisposable
         StartWorkerIfNeeded();
     }
 
+    /// <summary>How many written slots wait to be linked into the graph (for the store's status; any thread).</summary>
+    public int PendingCount
+    {
+        get
+        {
+            lock (_pendingLock)
+            {
+                return _pending.Count;
+            }
+        }
+    }
+
     /// <summary>Pending slots (written, not yet linked), for the exact part of a query. Caller holds the collection read lock.</summary>
     public int[] PendingSnapshot()
     {
