@@ -19,10 +19,10 @@ internal sealed class ChromaRecordModel
         DistanceFunctionName = Vector.DistanceFunction ?? DefaultDistanceFunction;
         Space = SpaceOf(DistanceFunctionName, Vector.ModelName);
 
-        if (Vector.IndexKind is { } kind && kind != IndexKind.Hnsw && kind != IndexKind.Flat)
+        if (Vector.IndexKind is { } kind && kind != IndexKind.Hnsw)
         {
             throw new NotSupportedException(
-                $"Vector property '{Vector.ModelName}' of collection '{collectionName}' asks for index kind '{kind}'; Chroma indexes with HNSW (Hnsw, or Flat for exact search).");
+                $"Vector property '{Vector.ModelName}' of collection '{collectionName}' asks for index kind '{kind}'; Chroma indexes with HNSW only (leave IndexKind unset or use Hnsw).");
         }
 
         var fullText = model.DataProperties.Where(p => p.IsFullTextIndexed).ToList();

@@ -122,4 +122,30 @@ public sealed class CollectionManagementTests : IDisposable
         collection.GetService(typeof(string)).Should().BeNull();
         collection.GetService(typeof(VectorStoreCollectionMetadata), "key").Should().BeNull();
     }
+
+    [Fact]
+    public async Task Calls_throw_operation_canceled_unwrapped_when_the_token_is_cancelled()
+    {
+        var collection = _fixture.VectorStore.GetCollection<string, Hotel<string>>("cancel");
+        await collection.EnsureCollectionExistsAsync();
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        var act = () => collection.UpsertAsync(new Hotel<string> { Key = "k", Vector = [1, 0] }, cancelled.Token);
+
+        await act.Should().ThrowAsync<OperationCanceledException>();
+        (await collection.GetAsync("k")).Should().BeNull();
+    }
+
+    [Fact]
+    public void GetCollection_throws_not_supported_when_the_index_kind_is_not_hnsw()
+    {
+        var definition = new VectorStoreCollectionDefinition
+        {
+            Properties = [new VectorStoreKeyProperty("Key", typeof(string)), new VectorStoreVectorProperty("V", typeof(float[]), 2) { IndexKind = IndexKind.IvfFlat }],
+        };
+
+        var act = () => _fixture.VectorStore.GetDynamicCollection("ivf", definition);
+        act.Should().Throw<NotSupportedException>().Which.Message.Should().Contain("IvfFlat");
+    }
 }
