@@ -15,7 +15,7 @@ namespace EmbeddedChroma;
 /// <see cref="ApiKeyContext"/>: <see cref="Create"/> yields the first admin key exactly once.
 /// </summary>
 /// <remarks>Thread-safe: any number of threads may use one store; writes are serialized, queries run concurrently.</remarks>
-public sealed class ChromaStore : IDisposable
+public sealed partial class ChromaStore : IDisposable
 {
     // Size: About 410 lines, nearly half of them XML docs of the public surface: create/open/close and the key entry
     // points; the store's work is in Engine (StoreFolder, WriteSession, Catalog, Compactor, BackupWriter).

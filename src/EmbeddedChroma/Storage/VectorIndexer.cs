@@ -61,18 +61,6 @@ internal sealed class VectorIndexer : IDisposable
     /// <summary>The graph, when the collection has one (read under the collection lock).</summary>
     public HnswIndex? Graph => _graph;
 
-    /// <summary>Writes not yet linked into the graph (a sample for the index-progress gauge; takes the pending lock briefly).</summary>
-    public int PendingCount
-    {
-        get
-        {
-            lock (_pendingLock)
-            {
-                return _pending.Count + _removed.Count;
-            }
-        }
-    }
-
     /// <summary>True when the graph was loaded from its file rather than built.</summary>
     public bool LoadedFromFile { get; private set; }
 
@@ -240,7 +228,7 @@ internal sealed class VectorIndexer : IDisposable
         StartWorkerIfNeeded();
     }
 
-    /// <summary>How many slots are written but not yet linked (0 while there is no graph). Caller holds the collection read lock.</summary>
+    /// <summary>How many written slots wait to be linked into the graph (0 while there is no graph); any thread, takes the pending lock briefly.</summary>
     public int PendingCount
     {
         get
