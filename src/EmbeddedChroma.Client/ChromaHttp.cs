@@ -124,7 +124,7 @@ internal sealed class ChromaHttp : IDisposable
                 return Parse(answer, operation, status);
             }
 
-            if (status is 429 or 503 && attempt < _options.MaxRetries)
+            if ((status is 429 or 503 || IsTransientServerError(status, answer)) && attempt < _options.MaxRetries)
             {
                 var wait = retryAfter ?? Backoff(attempt);
                 if (wait <= _options.MaxRetryDelay)
@@ -137,6 +137,13 @@ internal sealed class ChromaHttp : IDisposable
             throw Error(status, answer, retryAfter, operation, key);
         }
     }
+
+    /// <summary>
+    /// Chroma's single-node server answers 500 "database is locked" when its SQLite file is busy (several writers at
+    /// once): the request was not applied, so it is sent again like a 503.
+    /// </summary>
+    private static bool IsTransientServerError(int status, byte[] answer) =>
+        status == 500 && answer.AsSpan().IndexOf("database is locked"u8) >= 0;
 
     private TimeSpan Backoff(int attempt)
     {
@@ -204,7 +211,9 @@ internal sealed class ChromaHttp : IDisposable
             403 => new ChromaAuthorizationException($"{operation}: the key may not do this ({said})."),
             429 => new ChromaRateLimitedException($"{operation}: rate limited by the server ({said}).", retryAfter ?? TimeSpan.FromSeconds(1)),
             _ when name == "NotFoundError" || status == 404 => new ChromaNotFoundException(text),
+            // Chroma's server answers a rename onto an existing name with a 500 naming SQLite's UNIQUE constraint.
             _ when status == 409 || name is "UniqueConstraintError" || (message?.Contains("already exists", StringComparison.Ordinal) ?? false)
+                   || (message?.Contains("UNIQUE constraint failed", StringComparison.Ordinal) ?? false)
                 => new ChromaConflictException(text),
             _ when status is 400 or 413 or 422 || name == "InvalidArgumentError" =>
                 message is not null && (message.Contains("where", StringComparison.OrdinalIgnoreCase) || message.Contains("operator", StringComparison.OrdinalIgnoreCase))

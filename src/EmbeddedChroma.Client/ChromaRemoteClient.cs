@@ -98,14 +98,14 @@ public sealed class ChromaRemoteClient : IChromaClient, IDisposable
     public async Task CreateTenantAsync(string name, CancellationToken cancellationToken = default)
     {
         Names.Validate(name, "tenant");
-        using var _ = await _http.SendAsync(HttpMethod.Post, "api/v2/tenants", w => NameBody(w, name), "create tenant", cancellationToken).ConfigureAwait(false);
+        using var _ = await _http.SendAsync(HttpMethod.Post, "api/v2/tenants", w => NameBody(w, name), $"create tenant '{Echo.Text(name)}'", cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
     public async Task<TenantInfo> GetTenantAsync(string name, CancellationToken cancellationToken = default)
     {
         Names.RejectKey(name, "tenant name");
-        using var doc = await _http.SendAsync(HttpMethod.Get, $"api/v2/tenants/{Segment(name)}", null, "get tenant", cancellationToken).ConfigureAwait(false);
+        using var doc = await _http.SendAsync(HttpMethod.Get, $"api/v2/tenants/{Segment(name)}", null, $"get tenant '{Echo.Text(name)}'", cancellationToken).ConfigureAwait(false);
         return new TenantInfo(Wire.String(doc.RootElement, "name", "get tenant"));
     }
 
@@ -113,14 +113,15 @@ public sealed class ChromaRemoteClient : IChromaClient, IDisposable
     public async Task CreateDatabaseAsync(string name, CancellationToken cancellationToken = default)
     {
         Names.Validate(name, "database");
-        using var _ = await _http.SendAsync(HttpMethod.Post, $"api/v2/tenants/{Segment(Tenant)}/databases", w => NameBody(w, name), "create database", cancellationToken).ConfigureAwait(false);
+        await RequireTenantAsync(cancellationToken).ConfigureAwait(false);
+        using var _ = await _http.SendAsync(HttpMethod.Post, $"api/v2/tenants/{Segment(Tenant)}/databases", w => NameBody(w, name), $"create database '{Echo.Text(name)}' in tenant '{Echo.Text(Tenant)}'", cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
     public async Task<DatabaseInfo> GetDatabaseAsync(string name, CancellationToken cancellationToken = default)
     {
         Names.RejectKey(name, "database name");
-        using var doc = await _http.SendAsync(HttpMethod.Get, $"api/v2/tenants/{Segment(Tenant)}/databases/{Segment(name)}", null, "get database", cancellationToken).ConfigureAwait(false);
+        using var doc = await _http.SendAsync(HttpMethod.Get, $"api/v2/tenants/{Segment(Tenant)}/databases/{Segment(name)}", null, $"get database '{Echo.Text(name)}' of tenant '{Echo.Text(Tenant)}'", cancellationToken).ConfigureAwait(false);
         return new DatabaseInfo(Wire.String(doc.RootElement, "tenant", "get database"), Wire.String(doc.RootElement, "name", "get database"));
     }
 
@@ -128,15 +129,25 @@ public sealed class ChromaRemoteClient : IChromaClient, IDisposable
     public async Task<IReadOnlyList<DatabaseInfo>> ListDatabasesAsync(int? limit, int offset, CancellationToken cancellationToken = default)
     {
         Checks.LimitOffset(limit, offset);
-        using var doc = await _http.SendAsync(HttpMethod.Get, $"api/v2/tenants/{Segment(Tenant)}/databases{Page(limit, offset)}", null, "list databases", cancellationToken).ConfigureAwait(false);
+        await RequireTenantAsync(cancellationToken).ConfigureAwait(false);
+        using var doc = await _http.SendAsync(HttpMethod.Get, $"api/v2/tenants/{Segment(Tenant)}/databases{Page(limit, offset)}", null, $"list databases of tenant '{Echo.Text(Tenant)}'", cancellationToken).ConfigureAwait(false);
         return Array(doc.RootElement, "list databases").Select(d => new DatabaseInfo(Wire.String(d, "tenant", "list databases"), Wire.String(d, "name", "list databases"))).ToList();
+    }
+
+    /// <summary>
+    /// Chroma's server creates and lists databases of a tenant that does not exist (an empty list; a database no one
+    /// can reach); the contract answers <see cref="ChromaNotFoundException"/>, so the tenant is looked up first.
+    /// </summary>
+    private async Task RequireTenantAsync(CancellationToken cancellationToken)
+    {
+        using var _ = await _http.SendAsync(HttpMethod.Get, $"api/v2/tenants/{Segment(Tenant)}", null, $"get tenant '{Echo.Text(Tenant)}'", cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
     public async Task DeleteDatabaseAsync(string name, CancellationToken cancellationToken = default)
     {
         Names.RejectKey(name, "database name");
-        using var _ = await _http.SendAsync(HttpMethod.Delete, $"api/v2/tenants/{Segment(Tenant)}/databases/{Segment(name)}", null, "delete database", cancellationToken).ConfigureAwait(false);
+        using var _ = await _http.SendAsync(HttpMethod.Delete, $"api/v2/tenants/{Segment(Tenant)}/databases/{Segment(name)}", null, $"delete database '{Echo.Text(name)}' of tenant '{Echo.Text(Tenant)}'", cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -153,7 +164,7 @@ public sealed class ChromaRemoteClient : IChromaClient, IDisposable
         var configuration = options?.Configuration ?? new CollectionConfiguration();
         configuration.Validate();
         Checks.Metadata(options?.Metadata, $"collection '{Echo.Text(name)}'", scalarsOnly: true);
-        var operation = getOrCreate ? "get or create collection" : "create collection";
+        var operation = $"{(getOrCreate ? "get or create" : "create")} collection '{Echo.Text(name)}' in '{Echo.Text(Tenant)}/{Echo.Text(Database)}'";
         using var doc = await _http.SendAsync(
             HttpMethod.Post,
             $"{DatabasePath}/collections",
@@ -203,7 +214,7 @@ public sealed class ChromaRemoteClient : IChromaClient, IDisposable
     internal async Task<CollectionInfo> GetInfoAsync(string nameOrId, CancellationToken cancellationToken, bool byId = false)
     {
         var path = byId ? $"{DatabasePath}/collections/by-id/{Segment(nameOrId)}" : $"{DatabasePath}/collections/{Segment(nameOrId)}";
-        using var doc = await _http.SendAsync(HttpMethod.Get, path, null, "get collection", cancellationToken).ConfigureAwait(false);
+        using var doc = await _http.SendAsync(HttpMethod.Get, path, null, $"get collection '{Echo.Text(nameOrId)}' in '{Echo.Text(Tenant)}/{Echo.Text(Database)}'", cancellationToken).ConfigureAwait(false);
         return Wire.ReadCollection(doc.RootElement, "get collection");
     }
 
@@ -226,7 +237,7 @@ public sealed class ChromaRemoteClient : IChromaClient, IDisposable
     public async Task DeleteCollectionAsync(string name, CancellationToken cancellationToken = default)
     {
         Names.RejectKey(name, "collection name");
-        using var _ = await _http.SendAsync(HttpMethod.Delete, $"{DatabasePath}/collections/{Segment(name)}", null, "delete collection", cancellationToken).ConfigureAwait(false);
+        using var _ = await _http.SendAsync(HttpMethod.Delete, $"{DatabasePath}/collections/{Segment(name)}", null, $"delete collection '{Echo.Text(name)}'", cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Releases the connection this client created (an <see cref="HttpClient"/> given in the options is left alone).</summary>

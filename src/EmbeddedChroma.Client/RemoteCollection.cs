@@ -35,9 +35,12 @@ internal sealed class RemoteCollection : IChromaCollection
 
     private string Path => _client.CollectionPath(Id);
 
+    /// <summary>The operation as messages name it: with the collection's name, as the embedded store's messages do.</summary>
+    private string Op(string operation) => $"{operation} (collection '{Echo.Text(Name)}')";
+
     public async Task<int> CountAsync(CancellationToken cancellationToken = default)
     {
-        using var doc = await _client.Http.SendAsync(HttpMethod.Get, Path + "/count", null, "count", cancellationToken).ConfigureAwait(false);
+        using var doc = await _client.Http.SendAsync(HttpMethod.Get, Path + "/count", null, Op("count"), cancellationToken).ConfigureAwait(false);
         return doc.RootElement.ValueKind == JsonValueKind.Number ? doc.RootElement.GetInt32() : throw Wire.Unexpected("count", "not a number");
     }
 
@@ -129,7 +132,7 @@ internal sealed class RemoteCollection : IChromaCollection
 
                     w.WriteEndObject();
                 },
-                operation,
+                Op(operation),
                 cancellationToken).ConfigureAwait(false);
         }
 
@@ -215,7 +218,7 @@ internal sealed class RemoteCollection : IChromaCollection
                 Wire.Include(w, include);
                 w.WriteEndObject();
             },
-            "get",
+            Op("get"),
             cancellationToken).ConfigureAwait(false);
         var root = doc.RootElement;
         var resultIds = Strings(Wire.List(root, "ids") ?? throw Wire.Unexpected("get", "no ids")).Select(s => s ?? throw Wire.Unexpected("get", "a null id")).ToList();
@@ -283,7 +286,7 @@ internal sealed class RemoteCollection : IChromaCollection
                 Wire.Include(w, include);
                 w.WriteEndObject();
             },
-            "query",
+            Op("query"),
             cancellationToken).ConfigureAwait(false);
         var root = doc.RootElement;
         var idLists = (Wire.List(root, "ids") ?? throw Wire.Unexpected("query", "no ids")).EnumerateArray()
@@ -342,7 +345,7 @@ internal sealed class RemoteCollection : IChromaCollection
                 Wire.Filters(w, request.Where, request.WhereDocument);
                 w.WriteEndObject();
             },
-            "delete",
+            Op("delete"),
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -414,7 +417,7 @@ internal sealed class RemoteCollection : IChromaCollection
 
                 w.WriteEndObject();
             },
-            "modify",
+            Op("modify"),
             cancellationToken).ConfigureAwait(false))
         {
         }

@@ -211,8 +211,10 @@ internal static class Wire
             return null;
         }
 
+        // Chroma's server answers keys in no fixed order (it differs between two reads of one record): sorted, a
+        // record reads the same every time.
         Dictionary<string, MetadataValue>? result = null;
-        foreach (var p in e.EnumerateObject())
+        foreach (var p in e.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal))
         {
             if (p.Value.ValueKind == JsonValueKind.Null)
             {
