@@ -28,22 +28,19 @@ public sealed class ChromaRemoteClient : IChromaClient, IDisposable
     /// <summary>Creates a client for the server, tenant and database of <paramref name="options"/>. No request is sent until the first call.</summary>
     /// <exception cref="ChromaValidationException">The options are invalid (an address with a user, password or query; a bad tenant or database name; a negative timeout or retry count).</exception>
     public ChromaRemoteClient(ChromaRemoteClientOptions options)
-        : this(Validate(options), null)
+        : this(options, null)
     {
     }
 
+    /// <summary>A client whose back-off waits go through <paramref name="delay"/> (tests).</summary>
     internal ChromaRemoteClient(ChromaRemoteClientOptions options, Func<TimeSpan, CancellationToken, Task>? delay)
-        : this(new ChromaHttp(options, delay), options.Tenant, options.Database, owns: true)
     {
-    }
-
-    private ChromaRemoteClient(ChromaHttp http, string tenant, string database, bool owns)
-    {
-        _http = http;
-        _ownsHttp = owns;
-        _facts = owns ? new ServerFacts(http) : null!;
-        Tenant = tenant;
-        Database = database;
+        Validate(options);
+        _http = new ChromaHttp(options, delay);
+        _ownsHttp = true;
+        _facts = new ServerFacts(_http);
+        Tenant = options.Tenant;
+        Database = options.Database;
     }
 
     private ChromaRemoteClient(ChromaRemoteClient parent, string tenant, string database)
@@ -282,9 +279,13 @@ public sealed class ChromaRemoteClient : IChromaClient, IDisposable
     private static JsonElement.ArrayEnumerator Array(JsonElement e, string what) =>
         e.ValueKind == JsonValueKind.Array ? e.EnumerateArray() : throw Wire.Unexpected(what, "not a list");
 
-    private static ChromaRemoteClientOptions Validate(ChromaRemoteClientOptions options)
+    private static void Validate(ChromaRemoteClientOptions options)
     {
-        ArgumentNullException.ThrowIfNull(options);
+        if (options is null)
+        {
+            throw new ChromaValidationException("The remote client's options are required.");
+        }
+
         if (options.BaseAddress is null || !options.BaseAddress.IsAbsoluteUri || options.BaseAddress.Scheme is not ("http" or "https"))
         {
             throw new ChromaValidationException("BaseAddress must be an absolute http or https address, e.g. http://localhost:8000.");
@@ -307,8 +308,6 @@ public sealed class ChromaRemoteClient : IChromaClient, IDisposable
         {
             throw new ChromaValidationException("MaxRetries, RetryBaseDelay and MaxRetryDelay must not be negative.");
         }
-
-        return options;
     }
 }
 

@@ -268,6 +268,18 @@ internal sealed class RemoteCollection : IChromaCollection
         }
 
         Checks.Embeddings(queries, Dimension, "query_embeddings");
+        var searchIds = request.Ids;
+        if (searchIds is not null)
+        {
+            // Chroma's single-node server fails a query whose ids name a record that does not exist (500 "Error
+            // finding id"); the contract skips missing ids, so the query names only those that exist.
+            searchIds = (await GetAsync(new GetRequest { Ids = searchIds, Include = Include.None }, cancellationToken).ConfigureAwait(false)).Ids;
+            if (searchIds.Count == 0)
+            {
+                return EmptyQueryResult(queries.Count, include);
+            }
+        }
+
         using var doc = await _client.Http.SendAsync(
             HttpMethod.Post,
             Path + "/query",
@@ -278,7 +290,7 @@ internal sealed class RemoteCollection : IChromaCollection
                 Wire.Embeddings(w, queries, base64: false);
                 w.WriteNumber("n_results", request.NResults);
                 Wire.Filters(w, request.Where, request.WhereDocument);
-                if (request.Ids is { } ids)
+                if (searchIds is { } ids)
                 {
                     Wire.Strings(w, "ids", ids!);
                 }
@@ -311,6 +323,19 @@ internal sealed class RemoteCollection : IChromaCollection
             include.HasFlag(Include.Distances) ? PerQuery("distances", Distances) : null,
             include,
             include.HasFlag(Include.Uris) ? PerQuery("uris", OptionalStrings) : null);
+    }
+
+    private static QueryResult EmptyQueryResult(int queries, Include include)
+    {
+        List<IReadOnlyList<T>> Empty<T>() => Enumerable.Range(0, queries).Select(_ => (IReadOnlyList<T>)[]).ToList();
+        return new QueryResult(
+            Empty<string>(),
+            include.HasFlag(Include.Embeddings) ? Empty<float[]>() : null,
+            include.HasFlag(Include.Metadatas) ? Empty<IReadOnlyDictionary<string, MetadataValue>?>() : null,
+            include.HasFlag(Include.Documents) ? Empty<string?>() : null,
+            include.HasFlag(Include.Distances) ? Empty<float>() : null,
+            include,
+            include.HasFlag(Include.Uris) ? Empty<string?>() : null);
     }
 
     public async Task DeleteAsync(DeleteRequest request, CancellationToken cancellationToken = default)
@@ -417,7 +442,7 @@ internal sealed class RemoteCollection : IChromaCollection
 
                 w.WriteEndObject();
             },
-            Op("modify"),
+            Op(changes.Name is null ? "modify" : $"modify (rename to '{Echo.Text(changes.Name)}')"),
             cancellationToken).ConfigureAwait(false))
         {
         }

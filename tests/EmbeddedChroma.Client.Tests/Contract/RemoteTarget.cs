@@ -26,6 +26,9 @@ public abstract class RemoteTarget : IContractTarget
     /// <summary>Whether a cosine collection returns embeddings bit for bit (Chroma's server: within float rounding).</summary>
     public abstract bool ReturnsCosineEmbeddingsExactly { get; }
 
+    /// <summary>Whether integer values are compared exactly with fractional bounds (Chroma's server: the bound is truncated).</summary>
+    public abstract bool ComparesIntegersWithFractionalBoundsExactly { get; }
+
     /// <summary>Where the server is and the key it wants (started on first use).</summary>
     protected abstract Task<(Uri Address, ChromaCredential? Credential)> ServerAsync();
 
@@ -63,6 +66,8 @@ public sealed class ChromaServerTarget : RemoteTarget
     public override bool ListsInCreationOrder => false;
 
     public override bool ReturnsCosineEmbeddingsExactly => false;
+
+    public override bool ComparesIntegersWithFractionalBoundsExactly => false;
 
     protected override async Task<(Uri Address, ChromaCredential? Credential)> ServerAsync() =>
         ((await Server.ChromaServer.SharedAsync()).Address, null);

@@ -41,6 +41,13 @@ public interface IContractTarget : IAsyncDisposable
     /// </summary>
     bool ReturnsCosineEmbeddingsExactly => true;
 
+    /// <summary>
+    /// Whether an integer metadata value is compared exactly with a fractional bound (1965 &lt; 1965.5). Chroma's server
+    /// truncates the bound to an integer first (so 1965 ≥ 1965.5 holds there), a server bug the contract names rather
+    /// than copies.
+    /// </summary>
+    bool ComparesIntegersWithFractionalBoundsExactly => true;
+
     /// <summary>Makes the fresh, empty store and its client.</summary>
     Task InitializeAsync();
 
