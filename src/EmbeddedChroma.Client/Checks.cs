@@ -57,7 +57,7 @@ internal static class Checks
 
         if (duplicates is not null)
         {
-            throw new ChromaValidationException($"{field} contains duplicates: {string.Join(", ", duplicates.Select(d => $"'{Echo.Text(d)}'"))}.");
+            throw new ChromaDuplicateIdException($"{field} contains duplicates: {string.Join(", ", duplicates.Select(d => $"'{Echo.Text(d)}'"))}.", duplicates);
         }
     }
 

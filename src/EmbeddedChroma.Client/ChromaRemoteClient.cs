@@ -158,11 +158,32 @@ public sealed class ChromaRemoteClient : IChromaClient, IDisposable
     private async Task<IChromaCollection> CreateOrGetAsync(string name, CollectionOptions? options, bool getOrCreate, CancellationToken cancellationToken)
     {
         Names.Validate(name, "collection");
-        var configuration = options?.Configuration ?? new CollectionConfiguration();
+        // Chroma's legacy hnsw:* metadata: always checked, used only when no configuration is given (the embedded store's rule).
+        var legacy = CollectionConfiguration.FromLegacyMetadata(options?.Metadata);
+        var configuration = options?.Configuration ?? legacy ?? new CollectionConfiguration();
         configuration.Validate();
         Checks.Metadata(options?.Metadata, $"collection '{Echo.Text(name)}'", scalarsOnly: true);
         var operation = $"{(getOrCreate ? "get or create" : "create")} collection '{Echo.Text(name)}' in '{Echo.Text(Tenant)}/{Echo.Text(Database)}'";
-        using var doc = await _http.SendAsync(
+        using var doc = await SendCreateAsync(name, options, configuration, getOrCreate, operation, cancellationToken).ConfigureAwait(false);
+        return new RemoteCollection(this, Wire.ReadCollection(doc.RootElement, operation), options?.EmbeddingGenerator);
+    }
+
+    private async Task<JsonDocument> SendCreateAsync(
+        string name, CollectionOptions? options, CollectionConfiguration configuration, bool getOrCreate, string operation, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await SendCreateCoreAsync(name, options, configuration, getOrCreate, operation, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChromaConflictException ex) when (ex is not ChromaCollectionExistsException)
+        {
+            throw new ChromaCollectionExistsException(ex.Message, name);
+        }
+    }
+
+    private Task<JsonDocument> SendCreateCoreAsync(
+        string name, CollectionOptions? options, CollectionConfiguration configuration, bool getOrCreate, string operation, CancellationToken cancellationToken) =>
+        _http.SendAsync(
             HttpMethod.Post,
             $"{DatabasePath}/collections",
             w =>
@@ -187,9 +208,7 @@ public sealed class ChromaRemoteClient : IChromaClient, IDisposable
                 w.WriteEndObject();
             },
             operation,
-            cancellationToken).ConfigureAwait(false);
-        return new RemoteCollection(this, Wire.ReadCollection(doc.RootElement, operation), options?.EmbeddingGenerator);
-    }
+            cancellationToken);
 
     /// <inheritdoc/>
     public async Task<IChromaCollection> GetCollectionAsync(string name, IEmbeddingGenerator<string, Embedding<float>>? embeddingGenerator, CancellationToken cancellationToken = default)

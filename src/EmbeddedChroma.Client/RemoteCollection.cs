@@ -351,6 +351,19 @@ internal sealed class RemoteCollection : IChromaCollection
             throw new ChromaValidationException("delete: give ids, where or where_document; deleting every record needs an explicit selector.");
         }
 
+        if (request.Limit is { } limit)
+        {
+            if (request.Where is null && request.WhereDocument is null)
+            {
+                throw new ChromaValidationException("delete: limit can only be given with where or where_document (Chroma's rule).");
+            }
+
+            if (limit < 0)
+            {
+                throw new ChromaValidationException($"delete: limit must be 0 or more, got {limit}.");
+            }
+        }
+
         if (request.Ids is not null)
         {
             Checks.Ids(request.Ids);
@@ -368,6 +381,11 @@ internal sealed class RemoteCollection : IChromaCollection
                 }
 
                 Wire.Filters(w, request.Where, request.WhereDocument);
+                if (request.Limit is { } max)
+                {
+                    w.WriteNumber("limit", max);
+                }
+
                 w.WriteEndObject();
             },
             Op("delete"),
@@ -414,6 +432,20 @@ internal sealed class RemoteCollection : IChromaCollection
             }
         }
 
+        try
+        {
+            await SendModifyAsync(changes, efSearch, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChromaConflictException ex) when (ex is not ChromaCollectionExistsException && changes.Name is not null)
+        {
+            throw new ChromaCollectionExistsException(ex.Message, changes.Name);
+        }
+
+        await RefreshAsync(cancellationToken, changes.Name ?? Name).ConfigureAwait(false);
+    }
+
+    private async Task SendModifyAsync(CollectionModification changes, int? efSearch, CancellationToken cancellationToken)
+    {
         using (await _client.Http.SendAsync(
             HttpMethod.Put,
             Path,
@@ -446,8 +478,6 @@ internal sealed class RemoteCollection : IChromaCollection
             cancellationToken).ConfigureAwait(false))
         {
         }
-
-        await RefreshAsync(cancellationToken, changes.Name ?? Name).ConfigureAwait(false);
     }
 
     private async Task RefreshAsync(CancellationToken cancellationToken, string? name = null)

@@ -134,8 +134,9 @@ public static class ChromaCollectionExtensions
         IReadOnlyList<string>? ids = null,
         Where? where = null,
         WhereDocument? whereDocument = null,
+        int? limit = null,
         CancellationToken cancellationToken = default) =>
-        NotNull(collection).DeleteAsync(new DeleteRequest { Ids = ids, Where = where, WhereDocument = whereDocument }, cancellationToken);
+        NotNull(collection).DeleteAsync(new DeleteRequest { Ids = ids, Where = where, WhereDocument = whereDocument, Limit = limit }, cancellationToken);
 
     /// <summary>Renames the collection, replaces its metadata and/or changes <c>ef_search</c> (see <see cref="IChromaCollection.ModifyAsync"/>).</summary>
     public static Task ModifyAsync(

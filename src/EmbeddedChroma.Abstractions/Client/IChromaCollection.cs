@@ -60,8 +60,8 @@ public interface IChromaCollection
     /// <summary>The nearest records to each query embedding, each list in ascending distance.</summary>
     Task<QueryResult> QueryAsync(QueryRequest request, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes the records chosen by ids and/or filters.</summary>
-    /// <exception cref="ChromaValidationException">No selector was given.</exception>
+    /// <summary>Deletes the records chosen by ids and/or filters, at most <see cref="DeleteRequest.Limit"/> of them when it is given.</summary>
+    /// <exception cref="ChromaValidationException">No selector was given, or a limit without <c>where</c>/<c>where_document</c>, or a negative limit.</exception>
     Task DeleteAsync(DeleteRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Renames the collection, replaces its metadata and/or changes <c>ef_search</c>.</summary>

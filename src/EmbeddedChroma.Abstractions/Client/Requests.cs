@@ -103,6 +103,13 @@ public sealed record DeleteRequest
 
     /// <summary>A document filter.</summary>
     public WhereDocument? WhereDocument { get; init; }
+
+    /// <summary>
+    /// At most this many records are deleted: the first matching ones in insertion order (Chroma's <c>limit</c>);
+    /// <see langword="null"/> for all that match. As on Chroma's server, a limit needs <see cref="Where"/> or
+    /// <see cref="WhereDocument"/> (a limit over ids alone is refused), and 0 deletes nothing.
+    /// </summary>
+    public int? Limit { get; init; }
 }
 
 /// <summary>Chroma's <c>modify</c> body: a new name, new metadata and/or a configuration change. Left-out parts are kept.</summary>

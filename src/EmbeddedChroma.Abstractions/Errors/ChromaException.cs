@@ -64,11 +64,40 @@ public sealed class ChromaNotFoundException : ChromaException
     public ChromaNotFoundException(string message) : base(message) { }
 }
 
-/// <summary>Something with the same name already exists.</summary>
-public sealed class ChromaConflictException : ChromaException
+/// <summary>Something with the same name already exists (or, for a tenant, still holds databases).</summary>
+public class ChromaConflictException : ChromaException
 {
     /// <summary>Creates the exception.</summary>
     public ChromaConflictException(string message) : base(message) { }
+}
+
+/// <summary>
+/// A collection with the requested name already exists in the database: on create, or on a rename onto a taken name.
+/// Chroma's server answers 409 for it (a rename there answers 500 by accident; this project's host answers 409).
+/// </summary>
+public sealed class ChromaCollectionExistsException : ChromaConflictException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">What exists, and where.</param>
+    /// <param name="collectionName">The taken name.</param>
+    public ChromaCollectionExistsException(string message, string collectionName) : base(message) => CollectionName = collectionName;
+
+    /// <summary>The collection name that is taken.</summary>
+    public string CollectionName { get; }
+}
+
+/// <summary>
+/// A batch names the same id more than once (Chroma's <c>DuplicateIDError</c>). Nothing was written.
+/// </summary>
+public sealed class ChromaDuplicateIdException : ChromaValidationException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">Which list holds duplicates, and the first few of them.</param>
+    /// <param name="duplicateIds">The first few duplicated ids (at most 10).</param>
+    public ChromaDuplicateIdException(string message, IReadOnlyList<string> duplicateIds) : base(message) => DuplicateIds = duplicateIds;
+
+    /// <summary>The first few duplicated ids (at most 10), each once.</summary>
+    public IReadOnlyList<string> DuplicateIds { get; }
 }
 
 /// <summary>

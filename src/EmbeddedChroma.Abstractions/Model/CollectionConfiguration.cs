@@ -44,6 +44,87 @@ public sealed record CollectionConfiguration
         }
     }
 
+    /// <summary>The prefix of Chroma's legacy index settings in collection metadata (<c>hnsw:space</c>, <c>hnsw:M</c>, …).</summary>
+    public const string LegacyMetadataPrefix = "hnsw:";
+
+    /// <summary>
+    /// Reads Chroma's legacy index settings from collection metadata, as Chroma's server does on create:
+    /// <c>hnsw:space</c> (<c>l2</c>/<c>cosine</c>/<c>ip</c>), <c>hnsw:M</c> (<see cref="MaxNeighbors"/>),
+    /// <c>hnsw:construction_ef</c> (<see cref="EfConstruction"/>), <c>hnsw:search_ef</c> (<see cref="EfSearch"/>);
+    /// <c>hnsw:num_threads</c>, <c>hnsw:batch_size</c>, <c>hnsw:sync_threshold</c> (non-negative integers) and
+    /// <c>hnsw:resize_factor</c> (a number) are accepted and have no effect here (this engine indexes in the background
+    /// and grows its files itself). The keys stay in the metadata, as on Chroma's server.
+    /// </summary>
+    /// <remarks>
+    /// Chroma's rule, which <c>CreateCollection</c> follows: the keys are always checked (also when a configuration is
+    /// given, and when get-or-create finds the collection), and they set the configuration only when the request gives
+    /// no configuration. The ranges are checked later, by the configuration's own rules (stricter than Chroma's server,
+    /// which accepts <c>hnsw:M</c> = 0).
+    /// </remarks>
+    /// <param name="metadata">The collection metadata, or <see langword="null"/>.</param>
+    /// <returns>The configuration the keys describe (defaults for the others), or <see langword="null"/> when there is no <c>hnsw:</c> key.</returns>
+    /// <exception cref="ChromaValidationException">An <c>hnsw:</c> key is unknown or its value has the wrong type or sign, or the space is unknown.</exception>
+    public static CollectionConfiguration? FromLegacyMetadata(IReadOnlyDictionary<string, MetadataValue?>? metadata)
+    {
+        if (metadata is null)
+        {
+            return null;
+        }
+
+        CollectionConfiguration? result = null;
+        foreach (var (key, value) in metadata)
+        {
+            if (key is null || !key.StartsWith(LegacyMetadataPrefix, StringComparison.Ordinal) || value is null)
+            {
+                continue;
+            }
+
+            var config = result ?? new CollectionConfiguration();
+            switch (key)
+            {
+                case "hnsw:space":
+                    config = config with { Space = ParseSpace(LegacyString(key, value)) };
+                    break;
+                case "hnsw:M":
+                    config = config with { MaxNeighbors = LegacyInt(key, value) };
+                    break;
+                case "hnsw:construction_ef":
+                    config = config with { EfConstruction = LegacyInt(key, value) };
+                    break;
+                case "hnsw:search_ef":
+                    config = config with { EfSearch = LegacyInt(key, value) };
+                    break;
+                case "hnsw:num_threads" or "hnsw:batch_size" or "hnsw:sync_threshold":
+                    LegacyInt(key, value);
+                    break;
+                case "hnsw:resize_factor" when value.Kind is MetadataValueKind.Float or MetadataValueKind.Int:
+                    break;
+                case "hnsw:resize_factor":
+                    throw new ChromaValidationException($"metadata '{key}' must be a number, got {value.Kind}.");
+                default:
+                    throw new ChromaValidationException(
+                        $"metadata '{Internal.Echo.Text(key)}': unknown index setting; Chroma's are hnsw:space, hnsw:M, hnsw:construction_ef, hnsw:search_ef, hnsw:num_threads, hnsw:batch_size, hnsw:sync_threshold, hnsw:resize_factor.");
+            }
+
+            result = config;
+        }
+
+        return result;
+    }
+
+    private static string LegacyString(string key, MetadataValue value) =>
+        value.Kind == MetadataValueKind.String ? value.AsString() : throw new ChromaValidationException($"metadata '{key}' must be a string, got {value.Kind}.");
+
+    private static int LegacyInt(string key, MetadataValue value)
+    {
+        if (value.Kind != MetadataValueKind.Int || value.AsInt64() is < 0 or > int.MaxValue)
+        {
+            throw new ChromaValidationException($"metadata '{key}' must be a non-negative integer, got {value}.");
+        }
+
+        return (int)value.AsInt64();
+    }
+
     /// <summary>Chroma's name of a distance space: <c>l2</c>, <c>cosine</c> or <c>ip</c>.</summary>
     public static string SpaceName(DistanceSpace space) => space switch
     {

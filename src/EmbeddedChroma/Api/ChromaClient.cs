@@ -220,7 +220,9 @@ public sealed partial class ChromaClient
     private Collection CreateOrGet(string name, CollectionOptions? options, string action, bool getExisting)
     {
         Names.Validate(name, "collection");
-        var configuration = options?.Configuration ?? new CollectionConfiguration();
+        // Chroma's legacy hnsw:* metadata: always checked, used only when no configuration is given (Chroma's rule).
+        var legacy = CollectionConfiguration.FromLegacyMetadata(options?.Metadata);
+        var configuration = options?.Configuration ?? legacy ?? new CollectionConfiguration();
         configuration.Validate();
         var metadata = MetadataCodec.Normalize(options?.Metadata, $"collection '{Echo.Text(name)}'", Store.Limits, allowNullValues: false, scalarsOnly: true);
         Gate(action, new ResourceRef(Tenant, Database, name));
@@ -236,7 +238,7 @@ public sealed partial class ChromaClient
             var databaseId = Store.Catalog.DatabaseId(Tenant, Database);
             if (Store.Catalog.FindCollection(databaseId, name) is { } existing)
             {
-                return getExisting ? existing : throw new ChromaConflictException($"Collection '{Echo.Text(name)}' already exists in '{Echo.Text(Tenant)}/{Echo.Text(Database)}'.");
+                return getExisting ? existing : throw new ChromaCollectionExistsException($"Collection '{Echo.Text(name)}' already exists in '{Echo.Text(Tenant)}/{Echo.Text(Database)}'.", name);
             }
 
             return Store.Catalog.InsertCollection(databaseId, Tenant, Database, name, configuration, metadata);

@@ -55,7 +55,7 @@ public sealed partial class Collection : IChromaCollection
 
     /// <inheritdoc/>
     public Task DeleteAsync(DeleteRequest request, CancellationToken cancellationToken = default) =>
-        Completed.Run(() => Delete(Required(request, "delete").Ids, request.Where, request.WhereDocument), cancellationToken);
+        Completed.Run(() => Delete(Required(request, "delete").Ids, request.Where, request.WhereDocument, request.Limit), cancellationToken);
 
     /// <inheritdoc/>
     public Task ModifyAsync(CollectionModification changes, CancellationToken cancellationToken = default) =>

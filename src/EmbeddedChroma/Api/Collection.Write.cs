@@ -116,8 +116,15 @@ public sealed partial class Collection
     /// Deletes records chosen by <paramref name="ids"/> and/or filters (all given selectors must match)
     /// and returns how many were deleted.
     /// </summary>
-    /// <exception cref="ChromaValidationException">No selector was given.</exception>
-    public int Delete(IReadOnlyList<string>? ids = null, Where? where = null, WhereDocument? whereDocument = null)
+    /// <param name="ids">Only these ids (missing ids are skipped).</param>
+    /// <param name="where">A metadata filter.</param>
+    /// <param name="whereDocument">A document filter.</param>
+    /// <param name="limit">
+    /// At most this many (Chroma's <c>limit</c>): the first matching records in insertion order; needs
+    /// <paramref name="where"/> or <paramref name="whereDocument"/>, as on Chroma's server. 0 deletes nothing.
+    /// </param>
+    /// <exception cref="ChromaValidationException">No selector was given; a limit without a filter; a negative limit.</exception>
+    public int Delete(IReadOnlyList<string>? ids = null, Where? where = null, WhereDocument? whereDocument = null, int? limit = null)
     {
         Gate(ChromaActions.Delete);
         if (ids is null && where is null && whereDocument is null)
@@ -125,12 +132,25 @@ public sealed partial class Collection
             throw new ChromaValidationException("delete: give ids, where or where_document; deleting every record needs an explicit selector.");
         }
 
+        if (limit is { } max)
+        {
+            if (where is null && whereDocument is null)
+            {
+                throw new ChromaValidationException("delete: limit can only be given with where or where_document (Chroma's rule).");
+            }
+
+            if (max < 0)
+            {
+                throw new ChromaValidationException($"delete: limit must be 0 or more, got {max}.");
+            }
+        }
+
         if (ids is not null)
         {
             Validation.Ids(ids, Limits);
         }
 
-        return _engine.Delete(ids, where, whereDocument, Store.Compactor.MaybeSchedule);
+        return _engine.Delete(ids, where, whereDocument, limit, Store.Compactor.MaybeSchedule);
     }
 
     /// <summary>

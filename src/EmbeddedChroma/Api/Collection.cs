@@ -109,6 +109,20 @@ public sealed partial class Collection
     }
 
     /// <summary>
+    /// How many records the background HNSW index has not linked yet (Chroma's <c>indexing_status</c>, which Chroma's
+    /// local server leaves unimplemented). Queries find unlinked records too, by scanning them exactly; the status
+    /// tells how much of a query runs through the graph. Needs the key's permission to count records.
+    /// </summary>
+    /// <remarks>Not part of <see cref="IChromaCollection"/>: Chroma's local server cannot answer it, so code written against the contract could not rely on it.</remarks>
+    /// <exception cref="ChromaNotFoundException">The collection was deleted.</exception>
+    public IndexingStatus GetIndexingStatus()
+    {
+        Gate(ChromaActions.Count);
+        var (total, unindexed) = _engine.IndexingStatus();
+        return new IndexingStatus(total - unindexed, unindexed, total);
+    }
+
+    /// <summary>
     /// Renames the collection, replaces its metadata, and/or changes <c>ef_search</c>. The distance space,
     /// <c>ef_construction</c> and <c>max_neighbors</c> cannot change.
     /// </summary>

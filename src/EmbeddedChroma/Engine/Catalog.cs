@@ -327,7 +327,7 @@ internal sealed class Catalog(StoreContext store)
                 var newName = name ?? state.Name;
                 if (newName != state.Name && FindCollection(state.DatabaseId, newName) is not null)
                 {
-                    throw new ChromaConflictException($"Collection '{Echo.Text(newName)}' already exists in '{Echo.Text(state.Tenant)}/{Echo.Text(state.Database)}'.");
+                    throw new ChromaCollectionExistsException($"Collection '{Echo.Text(newName)}' already exists in '{Echo.Text(state.Tenant)}/{Echo.Text(state.Database)}'.", newName);
                 }
 
                 var newMetadata = metadata is null ? state.Metadata : MetadataCodec.Decode(MetadataCodec.Encode(metadata));

@@ -94,6 +94,13 @@ internal sealed partial class CollectionEngine
 
     public int Count() => Read(() => State.Count);
 
+    /// <summary>Live records and how many of them the background index has not linked yet (one consistent view under the read lock).</summary>
+    public (int Total, int Unindexed) IndexingStatus() => Read(() =>
+    {
+        var total = State.Count;
+        return (total, Math.Min(total, State.Indexer?.PendingCount ?? 0));
+    });
+
     /// <summary>
     /// Records chosen by ids and/or filters, in insertion order. Asked for every record, a result of another size than
     /// the collection's count means a damaged index hid or duplicated some: reported as corruption.
@@ -185,7 +192,7 @@ internal sealed partial class CollectionEngine
     }
 
     /// <summary>Deletes the records the selectors choose; returns how many. <paramref name="afterCommit"/> runs under the write lock once committed.</summary>
-    public int Delete(IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument, Action<CollectionEngine> afterCommit)
+    public int Delete(IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument, int? limit, Action<CollectionEngine> afterCommit)
     {
         var batch = NewBatch();
         return _store.Session.Run(
@@ -196,7 +203,7 @@ internal sealed partial class CollectionEngine
                 try
                 {
                     batch.Begin(null);
-                    var victims = RecordReader.Select(Db.Writer, _store.Session.CurrentTransaction, State, ids, where, whereDocument);
+                    var victims = RecordReader.Select(Db.Writer, _store.Session.CurrentTransaction, State, ids, where, whereDocument, limit);
                     foreach (var victim in victims)
                     {
                         batch.Remove(victim);

@@ -63,7 +63,7 @@ internal static class Validation
 
         if (duplicates is not null)
         {
-            throw new ChromaValidationException($"{field} contains duplicates: {string.Join(", ", duplicates.Select(d => $"'{Echo.Text(d)}'"))}.");
+            throw new ChromaDuplicateIdException($"{field} contains duplicates: {string.Join(", ", duplicates.Select(d => $"'{Echo.Text(d)}'"))}.", duplicates);
         }
     }
 

@@ -26,6 +26,12 @@ public sealed class ApiKeyContext
     /// <summary>The key's name.</summary>
     public string KeyName => Record.Name;
 
+    /// <summary>
+    /// The key's scope as given when it was created: resource paths <c>tenant[/database[/collection]]</c>, each segment a
+    /// name or <c>*</c> (<c>*</c> alone: the whole store). Not secret; a host answers Chroma's <c>auth/identity</c> from it.
+    /// </summary>
+    public IReadOnlyList<string> Resources => Array.ConvertAll(Record.Resources, r => r.Text);
+
     /// <summary>The key's display form: prefix and key id only, never the secret.</summary>
     public override string ToString() => ApiKeyFormat.Display(Record.KeyId);
 }

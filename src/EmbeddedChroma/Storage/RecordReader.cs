@@ -33,9 +33,9 @@ internal static class RecordReader
     private const Columns Payload = Columns.Document | Columns.Metadata | Columns.Uri;
 
     /// <summary>The records matching every given selector, with document, metadata and uri (for writes that remove them).</summary>
-    public static List<StoredRecord> Select(SqliteConnection connection, SqliteTransaction? transaction, CollectionState state, IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument)
+    public static List<StoredRecord> Select(SqliteConnection connection, SqliteTransaction? transaction, CollectionState state, IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument, int? limit = null)
     {
-        var rows = Read(connection, transaction, state, Payload, ids, where, whereDocument, null, 0);
+        var rows = Read(connection, transaction, state, Payload, ids, where, whereDocument, limit, 0);
         return rows.ConvertAll(r => new StoredRecord(r.Rid, r.Slot, r.Document, r.MetadataJson, r.Uri));
     }
 

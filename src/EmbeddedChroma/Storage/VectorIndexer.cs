@@ -228,6 +228,18 @@ internal sealed class VectorIndexer : IDisposable
         StartWorkerIfNeeded();
     }
 
+    /// <summary>How many slots are written but not yet linked (0 while there is no graph). Caller holds the collection read lock.</summary>
+    public int PendingCount
+    {
+        get
+        {
+            lock (_pendingLock)
+            {
+                return _graph is null ? 0 : _pending.Count;
+            }
+        }
+    }
+
     /// <summary>Pending slots (written, not yet linked), for the exact part of a query. Caller holds the collection read lock.</summary>
     public int[] PendingSnapshot()
     {

@@ -161,7 +161,7 @@ public sealed class AsyncContractTests : IDisposable
         {
             ("create collection bad name", () => client.CreateCollectionAsync("a", null), typeof(ChromaValidationException)),
             ("create collection null name", () => client.CreateCollectionAsync(null!, null), typeof(ChromaValidationException)),
-            ("create collection twice", () => client.CreateCollectionAsync("taken", null), typeof(ChromaConflictException)),
+            ("create collection twice", () => client.CreateCollectionAsync("taken", null), typeof(ChromaCollectionExistsException)),
             ("create collection bad ef", () => client.CreateCollectionAsync("fresh", new CollectionOptions { Configuration = new CollectionConfiguration { EfSearch = 0 } }), typeof(ChromaValidationException)),
             ("get missing collection", () => client.GetCollectionAsync("missing", null), typeof(ChromaNotFoundException)),
             ("delete missing collection", () => client.DeleteCollectionAsync("missing"), typeof(ChromaNotFoundException)),

@@ -56,13 +56,14 @@ public abstract class AddContract<TTarget> : ContractSuite<TTarget>
     }
 
     [Fact]
-    public async Task Add_throws_validation_naming_duplicates_when_batch_repeats_ids()
+    public async Task Add_throws_duplicate_id_naming_duplicates_when_batch_repeats_ids()
     {
         var c = await CreateCollectionAsync();
 
         var act = () => c.AddAsync(["a", "dup1", "b", "dup1", "dup2", "dup2"], [[1f], [2f], [3f], [4f], [5f], [6f]]);
 
-        await act.Should().ThrowAsync<ChromaValidationException>().WithMessage("*duplicate*'dup1'*'dup2'*");
+        (await act.Should().ThrowAsync<ChromaDuplicateIdException>().WithMessage("*duplicate*'dup1'*'dup2'*"))
+            .Which.DuplicateIds.Should().Equal("dup1", "dup2");
         (await c.CountAsync()).Should().Be(0);
         c.Dimension.Should().BeNull();
     }

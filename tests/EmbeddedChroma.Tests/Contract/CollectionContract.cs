@@ -59,6 +59,67 @@ public abstract class CollectionContract<TTarget> : ContractSuite<TTarget>
     }
 
     [Fact]
+    public async Task CreateCollection_takes_the_index_settings_from_legacy_hnsw_metadata_when_no_configuration_is_given()
+    {
+        var c = await Client.CreateCollectionAsync("books", new CollectionOptions
+        {
+            Metadata = Meta(("hnsw:space", "cosine"), ("hnsw:M", 8), ("hnsw:construction_ef", 50), ("hnsw:search_ef", 30), ("hnsw:num_threads", 4), ("hnsw:resize_factor", 1.2), ("owner", "ann")),
+        });
+
+        c.Configuration.Should().Be(new CollectionConfiguration { Space = DistanceSpace.Cosine, MaxNeighbors = 8, EfConstruction = 50, EfSearch = 30 });
+        ShouldHaveMetadata(c.Metadata, ("hnsw:space", "cosine"), ("hnsw:M", 8L), ("hnsw:construction_ef", 50L), ("hnsw:search_ef", 30L), ("hnsw:num_threads", 4L), ("hnsw:resize_factor", 1.2), ("owner", "ann"));
+        (await Client.GetCollectionAsync("books")).Configuration.Space.Should().Be(DistanceSpace.Cosine);
+
+        // The space is really cosine: parallel vectors of different lengths are at distance 0 (l2 would say 1).
+        await c.AddAsync(["a"], [[2f, 0f]]);
+        var result = await c.QueryAsync([[1f, 0f]], nResults: 1, include: Include.Distances);
+        result.Distances![0][0].Should().BeApproximately(0f, 1e-6f);
+    }
+
+    [Fact]
+    public async Task CreateCollection_keeps_the_configuration_over_legacy_hnsw_metadata_when_both_are_given()
+    {
+        var c = await Client.CreateCollectionAsync("books", new CollectionOptions
+        {
+            Metadata = Meta(("hnsw:space", "cosine"), ("hnsw:M", 8)),
+            Configuration = new CollectionConfiguration { EfSearch = 33 },
+        });
+
+        c.Configuration.Should().Be(new CollectionConfiguration { EfSearch = 33 });
+        ShouldHaveMetadata(c.Metadata, ("hnsw:space", "cosine"), ("hnsw:M", 8L));
+    }
+
+    [Theory]
+    [InlineData("hnsw:space", "bogus", "*bogus*")]
+    [InlineData("hnsw:space", 1, "*hnsw:space*")]
+    [InlineData("hnsw:M", "x", "*hnsw:M*")]
+    [InlineData("hnsw:M", -1, "*hnsw:M*")]
+    [InlineData("hnsw:search_ef", 1.5, "*hnsw:search_ef*")]
+    [InlineData("hnsw:foo", 1, "*hnsw:foo*")]
+    public async Task CreateCollection_throws_validation_when_legacy_hnsw_metadata_is_unknown_or_mistyped(string key, object value, string message)
+    {
+        var act = () => Client.CreateCollectionAsync("books", new CollectionOptions { Metadata = Meta((key, value)) });
+        var withConfiguration = () => Client.CreateCollectionAsync("books", new CollectionOptions
+        {
+            Metadata = Meta((key, value)),
+            Configuration = new CollectionConfiguration(),
+        });
+
+        await act.Should().ThrowAsync<ChromaValidationException>().WithMessage(message);
+        await withConfiguration.Should().ThrowAsync<ChromaValidationException>().WithMessage(message, "Chroma checks the keys even when a configuration is given");
+        (await Client.CountCollectionsAsync()).Should().Be(0);
+    }
+
+    [Fact]
+    public async Task CreateCollection_throws_validation_when_legacy_hnsw_metadata_is_out_of_range()
+    {
+        var act = () => Client.CreateCollectionAsync("books", new CollectionOptions { Metadata = Meta(("hnsw:construction_ef", 0)) });
+
+        await act.Should().ThrowAsync<ChromaValidationException>().WithMessage("*ef_construction*");
+        (await Client.CountCollectionsAsync()).Should().Be(0);
+    }
+
+    [Fact]
     public async Task CreateCollection_throws_validation_when_metadata_holds_an_array()
     {
         var act = () => Client.CreateCollectionAsync("books", new CollectionOptions { Metadata = Meta(("tags", new[] { "a" })) });
@@ -67,13 +128,13 @@ public abstract class CollectionContract<TTarget> : ContractSuite<TTarget>
     }
 
     [Fact]
-    public async Task CreateCollection_throws_conflict_when_name_exists()
+    public async Task CreateCollection_throws_collection_exists_when_name_exists()
     {
         await Client.CreateCollectionAsync("books");
 
         var act = () => Client.CreateCollectionAsync("books");
 
-        await act.Should().ThrowAsync<ChromaConflictException>().WithMessage("*'books'*");
+        (await act.Should().ThrowAsync<ChromaCollectionExistsException>().WithMessage("*'books'*")).Which.CollectionName.Should().Be("books");
         (await Client.CountCollectionsAsync()).Should().Be(1);
     }
 
@@ -272,14 +333,14 @@ public abstract class CollectionContract<TTarget> : ContractSuite<TTarget>
     }
 
     [Fact]
-    public async Task Modify_throws_conflict_when_new_name_exists()
+    public async Task Modify_throws_collection_exists_when_new_name_exists()
     {
         var c = await Client.CreateCollectionAsync("books");
         await Client.CreateCollectionAsync("novels");
 
         var act = () => c.ModifyAsync(name: "novels");
 
-        await act.Should().ThrowAsync<ChromaConflictException>().WithMessage("*'novels'*");
+        (await act.Should().ThrowAsync<ChromaCollectionExistsException>().WithMessage("*'novels'*")).Which.CollectionName.Should().Be("novels");
         c.Name.Should().Be("books");
     }
 

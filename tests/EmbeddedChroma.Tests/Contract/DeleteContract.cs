@@ -70,6 +70,47 @@ public abstract class DeleteContract<TTarget> : ContractSuite<TTarget>
     }
 
     [Fact]
+    public async Task Delete_removes_the_first_matching_records_in_insertion_order_when_limit_is_given()
+    {
+        var c = await Seeded();
+        await c.AddAsync(["e", "f"], [[5f, 0f], [6f, 0f]], [Meta(("group", "x")), Meta(("group", "x"))]);
+
+        (await DeletedBy(c, x => x.DeleteAsync(where: Where.Eq("group", "x"), limit: 2))).Should().Be(2);
+        (await c.GetAsync()).Ids.Should().Equal("b", "d", "e", "f");
+
+        (await DeletedBy(c, x => x.DeleteAsync(["f", "b", "e"], Where.Eq("group", "x"), limit: 1))).Should().Be(1);
+        (await c.GetAsync()).Ids.Should().Equal("b", "d", "f");
+
+        (await DeletedBy(c, x => x.DeleteAsync(whereDocument: WhereDocument.Contains("an"), limit: 5))).Should().Be(1);
+        (await c.GetAsync()).Ids.Should().Equal("d", "f");
+    }
+
+    [Fact]
+    public async Task Delete_removes_nothing_when_limit_is_zero()
+    {
+        var c = await Seeded();
+
+        (await DeletedBy(c, x => x.DeleteAsync(where: Where.Eq("group", "x"), limit: 0))).Should().Be(0);
+
+        (await c.CountAsync()).Should().Be(4);
+    }
+
+    [Theory]
+    [InlineData(true, 1, "*limit*where*")]
+    [InlineData(false, -1, "*limit*")]
+    public async Task Delete_throws_validation_when_limit_has_no_filter_or_is_negative(bool idsOnly, int limit, string message)
+    {
+        var c = await Seeded();
+
+        Func<Task> act = idsOnly
+            ? () => c.DeleteAsync(["a", "b"], limit: limit)
+            : () => c.DeleteAsync(where: Where.Eq("group", "x"), limit: limit);
+
+        await act.Should().ThrowAsync<ChromaValidationException>().WithMessage(message);
+        (await c.CountAsync()).Should().Be(4);
+    }
+
+    [Fact]
     public async Task Delete_throws_validation_when_no_selector_is_given()
     {
         var c = await Seeded();

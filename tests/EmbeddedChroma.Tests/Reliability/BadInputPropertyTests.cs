@@ -781,7 +781,7 @@ public sealed class BadInputPropertyTests
             1 => Invalid($"create collection with {badConfig}", w => w.Client.CreateCollection("cfg", new CollectionOptions { Configuration = badConfig }), "configuration"),
             2 => Invalid("create collection with metadata: " + badMeta.Name, w => w.Client.CreateCollection("meta", new CollectionOptions { Metadata = badMeta.Apply(null) }), [.. badMeta.Fragments, "not allowed"]),
             3 => Invalid("create collection with an array in metadata", w => w.Client.CreateCollection("meta", new CollectionOptions { Metadata = Meta(("a", new[] { 1L })) }), "not allowed"),
-            4 => new Attempt("create existing collection", w => w.Client.CreateCollection("things"), typeof(ChromaConflictException), "already exists"),
+            4 => new Attempt("create existing collection", w => w.Client.CreateCollection("things"), typeof(ChromaCollectionExistsException), "already exists"),
             5 => new Attempt("get missing collection", w => w.Client.GetCollection("missing"), typeof(ChromaNotFoundException), "missing"),
             6 => new Attempt("delete missing collection", w => w.Client.DeleteCollection("missing"), typeof(ChromaNotFoundException), "missing"),
             7 => Invalid("list collections with limit " + negative, w => w.Client.ListCollections(negative), "limit"),

@@ -141,7 +141,7 @@ public sealed class LifecycleValidationTests : ValidationTestBase
         var before = Snapshot();
         ((Action)(() => Collection.Add(["n0", "n1"], [Vec(), Vec(dim: 3)]))).Should().ThrowExactly<ChromaValidationException>();
         ((Action)(() => Collection.Upsert(["r0", "n1"], [Vec(9), Vec()], [null, Meta(("#x", 1))]))).Should().ThrowExactly<ChromaValidationException>();
-        ((Action)(() => Collection.Update(["r0", "r0"], [Vec(9), Vec(9)]))).Should().ThrowExactly<ChromaValidationException>();
+        ((Action)(() => Collection.Update(["r0", "r0"], [Vec(9), Vec(9)]))).Should().ThrowExactly<ChromaDuplicateIdException>();
         Store.Dispose();
         Store = ChromaStore.Open(FolderPath, SmallLimits);
         Client = Store.GetClient(AdminKey);

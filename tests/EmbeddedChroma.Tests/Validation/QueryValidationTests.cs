@@ -76,7 +76,7 @@ public sealed class QueryValidationTests : ValidationTestBase
     [Fact]
     public void Query_rejects_ids_when_they_repeat()
     {
-        RejectsValidation(() => Collection.Query([Vec()], 3, ids: ["r1", "r1"]), "duplicates", "'r1'");
+        Rejects<ChromaDuplicateIdException>(() => Collection.Query([Vec()], 3, ids: ["r1", "r1"]), "duplicates", "'r1'");
     }
 
     [Fact]

@@ -28,7 +28,7 @@ public sealed class ReadValidationTests : ValidationTestBase
     [Fact]
     public void Get_rejects_ids_when_they_repeat()
     {
-        RejectsValidation(() => Collection.Get(ids: ["r0", "r1", "r0"]), "duplicates", "'r0'");
+        Rejects<ChromaDuplicateIdException>(() => Collection.Get(ids: ["r0", "r1", "r0"]), "duplicates", "'r0'");
     }
 
     [Fact]
@@ -84,7 +84,7 @@ public sealed class ReadValidationTests : ValidationTestBase
     [Fact]
     public void Delete_rejects_ids_when_they_repeat()
     {
-        RejectsValidation(() => Collection.Delete(ids: ["r0", "r2", "r0", "r2"]), "duplicates", "'r0'", "'r2'");
+        Rejects<ChromaDuplicateIdException>(() => Collection.Delete(ids: ["r0", "r2", "r0", "r2"]), "duplicates", "'r0'", "'r2'");
     }
 
     [Fact]
@@ -108,6 +108,6 @@ public sealed class ReadValidationTests : ValidationTestBase
     [Fact]
     public void Delete_rejects_ids_when_list_is_invalid_even_with_a_valid_filter()
     {
-        RejectsValidation(() => Collection.Delete(ids: ["r0", "r0"], where: Where.Eq("n", 1)), "duplicates", "'r0'");
+        Rejects<ChromaDuplicateIdException>(() => Collection.Delete(ids: ["r0", "r0"], where: Where.Eq("n", 1)), "duplicates", "'r0'");
     }
 }

@@ -56,7 +56,7 @@ public sealed class ResourceCapTests
         using var fixture = new StoreFixture(new ChromaStoreOptions { MaxCollections = 1 });
         fixture.Client.CreateCollection("only");
         var act = () => fixture.Client.CreateCollection("only");
-        act.Should().ThrowExactly<ChromaConflictException>();
+        act.Should().ThrowExactly<ChromaCollectionExistsException>();
     }
 
     [Fact]

@@ -102,9 +102,9 @@ public sealed class WriteValidationTests : ValidationTestBase
     [MemberData(nameof(Writes))]
     public void Write_rejects_batch_when_ids_repeat_and_names_the_duplicates(WriteOp op)
     {
-        RejectsValidation(
+        Rejects<ChromaDuplicateIdException>(
             () => Write(op, ["d1", "r0", "d1", "r0", "x"], [Vec(), Vec(), Vec(), Vec(), Vec()]),
-            "duplicates", "'d1'", "'r0'");
+            "duplicates", "'d1'", "'r0'").DuplicateIds.Should().Equal("d1", "r0");
     }
 
     [Theory]
