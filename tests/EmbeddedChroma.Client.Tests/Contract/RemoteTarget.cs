@@ -72,3 +72,21 @@ public sealed class ChromaServerTarget : RemoteTarget
     protected override async Task<(Uri Address, ChromaCredential? Credential)> ServerAsync() =>
         ((await Server.ChromaServer.SharedAsync()).Address, null);
 }
+
+/// <summary>The remote client against this project's host (<c>MapChroma</c>) in this process, over loopback, with the store's admin key.</summary>
+public sealed class HostTarget : RemoteTarget
+{
+    public override string Name => "host";
+
+    public override bool ListsInCreationOrder => true;
+
+    public override bool ReturnsCosineEmbeddingsExactly => true;
+
+    public override bool ComparesIntegersWithFractionalBoundsExactly => true;
+
+    protected override async Task<(Uri Address, ChromaCredential? Credential)> ServerAsync()
+    {
+        var host = await Server.InProcessHost.SharedAsync();
+        return (host.Address, ChromaCredential.FromKey(host.AdminKey));
+    }
+}
