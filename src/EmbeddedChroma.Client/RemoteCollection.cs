@@ -351,18 +351,7 @@ internal sealed class RemoteCollection : IChromaCollection
             throw new ChromaValidationException("delete: give ids, where or where_document; deleting every record needs an explicit selector.");
         }
 
-        if (request.Limit is { } limit)
-        {
-            if (request.Where is null && request.WhereDocument is null)
-            {
-                throw new ChromaValidationException("delete: limit can only be given with where or where_document (Chroma's rule).");
-            }
-
-            if (limit < 0)
-            {
-                throw new ChromaValidationException($"delete: limit must be 0 or more, got {limit}.");
-            }
-        }
+        RecordRules.DeleteLimit(request.Limit, hasFilter: request.Where is not null || request.WhereDocument is not null);
 
         if (request.Ids is not null)
         {
