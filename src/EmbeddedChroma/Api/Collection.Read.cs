@@ -7,8 +7,6 @@ namespace EmbeddedChroma;
 // get / peek / query.
 public sealed partial class Collection
 {
-    private const Include AllInclude = Include.Embeddings | Include.Metadatas | Include.Documents | Include.Distances | Include.Uris;
-
     /// <summary>
     /// Returns records chosen by ids and/or filters (all given selectors must match), in insertion order.
     /// </summary>
@@ -177,18 +175,7 @@ public sealed partial class Collection
             .Where(r => filter.MatchesWhere(r.MetadataJson)).Select(r => r.Slot).Order().ToArray();
     });
 
-    private static void CheckInclude(Include include, bool allowDistances)
-    {
-        if ((include & ~AllInclude) != 0)
-        {
-            throw new ChromaValidationException($"include: unknown value {(int)include}.");
-        }
-
-        if (!allowDistances && include.HasFlag(Include.Distances))
-        {
-            throw new ChromaValidationException("include: distances are only available from query, not get.");
-        }
-    }
+    private static void CheckInclude(Include include, bool allowDistances) => RecordRules.Include(include, allowDistances);
 
     private static RecordReader.Columns ToColumns(Include include) =>
         (include.HasFlag(Include.Documents) ? RecordReader.Columns.Document : 0)

@@ -169,18 +169,7 @@ public sealed partial class Collection
             throw new ChromaValidationException("delete: give ids, where or where_document; deleting every record needs an explicit selector.");
         }
 
-        if (limit is { } max)
-        {
-            if (where is null && whereDocument is null)
-            {
-                throw new ChromaValidationException("delete: limit can only be given with where or where_document (Chroma's rule).");
-            }
-
-            if (max < 0)
-            {
-                throw new ChromaValidationException($"delete: limit must be 0 or more, got {max}.");
-            }
-        }
+        RecordRules.DeleteLimit(limit, hasFilter: where is not null || whereDocument is not null);
 
         if (ids is not null)
         {

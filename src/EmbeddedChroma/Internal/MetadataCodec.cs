@@ -27,10 +27,7 @@ internal static class MetadataCodec
             return null;
         }
 
-        if (metadata.Count == 0)
-        {
-            throw new ChromaValidationException($"{where}: metadata must be a non-empty object or null.");
-        }
+        RecordRules.MetadataNotEmpty(metadata.Count, where);
 
         if (metadata.Count > limits.MaxMetadataKeys)
         {
@@ -40,22 +37,7 @@ internal static class MetadataCodec
         var result = new Dictionary<string, object?>(metadata.Count, StringComparer.Ordinal);
         foreach (var (key, value) in metadata)
         {
-            if (string.IsNullOrEmpty(key))
-            {
-                throw new ChromaValidationException($"{where}: metadata keys must be non-empty strings.");
-            }
-
-            if (key[0] is '#' or '$')
-            {
-                throw new ChromaValidationException($"{where}: metadata key '{Echo.Text(key)}' is reserved (keys may not start with '#' or '$').");
-            }
-
-            if (key.Length > limits.MaxMetadataValueLength)
-            {
-                throw new ChromaValidationException($"{where}: a metadata key is {key.Length} characters long; the limit is {limits.MaxMetadataValueLength}.");
-            }
-
-            Utf16Text.Check(key, $"{where}: metadata key '{Echo.Text(key)}'");
+            RecordRules.MetadataKey(key, where, limits.MaxMetadataValueLength);
 
             if (value is null)
             {

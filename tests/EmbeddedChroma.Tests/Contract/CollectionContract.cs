@@ -12,7 +12,7 @@ public abstract class CollectionContract<TTarget> : ContractSuite<TTarget>
         var c = await Client.CreateCollectionAsync("books");
 
         c.Name.Should().Be("books");
-        c.Tenant.Should().Be("default_tenant");
+        c.Tenant.Should().Be(TenantName(ChromaDefaults.Tenant));
         c.Database.Should().Be("default_database");
         c.Metadata.Should().BeNull();
         c.Dimension.Should().BeNull();
@@ -198,7 +198,7 @@ public abstract class CollectionContract<TTarget> : ContractSuite<TTarget>
             await Client.CreateCollectionAsync(name);
         }
 
-        (await Client.ListCollectionsAsync()).Select(c => c.Name).Should().Equal("zebra", "apple", "mango");
+        await ListingOrder(["zebra", "apple", "mango"], async () => (await Client.ListCollectionsAsync()).Select(c => c.Name));
     }
 
     [Fact]
@@ -209,9 +209,11 @@ public abstract class CollectionContract<TTarget> : ContractSuite<TTarget>
             await Client.CreateCollectionAsync(name);
         }
 
-        (await Client.ListCollectionsAsync(2, 0)).Select(c => c.Name).Should().Equal("c01", "c02");
-        (await Client.ListCollectionsAsync(2, 2)).Select(c => c.Name).Should().Equal("c03", "c04");
-        (await Client.ListCollectionsAsync(null, 4)).Select(c => c.Name).Should().Equal("c05");
+        var order = await ListingOrder(["c01", "c02", "c03", "c04", "c05"], async () => (await Client.ListCollectionsAsync()).Select(c => c.Name));
+
+        (await Client.ListCollectionsAsync(2, 0)).Select(c => c.Name).Should().Equal(order[0], order[1]);
+        (await Client.ListCollectionsAsync(2, 2)).Select(c => c.Name).Should().Equal(order[2], order[3]);
+        (await Client.ListCollectionsAsync(null, 4)).Select(c => c.Name).Should().Equal(order[4]);
         (await Client.ListCollectionsAsync(null, 5)).Should().BeEmpty();
         (await Client.ListCollectionsAsync(0, 0)).Should().BeEmpty();
     }
@@ -240,7 +242,7 @@ public abstract class CollectionContract<TTarget> : ContractSuite<TTarget>
 
         info.Id.Should().Be(c.Id);
         info.Name.Should().Be("books");
-        info.Tenant.Should().Be("default_tenant");
+        info.Tenant.Should().Be(TenantName(ChromaDefaults.Tenant));
         info.Database.Should().Be("default_database");
         ShouldHaveMetadata(info.Metadata, ("k", "v"));
         info.Configuration.Space.Should().Be(DistanceSpace.Cosine);

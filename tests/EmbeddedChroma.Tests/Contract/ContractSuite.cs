@@ -20,6 +20,9 @@ public abstract class ContractSuite<TTarget> : IAsyncLifetime
 
     public virtual async Task DisposeAsync() => await Target.DisposeAsync();
 
+    /// <summary>The real name of the test's tenant <paramref name="name"/> (see <see cref="IContractTarget.TenantName"/>).</summary>
+    protected string TenantName(string name) => Target.TenantName(name);
+
     /// <summary>Creates a collection in the default database with the given space (and embedding generator).</summary>
     protected Task<IChromaCollection> CreateCollectionAsync(
         string name = "test",
@@ -30,6 +33,46 @@ public abstract class ContractSuite<TTarget> : IAsyncLifetime
             Configuration = new CollectionConfiguration { Space = space },
             EmbeddingGenerator = generator,
         });
+
+    /// <summary>
+    /// Embeddings a cosine collection returned equal <paramref name="expected"/>: bit for bit, or within float rounding on
+    /// a target that normalizes them (<see cref="IContractTarget.ReturnsCosineEmbeddingsExactly"/>).
+    /// </summary>
+    protected void ShouldBeCosineEmbeddings(IReadOnlyList<float[]>? actual, IReadOnlyList<float[]> expected)
+    {
+        if (Target.ReturnsCosineEmbeddingsExactly)
+        {
+            actual.Should().BeEquivalentTo(expected, o => o.WithStrictOrdering());
+            return;
+        }
+
+        actual.Should().HaveCount(expected.Count);
+        for (var i = 0; i < expected.Count; i++)
+        {
+            actual![i].Should().HaveCount(expected[i].Length);
+            for (var j = 0; j < expected[i].Length; j++)
+            {
+                actual[i][j].Should().BeApproximately(expected[i][j], 1e-6f * Math.Max(1f, Math.Abs(expected[i][j])), $"embedding {i}, component {j}");
+            }
+        }
+    }
+
+    /// <summary>The order <paramref name="created"/> (names, oldest first) is listed in: creation order, or the target's own stable order (<see cref="IContractTarget.ListsInCreationOrder"/>).</summary>
+    protected async Task<string[]> ListingOrder(string[] created, Func<Task<IEnumerable<string>>> list)
+    {
+        var listed = (await list()).ToArray();
+        if (Target.ListsInCreationOrder)
+        {
+            listed.Should().Equal(created);
+        }
+        else
+        {
+            listed.Should().BeEquivalentTo(created);
+            (await list()).Should().Equal(listed, "one order, the same on every call, so limit and offset page through it");
+        }
+
+        return listed;
+    }
 
     /// <summary>A metadata object from key/value pairs.</summary>
     protected static IReadOnlyDictionary<string, MetadataValue?> Meta(params (string Key, object? Value)[] pairs) =>

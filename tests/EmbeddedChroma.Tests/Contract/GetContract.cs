@@ -53,7 +53,7 @@ public abstract class GetContract<TTarget> : ContractSuite<TTarget>
 
         var all = await c.GetAsync(include: Include.Embeddings);
 
-        all.Embeddings.Should().BeEquivalentTo(new[] { new[] { 3f, 4f }, new[] { 1f, 0f }, new[] { 0f, 2f }, new[] { 5f, 5f }, new[] { 6f, 6f } }, o => o.WithStrictOrdering());
+        ShouldBeCosineEmbeddings(all.Embeddings, [[3f, 4f], [1f, 0f], [0f, 2f], [5f, 5f], [6f, 6f]]);
         all.Metadatas.Should().BeNull();
         all.Documents.Should().BeNull();
     }

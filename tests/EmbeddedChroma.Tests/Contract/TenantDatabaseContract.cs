@@ -11,37 +11,37 @@ public abstract class TenantDatabaseContract<TTarget> : ContractSuite<TTarget>
     [Fact]
     public async Task ListDatabases_contains_default_database_when_store_is_new()
     {
-        (await Client.ListDatabasesAsync()).Should().Equal(new DatabaseInfo("default_tenant", "default_database"));
+        (await Client.ListDatabasesAsync()).Should().Equal(new DatabaseInfo(TenantName(ChromaDefaults.Tenant), "default_database"));
         ChromaDefaults.Database.Should().Be("default_database");
-        Client.Tenant.Should().Be("default_tenant");
+        Client.Tenant.Should().Be(TenantName(ChromaDefaults.Tenant));
         Client.Database.Should().Be("default_database");
     }
 
     [Fact]
     public async Task GetTenant_and_GetDatabase_succeed_when_defaults_exist()
     {
-        await Client.GetTenantAsync("default_tenant");
-        (await Client.GetDatabaseAsync("default_database")).Should().Be(new DatabaseInfo("default_tenant", "default_database"));
+        await Client.GetTenantAsync(TenantName(ChromaDefaults.Tenant));
+        (await Client.GetDatabaseAsync("default_database")).Should().Be(new DatabaseInfo(TenantName(ChromaDefaults.Tenant), "default_database"));
     }
 
     [Fact]
     public async Task CreateTenant_makes_it_gettable_when_name_is_new()
     {
-        await Client.CreateTenantAsync("acme");
-        await Client.CreateTenantAsync("globex");
+        await Client.CreateTenantAsync(TenantName("acme"));
+        await Client.CreateTenantAsync(TenantName("globex"));
 
-        (await Client.GetTenantAsync("acme")).Should().Be(new TenantInfo("acme"));
-        (await Client.GetTenantAsync("globex")).Should().Be(new TenantInfo("globex"));
+        (await Client.GetTenantAsync(TenantName("acme"))).Should().Be(new TenantInfo(TenantName("acme")));
+        (await Client.GetTenantAsync(TenantName("globex"))).Should().Be(new TenantInfo(TenantName("globex")));
     }
 
     [Fact]
     public async Task CreateTenant_throws_conflict_when_name_exists()
     {
-        await Client.CreateTenantAsync("acme");
+        await Client.CreateTenantAsync(TenantName("acme"));
 
-        var act = () => Client.CreateTenantAsync("acme");
+        var act = () => Client.CreateTenantAsync(TenantName("acme"));
 
-        await act.Should().ThrowAsync<ChromaConflictException>().WithMessage("*'acme'*");
+        await act.Should().ThrowAsync<ChromaConflictException>().WithMessage($"*'{TenantName("acme")}'*");
     }
 
     [Fact]
@@ -65,18 +65,18 @@ public abstract class TenantDatabaseContract<TTarget> : ContractSuite<TTarget>
     {
         await Client.CreateDatabaseAsync("second");
 
-        (await Client.GetDatabaseAsync("second")).Should().Be(new DatabaseInfo("default_tenant", "second"));
+        (await Client.GetDatabaseAsync("second")).Should().Be(new DatabaseInfo(TenantName(ChromaDefaults.Tenant), "second"));
         (await Client.ListDatabasesAsync()).Select(d => d.Name).Should().Equal("default_database", "second");
     }
 
     [Fact]
     public async Task CreateDatabase_creates_it_in_the_named_tenant_when_tenant_is_given()
     {
-        await Client.CreateTenantAsync("acme");
-        await InTenant("acme").CreateDatabaseAsync("sales");
+        await Client.CreateTenantAsync(TenantName("acme"));
+        await InTenant(TenantName("acme")).CreateDatabaseAsync("sales");
 
-        (await InTenant("acme").GetDatabaseAsync("sales")).Should().Be(new DatabaseInfo("acme", "sales"));
-        (await InTenant("acme").ListDatabasesAsync()).Should().Equal(new DatabaseInfo("acme", "sales"));
+        (await InTenant(TenantName("acme")).GetDatabaseAsync("sales")).Should().Be(new DatabaseInfo(TenantName("acme"), "sales"));
+        (await InTenant(TenantName("acme")).ListDatabasesAsync()).Should().Equal(new DatabaseInfo(TenantName("acme"), "sales"));
         (await Client.ListDatabasesAsync()).Select(d => d.Name).Should().Equal("default_database");
     }
 
@@ -93,12 +93,12 @@ public abstract class TenantDatabaseContract<TTarget> : ContractSuite<TTarget>
     [Fact]
     public async Task CreateDatabase_allows_same_name_when_tenants_differ()
     {
-        await Client.CreateTenantAsync("acme");
+        await Client.CreateTenantAsync(TenantName("acme"));
         await Client.CreateDatabaseAsync("shared");
-        await InTenant("acme").CreateDatabaseAsync("shared");
+        await InTenant(TenantName("acme")).CreateDatabaseAsync("shared");
 
-        (await InTenant("acme").GetDatabaseAsync("shared")).Tenant.Should().Be("acme");
-        (await Client.GetDatabaseAsync("shared")).Tenant.Should().Be("default_tenant");
+        (await InTenant(TenantName("acme")).GetDatabaseAsync("shared")).Tenant.Should().Be(TenantName("acme"));
+        (await Client.GetDatabaseAsync("shared")).Tenant.Should().Be(TenantName(ChromaDefaults.Tenant));
     }
 
     [Fact]
@@ -125,10 +125,10 @@ public abstract class TenantDatabaseContract<TTarget> : ContractSuite<TTarget>
             await Client.CreateDatabaseAsync(name);
         }
 
-        (await Client.ListDatabasesAsync()).Select(d => d.Name).Should().Equal("default_database", "zeta", "alpha", "mid");
-        (await Client.ListDatabasesAsync(2, 0)).Select(d => d.Name).Should().Equal("default_database", "zeta");
-        (await Client.ListDatabasesAsync(2, 1)).Select(d => d.Name).Should().Equal("zeta", "alpha");
-        (await Client.ListDatabasesAsync(null, 3)).Select(d => d.Name).Should().Equal("mid");
+        var order = await ListingOrder(["default_database", "zeta", "alpha", "mid"], async () => (await Client.ListDatabasesAsync()).Select(d => d.Name));
+        (await Client.ListDatabasesAsync(2, 0)).Select(d => d.Name).Should().Equal(order[0], order[1]);
+        (await Client.ListDatabasesAsync(2, 1)).Select(d => d.Name).Should().Equal(order[1], order[2]);
+        (await Client.ListDatabasesAsync(null, 3)).Select(d => d.Name).Should().Equal(order[3]);
         (await Client.ListDatabasesAsync(null, 10)).Should().BeEmpty();
     }
 
@@ -192,13 +192,13 @@ public abstract class TenantDatabaseContract<TTarget> : ContractSuite<TTarget>
     [Fact]
     public async Task WithDatabase_scopes_collections_when_databases_differ()
     {
-        await Client.CreateTenantAsync("acme");
-        await InTenant("acme").CreateDatabaseAsync("sales");
-        var sales = Client.WithDatabase("sales", "acme");
+        await Client.CreateTenantAsync(TenantName("acme"));
+        await InTenant(TenantName("acme")).CreateDatabaseAsync("sales");
+        var sales = Client.WithDatabase("sales", TenantName("acme"));
 
         var c = await sales.CreateCollectionAsync("orders");
 
-        c.Tenant.Should().Be("acme");
+        c.Tenant.Should().Be(TenantName("acme"));
         c.Database.Should().Be("sales");
         (await sales.ListCollectionsAsync()).Select(i => i.Name).Should().Equal("orders");
         (await Client.ListCollectionsAsync()).Should().BeEmpty();
