@@ -58,7 +58,7 @@ public sealed class MiniLMEmbeddingGenerator : IEmbeddingGenerator<string, Embed
 
     /// <summary>Loads the model with <paramref name="options"/>; <paramref name="logger"/> gets the truncation lines.</summary>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
-    public MiniLMEmbeddingGenerator(MiniLMEmbeddingOptions options, ILogger<MiniLMEmbeddingGenerator>? logger = null)
+    public MiniLMEmbeddingGenerator(MiniLMEmbeddingOptions options, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -68,7 +68,7 @@ public sealed class MiniLMEmbeddingGenerator : IEmbeddingGenerator<string, Embed
             IntraOpThreads = options.IntraOpThreads,
             MaxTokens = options.MaxTokens,
         };
-        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _logger = logger ?? NullLogger.Instance;
         _tokenizer = new BertWordPieceTokenizer(ModelResources.Vocabulary);
         _sessionOptions = new SessionOptions
         {
@@ -223,6 +223,12 @@ public sealed class MiniLMEmbeddingGenerator : IEmbeddingGenerator<string, Embed
         if (serviceType == typeof(EmbeddingGeneratorMetadata))
         {
             return _metadata;
+        }
+
+        if (serviceType == typeof(EmbeddingFunctionConfiguration) && _options.MaxTokens == 256)
+        {
+            // What a collection created with this generator remembers: Chroma's default, wired again at reopen.
+            return EmbeddingFunctionConfiguration.Default;
         }
 
         return serviceType.IsInstanceOfType(this) ? this : null;

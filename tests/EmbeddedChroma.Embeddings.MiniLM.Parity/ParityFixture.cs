@@ -7,8 +7,9 @@ namespace EmbeddedChroma.Embeddings.MiniLM.Parity;
 public sealed class ParityFixture
 {
     private ParityFixture(IReadOnlyList<string> texts, IReadOnlyList<int[]> ids, IReadOnlyList<int> vectorIndices,
-        IReadOnlyList<float[]> vectors, IReadOnlyList<float[]>? transformersVectors)
+        IReadOnlyList<float[]> vectors, IReadOnlyList<float[]>? transformersVectors, IReadOnlyList<bool> transformersIdsAgree)
     {
+        TransformersIdsAgree = transformersIdsAgree;
         Texts = texts;
         Ids = ids;
         VectorIndices = vectorIndices;
@@ -31,6 +32,9 @@ public sealed class ParityFixture
     /// <summary>transformers.js's feature-extraction vectors per vector index, when it ran.</summary>
     public IReadOnlyList<float[]>? TransformersVectors { get; }
 
+    /// <summary>Per vector index: whether transformers.js's own tokenizer gave HuggingFace's ids.</summary>
+    public IReadOnlyList<bool> TransformersIdsAgree { get; }
+
     /// <summary>Reads a fixture file.</summary>
     public static ParityFixture Load(string path)
     {
@@ -46,7 +50,10 @@ public sealed class ParityFixture
         float[][]? transformers = tjs.ValueKind == JsonValueKind.Array
             ? tjs.EnumerateArray().Select(e => Floats(e.GetString()!)).ToArray()
             : null;
-        return new ParityFixture(texts, ids, indices, vectors, transformers);
+        bool[] agree = root.TryGetProperty("transformersIdsAgree", out JsonElement a) && a.ValueKind == JsonValueKind.Array
+            ? a.EnumerateArray().Select(e => e.GetBoolean()).ToArray()
+            : new bool[indices.Length];
+        return new ParityFixture(texts, ids, indices, vectors, transformers, agree);
     }
 
     private static float[] Floats(string base64)

@@ -174,10 +174,20 @@ internal sealed class BertWordPieceTokenizer
     public int[] Encode(string text, int maxTokens = int.MaxValue / 2)
     {
         ArgumentNullException.ThrowIfNull(text);
-        int capacity = (int)Math.Min(maxTokens, (text.Length * 2L) + 2);
-        int[] buffer = new int[Math.Max(2, capacity)];
-        int count = Encode(text, buffer, out _);
-        return buffer[..count];
+
+        // A UTF-16 unit rarely yields more than 3 pieces (a Hangul syllable is 2-3 jamo); retry wider if it did.
+        foreach (long perChar in (ReadOnlySpan<long>)[3, 12])
+        {
+            int capacity = (int)Math.Max(2, Math.Min(maxTokens, (text.Length * perChar) + 2));
+            int[] buffer = new int[capacity];
+            int count = Encode(text, buffer, out bool truncated);
+            if (!truncated || capacity == maxTokens || perChar == 12)
+            {
+                return buffer[..count];
+            }
+        }
+
+        throw new InvalidOperationException("Unreachable.");
     }
 
     private static void Append(Span<char> word, ref int length, ref int runes, Rune rune)

@@ -53,14 +53,18 @@ for (let b = 0; b < vectorIndices.length; b += 16) {
 }
 
 // The second opinion: transformers.js's feature-extraction pipeline on the same files (mean pooling, normalize).
-let transformersVectors = null;
+let transformersVectors = null, transformersIdsAgree = null;
 try {
   const { pipeline, env } = await import("@huggingface/transformers");
   env.allowRemoteModels = false;
   env.localModelPath = path.dirname(path.resolve(modelDir));
   const extractor = await pipeline("feature-extraction", path.basename(path.resolve(modelDir)), { dtype: "fp32", local_files_only: true });
   transformersVectors = [];
+  transformersIdsAgree = [];
   for (const ti of vectorIndices) {
+    const encoded = await extractor.tokenizer(texts[ti], { truncation: true, max_length: MaxTokens });
+    const theirs = Array.from(encoded.input_ids.data, Number);
+    transformersIdsAgree.push(theirs.length === ids[ti].length && theirs.every((id, k) => id === ids[ti][k]));
     const out = await extractor(texts[ti], { pooling: "mean", normalize: true });
     transformersVectors.push(Float32Array.from(out.data));
   }
@@ -77,6 +81,8 @@ const fixture = {
   texts: texts.map((t) => Buffer.from(t, "utf16le").toString("base64")), ids, vectorIndices,
   vectors: vectors.map(b64),
   transformersVectors: transformersVectors?.map(b64) ?? null,
+  // Whether transformers.js's own (JS) tokenizer produced HuggingFace's ids for that text.
+  transformersIdsAgree,
 };
 writeFileSync(outFile, gzipSync(JSON.stringify(fixture), { level: 9 }));
 console.log(`${texts.length} texts, ${vectors.length} vectors -> ${outFile}`);
