@@ -24,6 +24,14 @@ public sealed record CollectionConfiguration
     /// <summary>HNSW's M: links per node on upper layers; level 0 has 2·M (default 16).</summary>
     public int MaxNeighbors { get; init; } = 16;
 
+    /// <summary>
+    /// The embedding function the collection remembers (Chroma's <c>embedding_function</c>), persisted with it.
+    /// <see langword="null"/> at creation means: the caller's generator if one is given (<see cref="EmbeddingFunctionConfiguration.Default"/>
+    /// for all-MiniLM-L6-v2, else <see cref="EmbeddingFunctionConfiguration.Legacy"/>), otherwise Chroma's default when the
+    /// EmbeddedChroma.Embeddings.MiniLM package is present, otherwise none (the collection stays raw: embeddings only).
+    /// </summary>
+    public EmbeddingFunctionConfiguration? EmbeddingFunction { get; init; }
+
     internal void Validate()
     {
         if (!Enum.IsDefined(Space))
@@ -34,6 +42,10 @@ public sealed record CollectionConfiguration
         CheckRange(nameof(EfConstruction), "ef_construction", EfConstruction, 1, 100_000);
         CheckRange(nameof(EfSearch), "ef_search", EfSearch, 1, MaxEfSearch);
         CheckRange(nameof(MaxNeighbors), "max_neighbors", MaxNeighbors, 2, MaxMaxNeighbors);
+        if (EmbeddingFunction is { } function && (function.Type is not ("known" or "legacy") || (function.Type == "known" && string.IsNullOrEmpty(function.Name))))
+        {
+            throw new ChromaValidationException($"configuration.embedding_function: type must be 'known' (with a name) or 'legacy', got '{Internal.Echo.Text(function.Type)}'.");
+        }
     }
 
     internal static void CheckRange(string property, string chromaName, int value, int min, int max)

@@ -391,6 +391,7 @@ public sealed partial class ChromaClient
         var legacy = CollectionConfiguration.FromLegacyMetadata(options?.Metadata);
         var configuration = options?.Configuration ?? legacy ?? new CollectionConfiguration();
         configuration.Validate();
+        configuration = configuration with { EmbeddingFunction = EmbeddingFunctions.ChooseForNewCollection(configuration.EmbeddingFunction, options?.EmbeddingGenerator) };
         var metadata = MetadataCodec.Normalize(options?.Metadata, $"collection '{Echo.Text(name)}'", Store.Limits, allowNullValues: false, scalarsOnly: true);
         Gate(action, new ResourceRef(Tenant, Database, name));
         if (getExisting && Store.Options.ReadOnly

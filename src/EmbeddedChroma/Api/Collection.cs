@@ -37,7 +37,8 @@ public sealed partial class Collection
     {
         _client = client;
         _engine = engine;
-        _generator = generator;
+        // A generator given by the caller wins; otherwise the one the collection remembers (resolved on first use).
+        _generator = generator ?? EmbeddingFunctions.For(engine.State.Configuration.EmbeddingFunction);
         _snapshot = Snapshot.Of(engine.State);
     }
 

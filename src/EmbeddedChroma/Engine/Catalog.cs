@@ -208,6 +208,15 @@ internal sealed class Catalog(StoreContext store)
             uuid.ToString(), databaseId, name, null, CollectionConfiguration.SpaceName(configuration.Space),
             configuration.EfConstruction, configuration.EfSearch, configuration.MaxNeighbors, metadataJson));
         var id = (long)command.ExecuteScalar()!;
+        if (configuration.EmbeddingFunction is { } function)
+        {
+            // Chroma's configuration.embedding_function, kept beside the catalog row (no schema change).
+            var remember = Session.WriteCommand("INSERT OR REPLACE INTO store_meta(key, value) VALUES ($k, $v)");
+            remember.Parameters.AddWithValue("$k", EmbeddingFunctionKey + id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            remember.Parameters.AddWithValue("$v", function.ToJson());
+            remember.ExecuteNonQuery();
+        }
+
         var state = new CollectionState
         {
             Id = id,
@@ -254,6 +263,7 @@ internal sealed class Catalog(StoreContext store)
             "DELETE FROM records WHERE collection_id = $c",
             "DELETE FROM collections WHERE id = $c",
             "DELETE FROM store_meta WHERE key = 'compacted:' || $c",
+            "DELETE FROM store_meta WHERE key = 'embedding_function:' || $c",
         })
         {
             var command = Session.WriteCommand(sql);
@@ -309,6 +319,37 @@ internal sealed class Catalog(StoreContext store)
                 LastChain = reader.GetInt64(13),
             };
             _collections[state.Id] = new CollectionEngine(state, _store);
+        }
+
+        LoadEmbeddingFunctions();
+    }
+
+    /// <summary>The <c>store_meta</c> key prefix of a collection's embedding function (followed by the collection's row id).</summary>
+    private const string EmbeddingFunctionKey = "embedding_function:";
+
+    private void LoadEmbeddingFunctions()
+    {
+        var command = Session.ReadCommand("SELECT key, value FROM store_meta WHERE key LIKE 'embedding_function:%'");
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            if (!long.TryParse(reader.GetString(0).AsSpan(EmbeddingFunctionKey.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)
+                || !_collections.TryGetValue(id, out var collection))
+            {
+                continue;
+            }
+
+            EmbeddingFunctionConfiguration function;
+            try
+            {
+                function = EmbeddingFunctionConfiguration.FromJson(reader.GetString(1));
+            }
+            catch (ChromaValidationException ex)
+            {
+                throw _store.Db.Corrupt(new InvalidDataException(ex.Message), $"the embedding function of collection #{id} is not readable");
+            }
+
+            collection.State.Configuration = collection.State.Configuration with { EmbeddingFunction = function };
         }
     }
 
