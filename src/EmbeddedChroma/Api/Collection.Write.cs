@@ -153,7 +153,7 @@ public sealed partial class Collection
         using var op = Observe(Telemetry.Ops.Delete);
         try
         {
-            return DeleteCore(ids, where, whereDocument);
+            return DeleteCore(ids, where, whereDocument, limit);
         }
         catch (Exception ex) when (Telemetry.Failed(op, ex))
         {
@@ -161,7 +161,7 @@ public sealed partial class Collection
         }
     }
 
-    private int DeleteCore(IReadOnlyList<string>? ids = null, Where? where = null, WhereDocument? whereDocument = null)
+    private int DeleteCore(IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument, int? limit)
     {
         Gate(ChromaActions.Delete);
         if (ids is null && where is null && whereDocument is null)

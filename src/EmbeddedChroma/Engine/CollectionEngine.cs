@@ -196,10 +196,10 @@ internal sealed partial class CollectionEngine
     {
         _store.Session.ThrowIfClosed();
         _store.Session.ThrowIfReadOnly();
-        return Filtered(where, whereDocument, () => DeleteSelected(ids, where, whereDocument, afterCommit));
+        return Filtered(where, whereDocument, () => DeleteSelected(ids, where, whereDocument, limit, afterCommit));
     }
 
-    private int DeleteSelected(IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument, Action<CollectionEngine> afterCommit)
+    private int DeleteSelected(IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument, int? limit, Action<CollectionEngine> afterCommit)
     {
         var batch = NewBatch();
         return _store.Session.Run(
