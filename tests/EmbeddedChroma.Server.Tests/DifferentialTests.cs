@@ -24,6 +24,14 @@ public sealed class DifferentialTests(Xunit.Abstractions.ITestOutputHelper outpu
         /// {"deleted":1}); the host answers the real count. Compared only for deletes without ids.
         /// </summary>
         public const string DeleteCountsIdsSent = "delete-counts-ids-sent";
+
+        /// <summary>
+        /// After a collection (or its database) is deleted, its list-valued metadata stays in the server's SQLite tables
+        /// and reappears on later records that reuse the internal row ids (seen with chromadb 3.5.0's server: a record
+        /// added with <c>{"k":5}</c> comes back as <c>{"tags":["a","b"],"k":5}</c>). The host must answer the metadata
+        /// that was written; Chroma's server may answer either.
+        /// </summary>
+        public const string ListMetadataResurrected = "list-metadata-resurrected";
     }
 
     private const int Operations = 300;
@@ -66,6 +74,18 @@ public sealed class DifferentialTests(Xunit.Abstractions.ITestOutputHelper outpu
             report.Compared.Should().BeGreaterThanOrEqualTo(Operations);
             report.Errors.Should().BeGreaterThan(5, "the script compares error answers too");
             report.Results.Should().BeGreaterThan(100, "the script compares real results, not empty lists");
+
+            // Last, because on Chroma's server it leaves stale metadata behind that later records would pick up.
+            foreach (var deleteDatabase in new[] { false, true })
+            {
+                var expected = """[{"k":5},{"k":6}]""";
+                var hostAnswer = await ListMetadataAfterDeleteAsync(ours, deleteDatabase);
+                hostAnswer.Should().Be(expected, "the host answers the metadata that was written");
+                var chromaAnswer = await ListMetadataAfterDeleteAsync(real, deleteDatabase);
+                output.WriteLine(chromaAnswer == expected
+                    ? $"{ChromaServerBugs.ListMetadataResurrected} (delete {(deleteDatabase ? "database" : "collection")}): not seen on this Chroma server"
+                    : $"{ChromaServerBugs.ListMetadataResurrected} (delete {(deleteDatabase ? "database" : "collection")}): Chroma's server answers {chromaAnswer}");
+            }
         }
         finally
         {
@@ -87,6 +107,33 @@ public sealed class DifferentialTests(Xunit.Abstractions.ITestOutputHelper outpu
             {
             }
         }
+    }
+
+    /// <summary>
+    /// Writes records with list-valued metadata, deletes their collection (or database), recreates it, writes records
+    /// without lists and returns their metadata as compact JSON.
+    /// </summary>
+    private static async Task<string> ListMetadataAfterDeleteAsync(HttpClient http, bool deleteDatabase)
+    {
+        var database = deleteDatabase ? "lists_db" : "lists_coll";
+        var db = $"/api/v2/tenants/default_tenant/databases/{database}";
+        (await Send(http, HttpMethod.Post, "/api/v2/tenants/default_tenant/databases", $"{{\"name\":\"{database}\"}}")).Status.Should().Be(200);
+        var before = (await Send(http, HttpMethod.Post, db + "/collections", """{"name":"before"}""")).Json!["id"]!.GetValue<string>();
+        (await Send(http, HttpMethod.Post, $"{db}/collections/{before}/add", """{"ids":["r1","r2"],"embeddings":[[1,0],[0,1]],"metadatas":[{"tags":["a","b"],"k":1},{"n":[1,2]}]}""")).Status.Should().Be(201);
+        if (deleteDatabase)
+        {
+            (await Send(http, HttpMethod.Delete, db, null)).Status.Should().Be(200);
+            (await Send(http, HttpMethod.Post, "/api/v2/tenants/default_tenant/databases", $"{{\"name\":\"{database}\"}}")).Status.Should().Be(200);
+        }
+        else
+        {
+            (await Send(http, HttpMethod.Delete, db + "/collections/before", null)).Status.Should().Be(200);
+        }
+
+        var after = (await Send(http, HttpMethod.Post, db + "/collections", """{"name":"after"}""")).Json!["id"]!.GetValue<string>();
+        (await Send(http, HttpMethod.Post, $"{db}/collections/{after}/add", """{"ids":["x1","x2"],"embeddings":[[1,0],[0,1]],"metadatas":[{"k":5},{"k":6}]}""")).Status.Should().Be(201);
+        var got = await Send(http, HttpMethod.Post, $"{db}/collections/{after}/get", """{"include":["metadatas"]}""");
+        return got.Json!["metadatas"]!.ToJsonString();
     }
 
     private static async Task WaitForAsync(HttpClient real, Process chroma)

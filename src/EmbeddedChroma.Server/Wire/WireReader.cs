@@ -34,8 +34,8 @@ internal static class WireReader
         }
         catch (JsonException e)
         {
-            // The parser's own message names the position and never holds more than a character of the body.
-            throw WireException.NotJson($"{e.Message.Split('.')[0]}");
+            // The position only: the parser's own message can quote a token of the body, and a body is never echoed.
+            throw WireException.NotJson($"invalid JSON at line {(e.LineNumber ?? 0) + 1} column {(e.BytePositionInLine ?? 0) + 1}");
         }
     }
 
