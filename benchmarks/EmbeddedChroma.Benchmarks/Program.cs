@@ -5,7 +5,8 @@ namespace EmbeddedChroma.Benchmarks;
 /// <summary>
 /// Entry point: <c>dotnet run -c Release --project benchmarks/EmbeddedChroma.Benchmarks -- --filter *</c>, or
 /// <c>-- ann …</c> / <c>-- ann-gen …</c> for the ANN recall/QPS harness (see <see cref="Ann.AnnCommand"/>), or
-/// <c>-- space …</c> for integrity-check cost and compaction (see <see cref="SpaceCommand"/>).
+/// <c>-- space …</c> for integrity-check cost and compaction (see <see cref="SpaceCommand"/>), or <c>-- minilm-stream …</c>
+/// for the embedding allocation check (see <see cref="Embeddings.MiniLMStreamCommand"/>).
 /// </summary>
 public static class Program
 {
@@ -15,6 +16,11 @@ public static class Program
         if (SpaceCommand.Handles(args))
         {
             return SpaceCommand.Run(args);
+        }
+
+        if (Embeddings.MiniLMStreamCommand.Handles(args))
+        {
+            return Embeddings.MiniLMStreamCommand.Run(args);
         }
 
         if (Ann.AnnCommand.Handles(args))

@@ -67,6 +67,7 @@ public sealed class MiniLMEmbeddingGenerator : IEmbeddingGenerator<string, Embed
             BatchSize = options.BatchSize,
             IntraOpThreads = options.IntraOpThreads,
             MaxTokens = options.MaxTokens,
+            AllowSpinning = options.AllowSpinning,
         };
         _logger = logger ?? NullLogger.Instance;
         _tokenizer = new BertWordPieceTokenizer(ModelResources.Vocabulary);
@@ -78,6 +79,14 @@ public sealed class MiniLMEmbeddingGenerator : IEmbeddingGenerator<string, Embed
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
+
+        // ONNX Runtime's workers spin between runs by default; an embedded library shares the process (and often
+        // the cores) with the rest of the application, so they sleep instead unless asked.
+        if (!_options.AllowSpinning)
+        {
+            _sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        }
+
         try
         {
             _session = new InferenceSession(ModelResources.ReadModel(), _sessionOptions);
@@ -98,6 +107,7 @@ public sealed class MiniLMEmbeddingGenerator : IEmbeddingGenerator<string, Embed
         BatchSize = _options.BatchSize,
         IntraOpThreads = _options.IntraOpThreads,
         MaxTokens = _options.MaxTokens,
+        AllowSpinning = _options.AllowSpinning,
     };
 
     /// <inheritdoc />

@@ -15,6 +15,12 @@ public sealed class MiniLMEmbeddingOptions
     /// </summary>
     public int MaxTokens { get; set; } = 256;
 
+    /// <summary>
+    /// Whether ONNX Runtime's intra-op workers spin while waiting for work (its own default). Off by default here: on a
+    /// machine shared with other work, spinning burns cores for little gain.
+    /// </summary>
+    public bool AllowSpinning { get; set; }
+
     internal void Validate()
     {
         if (BatchSize is < 1 or > 1024)

@@ -93,8 +93,16 @@ public static class EmbeddingFunctions
         return IsAvailable(DefaultName) ? EmbeddingFunctionConfiguration.Default : null;
     }
 
+    /// <summary>Whether loading the default package was tried and failed (it is not looked for again in this process).</summary>
+    private static volatile bool _defaultPackageMissing;
+
     private static bool TryLoadDefaultPackage()
     {
+        if (_defaultPackageMissing)
+        {
+            return false;
+        }
+
         try
         {
             var assembly = Assembly.Load(new AssemblyName(DefaultPackage));
@@ -102,6 +110,7 @@ public static class EmbeddingFunctions
         }
         catch (Exception ex) when (ex is FileNotFoundException or FileLoadException or BadImageFormatException)
         {
+            _defaultPackageMissing = true;
             return false;
         }
 
