@@ -231,6 +231,75 @@ public class StoreQueryWithDocumentsBenchmarks
 }
 
 /// <summary>
+/// What the filtered reads' check costs (<see cref="Recheck"/> = true: every record a filter finds is checked again on its
+/// verified metadata and document; false: the baseline, benchmark only), on the StoreQueryWithDocuments store (20,000 ×
+/// 384-d, 200-character documents, 3 metadata keys): a filtered query of 10 with documents and metadata, a filtered get of
+/// 100, a get filtered on metadata and document; plus the check of the collection's filter rows and document index against
+/// its records that the first filtered read of an open runs (<see cref="VerifyFilterData"/>).
+/// </summary>
+[MemoryDiagnoser]
+public class StoreFilteredReadBenchmarks
+{
+    private const int Count = 20_000;
+    private const int Dimension = 384;
+
+    private string _folder = "";
+    private ChromaStore? _store;
+    private Collection? _collection;
+    private float[][] _queries = [];
+
+    /// <summary>False: filtered reads not checked (baseline for its cost; benchmark only).</summary>
+    [Params(true, false)]
+    public bool Recheck { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var random = new Random(13);
+        const string words = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua ";
+        _folder = Path.Combine(Path.GetTempPath(), "ec-bench-filtered-" + Guid.NewGuid().ToString("N"));
+        _store = ChromaStore.Create(_folder, out var key, new ChromaStoreOptions { HnswThreshold = 5_000 });
+        _collection = _store.GetClient(key).CreateCollection("bench");
+        const int batch = 2_000;
+        for (var start = 0; start < Count; start += batch)
+        {
+            var ids = Enumerable.Range(start, batch).Select(i => "id" + i).ToArray();
+            _collection.Add(
+                ids,
+                ids.Select(_ => Enumerable.Range(0, Dimension).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray()).ToArray(),
+                ids.Select((_, i) => (IReadOnlyDictionary<string, MetadataValue?>?)new Dictionary<string, MetadataValue?> { ["genre"] = i % 2 == 0 ? "news" : "science", ["year"] = 1990 + (i % 35), ["score"] = random.NextDouble() }).ToArray(),
+                ids.Select((_, i) => (string?)(words + words)[(i % 20)..][..200]).ToArray());
+        }
+
+        _collection.WaitForIndex();
+        _queries = [Enumerable.Range(0, Dimension).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray()];
+        EmbeddedChroma.Filtering.RecordFilter.Enabled = Recheck;
+        _ = FilteredGet(); // the first filtered read of the open checks the filter data
+        _ = FilteredGetWithDocument();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        EmbeddedChroma.Filtering.RecordFilter.Enabled = true;
+        _store?.Dispose();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    [Benchmark]
+    public int FilteredQuery() => _collection!.Query(_queries, nResults: 10, where: Where.And(Where.Eq("genre", "news"), Where.Gte("year", 2000)), include: Include.Documents | Include.Metadatas | Include.Distances).Ids[0].Count;
+
+    [Benchmark]
+    public int FilteredGet() => _collection!.Get(where: Where.Eq("year", 2001), limit: 100, include: Include.Documents | Include.Metadatas).Ids.Count;
+
+    [Benchmark]
+    public int FilteredGetWithDocument() => _collection!.Get(where: Where.Eq("genre", "news"), whereDocument: WhereDocument.Contains("dolor sit"), limit: 100, include: Include.Documents | Include.Metadatas).Ids.Count;
+
+    [Benchmark]
+    public int VerifyFilterData() => _collection!.VerifyFilterData();
+}
+
+/// <summary>
 /// The record checksums alone, per record as ingest computes them and a read verifies them: a 384-d embedding, a
 /// 200-character document and a 3-key metadata JSON (the StoreIngest record shape).
 /// </summary>

@@ -167,6 +167,9 @@ public sealed partial class Collection
     /// </summary>
     internal (int[]? FromIndex, int[] FromSql) EvaluateWhereBothWays(Where where) => _engine.Read(connection => _engine.Planner.EvaluateWhereBothWays(connection, where));
 
+    /// <summary>Tests and benchmarks: compares the filter rows and the document index with the records, rebuilding what differs (what the first filtered read of an open does).</summary>
+    internal int VerifyFilterData() => _engine.VerifyFilterData(rows: true, documents: true);
+
     /// <summary>Tests: the slots whose stored metadata satisfies <paramref name="where"/> by the read check's in-memory predicate (<see cref="Filtering.RecordFilter"/>).</summary>
     internal int[] EvaluateWhereOnRecords(Where where) => _engine.Read(connection =>
     {

@@ -140,7 +140,22 @@ internal sealed partial class CollectionEngine
     private VectorArena RebuildArena(SqliteConnection connection, string path, int dimension, byte[] owner)
     {
         OwnerOnly.CreateFolder(System.IO.Path.GetDirectoryName(path)!);
-        var arena = VectorArena.Create(path, dimension, Math.Max(State.NextSlot, VectorArena.MinCapacity));
+        var capacity = Math.Max(State.NextSlot, VectorArena.MinCapacity);
+        VectorArena arena;
+        try
+        {
+            arena = VectorArena.Create(path, dimension, capacity);
+        }
+        catch (IOException ex) when (StorageErrors.IsOutOfSpace(ex, System.IO.Path.GetDirectoryName(path)!))
+        {
+            // The store's disk is full: reads must not need space. The arena is derived, so it is built outside the store
+            // folder (memory-backed where the system has it), used until close, then deleted; a later open with space
+            // rebuilds the store's own file. Writes meanwhile fail on the full disk as any write would.
+            var scratch = ScratchFolder();
+            arena = VectorArena.CreateScratch(scratch, State.Uuid, dimension, capacity);
+            StoreLog.ArenaOutsideStore(_store.Limits.Logger, State.Name, path, scratch, StorageErrors.Map(ex, path).Message);
+        }
+
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT slot, embedding, id, vsum FROM records WHERE collection_id = $c";
         command.Parameters.AddWithValue("$c", State.Id);
@@ -169,4 +184,8 @@ internal sealed partial class CollectionEngine
         arena.Checkpoint(State.LastSeq, owner);
         return arena;
     }
+
+    /// <summary>Where a stand-in arena goes when the store's disk is full: <c>/dev/shm</c> (memory) on Linux, else the temp folder.</summary>
+    private static string ScratchFolder() =>
+        OperatingSystem.IsLinux() && Directory.Exists("/dev/shm") ? "/dev/shm" : System.IO.Path.GetTempPath();
 }

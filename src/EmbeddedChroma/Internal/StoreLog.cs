@@ -48,6 +48,13 @@ internal static partial class StoreLog
     public static void DocumentIndexRebuilt(ILogger logger, string path, string reason) =>
         LogDocumentIndexRebuilt(logger, Echo.Path(path), Echo.Text(reason, 512));
 
+    /// <summary>An arena could not be rebuilt in the store folder (full disk) and was built outside it for this open.</summary>
+    public static void ArenaOutsideStore(ILogger logger, string collection, string path, string folder, string reason) =>
+        LogArenaOutsideStore(logger, Echo.Text(collection), Echo.Path(path), Echo.Path(folder), Echo.Text(reason, 512));
+
+    [LoggerMessage(EventId = 32, Level = LogLevel.Warning, Message = "Collection {Collection}: vector arena '{Path}' could not be rebuilt in the store folder ({Reason}); built in '{Folder}' for this open instead (deleted on close; a later open with free space rebuilds the store's file).")]
+    private static partial void LogArenaOutsideStore(ILogger logger, string collection, string path, string folder, string reason);
+
     [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "Collection {Collection}: the filter rows of {Records} record(s) (first: '{First}') did not match their metadata; rebuilt the collection's filter rows from its records.")]
     private static partial void LogFilterRowsRebuilt(ILogger logger, string collection, int records, string first);
 

@@ -58,7 +58,7 @@ internal static class FilterRows
         parts.Add($"SELECT rid FROM ({tableRows} EXCEPT {ExpectedRows})");
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = $"WITH d(collection_id, rid, key, elem, s, n, b) AS ({derived}) SELECT DISTINCT rid FROM ({string.Join(" UNION ALL ", parts)}) ORDER BY rid";
+        command.CommandText = $"WITH d(collection_id, rid, key, elem, s, n, b) AS MATERIALIZED ({derived}) SELECT DISTINCT rid FROM ({string.Join(" UNION ALL ", parts)}) ORDER BY rid";
         command.Parameters.AddWithValue("$c", collectionId);
         if (rid is not null)
         {

@@ -83,6 +83,12 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
 
     public int Dimension { get; }
 
+    /// <summary>
+    /// A stand-in outside the store folder (built there because the store's disk was full): its file is deleted on
+    /// <see cref="Dispose"/>, and the store's own arena file is rebuilt by a later open.
+    /// </summary>
+    public bool IsScratch { get; private set; }
+
     /// <summary>Floats per row, a multiple of 16.</summary>
     public int Stride { get; }
 
@@ -432,6 +438,22 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
         _map.Dispose();
         _file.Dispose();
         _base = null;
+        if (IsScratch)
+        {
+            TryDeleteFile(_path);
+        }
+    }
+
+    /// <summary>
+    /// Creates an empty arena in <paramref name="folder"/> (outside the store folder) whose file is deleted on dispose: the
+    /// stand-in for a collection whose arena cannot be rebuilt on the store's full disk (see <see cref="IsScratch"/>).
+    /// </summary>
+    public static VectorArena CreateScratch(string folder, Guid collection, int dimension, long capacity)
+    {
+        var path = System.IO.Path.Combine(folder, $"ec-arena-{collection:N}-{Guid.NewGuid():N}.vec");
+        var arena = Create(path, dimension, capacity);
+        arena.IsScratch = true;
+        return arena;
     }
 
     private static void TryDeleteFile(string path)

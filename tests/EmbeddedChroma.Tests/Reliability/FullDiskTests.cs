@@ -285,6 +285,53 @@ public sealed class FullDiskTests
         collection.Get(ids: ["b"], include: Include.Embeddings).Embeddings![0].Should().Equal(1f, 2f);
     }
 
+    [Fact]
+    public void Query_answers_from_an_arena_built_outside_the_store_when_a_missing_arena_cannot_be_rebuilt_on_a_full_disk()
+    {
+        var logger = new CapturingLogger();
+        using var fixture = new StoreFixture(new ChromaStoreOptions { Logger = logger, HnswThreshold = 1_000 });
+        var collection = fixture.CreateCollection("test");
+        for (var b = 0; b < 2; b++)
+        {
+            var batch = Batch(b);
+            collection.Add(batch.Ids, batch.Embeddings, documents: batch.Documents);
+        }
+
+        var arena = fixture.ArenaPath(collection.Id);
+        fixture.Close();
+        File.Delete(arena);
+        FileAllocation.Faults[fixture.Folder] = (_, _) => 28; // ENOSPC: nothing can be allocated in the store folder
+        string[] scratch;
+        try
+        {
+            fixture.Reopen();
+            var reopened = fixture.Client.GetCollection("test");
+            reopened.Query([Vector(42)], nResults: 1, include: Include.Distances).Ids[0].Should().Equal("r42");
+            AssertIntact(reopened, 2 * BatchSize);
+            reopened.Add(["new"], [Vector(1000)]); // SQLite still has room here (only arena allocation fails): durable, found after the reopen below
+            reopened.Query([Vector(1000)], nResults: 1).Ids[0].Should().Equal("new");
+
+            var warning = logger.Entries.Should().ContainSingle(e => e.EventId.Id == 32).Subject;
+            warning.Message.Should().Contain(arena).And.Contain("full");
+            var folder = OperatingSystem.IsLinux() && Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
+            scratch = Directory.GetFiles(folder, $"ec-arena-{reopened.Id:N}-*.vec");
+            scratch.Should().ContainSingle("the stand-in arena lives outside the store while it is open");
+            File.Exists(arena).Should().BeFalse("nothing was written in the full store folder");
+            fixture.Close();
+            scratch.Where(File.Exists).Should().BeEmpty("the stand-in is deleted on close");
+        }
+        finally
+        {
+            FileAllocation.Faults.TryRemove(fixture.Folder, out _);
+        }
+
+        // With space again, the store's own arena is rebuilt.
+        fixture.Reopen();
+        fixture.Client.GetCollection("test").Query([Vector(42)], nResults: 1).Ids[0].Should().Equal("r42");
+        fixture.Client.GetCollection("test").Query([Vector(1000)], nResults: 1).Ids[0].Should().Equal("new");
+        File.Exists(arena).Should().BeTrue();
+    }
+
     private static void AssertIntact(Collection collection, int count)
     {
         var ids = Enumerable.Range(0, count).Where(i => i % 37 == 0 || i == count - 1).Select(i => "r" + i).ToArray();
