@@ -29,7 +29,11 @@ internal sealed partial class ChromaApi
 
     public ILogger Logger { get; }
 
-    public RequestDelegate Run(Func<ChromaCall, Task> handler) => context => RunAsync(context, handler);
+    /// <summary>
+    /// The endpoint delegate of a route. A <see cref="Func{HttpContext, Task}"/> rather than a <see cref="RequestDelegate"/>
+    /// so that minimal APIs treat it as a route handler, which the OpenAPI document lists.
+    /// </summary>
+    public Func<HttpContext, Task> Run(Func<ChromaCall, Task> handler) => context => RunAsync(context, handler);
 
     private async Task RunAsync(HttpContext context, Func<ChromaCall, Task> handler)
     {
