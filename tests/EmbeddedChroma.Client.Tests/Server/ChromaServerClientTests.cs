@@ -18,7 +18,7 @@ public sealed class ChromaServerClientTests : IAsyncLifetime, IDisposable
 
     public Task DisposeAsync() => Task.CompletedTask;
 
-    public void Dispose() => _root.Dispose();
+    public void Dispose() => _root?.Dispose();
 
     [Fact]
     public async Task AddAsync_stores_every_record_when_the_batch_exceeds_the_servers_max_batch_size()
