@@ -24,12 +24,17 @@ needs_private_glibc() {
 }
 
 install_js() {
-  # npm ci unless node_modules already holds exactly the locked versions.
+  # npm ci unless node_modules already holds exactly the locked versions. Optional packages of other platforms (the
+  # bindings for darwin, win32, arm64) are never installed here: their absence must not trigger npm ci, which deletes
+  # node_modules while other test processes (a running server, the JS client tests) use it.
   if ! node -e '
+    const fs = require("fs");
     const lock = require(process.argv[1]).packages;
     for (const [path, p] of Object.entries(lock)) {
       if (!path) continue;
-      const got = require(process.argv[2] + "/" + path + "/package.json").version;
+      const file = process.argv[2] + "/" + path + "/package.json";
+      if (p.optional && !fs.existsSync(file)) continue;
+      const got = require(file).version;
       if (got !== p.version) process.exit(1);
     }' "$js/package-lock.json" "$js" 2>/dev/null; then
     (cd "$js" && npm ci --no-audit --no-fund --loglevel=error >&2)

@@ -112,7 +112,7 @@ internal sealed class ChromaHttp : IDisposable
                     throw new ChromaTransportException(
                         $"{operation}: no answer from {Endpoint} within {_options.Timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s (whether the call took effect is unknown).", Endpoint, null, ex);
                 }
-                catch (Exception ex) when (ex is HttpRequestException or IOException or InvalidOperationException)
+                catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     throw new ChromaTransportException(
                         $"{operation}: the request to {Endpoint} failed ({ex.GetType().Name}: {Scrub(ex.Message, key)}); whether the call took effect is unknown.", Endpoint, null, ex);

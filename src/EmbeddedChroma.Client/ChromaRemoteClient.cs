@@ -246,7 +246,7 @@ public sealed class ChromaRemoteClient : IChromaClient, IDisposable
     public async Task<int> CountCollectionsAsync(CancellationToken cancellationToken = default)
     {
         using var doc = await _http.SendAsync(HttpMethod.Get, $"{DatabasePath}/collections_count", null, "count collections", cancellationToken).ConfigureAwait(false);
-        return doc.RootElement.ValueKind == JsonValueKind.Number ? doc.RootElement.GetInt32() : throw Wire.Unexpected("count collections", "not a number");
+        return Wire.Count(doc.RootElement, "count collections");
     }
 
     /// <inheritdoc/>

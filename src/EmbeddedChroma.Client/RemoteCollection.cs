@@ -41,7 +41,7 @@ internal sealed class RemoteCollection : IChromaCollection
     public async Task<int> CountAsync(CancellationToken cancellationToken = default)
     {
         using var doc = await _client.Http.SendAsync(HttpMethod.Get, Path + "/count", null, Op("count"), cancellationToken).ConfigureAwait(false);
-        return doc.RootElement.ValueKind == JsonValueKind.Number ? doc.RootElement.GetInt32() : throw Wire.Unexpected("count", "not a number");
+        return Wire.Count(doc.RootElement, "count");
     }
 
     public Task AddAsync(RecordBatch batch, CancellationToken cancellationToken = default) => WriteAsync("add", batch, cancellationToken);
@@ -505,6 +505,6 @@ internal sealed class RemoteCollection : IChromaCollection
 
     private static List<float> Distances(JsonElement? list, int count) =>
         list is { } l
-            ? l.EnumerateArray().Select(d => d.ValueKind == JsonValueKind.Number ? d.GetSingle() : float.NaN).ToList()
+            ? l.EnumerateArray().Select(d => d.ValueKind == JsonValueKind.Number && d.TryGetSingle(out var x) ? x : float.NaN).ToList()
             : count == 0 ? [] : throw Wire.Unexpected("query", "distances were requested but not returned");
 }

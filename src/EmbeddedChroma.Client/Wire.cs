@@ -236,6 +236,18 @@ internal static class Wire
 
     public static float[] ReadEmbedding(JsonElement e, string what)
     {
+        try
+        {
+            return ReadEmbeddingCore(e, what);
+        }
+        catch (Exception ex) when (ex is FormatException or InvalidOperationException)
+        {
+            throw new ChromaTransportException($"{what}: the server returned an embedding this client cannot read ({ex.GetType().Name}).", null, null, ex);
+        }
+    }
+
+    private static float[] ReadEmbeddingCore(JsonElement e, string what)
+    {
         if (e.ValueKind == JsonValueKind.String)
         {
             var bytes = e.GetBytesFromBase64();
@@ -265,6 +277,18 @@ internal static class Wire
 
     public static CollectionInfo ReadCollection(JsonElement e, string what)
     {
+        try
+        {
+            return ReadCollectionCore(e, what);
+        }
+        catch (Exception ex) when (ex is FormatException or InvalidOperationException)
+        {
+            throw new ChromaTransportException($"{what}: the server's collection is not shaped as Chroma's ({ex.GetType().Name}).", null, null, ex);
+        }
+    }
+
+    private static CollectionInfo ReadCollectionCore(JsonElement e, string what)
+    {
         var id = Guid.Parse(String(e, "id", what), CultureInfo.InvariantCulture);
         var name = String(e, "name", what);
         var tenant = String(e, "tenant", what);
@@ -286,6 +310,10 @@ internal static class Wire
 
         return new CollectionInfo(id, name, tenant, database, metadata, configuration, dimension);
     }
+
+    /// <summary>A count the server answered (a JSON integer).</summary>
+    public static int Count(JsonElement e, string what) =>
+        e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var n) ? n : throw Unexpected(what, "not an integer");
 
     /// <summary>An optional list property: <see langword="null"/> when missing or JSON null.</summary>
     public static JsonElement? List(JsonElement e, string property) =>

@@ -171,6 +171,31 @@ public sealed class RemoteClientHttpTests : IDisposable
         thrown.Which.StatusCode.Should().BeNull();
     }
 
+    [Fact]
+    public async Task Call_throws_transport_when_the_http_stack_fails_in_an_unexpected_way()
+    {
+        using var client = Client();
+        _handler.Then((_, _) => throw new NotSupportedException("a handler that cannot send"));
+
+        var act = () => client.CountCollectionsAsync();
+
+        (await act.Should().ThrowAsync<ChromaTransportException>()).Which.InnerException.Should().BeOfType<NotSupportedException>();
+    }
+
+    [Theory]
+    [InlineData("""{"id":"not-a-guid","name":"books","tenant":"t","database":"d"}""")]
+    [InlineData("""{"id":"5b1f6f2e-6a4c-4f7e-9a55-0f2d3c4b5a69","name":"books","tenant":"t","database":"d","dimension":1.5}""")]
+    [InlineData("""{"name":"books"}""")]
+    public async Task Collection_answer_not_shaped_as_chromas_throws_transport(string body)
+    {
+        using var client = Client();
+        _handler.Then(HttpStatusCode.OK, body);
+
+        var act = () => client.GetCollectionAsync("books");
+
+        await act.Should().ThrowAsync<ChromaTransportException>().WithMessage("*not shaped as Chroma's*");
+    }
+
     [Theory]
     [InlineData(ChromaTokenHeader.AuthorizationBearer, "Authorization", "Bearer " + Key)]
     [InlineData(ChromaTokenHeader.XChromaToken, "X-Chroma-Token", Key)]

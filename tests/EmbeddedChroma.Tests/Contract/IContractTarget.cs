@@ -5,8 +5,9 @@ namespace EmbeddedChroma.Tests.Contract;
 /// through an admin-keyed client on <c>default_tenant</c>/<c>default_database</c> (or, on a shared server, a fresh
 /// tenant standing in for <c>default_tenant</c>: see <see cref="TenantName"/>), and the few behaviours outside
 /// Chroma's API that an implementation may or may not have. Deliberately free of embedded types, so a remote target
-/// can implement it with only an <see cref="IChromaClient"/> (for a Chroma server: reset the server in
-/// <see cref="InitializeAsync"/>, e.g. one started with <c>ALLOW_RESET</c>).
+/// can implement it with only an <see cref="IChromaClient"/> (the remote targets in tests/EmbeddedChroma.Client.Tests share
+/// one server per test assembly and give each test fresh tenants: Chroma's server cannot be reset without
+/// <c>allow_reset</c>, and its API cannot delete a tenant).
 /// </summary>
 /// <remarks>
 /// xunit creates one target per test (<c>new()</c>), calls <see cref="InitializeAsync"/> before the test and
