@@ -36,6 +36,16 @@ public sealed class InProcessHost
     {
         var folder = Path.Combine(Path.GetTempPath(), "ec-host-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
+
+        // The exit handler below does not always run (the test host may be ended without it): a watchdog deletes the
+        // folder once this process is gone.
+        var watchdog = new System.Diagnostics.ProcessStartInfo("sh") { UseShellExecute = false };
+        watchdog.ArgumentList.Add("-c");
+        watchdog.ArgumentList.Add($"while kill -0 {Environment.ProcessId} 2>/dev/null; do sleep 2; done; rm -rf '{folder}'");
+        using (System.Diagnostics.Process.Start(watchdog))
+        {
+        }
+
         var store = ChromaStore.Create(Path.Combine(folder, "store"), out var adminKey);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
