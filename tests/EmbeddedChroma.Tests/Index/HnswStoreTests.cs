@@ -96,7 +96,7 @@ public sealed class HnswStoreTests : IDisposable
         collection.Indexer!.Graph.Should().NotBeNull("the collection is above the threshold");
         collection.Indexer.Graph!.Count.Should().Be(Count);
         var live = vectors.Select((v, i) => ("id" + i, v)).ToDictionary(p => p.Item1, p => p.v);
-        Recall(collection, space, live, Clustered(40, 2)).Should().BeGreaterThanOrEqualTo(0.95);
+        Recall(collection, space, live, Clustered(200, 2)).Should().BeGreaterThanOrEqualTo(0.95, "mean recall@10 over 200 queries (40 gave a noisy estimate: a few hard queries swung it to 0.945 under load)");
     }
 
     [Fact]
