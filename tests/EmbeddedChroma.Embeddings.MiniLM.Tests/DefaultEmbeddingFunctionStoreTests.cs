@@ -55,6 +55,27 @@ public sealed class DefaultEmbeddingFunctionStoreTests : IDisposable
     }
 
     [Fact]
+    public void Synchronous_Add_with_documents_and_Query_by_texts_use_the_remembered_default_model_after_reopen()
+    {
+        string key;
+        using (var store = ChromaStore.Create(_folder, out key))
+        {
+            var created = store.GetClient(key).CreateCollection("docs");
+            created.Add(Ids, documents: Documents);
+        }
+
+        using (var store = ChromaStore.Open(_folder))
+        {
+            var reopened = store.GetClient(key).GetCollection("docs");
+
+            var result = reopened.Query(queryTexts: ["a kitten napping", "automobile"], nResults: 1);
+
+            result.Ids[0].Should().Equal("cat");
+            result.Ids[1].Should().Equal("car");
+        }
+    }
+
+    [Fact]
     public async Task GetCollectionAsync_prefers_an_explicit_generator_when_the_collection_remembers_the_default()
     {
         using var store = ChromaStore.Create(_folder, out string key);

@@ -54,7 +54,7 @@ public sealed record ChromaStoreOptions
     public int FilteredExactScanLimit { get; init; } = 4_096;
 
     /// <summary>
-    /// Threads one <see cref="Collection.Query"/> call with several query embeddings may use to answer them
+    /// Threads one <see cref="Collection.Query(IReadOnlyList{float[]}, int, Where?, WhereDocument?, IReadOnlyList{string}?, Include, int?)"/> call with several query embeddings may use to answer them
     /// (default: the processor count); 1 answers them one after another on the calling thread. Results are the same
     /// either way.
     /// </summary>

@@ -96,6 +96,28 @@ public sealed partial class Collection
         }
     }
 
+    /// <summary>
+    /// Finds the <paramref name="nResults"/> nearest records to each query text, embedded by the collection's embedding
+    /// generator (the one given at creation or open, or the embedding function the collection remembers, such as Chroma's
+    /// default model). The synchronous twin of <c>QueryTextsAsync</c>: the key and the arguments are checked before any
+    /// text reaches the generator, and the call counts once in the key's usage.
+    /// </summary>
+    /// <exception cref="ChromaValidationException">An argument is invalid (no texts, n_results ≤ 0, …).</exception>
+    /// <exception cref="ChromaEmbeddingException">The collection has no embedding generator, or the generator failed.</exception>
+    public QueryResult Query(IReadOnlyList<string> queryTexts, int nResults = 10, Where? where = null, WhereDocument? whereDocument = null, IReadOnlyList<string>? ids = null, Include include = Include.Metadatas | Include.Documents | Include.Distances, int? efSearch = null) =>
+        QueryAsync(
+            new QueryRequest
+            {
+                QueryTexts = queryTexts ?? throw new ChromaValidationException("query: query_texts must be a non-empty list, got null."),
+                NResults = nResults,
+                Where = where,
+                WhereDocument = whereDocument,
+                Ids = ids,
+                Include = include,
+                EfSearch = efSearch,
+            },
+            CancellationToken.None).GetAwaiter().GetResult();
+
     /// <summary><paramref name="gated"/>: the key was checked for this call already (before its texts were embedded), so one call counts once.</summary>
     private QueryResult QueryCore(IReadOnlyList<float[]> queryEmbeddings, int nResults, Where? where, WhereDocument? whereDocument, IReadOnlyList<string>? ids, Include include, int? efSearch, bool gated)
     {

@@ -12,13 +12,13 @@ public sealed partial class Collection
     /// the collection's dimension. The batch is all or nothing.
     /// </summary>
     /// <param name="ids">Unique, non-empty ids (no duplicates within the batch).</param>
-    /// <param name="embeddings">One finite embedding per id; required (use <see cref="AddAsync(RecordBatch, CancellationToken)"/> or <c>AddTextsAsync</c> to generate them from documents).</param>
+    /// <param name="embeddings">One finite embedding per id, or <see langword="null"/> to have the collection's embedding generator embed <paramref name="documents"/>.</param>
     /// <param name="metadatas">Optional metadata per id (string, integer, float, bool or non-empty arrays of one of those).</param>
     /// <param name="documents">Optional document per id.</param>
     /// <param name="uris">Optional uri per id (Chroma's <c>uris</c>; a <see langword="null"/> entry stores none).</param>
     /// <exception cref="ChromaValidationException">Any record is invalid; nothing is written.</exception>
     public void Add(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings = null, IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas = null, IReadOnlyList<string?>? documents = null, IReadOnlyList<string?>? uris = null) =>
-        Write(RecordWriteMode.Add, ChromaActions.Add, ids, embeddings, metadatas, documents, uris);
+        WriteSync(RecordWriteMode.Add, ChromaActions.Add, ids, embeddings, metadatas, documents, uris);
 
     /// <summary>
     /// Inserts new ids; for existing ids replaces the embedding, merges metadata keys (a null value removes
@@ -26,7 +26,7 @@ public sealed partial class Collection
     /// </summary>
     /// <exception cref="ChromaValidationException">Any record is invalid; nothing is written.</exception>
     public void Upsert(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings = null, IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas = null, IReadOnlyList<string?>? documents = null, IReadOnlyList<string?>? uris = null) =>
-        Write(RecordWriteMode.Upsert, ChromaActions.Upsert, ids, embeddings, metadatas, documents, uris);
+        WriteSync(RecordWriteMode.Upsert, ChromaActions.Upsert, ids, embeddings, metadatas, documents, uris);
 
     /// <summary>
     /// Updates existing records; ids that do not exist are ignored. Metadata keys merge (a null value
@@ -34,7 +34,30 @@ public sealed partial class Collection
     /// </summary>
     /// <exception cref="ChromaValidationException">Any record is invalid; nothing is written.</exception>
     public void Update(IReadOnlyList<string> ids, IReadOnlyList<float[]>? embeddings = null, IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas = null, IReadOnlyList<string?>? documents = null, IReadOnlyList<string?>? uris = null) =>
-        Write(RecordWriteMode.Update, ChromaActions.Update, ids, embeddings, metadatas, documents, uris);
+        WriteSync(RecordWriteMode.Update, ChromaActions.Update, ids, embeddings, metadatas, documents, uris);
+
+    /// <summary>
+    /// The synchronous writes: documents without embeddings go through the collection's embedding generator (as the
+    /// asynchronous calls do, key checked first), everything else is written directly.
+    /// </summary>
+    private void WriteSync(
+        RecordWriteMode mode,
+        string action,
+        IReadOnlyList<string> ids,
+        IReadOnlyList<float[]>? embeddings,
+        IReadOnlyList<IReadOnlyDictionary<string, MetadataValue?>?>? metadatas,
+        IReadOnlyList<string?>? documents,
+        IReadOnlyList<string?>? uris)
+    {
+        if (embeddings is null && documents is not null && _generator is not null && ids is not null)
+        {
+            WriteAsync(mode, action, new RecordBatch { Ids = ids, Metadatas = metadatas, Documents = documents, Uris = uris }, CancellationToken.None)
+                .GetAwaiter().GetResult();
+            return;
+        }
+
+        Write(mode, action, ids!, embeddings, metadatas, documents, uris);
+    }
 
     /// <summary>Observes the write (unless <paramref name="gated"/>: the text write that gated it observes it), then runs it.</summary>
     private void Write(

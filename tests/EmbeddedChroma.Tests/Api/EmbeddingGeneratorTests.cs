@@ -3,8 +3,8 @@ using EmbeddedChroma.Tests.TestUtilities;
 namespace EmbeddedChroma.Tests.Api;
 
 /// <summary>
-/// Embedded-only: the synchronous calls point to the async ones when a generator would be needed, and a generator is
-/// passed again after the store is reopened. The text calls through the contract are in Contract/EmbeddingGeneratorContract.cs.
+/// Embedded-only: the synchronous calls embed documents and query texts with the collection's generator, as the async
+/// ones do, and a generator is passed again after the store is reopened. The text calls through the contract are in Contract/EmbeddingGeneratorContract.cs.
 /// </summary>
 public sealed class EmbeddingGeneratorTests : IDisposable
 {
@@ -14,37 +14,65 @@ public sealed class EmbeddingGeneratorTests : IDisposable
     public void Dispose() => _fx.Dispose();
 
     [Fact]
-    public void Add_throws_validation_pointing_to_AddAsync_when_embeddings_are_missing_and_generator_is_set()
+    public void Add_embeds_documents_with_the_generator_when_embeddings_are_missing()
     {
         var c = _fx.CreateCollection(generator: _generator);
 
-        var act = () => c.Add(["a"], documents: ["cat"]);
+        c.Add(["a", "b"], documents: ["cat", "space"]);
 
-        act.Should().Throw<ChromaValidationException>().WithMessage("*embeddings are missing*AddAsync*");
-        c.Count().Should().Be(0);
+        _generator.Calls.Should().ContainSingle().Which.Should().Equal("cat", "space");
+        c.Get(include: Include.Embeddings).Embeddings!.Should().SatisfyRespectively(
+            e => e.Should().Equal(DeterministicEmbeddingGenerator.Embed("cat")),
+            e => e.Should().Equal(DeterministicEmbeddingGenerator.Embed("space")));
+    }
+
+    [Fact]
+    public void Add_with_documents_sends_no_text_to_the_generator_when_the_batch_is_invalid()
+    {
+        var c = _fx.CreateCollection(generator: _generator);
+
+        var act = () => c.Add(["a", "a"], documents: ["cat", "dog"]);
+
+        act.Should().Throw<ChromaValidationException>();
         _generator.Calls.Should().BeEmpty();
+        c.Count().Should().Be(0);
     }
 
     [Fact]
-    public void Upsert_throws_validation_pointing_to_UpsertAsync_when_embeddings_are_missing_and_generator_is_set()
-    {
-        var c = _fx.CreateCollection(generator: _generator);
-
-        var act = () => c.Upsert(["a"], documents: ["cat"]);
-
-        act.Should().Throw<ChromaValidationException>().WithMessage("*UpsertAsync*");
-    }
-
-    [Fact]
-    public void Update_throws_validation_pointing_to_UpdateAsync_when_document_changes_without_embedding()
+    public void Upsert_and_Update_embed_changed_documents_with_the_generator()
     {
         var c = _fx.CreateCollection(generator: _generator);
         c.Add(["a"], [DeterministicEmbeddingGenerator.Embed("cat")], documents: ["cat"]);
 
-        var act = () => c.Update(["a"], documents: ["dog"]);
+        c.Update(["a"], documents: ["dog"]);
+        c.Upsert(["b"], documents: ["space"]);
 
-        act.Should().Throw<ChromaValidationException>().WithMessage("*UpdateAsync*");
-        c.Get().Documents.Should().Equal("cat");
+        var all = c.Get(include: Include.Embeddings | Include.Documents);
+        all.Documents.Should().Equal("dog", "space");
+        all.Embeddings![0].Should().Equal(DeterministicEmbeddingGenerator.Embed("dog"));
+        all.Embeddings[1].Should().Equal(DeterministicEmbeddingGenerator.Embed("space"));
+    }
+
+    [Fact]
+    public void Query_by_texts_embeds_them_and_finds_the_nearest_records()
+    {
+        var c = _fx.CreateCollection(generator: _generator);
+        c.Add(["a", "b"], documents: ["cat", "space"]);
+
+        var result = c.Query(queryTexts: ["space"], nResults: 1);
+
+        result.Ids[0].Should().Equal("b");
+    }
+
+    [Fact]
+    public void Query_by_texts_throws_a_chroma_exception_when_the_collection_has_no_generator()
+    {
+        var c = _fx.CreateCollection();
+        c.Add(["a"], [[1f, 0f, 0f]]);
+
+        var act = () => c.Query(queryTexts: ["space"]);
+
+        act.Should().Throw<ChromaException>();
     }
 
     [Fact]

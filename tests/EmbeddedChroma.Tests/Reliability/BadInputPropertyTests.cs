@@ -657,8 +657,8 @@ public sealed class BadInputPropertyTests
         select kind switch
         {
             0 => Invalid("query with n_results " + badN, w => w.Things.Query(queries, badN, filter, docFilter, ids), "n_results"),
-            1 => Invalid("query with no embeddings", w => w.Things.Query([], n), "non-empty"),
-            2 => Invalid("query with null embeddings", w => w.Things.Query(null!, n), "non-empty"),
+            1 => Invalid("query with no embeddings", w => w.Things.Query(Array.Empty<float[]>(), n), "non-empty"),
+            2 => Invalid("query with null embeddings", w => w.Things.Query((IReadOnlyList<float[]>)null!, n), "non-empty"),
             3 => Invalid("query with too many embeddings", w => w.Things.Query([.. queries, .. queries, queries[0], queries[0]], n), "exceed the limit"),
             4 => Invalid("query with wrong dimension", w => w.Things.Query([queries[0], new float[wrongDim]], n), "dimension"),
             5 => Invalid($"query with {bad}", w => w.Things.Query([Poison(queries[0], n, bad)], n), "NaN or infinite"),

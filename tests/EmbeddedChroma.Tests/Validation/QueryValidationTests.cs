@@ -46,13 +46,13 @@ public sealed class QueryValidationTests : ValidationTestBase
     [Fact]
     public void Query_rejects_query_embeddings_when_list_is_empty()
     {
-        RejectsValidation(() => Collection.Query([], 3), "query_embeddings must be a non-empty list");
+        RejectsValidation(() => Collection.Query(Array.Empty<float[]>(), 3), "query_embeddings must be a non-empty list");
     }
 
     [Fact]
     public void Query_rejects_query_embeddings_when_list_is_null()
     {
-        RejectsValidation(() => Collection.Query(null!, 3), "query_embeddings must be a non-empty list");
+        RejectsValidation(() => Collection.Query((IReadOnlyList<float[]>)null!, 3), "query_embeddings must be a non-empty list");
     }
 
     [Fact]
