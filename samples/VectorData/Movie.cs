@@ -5,7 +5,7 @@ namespace VectorDataSample;
 /// <summary>A movie: the key is the Chroma id, the plot the Chroma document (full-text indexed), the rest metadata.</summary>
 public sealed class Movie
 {
-    public const int Dimensions = 64;
+    public const int Dimensions = 384;   // all-MiniLM-L6-v2
 
     [VectorStoreKey]
     public int Key { get; set; }

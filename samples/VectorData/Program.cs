@@ -4,6 +4,7 @@
 // (environment), command-line arguments, or user secrets — never a literal.
 using System.Globalization;
 using EmbeddedChroma;
+using EmbeddedChroma.Embeddings.MiniLM;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -42,11 +43,12 @@ if (section["Path"] is null || section["ApiKey"] is null)
     });
 }
 
-// A small deterministic generator stands in for a real embedding model (the store's default MiniLM model can replace it).
-var generator = new HashingEmbeddingGenerator(Movie.Dimensions);
-builder.Services.AddSingleton<IEmbeddingGenerator>(generator);
+// Chroma's default embedding model (all-MiniLM-L6-v2, offline, from the EmbeddedChroma.Embeddings.MiniLM package);
+// any other IEmbeddingGenerator (OpenAI, Ollama via Microsoft.Extensions.AI) registers the same way. Created by the
+// container, so the container disposes it.
+builder.Services.AddSingleton<IEmbeddingGenerator>(_ => new MiniLMEmbeddingGenerator());
 builder.Services.AddEmbeddedChromaVectorStore(section);
-builder.Services.AddChromaVectorStoreCollection<int, Movie>("movies");
+builder.Services.AddChromaVectorStoreCollection<int, Movie>("movie-plots");
 builder.Services.AddHealthChecks().AddEmbeddedChroma();
 
 using var host = builder.Build();
