@@ -6,7 +6,8 @@ namespace EmbeddedChroma.Benchmarks;
 /// Entry point: <c>dotnet run -c Release --project benchmarks/EmbeddedChroma.Benchmarks -- --filter *</c>, or
 /// <c>-- ann …</c> / <c>-- ann-gen …</c> for the ANN recall/QPS harness (see <see cref="Ann.AnnCommand"/>), or
 /// <c>-- space …</c> for integrity-check cost and compaction (see <see cref="SpaceCommand"/>), or <c>-- minilm-stream …</c>
-/// for the embedding allocation check (see <see cref="Embeddings.MiniLMStreamCommand"/>).
+/// for the embedding allocation check (see <see cref="Embeddings.MiniLMStreamCommand"/>), or <c>-- wire-load …</c> for the
+/// HTTP load comparison of this project's host with Chroma's own server (see <see cref="Wire.WireLoadCommand"/>).
 /// </summary>
 public static class Program
 {
@@ -21,6 +22,11 @@ public static class Program
         if (Embeddings.MiniLMStreamCommand.Handles(args))
         {
             return Embeddings.MiniLMStreamCommand.Run(args);
+        }
+
+        if (Wire.WireLoadCommand.Handles(args))
+        {
+            return Wire.WireLoadCommand.Run(args);
         }
 
         if (Ann.AnnCommand.Handles(args))

@@ -1,0 +1,291 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http;
+using EmbeddedChroma.Client;
+
+namespace EmbeddedChroma.Benchmarks.Wire;
+
+/// <summary>
+/// <c>-- wire-load [seconds]</c>: the same remote client against this project's host (the ready host, its own process)
+/// and against Chroma's own server (<c>eng/chroma-server.sh</c>), in one run on loopback. For each: 10,000 × 384 cosine
+/// vectors added in batches of 100 (half at 1 connection, half at 8), then k = 10 queries for <c>seconds</c> (default
+/// 10) at 1 and at 8 concurrent connections. Prints requests/s, p50 and p99 per phase and every failed request.
+/// Bounded: every phase stops by itself; both servers are stopped (SIGINT) and their folders deleted at the end.
+/// </summary>
+public static class WireLoadCommand
+{
+    private const int Dimension = 384;
+    private const int Records = 10_000;
+    private const int Batch = 100;
+
+    /// <summary>True for <c>wire-load</c>.</summary>
+    public static bool Handles(string[] args) => args.Length > 0 && args[0] == "wire-load";
+
+    /// <summary>Runs the comparison and prints the table.</summary>
+    public static int Run(string[] args)
+    {
+        var seconds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10;
+        var repo = FindRepo();
+        var rows = new List<string>();
+        foreach (var target in new[] { "host", "chroma" })
+        {
+            var folder = Directory.CreateTempSubdirectory("ec-wire-load-").FullName;
+            using var server = target == "host" ? StartHost(repo, folder, out var key) : StartChroma(repo, folder, out key);
+            try
+            {
+                rows.AddRange(LoadAsync(target, server.Address, key, seconds).GetAwaiter().GetResult());
+            }
+            finally
+            {
+                server.Stop();
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("| target | phase | connections | requests | failed | requests/s | p50 ms | p99 ms |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|");
+        rows.ForEach(Console.WriteLine);
+        return 0;
+    }
+
+    private static async Task<List<string>> LoadAsync(string target, Uri address, string? key, int seconds)
+    {
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 });
+        using var client = new ChromaRemoteClient(new ChromaRemoteClientOptions
+        {
+            BaseAddress = address,
+            Credential = key is null ? null : ChromaCredential.FromKey(key),
+            HttpClient = http,
+            MaxRetries = 0,
+        });
+        var collection = await client.CreateCollectionAsync("load", new CollectionOptions { Configuration = new CollectionConfiguration { Space = DistanceSpace.Cosine } });
+        var random = new Random(42);
+        var vectors = Enumerable.Range(0, Records).Select(_ => Vector(random)).ToArray();
+        var rows = new List<string>();
+        var next = 0;
+        foreach (var connections in new[] { 1, 8 })
+        {
+            var batches = Records / Batch / 2;
+            var taken = 0;
+            var stats = await RunAsync(connections, () => Interlocked.Increment(ref taken) <= batches, async () =>
+            {
+                var start = Interlocked.Add(ref next, Batch) - Batch;
+                await collection.AddAsync(new RecordBatch
+                {
+                    Ids = Enumerable.Range(start, Batch).Select(i => "r" + i.ToString(CultureInfo.InvariantCulture)).ToArray(),
+                    Embeddings = vectors[start..(start + Batch)],
+                }).ConfigureAwait(false);
+            }).ConfigureAwait(false);
+            rows.Add(Row(target, "add (100 per request)", connections, stats));
+        }
+
+        var count = await collection.CountAsync();
+        Console.WriteLine($"{target}: {count} records stored");
+        await Task.Delay(TimeSpan.FromSeconds(3)); // let background indexing settle
+
+        foreach (var connections in new[] { 1, 8 })
+        {
+            var until = Stopwatch.GetTimestamp() + (long)(seconds * (double)Stopwatch.Frequency);
+            var queryRandom = new Random(7);
+            var stats = await RunAsync(connections, () => Stopwatch.GetTimestamp() < until, async () =>
+            {
+                float[] q;
+                lock (queryRandom)
+                {
+                    q = Vector(queryRandom);
+                }
+
+                var result = await collection.QueryAsync(new QueryRequest { QueryEmbeddings = [q], NResults = 10, Include = Include.Distances }).ConfigureAwait(false);
+                if (result.Ids[0].Count != 10)
+                {
+                    throw new InvalidOperationException($"query returned {result.Ids[0].Count} ids, not 10");
+                }
+            }).ConfigureAwait(false);
+            rows.Add(Row(target, "query (k = 10)", connections, stats));
+        }
+
+        return rows;
+    }
+
+    private sealed record Stats(int Requests, int Failed, double Seconds, double P50, double P99);
+
+    private static async Task<Stats> RunAsync(int connections, Func<bool> more, Func<Task> request)
+    {
+        var latencies = new List<double>();
+        var failed = 0;
+        var started = Stopwatch.GetTimestamp();
+        await Task.WhenAll(Enumerable.Range(0, connections).Select(_ => Task.Run(async () =>
+        {
+            var mine = new List<double>();
+            while (more())
+            {
+                var t = Stopwatch.GetTimestamp();
+                try
+                {
+                    await request().ConfigureAwait(false);
+                    mine.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+                }
+                catch (Exception ex) when (ex is ChromaException or InvalidOperationException)
+                {
+                    Interlocked.Increment(ref failed);
+                    Console.Error.WriteLine($"failed: {ex.GetType().Name}: {ex.Message}");
+                }
+            }
+
+            lock (latencies)
+            {
+                latencies.AddRange(mine);
+            }
+        }))).ConfigureAwait(false);
+        var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        latencies.Sort();
+        double Percentile(double p) => latencies.Count == 0 ? double.NaN : latencies[Math.Min(latencies.Count - 1, (int)(p * latencies.Count))];
+        return new Stats(latencies.Count + failed, failed, elapsed, Percentile(0.50), Percentile(0.99));
+    }
+
+    private static string Row(string target, string phase, int connections, Stats s) =>
+        string.Create(CultureInfo.InvariantCulture, $"| {target} | {phase} | {connections} | {s.Requests} | {s.Failed} | {s.Requests / s.Seconds:F0} | {s.P50:F2} | {s.P99:F2} |");
+
+    private static float[] Vector(Random random)
+    {
+        var v = new float[Dimension];
+        for (var i = 0; i < v.Length; i++)
+        {
+            v[i] = (float)((random.NextDouble() * 2) - 1);
+        }
+
+        return v;
+    }
+
+    private static string FindRepo()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "EmbeddedChroma.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("run from inside the repository (EmbeddedChroma.sln not found above the binary)");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static ServerProcess StartHost(string repo, string folder, out string? key)
+    {
+        var port = FreePort();
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "run", "-c", "Release", "--project", Path.Combine(repo, "src", "EmbeddedChroma.Server"), "--", "--path", Path.Combine(folder, "store"), "--port", port.ToString(CultureInfo.InvariantCulture) })
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        var process = Process.Start(info)!;
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginErrorReadLine();
+        string? found = null;
+        var deadline = DateTime.UtcNow.AddMinutes(5);
+        while (found is null && DateTime.UtcNow < deadline)
+        {
+            var line = process.StandardOutput.ReadLine() ?? throw new InvalidOperationException("the host ended before printing its admin key");
+            if (line.StartsWith("admin key: ", StringComparison.Ordinal))
+            {
+                found = line["admin key: ".Length..].Trim();
+            }
+        }
+
+        _ = Task.Run(() =>
+        {
+            while (process.StandardOutput.ReadLine() is not null)
+            {
+                // drain the request log so the host never blocks on a full pipe
+            }
+        });
+        key = found ?? throw new InvalidOperationException("the host printed no admin key");
+        var server = new ServerProcess(process, new Uri($"http://127.0.0.1:{port}/"));
+        server.WaitReady(key);
+        return server;
+    }
+
+    private static ServerProcess StartChroma(string repo, string folder, out string? key)
+    {
+        var port = FreePort();
+        var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(repo, "eng", "chroma-server.sh"), "run", Path.Combine(folder, "data"), port.ToString(CultureInfo.InvariantCulture) })
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        key = null;
+        var server = new ServerProcess(process, new Uri($"http://127.0.0.1:{port}/"));
+        server.WaitReady(null);
+        return server;
+    }
+
+    private sealed class ServerProcess(Process process, Uri address) : IDisposable
+    {
+        public Uri Address { get; } = address;
+
+        public void WaitReady(string? key)
+        {
+            using var http = new HttpClient();
+            var deadline = DateTime.UtcNow.AddMinutes(3);
+            while (DateTime.UtcNow < deadline)
+            {
+                try
+                {
+                    using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(Address, "api/v2/heartbeat"));
+                    if (key is not null)
+                    {
+                        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+                    }
+
+                    if (http.Send(request).IsSuccessStatusCode)
+                    {
+                        return;
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                }
+
+                Thread.Sleep(200);
+            }
+
+            throw new InvalidOperationException($"no heartbeat from {Address} within 3 minutes");
+        }
+
+        public void Stop()
+        {
+            if (!process.HasExited)
+            {
+                using (Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]))
+                {
+                }
+
+                if (!process.WaitForExit(15_000))
+                {
+                    process.Kill(entireProcessTree: true);
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            Stop();
+            process.Dispose();
+        }
+    }
+}
