@@ -30,66 +30,10 @@ internal static class Wire
         w.WriteEndObject();
     }
 
-    public static void Value(Utf8JsonWriter w, MetadataValue value)
-    {
-        switch (value.Kind)
-        {
-            case MetadataValueKind.String:
-                w.WriteStringValue(value.AsString());
-                break;
-            case MetadataValueKind.Int:
-                w.WriteNumberValue(value.AsInt64());
-                break;
-            case MetadataValueKind.Float:
-                Float(w, value.AsDouble());
-                break;
-            case MetadataValueKind.Bool:
-                w.WriteBooleanValue(value.AsBoolean());
-                break;
-            case MetadataValueKind.StringArray:
-                w.WriteStartArray();
-                foreach (var s in value.AsStrings())
-                {
-                    w.WriteStringValue(s);
-                }
-
-                w.WriteEndArray();
-                break;
-            case MetadataValueKind.IntArray:
-                w.WriteStartArray();
-                foreach (var n in value.AsInt64s())
-                {
-                    w.WriteNumberValue(n);
-                }
-
-                w.WriteEndArray();
-                break;
-            case MetadataValueKind.FloatArray:
-                w.WriteStartArray();
-                foreach (var d in value.AsDoubles())
-                {
-                    Float(w, d);
-                }
-
-                w.WriteEndArray();
-                break;
-            case MetadataValueKind.BoolArray:
-                w.WriteStartArray();
-                foreach (var b in value.AsBooleans())
-                {
-                    w.WriteBooleanValue(b);
-                }
-
-                w.WriteEndArray();
-                break;
-            default:
-                throw new ChromaValidationException($"Unknown metadata kind {value.Kind}.");
-        }
-    }
+    public static void Value(Utf8JsonWriter w, MetadataValue value) => MetadataJson.WriteValue(w, value);
 
     /// <summary>A float that reads back as a float (Chroma keeps <c>1</c> and <c>1.0</c> apart).</summary>
-    public static void Float(Utf8JsonWriter w, double value) =>
-        w.WriteRawValue(Filtering.FilterJson.FormatFloat(value), skipInputValidation: true);
+    public static void Float(Utf8JsonWriter w, double value) => MetadataJson.WriteFloat(w, value);
 
     /// <summary>Embeddings as JSON arrays of numbers, or as base64 of little-endian float32 (what the official clients send when the server supports it).</summary>
     public static void Embeddings(Utf8JsonWriter w, IReadOnlyList<float[]> embeddings, bool base64)

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using EmbeddedChroma.Internal;
 
 namespace EmbeddedChroma.Server.Wire;
 
@@ -91,78 +92,13 @@ internal static class WireWriter
         w.WriteEndObject();
     }
 
-    private static void Value(Utf8JsonWriter w, MetadataValue value)
-    {
-        switch (value.Kind)
-        {
-            case MetadataValueKind.String: w.WriteStringValue(value.AsString()); break;
-            case MetadataValueKind.Int: w.WriteNumberValue(value.AsInt64()); break;
-            case MetadataValueKind.Float: Double(w, value.AsDouble()); break;
-            case MetadataValueKind.Bool: w.WriteBooleanValue(value.AsBoolean()); break;
-            case MetadataValueKind.StringArray:
-                w.WriteStartArray();
-                foreach (var s in value.AsStrings())
-                {
-                    w.WriteStringValue(s);
-                }
-
-                w.WriteEndArray();
-                break;
-            case MetadataValueKind.IntArray:
-                w.WriteStartArray();
-                foreach (var n in value.AsInt64s())
-                {
-                    w.WriteNumberValue(n);
-                }
-
-                w.WriteEndArray();
-                break;
-            case MetadataValueKind.FloatArray:
-                w.WriteStartArray();
-                foreach (var d in value.AsDoubles())
-                {
-                    Double(w, d);
-                }
-
-                w.WriteEndArray();
-                break;
-            default:
-                w.WriteStartArray();
-                foreach (var b in value.AsBooleans())
-                {
-                    w.WriteBooleanValue(b);
-                }
-
-                w.WriteEndArray();
-                break;
-        }
-    }
+    private static void Value(Utf8JsonWriter w, MetadataValue value) => MetadataJson.WriteValue(w, value);
 
     /// <summary>A float as Chroma's server writes it: shortest round-trip form, always with a fraction or exponent (<c>2.0</c>, not <c>2</c>), so clients keep it a float.</summary>
-    public static void Double(Utf8JsonWriter w, double value)
-    {
-        Span<byte> buffer = stackalloc byte[40];
-        value.TryFormat(buffer, out var n, "R", CultureInfo.InvariantCulture);
-        WriteFloatText(w, buffer, n);
-    }
+    public static void Double(Utf8JsonWriter w, double value) => MetadataJson.WriteFloat(w, value);
 
-    public static void Single(Utf8JsonWriter w, float value)
-    {
-        Span<byte> buffer = stackalloc byte[40];
-        value.TryFormat(buffer, out var n, "R", CultureInfo.InvariantCulture);
-        WriteFloatText(w, buffer, n);
-    }
+    public static void Single(Utf8JsonWriter w, float value) => MetadataJson.WriteFloat(w, value);
 
-    private static void WriteFloatText(Utf8JsonWriter w, Span<byte> buffer, int n)
-    {
-        if (buffer[..n].IndexOfAny((byte)'.', (byte)'E', (byte)'e') < 0)
-        {
-            buffer[n++] = (byte)'.';
-            buffer[n++] = (byte)'0';
-        }
-
-        w.WriteRawValue(buffer[..n], skipInputValidation: true);
-    }
 
     public static void Vector(Utf8JsonWriter w, float[] vector)
     {
