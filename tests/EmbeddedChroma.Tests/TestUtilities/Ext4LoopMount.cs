@@ -1,4 +1,3 @@
-using System.Diagnostics;
 
 namespace EmbeddedChroma.Tests.TestUtilities;
 
@@ -25,8 +24,8 @@ internal sealed class Ext4LoopMount : IDisposable
 
         try
         {
-            Run("mkfs.ext4", "-q", "-F", _image);
-            Run("mount", "-o", "loop", _image, Path);
+            MountCommands.Run("mkfs.ext4", "-q", "-F", _image);
+            MountCommands.Run("mount", "-o", "loop", _image, Path);
         }
         catch
         {
@@ -40,51 +39,19 @@ internal sealed class Ext4LoopMount : IDisposable
     public string Path { get; }
 
     /// <summary>Sets (<c>chattr +i</c>) or clears (<c>chattr -i</c>) the immutable flag of a file or folder.</summary>
-    public static void SetImmutable(string path, bool immutable) => Run("chattr", immutable ? "+i" : "-i", path);
+    public static void SetImmutable(string path, bool immutable) => MountCommands.Run("chattr", immutable ? "+i" : "-i", path);
 
     public void Dispose()
     {
         try
         {
-            Run("chattr", "-R", "-i", Path);
+            MountCommands.Run("chattr", "-R", "-i", Path);
         }
         catch (InvalidOperationException)
         {
             // Best effort: the unmount below does not need it.
         }
 
-        try
-        {
-            Run("umount", "-l", Path);
-        }
-        finally
-        {
-            File.Delete(_image);
-            try
-            {
-                Directory.Delete(Path, recursive: true);
-            }
-            catch (IOException)
-            {
-                // Still busy: a later run's cleanup of the temp folder removes it.
-            }
-        }
-    }
-
-    private static void Run(string command, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(command) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{command} {string.Join(' ', arguments)} failed ({process.ExitCode}): {error}");
-        }
+        MountCommands.UnmountAndDelete(Path, () => File.Delete(_image));
     }
 }

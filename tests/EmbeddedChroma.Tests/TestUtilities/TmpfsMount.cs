@@ -1,4 +1,3 @@
-using System.Diagnostics;
 
 namespace EmbeddedChroma.Tests.TestUtilities;
 
@@ -13,17 +12,17 @@ internal sealed class TmpfsMount : IDisposable
     {
         Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "ec-tmpfs-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Path);
-        Run("mount", "-t", "tmpfs", "-o", $"size={sizeKiB}k,mode=0700", "tmpfs", Path);
+        MountCommands.Run("mount", "-t", "tmpfs", "-o", $"size={sizeKiB}k,mode=0700", "tmpfs", Path);
     }
 
     /// <summary>The mount point.</summary>
     public string Path { get; }
 
     /// <summary>Remounts the file system read-only (EROFS on every write).</summary>
-    public void RemountReadOnly() => Run("mount", "-o", "remount,ro", Path);
+    public void RemountReadOnly() => MountCommands.Run("mount", "-o", "remount,ro", Path);
 
     /// <summary>Remounts the file system writable.</summary>
-    public void RemountReadWrite() => Run("mount", "-o", "remount,rw", Path);
+    public void RemountReadWrite() => MountCommands.Run("mount", "-o", "remount,rw", Path);
 
     /// <summary>Free bytes left on the file system.</summary>
     public long FreeBytes => new DriveInfo(Path).AvailableFreeSpace;
@@ -58,37 +57,6 @@ internal sealed class TmpfsMount : IDisposable
 
     public void Dispose()
     {
-        try
-        {
-            Run("umount", "-l", Path);
-        }
-        finally
-        {
-            try
-            {
-                Directory.Delete(Path, recursive: true);
-            }
-            catch (IOException)
-            {
-                // Still busy: a later run's cleanup of the temp folder removes it.
-            }
-        }
-    }
-
-    private static void Run(string command, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(command) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{command} {string.Join(' ', arguments)} failed ({process.ExitCode}): {error}");
-        }
+        MountCommands.UnmountAndDelete(Path);
     }
 }
