@@ -103,6 +103,13 @@ public sealed class KeyRingClient
     public ApiKeyUsage GetUsage(string keyId) => Guard(ring => ring.Usage(Context, keyId));
 
     /// <summary>
+    /// A key's calls per hour, action and outcome from <paramref name="since"/> on (the hour that holds it included),
+    /// oldest first (by hour, then action and outcome); the key ring keeps 31 days. Needs <c>keyring:read_usage</c>, as <see cref="GetUsage"/>.
+    /// </summary>
+    /// <exception cref="ChromaNotFoundException">No such key within the caller's scope.</exception>
+    public IReadOnlyList<ApiKeyUsageBucket> GetUsageHistory(string keyId, DateTimeOffset since) => Guard(ring => ring.UsageHistory(Context, keyId, since));
+
+    /// <summary>
     /// Audit entries after <paramref name="afterSequence"/>, oldest first. An admin key reads every entry; any other
     /// key only the entries about keys it manages (itself and the keys issued below it), as for <see cref="ListKeys"/>.
     /// </summary>

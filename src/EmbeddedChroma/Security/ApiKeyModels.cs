@@ -130,6 +130,17 @@ public enum ApiKeyOutcome
 /// <param name="Counts">Counts by (action, outcome); authentication failures are counted under the action <c>authenticate</c>.</param>
 public sealed record ApiKeyUsage(string KeyId, DateTimeOffset? LastUsed, IReadOnlyDictionary<(string Action, ApiKeyOutcome Outcome), long> Counts);
 
+/// <summary>
+/// The calls of one key in one hour with one action and outcome, from the key ring's per-hour usage record. Counts are
+/// attributed to the hour in which they were written (every 10 seconds while calls are made, and before every usage
+/// read), so a call made in the last seconds of an hour may count in the next one. Hours are kept for 31 days.
+/// </summary>
+/// <param name="Hour">The start of the hour (UTC).</param>
+/// <param name="Action">The action (<c>authenticate</c> for authentication failures), as in <see cref="ApiKeyUsage.Counts"/>.</param>
+/// <param name="Outcome">How the calls ended.</param>
+/// <param name="Count">How many calls.</param>
+public sealed record ApiKeyUsageBucket(DateTimeOffset Hour, string Action, ApiKeyOutcome Outcome, long Count);
+
 /// <summary>One audit-log entry: a key lifecycle event or a denial. Never contains a secret.</summary>
 /// <param name="Sequence">Position in the log, from 1.</param>
 /// <param name="Time">When it happened.</param>

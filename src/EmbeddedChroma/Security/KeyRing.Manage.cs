@@ -468,6 +468,16 @@ internal sealed partial class KeyRing
         return new ApiKeyUsage(target.KeyId, lastUsed is { } at ? DateTimeOffset.FromUnixTimeMilliseconds(at) : null, counts);
     }
 
+    public IReadOnlyList<ApiKeyUsageBucket> UsageHistory(ApiKeyContext actor, string keyId, DateTimeOffset since)
+    {
+        var target = Target(actor, keyId, ChromaActions.ReadUsage);
+        FlushUsage();
+        var fromHour = Math.Max(0, (since.UtcTicks / TimeSpan.TicksPerHour) - UnixEpochHours);
+        return _file.ReadUsageHistory(target.KeyId, fromHour)
+            .Select(r => new ApiKeyUsageBucket(new DateTimeOffset((r.Hour + UnixEpochHours) * TimeSpan.TicksPerHour, TimeSpan.Zero), r.Action, r.Outcome, r.Count))
+            .ToList();
+    }
+
     public IReadOnlyList<AuditEntry> ReadAudit(ApiKeyContext actor, long afterSequence, int limit)
     {
         Authorize(actor, ChromaActions.ReadAudit, default);

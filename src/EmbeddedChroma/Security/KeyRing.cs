@@ -23,6 +23,8 @@ internal sealed partial class KeyRing : IDisposable
     // must be audited under it. Left as the key-ring hardening work shaped it.
 
     internal const string AuthenticateAction = "authenticate";
+    /// <summary>The Unix epoch in hours since 0001-01-01 (the per-hour usage record counts hours from the epoch).</summary>
+    internal const long UnixEpochHours = 621355968000000000L / TimeSpan.TicksPerHour;
     private const int MaxFailureBuckets = 10_000;
     /// <summary>The store's meter's key-ring counter (see <see cref="Telemetry"/>): key id (public), action, outcome; never the secret.</summary>
     private static Counter<long> Calls => Telemetry.KeyRingCalls;
@@ -499,7 +501,7 @@ internal sealed partial class KeyRing : IDisposable
 
             try
             {
-                _file.AddUsage(counts, lastUsed);
+                _file.AddUsage(counts, lastUsed, Now().UtcTicks / TimeSpan.TicksPerHour - UnixEpochHours);
             }
             catch (Exception ex) when (Storage.StorageErrors.IsStorageFault(ex) || ex is ChromaReadOnlyException)
             {

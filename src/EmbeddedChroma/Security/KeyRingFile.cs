@@ -127,6 +127,9 @@ internal sealed class KeyRingFile : IDisposable
                     """);
             }
 
+            // Usage by hour (added after the first rings were written, so created on open when missing; not MAC'd).
+            Exec(connection, UsageHourlySchema);
+
             return Verified(new KeyRingFile(pepper, connection) { DatabasePath = databasePath }, create);
         }
         catch (SqliteException ex) when (!create && Storage.StorageErrors.IsOutOfSpace(ex, folder))
@@ -640,8 +643,22 @@ internal sealed class KeyRingFile : IDisposable
         }
     }
 
-    /// <summary>Adds usage counts and last-used times (not security-relevant, so not MAC'd).</summary>
-    public void AddUsage(IEnumerable<(string KeyId, string Action, int Outcome, long Count)> counts, IEnumerable<(string KeyId, long At)> lastUsed)
+    private const string UsageHourlySchema = """
+        CREATE TABLE IF NOT EXISTS usage_hourly(key_id TEXT NOT NULL, hour INTEGER NOT NULL, action TEXT NOT NULL, outcome INTEGER NOT NULL,
+                                                count INTEGER NOT NULL, PRIMARY KEY(key_id, hour, action, outcome));
+        """;
+
+    /// <summary>How long per-hour usage rows are kept: older hours are removed when a flush starts a new hour.</summary>
+    public static readonly TimeSpan UsageHistoryRetention = TimeSpan.FromDays(31);
+
+    private long _prunedBeforeHour;
+
+    /// <summary>
+    /// Adds usage counts and last-used times (not security-relevant, so not MAC'd). The counts are also added to the
+    /// hour <paramref name="hour"/> (hours since the Unix epoch, UTC) of the per-hour record, whose rows older than
+    /// <see cref="UsageHistoryRetention"/> are removed once per hour.
+    /// </summary>
+    public void AddUsage(IEnumerable<(string KeyId, string Action, int Outcome, long Count)> counts, IEnumerable<(string KeyId, long At)> lastUsed, long hour)
     {
         ThrowIfReadOnly();
         lock (Sync)
@@ -658,6 +675,20 @@ internal sealed class KeyRingFile : IDisposable
                 command.Parameters.AddWithValue("$o", outcome);
                 command.Parameters.AddWithValue("$c", count);
                 command.ExecuteNonQuery();
+                command.CommandText = "INSERT INTO usage_hourly(key_id, hour, action, outcome, count) VALUES ($k, $h, $a, $o, $c) ON CONFLICT(key_id, hour, action, outcome) DO UPDATE SET count = count + excluded.count";
+                command.Parameters.AddWithValue("$h", hour);
+                command.ExecuteNonQuery();
+                command.CommandText = "INSERT INTO usage(key_id, action, outcome, count) VALUES ($k, $a, $o, $c) ON CONFLICT(key_id, action, outcome) DO UPDATE SET count = count + excluded.count";
+            }
+
+            var cutoff = hour - (long)UsageHistoryRetention.TotalHours;
+            if (cutoff > _prunedBeforeHour)
+            {
+                command.Parameters.Clear();
+                command.CommandText = "DELETE FROM usage_hourly WHERE hour < $h";
+                command.Parameters.AddWithValue("$h", cutoff);
+                command.ExecuteNonQuery();
+                _prunedBeforeHour = cutoff;
             }
 
             command.CommandText = "INSERT INTO last_used(key_id, at) VALUES ($k, $t) ON CONFLICT(key_id) DO UPDATE SET at = max(at, excluded.at)";
@@ -691,6 +722,32 @@ internal sealed class KeyRingFile : IDisposable
 
             command.CommandText = "SELECT at FROM last_used WHERE key_id = $k";
             return (counts, command.ExecuteScalar() is long at ? at : null);
+        }
+    }
+
+    /// <summary>The per-hour usage rows of <paramref name="keyId"/> from hour <paramref name="fromHour"/> on, oldest first (none when the ring predates the record and is open read-only).</summary>
+    public List<(long Hour, string Action, ApiKeyOutcome Outcome, long Count)> ReadUsageHistory(string keyId, long fromHour)
+    {
+        lock (Sync)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'usage_hourly'";
+            var result = new List<(long, string, ApiKeyOutcome, long)>();
+            if (command.ExecuteScalar() is null)
+            {
+                return result;
+            }
+
+            command.CommandText = "SELECT hour, action, outcome, count FROM usage_hourly WHERE key_id = $k AND hour >= $h ORDER BY hour, action, outcome";
+            command.Parameters.AddWithValue("$k", keyId);
+            command.Parameters.AddWithValue("$h", fromHour);
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                result.Add((reader.GetInt64(0), reader.GetString(1), (ApiKeyOutcome)reader.GetInt32(2), reader.GetInt64(3)));
+            }
+
+            return result;
         }
     }
 

@@ -50,7 +50,7 @@ public sealed class LayeringTests
         typeof(Include), typeof(GetResult), typeof(QueryResult), typeof(CollectionConfiguration), typeof(CollectionConfigurationUpdate),
         typeof(CollectionInfo), typeof(DatabaseInfo), typeof(CollectionOptions), typeof(DistanceSpace), typeof(Where), typeof(WhereDocument), typeof(FilterValue), typeof(FilterValueKind),
         typeof(ApiKeyContext), typeof(ApiKeySpec), typeof(ApiKeyInfo), typeof(ApiKeyState), typeof(ApiKeyRateLimit), typeof(ApiKeyOutcome),
-        typeof(ApiKeyUsage), typeof(CreatedApiKey), typeof(AuditEntry), typeof(AuditVerification), typeof(ChromaActions), typeof(ApiKeyScanner),
+        typeof(ApiKeyUsage), typeof(ApiKeyUsageBucket), typeof(CreatedApiKey), typeof(AuditEntry), typeof(AuditVerification), typeof(ChromaActions), typeof(ApiKeyScanner),
         typeof(DetectedApiKey),
         .. typeof(ChromaStore).Assembly.GetTypes().Where(t => typeof(ChromaException).IsAssignableFrom(t)),
     ];

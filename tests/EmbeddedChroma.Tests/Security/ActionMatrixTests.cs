@@ -175,7 +175,7 @@ public sealed class ActionMatrixTests : IDisposable
         [ChromaActions.DisableKey] = new((r, t) => { r.DisableKey(t); r.EnableKey(t); }),
         [ChromaActions.RevokeKey] = new((r, t) => r.RevokeKey(t)),
         [ChromaActions.RotateKey] = new((r, t) => r.RotateKey(t, TimeSpan.FromMinutes(5)).Key.Should().StartWith("eck_")),
-        [ChromaActions.ReadUsage] = new((r, t) => r.GetUsage(t).KeyId.Should().Be(t)),
+        [ChromaActions.ReadUsage] = new((r, t) => { r.GetUsage(t).KeyId.Should().Be(t); r.GetUsageHistory(t, DateTimeOffset.MinValue).Should().NotBeNull(); }),
         [ChromaActions.ReadAudit] = new((r, _) => { r.ReadAudit().Should().NotBeEmpty(); r.Invoking(x => x.VerifyAudit()).Should().Throw<ChromaAuthorizationException>().WithMessage("*admin key*"); }),
     };
 

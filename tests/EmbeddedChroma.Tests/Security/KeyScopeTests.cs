@@ -157,6 +157,7 @@ public sealed class KeyScopeTests : IDisposable
             nameof(KeyRingClient.RevokeKey) => () => ring.RevokeKey(target.Info.KeyId),
             nameof(KeyRingClient.RotateKey) => () => ring.RotateKey(target.Info.KeyId, TimeSpan.Zero),
             nameof(KeyRingClient.GetUsage) => () => ring.GetUsage(target.Info.KeyId),
+            nameof(KeyRingClient.GetUsageHistory) => () => ring.GetUsageHistory(target.Info.KeyId, ManualTimeProvider.Start),
             nameof(KeyRingClient.ReadAudit) => () => ring.ReadAudit(),
             nameof(KeyRingClient.VerifyAudit) => () => ring.VerifyAudit(),
             nameof(KeyRingClient.ReapplyRevocations) => () => ring.ReapplyRevocations([new AuditEntry(1, ManualTimeProvider.Start, "key.revoked", target.Info.KeyId, null, null)]),
