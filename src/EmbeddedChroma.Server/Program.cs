@@ -8,14 +8,15 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-// The ready host: dotnet run -c Release --project src/EmbeddedChroma.Server -- --path DIR [--port 8000] [--host 127.0.0.1] [--max-body-bytes N]
+// The ready host: dotnet run -c Release --project src/EmbeddedChroma.Server -- --path DIR [--port 8000] [--host 127.0.0.1] [--max-body-bytes N] [--dashboard]
 // Creates the store when DIR holds none and prints its admin key once, as "admin key: <key>" on standard output.
+// With --dashboard it also serves the keys dashboard at /dashboard/ (loopback callers only; log in with the admin key).
 // Logs (one JSON line per request, without keys) go to standard error. Ctrl+C / SIGTERM stop it gracefully: requests
 // in flight finish, then the store is closed.
 if (!HostArguments.TryParse(args, out var arguments, out var problem))
 {
     Console.Error.WriteLine(problem);
-    Console.Error.WriteLine("usage: EmbeddedChroma.Server --path DIR [--port 8000] [--host 127.0.0.1] [--max-body-bytes 33554432]");
+    Console.Error.WriteLine("usage: EmbeddedChroma.Server --path DIR [--port 8000] [--host 127.0.0.1] [--max-body-bytes 33554432] [--dashboard]");
     return 2;
 }
 
@@ -79,6 +80,20 @@ try
     });
     app.MapOpenApi();
     app.MapChroma(store, options);
+    if (arguments.Dashboard)
+    {
+        app.MapChromaDashboard(store);
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            foreach (var address in app.Urls)
+            {
+                Console.Out.WriteLine($"keys dashboard: {address.TrimEnd('/')}{ChromaDashboardEndpoints.Path}/");
+            }
+
+            Console.Out.Flush();
+        });
+    }
+
     await app.RunAsync().ConfigureAwait(false);
     return 0;
 }
@@ -88,7 +103,7 @@ finally
 }
 
 /// <summary>The ready host's command line.</summary>
-internal sealed record HostArguments(string Path, IPAddress Host, int Port, long MaxBodyBytes)
+internal sealed record HostArguments(string Path, IPAddress Host, int Port, long MaxBodyBytes, bool Dashboard = false)
 {
     public static bool TryParse(string[] args, out HostArguments parsed, out string problem)
     {
@@ -97,6 +112,12 @@ internal sealed record HostArguments(string Path, IPAddress Host, int Port, long
         string? path = null;
         for (var i = 0; i < args.Length; i++)
         {
+            if (args[i] == "--dashboard")
+            {
+                parsed = parsed with { Dashboard = true };
+                continue;
+            }
+
             var value = i + 1 < args.Length ? args[i + 1] : null;
             switch (args[i])
             {
