@@ -62,7 +62,7 @@ public sealed class ReadyHostTests : IDisposable
         }
     }
 
-    private async Task<HostProcess> StartAsync()
+    private async Task<HostProcess> StartAsync(params string[] extra)
     {
         var port = FreePort();
         var start = new ProcessStartInfo("dotnet")
@@ -71,7 +71,7 @@ public sealed class ReadyHostTests : IDisposable
             RedirectStandardError = true,
             WorkingDirectory = AppContext.BaseDirectory,
         };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "EmbeddedChroma.Server.dll"), "--path", _folder, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "EmbeddedChroma.Server.dll"), "--path", _folder, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. extra])
         {
             start.ArgumentList.Add(arg);
         }
@@ -152,6 +152,35 @@ public sealed class ReadyHostTests : IDisposable
         }
 
         second.Stdout.Should().NotContain("admin key", "the key is printed only when the store is created");
+    }
+
+    [Fact]
+    public async Task ReadyHost_serves_the_keys_dashboard_only_when_started_with_dashboard()
+    {
+        var plain = await StartAsync();
+        try
+        {
+            using var http = new HttpClient();
+            (await http.GetAsync($"http://127.0.0.1:{plain.Port}/dashboard/")).StatusCode.Should().Be(HttpStatusCode.NotFound);
+        }
+        finally
+        {
+            (await StopAsync(plain)).Should().Be(0);
+        }
+
+        var host = await StartAsync("--dashboard");
+        try
+        {
+            using var http = new HttpClient();
+            using var page = await http.GetAsync($"http://127.0.0.1:{host.Port}/dashboard/");
+            page.StatusCode.Should().Be(HttpStatusCode.OK);
+            (await page.Content.ReadAsStringAsync()).Should().Contain("/dashboard/app.js");
+            host.Stdout.Should().Contain($"keys dashboard: http://127.0.0.1:{host.Port}/dashboard/");
+        }
+        finally
+        {
+            (await StopAsync(host)).Should().Be(0);
+        }
     }
 
     [Fact]

@@ -49,6 +49,7 @@ public static class ChromaDashboardEndpoints
         group.MapGet("/", api.Run(DashboardApi.Page("index.html"), DashboardApi.Access.Public));
         group.MapGet("/app.js", api.Run(DashboardApi.Page("app.js"), DashboardApi.Access.Public));
         group.MapGet("/app.css", api.Run(DashboardApi.Page("app.css"), DashboardApi.Access.Public));
+        group.MapGet("/favicon.svg", api.Run(DashboardApi.Page("favicon.svg"), DashboardApi.Access.Public));
 
         group.MapPost("/api/login", api.Run(api.Login, DashboardApi.Access.Login));
         group.MapGet("/api/session", api.Run(DashboardApi.SessionInfo, DashboardApi.Access.Session));

@@ -210,7 +210,7 @@ internal sealed class DashboardApi
     {
         var assembly = typeof(DashboardApi).Assembly;
         var files = new Dictionary<string, (byte[], string)>(StringComparer.Ordinal);
-        foreach (var (name, type) in new[] { ("index.html", "text/html; charset=utf-8"), ("app.js", "text/javascript; charset=utf-8"), ("app.css", "text/css; charset=utf-8") })
+        foreach (var (name, type) in new[] { ("index.html", "text/html; charset=utf-8"), ("app.js", "text/javascript; charset=utf-8"), ("app.css", "text/css; charset=utf-8"), ("favicon.svg", "image/svg+xml") })
         {
             using var stream = assembly.GetManifestResourceStream("EmbeddedChroma.Server.Dashboard." + name)
                 ?? throw new InvalidOperationException($"The dashboard's resource {name} is missing from {assembly.GetName().Name}.");

@@ -91,6 +91,21 @@ public sealed class DashboardApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Login_sets_a_Secure_session_cookie_when_served_over_https()
+    {
+        await using var host = await DashboardFixture.StartAsync(https: true);
+        using var client = host.Client();
+
+        var (status, _, response) = await client.LoginAsync(host.AdminKey);
+
+        host.BaseAddress.Scheme.Should().Be("https");
+        status.Should().Be(HttpStatusCode.OK);
+        var parts = response.Headers.GetValues("Set-Cookie").Single().Split(';', StringSplitOptions.TrimEntries);
+        parts.Should().Contain("secure").And.Contain("httponly").And.Contain("samesite=strict").And.Contain("path=/dashboard");
+        (await client.GetAsync("/dashboard/api/keys")).Status.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
     public async Task Login_answers_401_and_sets_no_cookie_when_key_is_wrong_or_not_an_admin_key()
     {
         var admin = await LoggedIn();

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -53,13 +55,19 @@ public sealed class DashboardFixture : IAsyncDisposable
 
     public ManualClock Clock { get; }
 
-    public static async Task<DashboardFixture> StartAsync(Func<ChromaDashboardOptions, ChromaDashboardOptions>? configure = null, IPAddress? pretendRemote = null, TimeProvider? storeTime = null)
+    public static async Task<DashboardFixture> StartAsync(Func<ChromaDashboardOptions, ChromaDashboardOptions>? configure = null, IPAddress? pretendRemote = null, TimeProvider? storeTime = null, bool https = false)
     {
         var folder = Path.Combine(Path.GetTempPath(), "ec-dash-" + Guid.NewGuid().ToString("N"));
         var store = ChromaStore.Create(folder, out var adminKey, storeTime is null ? null : new ChromaStoreOptions { TimeProvider = storeTime });
         var clock = new ManualClock();
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, listen =>
+        {
+            if (https)
+            {
+                listen.UseHttps(SelfSignedLoopbackCertificate());
+            }
+        }));
         builder.Logging.ClearProviders();
         var app = builder.Build();
         if (pretendRemote is not null)
@@ -77,6 +85,18 @@ public sealed class DashboardFixture : IAsyncDisposable
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new DashboardFixture(folder, store, adminKey, app, new Uri(address), clock);
+    }
+
+    /// <summary>A throwaway certificate for 127.0.0.1 (the test client accepts it).</summary>
+    private static X509Certificate2 SelfSignedLoopbackCertificate()
+    {
+        using var rsa = RSA.Create(2048);
+        var request = new CertificateRequest("CN=127.0.0.1", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pfx), null);
     }
 
     /// <summary>A browser-like client: its own cookie jar, and the page's Origin on every request.</summary>
@@ -105,7 +125,13 @@ public sealed class DashboardClient : IDisposable
     public DashboardClient(DashboardFixture host)
     {
         Cookies = new CookieContainer();
-        _http = new HttpClient(new HttpClientHandler { CookieContainer = Cookies, UseCookies = true, AllowAutoRedirect = false })
+        _http = new HttpClient(new HttpClientHandler
+        {
+            CookieContainer = Cookies,
+            UseCookies = true,
+            AllowAutoRedirect = false,
+            ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator,
+        })
         {
             BaseAddress = host.BaseAddress,
             Timeout = TimeSpan.FromSeconds(60),

@@ -6,6 +6,7 @@
   const $ = (id) => document.getElementById(id);
   const api = '/dashboard/api';
   let csrf = null;
+  let me = null;
   let keys = [];
   let dialogKey = null;
 
@@ -45,6 +46,7 @@
 
   function loggedIn(session) {
     csrf = session.csrf;
+    me = session.keyId;
     $('who-name').textContent = session.keyName + ' (' + session.keyId + ')';
     $('who').hidden = false; $('login-view').hidden = true; $('app-view').hidden = false;
     show('');
@@ -60,9 +62,10 @@
       const buttons = el('td', {});
       const live = k.state !== 'Revoked';
       if (live && (k.state === 'Active')) buttons.append(button('Roll', 'roll', k));
-      if (live && k.state !== 'Disabled') buttons.append(button('Disable', 'disable', k));
+      // The session's own key can be rolled but not disabled or revoked from here (that would end this session).
+      if (live && k.state !== 'Disabled' && k.id !== me) buttons.append(button('Disable', 'disable', k));
       if (k.state === 'Disabled') buttons.append(button('Enable', 'enable', k));
-      if (live) buttons.append(button('Revoke', 'revoke', k));
+      if (live && k.id !== me) buttons.append(button('Revoke', 'revoke', k));
       buttons.append(button('Usage', 'usage', k));
       const row = el('tr', {}, el('td', {}, k.name), el('td', { className: 'mono' }, k.id),
         el('td', { className: 'mono' }, k.resources.join(', ')), el('td', { className: 'mono' }, k.actions.join(', ')),
@@ -90,7 +93,7 @@
     if (action === 'usage') { $('usage-key').value = key.id; selectTab('usage'); return; }
     if (action === 'roll' || action === 'revoke') {
       const dialog = $(action + '-dialog');
-      dialog.querySelector('.dialog-key').textContent = key.name;
+      dialog.querySelector('.dialog-key').textContent = key.name + ' (' + key.id + ')';
       dialog.showModal();
       return;
     }
@@ -142,15 +145,15 @@
     }
     const totals = grid.map((m) => [...m.values()].reduce((a, c) => a + c, 0));
     const max = Math.max(1, ...totals);
-    const step = Math.pow(10, Math.floor(Math.log10(max)));
-    const top = Math.ceil(max / step) * step;
+    const ticks = Math.min(4, max), raw = max / ticks, mag = Math.pow(10, Math.floor(Math.log10(raw)));
+    const tickStep = [1, 2, 5, 10].map((m) => m * mag).find((v) => v >= raw), top = tickStep * ticks;
     const W = 960, H = 260, L = 48, R = 12, T = 12, B = 40, plotW = W - L - R, plotH = H - T - B, barW = plotW / hours;
     const root = svg('svg', { viewBox: `0 0 ${W} ${H + 24 + 18 * Math.ceil(actions.length / 4)}`, role: 'img', 'aria-label': 'calls per hour' });
     root.setAttribute('data-total', String(totals.reduce((a, c) => a + c, 0)));
-    for (let t = 0; t <= 4; t++) {
-      const y = T + plotH - (plotH * t) / 4;
+    for (let t = 0; t <= ticks; t++) {
+      const y = T + plotH - (plotH * t) / ticks;
       root.append(svg('line', { x1: L, x2: W - R, y1: y, y2: y, stroke: '#e3e6ec' }));
-      root.append(svg('text', { x: L - 6, y: y + 4, 'text-anchor': 'end' }, String(Math.round((top * t) / 4))));
+      root.append(svg('text', { x: L - 6, y: y + 4, 'text-anchor': 'end' }, String(t * tickStep)));
     }
     grid.forEach((m, i) => {
       let y = T + plotH;
