@@ -32,6 +32,7 @@ public sealed class GatedEntryPointTests : IDisposable
         [typeof(int?)] = () => 1,
         [typeof(long)] = () => 0L,
         [typeof(TimeSpan)] = () => TimeSpan.FromMinutes(1),
+        [typeof(DateTimeOffset)] = () => DateTimeOffset.MinValue,
         [typeof(CancellationToken)] = () => CancellationToken.None,
         [typeof(Include)] = () => Include.Metadatas,
         [typeof(IReadOnlyList<string>)] = () => new[] { "a" },
