@@ -25,6 +25,9 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = Chromium.Path, Args = ["--no-sandbox"], Headless = true });
         await using var context = await browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 }, BaseURL = host.BaseAddress.ToString() });
+        // Generous waits: CI runs every test assembly at once on two cores (a passing run takes about 12 s).
+        SetDefaultExpectTimeout(20_000);
+        context.SetDefaultTimeout(30_000);
         var page = await context.NewPageAsync();
         // Script errors and CSP refusals (chromium logs a 401 answer as "Failed to load resource": the page's own
         // session probe before login, which is expected).
