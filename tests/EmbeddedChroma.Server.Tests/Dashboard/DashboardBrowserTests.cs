@@ -59,7 +59,8 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
         async Task Shot(string name)
         {
             var file = Path.Combine(Artifacts, name + ".png");
-            await page.ScreenshotAsync(new() { Path = file, FullPage = true });
+            // A screenshot is a file: the one-time secret and the login field are masked, so no key is ever written.
+            await page.ScreenshotAsync(new() { Path = file, FullPage = true, Mask = [page.Locator("#secret-value"), page.Locator("#login-key")] });
             output.WriteLine($"screenshot: {file}");
         }
 
