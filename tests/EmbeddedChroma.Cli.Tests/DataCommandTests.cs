@@ -158,22 +158,22 @@ public sealed class DataCommandTests : IDisposable
     public void Query_by_vector_returns_nearest_first_and_refuses_bad_input_with_exit_1()
     {
         File.WriteAllLines(_store.File("v.jsonl"), Records(50));
-        _store.Run("import", _store.File("v.jsonl"), "--collection", "v", "--create").ExitCode.Should().Be(0);
+        _store.Run("import", _store.File("v.jsonl"), "--collection", "vecs", "--create").ExitCode.Should().Be(0);
 
-        var hits = Json(_store.Run("query", "--vector", "[0.1, 0.2, 0.3, 0.4]", "--collection", "v", "--n-results", "5", "--where", "{\"tag\": \"fizz\"}", "--json"));
+        var hits = Json(_store.Run("query", "--vector", "[0.1, 0.2, 0.3, 0.4]", "--collection", "vecs", "--n-results", "5", "--where", "{\"tag\": \"fizz\"}", "--json"));
         hits.GetArrayLength().Should().Be(5);
         var distances = hits.EnumerateArray().Select(h => h.GetProperty("distance").GetDouble()).ToList();
         distances.Should().BeInAscendingOrder();
         hits.EnumerateArray().Should().OnlyContain(h => h.GetProperty("metadata").GetProperty("tag").GetString() == "fizz");
-        _store.Run("query", "--vector", "[0.1, 0.2, 0.3, 0.4]", "--collection", "v").Stdout.Should().Contain("distance");
+        _store.Run("query", "--vector", "[0.1, 0.2, 0.3, 0.4]", "--collection", "vecs").Stdout.Should().Contain("distance");
 
-        _store.Run("query", "--vector", "[0.1, 0.2]", "--collection", "v").ExitCode.Should().Be(1, "the dimension is 4");
-        _store.Run("query", "--vector", "[0.1, 0.2, 0.3, 0.4]", "--collection", "v", "--where", "{\"tag\": {\"$bogus\": 1}}").ExitCode.Should().Be(1);
-        _store.Run("query", "--collection", "v").ExitCode.Should().Be(1, "neither a text nor a vector");
+        _store.Run("query", "--vector", "[0.1, 0.2]", "--collection", "vecs").ExitCode.Should().Be(1, "the dimension is 4");
+        _store.Run("query", "--vector", "[0.1, 0.2, 0.3, 0.4]", "--collection", "vecs", "--where", "{\"tag\": {\"$bogus\": 1}}").ExitCode.Should().Be(1);
+        _store.Run("query", "--collection", "vecs").ExitCode.Should().Be(1, "neither a text nor a vector");
         _store.Run("query", "--vector", "[1,2,3,4]", "--collection", "nope").ExitCode.Should().Be(2);
-        _store.Run("import", _store.File("missing.jsonl"), "--collection", "v").ExitCode.Should().Be(2);
+        _store.Run("import", _store.File("missing.jsonl"), "--collection", "vecs").ExitCode.Should().Be(2);
         File.WriteAllText(_store.File("typo.jsonl"), "{\"id\": \"a\", \"embeddings\": [1,2,3,4]}\n");
-        var typo = _store.Run("import", _store.File("typo.jsonl"), "--collection", "v");
+        var typo = _store.Run("import", _store.File("typo.jsonl"), "--collection", "vecs");
         typo.ExitCode.Should().Be(1);
         typo.Stderr.Should().Contain("unknown field 'embeddings'");
     }

@@ -37,8 +37,10 @@ public sealed class HelpTests
     [Fact]
     public void Shell_completion_offers_the_action_names_when_completing_actions()
     {
-        var result = CliRunner.Run(["[suggest]", "keys", "create", "--actions", ""]);
+        // What dotnet-suggest's shell scripts send: [suggest:CURSOR] "the command line typed so far".
+        const string typed = "keys create --actions coll";
+        var result = CliRunner.Run([$"[suggest:{typed.Length}]", typed]);
         result.ExitCode.Should().Be(0, result.ToString());
-        result.Stdout.Should().Contain("collection:query").And.Contain("keyring:create_key");
+        result.Stdout.Should().Contain("collection:query").And.Contain("collection:add").And.NotContain("keyring:create_key", "only what starts with the typed text");
     }
 }

@@ -18,7 +18,14 @@ internal static class ImportCommand
 
     public static Command Create()
     {
-        var file = new Argument<string>("FILE") { Description = "JSON Lines (.jsonl) or CSV (.csv) file; '-' reads standard input." };
+        var file = new Argument<string>("FILE")
+        {
+            Description = """
+                JSON Lines (.jsonl) or CSV (.csv) file; '-' reads standard input.
+                JSON Lines: one object per line, {"id": "...", "embedding": [..], "document": "...", "metadata": {..}, "uri": "..."}; id and an embedding or a document are required (a document alone is embedded by the collection's embedding function).
+                CSV: a header row; columns id, document, embedding (a JSON array), uri, metadata (a JSON object); any other column becomes a metadata key (integers, floats, true/false typed; empty = absent).
+                """,
+        };
         var format = new Option<string?>("--format") { Description = "jsonl or csv (default: from the file's extension, else jsonl).", HelpName = "FORMAT" };
         format.AcceptOnlyFromAmong("jsonl", "csv");
         var onExisting = new Option<string>("--on-existing")
@@ -30,11 +37,7 @@ internal static class ImportCommand
         onExisting.AcceptOnlyFromAmong("skip", "upsert", "fail");
         var batchSize = new Option<int>("--batch-size") { Description = "Records per write (each batch is all or nothing).", DefaultValueFactory = _ => 256, HelpName = "N" };
         var create = new Option<bool>("--create") { Description = "Create the collection when it does not exist (it remembers Chroma's default embedding function)." };
-        var command = new Command("import", """
-            Import records from JSON Lines or CSV.
-            JSON Lines: one object per line: {"id": "...", "embedding": [..], "document": "...", "metadata": {..}, "uri": "..."}; id and one of embedding/document are required.
-            CSV: a header row; columns id, document, embedding (a JSON array), uri, metadata (a JSON object); any other column becomes a metadata key (integers, floats, true/false typed; empty = absent).
-            """)
+        var command = new Command("import", "Import records from JSON Lines or CSV (see FILE); resumable: ids already there are skipped.")
         {
             file, Cli.Store, Cli.Collection, Cli.Tenant, Cli.Database, format, onExisting, batchSize, create, Cli.Json,
         };
