@@ -67,7 +67,7 @@ public sealed partial class MaintenanceCommandTests : IDisposable
     }
 
     [Fact]
-    public void Compact_removes_the_dead_slots_of_deleted_records_and_reports_them_as_json()
+    public void Compact_reports_each_collections_records_slots_and_bytes_as_json_and_exits_2_for_a_missing_collection()
     {
         File.WriteAllLines(_store.File("more.jsonl"), Enumerable.Range(0, 10).Select(i => $"{{\"id\": \"r{i}\", \"embedding\": [0, 0, {i}]}}"));
         _store.Run("import", _store.File("more.jsonl"), "--collection", "books", "--on-existing", "upsert").ExitCode.Should().Be(0);

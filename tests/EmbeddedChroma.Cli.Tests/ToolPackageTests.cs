@@ -33,7 +33,7 @@ public sealed class ToolPackageTests : IDisposable
         var tools = Path.Combine(_root, "tools");
 
         // The test's own build of the tool (same configuration) is packed as it is: no second build of the solution.
-        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Name;
+        var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
         Run(repository, "pack", Path.Combine(repository, "src/EmbeddedChroma.Cli/EmbeddedChroma.Cli.csproj"), "-c", configuration, "--no-build", "-o", feed, $"-p:PackageVersion={_version}", "-nologo");
         File.Exists(Path.Combine(feed, $"EmbeddedChroma.Cli.{_version}.nupkg")).Should().BeTrue();
 
