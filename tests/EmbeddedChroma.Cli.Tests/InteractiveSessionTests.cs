@@ -20,7 +20,7 @@ public sealed class InteractiveSessionTests : IDisposable
     [Fact]
     public void Import_in_a_terminal_prompts_for_the_key_without_echo_and_shows_a_progress_bar()
     {
-        File.Exists("/usr/bin/tmux").Should().BeTrue("tmux (Debian's package) drives the pseudo-terminal");
+        EnsureTmux();
         File.WriteAllLines(_store.File("r.jsonl"), Enumerable.Range(0, 2000).Select(i => $"{{\"id\": \"r{i}\", \"embedding\": [{i % 7}, 1, {i % 3}]}}"));
         var script = _store.File("session.sh");
         File.WriteAllText(script, $"""
@@ -47,6 +47,18 @@ public sealed class InteractiveSessionTests : IDisposable
         screen.Should().Contain("Imported 2000 records into 'books'");
         screen.Should().NotContain(_store.AdminKey[4..20], "the key is never shown");
         ApiKeyScanner.Find(screen).Should().BeEmpty();
+    }
+
+    /// <summary>tmux is Debian's package; a fresh CI machine (root, with access to Debian's mirrors) installs it here.</summary>
+    private static void EnsureTmux()
+    {
+        if (!File.Exists("/usr/bin/tmux") && Environment.UserName == "root")
+        {
+            using var install = Process.Start("sh", ["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux"]);
+            install.WaitForExit();
+        }
+
+        File.Exists("/usr/bin/tmux").Should().BeTrue("tmux (Debian's package) drives the pseudo-terminal: apt-get install tmux");
     }
 
     private string WaitFor(string text)
