@@ -14,7 +14,9 @@ internal static class Program
         }
 
         var root = Cli.Build();
-        var configuration = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+        // Ctrl+C/SIGTERM cancel the command's token; the command then finishes its current step (an import its batch, serve
+        // its requests in flight, then the store is closed). System.CommandLine's default 2 s grace is too short for that.
+        var configuration = new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = TimeSpan.FromSeconds(60) };
         return await root.Parse(args).InvokeAsync(configuration).ConfigureAwait(false);
     }
 }

@@ -112,6 +112,48 @@ public sealed class DataCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Import_exits_130_and_keeps_its_finished_batches_when_interrupted_and_resumes_when_run_again()
+    {
+        var file = _store.File("big.jsonl");
+        File.WriteAllLines(file, Enumerable.Range(0, 10_000).Select(i => $"{{\"id\": \"r{i}\", \"embedding\": [{i % 13}, 1, {i % 7}, 0]}}"));
+        var start = CliRunner.Start(["import", file, "--store", _store.Path_, "--collection", "big", "--create", "--batch-size", "50"], _store.AdminKey, null);
+        using var import = System.Diagnostics.Process.Start(start)!;
+        var stderrTask = import.StandardError.ReadToEndAsync();
+        var stdoutTask = import.StandardOutput.ReadToEndAsync();
+
+        // The first batch is written once the collection's vector file exists: the command is running, Ctrl+C is its to handle.
+        var vectors = Path.Combine(_store.Path_, "vectors");
+        using (var waited = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        {
+            while (!(Directory.Exists(vectors) && Directory.EnumerateFiles(vectors, "*.vec").Any()) && !import.HasExited)
+            {
+                await Task.Delay(50, waited.Token);
+            }
+        }
+
+        import.HasExited.Should().BeFalse("10,000 records in batches of 50 take longer than the first batch");
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", import.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using (var exited = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        {
+            await import.WaitForExitAsync(exited.Token);
+        }
+
+        var stderr = await stderrTask;
+        await stdoutTask;
+        import.ExitCode.Should().Be(130, stderr);
+        stderr.Should().Contain("Interrupted after").And.Contain("run the same command again");
+
+        var resumed = Json(_store.Run("import", file, "--collection", "big", "--batch-size", "1000", "--json"));
+        resumed.GetProperty("skipped").GetInt64().Should().BePositive("the batches written before Ctrl+C were kept");
+        (resumed.GetProperty("skipped").GetInt64() + resumed.GetProperty("written").GetInt64()).Should().Be(10_000);
+        Json(_store.Run("collections", "info", "big", "--json")).GetProperty("records").GetString().Should().Be("10000");
+    }
+
+    [Fact]
     public void Import_reads_csv_with_typed_metadata_columns_and_json_embedding_cells()
     {
         var csv = new StringBuilder();
