@@ -93,10 +93,13 @@ public sealed partial class MaintenanceCommandTests : IDisposable
         _store.Run("backup", Path.Combine(_store.Path_, "inside")).ExitCode.Should().Be(1);
     }
 
-    [Fact]
-    public async Task Serve_answers_chroma_requests_holds_the_store_and_stops_gracefully_when_sent_sigint()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Serve_answers_chroma_requests_holds_the_store_and_stops_gracefully_when_sent_sigint(bool dashboard)
     {
-        var start = CliRunner.Start(["serve", "--store", _store.Path_, "--port", "0"], key: null, workingDirectory: null);
+        string[] arguments = dashboard ? ["serve", "--store", _store.Path_, "--port", "0", "--dashboard"] : ["serve", "--store", _store.Path_, "--port", "0"];
+        var start = CliRunner.Start(arguments, key: null, workingDirectory: null);
         using var server = Process.Start(start)!;
         var address = new TaskCompletionSource<string>();
         var stderr = new System.Text.StringBuilder();
@@ -129,6 +132,16 @@ public sealed partial class MaintenanceCommandTests : IDisposable
             using var response = await http.SendAsync(request);
             response.StatusCode.Should().Be(HttpStatusCode.OK);
             (await http.GetAsync("/api/v2/heartbeat")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+            using (var page = await http.GetAsync("/dashboard/"))
+            {
+                // The keys page (its login form) only with --dashboard.
+                page.StatusCode.Should().Be(dashboard ? HttpStatusCode.OK : HttpStatusCode.NotFound);
+                if (dashboard)
+                {
+                    page.Content.Headers.ContentType!.MediaType.Should().Be("text/html");
+                    (await page.Content.ReadAsStringAsync()).Should().Contain("login");
+                }
+            }
 
             var busy = _store.Run("stats");
             busy.ExitCode.Should().Be(6, "serve holds the store: " + busy);

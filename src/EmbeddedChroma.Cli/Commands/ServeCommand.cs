@@ -22,7 +22,8 @@ internal static class ServeCommand
         var host = new Option<string>("--host") { Description = "The address to listen on (default: loopback only). 0.0.0.0 exposes the store to the network.", DefaultValueFactory = _ => "127.0.0.1", HelpName = "ADDRESS" };
         var port = new Option<int>("--port") { Description = "The port (0: any free port).", DefaultValueFactory = _ => 8000, HelpName = "PORT" };
         var maxBody = new Option<long>("--max-body-bytes") { Description = "Largest request body.", DefaultValueFactory = _ => ChromaServerOptions.DefaultMaxRequestBodyBytes, HelpName = "N" };
-        var command = new Command("serve", "Serve the store over Chroma's HTTP API v2 (the chromadb clients work against it); Ctrl+C stops it.") { Cli.Store, host, port, maxBody };
+        var dashboard = new Option<bool>("--dashboard") { Description = "Also serve the keys dashboard at /dashboard/ (loopback callers only; log in with the admin key)." };
+        var command = new Command("serve", "Serve the store over Chroma's HTTP API v2 (the chromadb clients work against it); Ctrl+C stops it.") { Cli.Store, host, port, maxBody, dashboard };
         Cli.SetAction(command, async (parse, cancellationToken) =>
         {
             if (!IPAddress.TryParse(parse.GetRequiredValue(host), out var address))
@@ -38,10 +39,18 @@ internal static class ServeCommand
 
             var path = Session.RequireStore(parse.GetRequiredValue(Cli.Store));
             using var store = ChromaStore.Open(path);
-            await using var app = BuildApp(store, new IPEndPoint(address, listen), new ChromaServerOptions { MaxRequestBodyBytes = parse.GetValue(maxBody) });
+            await using var app = BuildApp(store, new IPEndPoint(address, listen), new ChromaServerOptions { MaxRequestBodyBytes = parse.GetValue(maxBody) }, parse.GetValue(dashboard));
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
             Terminal.Note($"Serving '{path}' on {string.Join(", ", addresses)} (Chroma API at /api/v2); Ctrl+C stops.");
+            if (parse.GetValue(dashboard))
+            {
+                foreach (var served in addresses)
+                {
+                    Terminal.Note($"Keys dashboard: {served.TrimEnd('/')}{ChromaDashboardEndpoints.Path}/");
+                }
+            }
+
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
             try
             {
@@ -58,8 +67,8 @@ internal static class ServeCommand
         return command;
     }
 
-    /// <summary>The host: Kestrel on one endpoint, warnings to standard error, the Chroma routes. One more Map call fits here.</summary>
-    internal static WebApplication BuildApp(ChromaStore store, IPEndPoint endpoint, ChromaServerOptions options)
+    /// <summary>The host: Kestrel on one endpoint, warnings to standard error, the Chroma routes and, when asked, the keys dashboard.</summary>
+    internal static WebApplication BuildApp(ChromaStore store, IPEndPoint endpoint, ChromaServerOptions options, bool dashboard = false)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -77,6 +86,11 @@ internal static class ServeCommand
         builder.Services.Configure<Microsoft.Extensions.Hosting.ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         var app = builder.Build();
         app.MapChroma(store, options);
+        if (dashboard)
+        {
+            app.MapChromaDashboard(store);
+        }
+
         return app;
     }
 }
