@@ -217,11 +217,15 @@ public static class ChromaEndpoints
         using var body = await call.BodyAsync();
         var root = body.RootElement;
         var name = WireReader.RequiredString(root, "name");
-        var options = new CollectionOptions
+        var metadata = WireReader.Metadata(root, "metadata");
+        var configuration = ConfigurationReader.ForCreate(root, "configuration");
+        if (ConfigurationReader.EmbeddingFunction(root, "configuration") is { } function)
         {
-            Metadata = WireReader.Metadata(root, "metadata"),
-            Configuration = ConfigurationReader.ForCreate(root, "configuration"),
-        };
+            // Sent without an index section, the legacy hnsw:* metadata still sets the index (as on Chroma's server).
+            configuration = (configuration ?? CollectionConfiguration.FromLegacyMetadata(metadata) ?? new CollectionConfiguration()) with { EmbeddingFunction = function };
+        }
+
+        var options = new CollectionOptions { Metadata = metadata, Configuration = configuration };
         var client = call.Client();
         var collection = WireReader.OptionalBool(root, "get_or_create") ? client.GetOrCreateCollection(name, options) : client.CreateCollection(name, options);
         await call.Json(200, w => WireWriter.Collection(w, collection));

@@ -129,12 +129,21 @@ public sealed class PackageConsumerTests : IDisposable
         assets.Should().NotContain("\"type\": \"project\"");
     }
 
-    /// <summary>The nupkg holds the assembly with its XML docs, the README and the licence expression, and declares its dependency.</summary>
+    /// <summary>The nupkg holds the assembly with its XML docs, the README, the licence expression and the LICENSE text, and declares its dependency.</summary>
     private void CheckPackage(string path, string id, string? dependsOn)
     {
         using var zip = ZipFile.OpenRead(path);
         var entries = zip.Entries.Select(e => e.FullName).ToList();
         entries.Should().Contain($"lib/net10.0/{id}.dll").And.Contain($"lib/net10.0/{id}.xml").And.Contain("README.md");
+        // The licence text travels with the expression: the repository's LICENSE, the Apache License 2.0.
+        entries.Should().Contain("LICENSE");
+        using (var licence = new StreamReader(zip.GetEntry("LICENSE")!.Open()))
+        {
+            var text = licence.ReadToEnd();
+            text.Should().Contain("Apache License").And.Contain("Version 2.0, January 2004").And.Contain("EmbeddedChroma contributors");
+            text.Should().Be(File.ReadAllText(Path.Combine(RepositoryRoot(), "LICENSE")));
+        }
+
         using var nuspecStream = zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open();
         var nuspec = XDocument.Load(nuspecStream);
         XNamespace ns = nuspec.Root!.Name.Namespace;

@@ -42,10 +42,39 @@ public sealed record CollectionConfiguration
         CheckRange(nameof(EfConstruction), "ef_construction", EfConstruction, 1, 100_000);
         CheckRange(nameof(EfSearch), "ef_search", EfSearch, 1, MaxEfSearch);
         CheckRange(nameof(MaxNeighbors), "max_neighbors", MaxNeighbors, 2, MaxMaxNeighbors);
-        if (EmbeddingFunction is { } function && (function.Type is not ("known" or "legacy") || (function.Type == "known" && string.IsNullOrEmpty(function.Name))))
+        if (EmbeddingFunction is { } function && (function.Type is not ("known" or "legacy" or "unknown") || (function.Type == "known" && string.IsNullOrEmpty(function.Name))))
         {
-            throw new ChromaValidationException($"configuration.embedding_function: type must be 'known' (with a name) or 'legacy', got '{Internal.Echo.Text(function.Type)}'.");
+            throw new ChromaValidationException($"configuration.embedding_function: type must be 'known' (with a name), 'legacy' or 'unknown', got '{Internal.Echo.Text(function.Type)}'.");
         }
+
+        if (EmbeddingFunction?.Config is { } config)
+        {
+            CheckConfigObject(config);
+        }
+    }
+
+    /// <summary>An embedding function's <c>config</c> must be a JSON object (Chroma's form).</summary>
+    private static void CheckConfigObject(string config)
+    {
+        if (ApiKeyScanner.ContainsKeyShaped(config))
+        {
+            // Never stored, never repeated: an EmbeddedChroma key has no place in a collection's configuration.
+            throw new ChromaValidationException("configuration.embedding_function.config holds an EmbeddedChroma API key; keys are never stored in a configuration.");
+        }
+
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(config);
+            if (document.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object)
+            {
+                return;
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+        }
+
+        throw new ChromaValidationException($"configuration.embedding_function.config must be a JSON object, got '{Internal.Echo.Text(config, 200)}'.");
     }
 
     internal static void CheckRange(string property, string chromaName, int value, int min, int max)

@@ -58,6 +58,49 @@ internal static class ConfigurationReader
         return result;
     }
 
+    /// <summary>
+    /// The <c>embedding_function</c> of a create request's configuration (Chroma's forms: <c>{"type":"known","name":…,
+    /// "config":{…}}</c>, <c>{"type":"legacy"}</c>, <c>{"type":"unknown"}</c>), or <see langword="null"/> when none is
+    /// sent. The collection remembers it and get/list return it, as on Chroma's server.
+    /// </summary>
+    public static EmbeddingFunctionConfiguration? EmbeddingFunction(JsonElement body, string name)
+    {
+        if (WireReader.Field(body, name) is not { } configuration)
+        {
+            return null;
+        }
+
+        Object(configuration, name);
+        var field = $"{name}.embedding_function";
+        if (WireReader.Field(configuration, "embedding_function") is not { } function)
+        {
+            return null;
+        }
+
+        Object(function, field);
+        var type = WireReader.Field(function, "type") is { ValueKind: JsonValueKind.String } t ? t.GetString()! : throw WireException.Shape($"{field}.type", "missing field `type` (a string)");
+        switch (type)
+        {
+            case "legacy":
+                return EmbeddingFunctionConfiguration.Legacy;
+            case "unknown":
+                return new EmbeddingFunctionConfiguration("unknown", null);
+            case "known":
+                var functionName = WireReader.Field(function, "name") is { ValueKind: JsonValueKind.String } n ? n.GetString()! : throw WireException.Shape($"{field}.name", "missing field `name` (a string)");
+                if (WireReader.Field(function, "config") is not { } config)
+                {
+                    throw WireException.Shape($"{field}.config", "missing field `config` (an object)");
+                }
+
+                Object(config, $"{field}.config");
+                return config.EnumerateObject().Any() || functionName != EmbeddingFunctions.DefaultName
+                    ? new EmbeddingFunctionConfiguration("known", functionName) { Config = config.EnumerateObject().Any() ? config.GetRawText() : null }
+                    : EmbeddingFunctionConfiguration.Default;
+            default:
+                throw WireException.Shape($"{field}.type", $"unknown variant `{type}`, expected one of `legacy`, `known`, `unknown`");
+        }
+    }
+
     /// <summary>The configuration change of a modify request, or <see langword="null"/>.</summary>
     public static CollectionConfigurationUpdate? ForModify(JsonElement body, string name)
     {

@@ -28,7 +28,16 @@ internal static class WireWriter
         w.WriteNumber("sync_threshold", 1000);
         w.WriteEndObject();
         w.WriteNull("spann");
-        w.WriteNull("embedding_function");
+        if (configuration.EmbeddingFunction is { } function)
+        {
+            // What the collection remembers, in Chroma's form (a client sent it, or the embedded store chose it).
+            w.WritePropertyName("embedding_function");
+            w.WriteRawValue(function.ToJson());
+        }
+        else
+        {
+            w.WriteNull("embedding_function");
+        }
         w.WriteEndObject();
         w.WriteNull("schema");
         w.WritePropertyName("metadata");

@@ -107,11 +107,39 @@ public sealed partial class ChromaClient
         }
     }
 
-    private BackupResult BackupCore(string destinationFolder)
+    private BackupResult BackupCore(string destinationFolder, ProgressReporter? progress = null)
     {
         Gate(ChromaActions.SystemBackup, default);
         RequireAdmin("back up the store: a backup copies every tenant and the key ring with its pepper");
-        return Store.BackupTo(destinationFolder);
+        return Store.BackupTo(destinationFolder, progress);
+    }
+
+    /// <summary>
+    /// <see cref="Backup(string)"/> reporting the pages of the SQLite file copied to <paramref name="progress"/>
+    /// (<see cref="ChromaProgress"/>: operation <c>"backup"</c>, unit <c>"pages"</c>; the key ring and the vector files
+    /// are copied before the first page) and stopping when <paramref name="cancellationToken"/> is cancelled.
+    /// </summary>
+    /// <remarks>
+    /// A backup that is cancelled (or fails) leaves nothing behind: a destination folder it created is deleted, an empty
+    /// one it was given is emptied again; the store itself is never changed by a backup. Once the copy is complete the
+    /// final rename is not interrupted, and the final report (<c>Total</c> of <c>Total</c>) follows it.
+    /// </remarks>
+    /// <exception cref="ChromaValidationException">The destination is not a new or empty folder outside the store.</exception>
+    /// <exception cref="ChromaAuthorizationException">The key lacks the action or is not an admin key.</exception>
+    /// <exception cref="ChromaBackupException">Writing the copy failed; nothing is left in the destination.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before the copy was complete; nothing is left
+    /// in the destination. Besides <see cref="ChromaException"/>s it is the one exception a call lets through.</exception>
+    public BackupResult Backup(string destinationFolder, IProgress<ChromaProgress>? progress, CancellationToken cancellationToken = default)
+    {
+        using var op = Telemetry.Start(Telemetry.Ops.Backup, null, null, null);
+        try
+        {
+            return BackupCore(destinationFolder, ProgressReporter.Create(Telemetry.Ops.Backup, "pages", progress, cancellationToken));
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
     }
 
     /// <summary>Store-wide operations that copy or inspect the whole store need an admin key, not a data key.</summary>
@@ -146,11 +174,38 @@ public sealed partial class ChromaClient
         }
     }
 
-    private void VerifyIntegrityCore()
+    /// <summary>
+    /// <see cref="VerifyIntegrity()"/> reporting the records checked to <paramref name="progress"/>
+    /// (<see cref="ChromaProgress"/>: operation <c>"verify_integrity"</c>, unit <c>"records"</c>; SQLite's page check runs
+    /// first, before the first report) and stopping when <paramref name="cancellationToken"/> is cancelled.
+    /// </summary>
+    /// <remarks>
+    /// The check reads; cancelled, it stops where it is and the store is as before (derived filter data it found damaged
+    /// and already rebuilt stays rebuilt: each rebuild is its own transaction). SQLite's page check is interrupted too.
+    /// </remarks>
+    /// <exception cref="ChromaCorruptStoreException">The file is damaged (see <see cref="VerifyIntegrity()"/>).</exception>
+    /// <exception cref="ChromaAuthorizationException">The key lacks the action or is not an admin key.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before the check finished. Besides
+    /// <see cref="ChromaException"/>s it is the one exception a call lets through.</exception>
+    public void VerifyIntegrity(IProgress<ChromaProgress>? progress, CancellationToken cancellationToken = default)
+    {
+        using var op = Telemetry.Start(Telemetry.Ops.VerifyIntegrity, null, null, null);
+        try
+        {
+            VerifyIntegrityCore(ProgressReporter.Create(Telemetry.Ops.VerifyIntegrity, "records", progress, cancellationToken));
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
+
+    private void VerifyIntegrityCore(ProgressReporter? progress = null)
     {
         Gate(ChromaActions.VerifyIntegrity, default);
         RequireAdmin("check the whole store: the check reads every tenant's data and holds the store's write lock meanwhile");
-        var problems = Store.InRead(() => Store.Db.Check(full: true));
+        progress?.ThrowIfCancellationRequested();
+        var problems = Store.InRead(() => Store.Db.Check(full: true, progress?.Token ?? default));
         var filterData = problems.Where(Engine.Catalog.IsFilterDataProblem).ToList();
         if (problems.Count > filterData.Count)
         {
@@ -158,10 +213,12 @@ public sealed partial class ChromaClient
         }
 
         // SQLite checks the pages' structure; the records' checksums check their content.
-        Store.Catalog.VerifyRecords();
+        Store.Catalog.VerifyRecords(progress);
 
         // The filter rows and the document index are derived from the records: compared with them, rebuilt where they differ.
+        progress?.ThrowIfCancellationRequested();
         Store.Catalog.VerifyFilterData(filterData);
+        progress?.Finish();
     }
 
     // ---- tenants ----

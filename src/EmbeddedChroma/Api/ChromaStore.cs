@@ -113,13 +113,20 @@ public sealed partial class ChromaStore : IDisposable
             throw new ChromaReadOnlyException($"A store cannot be created with ChromaStoreOptions.ReadOnly = true ('{Echo.Path(path)}').");
         }
 
+        using var op = Telemetry.Start(Telemetry.Ops.CreateStore, null, null, null);
         try
         {
             return CreateCore(path, out adminKey, options);
         }
         catch (Exception ex) when (StorageErrors.IsStorageFault(ex))
         {
-            throw StorageErrors.Map(ex, path);
+            var mapped = StorageErrors.Map(ex, path);
+            Telemetry.Failed(op, mapped);
+            throw mapped;
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
         }
     }
 
@@ -169,6 +176,21 @@ public sealed partial class ChromaStore : IDisposable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         options ??= new ChromaStoreOptions();
+        using var op = Telemetry.Start(Telemetry.Ops.OpenStore, null, null, null);
+        try
+        {
+            op?.ReadOnly(options.ReadOnly);
+            return OpenCore(path, options);
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
+
+    /// <summary>Opens the store (the span and metrics are <see cref="Open"/>'s).</summary>
+    private static ChromaStore OpenCore(string path, ChromaStoreOptions options)
+    {
         options.Validate();
         path = System.IO.Path.GetFullPath(path);
         if (!Exists(path))
@@ -268,14 +290,44 @@ public sealed partial class ChromaStore : IDisposable
     /// <summary>Checks the store is open, then parses the credential (<see cref="Credentials"/>) and authenticates its key.</summary>
     private ApiKeyContext AuthenticateKey(Func<string> credential)
     {
-        ThrowIfClosed();
-        return new ApiKeyContext(Keys, Keys.Authenticate(credential()));
+        // The span carries the key id once the key is authenticated (its public half, as the key-ring counter records
+        // it); a failed attempt carries only error.type: what the caller sent is never recorded.
+        using var op = Telemetry.Start(Telemetry.Ops.Authenticate, null, null, null);
+        try
+        {
+            ThrowIfClosed();
+            var context = new ApiKeyContext(Keys, Keys.Authenticate(credential()));
+            op?.KeyId(context.KeyId);
+            return context;
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
     }
 
     /// <summary>A client bound to <paramref name="context"/> and one tenant/database (defaults: Chroma's).</summary>
     /// <exception cref="ChromaNotFoundException">The database is outside the key's scope.</exception>
     /// <exception cref="ChromaValidationException">The tenant or database name holds an API key (never accepted as a name, nor repeated).</exception>
     public ChromaClient GetClient(ApiKeyContext context, string tenant = DefaultTenant, string database = DefaultDatabase)
+    {
+        using var op = Telemetry.Start(Telemetry.Ops.GetClient, tenant, database, null);
+        try
+        {
+            if (context is not null)
+            {
+                op?.KeyId(context.KeyId);
+            }
+
+            return GetClientCore(context!, tenant, database);
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
+
+    private ChromaClient GetClientCore(ApiKeyContext context, string tenant, string database)
     {
         ThrowIfClosed();
         ArgumentNullException.ThrowIfNull(context);
@@ -337,16 +389,16 @@ public sealed partial class ChromaStore : IDisposable
     internal T InRead<T>(Func<T> read) => _session.Read(read);
 
     /// <summary>Compacts one collection (see <see cref="Compactor.Compact"/>).</summary>
-    internal CompactionResult Compact(CollectionEngine collection)
+    internal CompactionResult Compact(CollectionEngine collection, ProgressReporter? progress = null)
     {
-        var stats = Compactor.Compact(collection, automatic: false)!.Value;
+        var stats = Compactor.Compact(collection, automatic: false, progress)!.Value;
         return new CompactionResult(stats.Records, stats.SlotsBefore, stats.SlotsAfter, stats.RecordsMoved, stats.BytesBefore, stats.BytesAfter, stats.Duration);
     }
 
     /// <summary>Writes a consistent copy of the store (see <see cref="BackupWriter.BackupTo"/>).</summary>
-    internal BackupResult BackupTo(string destination)
+    internal BackupResult BackupTo(string destination, ProgressReporter? progress = null)
     {
-        var stats = Backups.BackupTo(destination);
+        var stats = Backups.BackupTo(destination, progress);
         return new BackupResult(stats.Path, stats.Bytes, stats.Elapsed);
     }
 

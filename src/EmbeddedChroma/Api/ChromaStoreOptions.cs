@@ -63,7 +63,7 @@ public sealed record ChromaStoreOptions
     /// <summary>
     /// Compact a collection automatically, in the background after a delete commits, once its freed vector slots
     /// reach both <see cref="AutoCompactionMinDeadSlots"/> and <see cref="AutoCompactionDeadFraction"/> of its
-    /// allocated slots (default true). See <see cref="Collection.Compact"/> for what compaction does.
+    /// allocated slots (default true). See <see cref="Collection.Compact()"/> for what compaction does.
     /// </summary>
     public bool AutoCompaction { get; init; } = true;
 

@@ -16,16 +16,32 @@ public sealed partial class Collection : IChromaCollection
     public Task<int> CountAsync(CancellationToken cancellationToken = default) => Completed.Run(Count, cancellationToken);
 
     /// <inheritdoc/>
+    /// <remarks>The token is checked while the batch is written too: cancelled before the commit, the batch writes nothing.</remarks>
     public Task AddAsync(RecordBatch batch, CancellationToken cancellationToken = default) =>
-        WriteAsync(RecordWriteMode.Add, ChromaActions.Add, batch, cancellationToken);
+        WriteAsync(RecordWriteMode.Add, ChromaActions.Add, batch, null, cancellationToken);
 
     /// <inheritdoc/>
+    /// <remarks>The token is checked while the batch is written too: cancelled before the commit, the batch writes nothing.</remarks>
     public Task UpsertAsync(RecordBatch batch, CancellationToken cancellationToken = default) =>
-        WriteAsync(RecordWriteMode.Upsert, ChromaActions.Upsert, batch, cancellationToken);
+        WriteAsync(RecordWriteMode.Upsert, ChromaActions.Upsert, batch, null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="AddAsync(RecordBatch, CancellationToken)"/> reporting the records written to <paramref name="progress"/>
+    /// (see <see cref="Add(RecordBatch, IProgress{ChromaProgress}?, CancellationToken)"/>; embedded collections only: the
+    /// client contract has no progress).
+    /// </summary>
+    /// <exception cref="OperationCanceledException">The token was cancelled before the batch committed; nothing is written (the task is cancelled).</exception>
+    public Task AddAsync(RecordBatch batch, IProgress<ChromaProgress>? progress, CancellationToken cancellationToken = default) =>
+        WriteAsync(RecordWriteMode.Add, ChromaActions.Add, batch, progress, cancellationToken);
+
+    /// <summary><see cref="UpsertAsync(RecordBatch, CancellationToken)"/> reporting the records written to <paramref name="progress"/> (operation <c>"upsert"</c>).</summary>
+    /// <exception cref="OperationCanceledException">The token was cancelled before the batch committed; nothing is written (the task is cancelled).</exception>
+    public Task UpsertAsync(RecordBatch batch, IProgress<ChromaProgress>? progress, CancellationToken cancellationToken = default) =>
+        WriteAsync(RecordWriteMode.Upsert, ChromaActions.Upsert, batch, progress, cancellationToken);
 
     /// <inheritdoc/>
     public Task UpdateAsync(RecordBatch batch, CancellationToken cancellationToken = default) =>
-        WriteAsync(RecordWriteMode.Update, ChromaActions.Update, batch, cancellationToken);
+        WriteAsync(RecordWriteMode.Update, ChromaActions.Update, batch, null, cancellationToken);
 
     /// <inheritdoc/>
     public Task<GetResult> GetAsync(GetRequest request, CancellationToken cancellationToken = default) =>
@@ -81,7 +97,7 @@ public sealed partial class Collection : IChromaCollection
             },
             cancellationToken);
 
-    private async Task WriteAsync(RecordWriteMode mode, string action, RecordBatch batch, CancellationToken cancellationToken)
+    private async Task WriteAsync(RecordWriteMode mode, string action, RecordBatch batch, IProgress<ChromaProgress>? progress, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var operation = mode.ToString().ToLowerInvariant();
@@ -103,7 +119,9 @@ public sealed partial class Collection : IChromaCollection
                 Recheck(action);
             }
 
-            Write(mode, action, batch.Ids, batch.Embeddings, batch.Metadatas, batch.Documents, batch.Uris, generated: generate || mode == RecordWriteMode.Update, gated: generate);
+            Write(
+                mode, action, batch.Ids, batch.Embeddings, batch.Metadatas, batch.Documents, batch.Uris, generated: generate || mode == RecordWriteMode.Update, gated: generate,
+                progress: ProgressReporter.Create(operation, "records", progress, cancellationToken));
         }
         catch (Exception ex) when (Telemetry.Failed(op, ex))
         {

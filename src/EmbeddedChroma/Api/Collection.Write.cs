@@ -29,6 +29,30 @@ public sealed partial class Collection
         WriteSync(RecordWriteMode.Upsert, ChromaActions.Upsert, ids, embeddings, metadatas, documents, uris);
 
     /// <summary>
+    /// Adds a batch of records (as <see cref="Add(IReadOnlyList{string}, IReadOnlyList{float[]}?, IReadOnlyList{IReadOnlyDictionary{string, MetadataValue?}?}?, IReadOnlyList{string?}?, IReadOnlyList{string?}?)"/>:
+    /// documents without embeddings are embedded by the collection's generator first), reporting the records written
+    /// to <paramref name="progress"/> (<see cref="ChromaProgress"/>: operation <c>"add"</c>, unit <c>"records"</c>, at
+    /// most about a hundred reports) and stopping when <paramref name="cancellationToken"/> is cancelled.
+    /// </summary>
+    /// <remarks>
+    /// All or nothing, cancellation included: a batch cancelled before its commit writes no record (the transaction
+    /// rolls back, as for any failed batch); once the last record is written the commit is not interrupted, and the
+    /// final report (<c>Total</c> of <c>Total</c>) follows it. An exception thrown by the progress callback fails the
+    /// batch the same way and reaches the caller unchanged.
+    /// </remarks>
+    /// <exception cref="ChromaValidationException">Any record is invalid; nothing is written.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before the batch committed; nothing is written.
+    /// Besides <see cref="ChromaException"/>s it is the one exception a call lets through.</exception>
+    public void Add(RecordBatch batch, IProgress<ChromaProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        AddAsync(batch, progress, cancellationToken).GetAwaiter().GetResult();
+
+    /// <summary>Like <see cref="Add(RecordBatch, IProgress{ChromaProgress}?, CancellationToken)"/>: inserts new ids and updates existing ones (operation <c>"upsert"</c>).</summary>
+    /// <exception cref="ChromaValidationException">Any record is invalid; nothing is written.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before the batch committed; nothing is written.</exception>
+    public void Upsert(RecordBatch batch, IProgress<ChromaProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        UpsertAsync(batch, progress, cancellationToken).GetAwaiter().GetResult();
+
+    /// <summary>
     /// Updates existing records; ids that do not exist are ignored. Metadata keys merge (a null value
     /// removes the key); an embedding, document or uri given replaces the old one (a <see langword="null"/> entry keeps it).
     /// </summary>
@@ -51,7 +75,7 @@ public sealed partial class Collection
     {
         if (embeddings is null && documents is not null && _generator is not null && ids is not null)
         {
-            WriteAsync(mode, action, new RecordBatch { Ids = ids, Metadatas = metadatas, Documents = documents, Uris = uris }, CancellationToken.None)
+            WriteAsync(mode, action, new RecordBatch { Ids = ids, Metadatas = metadatas, Documents = documents, Uris = uris }, null, CancellationToken.None)
                 .GetAwaiter().GetResult();
             return;
         }
@@ -69,13 +93,14 @@ public sealed partial class Collection
         IReadOnlyList<string?>? documents,
         IReadOnlyList<string?>? uris,
         bool generated = false,
-        bool gated = false)
+        bool gated = false,
+        ProgressReporter? progress = null)
     {
         using var op = gated ? null : Observe(OperationName(mode));
         try
         {
             op?.BatchSize(Telemetry.CountOf(ids));
-            WriteCore(mode, action, ids, embeddings, metadatas, documents, uris, generated, gated);
+            WriteCore(mode, action, ids, embeddings, metadatas, documents, uris, generated, gated, progress);
         }
         catch (Exception ex) when (Telemetry.Failed(op, ex))
         {
@@ -92,7 +117,8 @@ public sealed partial class Collection
         IReadOnlyList<string?>? documents,
         IReadOnlyList<string?>? uris,
         bool generated = false,
-        bool gated = false)
+        bool gated = false,
+        ProgressReporter? progress = null)
     {
         if (!gated)
         {
@@ -117,7 +143,8 @@ public sealed partial class Collection
         }
 
         var dimension = embeddings is null ? (int?)null : Validation.Embeddings(embeddings, State.Dimension, Limits);
-        _engine.Write(mode, ids, dimension, embeddings, normalized, documents, uris);
+        progress?.ThrowIfCancellationRequested();
+        _engine.Write(mode, ids, dimension, embeddings, normalized, documents, uris, progress);
         Refresh(); // the first add fixes the dimension
     }
 
@@ -231,9 +258,38 @@ public sealed partial class Collection
         }
     }
 
-    private CompactionResult CompactCore()
+    /// <summary>
+    /// <see cref="Compact()"/> reporting its work to <paramref name="progress"/> (<see cref="ChromaProgress"/>: operation
+    /// <c>"compact"</c>, unit <c>"records"</c>: the records moved to lower slots, then the vectors copied into the new
+    /// vector file) and stopping when <paramref name="cancellationToken"/> is cancelled.
+    /// </summary>
+    /// <remarks>
+    /// Cancelled before its commit, a compaction rolls back: no slot moved, the temporary vector file is deleted, the
+    /// store is exactly as before (the graph, detached only at the commit, stays). The commit and the short steps after it
+    /// (the swap, giving SQLite's free pages back) are not interrupted; the final report (<c>Total</c> of <c>Total</c>)
+    /// follows them.
+    /// </remarks>
+    /// <exception cref="ChromaNotFoundException">The collection was deleted.</exception>
+    /// <exception cref="ChromaCorruptStoreException">The SQLite file is damaged.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before the commit; nothing changed. Besides
+    /// <see cref="ChromaException"/>s it is the one exception a call lets through.</exception>
+    public CompactionResult Compact(IProgress<ChromaProgress>? progress, CancellationToken cancellationToken = default)
+    {
+        using var op = Observe(Telemetry.Ops.Compact);
+        try
+        {
+            return CompactCore(ProgressReporter.Create(Telemetry.Ops.Compact, "records", progress, cancellationToken));
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
+
+    private CompactionResult CompactCore(ProgressReporter? progress = null)
     {
         Gate(ChromaActions.Compact);
-        return Store.Compact(_engine);
+        progress?.ThrowIfCancellationRequested();
+        return Store.Compact(_engine, progress);
     }
 }

@@ -147,6 +147,39 @@ public sealed partial class Collection
     }
 
     /// <summary>
+    /// Brings the HNSW index up to date now: waits until the background indexer has linked every record written so far,
+    /// reporting to <paramref name="progress"/> (<see cref="ChromaProgress"/>: operation <c>"build_index"</c>, unit
+    /// <c>"records"</c>: the records linked out of those pending when the call began, looked at every 20 ms) and
+    /// returns the status reached. A collection below the store's HNSW threshold has no graph (an exact scan is faster
+    /// there): the call returns at once, every record counted as indexed. Needs the key's permission to count records.
+    /// </summary>
+    /// <remarks>
+    /// Cancelling stops the wait, not the index: the background indexer keeps linking, queries stay exact-correct
+    /// meanwhile (records not linked yet are scanned exactly), and closing the store saves the graph so the next open
+    /// resumes from it. A background indexer that failed has dropped its graph (queries scan exactly; the next open
+    /// rebuilds it): see <see cref="ChromaStore.GetStatus"/>'s <c>IndexFailures</c>.
+    /// </remarks>
+    /// <exception cref="ChromaNotFoundException">The collection was deleted.</exception>
+    /// <exception cref="ChromaStoreClosedException">The store was closed meanwhile.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before the index caught up. Besides
+    /// <see cref="ChromaException"/>s it is the one exception a call lets through.</exception>
+    public IndexingStatus BuildIndex(IProgress<ChromaProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        using var op = Observe(Telemetry.Ops.BuildIndex);
+        try
+        {
+            Gate(ChromaActions.Count);
+            _engine.BuildIndex(ProgressReporter.Create(Telemetry.Ops.BuildIndex, "records", progress, cancellationToken));
+            var (total, unindexed) = _engine.IndexingStatus();
+            return new IndexingStatus(total - unindexed, unindexed, total);
+        }
+        catch (Exception ex) when (Telemetry.Failed(op, ex))
+        {
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Renames the collection, replaces its metadata, and/or changes <c>ef_search</c>. The distance space,
     /// <c>ef_construction</c> and <c>max_neighbors</c> cannot change.
     /// </summary>

@@ -1,6 +1,6 @@
 namespace EmbeddedChroma;
 
-/// <summary>What one <see cref="Collection.Compact"/> did.</summary>
+/// <summary>What one <see cref="Collection.Compact()"/> did.</summary>
 /// <param name="Records">Live records of the collection (unchanged by compaction).</param>
 /// <param name="SlotsBefore">Vector slots the collection had allocated before (live and freed).</param>
 /// <param name="SlotsAfter">Slots allocated after: equal to <paramref name="Records"/>, every slot live.</param>

@@ -36,34 +36,47 @@ internal sealed class BackupWriter(StoreContext store, KeyRing keys, Func<IEnume
     /// writes after it. A derived file that does not match is rebuilt on open, as in the store itself, so a backup is
     /// never wrong, at worst slower to open. The database file is written under a temporary name and renamed last, so
     /// an interrupted backup never looks like a store.</para>
+    /// <para>Progress and cancellation: <paramref name="progress"/> counts the database's pages copied (the total is
+    /// the page count of the pinned snapshot, reported once it is pinned), copied a step of pages at a time; its token
+    /// is checked before each step and before the final rename. A backup that fails or is cancelled removes what it
+    /// wrote: a folder it created is deleted, an empty folder it was given is emptied again.</para>
     /// </remarks>
-    public BackupStats BackupTo(string destination)
+    public BackupStats BackupTo(string destination, ProgressReporter? progress = null)
     {
         var started = Stopwatch.GetTimestamp();
         var target = CheckBackupDestination(destination);
+        progress?.ThrowIfCancellationRequested();
+        var created = !Directory.Exists(target);
         OwnerOnly.CreateFolder(target);
 
         var partial = System.IO.Path.Combine(target, StoreFolder.DatabaseFileName + PartialSuffix);
         var source = Db.Rent();
         SqliteTransaction? snapshot = null;
+        var done = false;
         try
         {
             var bytes = _keys.BackupTo(target);
+            progress?.ThrowIfCancellationRequested();
             lock (Db.WriteLock)
             {
                 _store.Session.ThrowIfClosed();
                 snapshot = source.BeginTransaction(deferred: true);
+                long pages;
                 using (var pin = source.CreateCommand())
                 {
                     // A deferred transaction takes its snapshot at its first read.
                     pin.Transaction = snapshot;
                     pin.CommandText = "SELECT value FROM store_meta WHERE key = 'seq'";
                     pin.ExecuteScalar();
+                    pin.CommandText = "PRAGMA page_count";
+                    pages = Convert.ToInt64(pin.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
                 }
 
+                progress?.Start(pages);
                 var vectors = System.IO.Path.Combine(target, StoreFolder.VectorsFolder);
                 foreach (var collection in _collections())
                 {
+                    progress?.ThrowIfCancellationRequested();
                     bytes += collection.CopyDerivedTo(vectors);
                 }
             }
@@ -74,23 +87,106 @@ internal sealed class BackupWriter(StoreContext store, KeyRing keys, Func<IEnume
             using (var copy = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = partial, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString()))
             {
                 copy.Open();
-                source.BackupDatabase(copy);
+                CopyDatabase(source, copy, progress);
             }
 
             snapshot.Rollback();
+
+            // The last point where a cancellation removes the copy; past it the rename makes it a store.
+            progress?.ThrowIfCancellationRequested();
             var final = System.IO.Path.Combine(target, StoreFolder.DatabaseFileName);
             File.Move(partial, final);
             bytes += new FileInfo(final).Length;
+            done = true;
+            progress?.Finish();
             return new BackupStats(target, bytes, Stopwatch.GetElapsedTime(started));
         }
         catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
         {
-            throw new ChromaBackupException($"Backup to '{Echo.Path(target)}' failed ({ex.GetType().Name}: {Echo.Text(ex.Message, 512)}); the folder does not hold a usable store.", ex);
+            throw new ChromaBackupException($"Backup to '{Echo.Path(target)}' failed ({ex.GetType().Name}: {Echo.Text(ex.Message, 512)}); what it had written was removed.", ex);
         }
         finally
         {
             snapshot?.Dispose();
             Db.Return(source);
+            if (!done)
+            {
+                RemovePartial(target, created);
+            }
+        }
+    }
+
+    /// <summary>Pages copied per step of the online backup: progress and cancellation are looked at between steps.</summary>
+    private const int PagesPerStep = 256;
+
+    /// <summary>
+    /// SQLite's online backup from the pinned snapshot of <paramref name="source"/> (its open read transaction holds
+    /// it across steps) into <paramref name="copy"/>, a step of pages at a time.
+    /// </summary>
+    private static void CopyDatabase(SqliteConnection source, SqliteConnection copy, ProgressReporter? progress)
+    {
+        if (progress is null)
+        {
+            source.BackupDatabase(copy);
+            return;
+        }
+
+        var backup = SQLitePCL.raw.sqlite3_backup_init(copy.Handle, "main", source.Handle, "main");
+        if (backup is null || backup.IsInvalid)
+        {
+            SqliteException.ThrowExceptionForRC(SQLitePCL.raw.sqlite3_errcode(copy.Handle), copy.Handle);
+        }
+
+        using (backup)
+        {
+            int rc;
+            do
+            {
+                progress.ThrowIfCancellationRequested();
+                rc = SQLitePCL.raw.sqlite3_backup_step(backup, PagesPerStep);
+                if (rc is not (SQLitePCL.raw.SQLITE_OK or SQLitePCL.raw.SQLITE_DONE))
+                {
+                    SqliteException.ThrowExceptionForRC(rc, copy.Handle);
+                }
+
+                progress.Advance(SQLitePCL.raw.sqlite3_backup_pagecount(backup) - SQLitePCL.raw.sqlite3_backup_remaining(backup));
+            }
+            while (rc != SQLitePCL.raw.SQLITE_DONE);
+
+            rc = SQLitePCL.raw.sqlite3_backup_finish(backup);
+            if (rc != SQLitePCL.raw.SQLITE_OK)
+            {
+                SqliteException.ThrowExceptionForRC(rc, copy.Handle);
+            }
+        }
+    }
+
+    /// <summary>A failed or cancelled backup leaves nothing behind: the folder it created goes, an empty one it was given is emptied.</summary>
+    private void RemovePartial(string target, bool created)
+    {
+        try
+        {
+            if (created)
+            {
+                Directory.Delete(target, recursive: true);
+                return;
+            }
+
+            foreach (var entry in new DirectoryInfo(target).EnumerateFileSystemInfos())
+            {
+                if (entry is DirectoryInfo folder)
+                {
+                    folder.Delete(recursive: true);
+                }
+                else
+                {
+                    entry.Delete();
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            StoreLog.BackgroundFailed(_store.Limits.Logger, ex, System.IO.Path.GetFileName(target), "removing a failed backup");
         }
     }
 

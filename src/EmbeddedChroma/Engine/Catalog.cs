@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Collections.Concurrent;
 using EmbeddedChroma.Internal;
 using EmbeddedChroma.Security;
@@ -444,16 +445,24 @@ internal sealed class Catalog(StoreContext store)
     /// Checks every record's stored fields against their checksums (<see cref="RecordChecksum"/>); throws
     /// <see cref="ChromaCorruptStoreException"/> naming the first damaged records. Caller holds the store's write lock.
     /// </summary>
-    public void VerifyRecords()
+    /// <remarks><paramref name="progress"/> counts the records read (its token is checked per record).</remarks>
+    public void VerifyRecords(ProgressReporter? progress = null)
     {
         var names = _collections.Values.ToDictionary(c => c.Id, c => c.Name);
         var db = _store.Db;
         var damaged = new List<string>();
         var total = 0;
+        var read = 0L;
         var connection = db.Rent();
         try
         {
             using var command = connection.CreateCommand();
+            if (progress is not null)
+            {
+                command.CommandText = "SELECT COUNT(*) FROM records";
+                progress.Start(Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture));
+            }
+
             command.CommandText = "SELECT collection_id, id, document, metadata, psum, embedding, vsum, uri FROM records";
             using var reader = command.ExecuteReader();
             while (reader.Read())
@@ -474,6 +483,8 @@ internal sealed class Catalog(StoreContext store)
                     var collection = names.TryGetValue(reader.GetInt64(0), out var name) ? name : $"#{reader.GetInt64(0)}";
                     damaged.Add($"collection '{RecordChecksum.Printable(collection)}', record '{RecordChecksum.Printable(id)}': damaged {what}");
                 }
+
+                progress?.Advance(++read);
             }
         }
         catch (Microsoft.Data.Sqlite.SqliteException ex) when (SqliteDb.IsCorruption(ex))

@@ -18,7 +18,12 @@ internal sealed partial class CollectionEngine
     /// background). Caller holds the store's write lock.
     /// </summary>
     /// <returns>The slot count before, and how many records moved.</returns>
-    public (int SlotsBefore, int Moved) CompactSlots()
+    /// <remarks>
+    /// <paramref name="progress"/> counts the records moved in SQLite, then the rows copied into the new arena; its token
+    /// is checked between them and once more before the commit: a cancelled compaction rolls back and deletes its
+    /// temporary arena, so nothing changed. After the commit it runs to its end.
+    /// </remarks>
+    public (int SlotsBefore, int Moved) CompactSlots(ProgressReporter? progress = null)
     {
         var session = _store.Session;
         var arenaPath = _store.Folder.ArenaPath(State.Uuid);
@@ -60,6 +65,7 @@ internal sealed partial class CollectionEngine
 
             Debug.Assert(holes.Count == movers.Count, "live slots above the count fill the holes below it exactly");
             moved = movers.Count;
+            progress?.Start(movers.Count + (State.Arena is null ? 0 : count));
             tx = session.Begin();
             seq = session.NextSeq();
             chain = session.CurrentChain;
@@ -75,6 +81,8 @@ internal sealed partial class CollectionEngine
                 {
                     throw new InvalidOperationException($"Compaction of '{Echo.Text(State.Name)}': slot {movers[i]} holds no record in SQLite.");
                 }
+
+                progress?.Advance(i + 1);
             }
 
             var stamp = session.WriteCommand("UPDATE collections SET last_seq = $s WHERE id = $c");
@@ -89,23 +97,29 @@ internal sealed partial class CollectionEngine
             if (State.Arena is { } arena)
             {
                 // Rows are copied as stored (already normalized for cosine).
+                long copied = moved;
                 using var fresh = VectorArena.Create(tempPath, arena.Dimension, Math.Max(count, VectorArena.MinCapacity));
                 for (var slot = 0; slot < count; slot++)
                 {
                     if (IsLive(slot))
                     {
                         fresh.Write(slot, arena.GetRow(slot));
+                        progress?.Advance(++copied);
                     }
                 }
 
                 for (var i = 0; i < movers.Count; i++)
                 {
                     fresh.Write(holes[i], arena.GetRow(movers[i]));
+                    progress?.Advance(++copied);
                 }
 
                 fresh.Checkpoint(seq, Owner(chain));
                 haveArena = true;
             }
+
+            // The last point where a cancellation rolls the compaction back; past it the commit runs to its end.
+            progress?.ThrowIfCancellationRequested();
         }
         catch
         {

@@ -140,7 +140,8 @@ internal sealed partial class CollectionEngine
         IReadOnlyList<float[]>? embeddings,
         IReadOnlyList<Dictionary<string, object?>?>? metadatas,
         IReadOnlyList<string?>? documents,
-        IReadOnlyList<string?>? uris)
+        IReadOnlyList<string?>? uris,
+        ProgressReporter? progress = null)
     {
         var batch = NewBatch();
         _store.Session.Run(
@@ -156,6 +157,7 @@ internal sealed partial class CollectionEngine
                 try
                 {
                     batch.Begin(dimension);
+                    progress?.Start(ids.Count);
                     for (var i = 0; i < ids.Count; i++)
                     {
                         var embedding = embeddings?[i];
@@ -175,6 +177,9 @@ internal sealed partial class CollectionEngine
                         {
                             batch.TryInsert(ids[i], embedding!, metadata, document, uri);
                         }
+
+                        // Cancelled (or the caller's progress callback threw): the transaction rolls back below.
+                        progress?.Advance(i + 1);
                     }
 
                     batch.Finish();
@@ -189,6 +194,7 @@ internal sealed partial class CollectionEngine
             },
             _ => batch.Apply(),
             State.Lock);
+        progress?.Finish();
     }
 
     /// <summary>Deletes the records the selectors choose; returns how many. <paramref name="afterCommit"/> runs under the write lock once committed.</summary>

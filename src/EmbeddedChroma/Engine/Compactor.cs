@@ -47,13 +47,14 @@ internal sealed class Compactor(StoreContext store)
     /// the compaction point is refused, so both are rebuilt from SQLite.
     /// </summary>
     /// <returns>The result, or null for an automatic run that found nothing (left) to do.</returns>
-    public CompactionStats? Compact(CollectionEngine collection, bool automatic)
+    /// <remarks><paramref name="progress"/>: see <see cref="CollectionEngine.CompactSlots"/> (reported total once everything is done).</remarks>
+    public CompactionStats? Compact(CollectionEngine collection, bool automatic, ProgressReporter? progress = null)
     {
         var state = collection.State;
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var stats = CompactCore(collection, automatic);
+            var stats = CompactCore(collection, automatic, progress);
             if (stats is { } done)
             {
                 Telemetry.Compacted(done.Duration, state.Tenant, state.Database, state.Name, automatic, errorType: null);
@@ -68,7 +69,7 @@ internal sealed class Compactor(StoreContext store)
         }
     }
 
-    private CompactionStats? CompactCore(CollectionEngine collection, bool automatic)
+    private CompactionStats? CompactCore(CollectionEngine collection, bool automatic, ProgressReporter? progress)
     {
         var state = collection.State;
         lock (Db.WriteLock)
@@ -90,14 +91,16 @@ internal sealed class Compactor(StoreContext store)
                 return null;
             }
 
+            progress?.ThrowIfCancellationRequested();
             var started = Stopwatch.GetTimestamp();
             var bytesBefore = _store.Folder.Bytes();
-            var (slotsBefore, moved) = Db.Guard(collection.CompactSlots);
+            var (slotsBefore, moved) = Db.Guard(() => collection.CompactSlots(progress));
             Db.Guard(() =>
             {
                 ShrinkDatabase(convert: !automatic);
                 return 0;
             });
+            progress?.Finish();
             return new CompactionStats(state.Count, slotsBefore, state.NextSlot, moved, bytesBefore, _store.Folder.Bytes(), Stopwatch.GetElapsedTime(started));
         }
     }

@@ -41,6 +41,10 @@ internal static class Telemetry
         public const string Filtered = "embeddedchroma.query.filtered";
         public const string File = "embeddedchroma.file";
         public const string Automatic = "embeddedchroma.automatic";
+        public const string ReadOnly = "embeddedchroma.read_only";
+
+        /// <summary>The key id of an authenticated key: its public half, as the key-ring counter records it (never the secret).</summary>
+        public const string KeyId = "key.id";
     }
 
     /// <summary>Values of <c>db.operation.name</c>: one per public operation (the async contract shares its sync twin's).</summary>
@@ -72,6 +76,11 @@ internal static class Telemetry
         public const string Heartbeat = "heartbeat";
         public const string Backup = "backup";
         public const string VerifyIntegrity = "verify_integrity";
+        public const string CreateStore = "create_store";
+        public const string OpenStore = "open_store";
+        public const string Authenticate = "authenticate";
+        public const string GetClient = "get_client";
+        public const string BuildIndex = "build_index";
     }
 
     /// <summary>Values of <see cref="Tags.Plan"/>: how a query was answered (see <c>Engine.QueryPlanner</c>).</summary>
@@ -327,6 +336,12 @@ internal static class Telemetry
 
         /// <summary>The number of records or query embeddings the call carries (<c>db.operation.batch.size</c>).</summary>
         public void BatchSize(int size) => _activity?.SetTag(Tags.BatchSize, size);
+
+        /// <summary>The public key id of the key a call authenticated (<see cref="Tags.KeyId"/>; span only, never a metric tag).</summary>
+        public void KeyId(string keyId) => _activity?.SetTag(Tags.KeyId, keyId);
+
+        /// <summary>A store opened for reads only (<see cref="Tags.ReadOnly"/>; span only).</summary>
+        public void ReadOnly(bool readOnly) => _activity?.SetTag(Tags.ReadOnly, readOnly);
 
         /// <summary>The number of records returned (<c>db.response.returned_rows</c>).</summary>
         public void ReturnedRows(int rows) => _activity?.SetTag(Tags.ReturnedRows, rows);

@@ -20,7 +20,7 @@ public static class ChromaActions
     public const string SystemHeartbeat = "system:heartbeat";
     /// <summary>Copy the whole store (all tenants, records and the key ring) to a backup folder; needs an admin key as well.</summary>
     public const string SystemBackup = "system:backup";
-    /// <summary>Check the whole SQLite file for damage (<see cref="ChromaClient.VerifyIntegrity"/>); store-wide, reads every page; needs an admin key as well.</summary>
+    /// <summary>Check the whole SQLite file for damage (<see cref="ChromaClient.VerifyIntegrity()"/>); store-wide, reads every page; needs an admin key as well.</summary>
     public const string VerifyIntegrity = "system:verify_integrity";
     /// <summary>Create a tenant.</summary>
     public const string CreateTenant = "tenant:create_tenant";
@@ -64,7 +64,7 @@ public static class ChromaActions
     public const string Query = "collection:query";
     /// <summary>Count records.</summary>
     public const string Count = "collection:count";
-    /// <summary>Compact a collection (<see cref="Collection.Compact"/>): reclaim the space of deleted records.</summary>
+    /// <summary>Compact a collection (<see cref="Collection.Compact()"/>): reclaim the space of deleted records.</summary>
     public const string Compact = "collection:compact";
 
     /// <summary>Create a key (never broader than the creating key).</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Collections.Concurrent;
 using Microsoft.Data.Sqlite;
 
@@ -180,11 +181,19 @@ internal sealed class SqliteDb : IDisposable
     /// <c>PRAGMA quick_check</c> (or the slower <c>integrity_check</c> when <paramref name="full"/>) on a reader
     /// connection: the problems it reports, empty when the file is sound. Reads the whole file: not for the open path.
     /// </summary>
-    public IReadOnlyList<string> Check(bool full)
+    /// <remarks>A token that can be cancelled interrupts the check (SQLite's progress handler looks at it every few
+    /// thousand virtual-machine steps): an <see cref="OperationCanceledException"/>.</remarks>
+    public IReadOnlyList<string> Check(bool full, CancellationToken cancellationToken = default)
     {
         var connection = Rent();
+        var interruptible = cancellationToken.CanBeCanceled;
         try
         {
+            if (interruptible)
+            {
+                SQLitePCL.raw.sqlite3_progress_handler(connection.Handle, 4096, static token => ((StrongBox<CancellationToken>)token).Value.IsCancellationRequested ? 1 : 0, new StrongBox<CancellationToken>(cancellationToken));
+            }
+
             using var command = connection.CreateCommand();
             command.CommandText = full ? "PRAGMA integrity_check(100)" : "PRAGMA quick_check(100)";
             using var reader = command.ExecuteReader();
@@ -200,12 +209,21 @@ internal sealed class SqliteDb : IDisposable
 
             return problems;
         }
+        catch (SqliteException ex) when (ex.SqliteErrorCode == SQLitePCL.raw.SQLITE_INTERRUPT && cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("The integrity check was cancelled.", ex, cancellationToken);
+        }
         catch (SqliteException ex) when (IsCorruption(ex))
         {
             return [Describe(ex)];
         }
         finally
         {
+            if (interruptible)
+            {
+                SQLitePCL.raw.sqlite3_progress_handler(connection.Handle, 0, null, null);
+            }
+
             Return(connection);
         }
     }

@@ -84,4 +84,36 @@ public sealed class EmbeddingFunctionConfigurationTests : IDisposable
         act.Should().Throw<ChromaValidationException>().WithMessage("*embedding_function*");
         _fixture.Client.ListCollections().Should().BeEmpty();
     }
+
+    [Fact]
+    public void CreateCollection_persists_a_known_functions_config_and_an_unknown_function_when_the_store_is_reopened()
+    {
+        var openai = new EmbeddingFunctionConfiguration("known", "openai") { Config = """{"model_name":"text-embedding-3-small","api_key_env_var":"OPENAI_API_KEY"}""" };
+        _fixture.Client.CreateCollection("openai", new CollectionOptions { Configuration = new CollectionConfiguration { EmbeddingFunction = openai } });
+        _fixture.Client.CreateCollection("opaque", new CollectionOptions { Configuration = new CollectionConfiguration { EmbeddingFunction = new EmbeddingFunctionConfiguration("unknown", null) } });
+        _fixture.Reopen();
+
+        var remembered = _fixture.Client.GetCollection("openai").Configuration.EmbeddingFunction!;
+        remembered.Should().Be(openai);
+        remembered.ToJson().Should().Be("""{"type":"known","name":"openai","config":{"model_name":"text-embedding-3-small","api_key_env_var":"OPENAI_API_KEY"}}""");
+        _fixture.Client.GetCollection("opaque").Configuration.EmbeddingFunction.Should().Be(new EmbeddingFunctionConfiguration("unknown", null));
+        _fixture.Client.GetCollection("opaque").EmbeddingGenerator.Should().BeNull("an unknown function is kept, never resolved");
+    }
+
+    [Fact]
+    public void CreateCollection_rejects_a_config_that_is_not_an_object_or_holds_an_api_key_without_repeating_it()
+    {
+        var notObject = () => _fixture.Client.CreateCollection("bad", new CollectionOptions
+        {
+            Configuration = new CollectionConfiguration { EmbeddingFunction = new EmbeddingFunctionConfiguration("known", "openai") { Config = "[1]" } },
+        });
+        var withKey = () => _fixture.Client.CreateCollection("bad", new CollectionOptions
+        {
+            Configuration = new CollectionConfiguration { EmbeddingFunction = new EmbeddingFunctionConfiguration("known", "openai") { Config = $$"""{"api_key":"{{_fixture.AdminKey}}"}""" } },
+        });
+
+        notObject.Should().Throw<ChromaValidationException>().WithMessage("*config must be a JSON object*");
+        withKey.Should().Throw<ChromaValidationException>().Which.Message.Should().NotContain(_fixture.AdminKey[^20..]);
+        _fixture.Client.ListCollections().Should().BeEmpty();
+    }
 }

@@ -328,4 +328,85 @@ public sealed class TelemetryTests : IDisposable
         _spans.Where(s => s.OperationName is "get_collection" or "create_tenant" && s.Status == ActivityStatusCode.Error)
             .Should().Contain(s => Equals(s.GetTagItem("db.collection.name"), "(invalid)") || Equals(s.GetTagItem("db.namespace"), "(invalid)"), "a key passed as a name is recorded as (invalid)");
     }
+
+    /// <summary>The spans started under <paramref name="parent"/> (this test's own: parallel tests open stores and authenticate too).</summary>
+    private List<Activity> SpansUnder(Activity parent) => _spans.Where(s => s.TraceId == parent.TraceId).ToList();
+
+    [Fact]
+    public void Create_and_open_emit_store_spans_with_read_only_and_error_type_when_an_activity_listener_listens()
+    {
+        using var parent = new Activity("test-open-spans").Start();
+        using var folder = new TempStoreFolder("tel-open");
+        var path = Path.Combine(folder.Path, "store");
+        ChromaStore.Create(path, out _).Dispose();
+        ChromaStore.Open(path).Dispose();
+        ChromaStore.Open(path, new ChromaStoreOptions { ReadOnly = true }).Dispose();
+        var missing = () => ChromaStore.Open(Path.Combine(folder.Path, "no-store-here"));
+        missing.Should().Throw<ChromaNotFoundException>();
+        parent.Stop();
+
+        var spans = SpansUnder(parent);
+        spans.Select(s => s.OperationName).Should().Equal("create_store", "open_store", "open_store", "open_store");
+        spans.Should().OnlyContain(s => s.Source.Name == "EmbeddedChroma" && Equals(s.GetTagItem("db.system.name"), "embeddedchroma"));
+        spans[0].Status.Should().Be(ActivityStatusCode.Unset);
+        spans.Skip(1).Select(s => s.GetTagItem("embeddedchroma.read_only")).Should().Equal(false, true, false);
+        spans[3].Status.Should().Be(ActivityStatusCode.Error);
+        spans[3].GetTagItem("error.type").Should().Be(typeof(ChromaNotFoundException).FullName);
+        spans.SelectMany(s => s.TagObjects).Should().NotContain(t => Convert.ToString(t.Value, CultureInfo.InvariantCulture)!.Contains(folder.Path, StringComparison.Ordinal), "no path in a tag");
+    }
+
+    [Fact]
+    public void Authenticate_and_get_client_spans_carry_the_key_id_only_when_the_key_is_valid()
+    {
+        using var store = new StoreFixture();
+        var keyId = store.Client.Context.KeyId;
+        var wrong = store.AdminKey[..^4] + (store.AdminKey.EndsWith("AAAA", StringComparison.Ordinal) ? "BBBB" : "AAAA");
+        using var parent = new Activity("test-auth-spans").Start();
+
+        store.Store.GetClient(store.AdminKey, "default_tenant", "default_database");
+        var bad = () => store.Store.Authenticate(wrong);
+        bad.Should().Throw<ChromaAuthenticationException>();
+        var badHeader = () => store.Store.AuthenticateHeader("Basic " + store.AdminKey);
+        badHeader.Should().Throw<ChromaAuthenticationException>();
+        parent.Stop();
+
+        var spans = SpansUnder(parent);
+        spans.Select(s => s.OperationName).Should().Equal("authenticate", "get_client", "authenticate", "authenticate");
+        spans[0].GetTagItem("key.id").Should().Be(keyId);
+        spans[0].Status.Should().Be(ActivityStatusCode.Unset);
+        spans[1].GetTagItem("key.id").Should().Be(keyId);
+        spans[1].GetTagItem("db.namespace").Should().Be("default_tenant/default_database");
+        spans[1].DisplayName.Should().Be("get_client default_tenant/default_database");
+        foreach (var failed in spans.Skip(2))
+        {
+            failed.Status.Should().Be(ActivityStatusCode.Error);
+            failed.GetTagItem("error.type").Should().Be(typeof(ChromaAuthenticationException).FullName);
+            failed.GetTagItem("key.id").Should().BeNull("a failed attempt records nothing the caller sent");
+        }
+
+        var secret = store.AdminKey[(store.AdminKey.LastIndexOf('_') + 1)..][..8];
+        var sent = wrong[^12..];
+        spans.SelectMany(s => s.TagObjects.Select(t => Convert.ToString(t.Value, CultureInfo.InvariantCulture)!).Append(s.DisplayName).Append(s.StatusDescription ?? ""))
+            .Should().NotContain(text => text.Contains(secret, StringComparison.Ordinal) || text.Contains(sent, StringComparison.Ordinal), "no key secret, sent or stored");
+    }
+
+    [Fact]
+    public void Get_client_span_records_an_out_of_scope_database_as_not_found_when_the_key_does_not_cover_it()
+    {
+        using var store = new StoreFixture();
+        var narrow = store.Store.GetKeyRing(store.Client.Context).CreateKey(new ApiKeySpec { Name = "narrow", Actions = [ChromaActions.Count], Resources = ["default_tenant/default_database"] });
+        var context = store.Store.Authenticate(narrow.Key);
+        using var parent = new Activity("test-get-client-denied").Start();
+
+        var missing = () => store.Store.GetClient(context, "default_tenant", "no_such_database");
+        missing.Should().Throw<ChromaNotFoundException>();
+        parent.Stop();
+
+        var span = SpansUnder(parent).Should().ContainSingle().Subject;
+        span.OperationName.Should().Be("get_client");
+        span.Status.Should().Be(ActivityStatusCode.Error);
+        span.GetTagItem("error.type").Should().Be(typeof(ChromaNotFoundException).FullName);
+        span.GetTagItem("db.namespace").Should().Be("default_tenant/no_such_database");
+        span.GetTagItem("key.id").Should().Be(context.KeyId);
+    }
 }

@@ -66,6 +66,8 @@ try {
     const secret = await admin.getCollection({ name: "secret", embeddingFunction: ef });
     assert.equal(secret.configuration.hnsw.space, "ip");
     assert.equal(secret.configuration.hnsw.ef_search, 40);
+    // The client sent its function's configuration ("legacy": an ad-hoc function); the host remembers and returns it.
+    assert.deepEqual(secret.configuration.embedding_function, { type: "legacy" });
     const byId = await admin.getCollectionById(books.id);
     assert.equal(byId.name, "books");
     const same = await admin.getOrCreateCollection({ name: "books", metadata: { other: 1 }, embeddingFunction: ef });
