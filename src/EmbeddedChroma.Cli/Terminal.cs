@@ -122,6 +122,14 @@ internal static class Terminal
             }).ConfigureAwait(false);
     }
 
+    /// <summary>The store's progress reports (<see cref="ChromaProgress"/>) moved onto a bar's (done, total) callback, synchronously.</summary>
+    public static IProgress<ChromaProgress> Reporter(Action<double, double?> report) => new ProgressReporter(report);
+
+    private sealed class ProgressReporter(Action<double, double?> report) : IProgress<ChromaProgress>
+    {
+        public void Report(ChromaProgress value) => report(value.Completed, value.Total > 0 ? value.Total : null);
+    }
+
     /// <summary>Runs a step that reports no progress of its own under an indeterminate bar (terminal only).</summary>
     public static Task<T> WithSpinner<T>(string description, Func<T> work) =>
         WithProgress(description, null, _ => Task.Run(work));

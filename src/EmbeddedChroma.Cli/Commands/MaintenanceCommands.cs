@@ -138,14 +138,14 @@ internal static class MaintenanceCommands
     private static Command Verify()
     {
         var command = new Command("verify", "Check the whole store (admin key): every SQLite page, every record's checksums, the filter data, the key ring's audit chain, and each collection's index against its records. Exit code 5 when something is damaged.") { Cli.Store, Cli.Json };
-        Cli.SetAction(command, async (parse, _) =>
+        Cli.SetAction(command, async (parse, cancellationToken) =>
         {
             using var session = Session.Open(parse);
-            await Terminal.WithSpinner("Checking the database and every record", () =>
+            await Terminal.WithProgress("Checking the database and every record", null, report => Task.Run(() =>
             {
-                session.Client().VerifyIntegrity();
+                session.Client().VerifyIntegrity(Terminal.Reporter(report), cancellationToken);
                 return 0;
-            }).ConfigureAwait(false);
+            })).ConfigureAwait(false);
             var audit = session.Ring().VerifyAudit();
             var collections = AllCollections(session);
             var mismatched = collections.Select(c => (Collection: c, Status: c.GetIndexingStatus(), Count: c.Count()))
@@ -203,7 +203,11 @@ internal static class MaintenanceCommands
                 foreach (var collection in collections)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    done.Add((collection, collection.Compact()));
+
+                    // Within a collection the bar follows its slots; between collections it counts them.
+                    var before = done.Count;
+                    var slots = Terminal.Reporter((completed, total) => report(before + (total is > 0 ? completed / total.Value : 0), collections.Count));
+                    done.Add((collection, collection.Compact(slots, cancellationToken)));
                     report(done.Count, collections.Count);
                 }
 
@@ -246,10 +250,11 @@ internal static class MaintenanceCommands
     {
         var destination = new Argument<string>("DEST") { Description = "A new or empty folder outside the store." };
         var command = new Command("backup", "Write a consistent copy of the whole store, keys included, while it stays usable (admin key).") { destination, Cli.Store, Cli.Json };
-        Cli.SetAction(command, async (parse, _) =>
+        Cli.SetAction(command, async (parse, cancellationToken) =>
         {
             using var session = Session.Open(parse);
-            var result = await Terminal.WithSpinner("Backing up", () => session.Client().Backup(Path.GetFullPath(parse.GetRequiredValue(destination)))).ConfigureAwait(false);
+            var target = Path.GetFullPath(parse.GetRequiredValue(destination));
+            var result = await Terminal.WithProgress("Backing up", null, report => Task.Run(() => session.Client().Backup(target, Terminal.Reporter(report), cancellationToken))).ConfigureAwait(false);
             if (parse.GetValue(Cli.Json))
             {
                 Terminal.Json(w =>
