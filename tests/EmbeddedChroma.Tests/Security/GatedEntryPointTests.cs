@@ -34,6 +34,7 @@ public sealed class GatedEntryPointTests : IDisposable
         [typeof(TimeSpan)] = () => TimeSpan.FromMinutes(1),
         [typeof(DateTimeOffset)] = () => DateTimeOffset.MinValue,
         [typeof(CancellationToken)] = () => CancellationToken.None,
+        [typeof(IProgress<ChromaProgress>)] = () => null,
         [typeof(Include)] = () => Include.Metadatas,
         [typeof(IReadOnlyList<string>)] = () => new[] { "a" },
         [typeof(IReadOnlyList<float[]>)] = () => new[] { new[] { 1f, 2f } },
