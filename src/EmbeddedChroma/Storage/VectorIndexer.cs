@@ -31,8 +31,9 @@ internal sealed class VectorIndexer : IDisposable
     // whose parts share one lock discipline with the collection's read lock; split, that protocol would be spread over
     // several types.
 
-    // Slots taken per pass under the read lock; a waiting writer ends the pass early (LinkChunk), so the writer waits
-    // for the links in flight (about a millisecond each at 384-d), not for the whole chunk.
+    // Small chunks: a writer waits for at most one chunk of links (tens of milliseconds at 384-d) before it runs. Ending a
+    // chunk early for a waiting writer would starve linking while writers arrive back to back (each batch holds the
+    // write lock for its whole SQLite transaction), so the graph would lag a bulk ingest until it ended.
     private const int ChunkSize = 64;
 
     private readonly CollectionState _state;
@@ -386,9 +387,8 @@ internal sealed class VectorIndexer : IDisposable
 
     /// <summary>
     /// Marks <paramref name="removed"/> deleted and links <paramref name="pending"/>, on all cores. Caller holds the
-    /// collection read lock, so writers are held off and nothing is re-dirtied meanwhile. A writer that starts waiting
-    /// for the lock ends the chunk early: the slots not started stay pending (a query finds a slot either way, in the
-    /// graph or by the exact scan of the pending set), so a writer waits for the links in flight, not a whole chunk.
+    /// collection read lock, so writers are held off and nothing is re-dirtied meanwhile; the slots leave the pending set
+    /// only once linked, so a concurrent query always finds them one way or the other.
     /// </summary>
     private void LinkChunk(HnswIndex graph, int[] removed, int[] pending)
     {
@@ -397,49 +397,30 @@ internal sealed class VectorIndexer : IDisposable
             graph.MarkDeleted(slot);
         }
 
-        var linked = new bool[pending.Length];
-        var started = 0;
-        var threads = Environment.ProcessorCount;
-        Parallel.For(0, pending.Length, new ParallelOptions { MaxDegreeOfParallelism = threads }, (i, loop) =>
+        Parallel.ForEach(pending, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, slot =>
         {
-            // At least one link per thread, so the worker always moves on even under a steady stream of writes.
-            if (Interlocked.Increment(ref started) > threads && _state.Lock.WaitingWriteCount > 0)
+            if (!IsLive(slot))
             {
-                loop.Stop();
                 return;
             }
 
-            var slot = pending[i];
-            if (IsLive(slot))
+            if (graph.Contains(slot) && !graph.IsDeleted(slot))
             {
-                if (graph.Contains(slot) && !graph.IsDeleted(slot))
-                {
-                    graph.Update(slot);
-                }
-                else
-                {
-                    graph.Insert(slot);
-                }
+                graph.Update(slot);
             }
-
-            linked[i] = true;
+            else
+            {
+                graph.Insert(slot);
+            }
         });
 
-        var done = 0;
         lock (_pendingLock)
         {
             _removed.ExceptWith(removed);
-            for (var i = 0; i < pending.Length; i++)
-            {
-                if (linked[i])
-                {
-                    _pending.Remove(pending[i]);
-                    done++;
-                }
-            }
+            _pending.ExceptWith(pending);
         }
 
-        _changesSinceSave += removed.Length + done;
+        _changesSinceSave += removed.Length + pending.Length;
     }
 
     /// <summary>
