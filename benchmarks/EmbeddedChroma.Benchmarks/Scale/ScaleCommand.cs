@@ -218,7 +218,8 @@ internal static class ScaleCommand
                     }
                 }
 
-                result["delete_20pct_seconds"] = deleting.Elapsed.TotalSeconds;
+                double deleteSeconds = deleting.Elapsed.TotalSeconds;
+                result["delete_20pct_seconds"] = deleteSeconds;
                 result["deleted"] = deleted;
                 var compacting = Stopwatch.StartNew();
                 var compaction = collection.Compact();
@@ -228,7 +229,7 @@ internal static class ScaleCommand
                 result["compact_bytes_before"] = compaction.BytesBefore;
                 result["compact_bytes_after"] = compaction.BytesAfter;
                 Console.WriteLine(
-                    $"  deleted {deleted} in {deleting.Elapsed.TotalSeconds:F1} s; compaction {result["compact_seconds"]:F2} s, graph ready again after " +
+                    $"  deleted {deleted} in {deleteSeconds:F1} s; compaction {result["compact_seconds"]:F2} s, graph ready again after " +
                     $"{compacting.Elapsed.TotalSeconds:F1} s; {compaction.BytesBefore / 1048576.0:F0} → {compaction.BytesAfter / 1048576.0:F0} MiB");
             }
 
