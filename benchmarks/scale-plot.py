@@ -19,8 +19,8 @@ MIB = 1048576.0
 PANELS = [
     ("durable ingest", "records/s", lambda r: r["ingest_records_per_second"]),
     ("index ready", "s", lambda r: r["index_ready_seconds"]),
-    ("query p50 @ recall 0.95", "ms", lambda r: r.get("query_p50_ms_095")),
-    ("query p99 @ recall 0.95", "ms", lambda r: r.get("query_p99_ms_095")),
+    ("query p50 at recall 0.95", "ms", lambda r: r.get("query_p50_ms_095")),
+    ("query p99 at recall 0.95", "ms", lambda r: r.get("query_p99_ms_095")),
     ("reopen to first query", "s", lambda r: r["reopen_first_query_seconds"]),
     ("compaction (20 % deleted)", "s", lambda r: r["compact_seconds"]),
     ("backup", "s", lambda r: r["backup_seconds"]),
@@ -48,8 +48,8 @@ def fmt(v, digits=2):
 
 def table(rows):
     out = ["| records | ingest rec/s | index ready s | ef @0.95 | p50/p99 ms @0.95 | ef @0.99 | p50/p99 ms @0.99 | reopen→query s "
-           "| compact s (20 % deleted) | backup s | RSS querying MiB | disk MiB: sqlite / vectors / graph / total | writer wait max ms |",
-           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "| compact s (20 % deleted) | backup s | RSS querying MiB | disk MiB: sqlite / vectors / graph / total | writer wait max ms | load avg (1 min) start / end |",
+           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         d = r["disk_bytes"]
         out.append(
@@ -58,7 +58,7 @@ def table(rows):
             f"| {fmt(r.get('query_p50_ms_099'))} / {fmt(r.get('query_p99_ms_099'))} | {fmt(r['reopen_first_query_seconds'], 3)} "
             f"| {fmt(r['compact_seconds'])} | {fmt(r['backup_seconds'])} | {fmt(r['rss_querying_bytes'] / MIB, 0)} "
             f"| {fmt(d.get('sqlite', 0) / MIB, 0)} / {fmt(d.get('vectors', 0) / MIB, 0)} / {fmt(d.get('graph', 0) / MIB, 0)} / {fmt(d['total'] / MIB, 0)} "
-            f"| {fmt(r.get('write_wait_max_ms'), 1)} |")
+            f"| {fmt(r.get('write_wait_max_ms'), 1)} | {fmt(r.get('load_avg_1m_start'), 1)} / {fmt(r.get('load_avg_1m_end'), 1)} |")
     return "\n".join(out)
 
 
