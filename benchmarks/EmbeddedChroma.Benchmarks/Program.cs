@@ -7,7 +7,8 @@ namespace EmbeddedChroma.Benchmarks;
 /// <c>-- ann …</c> / <c>-- ann-gen …</c> for the ANN recall/QPS harness (see <see cref="Ann.AnnCommand"/>), or
 /// <c>-- space …</c> for integrity-check cost and compaction (see <see cref="SpaceCommand"/>), or <c>-- minilm-stream …</c>
 /// for the embedding allocation check (see <see cref="Embeddings.MiniLMStreamCommand"/>), or <c>-- wire-load …</c> for the
-/// HTTP load comparison of this project's host with Chroma's own server (see <see cref="Wire.WireLoadCommand"/>).
+/// HTTP load comparison of this project's host with Chroma's own server (see <see cref="Wire.WireLoadCommand"/>), or
+/// <c>-- scale …</c> / <c>-- scale-ingest …</c> for how every cost grows with the store's size (see <see cref="Scale.ScaleCommand"/>).
 /// </summary>
 public static class Program
 {
@@ -27,6 +28,11 @@ public static class Program
         if (Wire.WireLoadCommand.Handles(args))
         {
             return Wire.WireLoadCommand.Run(args);
+        }
+
+        if (Scale.ScaleCommand.Handles(args))
+        {
+            return Scale.ScaleCommand.Run(args);
         }
 
         if (Ann.AnnCommand.Handles(args))

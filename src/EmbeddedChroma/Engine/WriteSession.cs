@@ -136,7 +136,9 @@ internal sealed class WriteSession : IDisposable
                 return Db.Guard(() => InTransaction(action, afterCommit));
             }
 
+            var waiting = System.Diagnostics.Stopwatch.GetTimestamp();
             exclusive.EnterWriteLock();
+            Telemetry.WriterWaited(System.Diagnostics.Stopwatch.GetElapsedTime(waiting));
             try
             {
                 return Db.Guard(() => InTransaction(action, afterCommit));

@@ -127,6 +127,9 @@ internal static class Telemetry
     private static readonly Histogram<double> Checkpoints = Meter.CreateHistogram<double>(
         "embeddedchroma.checkpoint.duration", unit: "s", description: "Duration of background HNSW graph checkpoints (saves while the store is open).");
 
+    private static readonly Histogram<double> WriterWaits = Meter.CreateHistogram<double>(
+        "embeddedchroma.collection.write_wait", unit: "s", description: "Time a write batch waited for its collection's write lock (queries, the background indexer or another writer holding it).");
+
     /// <summary>Open stores: each yields its loaded collections' figures for the observable gauges.</summary>
     private static readonly ConcurrentDictionary<object, Func<IEnumerable<CollectionFigures>>> Stores = new(ReferenceEqualityComparer.Instance);
 
@@ -218,6 +221,15 @@ internal static class Telemetry
         if (Checkpoints.Enabled)
         {
             Checkpoints.Record(elapsed.TotalSeconds, new TagList { { Tags.System, SystemName }, { Tags.Collection, SafeName(collection) } });
+        }
+    }
+
+    /// <summary>A write batch got its collection's write lock after <paramref name="elapsed"/>.</summary>
+    public static void WriterWaited(TimeSpan elapsed)
+    {
+        if (WriterWaits.Enabled)
+        {
+            WriterWaits.Record(elapsed.TotalSeconds, new TagList { { Tags.System, SystemName } });
         }
     }
 

@@ -11,6 +11,7 @@ namespace EmbeddedChroma.Storage;
 /// <code>
 ///  write (holds collection write lock) ──► OnWritten: pending += upserted, removed += deleted ──► start worker
 ///  worker (holds collection read lock, per chunk): MarkDeleted(removed) ; Insert/Update(pending) ; clear them
+///  worker, caught up (no collection lock): checkpoint = save the graph stamped with the last write it covers
 ///  query  (holds collection read lock): graph.Search(live ∧ allowed) ∪ ExactScan(pending ∩ live ∩ allowed)
 /// </code>
 /// Below <see cref="ChromaStoreOptions.HnswThreshold"/> live records there is no graph: exact scan is faster
@@ -20,7 +21,9 @@ namespace EmbeddedChroma.Storage;
 /// <remarks>
 /// Locks: the collection lock (read for worker and queries, write for writers and <see cref="Dispose"/>/<see cref="Persist"/>),
 /// then <c>_pendingLock</c> briefly. The worker never waits for the worker; <see cref="StopWorker"/> is called without
-/// holding the collection lock.
+/// holding the collection lock (or with it held, by <see cref="Attach"/>: the worker then is either outside the lock or
+/// polls for it and sees the stop). <c>_saveLock</c> serializes the two savers of the graph file: the worker's checkpoint,
+/// which holds no collection lock, and <see cref="Persist"/>, under the write lock; neither takes another lock inside it.
 /// </remarks>
 internal sealed class VectorIndexer : IDisposable
 {
@@ -28,7 +31,9 @@ internal sealed class VectorIndexer : IDisposable
     // whose parts share one lock discipline with the collection's read lock; split, that protocol would be spread over
     // several types.
 
-    // Small chunks: a writer waits for at most one chunk of links (tens of milliseconds at 384-d) before it runs.
+    // Small chunks: a writer waits for at most one chunk of links (tens of milliseconds at 384-d) before it runs. Ending a
+    // chunk early for a waiting writer would starve linking while writers arrive back to back (each batch holds the
+    // write lock for its whole SQLite transaction), so the graph would lag a bulk ingest until it ended.
     private const int ChunkSize = 64;
 
     private readonly CollectionState _state;
@@ -43,6 +48,14 @@ internal sealed class VectorIndexer : IDisposable
     private readonly Func<long, byte[]> _owner;
     private Task? _worker;
     private volatile bool _stopping;
+    private CancellationTokenSource _stopSource = new();
+
+    /// <summary>A worker runs or is about to (under <c>_pendingLock</c>); see <see cref="Work"/>.</summary>
+    private bool _workerActive;
+    private bool _disposed;
+
+    /// <summary>Serializes graph saves (a background checkpoint runs outside the collection lock, <see cref="Persist"/> under it).</summary>
+    private readonly Lock _saveLock = new();
 
     private readonly Microsoft.Extensions.Logging.ILogger _logger;
 
@@ -96,9 +109,16 @@ internal sealed class VectorIndexer : IDisposable
     {
         StopWorker();
         _stopping = false;
+        if (_stopSource.IsCancellationRequested)
+        {
+            _stopSource.Dispose();
+            _stopSource = new CancellationTokenSource();
+        }
+
         _graph = null;
         LoadedFromFile = false;
         _changesSinceSave = 0;
+        _savedSeq = -1;
         lock (_pendingLock)
         {
             _pending.Clear();
@@ -111,6 +131,7 @@ internal sealed class VectorIndexer : IDisposable
             _graph = graph;
             _cleanSeq = stamp;
             _cleanChain = chain;
+            _savedSeq = stamp;
             LoadedFromFile = true;
             Replay(connection, stamp);
         }
@@ -253,16 +274,40 @@ internal sealed class VectorIndexer : IDisposable
     {
         lock (_pendingLock)
         {
-            if (_graph is null || _stopping || (_pending.Count == 0 && _removed.Count == 0) || _worker is { IsCompleted: false })
+            if (_graph is null || _stopping || (_pending.Count == 0 && _removed.Count == 0) || _workerActive)
             {
                 return;
             }
 
+            _workerActive = true;
             _worker = Task.Run(Work);
         }
     }
 
     private void Work()
+    {
+        // Cleared under _pendingLock in the same hold that finds nothing pending, so a write committed after that
+        // starts a new worker (the task object may not have completed yet); on any other exit, by the finally.
+        var released = false;
+        var checkpointFailed = false;
+        try
+        {
+            released = WorkUntilCaughtUp(ref checkpointFailed);
+        }
+        finally
+        {
+            if (!released)
+            {
+                lock (_pendingLock)
+                {
+                    _workerActive = false;
+                }
+            }
+        }
+    }
+
+    /// <summary>The worker's loop; true when it ended caught up, having cleared <c>_workerActive</c> itself.</summary>
+    private bool WorkUntilCaughtUp(ref bool checkpointFailed)
     {
         while (!_stopping)
         {
@@ -272,24 +317,34 @@ internal sealed class VectorIndexer : IDisposable
                 continue;
             }
 
+            HnswIndex? checkpoint = null;
+            long checkpointSeq = 0;
+            long checkpointChain = 0;
             try
             {
                 var graph = _graph;
                 if (graph is null || _state.Deleted)
                 {
-                    return;
+                    return false;
                 }
 
                 int[] removed = [];
                 int[] pending = [];
-                var caughtUp = false;
                 lock (_pendingLock)
                 {
                     if (_pending.Count == 0 && _removed.Count == 0)
                     {
                         _cleanSeq = _state.LastSeq;
                         _cleanChain = _state.LastChain;
-                        caughtUp = true;
+                        if (!checkpointFailed && CheckpointDue(graph))
+                        {
+                            (checkpoint, checkpointSeq, checkpointChain) = (graph, _cleanSeq, _cleanChain);
+                        }
+                        else
+                        {
+                            _workerActive = false;
+                            return true;
+                        }
                     }
                     else
                     {
@@ -298,43 +353,10 @@ internal sealed class VectorIndexer : IDisposable
                     }
                 }
 
-                if (caughtUp)
+                if (checkpoint is null)
                 {
-                    Checkpoint(graph);
-                    return;
+                    LinkChunk(graph, removed, pending);
                 }
-
-                foreach (var slot in removed)
-                {
-                    graph.MarkDeleted(slot);
-                }
-
-                // Writers are held off by our read lock, so nothing is re-dirtied while we link; the slots
-                // leave the pending set only once linked, so a concurrent query always finds them one way or the other.
-                Parallel.ForEach(pending, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, slot =>
-                {
-                    if (!IsLive(slot))
-                    {
-                        return;
-                    }
-
-                    if (graph.Contains(slot) && !graph.IsDeleted(slot))
-                    {
-                        graph.Update(slot);
-                    }
-                    else
-                    {
-                        graph.Insert(slot);
-                    }
-                });
-
-                lock (_pendingLock)
-                {
-                    _removed.ExceptWith(removed);
-                    _pending.ExceptWith(pending);
-                }
-
-                _changesSinceSave += removed.Length + pending.Length;
             }
             catch (Exception ex)
             {
@@ -344,13 +366,61 @@ internal sealed class VectorIndexer : IDisposable
                 LastError = ex;
                 _graph = null;
                 Internal.StoreLog.BackgroundFailed(_logger, ex, _state.Name, "HNSW graph maintenance");
-                return;
+                return false;
             }
             finally
             {
                 _state.Lock.ExitReadLock();
             }
+
+            if (checkpoint is not null)
+            {
+                // Outside the collection lock: writers commit meanwhile (their slots wait in the pending set, which
+                // queries scan exactly), while the graph stays exactly as it was at checkpointSeq, since only this
+                // worker changes it and it is busy saving. Then it goes on linking what they wrote meanwhile.
+                checkpointFailed = !Checkpoint(checkpoint, checkpointSeq, checkpointChain);
+            }
         }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Marks <paramref name="removed"/> deleted and links <paramref name="pending"/>, on all cores. Caller holds the
+    /// collection read lock, so writers are held off and nothing is re-dirtied meanwhile; the slots leave the pending set
+    /// only once linked, so a concurrent query always finds them one way or the other.
+    /// </summary>
+    private void LinkChunk(HnswIndex graph, int[] removed, int[] pending)
+    {
+        foreach (var slot in removed)
+        {
+            graph.MarkDeleted(slot);
+        }
+
+        Parallel.ForEach(pending, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, slot =>
+        {
+            if (!IsLive(slot))
+            {
+                return;
+            }
+
+            if (graph.Contains(slot) && !graph.IsDeleted(slot))
+            {
+                graph.Update(slot);
+            }
+            else
+            {
+                graph.Insert(slot);
+            }
+        });
+
+        lock (_pendingLock)
+        {
+            _removed.ExceptWith(removed);
+            _pending.ExceptWith(pending);
+        }
+
+        _changesSinceSave += removed.Length + pending.Length;
     }
 
     /// <summary>
@@ -395,6 +465,11 @@ internal sealed class VectorIndexer : IDisposable
     public void StopWorker()
     {
         _stopping = true;
+        if (!_disposed)
+        {
+            _stopSource.Cancel();
+        }
+
         Task? worker;
         lock (_pendingLock)
         {
@@ -411,34 +486,46 @@ internal sealed class VectorIndexer : IDisposable
         }
     }
 
-    /// <summary>Saves the graph stamped with the last sequence number it fully covers. Caller holds the collection write lock, worker stopped.</summary>
     /// <summary>
-    /// Saves the graph while the worker is caught up (writers held off by its read lock, so the file covers exactly
-    /// <see cref="CollectionState.LastSeq"/>) once enough has changed since the last save: at least
-    /// <see cref="CheckpointMinimum"/> links and a quarter of the graph. A process killed later then replays at most
-    /// that much on the next open instead of rebuilding the whole graph; the amortized cost stays a small constant per
-    /// link. A failed save is logged and left to the next checkpoint or close.
+    /// True once enough has changed since the last save: at least <see cref="CheckpointMinimum"/> links and a quarter of
+    /// the graph. A process killed later then replays at most that much on the next open instead of rebuilding the whole
+    /// graph; the amortized cost stays a small constant per link.
     /// </summary>
-    private void Checkpoint(HnswIndex graph)
-    {
-        if (_changesSinceSave < Math.Max(CheckpointMinimum, graph.Count / 4))
-        {
-            return;
-        }
+    private bool CheckpointDue(HnswIndex graph) => _changesSinceSave >= Math.Max(CheckpointMinimum, graph.Count / 4);
 
+    /// <summary>
+    /// Saves the graph, caught up at <paramref name="seq"/>, from the worker and without the collection lock (see
+    /// <see cref="Work"/>): writers never wait for it. Serialized with <see cref="Persist"/> by <c>_saveLock</c>. A failed
+    /// save is logged and left to the next checkpoint or close; a stop request cuts it short (the close saves anyway).
+    /// </summary>
+    private bool Checkpoint(HnswIndex graph, long seq, long chain)
+    {
         try
         {
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            graph.Save(_path, _cleanSeq, _owner(_cleanChain));
+            lock (_saveLock)
+            {
+                CheckpointWriting?.Invoke(_stopSource.Token);
+                graph.Save(_path, seq, _owner(chain), _stopSource.Token);
+                _savedSeq = seq;
+            }
+
             _changesSinceSave = 0;
             Checkpoints++;
             var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
             Internal.Telemetry.Checkpointed(elapsed, _state.Name);
-            Internal.StoreLog.GraphCheckpointed(_logger, _state.Name, graph.Count, _cleanSeq, elapsed);
+            Internal.StoreLog.GraphCheckpointed(_logger, _state.Name, graph.Count, seq, elapsed);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped: the previous graph file is left as it was.
+            return false;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             Internal.StoreLog.BackgroundFailed(_logger, ex, _state.Name, "HNSW graph checkpoint");
+            return false;
         }
     }
 
@@ -448,8 +535,21 @@ internal sealed class VectorIndexer : IDisposable
     /// <summary>Background saves of the graph since this indexer was created (tests).</summary>
     internal int Checkpoints { get; private set; }
 
+    /// <summary>
+    /// Runs on the worker as a background save begins writing, outside the collection lock, with the token a stop
+    /// request cancels (tests: holds a save open).
+    /// </summary>
+    internal Action<CancellationToken>? CheckpointWriting { get; set; }
+
     private int _changesSinceSave;
 
+    /// <summary>The stamp of the graph file this indexer last wrote or loaded with nothing changed since (−1: none).</summary>
+    private long _savedSeq = -1;
+
+    /// <summary>
+    /// Saves the graph stamped with the last sequence number it fully covers, unless the file already holds exactly that
+    /// graph (a background save after the last change). Caller holds the collection write lock, worker stopped.
+    /// </summary>
     public void Persist()
     {
         if (_graph is null)
@@ -463,7 +563,18 @@ internal sealed class VectorIndexer : IDisposable
             caughtUp = _pending.Count == 0 && _removed.Count == 0;
         }
 
-        _graph.Save(_path, caughtUp ? _state.LastSeq : _cleanSeq, caughtUp ? _owner(_state.LastChain) : _owner(_cleanChain));
+        var seq = caughtUp ? _state.LastSeq : _cleanSeq;
+        lock (_saveLock)
+        {
+            if (_changesSinceSave == 0 && _savedSeq == seq && File.Exists(_path))
+            {
+                return;
+            }
+
+            _graph.Save(_path, seq, caughtUp ? _owner(_state.LastChain) : _owner(_cleanChain));
+            _savedSeq = seq;
+        }
+
         _changesSinceSave = 0;
     }
 
@@ -472,5 +583,7 @@ internal sealed class VectorIndexer : IDisposable
         StopWorker();
         _graph?.Dispose();
         _graph = null;
+        _disposed = true;
+        _stopSource.Dispose();
     }
 }

@@ -194,6 +194,24 @@ public sealed class TelemetryTests : IDisposable
     }
 
     [Fact]
+    public void Write_wait_histogram_records_each_write_batch_wait_for_its_collection_lock_in_seconds_when_batches_commit()
+    {
+        using var store = new StoreFixture();
+        var collection = store.CreateCollection(_name);
+        var before = _measurements.Count(m => m.Instrument == "embeddedchroma.collection.write_wait");
+        AddRecords(collection, 10);
+        collection.Upsert(["id1"], [Vector(1)]);
+        collection.Delete(ids: ["id2"]);
+
+        // Not tagged by collection (the wait is taken before the batch knows more than its lock): other tests' batches
+        // may add measurements, never remove them.
+        var waits = _measurements.Where(m => m.Instrument == "embeddedchroma.collection.write_wait").ToList();
+        waits.Count.Should().BeGreaterThanOrEqualTo(before + 3, "one per batch that changed the collection");
+        waits.Should().OnlyContain(m => m.Value >= 0 && m.Value < 60, "seconds, not milliseconds or ticks");
+        waits.Should().OnlyContain(m => Equals(m.Tags["db.system.name"], "embeddedchroma"));
+    }
+
+    [Fact]
     public void Observable_gauges_report_records_vector_bytes_and_index_progress_of_a_loaded_collection_until_the_store_closes()
     {
         var store = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 100 });

@@ -70,6 +70,98 @@ public sealed class GraphCheckpointTests : IDisposable
     }
 
     [Fact]
+    public void Add_and_query_do_not_wait_for_a_background_checkpoint_when_it_is_being_written()
+    {
+        var collection = _fx.CreateCollection("unstalled");
+        var vectors = Vectors(VectorIndexerCheckpoint + 1_000, seed: 8);
+        AddAll(collection, "a", vectors[..1_000]);
+        using var writing = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        collection.Indexer!.CheckpointWriting = _ =>
+        {
+            writing.Set();
+            release.Wait(TimeSpan.FromSeconds(60), CancellationToken.None);
+        };
+        try
+        {
+            AddAll(collection, "v", vectors[1_000..]);
+            writing.Wait(TimeSpan.FromSeconds(60)).Should().BeTrue("the caught-up indexer starts a checkpoint");
+
+            // The save is held open: a writer and a reader still get through, and the query finds the new record
+            // (not linked yet: the worker is saving) by the exact scan of the pending slots.
+            var late = Vectors(3, seed: 9);
+            using var added = new ManualResetEventSlim();
+            var add = Task.Run(() =>
+            {
+                collection.Add(["late0", "late1", "late2"], late);
+                added.Set();
+            });
+            added.Wait(TimeSpan.FromSeconds(20)).Should().BeTrue("a writer does not wait for a checkpoint being written");
+            add.IsFaulted.Should().BeFalse();
+            collection.Query([late[1]], 1).Ids[0].Should().Equal("late1");
+            collection.Indexer.Checkpoints.Should().Be(0, "the save is still being written");
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        SpinWait.SpinUntil(() => collection.Indexer.Checkpoints > 0, TimeSpan.FromSeconds(60)).Should().BeTrue();
+        collection.WaitForIndex();
+        collection.GetIndexingStatus().UnindexedRecords.Should().Be(0, "the worker links what was written during its save");
+
+        // As a killed process would leave the folder: the checkpoint's stamp must not claim the writes made during the
+        // save (they are replayed), and the graph is loaded, not rebuilt.
+        CopyAsKilled();
+        using var reopened = ChromaStore.Open(_copy.Path, new ChromaStoreOptions { HnswThreshold = 100 });
+        var copy = reopened.GetClient(_fx.AdminKey).GetCollection("unstalled");
+        copy.Count().Should().Be(vectors.Length + 3);
+        copy.Indexer!.LoadedFromFile.Should().BeTrue("the checkpointed graph is loaded, not rebuilt");
+        copy.WaitForIndex();
+        copy.GetIndexingStatus().UnindexedRecords.Should().Be(0);
+        copy.Query([Vectors(3, seed: 9)[2]], 1).Ids[0].Should().Equal("late2");
+        copy.Query([vectors[4_321]], 1).Ids[0].Should().Equal("v3321");
+    }
+
+    [Fact]
+    public void Close_is_not_held_up_by_a_background_checkpoint_and_saves_the_graph_itself_when_it_is_stopped()
+    {
+        var collection = _fx.CreateCollection("closing");
+        var vectors = Vectors(VectorIndexerCheckpoint + 1_000, seed: 10);
+        AddAll(collection, "a", vectors[..1_000]);
+        using var writing = new ManualResetEventSlim();
+        var indexer = collection.Indexer!;
+        indexer.CheckpointWriting = stop =>
+        {
+            writing.Set();
+            stop.WaitHandle.WaitOne(TimeSpan.FromSeconds(60)); // a long save, still under way when the store closes
+        };
+        AddAll(collection, "v", vectors[1_000..]);
+        writing.Wait(TimeSpan.FromSeconds(60)).Should().BeTrue();
+        _fx.Store.Dispose();
+
+        indexer.Checkpoints.Should().Be(0, "the stop request cuts the background save short");
+        Directory.GetFiles(_fx.VectorsFolder, "*.tmp").Should().BeEmpty("a cancelled save leaves no temporary file");
+        using var reopened = ChromaStore.Open(_fx.Folder, new ChromaStoreOptions { HnswThreshold = 100 });
+        var again = reopened.GetClient(_fx.AdminKey).GetCollection("closing");
+        again.Count().Should().Be(vectors.Length);
+        again.Indexer!.LoadedFromFile.Should().BeTrue("the close saved the graph");
+        again.GetIndexingStatus().UnindexedRecords.Should().Be(0, "the saved graph covers every write");
+        again.Query([vectors[77]], 1).Ids[0].Should().Equal("a77");
+    }
+
+    private void CopyAsKilled()
+    {
+        foreach (var file in Directory.GetFiles(_fx.Folder, "*", SearchOption.AllDirectories)
+            .Where(f => !f.EndsWith("chroma.lock", StringComparison.Ordinal) && !f.EndsWith(".vec", StringComparison.Ordinal)))
+        {
+            var target = Path.Combine(_copy.Path, Path.GetRelativePath(_fx.Folder, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+    }
+
+    [Fact]
     public void Small_changes_do_not_trigger_a_save()
     {
         var collection = _fx.CreateCollection("small");

@@ -36,11 +36,14 @@ internal sealed partial class HnswGraph<TKernel>
     private const int OwnerOffset = 68;
     private const int HeaderHashOffset = 120;
 
+    /// <summary>Bytes of level-0 records written between two cancellation checks of <see cref="Save"/>.</summary>
+    private const int SaveBlockBytes = 4 << 20;
+
     /// <summary>Longest owner stamp a graph file holds.</summary>
     public const int MaxOwnerLength = 48;
     private static readonly ulong Magic = BinaryPrimitives.ReadUInt64LittleEndian("ECHNSW01"u8);
 
-    public override void Save(string path, long stamp, ReadOnlySpan<byte> owner = default)
+    public override void Save(string path, long stamp, ReadOnlySpan<byte> owner = default, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(owner.Length, MaxOwnerLength, nameof(owner));
@@ -62,9 +65,17 @@ internal sealed partial class HnswGraph<TKernel>
             {
                 file.Write(new byte[HeaderSize]);
                 ReadOnlySpan<byte> level0 = MemoryMarshal.AsBytes(_level0.AsSpan(0, slotCount * _stride0));
-                file.Write(level0);
-                hash.Append(level0);
+                for (int offset = 0; offset < level0.Length; offset += SaveBlockBytes)
+                {
+                    // A close or compaction waits for a background save: let it cut a long one short.
+                    cancellationToken.ThrowIfCancellationRequested();
+                    ReadOnlySpan<byte> block = level0.Slice(offset, Math.Min(SaveBlockBytes, level0.Length - offset));
+                    file.Write(block);
+                    hash.Append(block);
+                }
+
                 bodyLength += level0.Length;
+                cancellationToken.ThrowIfCancellationRequested();
                 for (int slot = 0; slot < slotCount; slot++)
                 {
                     if (_upper[slot] is { } upper)
@@ -95,14 +106,16 @@ internal sealed partial class HnswGraph<TKernel>
                 BinaryPrimitives.WriteUInt64LittleEndian(header[HeaderHashOffset..], XxHash3.HashToUInt64(header[..HeaderHashOffset]));
                 file.Position = 0;
                 file.Write(header);
+                cancellationToken.ThrowIfCancellationRequested();
                 file.Flush(flushToDisk: true);
             }
 
             File.Move(temporary, path, overwrite: true);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or OperationCanceledException)
         {
-            // A full disk or read-only media: leave no partial .tmp behind (it would hold the space the disk lacks).
+            // A full disk, read-only media or a cancelled save: leave no partial .tmp behind (it would hold the space the
+            // disk lacks).
             try
             {
                 File.Delete(temporary);

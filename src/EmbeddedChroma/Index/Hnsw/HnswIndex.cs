@@ -180,10 +180,17 @@ internal abstract class HnswIndex : IDisposable
     /// and collection identity; <see cref="TryLoad"/> loads it only for the same bytes) and a checksum.
     /// </summary>
     /// <remarks>Thread-safe with searches; the caller must keep inserts, updates and deletes out while it runs,
-    /// or the file may hold a graph that matches no stamp.</remarks>
+    /// or the file may hold a graph that matches no stamp. Two saves to one path must not overlap (they share the
+    /// temporary file).</remarks>
+    /// <param name="path">The graph file.</param>
+    /// <param name="stamp">The last write sequence number the graph covers.</param>
+    /// <param name="owner">Whose graph this is.</param>
+    /// <param name="cancellationToken">Checked between blocks of the body: a cancelled save deletes its temporary file
+    /// and leaves the previous graph file in place.</param>
     /// <exception cref="IOException">The file could not be written.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="owner"/> is longer than 48 bytes.</exception>
-    public abstract void Save(string path, long stamp, ReadOnlySpan<byte> owner = default);
+    public abstract void Save(string path, long stamp, ReadOnlySpan<byte> owner = default, CancellationToken cancellationToken = default);
 
     /// <inheritdoc />
     public void Dispose()

@@ -1,0 +1,608 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using EmbeddedChroma.Benchmarks.Ann;
+using EmbeddedChroma.Index;
+
+namespace EmbeddedChroma.Benchmarks.Scale;
+
+/// <summary>
+/// <c>scale</c> and <c>scale-ingest</c>: how each cost of a store grows with its size, through the public API only
+/// (issue #17). One run = one size; benchmarks/scale.sh runs 10k, 100k, 300k (and 1M on a quiet machine) and plots.
+/// <code>
+/// scale        --data DIR (an ann-gen folder: base.fbin, queries.fbin) [--n N (first N base rows; default all)]
+///              [--queries 500] [--efs 10,16,24,32,48,64,96,128,192,256,384,512] [--folder DIR] [--json OUT]
+/// scale-ingest --data DIR [--n N] [--pace caught-up|none] [--json OUT]
+/// </code>
+/// <para>Data: the base rows in order, unit-normalized (the collection is cosine; the truth is exact cosine top-10 over
+/// all N rows), each added with id <c>i&lt;n&gt;</c>, metadata <c>{ bucket: n % 1000, group: "g" + n % 10, source:
+/// "s" + n % 97 }</c> and a ~200-character English-like document drawn from a fixed word list (deterministic per n),
+/// in batches of 1,000 (<see cref="BatchSize"/>). The store keeps Chroma's default M = 16, ef_construction = 100.</para>
+/// <para><c>scale</c> measures, in this order: durable ingest (wall time of the Add calls, p50/p99/max per Add, every
+/// graph checkpoint's duration seen through the "embeddedchroma.checkpoint.duration" histogram); time from the first
+/// Add until <see cref="Collection.GetIndexingStatus"/> reports nothing unindexed; per ef, single-threaded query p50/p99
+/// and recall@10 (k = 10, ids only) and the smallest ef reaching 0.95 and 0.99; the working set after the queries
+/// (the benchmark's own copy of the base rows freed first); close; bytes on disk per file kind; reopen to the first
+/// query (Open + GetClient + GetCollection + Query) and whether the graph was loaded rather than rebuilt; backup
+/// time and size; deleting 20 % of the records (every fifth id); <see cref="Collection.Compact"/> and the time until
+/// the graph is ready again; bytes on disk after. One JSON line per run.</para>
+/// <para><c>scale-ingest</c> measures only the writers' side of checkpoints: with <c>--pace caught-up</c> (the default)
+/// every Add waits until the index reports nothing unindexed before it starts, which is exactly when the background
+/// worker saves the graph, so each checkpoint meets an Add: the adversarial case for a writer stall. Reports Add
+/// latency p50/p99/max, the longest Add that overlapped a checkpoint, every checkpoint's duration, and the writer stall
+/// proper: each batch's wait for the collection's write lock (p50/p99/max, and the longest overlapping a checkpoint).</para>
+/// </summary>
+internal static class ScaleCommand
+{
+    private const int BatchSize = 1_000;
+    private const int K = 10;
+    private const string CollectionName = "scale";
+
+    public static bool Handles(string[] args) => args.Length > 0 && args[0] is "scale" or "scale-ingest";
+
+    public static int Run(string[] args)
+    {
+        try
+        {
+            var options = new AnnArguments(args);
+            return args[0] == "scale-ingest" ? RunIngest(options) : RunScale(options);
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+    }
+
+    private static int RunIngest(AnnArguments options)
+    {
+        var (data, n, dimension, stride) = LoadBase(options.String("data"), options.Int("n", 0));
+        string pace = options.String("pace", "caught-up");
+        string? jsonPath = options.String("json", string.Empty);
+        options.ThrowIfUnused();
+        if (pace is not ("caught-up" or "none"))
+        {
+            throw new ArgumentException("--pace is caught-up or none.");
+        }
+
+        string folder = Path.Combine(Path.GetTempPath(), "scale-ingest-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            using var store = ChromaStore.Create(folder, out string adminKey);
+            var collection = CreateCollection(store, adminKey);
+            using var checkpoints = new CheckpointWatch();
+            var ingest = Ingest(collection, data, n, dimension, stride, pace == "caught-up", checkpoints);
+            var result = new Dictionary<string, object?>
+            {
+                ["command"] = "scale-ingest",
+                ["pace"] = pace,
+                ["n"] = n,
+                ["dim"] = dimension,
+            };
+            ingest.AddTo(result);
+            Console.WriteLine(
+                $"scale-ingest {n} × {dimension} (pace {pace}): {ingest.RecordsPerSecond:F0} records/s; Add p50 {ingest.AddP50Ms:F1} ms, " +
+                $"p99 {ingest.AddP99Ms:F1} ms, max {ingest.AddMaxMs:F1} ms; {ingest.Checkpoints.Count} checkpoints (longest " +
+                $"{(ingest.Checkpoints.Count == 0 ? 0 : ingest.Checkpoints.Max()):F1} ms); longest Add overlapping a checkpoint {ingest.MaxAddDuringCheckpointMs:F1} ms; " +
+                $"write-lock wait p50 {Percentile(ingest.WaitMs, 0.5):F2} ms, p99 {Percentile(ingest.WaitMs, 0.99):F2} ms, max {ingest.WaitMaxMs:F2} ms " +
+                $"(max overlapping a checkpoint {ingest.MaxWaitDuringCheckpointMs:F2} ms)");
+            Emit(jsonPath, result);
+        }
+        finally
+        {
+            DeleteFolder(folder);
+        }
+
+        return 0;
+    }
+
+    private static int RunScale(AnnArguments options)
+    {
+        string dataFolder = options.String("data");
+        var (data, n, dimension, stride) = LoadBase(dataFolder, options.Int("n", 0));
+        int queryLimit = options.Int("queries", 500);
+        int[] efs = options.IntList("efs", "10,16,24,32,48,64,96,128,192,256,384,512");
+        string folder = options.String("folder", Path.Combine(Path.GetTempPath(), "scale-" + Guid.NewGuid().ToString("N")));
+        string? jsonPath = options.String("json", string.Empty);
+        options.ThrowIfUnused();
+        if (Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any())
+        {
+            throw new ArgumentException($"--folder {folder} must be new or empty.");
+        }
+
+        var (queryData, queryCount, queryDimension, _) = BigAnnFiles.ReadFbin(Path.Combine(dataFolder, "queries.fbin"), paddingMultiple: 1);
+        if (queryDimension != dimension)
+        {
+            throw new ArgumentException($"queries.fbin has dimension {queryDimension}, base.fbin {dimension}.");
+        }
+
+        queryCount = Math.Min(queryCount, queryLimit);
+        var queries = new float[queryCount][];
+        for (int q = 0; q < queryCount; q++)
+        {
+            queries[q] = queryData.AsSpan(q * dimension, dimension).ToArray();
+            Normalize(queries[q]);
+        }
+
+        var result = new Dictionary<string, object?>
+        {
+            ["command"] = "scale",
+            ["n"] = n,
+            ["dim"] = dimension,
+            ["metric"] = "cosine",
+            ["queries"] = queryCount,
+            ["processors"] = Environment.ProcessorCount,
+            ["load_avg_1m_start"] = LoadAverage(),
+        };
+        var stopwatch = Stopwatch.StartNew();
+        Console.WriteLine($"scale {n} × {dimension}: exact truth for {queryCount} queries …");
+        int[] truth = AnnDataGenerator.ExactTruth(new ArrayVectorRows(data, dimension, stride), DistanceSpace.Cosine, Flatten(queries, dimension), dimension, K);
+        Console.WriteLine($"  truth {stopwatch.Elapsed.TotalSeconds:F1} s");
+        var backupFolder = folder + "-backup";
+        try
+        {
+            string adminKey;
+            using (var store = ChromaStore.Create(folder, out adminKey, new ChromaStoreOptions { AutoCompaction = false }))
+            {
+                var collection = CreateCollection(store, adminKey);
+                using (var checkpoints = new CheckpointWatch())
+                {
+                    var ingest = Ingest(collection, data, n, dimension, stride, pacedByIndex: false, checkpoints);
+                    ingest.AddTo(result);
+                    Console.WriteLine(
+                        $"  ingest {ingest.RecordsPerSecond:F0} records/s (Add p50 {ingest.AddP50Ms:F1} ms, p99 {ingest.AddP99Ms:F1} ms, max {ingest.AddMaxMs:F1} ms), " +
+                        $"index ready {ingest.IndexReadySeconds:F1} s, {ingest.Checkpoints.Count} checkpoints");
+                }
+
+                // The benchmark's own copy of the rows is not the store's memory: free it before measuring the working set.
+                data = [];
+                GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+                var (curve, ef95, ef99) = QuerySweep(collection, queries, truth, efs);
+                result["query_curve"] = curve;
+                result["ef_recall_095"] = ef95?.Ef;
+                result["query_p50_ms_095"] = ef95?.P50Ms;
+                result["query_p99_ms_095"] = ef95?.P99Ms;
+                result["recall_095"] = ef95?.Recall;
+                result["qps_095"] = ef95?.Qps;
+                result["ef_recall_099"] = ef99?.Ef;
+                result["query_p50_ms_099"] = ef99?.P50Ms;
+                result["query_p99_ms_099"] = ef99?.P99Ms;
+                result["recall_099"] = ef99?.Recall;
+                result["qps_099"] = ef99?.Qps;
+                result["rss_querying_bytes"] = WorkingSet();
+                result["vector_bytes_raw"] = (long)n * dimension * sizeof(float);
+                result["graph_memory_bytes"] = collection.Indexer?.Graph?.MemoryBytes;
+                Console.WriteLine(
+                    $"  recall 0.95 at ef {ef95?.Ef} (p50 {ef95?.P50Ms:F2} ms, p99 {ef95?.P99Ms:F2} ms), 0.99 at ef {ef99?.Ef} " +
+                    $"(p50 {ef99?.P50Ms:F2} ms, p99 {ef99?.P99Ms:F2} ms); working set {WorkingSet() / 1048576.0:F0} MiB");
+                if (ef95 is { } chosen)
+                {
+                    collection.Modify(configuration: new CollectionConfigurationUpdate { EfSearch = chosen.Ef });
+                }
+
+                var closing = Stopwatch.StartNew();
+                store.Dispose();
+                result["close_seconds"] = closing.Elapsed.TotalSeconds;
+            }
+
+            result["disk_bytes"] = DiskBytes(folder);
+            var reopen = Stopwatch.StartNew();
+            using (var store = ChromaStore.Open(folder, new ChromaStoreOptions { AutoCompaction = false }))
+            {
+                var client = store.GetClient(adminKey);
+                var collection = client.GetCollection(CollectionName);
+                var first = collection.Query([queries[0]], K, include: Include.None);
+                result["reopen_first_query_seconds"] = reopen.Elapsed.TotalSeconds;
+                result["reopen_graph_loaded"] = collection.Indexer?.LoadedFromFile ?? false;
+                Console.WriteLine($"  reopen to first query {reopen.Elapsed.TotalSeconds:F3} s ({first.Ids[0].Count} results), graph loaded from file: {collection.Indexer?.LoadedFromFile}");
+
+                var backup = client.Backup(backupFolder);
+                result["backup_seconds"] = backup.Elapsed.TotalSeconds;
+                result["backup_bytes"] = backup.Bytes;
+                DeleteFolder(backupFolder);
+                Console.WriteLine($"  backup {backup.Elapsed.TotalSeconds:F2} s, {backup.Bytes / 1048576.0:F0} MiB");
+
+                var deleting = Stopwatch.StartNew();
+                int deleted = 0;
+                var ids = new List<string>(BatchSize);
+                for (int i = 0; i < n; i += 5)
+                {
+                    ids.Add(Id(i));
+                    if (ids.Count == BatchSize || i + 5 >= n)
+                    {
+                        deleted += collection.Delete(ids);
+                        ids.Clear();
+                    }
+                }
+
+                double deleteSeconds = deleting.Elapsed.TotalSeconds;
+                result["delete_20pct_seconds"] = deleteSeconds;
+                result["deleted"] = deleted;
+                var compacting = Stopwatch.StartNew();
+                var compaction = collection.Compact();
+                result["compact_seconds"] = compacting.Elapsed.TotalSeconds;
+                WaitUntilIndexed(collection);
+                result["compact_index_ready_seconds"] = compacting.Elapsed.TotalSeconds;
+                result["compact_bytes_before"] = compaction.BytesBefore;
+                result["compact_bytes_after"] = compaction.BytesAfter;
+                Console.WriteLine(
+                    $"  deleted {deleted} in {deleteSeconds:F1} s; compaction {result["compact_seconds"]:F2} s, graph ready again after " +
+                    $"{compacting.Elapsed.TotalSeconds:F1} s; {compaction.BytesBefore / 1048576.0:F0} → {compaction.BytesAfter / 1048576.0:F0} MiB");
+            }
+
+            result["disk_bytes_after_compaction"] = DiskBytes(folder);
+            result["load_avg_1m_end"] = LoadAverage();
+            result["total_seconds"] = stopwatch.Elapsed.TotalSeconds;
+            Emit(jsonPath, result);
+        }
+        finally
+        {
+            DeleteFolder(folder);
+            DeleteFolder(backupFolder);
+        }
+
+        return 0;
+    }
+
+    private static Collection CreateCollection(ChromaStore store, string adminKey) =>
+        store.GetClient(adminKey).CreateCollection(CollectionName, new CollectionOptions
+        {
+            Configuration = new CollectionConfiguration { Space = DistanceSpace.Cosine },
+        });
+
+    private sealed record IngestResult(double Seconds, double IndexReadySeconds, double[] AddMs, List<double> Checkpoints, double MaxAddDuringCheckpointMs, int Count)
+    {
+        public double RecordsPerSecond => Count / Seconds;
+
+        public double AddP50Ms => Percentile(AddMs, 0.50);
+
+        public double AddP99Ms => Percentile(AddMs, 0.99);
+
+        public double AddMaxMs => AddMs.Length == 0 ? 0 : AddMs.Max();
+
+        /// <summary>Each write batch's wait for the collection's write lock (the writer stall proper).</summary>
+        public double[] WaitMs { get; init; } = [];
+
+        public double MaxWaitDuringCheckpointMs { get; init; }
+
+        public double WaitMaxMs => WaitMs.Length == 0 ? 0 : WaitMs.Max();
+
+        public void AddTo(Dictionary<string, object?> result)
+        {
+            result["ingest_seconds"] = Seconds;
+            result["ingest_records_per_second"] = RecordsPerSecond;
+            result["index_ready_seconds"] = IndexReadySeconds;
+            result["add_p50_ms"] = AddP50Ms;
+            result["add_p99_ms"] = AddP99Ms;
+            result["add_max_ms"] = AddMaxMs;
+            result["add_max_during_checkpoint_ms"] = MaxAddDuringCheckpointMs;
+            result["write_wait_p50_ms"] = Percentile(WaitMs, 0.50);
+            result["write_wait_p99_ms"] = Percentile(WaitMs, 0.99);
+            result["write_wait_max_ms"] = WaitMaxMs;
+            result["write_wait_max_during_checkpoint_ms"] = MaxWaitDuringCheckpointMs;
+            result["checkpoint_ms"] = Checkpoints.Select(c => Math.Round(c, 2)).ToArray();
+        }
+    }
+
+    /// <summary>
+    /// Adds the rows in batches; with <paramref name="pacedByIndex"/>, each Add waits (untimed) until the index has
+    /// linked everything, i.e. until the moment the background worker checkpoints.
+    /// </summary>
+    private static IngestResult Ingest(Collection collection, float[] data, int n, int dimension, int stride, bool pacedByIndex, CheckpointWatch checkpoints)
+    {
+        var adds = new List<(long Start, long End)>();
+        var started = Stopwatch.GetTimestamp();
+        long inAdds = 0;
+        for (int start = 0; start < n; start += BatchSize)
+        {
+            int size = Math.Min(BatchSize, n - start);
+            var ids = new string[size];
+            var embeddings = new float[size][];
+            var metadatas = new IReadOnlyDictionary<string, MetadataValue?>?[size];
+            var documents = new string[size];
+            for (int i = 0; i < size; i++)
+            {
+                int row = start + i;
+                ids[i] = Id(row);
+                embeddings[i] = data.AsSpan(row * stride, dimension).ToArray();
+                metadatas[i] = new Dictionary<string, MetadataValue?>
+                {
+                    ["bucket"] = row % 1000,
+                    ["group"] = "g" + (row % 10).ToString(CultureInfo.InvariantCulture),
+                    ["source"] = "s" + (row % 97).ToString(CultureInfo.InvariantCulture),
+                };
+                documents[i] = Document(row);
+            }
+
+            if (pacedByIndex)
+            {
+                WaitUntilIndexed(collection);
+            }
+
+            long before = Stopwatch.GetTimestamp();
+            collection.Add(ids, embeddings, metadatas, documents);
+            long after = Stopwatch.GetTimestamp();
+            adds.Add((before, after));
+            inAdds += after - before;
+        }
+
+        double seconds = pacedByIndex ? inAdds / (double)Stopwatch.Frequency : Stopwatch.GetElapsedTime(started).TotalSeconds;
+        WaitUntilIndexed(collection);
+        double ready = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var windows = checkpoints.Windows();
+        double duringCheckpoint = adds
+            .Where(a => windows.Any(w => a.Start < w.End && a.End > w.Start))
+            .Select(a => Stopwatch.GetElapsedTime(a.Start, a.End).TotalMilliseconds)
+            .DefaultIfEmpty(0)
+            .Max();
+        var waits = checkpoints.WriteWaits();
+        return new IngestResult(
+            seconds,
+            ready,
+            adds.Select(a => Stopwatch.GetElapsedTime(a.Start, a.End).TotalMilliseconds).ToArray(),
+            windows.Select(w => Stopwatch.GetElapsedTime(w.Start, w.End).TotalMilliseconds).ToList(),
+            duringCheckpoint,
+            n)
+        {
+            WaitMs = waits.Select(w => Stopwatch.GetElapsedTime(w.Start, w.End).TotalMilliseconds).ToArray(),
+            MaxWaitDuringCheckpointMs = waits
+                .Where(a => windows.Any(w => a.Start < w.End && a.End > w.Start))
+                .Select(a => Stopwatch.GetElapsedTime(a.Start, a.End).TotalMilliseconds)
+                .DefaultIfEmpty(0)
+                .Max(),
+        };
+    }
+
+    private sealed record CurvePoint(
+        [property: JsonPropertyName("ef")] int Ef,
+        [property: JsonPropertyName("recall_at_10")] double Recall,
+        [property: JsonPropertyName("p50_ms")] double P50Ms,
+        [property: JsonPropertyName("p99_ms")] double P99Ms,
+        [property: JsonPropertyName("qps")] double Qps);
+
+    /// <summary>Per ef (ascending), every query once, single-threaded; stops after the first ef past recall 0.995.</summary>
+    private static (List<CurvePoint> Curve, CurvePoint? Ef95, CurvePoint? Ef99) QuerySweep(Collection collection, float[][] queries, int[] truth, int[] efs)
+    {
+        var curve = new List<CurvePoint>();
+        var latencies = new double[queries.Length];
+        foreach (int ef in efs.Order())
+        {
+            collection.Modify(configuration: new CollectionConfigurationUpdate { EfSearch = ef });
+            for (int q = 0; q < Math.Min(20, queries.Length); q++)
+            {
+                collection.Query([queries[q]], K, include: Include.None); // warm-up
+            }
+
+            int hits = 0;
+            var all = Stopwatch.StartNew();
+            for (int q = 0; q < queries.Length; q++)
+            {
+                long before = Stopwatch.GetTimestamp();
+                var ids = collection.Query([queries[q]], K, include: Include.None).Ids[0];
+                latencies[q] = Stopwatch.GetElapsedTime(before).TotalMilliseconds;
+                var expected = truth.AsSpan(q * K, K);
+                foreach (string id in ids)
+                {
+                    hits += expected.Contains(int.Parse(id.AsSpan(1), CultureInfo.InvariantCulture)) ? 1 : 0;
+                }
+            }
+
+            var point = new CurvePoint(ef, hits / (double)(queries.Length * K), Percentile(latencies, 0.50), Percentile(latencies, 0.99), queries.Length / all.Elapsed.TotalSeconds);
+            curve.Add(point);
+            Console.WriteLine($"  ef {ef,4}: recall@10 {point.Recall:F4}, p50 {point.P50Ms:F3} ms, p99 {point.P99Ms:F3} ms, {point.Qps:F0} QPS");
+            if (point.Recall >= 0.995)
+            {
+                break;
+            }
+        }
+
+        return (curve, curve.FirstOrDefault(p => p.Recall >= 0.95), curve.FirstOrDefault(p => p.Recall >= 0.99));
+    }
+
+    private static void WaitUntilIndexed(Collection collection)
+    {
+        while (collection.GetIndexingStatus().UnindexedRecords > 0)
+        {
+            Thread.Sleep(1);
+        }
+    }
+
+    private static string Id(int row) => "i" + row.ToString(CultureInfo.InvariantCulture);
+
+    private static readonly string[] Words =
+    [
+        "the", "store", "vector", "index", "query", "record", "graph", "search", "memory", "file", "collection", "metadata",
+        "document", "embedding", "nearest", "neighbour", "distance", "cosine", "layer", "link", "batch", "write", "read",
+        "open", "close", "backup", "compaction", "checkpoint", "filter", "tenant", "database", "key", "model", "text",
+        "chunk", "wiki", "mailbox", "code", "page", "section", "answer", "question", "company", "project", "release",
+        "server", "client", "process", "thread", "latency", "recall", "throughput", "disk", "cache", "journal", "of",
+        "and", "to", "in", "for", "with", "on", "by", "from", "as", "is", "are", "was", "be", "this", "that", "it",
+    ];
+
+    /// <summary>About 200 characters of words chosen by a fixed generator per row (same text on every run).</summary>
+    private static string Document(int row)
+    {
+        var builder = new StringBuilder(220);
+        ulong state = ((ulong)(uint)row * 0x9E3779B97F4A7C15UL) + 1;
+        while (builder.Length < 200)
+        {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            if (builder.Length > 0)
+            {
+                builder.Append(' ');
+            }
+
+            builder.Append(Words[(int)(state % (ulong)Words.Length)]);
+        }
+
+        return builder.Append('.').ToString();
+    }
+
+    /// <summary>The first <paramref name="limit"/> base rows (all when 0), unit-normalized in place.</summary>
+    private static (float[] Data, int Count, int Dimension, int Stride) LoadBase(string folder, int limit)
+    {
+        var (data, count, dimension, stride) = BigAnnFiles.ReadFbin(Path.Combine(folder, "base.fbin"), paddingMultiple: 1);
+        if (limit > count)
+        {
+            throw new ArgumentException($"--n {limit} exceeds the {count} rows of {folder}/base.fbin.");
+        }
+
+        count = limit > 0 ? limit : count;
+        if ((long)count * stride < data.Length)
+        {
+            data = data.AsSpan(0, count * stride).ToArray();
+        }
+
+        for (int row = 0; row < count; row++)
+        {
+            Normalize(data.AsSpan(row * stride, dimension));
+        }
+
+        return (data, count, dimension, stride);
+    }
+
+    private static void Normalize(Span<float> row)
+    {
+        float norm = System.Numerics.Tensors.TensorPrimitives.Norm(row);
+        if (norm > 0)
+        {
+            System.Numerics.Tensors.TensorPrimitives.Divide(row, norm, row);
+        }
+    }
+
+    private static float[] Flatten(float[][] rows, int dimension)
+    {
+        var flat = new float[rows.Length * dimension];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            rows[i].CopyTo(flat, i * dimension);
+        }
+
+        return flat;
+    }
+
+    private static double Percentile(double[] values, double p)
+    {
+        if (values.Length == 0)
+        {
+            return 0;
+        }
+
+        var sorted = values.Order().ToArray();
+        return sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+    }
+
+    /// <summary>Bytes per file kind: sqlite (database, WAL, shm), vectors (.vec), graph (.hnsw), filter (derived filter data), other.</summary>
+    private static Dictionary<string, long> DiskBytes(string folder)
+    {
+        var bytes = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var file in new DirectoryInfo(folder).EnumerateFiles("*", SearchOption.AllDirectories))
+        {
+            string name = file.Name;
+            string kind = name.StartsWith("chroma.sqlite3", StringComparison.Ordinal) ? "sqlite"
+                : name.EndsWith(".vec", StringComparison.Ordinal) ? "vectors"
+                : name.EndsWith(".hnsw", StringComparison.Ordinal) ? "graph"
+                : name.StartsWith("keyring", StringComparison.Ordinal) ? "keyring"
+                : "other:" + Path.GetExtension(name);
+            bytes[kind] = bytes.GetValueOrDefault(kind) + file.Length;
+        }
+
+        bytes["total"] = bytes.Values.Sum();
+        return bytes;
+    }
+
+    private static long WorkingSet()
+    {
+        using var process = Process.GetCurrentProcess();
+        return process.WorkingSet64;
+    }
+
+    private static double LoadAverage()
+    {
+        try
+        {
+            string text = File.ReadAllText("/proc/loadavg");
+            return double.Parse(text.AsSpan(0, text.IndexOf(' ', StringComparison.Ordinal)), CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return -1;
+        }
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+
+    private static void Emit(string? path, Dictionary<string, object?> result)
+    {
+        string line = JsonSerializer.Serialize(result, JsonOptions);
+        Console.WriteLine(line);
+        if (!string.IsNullOrEmpty(path))
+        {
+            File.AppendAllText(path, line + "\n");
+        }
+    }
+
+    private static void DeleteFolder(string folder)
+    {
+        if (Directory.Exists(folder))
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// From the store's public instruments: every background graph checkpoint's window
+    /// ("embeddedchroma.checkpoint.duration") and every write batch's wait for its collection's write lock
+    /// ("embeddedchroma.collection.write_wait").
+    /// </summary>
+    private sealed class CheckpointWatch : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private readonly List<(long Start, long End)> _windows = [];
+        private readonly List<(long Start, long End)> _waits = [];
+
+        public CheckpointWatch()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == "EmbeddedChroma" && instrument.Name is "embeddedchroma.checkpoint.duration" or "embeddedchroma.collection.write_wait")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<double>((instrument, seconds, _, _) =>
+            {
+                long end = Stopwatch.GetTimestamp();
+                var list = instrument.Name == "embeddedchroma.checkpoint.duration" ? _windows : _waits;
+                lock (list)
+                {
+                    list.Add((end - (long)(seconds * Stopwatch.Frequency), end));
+                }
+            });
+            _listener.Start();
+        }
+
+        public List<(long Start, long End)> Windows()
+        {
+            lock (_windows)
+            {
+                return [.. _windows];
+            }
+        }
+
+        public List<(long Start, long End)> WriteWaits()
+        {
+            lock (_waits)
+            {
+                return [.. _waits];
+            }
+        }
+
+        public void Dispose() => _listener.Dispose();
+    }
+}
