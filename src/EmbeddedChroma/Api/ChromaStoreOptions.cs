@@ -53,6 +53,9 @@ public sealed record ChromaStoreOptions
     /// </summary>
     public int FilteredExactScanLimit { get; init; } = 4_096;
 
+    /// <summary>Benchmarks and tests: forces one plan for filtered queries on a graph (default: the cost model chooses).</summary>
+    internal Internal.FilteredPlan FilteredPlan { get; init; }
+
     /// <summary>
     /// Threads one <see cref="Collection.Query(IReadOnlyList{float[]}, int, Where?, WhereDocument?, IReadOnlyList{string}?, Include, int?)"/> call with several query embeddings may use to answer them
     /// (default: the processor count); 1 answers them one after another on the calling thread. Results are the same
@@ -144,6 +147,7 @@ public sealed record ChromaStoreOptions
         MaxMetadataArrayLength = MaxMetadataArrayLength,
         HnswThreshold = HnswThreshold,
         FilteredExactScanLimit = FilteredExactScanLimit,
+        FilteredPlan = FilteredPlan,
         MaxQueryParallelism = MaxQueryParallelism,
         AutoCompaction = AutoCompaction,
         AutoCompactionDeadFraction = AutoCompactionDeadFraction,
