@@ -16,7 +16,7 @@ namespace EmbeddedChroma.Benchmarks.Ann;
 /// from its file, so every plan walks the same graph). Per plan and ef: the unfiltered query set, then each filter of
 /// <c>filters.jsonl</c> (its <c>where</c>, evaluated once and then served from the store's allowed-slot cache, so the
 /// figures are the search's); single-threaded, k = 10, ids only; 0.3 s warm-up, then passes over the query set for
-/// at least 1 s; p50/p99 latency over every timed call, recall@10 from the first pass against the exact top 10 among
+/// at least 1 s; p50/p99 wall latency and the p50 of the calling thread's CPU time (what a query costs when it need not wait for a core) over every timed call, recall@10 from the first pass against the exact top 10 among
 /// the rows the store's own <c>Get(where)</c> returns. One JSON line per (plan, ef, filter).
 /// </summary>
 /// <remarks>The pre-cost-model planner (exact scan up to max(4,096, n/10) allowed rows, else <c>walk</c>) is not a plan
@@ -134,15 +134,16 @@ internal static class DebianStoreRunner
                 foreach (int ef in efs)
                 {
                     collection.Modify(configuration: new CollectionConfigurationUpdate { EfSearch = ef });
-                    Measure(collection, rowOf, queries, null, truths[""], out double recall, out double p50, out double p99, out double qps);
+                    Measure(collection, rowOf, queries, null, truths[""], out double recall, out double p50, out double p99, out double qps, out double cpuP50);
+                    double unfilteredCpu = cpuP50;
                     double unfilteredP50 = p50;
-                    Emit(new DebianResult(plan, ef, "(none)", "none", 1.0, recall, p50, p99, qps, 1.0, LoadAverage()));
+                    Emit(new DebianResult(plan, ef, "(none)", "none", 1.0, recall, p50, p99, qps, 1.0, LoadAverage()) { CpuP50Ms = cpuP50, CpuP50RatioToUnfiltered = 1.0 });
                     foreach (JsonObject filter in filters)
                     {
                         string name = (string)filter["name"]!;
                         Where where = Where.Parse(filter["where"]!.ToJsonString());
-                        Measure(collection, rowOf, queries, where, truths[name], out recall, out p50, out p99, out qps);
-                        Emit(new DebianResult(plan, ef, name, (string)filter["family"]!, (double)filter["selectivity"]!, recall, p50, p99, qps, p50 / unfilteredP50, LoadAverage()));
+                        Measure(collection, rowOf, queries, where, truths[name], out recall, out p50, out p99, out qps, out cpuP50);
+                        Emit(new DebianResult(plan, ef, name, (string)filter["family"]!, (double)filter["selectivity"]!, recall, p50, p99, qps, p50 / unfilteredP50, LoadAverage()) { CpuP50Ms = cpuP50, CpuP50RatioToUnfiltered = cpuP50 / unfilteredCpu });
                     }
                 }
             }
@@ -159,7 +160,7 @@ internal static class DebianStoreRunner
 
         void Emit(DebianResult result)
         {
-            Console.WriteLine($"{result.Plan,-7} ef {result.Ef,4}  {result.Filter,-28} {result.Selectivity,7:P2}  recall@10 {result.RecallAt10:F4}  p50 {result.P50Ms,7:F3} ms  p99 {result.P99Ms,7:F3} ms  ×{result.P50RatioToUnfiltered:F2}  (load {result.LoadAverage1m:F1})");
+            Console.WriteLine($"{result.Plan,-7} ef {result.Ef,4}  {result.Filter,-28} {result.Selectivity,7:P2}  recall@10 {result.RecallAt10:F4}  p50 {result.P50Ms,7:F3} ms ×{result.P50RatioToUnfiltered,5:F2}  cpu p50 {result.CpuP50Ms,7:F3} ms ×{result.CpuP50RatioToUnfiltered,5:F2}  p99 {result.P99Ms,7:F3} ms  (load {result.LoadAverage1m:F1})");
             writer?.WriteLine(JsonSerializer.Serialize(result, json));
             writer?.Flush();
         }
@@ -183,7 +184,7 @@ internal static class DebianStoreRunner
         return result;
     }
 
-    private static void Measure(Collection collection, Dictionary<string, int> rowOf, float[][][] queries, Where? where, int[] truth, out double recall, out double p50, out double p99, out double qps)
+    private static void Measure(Collection collection, Dictionary<string, int> rowOf, float[][][] queries, Where? where, int[] truth, out double recall, out double p50, out double p99, out double qps, out double cpuP50)
     {
         int k = AnnRunner.K;
         var warmup = Stopwatch.StartNew();
@@ -193,6 +194,7 @@ internal static class DebianStoreRunner
         }
 
         var latencies = new List<long>();
+        var cpu = new List<long>();
         long hits = 0;
         var total = Stopwatch.StartNew();
         bool first = true;
@@ -200,9 +202,11 @@ internal static class DebianStoreRunner
         {
             for (int q = 0; q < queries.Length; q++)
             {
+                long cpuStart = ThreadCpuNanoseconds();
                 long start = Stopwatch.GetTimestamp();
                 var ids = collection.Query(queries[q], k, where, include: Include.None).Ids[0];
                 latencies.Add(Stopwatch.GetTimestamp() - start);
+                cpu.Add(ThreadCpuNanoseconds() - cpuStart);
                 if (first)
                 {
                     ReadOnlySpan<int> expected = truth.AsSpan(q * k, k);
@@ -218,12 +222,32 @@ internal static class DebianStoreRunner
         while (total.Elapsed.TotalSeconds < MinimumSeconds);
 
         latencies.Sort();
+        cpu.Sort();
+        cpuP50 = cpu[cpu.Count / 2] / 1e6;
         double toMs = 1000.0 / Stopwatch.Frequency;
         recall = hits / (double)(queries.Length * k);
         p50 = latencies[latencies.Count / 2] * toMs;
         p99 = latencies[(int)(latencies.Count * 0.99)] * toMs;
         qps = latencies.Count / total.Elapsed.TotalSeconds;
     }
+
+    /// <summary>The calling thread's CPU time (Linux <c>clock_gettime(CLOCK_THREAD_CPUTIME_ID)</c>).</summary>
+    private static long ThreadCpuNanoseconds()
+    {
+        Span<long> time = stackalloc long[2];
+        unsafe
+        {
+            fixed (long* pointer = time)
+            {
+                _ = ClockGetTime(3, pointer);
+            }
+        }
+
+        return (time[0] * 1_000_000_000L) + time[1];
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern unsafe int ClockGetTime(int clock, long* time);
 
     private static double LoadAverage()
     {
@@ -242,5 +266,13 @@ internal static class DebianStoreRunner
         [property: JsonPropertyName("p99_ms")] double P99Ms,
         [property: JsonPropertyName("qps")] double Qps,
         [property: JsonPropertyName("p50_ratio_to_unfiltered")] double P50RatioToUnfiltered,
-        [property: JsonPropertyName("load_avg_1m")] double LoadAverage1m);
+        [property: JsonPropertyName("load_avg_1m")] double LoadAverage1m)
+    {
+        /// <summary>Median CPU time of the calling thread per query (immune to waiting for a core on a loaded machine).</summary>
+        [JsonPropertyName("cpu_p50_ms")]
+        public double CpuP50Ms { get; init; }
+
+        [JsonPropertyName("cpu_p50_ratio_to_unfiltered")]
+        public double CpuP50RatioToUnfiltered { get; init; }
+    }
 }

@@ -64,7 +64,8 @@ public sealed class FilteredPlannerStoreTests
         {
             var truth = allowed.OrderBy(i => L2(query, vectors[i])).ThenBy(i => i).Take(10).Select(i => "id" + i).ToHashSet();
             var got = collection.Query([query], nResults: 10, where: Where.Eq("tag", "in"), include: Include.None).Ids[0];
-            got.Should().HaveCount(10).And.OnlyContain(id => allowed.Contains(int.Parse(id[2..], System.Globalization.CultureInfo.InvariantCulture)));
+            got.Should().HaveCount(10);
+            got.Select(id => int.Parse(id.AsSpan(2), System.Globalization.CultureInfo.InvariantCulture)).Should().OnlyContain(i => allowed.Contains(i));
             total += got.Count(truth.Contains) / 10.0;
         }
 

@@ -70,8 +70,9 @@ internal sealed partial class HnswGraph<TKernel>
     /// and no distance is computed for it, only its link record. So the walk sees an admitted subgraph whose degree
     /// stays near the full graph's even when few nodes are admitted, instead of computing distances for the ~1/s
     /// disallowed nodes it would otherwise cross per admitted one. The entry point (the greedy descent's nearest node,
-    /// admitted or not) is the only candidate that may be disallowed. Result: the ef nearest admitted nodes the walk
-    /// reached, as <see cref="SearchQueryLevel0"/>.
+    /// admitted or not) and, while W holds fewer than ef nodes, the bridges are candidates too (so the walk can cross a
+    /// region with no admitted node near and, at ef ≥ the admitted count, reaches all that the plain walk reaches). Result:
+    /// the ef nearest admitted nodes the walk reached, as <see cref="SearchQueryLevel0"/>.
     /// </summary>
     private void SearchFilteredLevel0(ReadOnlySpan<float> query, SearchContext context, int ef, ReadOnlySpan<ulong> admitted, bool checkDeleted)
     {
@@ -98,6 +99,9 @@ internal sealed partial class HnswGraph<TKernel>
             int count = Math.Min(Volatile.Read(ref level0[start]) & NodeHeader.CountMask, maxLinks);
             ReadOnlySpan<int> links = new(level0, start + 1, count);
 
+            // While W is not full yet, disallowed neighbours are also walked through as candidates (see below).
+            bool filling = context.TopCount < ef;
+
             // One hop: admitted neighbours become pending (rows prefetched); disallowed ones are bridges (records prefetched).
             int fresh = 0;
             int bridgeCount = 0;
@@ -120,6 +124,10 @@ internal sealed partial class HnswGraph<TKernel>
                 {
                     bridges[bridgeCount++] = node;
                     PrefetchLinks(node);
+                    if (filling)
+                    {
+                        PrefetchRowLines(ref firstRow, node * rowStride, prefetchLines);
+                    }
                 }
             }
 
@@ -163,6 +171,24 @@ internal sealed partial class HnswGraph<TKernel>
                     }
 
                     bound = context.WorstTop.Distance;
+                }
+            }
+
+            // Until W holds ef admitted nodes, the bridges are candidates too (distances computed, never results): the
+            // walk must be able to leave a region with no admitted node within two hops (a filter whose rows lie away
+            // from the query) and, with ef at least the admitted count, it reaches every node as the plain walk does.
+            // Once W is full only admitted nodes are computed, so this costs a few expansions per query.
+            if (filling)
+            {
+                for (int b = 0; b < bridgeCount; b++)
+                {
+                    int node = bridges[b];
+                    visited[node] = generation;
+                    float distance = TKernel.Distance(query, MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref firstRow, node * rowStride), dimension));
+                    if (context.TopCount < ef || distance < bound)
+                    {
+                        context.PushCandidate(new Neighbor(node, distance));
+                    }
                 }
             }
         }
