@@ -9,7 +9,7 @@ using EmbeddedChroma.Internal;
 namespace EmbeddedChroma.Benchmarks.Ann;
 
 /// <summary>
-/// <c>ann-debian --data DIR --ef 32,64 --plans auto,exact,walk,twohop --json OUT [--m 16 --ef-construction 128]</c>:
+/// <c>ann-debian --data DIR --ef 32,64 --plans auto,exact,walk,twohop --json OUT [--m 16 --ef-construction 128 --queries N --metric cosine|l2]</c>:
 /// filtered search on real text (the data set of <see cref="DebianDataGenerator"/>) through a <see cref="ChromaStore"/>'s
 /// public API. One store is built (every record with its id, description and metadata, in batches of 1,000, cosine),
 /// then closed and reopened once per plan with <see cref="ChromaStoreOptions.FilteredPlan"/> forced (the graph loaded
@@ -37,6 +37,12 @@ internal static class DebianStoreRunner
         int m = options.Int("m", 16);
         int efConstruction = options.Int("ef-construction", 128);
         int queryLimit = options.Int("queries", int.MaxValue);
+        DistanceSpace space = options.String("metric", "cosine") switch
+        {
+            "cosine" => DistanceSpace.Cosine,
+            "l2" => DistanceSpace.L2,
+            string other => throw new ArgumentException($"--metric must be cosine or l2; got '{other}'."),
+        };
         options.ThrowIfUnused();
 
         var (vectors, count, dimension, stride) = BigAnnFiles.ReadFbin(Path.Combine(data, "base.fbin"));
@@ -72,7 +78,7 @@ internal static class DebianStoreRunner
             {
                 Collection collection = store.GetClient(adminKey).CreateCollection(CollectionName, new CollectionOptions
                 {
-                    Configuration = new CollectionConfiguration { Space = DistanceSpace.Cosine, MaxNeighbors = m, EfConstruction = efConstruction, EfSearch = efs[0] },
+                    Configuration = new CollectionConfiguration { Space = space, MaxNeighbors = m, EfConstruction = efConstruction, EfSearch = efs[0] },
                 });
                 var stopwatch = Stopwatch.StartNew();
                 for (int start = 0; start < count; start += BatchSize)
@@ -80,13 +86,16 @@ internal static class DebianStoreRunner
                     int size = Math.Min(BatchSize, count - start);
                     var ids = new string[size];
                     var embeddings = new float[size][];
-                    var documents = new string[size];
+                    var documents = records[start].ContainsKey("document") ? new string[size] : null;
                     var metadatas = new IReadOnlyDictionary<string, MetadataValue?>?[size];
                     for (int i = 0; i < size; i++)
                     {
                         JsonObject record = records[start + i];
                         ids[i] = (string)record["id"]!;
-                        documents[i] = (string)record["document"]!;
+                        if (documents is not null)
+                        {
+                            documents[i] = (string)record["document"]!;
+                        }
                         embeddings[i] = vectors.AsSpan((start + i) * stride, dimension).ToArray();
                         metadatas[i] = Metadata(record["metadata"]!.AsObject());
                     }
@@ -110,13 +119,13 @@ internal static class DebianStoreRunner
                 }
             }
 
-            // Truth per filter (and unfiltered): exact cosine top 10 over the admitted rows.
+            // Truth per filter (and unfiltered): exact top 10 over the admitted rows (cosine: the rows are unit length, as MiniLM's are).
             var rows = new ArrayVectorRows(vectors, dimension, stride);
             float[] flatQueries = queryData.AsSpan(0, queryCount * dimension).ToArray();
-            var truths = new Dictionary<string, int[]>(StringComparer.Ordinal) { [""] = AnnDataGenerator.ExactTruth(rows, DistanceSpace.Cosine, flatQueries, dimension, AnnRunner.K) };
+            var truths = new Dictionary<string, int[]>(StringComparer.Ordinal) { [""] = AnnDataGenerator.ExactTruth(rows, space, flatQueries, dimension, AnnRunner.K) };
             foreach (var (name, bits) in admittedRows)
             {
-                truths[name] = AnnDataGenerator.ExactTruth(rows, DistanceSpace.Cosine, flatQueries, dimension, AnnRunner.K, bits);
+                truths[name] = AnnDataGenerator.ExactTruth(rows, space, flatQueries, dimension, AnnRunner.K, bits);
             }
 
             foreach (string plan in plans)
