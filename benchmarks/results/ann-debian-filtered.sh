@@ -27,4 +27,4 @@ with open(f"{d}/filters.jsonl", "w") as f:
     for b in (10, 100, 500):
         f.write(json.dumps({"name": f"bucket < {b}", "family": "bucket", "target": b / 1000, "selectivity": b / 1000, "where": {"bucket": {"$lt": b}}}) + "\n")
 PY
-uptime; $B ann-debian --data $S --metric l2 --ef 64,128 --queries 500 --plans auto,walk,exact --json benchmarks/results/ann-100k-384-filter-planner.jsonl
+uptime; $B ann-debian --data $S --metric l2 --ef 64,128 --queries 300 --plans auto,walk,exact --json benchmarks/results/ann-100k-384-filter-planner.jsonl
