@@ -37,7 +37,7 @@ internal sealed class QueryPlanner(CollectionState state, StoreLimits limits)
             var graph = _state.Indexer?.Graph;
             var ef = Math.Max(efSearch ?? _state.Configuration.EfSearch, k);
             var route = Choose(graph, rows, candidates, k, ef, queries[0]);
-            Telemetry.QueryPlan(route switch { Route.Exact => Telemetry.Plans.Exact, Route.FilteredExact => Telemetry.Plans.Filtered, _ => Telemetry.Plans.Graph }, candidates is not null);
+            Telemetry.QueryPlan(route switch { Route.Exact when candidates is null => Telemetry.Plans.Exact, Route.Exact or Route.FilteredExact => Telemetry.Plans.Filtered, _ => Telemetry.Plans.Graph }, candidates is not null);
             Neighbor[] SearchOne(int q)
             {
                 var normalized = cosine ? ArrayPool<float>.Shared.Rent(dimension) : null;
