@@ -11,7 +11,7 @@
 set -euo pipefail
 B="dotnet benchmarks/EmbeddedChroma.Benchmarks/bin/Release/net10.0/EmbeddedChroma.Benchmarks.dll"
 D=${D:-benchmarks/data/debian}
-S=${S:-/tmp/ann100k384-filter}
+S=${S:-/tmp/ann100k384-filter}   # results below were made with S=/tmp/filtered-syn (same ann-gen arguments)
 dotnet build -c Release benchmarks/EmbeddedChroma.Benchmarks >/dev/null
 [ -f $D/base.fbin ] || { apt-get update >/dev/null; $B ann-gen-debian --out $D; }
 uptime; $B ann-debian --data $D --ef 32 --queries 500 --plans twohop,walk,exact,auto --json benchmarks/results/ann-debian-filtered.jsonl
