@@ -3,6 +3,8 @@ namespace EmbeddedChroma.Benchmarks.Ann;
 /// <summary>
 /// The ANN harness verbs (not BenchmarkDotNet: recall/QPS curves need whole query sets, not micro-iterations):
 /// <code>
+/// ann-gen-debian --out DIR [--input FILE] [--queries 1000] [--seed 1]   (real text: Debian package descriptions × MiniLM; see <see cref="DebianDataGenerator"/>)
+/// ann-debian --data DIR --ef 32,64 --plans auto,exact,walk,twohop --json OUT   (filtered search on that data through the store; see <see cref="DebianStoreRunner"/>)
 /// ann-gen --n 20000 --dim 128 --queries 1000 --clusters 100 --seed 1 --out DIR
 /// ann --base DIR/base.fbin --queries DIR/queries.fbin --truth DIR/truth.ibin --metric l2|cosine|ip
 ///     --engine hnsw|hnswlib|usearch|store|exact --m 16 --ef-construction 128 --ef 10,16,32,64,128,256 --threads 1 [--filter-selectivity 0.1 --filter-seed 1] [--hnswlib-lib PATH]
@@ -15,7 +17,7 @@ namespace EmbeddedChroma.Benchmarks.Ann;
 /// </summary>
 internal static class AnnCommand
 {
-    public static bool Handles(string[] args) => args.Length > 0 && args[0] is "ann" or "ann-gen" or "reopen";
+    public static bool Handles(string[] args) => args.Length > 0 && args[0] is "ann" or "ann-gen" or "ann-gen-debian" or "ann-debian" or "reopen";
 
     public static int Run(string[] args)
     {
@@ -25,6 +27,8 @@ internal static class AnnCommand
             return args[0] switch
             {
                 "ann-gen" => AnnDataGenerator.Run(options),
+                "ann-gen-debian" => DebianDataGenerator.Run(options),
+                "ann-debian" => DebianStoreRunner.Run(options),
                 "reopen" => AnnStoreRunner.Reopen(options),
                 _ => AnnRunner.Run(options),
             };

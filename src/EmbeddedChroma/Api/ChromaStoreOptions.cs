@@ -48,10 +48,15 @@ public sealed record ChromaStoreOptions
     public int HnswThreshold { get; init; } = 5_000;
 
     /// <summary>
-    /// A filtered query scans exactly when the filter allows at most this many records, or at most a tenth
-    /// of the collection (default 4,096); otherwise it walks the graph, skipping disallowed records.
+    /// A filtered query on a collection with a graph scans exactly when the filter allows at most this many records
+    /// (default 4,096). Above it the planner compares the collection's measured costs of that scan (per row) and of a
+    /// graph walk over the allowed records (reached through disallowed neighbours without computing their distances),
+    /// and takes the cheaper; a filter allowing at least half the records walks the graph.
     /// </summary>
     public int FilteredExactScanLimit { get; init; } = 4_096;
+
+    /// <summary>Benchmarks and tests: forces one plan for filtered queries on a graph (default: the cost model chooses).</summary>
+    internal Internal.FilteredPlan FilteredPlan { get; init; }
 
     /// <summary>
     /// Threads one <see cref="Collection.Query(IReadOnlyList{float[]}, int, Where?, WhereDocument?, IReadOnlyList{string}?, Include, int?)"/> call with several query embeddings may use to answer them
@@ -144,6 +149,7 @@ public sealed record ChromaStoreOptions
         MaxMetadataArrayLength = MaxMetadataArrayLength,
         HnswThreshold = HnswThreshold,
         FilteredExactScanLimit = FilteredExactScanLimit,
+        FilteredPlan = FilteredPlan,
         MaxQueryParallelism = MaxQueryParallelism,
         AutoCompaction = AutoCompaction,
         AutoCompactionDeadFraction = AutoCompactionDeadFraction,

@@ -1,5 +1,7 @@
 using System.Buffers;
+using System.Diagnostics;
 using EmbeddedChroma.Index;
+using EmbeddedChroma.Index.Hnsw;
 using EmbeddedChroma.Internal;
 using EmbeddedChroma.Storage;
 using Microsoft.Data.Sqlite;
@@ -31,8 +33,11 @@ internal sealed class QueryPlanner(CollectionState state, StoreLimits limits)
                 ? null
                 : AllowedSlots(connection, ids, where, whereDocument);
             var k = Math.Min(nResults, candidates?.Count ?? _state.Count);
-            Telemetry.QueryPlan(_state.Indexer?.Graph is null ? (candidates is null ? Telemetry.Plans.Exact : Telemetry.Plans.Filtered) : ExactScanPlan(candidates) ? Telemetry.Plans.Filtered : Telemetry.Plans.Graph, candidates is not null);
             var cosine = _state.Configuration.Space == DistanceSpace.Cosine;
+            var graph = _state.Indexer?.Graph;
+            var ef = Math.Max(efSearch ?? _state.Configuration.EfSearch, k);
+            var route = Choose(graph, rows, candidates, k, ef, queries[0]);
+            Telemetry.QueryPlan(route switch { Route.Exact when candidates is null => Telemetry.Plans.Exact, Route.Exact or Route.FilteredExact => Telemetry.Plans.Filtered, _ => Telemetry.Plans.Graph }, candidates is not null);
             Neighbor[] SearchOne(int q)
             {
                 var normalized = cosine ? ArrayPool<float>.Shared.Rent(dimension) : null;
@@ -46,7 +51,7 @@ internal sealed class QueryPlanner(CollectionState state, StoreLimits limits)
                     }
 
                     var destination = new Neighbor[k];
-                    var found = Nearest(rows, query, k, candidates, efSearch, destination);
+                    var found = Nearest(route, rows, query, k, ef, candidates, destination);
                     return found == k ? destination : destination[..found];
                 }
                 finally
@@ -88,29 +93,146 @@ internal sealed class QueryPlanner(CollectionState state, StoreLimits limits)
         return hits;
     }
 
+    /// <summary>How one call's queries are answered.</summary>
+    private enum Route
+    {
+        /// <summary>No graph: exact scan over the live (or allowed) slots.</summary>
+        Exact,
+
+        /// <summary>Unfiltered: the graph walk.</summary>
+        Graph,
+
+        /// <summary>Filtered, with a graph: exact scan over the allowed slots.</summary>
+        FilteredExact,
+
+        /// <summary>Filtered: the graph walk through every node, returning allowed ones.</summary>
+        Walk,
+
+        /// <summary>Filtered: the two-hop walk over allowed nodes.</summary>
+        TwoHop,
+    }
+
     /// <summary>
-    /// The query plan. No graph (small collection): exact scan over live or allowed slots. A filter allowing
-    /// few records (the bitmap's popcount ≤ max(FilteredExactScanLimit, n/10); measured on 100k × 384: at 10 % the
-    /// filtered graph walk costs 1–2.5× the exact scan (ef 64 / 128), at 5 % 4–10×, at 20 % it wins 2×; benchmarks/HNSW.md):
-    /// exact scan over just those. Otherwise the HNSW graph, walking through disallowed slots
-    /// but returning only allowed ones, merged with an exact scan of the slots written but not yet linked.
+    /// The query plan for one call. No graph (small collection): exact scan over live or allowed slots. No filter: the
+    /// graph. A filter: an exact scan of the allowed slots when they number at most <c>FilteredExactScanLimit</c>; else
+    /// the cheaper of that scan and the two-hop walk (<see cref="HnswIndex.SearchFiltered"/>) by the collection's
+    /// measured costs (<see cref="FilteredPlanCosts"/>: allowed × ns per scanned row against the unfiltered walk's ns ×
+    /// the two-hop ratio for the filter's share), calibrated on this call's first query the first time it is needed.
+    /// A filter admitting at least half the records walks the graph (two-hop) without asking: its cost is then near the
+    /// unfiltered walk's, and an exact scan of half a collection large enough for a graph is not cheaper.
     /// </summary>
-    private int Nearest(IVectorRows rows, ReadOnlySpan<float> query, int k, AllowedSet? candidates, int? efSearch, Span<Neighbor> destination)
+    private Route Choose(HnswIndex? graph, IVectorRows rows, AllowedSet? candidates, int k, int ef, float[] firstQuery)
+    {
+        if (graph is null)
+        {
+            return Route.Exact;
+        }
+
+        if (candidates is null)
+        {
+            return Route.Graph;
+        }
+
+        switch (_limits.FilteredPlan)
+        {
+            case FilteredPlan.Exact:
+                return Route.FilteredExact;
+            case FilteredPlan.Walk:
+                return Route.Walk;
+            case FilteredPlan.TwoHop:
+                return Route.TwoHop;
+        }
+
+        var live = Math.Max(1, _state.Count);
+        if (candidates.Count <= _limits.FilteredExactScanLimit)
+        {
+            return Route.FilteredExact;
+        }
+
+        if (candidates.Count * 2 >= live)
+        {
+            return Route.TwoHop;
+        }
+
+        if (!Costs.IsCalibrated(ef))
+        {
+            Calibrate(graph, rows, k, ef, _state.Configuration.Space == DistanceSpace.Cosine ? Normalized(firstQuery) : firstQuery);
+        }
+
+        return Costs.ExactIsCheaper(candidates.Count, live) ? Route.FilteredExact : Route.TwoHop;
+    }
+
+    /// <summary>The collection's measured query costs (see <see cref="FilteredPlanCosts"/>).</summary>
+    internal FilteredPlanCosts Costs { get; } = new();
+
+    /// <summary>Times an exact scan over the first (up to) 4,096 slots' live rows and an unfiltered graph query at <paramref name="ef"/>.</summary>
+    private void Calibrate(HnswIndex graph, IVectorRows rows, int k, int ef, float[] query)
+    {
+        var space = _state.Configuration.Space;
+        var live = _state.Live;
+        var prefix = live.AsMemory(0, Math.Min(live.Length, 64));
+        var buffer = new Neighbor[Math.Max(k, 1)];
+        Costs.Calibrate(
+            () => ExactScan.Search(rows, space, query, buffer.Length, prefix.Span, buffer),
+            FilteredPlanCosts.PopCount(prefix.Span),
+            () => graph.Search(query, buffer.Length, ef, SlotFilter.FromBitmap(live), buffer),
+            ef);
+    }
+
+    private static float[] Normalized(float[] query)
+    {
+        var normalized = new float[query.Length];
+        Distance.VectorMath.Normalize(query, normalized);
+        return normalized;
+    }
+
+    /// <summary>
+    /// One query by <paramref name="route"/> (see <see cref="Choose"/>); the graph routes merge in an exact scan of
+    /// the slots written but not yet linked. A two-hop walk that finds fewer than min(k, allowed) (the allowed
+    /// subgraph out of its reach) is answered by the exact scan instead. Each route's time feeds <see cref="Costs"/>.
+    /// </summary>
+    private int Nearest(Route route, IVectorRows rows, ReadOnlySpan<float> query, int k, int ef, AllowedSet? candidates, Span<Neighbor> destination)
     {
         var space = _state.Configuration.Space;
         var graph = _state.Indexer?.Graph;
         var admitted = candidates?.Bits ?? _state.Live;
-        if (graph is null || ExactScanPlan(candidates))
+        if (graph is null || route is Route.Exact or Route.FilteredExact)
         {
-            return ExactScan.Search(rows, space, query, k, admitted, destination);
+            var started = Stopwatch.GetTimestamp();
+            var scanned = ExactScan.Search(rows, space, query, k, admitted, destination);
+            if (route == Route.FilteredExact)
+            {
+                Costs.RecordExact(candidates!.Count, Stopwatch.GetTimestamp() - started);
+            }
+
+            return scanned;
         }
 
-        var ef = Math.Max(efSearch ?? _state.Configuration.EfSearch, k);
         // The pending set first, then the walk: the background worker links while queries run (both hold the read
         // lock) and a slot leaves the set only once linked, so a slot missing from this snapshot was linked before the
         // walk starts and the walk can reach it. Taken after the walk, a slot linked during it would be in neither.
         var pending = _state.Indexer!.PendingSnapshot();
-        var fromGraph = graph.Search(query, k, ef, SlotFilter.FromBitmap(admitted), destination);
+        var start = Stopwatch.GetTimestamp();
+        int fromGraph;
+        if (route == Route.TwoHop)
+        {
+            fromGraph = graph.SearchFiltered(query, k, ef, admitted, destination);
+            if (fromGraph < k)
+            {
+                return ExactScan.Search(rows, space, query, k, admitted, destination);
+            }
+
+            Costs.RecordTwoHop(candidates!.Count / (double)Math.Max(1, _state.Count), ef, Stopwatch.GetTimestamp() - start);
+        }
+        else
+        {
+            fromGraph = graph.Search(query, k, ef, SlotFilter.FromBitmap(admitted), destination);
+            if (route == Route.Graph)
+            {
+                Costs.RecordGraph(ef, Stopwatch.GetTimestamp() - start);
+            }
+        }
+
         if (pending.Length == 0)
         {
             return fromGraph;
@@ -127,10 +249,6 @@ internal sealed class QueryPlanner(CollectionState state, StoreLimits limits)
         merged.CopyTo(destination);
         return merged.Length;
     }
-
-    /// <summary>With a graph: true when the filter allows few enough records that an exact scan of them beats the walk (see <see cref="Nearest"/>).</summary>
-    private bool ExactScanPlan(AllowedSet? candidates) =>
-        candidates is not null && candidates.Count <= Math.Max(_limits.FilteredExactScanLimit, _state.Count / 10);
 
     /// <summary>
     /// The live slots the selectors allow; reused while no write has happened since (see <see cref="AllowedSlotCache"/>).

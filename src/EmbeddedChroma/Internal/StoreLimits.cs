@@ -21,6 +21,9 @@ internal sealed record StoreLimits
     public required int MaxMetadataArrayLength { get; init; }
     public required int HnswThreshold { get; init; }
     public required int FilteredExactScanLimit { get; init; }
+
+    /// <summary>How filtered queries on a graph are planned (<see cref="Internal.FilteredPlan.Auto"/> unless forced by a benchmark or test).</summary>
+    public FilteredPlan FilteredPlan { get; init; }
     public required int MaxQueryParallelism { get; init; }
     public required bool AutoCompaction { get; init; }
     public required double AutoCompactionDeadFraction { get; init; }

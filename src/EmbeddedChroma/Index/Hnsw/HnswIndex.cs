@@ -175,6 +175,25 @@ internal abstract class HnswIndex : IDisposable
     public abstract int Search(ReadOnlySpan<float> query, int k, int ef, SlotFilter filter, Span<Neighbor> destination);
 
     /// <summary>
+    /// Finds up to <paramref name="k"/> admitted, non-deleted nodes near <paramref name="query"/> with a walk that
+    /// moves over admitted nodes only, reaching them through disallowed neighbours (two hops) without computing a
+    /// distance for a disallowed node (ACORN-1 style; see <c>SearchFilteredLevel0</c>). For a selective filter (a small
+    /// share of the graph admitted) it costs about what an unfiltered walk does, where <see cref="Search(ReadOnlySpan{float}, int, int, SlotFilter, Span{Neighbor})"/>
+    /// computes distances for every disallowed node it crosses. Results best first, ties by slot.
+    /// </summary>
+    /// <param name="query">The query; already normalized for cosine.</param>
+    /// <param name="k">How many neighbours to return; 0 returns none.</param>
+    /// <param name="ef">Size of the dynamic candidate list; raised to <paramref name="k"/> when smaller.</param>
+    /// <param name="admitted">Bitmap of admitted slots (bit s of word s / 64); slots past its end are not admitted.</param>
+    /// <param name="destination">Receives the neighbours; must hold <paramref name="k"/>.</param>
+    /// <returns>The number written; may be less than min(k, admitted) when the admitted subgraph is not reachable within
+    /// two hops (a very selective filter; the caller falls back to <see cref="ExactScan"/>).</returns>
+    /// <remarks>Thread-safe as <see cref="Search(ReadOnlySpan{float}, int, int, SlotFilter, Span{Neighbor})"/>; allocates nothing once warm.</remarks>
+    /// <exception cref="ArgumentException">Wrong query dimension or too small a destination.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> is negative or <paramref name="ef"/> is below 1.</exception>
+    public abstract int SearchFiltered(ReadOnlySpan<float> query, int k, int ef, ReadOnlySpan<ulong> admitted, Span<Neighbor> destination);
+
+    /// <summary>
     /// Writes the graph to <paramref name="path"/> atomically (temporary file, flush to disk, rename) with
     /// <paramref name="stamp"/>, <paramref name="owner"/> (at most 48 opaque bytes saying whose graph this is, e.g. a store
     /// and collection identity; <see cref="TryLoad"/> loads it only for the same bytes) and a checksum.

@@ -1,0 +1,20 @@
+namespace EmbeddedChroma.Internal;
+
+/// <summary>
+/// How a filtered query on a collection with a graph is answered (<see cref="StoreLimits.FilteredPlan"/>): chosen
+/// per call by the planner's cost model (<see cref="Auto"/>, the default), or forced (benchmarks and tests).
+/// </summary>
+internal enum FilteredPlan
+{
+    /// <summary>The planner compares the estimated costs of the exact scan and the graph walk.</summary>
+    Auto,
+
+    /// <summary>Always an exact scan of the allowed records.</summary>
+    Exact,
+
+    /// <summary>Always the graph walk through every node, returning only allowed ones (the plan before the two-hop walk).</summary>
+    Walk,
+
+    /// <summary>Always the two-hop walk over allowed nodes (<c>HnswIndex.SearchFiltered</c>).</summary>
+    TwoHop,
+}

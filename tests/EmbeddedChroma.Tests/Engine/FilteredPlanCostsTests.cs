@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using EmbeddedChroma.Engine;
+
+namespace EmbeddedChroma.Tests.Engine;
+
+/// <summary>The planner's cost model for filtered queries: its choice follows the measured costs, not a fixed share.</summary>
+public class FilteredPlanCostsTests
+{
+    [Fact]
+    public void ExactIsCheaper_follows_the_measured_costs_when_the_share_is_the_same()
+    {
+        var slowScan = new FilteredPlanCosts();
+        slowScan.Calibrate(exactNsPerRow: 400, graphNs: 100_000, ef: 64);
+        var fastScan = new FilteredPlanCosts();
+        fastScan.Calibrate(exactNsPerRow: 20, graphNs: 100_000, ef: 64);
+
+        // 5,000 of 100,000 allowed: 2 ms of scanning against ~0.2 ms of walking, or 0.1 ms of scanning.
+        slowScan.ExactIsCheaper(5_000, 100_000).Should().BeFalse();
+        fastScan.ExactIsCheaper(5_000, 100_000).Should().BeTrue();
+    }
+
+    [Fact]
+    public void ExactIsCheaper_turns_to_the_graph_as_the_allowed_count_grows_when_costs_are_fixed()
+    {
+        var costs = new FilteredPlanCosts();
+        costs.Calibrate(exactNsPerRow: 50, graphNs: 120_000, ef: 64);
+
+        costs.ExactIsCheaper(1_000, 60_000).Should().BeTrue();
+        costs.ExactIsCheaper(20_000, 60_000).Should().BeFalse();
+        var crossover = Enumerable.Range(1, 30_000).First(allowed => !costs.ExactIsCheaper(allowed, 60_000));
+        costs.EstimateExactNs(crossover).Should().BeGreaterThan(costs.EstimateTwoHopNs(crossover / 60_000.0));
+    }
+
+    [Fact]
+    public void RecordTwoHop_moves_the_choice_to_the_exact_scan_when_the_walk_measures_slow_in_that_share()
+    {
+        var costs = new FilteredPlanCosts();
+        costs.Calibrate(exactNsPerRow: 50, graphNs: 100_000, ef: 64);
+        costs.ExactIsCheaper(4_000, 40_000).Should().BeFalse("200 µs of scanning against the prior of ~1.3 × 100 µs");
+
+        long slow = (long)(0.004 * Stopwatch.Frequency); // 4 ms per two-hop query at a 10 % share
+        for (int i = 0; i < 200; i++)
+        {
+            costs.RecordTwoHop(0.1, 64, slow);
+        }
+
+        costs.ExactIsCheaper(4_000, 40_000).Should().BeTrue();
+        costs.ExactIsCheaper(4_000, 10_000).Should().BeFalse("another share's bucket keeps its own ratio");
+    }
+
+    [Fact]
+    public void RecordExact_and_RecordGraph_follow_running_costs_but_ignore_other_ef_and_tiny_scans()
+    {
+        var costs = new FilteredPlanCosts();
+        costs.Calibrate(exactNsPerRow: 50, graphNs: 100_000, ef: 64);
+        long tick = Stopwatch.Frequency / 1_000_000; // 1 µs
+
+        for (int i = 0; i < 200; i++)
+        {
+            costs.RecordExact(1_000, 100 * tick); // 100 ns per row
+            costs.RecordExact(10, 1_000 * tick);  // too few rows to count
+            costs.RecordGraph(64, 50 * tick);     // 50 µs
+            costs.RecordGraph(128, 1_000 * tick); // another ef
+        }
+
+        costs.ExactNsPerRow.Should().BeApproximately(100, 5);
+        costs.GraphNs.Should().BeApproximately(50_000, 2_500);
+        costs.IsCalibrated(64).Should().BeTrue();
+        costs.IsCalibrated(128).Should().BeFalse();
+    }
+
+    [Fact]
+    public void Calibrate_measures_costs_when_given_work_to_time()
+    {
+        var costs = new FilteredPlanCosts();
+        costs.IsCalibrated(64).Should().BeFalse();
+
+        costs.Calibrate(() => Thread.SpinWait(2_000), 1_000, () => Thread.SpinWait(20_000), 64);
+
+        costs.IsCalibrated(64).Should().BeTrue();
+        costs.ExactNsPerRow.Should().BeGreaterThan(0);
+        costs.GraphNs.Should().BeGreaterThan(costs.ExactNsPerRow);
+    }
+}
