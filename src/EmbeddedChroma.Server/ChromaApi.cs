@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -246,11 +247,49 @@ internal sealed class ChromaCall
             : throw new ChromaValidationException($"Failed to deserialize query string: {name}: expected a non-negative integer.");
     }
 
-    public async Task<JsonDocument> BodyAsync()
+    /// <summary>
+    /// Reads the whole body into a pooled buffer (sized from <c>Content-Length</c> when sent) and parses it: no
+    /// per-request growth copies, and no large-object-heap arrays for big bodies (an add of 100 × 384 is ~200 KB), which
+    /// would otherwise cost a gen 2 collection every few dozen adds. Dispose the answer to return the buffer.
+    /// </summary>
+    public async Task<WireBody> BodyAsync()
     {
-        using var buffer = new MemoryStream();
-        await Http.Request.Body.CopyToAsync(buffer, Http.RequestAborted).ConfigureAwait(false);
-        return WireReader.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
+        var length = Http.Request.ContentLength;
+        var buffer = ArrayPool<byte>.Shared.Rent(length is > 0 and < int.MaxValue ? (int)length : 4096);
+        var used = 0;
+        try
+        {
+            while (true)
+            {
+                if (used == buffer.Length)
+                {
+                    if (used == length)
+                    {
+                        break;
+                    }
+
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, used).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                var read = await Http.Request.Body.ReadAsync(buffer.AsMemory(used), Http.RequestAborted).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                used += read;
+            }
+
+            return new WireBody(WireReader.Parse(buffer.AsMemory(0, used)), buffer);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
     }
 
     public async Task Json(int status, Action<Utf8JsonWriter> write)
@@ -271,4 +310,21 @@ internal sealed class ChromaCall
         w.WriteStartObject();
         w.WriteEndObject();
     });
+}
+
+/// <summary>A parsed request body over a pooled buffer; disposing it disposes the document and returns the buffer.</summary>
+internal sealed class WireBody(JsonDocument document, byte[] buffer) : IDisposable
+{
+    private byte[]? _buffer = buffer;
+
+    public JsonElement RootElement => document.RootElement;
+
+    public void Dispose()
+    {
+        document.Dispose();
+        if (Interlocked.Exchange(ref _buffer, null) is { } rented)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
 }

@@ -14,7 +14,7 @@ namespace EmbeddedChroma.Server.Tests;
 /// metadata, documents, counts (issue #14). Where Chroma's server is wrong, the script names the bug instead of copying
 /// it (<see cref="ChromaServerBugs"/>).
 /// </summary>
-public sealed class DifferentialTests(Xunit.Abstractions.ITestOutputHelper output)
+public sealed partial class DifferentialTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     /// <summary>Chroma's server behaviours the host deliberately does not copy; the comparison skips exactly these.</summary>
     private static class ChromaServerBugs
@@ -35,6 +35,7 @@ public sealed class DifferentialTests(Xunit.Abstractions.ITestOutputHelper outpu
     }
 
     private const int Operations = 300;
+    private const int CatalogOperations = 200;
     private const int Dimension = 4;
     private static readonly string[] Words = ["apple", "banana", "cherry", "delta", "echo", "foxtrot"];
     private static readonly string[] Groups = ["red", "green", "blue"];
@@ -74,6 +75,13 @@ public sealed class DifferentialTests(Xunit.Abstractions.ITestOutputHelper outpu
             report.Compared.Should().BeGreaterThanOrEqualTo(Operations);
             report.Errors.Should().BeGreaterThan(5, "the script compares error answers too");
             report.Results.Should().BeGreaterThan(100, "the script compares real results, not empty lists");
+
+            // The tenant and database routes (DifferentialTests.Catalog.cs), before anything else creates databases.
+            var catalog = await RunCatalogScriptAsync(real, ours, seed: 15, CatalogOperations);
+            output.WriteLine($"catalog: compared {catalog.Compared} answers: {catalog.Errors} errors, {catalog.Mismatches.Count} mismatches; named differences: {string.Join(", ", catalog.Named.Select(n => $"{n.Key} ×{n.Value}"))}");
+            catalog.Mismatches.Should().BeEmpty($"after {catalog.Compared} compared catalog answers ({catalog.Errors} of them errors)");
+            catalog.Compared.Should().BeGreaterThan(CatalogOperations / 2);
+            catalog.Errors.Should().BeGreaterThan(20, "the catalog script compares duplicates, missing tenants and databases and bad names");
 
             // Last, because on Chroma's server it leaves stale metadata behind that later records would pick up.
             foreach (var deleteDatabase in new[] { false, true })

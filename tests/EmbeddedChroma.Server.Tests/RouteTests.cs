@@ -202,8 +202,33 @@ public sealed class RouteTests : IAsyncLifetime
         get.GetProperty("embeddings")[0].EnumerateArray().Select(e => e.GetSingle()).Should().Equal(vector);
     }
 
+    [Fact]
+    public async Task Add_accepts_base64_embeddings_written_with_json_escapes()
+    {
+        var id = await _http.CreateCollectionAsync("b64esc");
+        var random = new Random(14);
+        float[] vector;
+        string base64;
+        do
+        {
+            vector = Enumerable.Range(0, 8).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+            var bytes = new byte[vector.Length * 4];
+            Buffer.BlockCopy(vector, 0, bytes, 0, bytes.Length);
+            base64 = Convert.ToBase64String(bytes);
+        }
+        while (!base64.Contains('/', StringComparison.Ordinal));
+
+        // JSON lets a writer escape '/' as "\/"; the value is the same base64 text.
+        var add = await _http.PostAsync($"{Db}/collections/{id}/add", $$"""{"ids":["a"],"embeddings":["{{base64.Replace("/", "\\/", StringComparison.Ordinal)}}"]}""");
+
+        add.Status.Should().Be(HttpStatusCode.Created);
+        var get = (await _http.PostAsync($"{Db}/collections/{id}/get", """{"ids":["a"],"include":["embeddings"]}""")).Body;
+        get.GetProperty("embeddings")[0].EnumerateArray().Select(e => e.GetSingle()).Should().Equal(vector);
+    }
+
     [Theory]
     [InlineData("AAAAQAA=", "*whole number of float32*")]
+    [InlineData("AAAAQAAAAEA", "*base64*")]
     [InlineData("not base64!", "*base64*")]
     public async Task Add_answers_400_when_a_base64_embedding_is_malformed(string base64, string message)
     {

@@ -6,11 +6,17 @@ using EmbeddedChroma.Client;
 namespace EmbeddedChroma.Benchmarks.Wire;
 
 /// <summary>
-/// <c>-- wire-load [seconds]</c>: the same remote client against this project's host (the ready host, its own process)
-/// and against Chroma's own server (<c>eng/chroma-server.sh</c>), in one run on loopback. For each: 10,000 × 384 cosine
-/// vectors added in batches of 100 (half at 1 connection, half at 8), then k = 10 queries for <c>seconds</c> (default
-/// 10) at 1 and at 8 concurrent connections. Prints requests/s, p50 and p99 per phase and every failed request.
-/// Bounded: every phase stops by itself; both servers are stopped (SIGINT) and their folders deleted at the end.
+/// <c>-- wire-load [seconds] [adds] [targets]</c>: the same remote client against this project's host (the ready host,
+/// its own process) and against Chroma's own server (<c>eng/chroma-server.sh</c>), in one run on loopback. For each:
+/// <c>adds</c> (default 150) requests of 100 × 384 cosine vectors at 1 connection and as many at 8, into a collection of
+/// their own (so each add phase has enough requests for a p99); then a 10,000 × 384 collection is filled, indexing is
+/// let settle (the host: until its <c>indexing_status</c> reports nothing unindexed, at most 2 minutes; Chroma's server
+/// does not implement that route: 3 seconds), and k = 10 queries run for <c>seconds</c> (default 10) at 1 and at 8
+/// concurrent connections, then at 1 connection while another connection keeps adding. Prints requests/s, p50 and p99
+/// per phase and every failed request. <c>targets</c> (default <c>host,chroma</c>) is a comma list of <c>chroma</c> and
+/// <c>host[@REPO][+NAME=VALUE…]</c>: the ready host built from another checkout (a before/after run), with extra
+/// environment variables (e.g. <c>host+DOTNET_gcServer=0</c>). Bounded: every phase stops by itself; every server is
+/// stopped (SIGINT) and its folder deleted at the end.
 /// </summary>
 public static class WireLoadCommand
 {
@@ -25,15 +31,17 @@ public static class WireLoadCommand
     public static int Run(string[] args)
     {
         var seconds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10;
+        var adds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 150;
+        var targets = args.Length > 3 ? args[3].Split(',', StringSplitOptions.RemoveEmptyEntries) : ["host", "chroma"];
         var repo = FindRepo();
         var rows = new List<string>();
-        foreach (var target in new[] { "host", "chroma" })
+        foreach (var target in targets)
         {
             var folder = Directory.CreateTempSubdirectory("ec-wire-load-").FullName;
-            using var server = target == "host" ? StartHost(repo, folder, out var key) : StartChroma(repo, folder, out key);
+            using var server = target == "chroma" ? StartChroma(repo, folder, out var key) : StartHost(repo, target, folder, out key);
             try
             {
-                rows.AddRange(LoadAsync(target, server.Address, key, seconds).GetAwaiter().GetResult());
+                rows.AddRange(LoadAsync(target, server.Address, key, seconds, adds).GetAwaiter().GetResult());
             }
             finally
             {
@@ -49,7 +57,7 @@ public static class WireLoadCommand
         return 0;
     }
 
-    private static async Task<List<string>> LoadAsync(string target, Uri address, string? key, int seconds)
+    private static async Task<List<string>> LoadAsync(string target, Uri address, string? key, int seconds, int adds)
     {
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 });
         using var client = new ChromaRemoteClient(new ChromaRemoteClientOptions
@@ -59,53 +67,105 @@ public static class WireLoadCommand
             HttpClient = http,
             MaxRetries = 0,
         });
-        var collection = await client.CreateCollectionAsync("load", new CollectionOptions { Configuration = new CollectionConfiguration { Space = DistanceSpace.Cosine } });
+        var cosine = new CollectionOptions { Configuration = new CollectionConfiguration { Space = DistanceSpace.Cosine } };
         var random = new Random(42);
         var vectors = Enumerable.Range(0, Records).Select(_ => Vector(random)).ToArray();
         var rows = new List<string>();
-        var next = 0;
+
+        // Adds: a collection of their own, growing through the HNSW threshold as under a real ingest.
+        var ingest = await client.CreateCollectionAsync("ingest", cosine);
+        var added = 0;
+        Task AddOne() => AddBatch(ingest, vectors, Interlocked.Add(ref added, Batch) - Batch);
         foreach (var connections in new[] { 1, 8 })
         {
-            var batches = Records / Batch / 2;
             var taken = 0;
-            var stats = await RunAsync(connections, () => Interlocked.Increment(ref taken) <= batches, async () =>
-            {
-                var start = Interlocked.Add(ref next, Batch) - Batch;
-                await collection.AddAsync(new RecordBatch
-                {
-                    Ids = Enumerable.Range(start, Batch).Select(i => "r" + i.ToString(CultureInfo.InvariantCulture)).ToArray(),
-                    Embeddings = vectors[start..(start + Batch)],
-                }).ConfigureAwait(false);
-            }).ConfigureAwait(false);
+            var stats = await RunAsync(connections, () => Interlocked.Increment(ref taken) <= adds, AddOne).ConfigureAwait(false);
             rows.Add(Row(target, "add (100 per request)", connections, stats));
         }
 
+        // Queries: 10,000 records, indexing settled.
+        var collection = await client.CreateCollectionAsync("load", cosine);
+        var fillTaken = 0;
+        var fillNext = 0;
+        var fill = await RunAsync(8, () => Interlocked.Increment(ref fillTaken) <= Records / Batch, () => AddBatch(collection, vectors, Interlocked.Add(ref fillNext, Batch) - Batch)).ConfigureAwait(false);
         var count = await collection.CountAsync();
-        Console.WriteLine($"{target}: {count} records stored");
-        await Task.Delay(TimeSpan.FromSeconds(3)); // let background indexing settle
+        var settle = Stopwatch.StartNew();
+        await SettleAsync(http, address, key, collection.Id).ConfigureAwait(false);
+        Console.WriteLine($"{target}: {ingest.Name} {await ingest.CountAsync()} records, {collection.Name} {count} records ({fill.Failed} failed adds), indexing settled after {settle.Elapsed.TotalSeconds:F1} s");
 
         foreach (var connections in new[] { 1, 8 })
         {
-            var until = Stopwatch.GetTimestamp() + (long)(seconds * (double)Stopwatch.Frequency);
-            var queryRandom = new Random(7);
-            var stats = await RunAsync(connections, () => Stopwatch.GetTimestamp() < until, async () =>
-            {
-                float[] q;
-                lock (queryRandom)
-                {
-                    q = Vector(queryRandom);
-                }
-
-                var result = await collection.QueryAsync(new QueryRequest { QueryEmbeddings = [q], NResults = 10, Include = Include.Distances }).ConfigureAwait(false);
-                if (result.Ids[0].Count != 10)
-                {
-                    throw new InvalidOperationException($"query returned {result.Ids[0].Count} ids, not 10");
-                }
-            }).ConfigureAwait(false);
+            var stats = await QueriesAsync(collection, connections, seconds).ConfigureAwait(false);
             rows.Add(Row(target, "query (k = 10)", connections, stats));
         }
 
+        // Queries at 1 connection while another connection keeps adding (to the ingest collection).
+        var stop = Stopwatch.GetTimestamp() + (long)(seconds * (double)Stopwatch.Frequency);
+        var writer = RunAsync(1, () => Stopwatch.GetTimestamp() < stop, AddOne);
+        var during = await QueriesAsync(collection, 1, seconds).ConfigureAwait(false);
+        var writes = await writer.ConfigureAwait(false);
+        rows.Add(Row(target, $"query (k = 10) during adds ({writes.Requests} adds, {writes.Failed} failed)", 1, during));
         return rows;
+    }
+
+    /// <summary>Adds records <paramref name="first"/>… (ids r0, r1, …; vectors reused round the 10,000).</summary>
+    private static Task AddBatch(IChromaCollection collection, float[][] vectors, int first) =>
+        collection.AddAsync(new RecordBatch
+        {
+            Ids = Enumerable.Range(first, Batch).Select(i => "r" + i.ToString(CultureInfo.InvariantCulture)).ToArray(),
+            Embeddings = Enumerable.Range(first, Batch).Select(i => vectors[i % vectors.Length]).ToArray(),
+        });
+
+    private static Task<Stats> QueriesAsync(IChromaCollection collection, int connections, int seconds)
+    {
+        var until = Stopwatch.GetTimestamp() + (long)(seconds * (double)Stopwatch.Frequency);
+        var queryRandom = new Random(7);
+        return RunAsync(connections, () => Stopwatch.GetTimestamp() < until, async () =>
+        {
+            float[] q;
+            lock (queryRandom)
+            {
+                q = Vector(queryRandom);
+            }
+
+            var result = await collection.QueryAsync(new QueryRequest { QueryEmbeddings = [q], NResults = 10, Include = Include.Distances }).ConfigureAwait(false);
+            if (result.Ids[0].Count != 10)
+            {
+                throw new InvalidOperationException($"query returned {result.Ids[0].Count} ids, not 10");
+            }
+        });
+    }
+
+    /// <summary>
+    /// Waits until the host's <c>indexing_status</c> reports nothing unindexed (at most 2 minutes). Chroma's local server
+    /// answers that route "not implemented": it gets a fixed 3 seconds, as before.
+    /// </summary>
+    private static async Task SettleAsync(HttpClient http, Uri address, string? key, Guid collection)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (120 * Stopwatch.Frequency);
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(address, $"api/v2/tenants/default_tenant/databases/default_database/collections/{collection}/indexing_status"));
+            if (key is not null)
+            {
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+            }
+
+            using var response = await http.SendAsync(request).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(3)).ConfigureAwait(false);
+                return;
+            }
+
+            using var body = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync().ConfigureAwait(false));
+            if (body.RootElement.GetProperty("num_unindexed_ops").GetInt64() == 0)
+            {
+                return;
+            }
+
+            await Task.Delay(200).ConfigureAwait(false);
+        }
     }
 
     private sealed record Stats(int Requests, int Failed, double Seconds, double P50, double P99);
@@ -178,10 +238,27 @@ public static class WireLoadCommand
         return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static ServerProcess StartHost(string repo, string folder, out string? key)
+    private static ServerProcess StartHost(string repo, string spec, string folder, out string? key)
     {
+        // host[@REPO][+NAME=VALUE…]
+        var parts = spec.Split('+');
+        if (parts[0].StartsWith("host@", StringComparison.Ordinal))
+        {
+            repo = parts[0]["host@".Length..];
+        }
+        else if (parts[0] != "host")
+        {
+            throw new ArgumentException($"unknown target '{spec}': chroma, or host[@REPO][+NAME=VALUE…]");
+        }
+
         var port = FreePort();
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var variable in parts.Skip(1))
+        {
+            var eq = variable.IndexOf('=', StringComparison.Ordinal);
+            info.Environment[variable[..eq]] = variable[(eq + 1)..];
+        }
+
         foreach (var a in new[] { "run", "-c", "Release", "--project", Path.Combine(repo, "src", "EmbeddedChroma.Server"), "--", "--path", Path.Combine(folder, "store"), "--port", port.ToString(CultureInfo.InvariantCulture) })
         {
             info.ArgumentList.Add(a);

@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Buffers.Binary;
+using System.Buffers.Text;
+using System.Runtime.InteropServices;
 using System.Globalization;
 using System.Text.Json;
 
@@ -156,6 +159,32 @@ internal static class WireReader
 
     private static float[] Base64Vector(JsonElement item, string field)
     {
+        // Fast path: decode the raw UTF-8 text straight into the float array (no byte[] in between). A value with JSON
+        // escapes (a client may write "\/"), bad base64 or a partial float takes the general path, which words the error.
+        if (BitConverter.IsLittleEndian)
+        {
+            var raw = JsonMarshal.GetRawUtf8Value(item);
+            if (raw.Length >= 2 && raw[0] == (byte)'"')
+            {
+                raw = raw[1..^1];
+            }
+
+            if (raw.Length % 4 == 0)
+            {
+                var padding = raw.Length == 0 ? 0 : raw[^1] != (byte)'=' ? 0 : raw[^2] != (byte)'=' ? 1 : 2;
+                var length = (raw.Length / 4 * 3) - padding;
+                if (length % sizeof(float) == 0)
+                {
+                    var fast = new float[length / sizeof(float)];
+                    if (Base64.DecodeFromUtf8(raw, MemoryMarshal.AsBytes(fast.AsSpan()), out var consumed, out var written) == OperationStatus.Done
+                        && consumed == raw.Length && written == length)
+                    {
+                        return fast;
+                    }
+                }
+            }
+        }
+
         byte[] bytes;
         try
         {

@@ -492,7 +492,8 @@ public sealed partial class ChromaClient
     {
         Names.RejectKey(name, "collection name");
         Gate(ChromaActions.GetCollection, new ResourceRef(Tenant, Database, name));
-        var state = Store.InRead(() => Store.Catalog.FindCollection(Store.Catalog.DatabaseId(Tenant, Database), name))
+        var state = Store.Catalog.FindLoaded(Tenant, Database, name)
+            ?? Store.InRead(() => Store.Catalog.FindCollection(Store.Catalog.DatabaseId(Tenant, Database), name))
             ?? throw new ChromaNotFoundException(NotFoundMessages.Collection(Tenant, Database, name));
         return new Collection(this, state, embeddingGenerator);
     }
@@ -519,7 +520,8 @@ public sealed partial class ChromaClient
         // The key must be able to reach this database with the action before anything is looked up; the collection's
         // own scope is checked once its name is known, with the same answer as a lookup by name.
         Gate(ChromaActions.GetCollection, new ResourceRef(Tenant, Database), navigate: true);
-        var state = Store.InRead(() => Store.Catalog.CollectionsOf(Store.Catalog.DatabaseId(Tenant, Database)).FirstOrDefault(c => c.Uuid == id))
+        var state = Store.Catalog.FindLoaded(Tenant, Database, id)
+            ?? Store.InRead(() => Store.Catalog.CollectionsOf(Store.Catalog.DatabaseId(Tenant, Database)).FirstOrDefault(c => c.Uuid == id))
             ?? throw new ChromaNotFoundException($"Collection {id} does not exist in '{Echo.Text(Tenant)}/{Echo.Text(Database)}'.");
         try
         {

@@ -171,6 +171,19 @@ internal sealed class Catalog(StoreContext store)
     public CollectionEngine? FindCollection(long databaseId, string name) =>
         _collections.Values.FirstOrDefault(c => c.State.DatabaseId == databaseId && !c.Deleted && c.Name == name);
 
+    /// <summary>
+    /// A live collection of <paramref name="tenant"/>/<paramref name="database"/> by id, from the in-memory catalog
+    /// only: no SQL and no store write lock, so looking a collection up (every record call over the wire does) never
+    /// waits for another write's commit. Null when not found; the caller then asks SQLite under the lock, which also
+    /// tells a missing database from a missing collection.
+    /// </summary>
+    public CollectionEngine? FindLoaded(string tenant, string database, Guid uuid) =>
+        _collections.Values.FirstOrDefault(c => c.Uuid == uuid && !c.Deleted && c.State.Tenant == tenant && c.State.Database == database);
+
+    /// <summary>As <see cref="FindLoaded(string, string, Guid)"/>, by name.</summary>
+    public CollectionEngine? FindLoaded(string tenant, string database, string name) =>
+        _collections.Values.FirstOrDefault(c => !c.Deleted && c.Name == name && c.State.Tenant == tenant && c.State.Database == database);
+
     public IEnumerable<CollectionEngine> CollectionsOf(long databaseId) =>
         _collections.Values.Where(c => c.State.DatabaseId == databaseId && !c.Deleted).OrderBy(c => c.Id);
 
