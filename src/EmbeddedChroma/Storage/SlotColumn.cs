@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace EmbeddedChroma.Storage;
@@ -158,6 +159,68 @@ internal sealed class SlotColumn<T>
                 result[w] |= bits;
             }
         }
+    }
+
+    /// <summary>Writes the column (<see cref="FilterIndexFile"/>): dense as its array, sparse as (slot, value) pairs.</summary>
+    public void WriteTo(FilterIndexFile.Writer writer)
+    {
+        if (_dense is not null)
+        {
+            writer.Bytes([1]);
+            writer.Int32(_dense.Length);
+            writer.Values<T>(_dense);
+            return;
+        }
+
+        writer.Bytes([0]);
+        writer.Int32(_sparse!.Count);
+        foreach (var (slot, value) in _sparse)
+        {
+            writer.Int32(slot);
+            writer.Values(new ReadOnlySpan<T>(in value));
+        }
+    }
+
+    /// <summary>Reads a column <see cref="WriteTo"/> wrote (counting its values again).</summary>
+    public static SlotColumn<T> ReadFrom(ref FilterIndexFile.Reader reader, T absent)
+    {
+        var column = new SlotColumn<T>(absent);
+        var size = Unsafe.SizeOf<T>();
+        if (reader.Byte() == 1)
+        {
+            var length = reader.Count(size);
+            if (length % 64 != 0)
+            {
+                throw new InvalidDataException("a dense column is not whole words long");
+            }
+
+            column._dense = reader.Values<T>(length);
+            column._sparse = null;
+            foreach (var value in column._dense)
+            {
+                if (!value.Equals(absent))
+                {
+                    column.Count++;
+                }
+            }
+
+            return column;
+        }
+
+        var count = reader.Count(4 + size);
+        for (var i = 0; i < count; i++)
+        {
+            var slot = reader.Int32();
+            var value = MemoryMarshal.Read<T>(reader.Bytes(size));
+            if (slot < 0 || value.Equals(absent) || !column._sparse!.TryAdd(slot, value))
+            {
+                throw new InvalidDataException("a sparse column holds a bad or repeated slot");
+            }
+
+            column.Count++;
+        }
+
+        return column;
     }
 
     private void Grow(int slots)
