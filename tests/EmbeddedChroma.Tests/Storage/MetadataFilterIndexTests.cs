@@ -32,7 +32,7 @@ public sealed class MetadataFilterIndexTests
     }
 
     [Fact]
-    public void Index_is_built_on_the_first_filtered_query_not_on_open_or_unfiltered_queries()
+    public void Index_is_built_on_the_first_filtered_read_not_on_open_or_unfiltered_reads()
     {
         using var fx = new StoreFixture();
         var c = fx.CreateCollection();
@@ -40,11 +40,16 @@ public sealed class MetadataFilterIndexTests
         fx.Reopen();
         c = fx.Client.GetCollection("test");
         c.Query([[1f, 0f]], nResults: 2);
-        c.Get(where: Where.Eq("k", 1));
+        c.Get(whereDocument: WhereDocument.Contains("x"));
         c.BuiltFilterIndex.Should().BeNull();
 
         c.Query([[1f, 0f]], nResults: 2, where: Where.Eq("k", 1)).Ids[0].Should().Equal(["a"]);
         c.BuiltFilterIndex.Should().NotBeNull();
+
+        fx.Reopen();
+        c = fx.Client.GetCollection("test");
+        c.Get(where: Where.Eq("k", 1)).Ids.Should().Equal(["a"]);
+        c.BuiltFilterIndex.Should().NotBeNull("a get with where is answered by the index too");
     }
 
     [Fact]
