@@ -80,6 +80,28 @@ internal sealed partial class CollectionEngine
         return index is not null && index.EstimatedBytes <= budget ? index : null;
     }
 
+    /// <summary>
+    /// Before a write: loads the saved filter index if it is still current (a cheap read, never a build), so the write
+    /// keeps it in step and the close saves it again — a session that only writes leaves the next open a current file.
+    /// Caller holds the collection's write lock.
+    /// </summary>
+    private void KeepSavedFilterIndexCurrent()
+    {
+        if (State.FilterIndex is not null || State.FilterIndexFileTried || !FilterIndexUsable)
+        {
+            return;
+        }
+
+        lock (State.FilterIndexBuildLock)
+        {
+            if (State.FilterIndex is null && LoadFilterIndex(_store.Limits.FilterIndexMemoryBudget) is { } index)
+            {
+                State.FilterIndexSaved = true;
+                State.FilterIndex = index;
+            }
+        }
+    }
+
     /// <summary>Saves the in-memory filter index on close when it differs from the saved file (best effort, like the arena).</summary>
     private void SaveFilterIndex()
     {

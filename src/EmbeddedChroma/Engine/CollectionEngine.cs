@@ -148,6 +148,7 @@ internal sealed partial class CollectionEngine
             {
                 ThrowIfDeleted();
                 EnsureLoaded();
+                KeepSavedFilterIndexCurrent();
                 if (dimension is { } d && State.Dimension is { } expected && d != expected)
                 {
                     throw new ChromaValidationException($"Embedding dimension mismatch: expected dimension {expected}, got {d} at index 0.");
@@ -207,6 +208,7 @@ internal sealed partial class CollectionEngine
             {
                 ThrowIfDeleted();
                 EnsureLoaded();
+                KeepSavedFilterIndexCurrent();
                 try
                 {
                     batch.Begin(null);

@@ -206,7 +206,7 @@ internal sealed class MetadataFilterIndex
 
             if (row.Element)
             {
-                key.AddElement(row);
+                key.AddElement(row, _slotCapacity);
             }
             else
             {
@@ -301,8 +301,7 @@ internal sealed class MetadataFilterIndex
     private sealed class KeyIndex
     {
         private readonly Dictionary<string, int> _stringIds = new(StringComparer.Ordinal);
-        private readonly Dictionary<int, List<Element>> _elements = [];
-        private long _elementCount;
+        private ElementLists _elements = new();
         private long _stringChars;
 
         public KeyIndex()
@@ -340,17 +339,7 @@ internal sealed class MetadataFilterIndex
             Numbers.WriteTo(writer);
             Strings.WriteTo(writer);
             Bools.WriteTo(writer);
-            writer.Int32(_elements.Count);
-            foreach (var (slot, elements) in _elements)
-            {
-                writer.Int32(slot);
-                writer.Int32(elements.Count);
-                foreach (var element in elements)
-                {
-                    writer.Bytes([(byte)element.Kind]);
-                    writer.Double(element.Value);
-                }
-            }
+            _elements.WriteTo(writer);
         }
 
         public static KeyIndex ReadFrom(ref FilterIndexFile.Reader reader)
@@ -376,40 +365,14 @@ internal sealed class MetadataFilterIndex
                 key._stringChars += text.Length;
             }
 
-            var slots = reader.Count(8);
-            for (var i = 0; i < slots; i++)
-            {
-                var slot = reader.Int32();
-                var count = reader.Count(9);
-                var list = new List<Element>(count);
-                for (var e = 0; e < count; e++)
-                {
-                    var kind = (FilterValueKind)reader.Byte();
-                    var value = reader.Double();
-                    if (kind is not (FilterValueKind.String or FilterValueKind.Float or FilterValueKind.Bool)
-                        || (kind == FilterValueKind.String && (value < 0 || value >= stringCount || value != Math.Floor(value))))
-                    {
-                        throw new InvalidDataException("an array element has an unknown kind or string");
-                    }
-
-                    list.Add(new Element(kind, value));
-                }
-
-                if (slot < 0 || count == 0 || !key._elements.TryAdd(slot, list))
-                {
-                    throw new InvalidDataException("an element list has a bad or repeated slot");
-                }
-
-                key._elementCount += count;
-            }
-
+            key._elements = ElementLists.ReadFrom(ref reader, stringCount);
             return key;
         }
 
         public long EstimatedBytes =>
             Numbers.EstimatedBytes + Strings.EstimatedBytes + Bools.EstimatedBytes
             + (_stringIds.Count * (long)StringEntryBytes) + (2 * _stringChars)
-            + (_elements.Count * 64L) + (_elementCount * 16);
+            + _elements.EstimatedBytes;
 
         public void SetScalar(Row row, int slotCapacity)
         {
@@ -427,27 +390,15 @@ internal sealed class MetadataFilterIndex
             }
         }
 
-        public void AddElement(Row row)
-        {
-            if (!_elements.TryGetValue(row.Slot, out var list))
-            {
-                list = [];
-                _elements.Add(row.Slot, list);
-            }
-
-            list.Add(new Element(row.Kind, row.Kind == FilterValueKind.String ? StringId(row.Text!) : row.Number));
-            _elementCount++;
-        }
+        public void AddElement(Row row, int slotCapacity) =>
+            _elements.Add(row.Slot, row.Kind, row.Kind == FilterValueKind.String ? StringId(row.Text!) : row.Number, slotCapacity);
 
         public void Clear(int slot)
         {
             Numbers.Clear(slot);
             Strings.Clear(slot);
             Bools.Clear(slot);
-            if (_elements.Remove(slot, out var list))
-            {
-                _elementCount -= list.Count;
-            }
+            _elements.Clear(slot);
         }
 
         /// <summary>ORs into <paramref name="result"/> the slots the comparison selects before negation.</summary>
@@ -506,11 +457,6 @@ internal sealed class MetadataFilterIndex
 
         private void MatchElements(FilterValue operand, Span<ulong> result)
         {
-            if (_elements.Count == 0)
-            {
-                return;
-            }
-
             var kind = operand.Kind == FilterValueKind.Int ? FilterValueKind.Float : operand.Kind;
             double wanted;
             switch (kind)
@@ -531,22 +477,7 @@ internal sealed class MetadataFilterIndex
                     break;
             }
 
-            foreach (var (slot, elements) in _elements)
-            {
-                if ((slot >> 6) >= result.Length)
-                {
-                    continue;
-                }
-
-                foreach (var element in elements)
-                {
-                    if (element.Kind == kind && element.Value == wanted)
-                    {
-                        result[slot >> 6] |= 1UL << slot;
-                        break;
-                    }
-                }
-            }
+            _elements.Match(kind, wanted, result);
         }
 
         private int StringId(string text)
@@ -561,7 +492,4 @@ internal sealed class MetadataFilterIndex
             return id;
         }
     }
-
-    /// <summary>One array element: kind String (value = string id), Bool (0/1) or Float (any number).</summary>
-    private readonly record struct Element(FilterValueKind Kind, double Value);
 }

@@ -161,6 +161,61 @@ internal sealed class SlotColumn<T>
         }
     }
 
+    /// <summary>The value of <paramref name="slot"/>, or the absent value.</summary>
+    public T Get(int slot)
+    {
+        if (_dense is not null)
+        {
+            return slot < _dense.Length ? _dense[slot] : _absent;
+        }
+
+        return _sparse!.TryGetValue(slot, out var value) ? value : _absent;
+    }
+
+    /// <summary>Calls <paramref name="visit"/> with every value present.</summary>
+    public void ForEach(Action<T> visit)
+    {
+        if (_dense is null)
+        {
+            foreach (var value in _sparse!.Values)
+            {
+                visit(value);
+            }
+
+            return;
+        }
+
+        foreach (var value in _dense)
+        {
+            if (!value.Equals(_absent))
+            {
+                visit(value);
+            }
+        }
+    }
+
+    /// <summary>Replaces every value present by <paramref name="map"/> of it, in slot order (dense) or map order (sparse).</summary>
+    public void Rewrite(Func<T, T> map)
+    {
+        if (_dense is null)
+        {
+            foreach (var slot in _sparse!.Keys.Order().ToArray())
+            {
+                _sparse[slot] = map(_sparse[slot]);
+            }
+
+            return;
+        }
+
+        for (var slot = 0; slot < _dense.Length; slot++)
+        {
+            if (!_dense[slot].Equals(_absent))
+            {
+                _dense[slot] = map(_dense[slot]);
+            }
+        }
+    }
+
     /// <summary>Writes the column (<see cref="FilterIndexFile"/>): dense as its array, sparse as (slot, value) pairs.</summary>
     public void WriteTo(FilterIndexFile.Writer writer)
     {

@@ -71,6 +71,22 @@ public sealed class FilterIndexFileTests : IDisposable
     }
 
     [Fact]
+    public void Writes_of_a_session_without_filtered_reads_keep_the_saved_filter_index_current_for_the_next_open()
+    {
+        var collection = Populate();
+        collection = Reopen();
+        collection.Add(["g"], [[6f, 1f, 0f]], [StoreFixture.Meta(("genre", "news"), ("tags", new[] { "t2" }))]);
+        collection.Update(ids: ["a"], metadatas: [StoreFixture.Meta(("genre", "science"))]);
+        collection.Delete(ids: ["c"]);
+
+        collection = Reopen();
+        collection.Get(where: News, include: Include.None).Ids.Should().Equal("e", "g");
+        collection.Get(where: Where.Contains("tags", "t2"), include: Include.None).Ids.Should().Equal("f", "g");
+        collection.FilterIndexMatchesFile.Should().BeTrue("the writing session loaded the saved index, kept it in step and saved it on close");
+        _log.Entries.Where(e => e.Level >= LogLevel.Warning).Should().BeEmpty();
+    }
+
+    [Fact]
     public void Reopen_rebuilds_the_filter_index_from_the_records_when_its_file_predates_writes_of_a_session_that_ended_before_saving_it()
     {
         var collection = Populate();
