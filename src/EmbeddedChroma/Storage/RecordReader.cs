@@ -64,9 +64,14 @@ internal static class RecordReader
     /// </summary>
     public static List<RecordRow> Read(SqliteConnection connection, SqliteTransaction? transaction, CollectionState state, Columns columns, IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument, int? limit, int offset, ulong[]? whereSlots = null)
     {
-        if (whereSlots is not null && whereSlots.AsSpan().IndexOfAnyExcept(0UL) < 0)
+        if (whereSlots is not null)
         {
-            return [];
+            // The same filter is accepted or refused whichever way it is evaluated (here: the in-memory index).
+            SqlFilterBuilder.EnsureWithinLimits(where, whereDocument);
+            if (whereSlots.AsSpan().IndexOfAnyExcept(0UL) < 0)
+            {
+                return [];
+            }
         }
 
         var filter = RecordFilter.Create(ids, where, whereDocument);
