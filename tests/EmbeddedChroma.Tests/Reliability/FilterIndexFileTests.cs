@@ -148,6 +148,23 @@ public sealed class FilterIndexFileTests : IDisposable
     }
 
     [Fact]
+    public void Filtered_reads_after_a_compaction_rebuild_the_index_over_the_new_slots_without_a_warning()
+    {
+        var collection = Populate();
+        collection.Delete(ids: ["a", "b"]);
+        collection = Reopen();
+        collection.Compact().RecordsMoved.Should().BeGreaterThan(0);
+
+        collection.Get(where: News, include: Include.None).Ids.Should().Equal("c", "e");
+        collection.Query([[0f, 1f, 0f]], nResults: 6, where: Where.Contains("tags", "t2"), include: Include.None).Ids[0].Should().BeEquivalentTo(["c", "f"]);
+        _log.Entries.Where(e => e.Level >= LogLevel.Warning).Should().BeEmpty("the saved file describes the slots before the compaction: not read, not warned about");
+
+        collection = Reopen();
+        collection.Get(where: Where.Ne("genre", "news"), include: Include.None).Ids.Should().Equal("d", "f");
+        collection.FilterIndexMatchesFile.Should().BeTrue();
+    }
+
+    [Fact]
     public void Read_only_store_uses_a_valid_saved_filter_index_builds_a_stale_one_again_and_never_writes_the_file()
     {
         var collection = Populate();
