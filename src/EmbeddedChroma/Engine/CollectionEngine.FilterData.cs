@@ -105,7 +105,7 @@ internal sealed partial class CollectionEngine
     /// <summary>Saves the in-memory filter index on close when it differs from the saved file (best effort, like the arena).</summary>
     private void SaveFilterIndex()
     {
-        if (State.FilterIndex is not { } index || State.FilterIndexSaved || _store.Limits.ReadOnly || !FilterIndexFile.Enabled)
+        if (State.FilterIndex is not { } index || State.FilterIndexSaved || State.Deleted || _store.Limits.ReadOnly || !FilterIndexFile.Enabled)
         {
             return;
         }

@@ -114,7 +114,7 @@ internal sealed class ElementLists
         });
         if (!valid || total != used)
         {
-            throw new InvalidDataException("an element list lies outside the pool or overlaps another");
+            throw new InvalidDataException("an element list lies outside the pool, or the lists do not add up to it");
         }
 
         return lists;
