@@ -25,6 +25,11 @@ public static class Program
             return Embeddings.MiniLMStreamCommand.Run(args);
         }
 
+        if (ReopenFilterCommand.Handles(args))
+        {
+            return ReopenFilterCommand.Run(args);
+        }
+
         if (Wire.WireLoadCommand.Handles(args))
         {
             return Wire.WireLoadCommand.Run(args);

@@ -183,6 +183,9 @@ public sealed partial class Collection
     /// <summary>The in-memory filter index if built (tests).</summary>
     internal MetadataFilterIndex? BuiltFilterIndex => _engine.Planner.BuiltFilterIndex;
 
+    /// <summary>Tests: true while the in-memory filter index equals its saved file (loaded from it, or saved, with no write since).</summary>
+    internal bool FilterIndexMatchesFile => _engine.State.FilterIndex is not null && _engine.State.FilterIndexSaved;
+
     /// <summary>
     /// Tests: the slots <paramref name="where"/> selects, from the in-memory index (built if needed; null when
     /// disabled or over budget) and from SQL, read under one read lock.

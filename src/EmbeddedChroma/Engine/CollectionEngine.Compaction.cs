@@ -160,8 +160,10 @@ internal sealed partial class CollectionEngine
             State.FreeSlots.Clear();
             State.NextSlot = count;
 
-            // The in-memory filter index is keyed by slot: drop it, the next filtered query rebuilds it over the new slots.
+            // The in-memory filter index is keyed by slot: drop it, the next filtered read rebuilds it over the new slots
+            // (the saved file describes the old slots: not worth reading).
             State.FilterIndex = null;
+            State.FilterIndexFileTried = true;
             State.Arena?.Dispose();
             State.Arena = null;
             try

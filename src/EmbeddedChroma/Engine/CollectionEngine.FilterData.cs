@@ -1,17 +1,160 @@
 using EmbeddedChroma.Internal;
 using EmbeddedChroma.Storage;
+using Microsoft.Data.Sqlite;
 
 namespace EmbeddedChroma.Engine;
 
-/// <summary>The collection's derived filter data (filter rows, document index) checked against its records and rebuilt from them.</summary>
+/// <summary>
+/// The collection's derived filter data: the in-memory filter index (saved beside the arena, loaded or built from the
+/// checksummed records), and the filter rows and document index in SQLite, checked against the records and rebuilt from
+/// them before a read relies on them.
+/// </summary>
+/// <remarks>
+/// A <c>where</c> is answered by the in-memory <see cref="MetadataFilterIndex"/> whenever it is enabled and within its
+/// budget (queries, gets and deletes alike): it is derived from the records themselves (built from them after their
+/// checksums were verified, or loaded from its checksummed file stamped with the collection's last write), so the
+/// filter rows in SQLite — which a damaged page could silently thin out — need no check before such a read. Only a read
+/// that must filter <c>where</c> in SQL (index disabled or over budget) checks the filter rows first, once per open.
+/// </remarks>
 internal sealed partial class CollectionEngine
 {
     /// <summary>
-    /// Before a filtered read: once per open, the filter data the read will use is checked against the records (a
-    /// damaged filter row would otherwise make the read miss a record without a word) and rebuilt when it differs.
-    /// Caller holds no lock of this collection.
+    /// Thrown inside a read that must filter <c>where</c> in SQL while the filter rows are unchecked this open;
+    /// <see cref="Filtered{T}"/> checks them (outside the collection's lock) and runs the read again.
     /// </summary>
-    private void EnsureFilterDataVerified(Where? where, WhereDocument? whereDocument)
+    private sealed class FilterRowsUncheckedException() : Exception("The filter rows must be checked against the records before this read.");
+
+    /// <summary>True when a <c>where</c> will be answered by the in-memory filter index (so the filter rows need no check).</summary>
+    private bool FilterIndexUsable => _store.Limits.FilterIndexMemoryBudget > 0 && !State.FilterIndexOverBudget;
+
+    /// <summary>
+    /// The collection's in-memory filter index: on first use loaded from its saved file when that is intact and stamped
+    /// with the collection's last write, else built from the records (<see cref="MetadataFilterIndex.TryBuild"/>); null
+    /// when disabled or over budget. Caller holds the collection's lock (read or write); concurrent readers build it once.
+    /// </summary>
+    public MetadataFilterIndex? FilterIndex(SqliteConnection connection, SqliteTransaction? transaction)
+    {
+        if (State.FilterIndex is { } built)
+        {
+            return built;
+        }
+
+        var budget = _store.Limits.FilterIndexMemoryBudget;
+        if (budget == 0 || State.FilterIndexOverBudget)
+        {
+            return null;
+        }
+
+        lock (State.FilterIndexBuildLock)
+        {
+            if (State.FilterIndex is null && !State.FilterIndexOverBudget)
+            {
+                var index = LoadFilterIndex(budget);
+                var saved = index is not null;
+                index ??= MetadataFilterIndex.TryBuild(connection, transaction, State, budget);
+                State.FilterIndexOverBudget = index is null;
+                State.FilterIndexSaved = saved;
+                State.FilterIndex = index;
+            }
+
+            return State.FilterIndex;
+        }
+    }
+
+    /// <summary>The saved filter index, once per open: null when missing, stale, damaged (logged) or over budget.</summary>
+    private MetadataFilterIndex? LoadFilterIndex(long budget)
+    {
+        if (State.FilterIndexFileTried)
+        {
+            return null;
+        }
+
+        State.FilterIndexFileTried = true;
+        var path = _store.Folder.FilterIndexPath(State.Uuid);
+        var index = FilterIndexFile.TryLoad(path, State.LastSeq, Owner(State.LastChain), State.NextSlot, out var problem);
+        if (problem is not null)
+        {
+            StoreLog.FilterIndexRebuilt(_store.Limits.Logger, State.Name, path, problem);
+        }
+
+        return index is not null && index.EstimatedBytes <= budget ? index : null;
+    }
+
+    /// <summary>
+    /// Before a write: loads the saved filter index if it is still current (a cheap read, never a build), so the write
+    /// keeps it in step and the close saves it again — a session that only writes leaves the next open a current file.
+    /// Caller holds the collection's write lock.
+    /// </summary>
+    private void KeepSavedFilterIndexCurrent()
+    {
+        if (State.FilterIndex is not null || State.FilterIndexFileTried || !FilterIndexUsable)
+        {
+            return;
+        }
+
+        lock (State.FilterIndexBuildLock)
+        {
+            if (State.FilterIndex is null && LoadFilterIndex(_store.Limits.FilterIndexMemoryBudget) is { } index)
+            {
+                State.FilterIndexSaved = true;
+                State.FilterIndex = index;
+            }
+        }
+    }
+
+    /// <summary>Saves the in-memory filter index on close when it differs from the saved file (best effort, like the arena).</summary>
+    private void SaveFilterIndex()
+    {
+        if (State.FilterIndex is not { } index || State.FilterIndexSaved || State.Deleted || _store.Limits.ReadOnly || !FilterIndexFile.Enabled)
+        {
+            return;
+        }
+
+        var path = _store.Folder.FilterIndexPath(State.Uuid);
+        SaveDerived(path, () =>
+        {
+            OwnerOnly.CreateFolder(System.IO.Path.GetDirectoryName(path)!);
+            FilterIndexFile.Save(index, path, State.LastSeq, Owner(State.LastChain));
+            State.FilterIndexSaved = true;
+        });
+    }
+
+    /// <summary>
+    /// The slots <paramref name="where"/> selects, from the in-memory filter index; null when there is no <c>where</c>, or
+    /// when the index is disabled or over budget (the read then filters in SQL, on filter rows checked this open).
+    /// Caller holds the collection's lock.
+    /// </summary>
+    private ulong[]? WhereSlots(SqliteConnection connection, SqliteTransaction? transaction, Where? where)
+    {
+        if (where is null)
+        {
+            return null;
+        }
+
+        if (FilterIndex(connection, transaction) is { } index)
+        {
+            return index.Evaluate(where, State.Live);
+        }
+
+        RequireCheckedRows();
+        return null;
+    }
+
+    private void RequireCheckedRows()
+    {
+        if (!State.FilterRowsVerified)
+        {
+            throw new FilterRowsUncheckedException();
+        }
+    }
+
+    /// <summary>
+    /// Before a filtered read: once per open, the filter data the read will use is checked against the records (a
+    /// damaged filter row would otherwise make the read miss a record without a word) and rebuilt when it differs —
+    /// the filter rows only when <paramref name="checkRows"/> (the read filters <c>where</c> in SQL). Caller holds no
+    /// lock of this collection.
+    /// </summary>
+    private void EnsureFilterDataVerified(Where? where, WhereDocument? whereDocument, bool checkRows)
     {
         if (Db.ReadOnly)
         {
@@ -19,7 +162,7 @@ internal sealed partial class CollectionEngine
             State.ScanDocuments = true;
         }
 
-        var rows = where is not null && !State.FilterRowsVerified;
+        var rows = checkRows && where is not null && !State.FilterRowsVerified;
         var documents = whereDocument is not null && !Db.DocumentIndexVerified && !Db.ReadOnly && Filtering.RecordFilter.UsesDocumentIndex(whereDocument);
 
         if (rows || documents)
@@ -86,13 +229,9 @@ internal sealed partial class CollectionEngine
 
                         return 0;
                     },
-                    _ =>
-                    {
-                        // The in-memory filter index and the cached allowed sets came from the damaged rows.
-                        State.FilterIndex = null;
-                        State.FilterIndexOverBudget = false;
-                        State.FilterCache.Clear();
-                    },
+                    // The cached allowed sets may have come from the damaged rows (the in-memory filter index did not: it is
+                    // derived from the records).
+                    _ => State.FilterCache.Clear(),
                     State.Lock);
                 if (damaged.Count > 0)
                 {
@@ -126,16 +265,25 @@ internal sealed partial class CollectionEngine
     /// <summary>Runs a filtered read; damaged filter data found by it is checked again (and rebuilt) before the next filtered read.</summary>
     private T Filtered<T>(Where? where, WhereDocument? whereDocument, Func<T> read)
     {
-        EnsureFilterDataVerified(where, whereDocument);
-        try
+        var checkRows = !FilterIndexUsable;
+        while (true)
         {
-            return read();
-        }
-        catch (ChromaCorruptStoreException) when (where is not null || whereDocument is not null)
-        {
-            State.FilterRowsVerified = false;
-            Db.DocumentIndexVerified = false;
-            throw;
+            EnsureFilterDataVerified(where, whereDocument, checkRows);
+            try
+            {
+                return read();
+            }
+            catch (FilterRowsUncheckedException)
+            {
+                // The index turned out over budget (or was dropped by a write): this read filters in SQL.
+                checkRows = true;
+            }
+            catch (ChromaCorruptStoreException) when (where is not null || whereDocument is not null)
+            {
+                State.FilterRowsVerified = false;
+                Db.DocumentIndexVerified = false;
+                throw;
+            }
         }
     }
 }

@@ -33,7 +33,7 @@ internal sealed partial class CollectionEngine
     {
         State = state;
         _store = store;
-        Planner = new QueryPlanner(state, store.Limits);
+        Planner = new QueryPlanner(state, store.Limits, connection => FilterIndex(connection, null), RequireCheckedRows);
     }
 
     /// <summary>The collection's state. Read freely; it is changed only by this type (and its <see cref="RecordWriter"/>).</summary>
@@ -108,7 +108,7 @@ internal sealed partial class CollectionEngine
     public List<RecordRow> Get(RecordReader.Columns columns, IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument, int? limit, int offset) =>
         Filtered(where, whereDocument, () => Read(connection =>
         {
-            var read = RecordReader.Read(connection, null, State, columns, ids, where, whereDocument, limit, offset);
+            var read = RecordReader.Read(connection, null, State, columns, ids, where, whereDocument, limit, offset, WhereSlots(connection, null, where));
             if (ids is null && where is null && whereDocument is null && limit is null && offset == 0 && read.Count != State.Count)
             {
                 throw new ChromaCorruptStoreException(
@@ -149,6 +149,7 @@ internal sealed partial class CollectionEngine
             {
                 ThrowIfDeleted();
                 EnsureLoaded();
+                KeepSavedFilterIndexCurrent();
                 if (dimension is { } d && State.Dimension is { } expected && d != expected)
                 {
                     throw new ChromaValidationException($"Embedding dimension mismatch: expected dimension {expected}, got {d} at index 0.");
@@ -213,10 +214,12 @@ internal sealed partial class CollectionEngine
             {
                 ThrowIfDeleted();
                 EnsureLoaded();
+                KeepSavedFilterIndexCurrent();
                 try
                 {
                     batch.Begin(null);
-                    var victims = RecordReader.Select(Db.Writer, _store.Session.CurrentTransaction, State, ids, where, whereDocument, limit);
+                    var transaction = _store.Session.CurrentTransaction;
+                    var victims = RecordReader.Select(Db.Writer, transaction, State, ids, where, whereDocument, limit, WhereSlots(Db.Writer, transaction, where));
                     foreach (var victim in victims)
                     {
                         batch.Remove(victim);
@@ -283,6 +286,7 @@ internal sealed partial class CollectionEngine
             State.Arena?.Dispose();
             State.Arena = null;
             VectorArena.Delete(_store.Folder.ArenaPath(State.Uuid));
+            StoreFolder.TryDelete(_store.Folder.FilterIndexPath(State.Uuid));
             StoreFolder.TryDelete(_store.Folder.CompactionTempPath(State.Uuid));
         }
         finally
@@ -303,12 +307,14 @@ internal sealed partial class CollectionEngine
         State.Lock.EnterWriteLock();
         try
         {
+            SaveFilterIndex();
             if (State.Indexer is { } indexer)
             {
                 if (State.Arena is not null && !State.ArenaInvalid && !_store.Limits.ReadOnly)
                 {
                     SaveDerived(_store.Folder.GraphPath(State.Uuid), indexer.Persist);
                 }
+
 
                 step(State.Name, "releasing the HNSW graph", indexer.Dispose);
                 State.Indexer = null;

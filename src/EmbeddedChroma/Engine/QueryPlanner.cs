@@ -14,7 +14,14 @@ namespace EmbeddedChroma.Engine;
 /// <see cref="AllowedSlotCache"/>), chooses exact scan or the HNSW graph, and fans several query embeddings out in
 /// parallel. Caller holds the collection's read lock (so no write runs meanwhile).
 /// </summary>
-internal sealed class QueryPlanner(CollectionState state, StoreLimits limits)
+/// <param name="state">The collection's state.</param>
+/// <param name="limits">The store's limits.</param>
+/// <param name="filterIndex">
+/// The collection's in-memory filter index (loaded from its saved file or built from the records on first use), or null
+/// when disabled or over budget: <c>where</c> is then filtered in SQL on the filter rows.
+/// </param>
+/// <param name="requireCheckedRows">Called before <c>where</c> is filtered in SQL: throws when the filter rows were not checked this open.</param>
+internal sealed class QueryPlanner(CollectionState state, StoreLimits limits, Func<SqliteConnection, MetadataFilterIndex?> filterIndex, Action requireCheckedRows)
 {
     private readonly CollectionState _state = state;
     private readonly StoreLimits _limits = limits;
@@ -252,7 +259,7 @@ internal sealed class QueryPlanner(CollectionState state, StoreLimits limits)
 
     /// <summary>
     /// The live slots the selectors allow; reused while no write has happened since (see <see cref="AllowedSlotCache"/>).
-    /// <c>where</c> is evaluated by the in-memory <see cref="MetadataFilterIndex"/> (built here on first use) unless
+    /// <c>where</c> is evaluated by the in-memory <see cref="MetadataFilterIndex"/> (loaded or built on first use) unless
     /// it is over budget; ids and <c>where_document</c> are resolved in SQL and ANDed in.
     /// </summary>
     private AllowedSet AllowedSlots(SqliteConnection connection, IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument)
@@ -264,10 +271,15 @@ internal sealed class QueryPlanner(CollectionState state, StoreLimits limits)
         }
 
         var words = _state.Live.Length;
-        var index = where is null ? null : FilterIndex(connection);
+        var index = where is null ? null : filterIndex(connection);
         ulong[] bits;
         if (index is null)
         {
+            if (where is not null)
+            {
+                requireCheckedRows();
+            }
+
             bits = SlotBitmap.FromSlots(RecordReader.SelectSlots(connection, _state, ids, where, whereDocument), words);
         }
         else
@@ -286,42 +298,12 @@ internal sealed class QueryPlanner(CollectionState state, StoreLimits limits)
     }
 
     /// <summary>
-    /// The collection's metadata filter index, built from SQLite on first use; null when disabled or over budget.
-    /// Caller holds the read lock, so no write runs meanwhile; concurrent readers build it once.
-    /// </summary>
-    private MetadataFilterIndex? FilterIndex(SqliteConnection connection)
-    {
-        if (_state.FilterIndex is { } built)
-        {
-            return built;
-        }
-
-        var budget = _limits.FilterIndexMemoryBudget;
-        if (budget == 0 || _state.FilterIndexOverBudget)
-        {
-            return null;
-        }
-
-        lock (_state.FilterIndexBuildLock)
-        {
-            if (_state.FilterIndex is null && !_state.FilterIndexOverBudget)
-            {
-                var index = MetadataFilterIndex.TryBuild(connection, _state, budget);
-                _state.FilterIndexOverBudget = index is null;
-                _state.FilterIndex = index;
-            }
-
-            return _state.FilterIndex;
-        }
-    }
-
-    /// <summary>
     /// Tests: the slots <paramref name="where"/> selects, from the in-memory index (built if needed; null when
     /// disabled or over budget) and from SQL. Caller holds the read lock.
     /// </summary>
     public (int[]? FromIndex, int[] FromSql) EvaluateWhereBothWays(SqliteConnection connection, Where where)
     {
-        var bits = FilterIndex(connection)?.Evaluate(where, _state.Live);
+        var bits = filterIndex(connection)?.Evaluate(where, _state.Live);
         var fromIndex = bits is null ? null : SlotBitmap.ToSlots(bits);
         return (fromIndex, RecordReader.SelectSlots(connection, _state, null, where, null).ToArray());
     }

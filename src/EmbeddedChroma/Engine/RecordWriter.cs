@@ -383,6 +383,7 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
             return;
         }
 
+        state.FilterIndexSaved = false;
         try
         {
             var bytes = index.Apply(_cleared, _filterRows ?? [], state.NextSlot);

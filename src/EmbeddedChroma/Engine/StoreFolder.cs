@@ -76,6 +76,12 @@ internal sealed class StoreFolder : IDisposable
 
     public string GraphPath(Guid collection) => System.IO.Path.Combine(DerivedFolder, collection.ToString("N") + ".hnsw");
 
+    /// <summary>
+    /// The collection's saved filter index (<see cref="FilterIndexFile"/>), always in the store's own vectors folder: a
+    /// read-only open reads it there (it is checked like any derived file) but never writes it.
+    /// </summary>
+    public string FilterIndexPath(Guid collection) => System.IO.Path.Combine(Path, VectorsFolder, collection.ToString("N") + ".flt");
+
     public string CompactionTempPath(Guid collection) => ArenaPath(collection) + CompactionTempSuffix;
 
     /// <summary>Logs a warning when group or other users may read or write the store's files (see <see cref="OwnerOnly.WarnIfShared"/>).</summary>
@@ -148,9 +154,9 @@ internal sealed class StoreFolder : IDisposable
             MoveAside(DerivedFolder, "a file", isDirectory: false, clock, logger);
         }
 
-        foreach (var path in (ReadOnlySpan<string>)[ArenaPath(collection), GraphPath(collection)])
+        foreach (var path in (ReadOnlySpan<string>)[ArenaPath(collection), GraphPath(collection), FilterIndexPath(collection)])
         {
-            if (Directory.Exists(path))
+            if (Directory.Exists(path) && !(ReadOnly && path == FilterIndexPath(collection)))
             {
                 MoveAside(path, "a folder", isDirectory: true, clock, logger);
             }

@@ -48,6 +48,16 @@ internal static partial class StoreLog
     public static void DocumentIndexRebuilt(ILogger logger, string path, string reason) =>
         LogDocumentIndexRebuilt(logger, Echo.Path(path), Echo.Text(reason, 512));
 
+    /// <summary>A saved filter index could not be used (stale, damaged, another store's) and is built again from the records.</summary>
+    public static void FilterIndexRebuilt(ILogger logger, string collection, string path, string reason)
+    {
+        Telemetry.Rebuilt("filter index", collection);
+        LogFilterIndexRebuilt(logger, Echo.Text(collection), Echo.Path(path), Echo.Text(reason, 512));
+    }
+
+    [LoggerMessage(EventId = 40, Level = LogLevel.Warning, Message = "Collection {Collection}: saved filter index '{Path}' {Reason}; building it again from the records.")]
+    private static partial void LogFilterIndexRebuilt(ILogger logger, string collection, string path, string reason);
+
     /// <summary>An arena could not be rebuilt in the store folder (full disk) and was built outside it for this open.</summary>
     public static void ArenaOutsideStore(ILogger logger, string collection, string path, string folder, string reason) =>
         LogArenaOutsideStore(logger, Echo.Text(collection), Echo.Path(path), Echo.Path(folder), Echo.Text(reason, 512));

@@ -68,6 +68,15 @@ internal sealed class CollectionState
     /// <summary>Set when the index exceeded <see cref="ChromaStoreOptions.FilterIndexMemoryBudget"/>: filters stay in SQL for this state's lifetime.</summary>
     public volatile bool FilterIndexOverBudget;
 
+    /// <summary>
+    /// Set once this state looked for the saved filter index (<see cref="FilterIndexFile"/>): the file is read at most once
+    /// per open, before the index is first needed; later builds derive it from the records.
+    /// </summary>
+    public bool FilterIndexFileTried;
+
+    /// <summary>True while <see cref="FilterIndex"/> equals the saved file (loaded from it, or saved since, with no write after): closing then skips the save.</summary>
+    public volatile bool FilterIndexSaved;
+
     /// <summary>Serializes the lazy build of <see cref="FilterIndex"/> among concurrent readers.</summary>
     public Lock FilterIndexBuildLock { get; } = new();
 

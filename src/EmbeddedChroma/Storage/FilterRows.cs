@@ -19,15 +19,15 @@ internal static class FilterRows
     /// The filter rows (collection_id, rid, key, elem, s, n, b) of the records satisfying <paramref name="condition"/> (over
     /// <c>records r</c>): scalars as elem 0, each array element as elem 1; strings in s, numbers in n (REAL), bools in b.
     /// </summary>
-    public static string Derived(string condition) => $"""
-        SELECT r.collection_id, r.rid, j.key, 0,
-               CASE WHEN j.type = 'text' THEN j.value END,
-               CASE WHEN j.type IN ('integer', 'real') THEN CAST(j.value AS REAL) END,
-               CASE j.type WHEN 'true' THEN 1 WHEN 'false' THEN 0 END
+    public static string Derived(string condition, string leading = "r.collection_id, r.rid") => $"""
+        SELECT {leading}, j.key AS key, 0 AS elem,
+               CASE WHEN j.type = 'text' THEN j.value END AS s,
+               CASE WHEN j.type IN ('integer', 'real') THEN CAST(j.value AS REAL) END AS n,
+               CASE j.type WHEN 'true' THEN 1 WHEN 'false' THEN 0 END AS b
         FROM records r, json_each(r.metadata) j
         WHERE {condition} AND r.metadata IS NOT NULL AND j.type <> 'array'
         UNION ALL
-        SELECT r.collection_id, r.rid, j.key, 1,
+        SELECT {leading}, j.key, 1,
                CASE WHEN e.type = 'text' THEN e.value END,
                CASE WHEN e.type IN ('integer', 'real') THEN CAST(e.value AS REAL) END,
                CASE e.type WHEN 'true' THEN 1 WHEN 'false' THEN 0 END

@@ -47,18 +47,37 @@ internal sealed class MetadataFilterIndex
     public int DenseColumns => _keys.Values.Sum(k => (k.Numbers.IsDense ? 1 : 0) + (k.Strings.IsDense ? 1 : 0) + (k.Bools.IsDense ? 1 : 0));
 
     /// <summary>
-    /// Reads every filter row of the collection. Returns null when the index would exceed
-    /// <paramref name="budgetBytes"/> (the caller then keeps filtering in SQL).
+    /// Builds the index from the collection's records: every record's payload checksum is verified first (a damaged
+    /// record is a <see cref="ChromaCorruptStoreException"/>, never indexed), then its filter rows are derived from its
+    /// metadata by the same SQL that writes <c>record_meta</c> (<see cref="FilterRows.Derived"/>, so SQLite's number
+    /// parsing decides the values) — the stored filter rows are not read, so their damage cannot reach the index.
+    /// Returns null when the index would exceed <paramref name="budgetBytes"/> (the caller then filters in SQL).
+    /// Caller holds the collection's lock (read or write), so no write of it commits between the two passes.
     /// </summary>
-    public static MetadataFilterIndex? TryBuild(SqliteConnection connection, CollectionState state, long budgetBytes)
+    public static MetadataFilterIndex? TryBuild(SqliteConnection connection, SqliteTransaction? transaction, CollectionState state, long budgetBytes)
     {
+        using (var verify = connection.CreateCommand())
+        {
+            verify.Transaction = transaction;
+            verify.CommandText = "SELECT id, document, metadata, uri, psum FROM records WHERE collection_id = $c";
+            verify.Parameters.AddWithValue("$c", state.Id);
+            using var records = verify.ExecuteReader();
+            while (records.Read())
+            {
+                RecordChecksum.VerifyPayload(
+                    state,
+                    records.GetString(0),
+                    records.IsDBNull(1) ? null : records.GetString(1),
+                    records.IsDBNull(2) ? null : records.GetString(2),
+                    records.IsDBNull(3) ? null : records.GetString(3),
+                    records.GetInt64(4));
+            }
+        }
+
         var index = new MetadataFilterIndex(state.NextSlot);
         using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT r.slot, m.key, m.elem, m.s, m.n, m.b
-            FROM record_meta m JOIN records r ON r.rid = m.rid
-            WHERE m.collection_id = $c
-            """;
+        command.Transaction = transaction;
+        command.CommandText = "SELECT slot, key, elem, s, n, b FROM (" + FilterRows.Derived("r.collection_id = $c", "r.slot AS slot") + ")";
         command.Parameters.AddWithValue("$c", state.Id);
         using var reader = command.ExecuteReader();
         var rows = new List<Row>();
@@ -78,6 +97,35 @@ internal sealed class MetadataFilterIndex
 
         index.AddRows(rows);
         return index.Measure() > budgetBytes ? null : index;
+    }
+
+    /// <summary>Writes the index's content (the body of <see cref="FilterIndexFile"/>).</summary>
+    public void WriteTo(FilterIndexFile.Writer writer)
+    {
+        writer.Int32(_keys.Count);
+        foreach (var (name, key) in _keys)
+        {
+            writer.String(name);
+            key.WriteTo(writer);
+        }
+    }
+
+    /// <summary>Reads what <see cref="WriteTo"/> wrote; <paramref name="slotCapacity"/> is the collection's slot count now.</summary>
+    public static MetadataFilterIndex ReadFrom(ref FilterIndexFile.Reader reader, int slotCapacity)
+    {
+        var index = new MetadataFilterIndex(slotCapacity);
+        var keys = reader.Count(5);
+        for (var i = 0; i < keys; i++)
+        {
+            var name = reader.String();
+            if (!index._keys.TryAdd(name, KeyIndex.ReadFrom(ref reader)))
+            {
+                throw new InvalidDataException("a key is repeated");
+            }
+        }
+
+        index.Measure();
+        return index;
     }
 
     /// <summary>One filter row: key, array element or scalar, and a value (kind None for a JSON null, which no filter matches).</summary>
@@ -158,7 +206,7 @@ internal sealed class MetadataFilterIndex
 
             if (row.Element)
             {
-                key.AddElement(row);
+                key.AddElement(row, _slotCapacity);
             }
             else
             {
@@ -252,21 +300,79 @@ internal sealed class MetadataFilterIndex
     /// <summary>The values of one metadata key.</summary>
     private sealed class KeyIndex
     {
-        public SlotColumn<double> Numbers { get; } = new(double.NaN);
-
-        public SlotColumn<int> Strings { get; } = new(-1);
-
-        public SlotColumn<byte> Bools { get; } = new(byte.MaxValue);
-
         private readonly Dictionary<string, int> _stringIds = new(StringComparer.Ordinal);
-        private readonly Dictionary<int, List<Element>> _elements = [];
-        private long _elementCount;
+        private ElementLists _elements = new();
         private long _stringChars;
+
+        public KeyIndex()
+            : this(new SlotColumn<double>(double.NaN), new SlotColumn<int>(-1), new SlotColumn<byte>(byte.MaxValue))
+        {
+        }
+
+        private KeyIndex(SlotColumn<double> numbers, SlotColumn<int> strings, SlotColumn<byte> bools)
+        {
+            Numbers = numbers;
+            Strings = strings;
+            Bools = bools;
+        }
+
+        public SlotColumn<double> Numbers { get; }
+
+        public SlotColumn<int> Strings { get; }
+
+        public SlotColumn<byte> Bools { get; }
+
+        public void WriteTo(FilterIndexFile.Writer writer)
+        {
+            var strings = new string[_stringIds.Count];
+            foreach (var (text, id) in _stringIds)
+            {
+                strings[id] = text;
+            }
+
+            writer.Int32(strings.Length);
+            foreach (var text in strings)
+            {
+                writer.String(text);
+            }
+
+            Numbers.WriteTo(writer);
+            Strings.WriteTo(writer);
+            Bools.WriteTo(writer);
+            _elements.WriteTo(writer);
+        }
+
+        public static KeyIndex ReadFrom(ref FilterIndexFile.Reader reader)
+        {
+            var stringCount = reader.Count(4);
+            var strings = new string[stringCount];
+            for (var i = 0; i < stringCount; i++)
+            {
+                strings[i] = reader.String();
+            }
+
+            var key = new KeyIndex(
+                SlotColumn<double>.ReadFrom(ref reader, double.NaN),
+                SlotColumn<int>.ReadFrom(ref reader, -1),
+                SlotColumn<byte>.ReadFrom(ref reader, byte.MaxValue));
+            foreach (var text in strings)
+            {
+                if (!key._stringIds.TryAdd(text, key._stringIds.Count))
+                {
+                    throw new InvalidDataException("a string is repeated");
+                }
+
+                key._stringChars += text.Length;
+            }
+
+            key._elements = ElementLists.ReadFrom(ref reader, stringCount);
+            return key;
+        }
 
         public long EstimatedBytes =>
             Numbers.EstimatedBytes + Strings.EstimatedBytes + Bools.EstimatedBytes
             + (_stringIds.Count * (long)StringEntryBytes) + (2 * _stringChars)
-            + (_elements.Count * 64L) + (_elementCount * 16);
+            + _elements.EstimatedBytes;
 
         public void SetScalar(Row row, int slotCapacity)
         {
@@ -284,27 +390,15 @@ internal sealed class MetadataFilterIndex
             }
         }
 
-        public void AddElement(Row row)
-        {
-            if (!_elements.TryGetValue(row.Slot, out var list))
-            {
-                list = [];
-                _elements.Add(row.Slot, list);
-            }
-
-            list.Add(new Element(row.Kind, row.Kind == FilterValueKind.String ? StringId(row.Text!) : row.Number));
-            _elementCount++;
-        }
+        public void AddElement(Row row, int slotCapacity) =>
+            _elements.Add(row.Slot, row.Kind, row.Kind == FilterValueKind.String ? StringId(row.Text!) : row.Number, slotCapacity);
 
         public void Clear(int slot)
         {
             Numbers.Clear(slot);
             Strings.Clear(slot);
             Bools.Clear(slot);
-            if (_elements.Remove(slot, out var list))
-            {
-                _elementCount -= list.Count;
-            }
+            _elements.Clear(slot);
         }
 
         /// <summary>ORs into <paramref name="result"/> the slots the comparison selects before negation.</summary>
@@ -363,11 +457,6 @@ internal sealed class MetadataFilterIndex
 
         private void MatchElements(FilterValue operand, Span<ulong> result)
         {
-            if (_elements.Count == 0)
-            {
-                return;
-            }
-
             var kind = operand.Kind == FilterValueKind.Int ? FilterValueKind.Float : operand.Kind;
             double wanted;
             switch (kind)
@@ -388,22 +477,7 @@ internal sealed class MetadataFilterIndex
                     break;
             }
 
-            foreach (var (slot, elements) in _elements)
-            {
-                if ((slot >> 6) >= result.Length)
-                {
-                    continue;
-                }
-
-                foreach (var element in elements)
-                {
-                    if (element.Kind == kind && element.Value == wanted)
-                    {
-                        result[slot >> 6] |= 1UL << slot;
-                        break;
-                    }
-                }
-            }
+            _elements.Match(kind, wanted, result);
         }
 
         private int StringId(string text)
@@ -418,7 +492,4 @@ internal sealed class MetadataFilterIndex
             return id;
         }
     }
-
-    /// <summary>One array element: kind String (value = string id), Bool (0/1) or Float (any number).</summary>
-    private readonly record struct Element(FilterValueKind Kind, double Value);
 }

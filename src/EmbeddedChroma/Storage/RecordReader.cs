@@ -33,9 +33,9 @@ internal static class RecordReader
     private const Columns Payload = Columns.Document | Columns.Metadata | Columns.Uri;
 
     /// <summary>The records matching every given selector, with document, metadata and uri (for writes that remove them).</summary>
-    public static List<StoredRecord> Select(SqliteConnection connection, SqliteTransaction? transaction, CollectionState state, IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument, int? limit = null)
+    public static List<StoredRecord> Select(SqliteConnection connection, SqliteTransaction? transaction, CollectionState state, IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument, int? limit = null, ulong[]? whereSlots = null)
     {
-        var rows = Read(connection, transaction, state, Payload, ids, where, whereDocument, limit, 0);
+        var rows = Read(connection, transaction, state, Payload, ids, where, whereDocument, limit, 0, whereSlots);
         return rows.ConvertAll(r => new StoredRecord(r.Rid, r.Slot, r.Document, r.MetadataJson, r.Uri));
     }
 
@@ -58,13 +58,25 @@ internal static class RecordReader
     /// <summary>
     /// The records matching every given selector, in insertion order. The selectors are answered by derived data (filter
     /// rows, the document index, SQLite's id index); each record found is checked again against them on its verified
-    /// fields (<see cref="Recheck"/>), so a damaged derived row cannot add a record.
+    /// fields (<see cref="Recheck"/>), so a damaged derived row cannot add a record. With <paramref name="whereSlots"/> (the
+    /// slots the in-memory filter index selects for <paramref name="where"/>), <c>where</c> is answered by those slots
+    /// instead of the filter rows.
     /// </summary>
-    public static List<RecordRow> Read(SqliteConnection connection, SqliteTransaction? transaction, CollectionState state, Columns columns, IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument, int? limit, int offset)
+    public static List<RecordRow> Read(SqliteConnection connection, SqliteTransaction? transaction, CollectionState state, Columns columns, IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument, int? limit, int offset, ulong[]? whereSlots = null)
     {
+        if (whereSlots is not null)
+        {
+            // The same filter is accepted or refused whichever way it is evaluated (here: the in-memory index).
+            SqlFilterBuilder.EnsureWithinLimits(where, whereDocument);
+            if (whereSlots.AsSpan().IndexOfAnyExcept(0UL) < 0)
+            {
+                return [];
+            }
+        }
+
         var filter = RecordFilter.Create(ids, where, whereDocument);
         var read = filter is null ? columns : columns | Payload;
-        using var command = Build(connection, transaction, state, SelectList(read), ids, where, whereDocument, limit, offset, ordered: true);
+        using var command = Build(connection, transaction, state, SelectList(read), ids, whereSlots is null ? where : null, whereDocument, limit, offset, ordered: true, whereSlots);
         var rows = new List<RecordRow>();
         Execute(command, reader =>
         {
@@ -220,7 +232,7 @@ internal static class RecordReader
             columns.HasFlag(Columns.Uri) ? uri : null);
     }
 
-    private static SqliteCommand Build(SqliteConnection connection, SqliteTransaction? transaction, CollectionState state, string select, IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument, int? limit, int offset, bool ordered)
+    private static SqliteCommand Build(SqliteConnection connection, SqliteTransaction? transaction, CollectionState state, string select, IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument, int? limit, int offset, bool ordered, ulong[]? whereSlots = null)
     {
         var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -230,6 +242,12 @@ internal static class RecordReader
         {
             sql.Append(" AND r.id IN (SELECT value FROM json_each($ids))");
             command.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(ids));
+        }
+
+        if (whereSlots is not null)
+        {
+            sql.Append(" AND r.slot IN (SELECT value FROM json_each($slots))");
+            command.Parameters.AddWithValue("$slots", JsonSerializer.Serialize(Index.SlotBitmap.ToSlots(whereSlots)));
         }
 
         if (where is not null || whereDocument is not null)

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace EmbeddedChroma.Storage;
@@ -158,6 +159,123 @@ internal sealed class SlotColumn<T>
                 result[w] |= bits;
             }
         }
+    }
+
+    /// <summary>The value of <paramref name="slot"/>, or the absent value.</summary>
+    public T Get(int slot)
+    {
+        if (_dense is not null)
+        {
+            return slot < _dense.Length ? _dense[slot] : _absent;
+        }
+
+        return _sparse!.TryGetValue(slot, out var value) ? value : _absent;
+    }
+
+    /// <summary>Calls <paramref name="visit"/> with every value present.</summary>
+    public void ForEach(Action<T> visit)
+    {
+        if (_dense is null)
+        {
+            foreach (var value in _sparse!.Values)
+            {
+                visit(value);
+            }
+
+            return;
+        }
+
+        foreach (var value in _dense)
+        {
+            if (!value.Equals(_absent))
+            {
+                visit(value);
+            }
+        }
+    }
+
+    /// <summary>Replaces every value present by <paramref name="map"/> of it, in slot order (dense) or map order (sparse).</summary>
+    public void Rewrite(Func<T, T> map)
+    {
+        if (_dense is null)
+        {
+            foreach (var slot in _sparse!.Keys.Order().ToArray())
+            {
+                _sparse[slot] = map(_sparse[slot]);
+            }
+
+            return;
+        }
+
+        for (var slot = 0; slot < _dense.Length; slot++)
+        {
+            if (!_dense[slot].Equals(_absent))
+            {
+                _dense[slot] = map(_dense[slot]);
+            }
+        }
+    }
+
+    /// <summary>Writes the column (<see cref="FilterIndexFile"/>): dense as its array, sparse as (slot, value) pairs.</summary>
+    public void WriteTo(FilterIndexFile.Writer writer)
+    {
+        if (_dense is not null)
+        {
+            writer.Bytes([1]);
+            writer.Int32(_dense.Length);
+            writer.Values<T>(_dense);
+            return;
+        }
+
+        writer.Bytes([0]);
+        writer.Int32(_sparse!.Count);
+        foreach (var (slot, value) in _sparse)
+        {
+            writer.Int32(slot);
+            writer.Values(new ReadOnlySpan<T>(in value));
+        }
+    }
+
+    /// <summary>Reads a column <see cref="WriteTo"/> wrote (counting its values again).</summary>
+    public static SlotColumn<T> ReadFrom(ref FilterIndexFile.Reader reader, T absent)
+    {
+        var column = new SlotColumn<T>(absent);
+        var size = Unsafe.SizeOf<T>();
+        if (reader.Byte() == 1)
+        {
+            var length = reader.Count(size);
+            if (length % 64 != 0)
+            {
+                throw new InvalidDataException("a dense column is not whole words long");
+            }
+
+            column._dense = reader.Values<T>(length);
+            column._sparse = null;
+            foreach (var value in column._dense)
+            {
+                if (!value.Equals(absent))
+                {
+                    column.Count++;
+                }
+            }
+
+            return column;
+        }
+
+        var count = reader.Count(4 + size);
+        for (var i = 0; i < count; i++)
+        {
+            var slot = reader.Int32();
+            var value = MemoryMarshal.Read<T>(reader.Bytes(size));
+            if (slot < 0 || value.Equals(absent) || !column._sparse!.TryAdd(slot, value))
+            {
+                throw new InvalidDataException("a sparse column holds a bad or repeated slot");
+            }
+
+            column.Count++;
+        }
+
+        return column;
     }
 
     private void Grow(int slots)

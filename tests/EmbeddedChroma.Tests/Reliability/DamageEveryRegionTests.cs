@@ -7,7 +7,7 @@ namespace EmbeddedChroma.Tests.Reliability;
 
 /// <summary>
 /// "Damage every byte region": a small closed store (two collections, 56 records with metadata, documents and uris, HNSW
-/// graphs saved) is copied once per region of each of its files, a few bytes of that region are flipped, and the copy
+/// graphs and filter indexes saved) is copied once per region of each of its files, a few bytes of that region are flipped, and the copy
 /// is opened and read (every record with everything included, a query with every include, counts, filtered gets, a
 /// filtered query and a filtered delete — where and where_document, so through the filter rows and the document index
 /// — then <see cref="ChromaClient.VerifyIntegrity"/>). Each run must either give exactly the undamaged store's answers or stop
@@ -57,6 +57,7 @@ public sealed class DamageEveryRegionTests : IClassFixture<DamageEveryRegionTest
                         ids.Select((id, i) => i % 3 == 1 ? null : $"file:///data/{id}/{new string((char)('k' + (i % 11)), 5 + i)}.png").ToArray());
                     collection.Delete(ids: [ids[3]]);
                     collection.Update(ids: [ids[5]], metadatas: [StoreFixture.Meta(("year", 2024L))]);
+                    collection.Query([Enumerable.Repeat(0.5f, Dimension).ToArray()], nResults: 3, where: Where.Eq("genre", "news")); // the filter index, saved on close
                     collection.WaitForIndex();
                     Ids[name] = collection.Id;
                 }
@@ -172,7 +173,7 @@ public sealed class DamageEveryRegionTests : IClassFixture<DamageEveryRegionTest
                 yield return (offset, 64);
             }
         }
-        else if (name.EndsWith(".hnsw", StringComparison.Ordinal))
+        else if (name.EndsWith(".hnsw", StringComparison.Ordinal) || name.EndsWith(".flt", StringComparison.Ordinal))
         {
             for (long offset = 0; offset < Math.Min(128, length); offset += 8)
             {
@@ -206,7 +207,7 @@ public sealed class DamageEveryRegionTests : IClassFixture<DamageEveryRegionTest
         }
     }
 
-    public static TheoryData<string> Files => new("chroma.sqlite3", "keyring.sqlite3", "keyring.pepper", "chroma.seq", "alpha.vec", "beta.vec", "alpha.hnsw", "beta.hnsw");
+    public static TheoryData<string> Files => new("chroma.sqlite3", "keyring.sqlite3", "keyring.pepper", "chroma.seq", "alpha.vec", "beta.vec", "alpha.hnsw", "beta.hnsw", "alpha.flt", "beta.flt");
 
     [Theory]
     [MemberData(nameof(Files))]
@@ -276,7 +277,7 @@ public sealed class DamageEveryRegionTests : IClassFixture<DamageEveryRegionTest
 
     private string ResolveFile(string file)
     {
-        if (!file.EndsWith(".vec", StringComparison.Ordinal) && !file.EndsWith(".hnsw", StringComparison.Ordinal))
+        if (!file.EndsWith(".vec", StringComparison.Ordinal) && !file.EndsWith(".hnsw", StringComparison.Ordinal) && !file.EndsWith(".flt", StringComparison.Ordinal))
         {
             return file;
         }

@@ -6,19 +6,30 @@ namespace EmbeddedChroma.Tests.Reliability;
 
 /// <summary>
 /// The filter rows (<c>record_meta</c>) and the FTS5 document index are derived from the checksummed records. Damaged,
-/// they never change an answer: before a collection's first filtered read of an open they are compared with the records
-/// and rebuilt (with a warning) when they differ; a record a damaged row still leads a read to is refused by the read's
-/// own check on its verified fields (<see cref="ChromaCorruptStoreException"/> naming it); a read-only store reports
-/// the damage; <see cref="ChromaClient.VerifyIntegrity"/> checks and rebuilds all of it.
+/// they never change an answer: a <c>where</c> is answered by the in-memory filter index, itself derived from the records
+/// (or its checksummed file), so damaged filter rows are not read at all; when filters run in SQL (the index disabled or
+/// over budget), before a collection's first filtered read of an open the rows are compared with the records and rebuilt
+/// (with a warning) when they differ; a record a damaged row still leads a read to is refused by the read's own check on
+/// its verified fields (<see cref="ChromaCorruptStoreException"/> naming it); a read-only store reports the damage;
+/// <see cref="ChromaClient.VerifyIntegrity"/> checks and rebuilds all of it.
 /// </summary>
 public sealed class FilterDataDamageTests : IDisposable
 {
     private readonly CapturingLogger _log = new();
-    private readonly StoreFixture _fx;
+    private StoreFixture _fx;
 
     public FilterDataDamageTests() => _fx = new StoreFixture(new ChromaStoreOptions { Logger = _log });
 
     public void Dispose() => _fx.Dispose();
+
+    private ChromaStoreOptions SqlFilterOptions(bool readOnly = false) => new() { Logger = _log, FilterIndexMemoryBudget = 0, ReadOnly = readOnly };
+
+    /// <summary>Starts over with a store whose <c>where</c> filters run in SQL on the filter rows (no in-memory index).</summary>
+    private void UseSqlFilters()
+    {
+        _fx.Dispose();
+        _fx = new StoreFixture(SqlFilterOptions());
+    }
 
     private string DatabaseFile => Path.Combine(_fx.Folder, "chroma.sqlite3");
 
@@ -63,8 +74,30 @@ public sealed class FilterDataDamageTests : IDisposable
     private List<CapturingLogger.Entry> Warnings(int eventId) => _log.Entries.Where(e => e.Level >= LogLevel.Warning && e.EventId.Id == eventId).ToList();
 
     [Fact]
-    public void Get_Query_and_Delete_answer_from_the_records_and_log_one_rebuild_when_filter_rows_were_damaged_while_closed()
+    public void Get_Query_and_Delete_answer_from_the_records_without_reading_the_filter_rows_when_they_were_damaged_while_closed()
     {
+        Populate();
+        EditClosed(DamageGenreRows);
+        _fx.Reopen();
+        var collection = _fx.Client.GetCollection("docs");
+
+        collection.Get(where: Where.Eq("genre", "news"), include: Include.None).Ids.Should().Equal(News);
+        collection.Query([[0f, 1f, 0f]], nResults: 6, where: Where.Eq("genre", "news"), include: Include.None).Ids[0].Should().BeEquivalentTo(News);
+        collection.Get(where: Where.Ne("genre", "news"), include: Include.None).Ids.Should().Equal("b", "d", "f");
+        collection.Delete(where: Where.Eq("genre", "news")).Should().Be(3);
+        collection.Get(include: Include.None).Ids.Should().Equal("b", "d", "f");
+        Warnings(30).Should().BeEmpty("the in-memory filter index answers where; the damaged rows were not needed");
+
+        _fx.Client.VerifyIntegrity();
+        Warnings(30).Should().ContainSingle("VerifyIntegrity checks the rows and rebuilds them");
+        _fx.Reopen();
+        _fx.Client.GetCollection("docs").Get(where: Where.Eq("genre", "science"), include: Include.None).Ids.Should().Equal("b", "d", "f");
+    }
+
+    [Fact]
+    public void Get_Query_and_Delete_answer_from_the_records_and_log_one_rebuild_when_filter_rows_were_damaged_while_closed_and_filters_run_in_sql()
+    {
+        UseSqlFilters();
         Populate();
         EditClosed(DamageGenreRows);
         _fx.Reopen();
@@ -88,6 +121,7 @@ public sealed class FilterDataDamageTests : IDisposable
     [Fact]
     public void Get_and_Delete_throw_corrupt_store_naming_the_record_when_a_filter_row_is_damaged_while_open_then_the_next_read_rebuilds()
     {
+        UseSqlFilters();
         var collection = Populate();
         collection.Get(where: Where.Eq("genre", "news"), include: Include.None).Ids.Should().Equal(News); // rows verified for this open
         Edit(DamageGenreRows);
@@ -109,10 +143,23 @@ public sealed class FilterDataDamageTests : IDisposable
     }
 
     [Fact]
-    public void Query_throws_corrupt_store_naming_the_record_when_the_filter_index_was_built_from_a_row_damaged_while_open()
+    public void Query_and_Get_answer_from_the_records_when_a_filter_row_is_damaged_while_open()
     {
         var collection = Populate();
-        collection.Get(where: Where.Eq("genre", "news"), include: Include.None); // verified; the in-memory index is not built by Get
+        Edit(DamageGenreRows);
+
+        collection.Query([[1f, 1f, 0f]], nResults: 6, where: Where.Eq("genre", "news"), include: Include.None).Ids[0].Should().BeEquivalentTo(News);
+        collection.Get(where: Where.Eq("genre", "news"), include: Include.None).Ids.Should().Equal(News);
+        collection.Delete(where: Where.Eq("genre", "science")).Should().Be(3);
+        collection.Get(include: Include.None).Ids.Should().Equal(News);
+    }
+
+    [Fact]
+    public void Query_throws_corrupt_store_naming_the_record_when_a_filter_row_is_damaged_while_open_and_filters_run_in_sql()
+    {
+        UseSqlFilters();
+        var collection = Populate();
+        collection.Get(where: Where.Eq("genre", "news"), include: Include.None); // rows verified for this open
         Edit($"UPDATE record_meta SET s = 'news' WHERE key = 'genre' AND rid = {Rid("b")}");
 
         var query = () => collection.Query([[1f, 1f, 0f]], nResults: 6, where: Where.Eq("genre", "news"), include: Include.None);
@@ -134,11 +181,25 @@ public sealed class FilterDataDamageTests : IDisposable
     }
 
     [Fact]
-    public void Filtered_read_throws_corrupt_store_saying_to_open_writable_when_a_read_only_store_has_damaged_filter_rows()
+    public void Filtered_reads_answer_from_the_records_when_a_read_only_store_has_damaged_filter_rows()
     {
         Populate();
         EditClosed(DamageGenreRows);
         using var store = ChromaStore.Open(_fx.Folder, new ChromaStoreOptions { ReadOnly = true, Logger = _log });
+        var collection = store.GetClient(_fx.AdminKey).GetCollection("docs");
+
+        collection.Get(where: Where.Eq("genre", "news"), include: Include.None).Ids.Should().Equal(News);
+        collection.Query([[1f, 1f, 0f]], nResults: 6, where: Where.Ne("genre", "news"), include: Include.None).Ids[0].Should().BeEquivalentTo(["b", "d", "f"]);
+        var verify = () => store.GetClient(_fx.AdminKey).VerifyIntegrity();
+        verify.Should().Throw<ChromaCorruptStoreException>().Which.Message.Should().Contain("reads only");
+    }
+
+    [Fact]
+    public void Filtered_read_throws_corrupt_store_saying_to_open_writable_when_a_read_only_store_has_damaged_filter_rows_and_filters_run_in_sql()
+    {
+        Populate();
+        EditClosed(DamageGenreRows);
+        using var store = ChromaStore.Open(_fx.Folder, SqlFilterOptions(readOnly: true));
         var collection = store.GetClient(_fx.AdminKey).GetCollection("docs");
 
         collection.Get(include: Include.None).Ids.Should().HaveCount(6, "unfiltered reads do not use the filter rows");

@@ -32,7 +32,7 @@ public sealed class MetadataFilterIndexTests
     }
 
     [Fact]
-    public void Index_is_built_on_the_first_filtered_query_not_on_open_or_unfiltered_queries()
+    public void Index_is_built_on_the_first_filtered_read_not_on_open_or_unfiltered_reads()
     {
         using var fx = new StoreFixture();
         var c = fx.CreateCollection();
@@ -40,11 +40,56 @@ public sealed class MetadataFilterIndexTests
         fx.Reopen();
         c = fx.Client.GetCollection("test");
         c.Query([[1f, 0f]], nResults: 2);
-        c.Get(where: Where.Eq("k", 1));
+        c.Get(whereDocument: WhereDocument.Contains("x"));
         c.BuiltFilterIndex.Should().BeNull();
 
         c.Query([[1f, 0f]], nResults: 2, where: Where.Eq("k", 1)).Ids[0].Should().Equal(["a"]);
         c.BuiltFilterIndex.Should().NotBeNull();
+
+        fx.Reopen();
+        c = fx.Client.GetCollection("test");
+        c.Get(where: Where.Eq("k", 1)).Ids.Should().Equal(["a"]);
+        c.BuiltFilterIndex.Should().NotBeNull("a get with where is answered by the index too");
+    }
+
+    [Fact]
+    public void Array_values_stay_correct_through_rewrites_and_reopen_and_cost_under_48_bytes_per_record_with_two_elements_and_a_number()
+    {
+        using var fx = new StoreFixture();
+        var c = fx.CreateCollection();
+        const int Count = 3_000;
+        var ids = Enumerable.Range(0, Count).Select(i => "id" + i).ToArray();
+        IReadOnlyDictionary<string, MetadataValue?>? Tags(int i, int round) => StoreFixture.Meta(("tags", new[] { "t" + ((i + round) % 5), "u" + (i % 3) }), ("n", (long)(i % 4)));
+        c.Add(ids, ids.Select((_, i) => new[] { i % 7f, 1f }).ToArray(), ids.Select((_, i) => Tags(i, 0)).ToArray());
+        c.Query([[1f, 0f]], nResults: 1, where: Where.Contains("tags", "t1")).Ids[0].Should().ContainSingle();
+
+        // Rewrites and deletes leave old elements behind until the pool is compacted; reinserts reuse freed slots.
+        for (var round = 1; round <= 4; round++)
+        {
+            var rewritten = ids.Where((_, i) => (i + round) % 2 == 0).ToArray();
+            c.Update(ids: rewritten, metadatas: rewritten.Select(id => Tags(int.Parse(id[2..], System.Globalization.CultureInfo.InvariantCulture), round)).ToArray());
+            var removed = ids.Where((_, i) => i % 10 == round).ToArray();
+            c.Delete(ids: removed);
+            c.Add(removed, removed.Select(_ => new[] { 0.5f, 0.5f }).ToArray(), removed.Select((_, i) => Tags(i, round + 1)).ToArray());
+        }
+
+        Where[] filters = [.. Enumerable.Range(0, 5).Select(t => Where.Contains("tags", "t" + t)), Where.Contains("tags", "u2"), Where.NotContains("tags", "t3"),
+            Where.And(Where.Contains("tags", "u0"), Where.Eq("n", 2L)), Where.Contains("tags", "absent")];
+        void Compare()
+        {
+            foreach (var where in filters)
+            {
+                var (fromIndex, fromSql) = c.EvaluateWhereBothWays(where);
+                fromIndex.Should().Equal(fromSql, "filter {0}", where.ToJson());
+            }
+        }
+
+        Compare();
+        fx.Reopen();
+        c = fx.Client.GetCollection("test");
+        Compare();
+        c.FilterIndexMatchesFile.Should().BeTrue();
+        c.BuiltFilterIndex!.EstimatedBytes.Should().BeLessThan(Count * 48L, "two array elements and a number per record, loaded compact from the saved file");
     }
 
     [Fact]
