@@ -82,6 +82,25 @@ public sealed class DataCommandTests : IDisposable
     }
 
     [Fact]
+    public void Import_with_build_index_returns_once_the_graph_links_every_record_when_the_collection_passes_the_hnsw_threshold()
+    {
+        // 6,000 records: past the store's default HNSW threshold (5,000), so a graph is built in the background.
+        var random = new Random(11);
+        var file = _store.File("many.jsonl");
+        File.WriteAllLines(file, Enumerable.Range(0, 6_000).Select(i =>
+            $$"""{"id":"v{{i}}","embedding":[{{string.Join(',', Enumerable.Range(0, 4).Select(_ => (random.NextDouble() * 2 - 1).ToString("F4", System.Globalization.CultureInfo.InvariantCulture)))}}]}"""));
+
+        var import = Json(_store.Run("import", file, "--collection", "many", "--create", "--batch-size", "1000", "--build-index", "--json"));
+        import.GetProperty("written").GetInt64().Should().Be(6_000);
+        import.GetProperty("indexed").GetInt64().Should().Be(6_000, "--build-index waits until the graph has linked every record");
+        import.GetProperty("unindexed").GetInt64().Should().Be(0);
+
+        var again = Json(_store.Run("import", file, "--collection", "many", "--json"));
+        again.GetProperty("skipped").GetInt64().Should().Be(6_000);
+        again.TryGetProperty("indexed", out _).Should().BeFalse("without --build-index the import does not wait for the index");
+    }
+
+    [Fact]
     public void Import_resumes_when_run_again_after_a_bad_line_stopped_it_and_on_existing_chooses_skip_upsert_or_fail()
     {
         var input = Records(10);

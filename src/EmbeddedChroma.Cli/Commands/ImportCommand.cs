@@ -37,9 +37,13 @@ internal static class ImportCommand
         onExisting.AcceptOnlyFromAmong("skip", "upsert", "fail");
         var batchSize = new Option<int>("--batch-size") { Description = "Records per write (each batch is all or nothing).", DefaultValueFactory = _ => 256, HelpName = "N" };
         var create = new Option<bool>("--create") { Description = "Create the collection when it does not exist (it remembers Chroma's default embedding function)." };
+        var buildIndex = new Option<bool>("--build-index")
+        {
+            Description = "After the records, wait (with a progress bar) until the HNSW index has linked them all, so the next open queries the graph at once. Without it the index is built in the background and resumed by the next open.",
+        };
         var command = new Command("import", "Import records from JSON Lines or CSV (see FILE); resumable: ids already there are skipped.")
         {
-            file, Cli.Store, Cli.Collection, Cli.Tenant, Cli.Database, format, onExisting, batchSize, create, Cli.Json,
+            file, Cli.Store, Cli.Collection, Cli.Tenant, Cli.Database, format, onExisting, batchSize, create, buildIndex, Cli.Json,
         };
         Cli.SetAction(command, async (parse, cancellationToken) =>
         {
@@ -94,6 +98,19 @@ internal static class ImportCommand
                 throw;
             }
 
+            IndexingStatus? indexed = null;
+            if (parse.GetValue(buildIndex))
+            {
+                try
+                {
+                    indexed = await Terminal.WithProgress($"Indexing {name}", null, report => Task.Run(() => collection.BuildIndex(Terminal.Reporter(report), cancellationToken))).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    throw new CliException(ExitCodes.Interrupted, "index build interrupted; every record is imported and queryable.", "the index is resumed in the background the next time the store is opened.");
+                }
+            }
+
             if (parse.GetValue(Cli.Json))
             {
                 Terminal.Json(w =>
@@ -104,6 +121,12 @@ internal static class ImportCommand
                     w.WriteNumber("written", counts.Written);
                     w.WriteNumber("skipped", counts.Skipped);
                     w.WriteNumber("seconds", Math.Round(clock.Elapsed.TotalSeconds, 3));
+                    if (indexed is not null)
+                    {
+                        w.WriteNumber("indexed", indexed.IndexedRecords);
+                        w.WriteNumber("unindexed", indexed.UnindexedRecords);
+                    }
+
                     w.WriteEndObject();
                 });
             }
