@@ -390,32 +390,7 @@ internal sealed class DashboardApi
         w.WriteEndObject();
     }, status: 201);
 
-    private static void WriteKey(Utf8JsonWriter w, ApiKeyInfo key)
-    {
-        w.WriteStartObject();
-        w.WriteString("id", key.KeyId);
-        w.WriteString("name", key.Name);
-        w.WriteString("display", key.Display);
-        WriteStrings(w, "resources", key.Resources);
-        WriteStrings(w, "actions", key.Actions);
-        w.WriteString("created", key.Created);
-        WriteTime(w, "expiresAt", key.ExpiresAt);
-        WriteTime(w, "lastUsed", key.LastUsed);
-        w.WriteString("state", key.State.ToString());
-        w.WriteString("createdBy", key.CreatedBy);
-        w.WriteString("successor", key.SuccessorKeyId);
-        WriteTime(w, "graceUntil", key.GraceUntil);
-        if (key.RemainingUses is { } uses)
-        {
-            w.WriteNumber("remainingUses", uses);
-        }
-        else
-        {
-            w.WriteNull("remainingUses");
-        }
-
-        w.WriteEndObject();
-    }
+    private static void WriteKey(Utf8JsonWriter w, ApiKeyInfo key) => ApiKeyJson.Write(w, key);
 
     // ---------------------------------------------------------------- usage and audit
 
@@ -601,17 +576,6 @@ internal sealed class DashboardApi
         return value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number)
             ? number
             : throw new ChromaValidationException($"'{name}' must be a whole number or null.");
-    }
-
-    private static void WriteStrings(Utf8JsonWriter w, string name, IReadOnlyList<string> values)
-    {
-        w.WriteStartArray(name);
-        foreach (var value in values)
-        {
-            w.WriteStringValue(value);
-        }
-
-        w.WriteEndArray();
     }
 
     private static void WriteTime(Utf8JsonWriter w, string name, DateTimeOffset? time)

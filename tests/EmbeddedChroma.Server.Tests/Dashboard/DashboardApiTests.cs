@@ -29,7 +29,7 @@ public sealed class DashboardApiTests : IAsyncLifetime
         var (status, body, _) = await client.PostAsync("/dashboard/api/keys",
             $$"""{"name":"{{name}}","actions":["collection:count","db:list_collections","db:create_collection"],"resources":["default_tenant/default_database"]}""");
         status.Should().Be(HttpStatusCode.Created, body.ToString());
-        return (body.GetProperty("key").GetProperty("id").GetString()!, body.GetProperty("secret").GetString()!);
+        return (body.GetProperty("key").GetProperty("keyId").GetString()!, body.GetProperty("secret").GetString()!);
     }
 
     public static TheoryData<string, string> EveryApiRoute => new()

@@ -36,11 +36,11 @@ public sealed class DashboardFlowTests : IAsyncLifetime
 
         var created = await client.PostAsync("/dashboard/api/keys", """{"name":"ingest","actions":["collection:add","db:list_collections"],"resources":["default_tenant/default_database"],"expiresAt":"2099-01-01T00:00:00Z","maxUses":500}""");
         created.Status.Should().Be(HttpStatusCode.Created);
-        var id = created.Body.GetProperty("key").GetProperty("id").GetString()!;
+        var id = created.Body.GetProperty("key").GetProperty("keyId").GetString()!;
         var secret = created.Body.GetProperty("secret").GetString()!;
         _host.Store.Authenticate(secret).KeyId.Should().Be(id);
 
-        var listed = (await client.GetAsync("/dashboard/api/keys")).Body.GetProperty("keys").EnumerateArray().Single(k => k.GetProperty("id").GetString() == id);
+        var listed = (await client.GetAsync("/dashboard/api/keys")).Body.GetProperty("keys").EnumerateArray().Single(k => k.GetProperty("keyId").GetString() == id);
         listed.GetProperty("name").GetString().Should().Be("ingest");
         listed.GetProperty("actions").EnumerateArray().Select(a => a.GetString()).Should().Equal("collection:add", "db:list_collections");
         listed.GetProperty("resources").EnumerateArray().Select(a => a.GetString()).Should().Equal("default_tenant/default_database");
@@ -59,7 +59,7 @@ public sealed class DashboardFlowTests : IAsyncLifetime
         AdminRing.GetKey(id).State.Should().Be(ApiKeyState.Rotating);
         _host.Store.Authenticate(secret).KeyId.Should().Be(id, "the old key works during the grace period");
 
-        var successorId = rolled.Body.GetProperty("key").GetProperty("id").GetString()!;
+        var successorId = rolled.Body.GetProperty("key").GetProperty("keyId").GetString()!;
         (await client.PostAsync($"/dashboard/api/keys/{successorId}/revoke")).Body.GetProperty("state").GetString().Should().Be("Revoked");
         using var chroma = Chroma(successor);
         (await chroma.GetAsync(HostFixture.Db + "/collections")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
@@ -89,7 +89,7 @@ public sealed class DashboardFlowTests : IAsyncLifetime
     {
         var client = await LoggedIn();
         var created = await client.PostAsync("/dashboard/api/keys", """{"name":"counter","actions":["db:list_collections","db:create_collection"],"resources":["default_tenant/default_database"]}""");
-        var id = created.Body.GetProperty("key").GetProperty("id").GetString()!;
+        var id = created.Body.GetProperty("key").GetProperty("keyId").GetString()!;
         var before = await client.GetAsync($"/dashboard/api/keys/{id}/usage");
         before.Body.GetProperty("buckets").GetArrayLength().Should().Be(0);
 
@@ -117,7 +117,7 @@ public sealed class DashboardFlowTests : IAsyncLifetime
     {
         var client = await LoggedIn();
         var created = await client.PostAsync("/dashboard/api/keys", """{"name":"audited","actions":["collection:get"]}""");
-        var id = created.Body.GetProperty("key").GetProperty("id").GetString()!;
+        var id = created.Body.GetProperty("key").GetProperty("keyId").GetString()!;
         await client.PostAsync($"/dashboard/api/keys/{id}/revoke");
 
         var (status, body, _) = await client.GetAsync("/dashboard/api/audit");
@@ -137,7 +137,7 @@ public sealed class DashboardFlowTests : IAsyncLifetime
     {
         var client = await LoggedIn();
         var created = await client.PostAsync("/dashboard/api/keys", """{"name":"s","actions":["db:list_collections"],"resources":["default_tenant/default_database"]}""");
-        var id = created.Body.GetProperty("key").GetProperty("id").GetString()!;
+        var id = created.Body.GetProperty("key").GetProperty("keyId").GetString()!;
         var first = created.Body.GetProperty("secret").GetString()!;
         using (var chroma = Chroma(first))
         {

@@ -63,22 +63,22 @@
       const live = k.state !== 'Revoked';
       if (live && (k.state === 'Active')) buttons.append(button('Roll', 'roll', k));
       // The session's own key can be rolled but not disabled or revoked from here (that would end this session).
-      if (live && k.state !== 'Disabled' && k.id !== me) buttons.append(button('Disable', 'disable', k));
+      if (live && k.state !== 'Disabled' && k.keyId !== me) buttons.append(button('Disable', 'disable', k));
       if (k.state === 'Disabled') buttons.append(button('Enable', 'enable', k));
-      if (live && k.id !== me) buttons.append(button('Revoke', 'revoke', k));
+      if (live && k.keyId !== me) buttons.append(button('Revoke', 'revoke', k));
       buttons.append(button('Usage', 'usage', k));
-      const row = el('tr', {}, el('td', {}, k.name), el('td', { className: 'mono' }, k.id),
+      const row = el('tr', {}, el('td', {}, k.name), el('td', { className: 'mono' }, k.keyId),
         el('td', { className: 'mono' }, k.resources.join(', ')), el('td', { className: 'mono' }, k.actions.join(', ')),
         el('td', {}, fmt(k.created)), el('td', {}, fmt(k.expiresAt)), el('td', {}, fmt(k.lastUsed)),
         el('td', {}, el('span', { className: 'state state-' + k.state }, k.state)), buttons);
-      row.dataset.keyId = k.id;
+      row.dataset.keyId = k.keyId;
       row.dataset.keyName = k.name;
       return row;
     }));
     const select = $('usage-key');
     const chosen = select.value;
-    select.replaceChildren(...keys.map((k) => el('option', { value: k.id, textContent: k.name + ' (' + k.id + ')' })));
-    if (keys.some((k) => k.id === chosen)) select.value = chosen;
+    select.replaceChildren(...keys.map((k) => el('option', { value: k.keyId, textContent: k.name + ' (' + k.keyId + ')' })));
+    if (keys.some((k) => k.keyId === chosen)) select.value = chosen;
   }
 
   function button(label, action, key) {
@@ -90,14 +90,14 @@
 
   async function act(action, key) {
     dialogKey = key;
-    if (action === 'usage') { $('usage-key').value = key.id; selectTab('usage'); return; }
+    if (action === 'usage') { $('usage-key').value = key.keyId; selectTab('usage'); return; }
     if (action === 'roll' || action === 'revoke') {
       const dialog = $(action + '-dialog');
-      dialog.querySelector('.dialog-key').textContent = key.name + ' (' + key.id + ')';
+      dialog.querySelector('.dialog-key').textContent = key.name + ' (' + key.keyId + ')';
       dialog.showModal();
       return;
     }
-    await call('POST', '/keys/' + encodeURIComponent(key.id) + '/' + action);
+    await call('POST', '/keys/' + encodeURIComponent(key.keyId) + '/' + action);
     show('Key ' + key.name + ' ' + (action === 'disable' ? 'disabled.' : 'enabled.'), true);
     await loadKeys();
   }
@@ -106,7 +106,7 @@
     $('secret-value').value = created.secret;
     $('secret-copied').hidden = true;
     $('secret-panel').hidden = false;
-    show(what + ' ' + created.key.name + ' (' + created.key.id + ').', true);
+    show(what + ' ' + created.key.name + ' (' + created.key.keyId + ').', true);
   }
 
   function splitList(text) { return text.split(',').map((s) => s.trim()).filter((s) => s.length > 0); }
@@ -239,7 +239,7 @@
       event.preventDefault();
       $('roll-dialog').close();
       try {
-        const created = await call('POST', '/keys/' + encodeURIComponent(dialogKey.id) + '/roll', { graceSeconds: Math.round(Number($('roll-grace').value || 0) * 60) });
+        const created = await call('POST', '/keys/' + encodeURIComponent(dialogKey.keyId) + '/roll', { graceSeconds: Math.round(Number($('roll-grace').value || 0) * 60) });
         showSecret(created, 'Rolled key ' + dialogKey.name + '; its successor is');
         await loadKeys();
       } catch (e) { show(e.message); }
@@ -248,7 +248,7 @@
       event.preventDefault();
       $('revoke-dialog').close();
       try {
-        await call('POST', '/keys/' + encodeURIComponent(dialogKey.id) + '/revoke');
+        await call('POST', '/keys/' + encodeURIComponent(dialogKey.keyId) + '/revoke');
         show('Revoked key ' + dialogKey.name + '.', true);
         await loadKeys();
       } catch (e) { show(e.message); }
