@@ -40,7 +40,21 @@ public sealed partial class MaintenanceCommandTests : IDisposable
         books.GetProperty("records").GetInt32().Should().Be(40);
         books.GetProperty("dimension").GetInt32().Should().Be(3);
         (books.GetProperty("indexed").GetInt64() + books.GetProperty("unindexed").GetInt64()).Should().Be(40);
-        _store.Run("stats").Stdout.Should().Contain("default_tenant/default_database/books").And.Contain("file kind");
+        books.GetProperty("deadSlots").GetInt32().Should().Be(0);
+        _store.Run("stats").Stdout.Should().Contain("default_tenant/default_database/books").And.Contain("file kind").And.Contain("dead slots");
+
+        // Deleted records leave dead slots in the vector file until a compaction.
+        using (var store = ChromaStore.Open(_store.Path_))
+        {
+            store.GetClient(_store.AdminKey).GetCollection("books").Delete(ids: ["r1", "r2", "r3", "r4"]);
+        }
+
+        var after = Json(_store.Run("stats", "--json"));
+        after.GetProperty("records").GetInt64().Should().Be(36);
+        after.GetProperty("collectionStats").EnumerateArray().Single().GetProperty("deadSlots").GetInt32().Should().Be(4);
+        after.GetProperty("bytes").TryGetProperty("filterIndex", out _).Should().BeTrue("the saved filter index (.flt) is its own file kind");
+        _store.Run("compact").ExitCode.Should().Be(0);
+        Json(_store.Run("stats", "--json")).GetProperty("collectionStats").EnumerateArray().Single().GetProperty("deadSlots").GetInt32().Should().Be(0);
     }
 
     [Fact]

@@ -33,7 +33,7 @@ internal static class MaintenanceCommands
 
     private static Command Stats()
     {
-        var command = new Command("stats", "Records, bytes on disk per file kind, index state per collection.") { Cli.Store, Cli.Json };
+        var command = new Command("stats", "Records, bytes on disk per file kind, index state and dead slots per collection.") { Cli.Store, Cli.Json };
         Cli.SetAction(command, parse =>
         {
             using var session = Session.Open(parse);
@@ -43,6 +43,7 @@ internal static class MaintenanceCommands
             var rows = AllCollections(session).Select(c =>
             {
                 var index = c.GetIndexingStatus();
+                var slots = c.GetSlots();
                 return new
                 {
                     c.Tenant,
@@ -52,6 +53,7 @@ internal static class MaintenanceCommands
                     c.Dimension,
                     index.IndexedRecords,
                     index.UnindexedRecords,
+                    DeadSlots = slots.Dead,
                     VectorBytes = Size(Path.Combine(vectors, c.Id.ToString("N") + ".vec")),
                     GraphBytes = Size(Path.Combine(vectors, c.Id.ToString("N") + ".hnsw")),
                 };
@@ -92,6 +94,7 @@ internal static class MaintenanceCommands
 
                         w.WriteNumber("indexed", r.IndexedRecords);
                         w.WriteNumber("unindexed", r.UnindexedRecords);
+                        w.WriteNumber("deadSlots", r.DeadSlots);
                         w.WriteNumber("vectorBytes", r.VectorBytes);
                         w.WriteNumber("graphBytes", r.GraphBytes);
                         w.WriteEndObject();
@@ -106,8 +109,8 @@ internal static class MaintenanceCommands
             Terminal.Note($"Store '{session.Store.Path}': {status.LoadedCollections} collections, {rows.Sum(r => (long)r.Records)} records, {status.PendingIndexRows} rows waiting for the index, {status.IndexFailures} index failures.");
             Terminal.Table(["file kind", "bytes", "size"], files.Select(f => (IReadOnlyList<string?>)[f.Kind, f.Bytes.ToString(CultureInfo.InvariantCulture), Terminal.Bytes(f.Bytes)]));
             Terminal.Table(
-                ["collection", "records", "dimension", "indexed", "unindexed", "vectors", "graph"],
-                rows.Select(r => (IReadOnlyList<string?>)[$"{r.Tenant}/{r.Database}/{r.Name}", r.Records.ToString(CultureInfo.InvariantCulture), r.Dimension?.ToString(CultureInfo.InvariantCulture) ?? "-", r.IndexedRecords.ToString(CultureInfo.InvariantCulture), r.UnindexedRecords.ToString(CultureInfo.InvariantCulture), Terminal.Bytes(r.VectorBytes), Terminal.Bytes(r.GraphBytes)]));
+                ["collection", "records", "dimension", "indexed", "unindexed", "dead slots", "vectors", "graph"],
+                rows.Select(r => (IReadOnlyList<string?>)[$"{r.Tenant}/{r.Database}/{r.Name}", r.Records.ToString(CultureInfo.InvariantCulture), r.Dimension?.ToString(CultureInfo.InvariantCulture) ?? "-", r.IndexedRecords.ToString(CultureInfo.InvariantCulture), r.UnindexedRecords.ToString(CultureInfo.InvariantCulture), r.DeadSlots.ToString(CultureInfo.InvariantCulture), Terminal.Bytes(r.VectorBytes), Terminal.Bytes(r.GraphBytes)]));
             return ExitCodes.Ok;
         });
         return command;
@@ -118,7 +121,7 @@ internal static class MaintenanceCommands
     /// <summary>Bytes on disk per kind of file in the store folder.</summary>
     private static List<(string Kind, long Bytes)> FileKinds(string folder)
     {
-        var sums = new Dictionary<string, long>(StringComparer.Ordinal) { ["database"] = 0, ["keyring"] = 0, ["vectors"] = 0, ["graphs"] = 0, ["other"] = 0 };
+        var sums = new Dictionary<string, long>(StringComparer.Ordinal) { ["database"] = 0, ["keyring"] = 0, ["vectors"] = 0, ["graphs"] = 0, ["filterIndex"] = 0, ["other"] = 0 };
         foreach (var file in new DirectoryInfo(folder).EnumerateFiles("*", SearchOption.AllDirectories))
         {
             var kind = file.Name switch
@@ -127,6 +130,7 @@ internal static class MaintenanceCommands
                 _ when file.Name.StartsWith("keyring.", StringComparison.Ordinal) => "keyring",
                 _ when file.Extension == ".vec" => "vectors",
                 _ when file.Extension == ".hnsw" => "graphs",
+                _ when file.Extension == ".flt" => "filterIndex",
                 _ => "other",
             };
             sums[kind] += file.Length;

@@ -147,6 +147,20 @@ public sealed partial class Collection
     }
 
     /// <summary>
+    /// How the collection's vector file is used: live records and the slots allocated, whose difference is the dead
+    /// slots deleted records left (reused by later writes; <see cref="Compact()"/> removes them). Needs the key's
+    /// permission to count records.
+    /// </summary>
+    /// <remarks>Embedded only, like <see cref="GetIndexingStatus"/>: a server has no such notion to report.</remarks>
+    /// <exception cref="ChromaNotFoundException">The collection was deleted.</exception>
+    public CollectionSlots GetSlots()
+    {
+        Gate(ChromaActions.Count);
+        var (records, allocated) = _engine.Slots();
+        return new CollectionSlots(records, allocated);
+    }
+
+    /// <summary>
     /// Brings the HNSW index up to date now: waits until the background indexer has linked every record written so far,
     /// reporting to <paramref name="progress"/> (<see cref="ChromaProgress"/>: operation <c>"build_index"</c>, unit
     /// <c>"records"</c>: the records linked out of those pending when the call began, looked at every 20 ms) and

@@ -94,6 +94,9 @@ internal sealed partial class CollectionEngine
 
     public int Count() => Read(() => State.Count);
 
+    /// <summary>Live records and the vector slots allocated (live plus freed), one consistent view under the read lock.</summary>
+    public (int Records, int Allocated) Slots() => Read(() => (State.Count, State.NextSlot));
+
     /// <summary>Live records and how many of them the background index has not linked yet (one consistent view under the read lock).</summary>
     public (int Total, int Unindexed) IndexingStatus() => Read(() =>
     {
