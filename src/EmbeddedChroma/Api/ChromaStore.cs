@@ -478,11 +478,14 @@ public sealed partial class ChromaStore : IDisposable
         }
     }
 
-    /// <summary>The loaded collections' figures for the meter's observable gauges (a sample: read without locks).</summary>
+    /// <summary>
+    /// The loaded collections' figures for the meter's observable gauges (a sample: read without locks). Linked counts
+    /// live records only: a record deleted after the graph linked it stays a node, marked deleted, until its slot is reused.
+    /// </summary>
     private List<CollectionFigures> CollectionFigures() =>
         Catalog.All.Select(c => c.State).Where(s => s.Loaded && !s.Deleted)
             .Select(s => new CollectionFigures(
-                s.Tenant, s.Database, s.Name, s.Count, s.Arena is { } arena ? arena.Capacity * arena.Stride * sizeof(float) : 0, s.Indexer?.Graph?.Count ?? 0, s.Indexer?.PendingCount ?? 0))
+                s.Tenant, s.Database, s.Name, s.Count, s.Arena is { } arena ? arena.Capacity * arena.Stride * sizeof(float) : 0, s.Indexer?.Graph is { } graph ? graph.Count - graph.DeletedCount : 0, s.Indexer?.PendingCount ?? 0))
             .ToList();
 
     /// <summary>One step of <see cref="Dispose"/>: a failure is logged, and closing goes on.</summary>

@@ -240,6 +240,22 @@ public sealed class TelemetryTests : IDisposable
     }
 
     [Fact]
+    public void Index_linked_gauge_counts_live_records_only_when_records_are_deleted_after_the_graph_linked_them()
+    {
+        // Deleted after linking: the nodes stay in the graph, marked deleted; the gauge must not count them (before the
+        // fix it read the graph's node count, 150 here, and the test above flickered with the indexer's timing).
+        using var store = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 100 });
+        var collection = store.CreateCollection(_name);
+        AddRecords(collection, 150, dimension: 8);
+        collection.WaitForIndex();
+        collection.Delete(ids: ["id0", "id1"]);
+        collection.WaitForIndex();
+
+        _meters.RecordObservableInstruments();
+        Measurements("embeddedchroma.index.linked").Should().ContainSingle().Which.Value.Should().Be(148);
+    }
+
+    [Fact]
     public void Compaction_duration_histogram_and_log_event_16_record_a_manual_compaction_when_a_collection_is_compacted()
     {
         var logger = new CapturingLogger();
