@@ -134,11 +134,21 @@ public sealed class DataCommandTests : IDisposable
     public async Task Import_exits_130_and_keeps_its_finished_batches_when_interrupted_and_resumes_when_run_again()
     {
         var file = _store.File("big.jsonl");
-        File.WriteAllLines(file, Enumerable.Range(0, 10_000).Select(i => $"{{\"id\": \"r{i}\", \"embedding\": [{i % 13}, 1, {i % 7}, 0]}}"));
-        var start = CliRunner.Start(["import", file, "--store", _store.Path_, "--collection", "big", "--create", "--batch-size", "50"], _store.AdminKey, null);
+        var lines = Enumerable.Range(0, 10_000).Select(i => $"{{\"id\": \"r{i}\", \"embedding\": [{i % 13}, 1, {i % 7}, 0]}}").ToList();
+        File.WriteAllLines(file, lines);
+
+        // The import reads standard input, fed by the test: after the first 1,000 lines it waits for more, so Ctrl+C
+        // lands while the import is certainly running, however fast the machine (a file of records could be done first).
+        var start = CliRunner.Start(["import", "-", "--store", _store.Path_, "--collection", "big", "--create", "--batch-size", "50"], _store.AdminKey, null);
         using var import = System.Diagnostics.Process.Start(start)!;
         var stderrTask = import.StandardError.ReadToEndAsync();
         var stdoutTask = import.StandardOutput.ReadToEndAsync();
+        foreach (var line in lines.Take(1_000))
+        {
+            await import.StandardInput.WriteLineAsync(line);
+        }
+
+        await import.StandardInput.FlushAsync();
 
         // The first batch is written once the collection's vector file exists: the command is running, Ctrl+C is its to handle.
         var vectors = Path.Combine(_store.Path_, "vectors");
@@ -150,10 +160,26 @@ public sealed class DataCommandTests : IDisposable
             }
         }
 
-        import.HasExited.Should().BeFalse("10,000 records in batches of 50 take longer than the first batch");
+        import.HasExited.Should().BeFalse("the import waits for more lines on its standard input");
         using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", import.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
         {
             await kill.WaitForExitAsync();
+        }
+
+        // More lines, then the end of the input: the next batch finds Ctrl+C's cancellation and the import stops there.
+        await Task.Delay(300);
+        try
+        {
+            foreach (var line in lines.Skip(1_000))
+            {
+                await import.StandardInput.WriteLineAsync(line);
+            }
+
+            import.StandardInput.Close();
+        }
+        catch (IOException)
+        {
+            // The import stopped reading (it was interrupted): the rest of the input is not needed.
         }
 
         using (var exited = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
