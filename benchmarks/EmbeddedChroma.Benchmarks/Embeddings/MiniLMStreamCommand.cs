@@ -6,7 +6,8 @@ namespace EmbeddedChroma.Benchmarks.Embeddings;
 /// <summary>
 /// <c>-- minilm-stream [COUNT] [LENGTH]</c>: embeds COUNT sentences (default 100,000 short ones) in calls of 256
 /// through <see cref="MiniLMEmbeddingGenerator.Generate"/> and prints the managed bytes allocated per 10% of the
-/// stream, so growth (a leak per sentence or per batch) shows, and the throughput.
+/// stream and the process's resident memory (ONNX Runtime's native buffers included), so growth (a leak per sentence or
+/// per batch, managed or native) shows, and the throughput.
 /// </summary>
 public static class MiniLMStreamCommand
 {
@@ -43,7 +44,7 @@ public static class MiniLMStreamCommand
             if (c % tenth == 0)
             {
                 long now = GC.GetTotalAllocatedBytes(precise: true);
-                Console.WriteLine($"  {c * Call,9:N0} sentences: {(now - last) / (double)(tenth * Call),8:F1} bytes/sentence in this tenth, managed heap {GC.GetTotalMemory(false) / 1e6:F1} MB");
+                Console.WriteLine($"  {c * Call,9:N0} sentences: {(now - last) / (double)(tenth * Call),8:F1} bytes/sentence in this tenth, managed heap {GC.GetTotalMemory(false) / 1e6:F1} MB, resident {Environment.WorkingSet / 1e6:F0} MB");
                 last = now;
             }
         }
