@@ -24,6 +24,8 @@ public class QuantizedMathTests
 
     private delegate float ByteKernel(ReadOnlySpan<float> weights, ReadOnlySpan<byte> codes);
 
+    private delegate void HalfRowConverter(ReadOnlySpan<Half> source, Span<float> destination);
+
     private delegate void QuantizeKernel(ReadOnlySpan<float> x, ReadOnlySpan<float> low, ReadOnlySpan<float> inverseStep, Span<byte> codes);
 
     private delegate void DequantizeKernel(ReadOnlySpan<byte> codes, ReadOnlySpan<float> low, ReadOnlySpan<float> step, Span<float> destination);
@@ -267,6 +269,45 @@ public class QuantizedMathTests
             {
                 BitConverter.SingleToUInt32Bits(converted[i]).Should().Be(BitConverter.SingleToUInt32Bits(expected), $"half bits 0x{i:X4} ({expected})");
             }
+        }
+    }
+
+    [Theory]
+    [QuantizedPaths(0)]
+    [QuantizedPaths(128)]
+    [QuantizedPaths(256)]
+    [QuantizedPaths(512)]
+    public void ConvertToSingle_widens_every_half_exactly_for_every_length(string path)
+    {
+        HalfRowConverter convert = ConvertToSingle(path);
+        var random = new Random(1711);
+        foreach (int length in Lengths(path))
+        {
+            // Random bit patterns: normals, subnormals, zeros, infinities and NaNs of both signs.
+            Memory<Half> source = GuardedHalves(length, length % 7, _ => 0);
+            for (int i = 0; i < length; i++)
+            {
+                source.Span[i] = BitConverter.UInt16BitsToHalf((ushort)random.Next(65536));
+            }
+
+            Memory<float> destination = GuardedFloats(length, (length + 2) % 7, _ => 0);
+
+            convert(source.Span, destination.Span);
+
+            for (int i = 0; i < length; i++)
+            {
+                float expected = (float)source.Span[i];
+                if (float.IsNaN(expected))
+                {
+                    float.IsNaN(destination.Span[i]).Should().BeTrue($"element {i} of {length}");
+                }
+                else
+                {
+                    BitConverter.SingleToUInt32Bits(destination.Span[i]).Should().Be(BitConverter.SingleToUInt32Bits(expected), $"element {i} of {length}");
+                }
+            }
+
+            GuardsUntouched(destination).Should().BeTrue($"no float outside the span is written, length {length}");
         }
     }
 
@@ -525,6 +566,8 @@ public class QuantizedMathTests
         ((Action)(() => QuantizedMath.DotF16(f17, new Half[16]))).Should().Throw<ArgumentException>().WithParameterName("b");
         ((Action)(() => QuantizedMath.SquaredL2F16(f16, new Half[17]))).Should().Throw<ArgumentException>().WithParameterName("b");
 
+        ((Action)(() => QuantizedMath.ConvertToSingle(new Half[17], f16))).Should().Throw<ArgumentException>().WithParameterName("destination");
+
         ((Action)(() => QuantizedMath.QuantizeU8(f17, f16, f17, new byte[17]))).Should().Throw<ArgumentException>().WithParameterName("low");
         ((Action)(() => QuantizedMath.QuantizeU8(f17, f17, f16, new byte[17]))).Should().Throw<ArgumentException>().WithParameterName("inverseStep");
         ((Action)(() => QuantizedMath.QuantizeU8(f17, f17, f17, new byte[16]))).Should().Throw<ArgumentException>().WithParameterName("codes");
@@ -552,6 +595,15 @@ public class QuantizedMathTests
         "Vector128" => QuantizedMath.SquaredL2F16Vector128,
         "Vector256" => QuantizedMath.SquaredL2F16Vector256,
         _ => QuantizedMath.SquaredL2F16Vector512,
+    };
+
+    private static HalfRowConverter ConvertToSingle(string path) => path switch
+    {
+        "Dispatch" => QuantizedMath.ConvertToSingle,
+        "Scalar" => QuantizedMath.ConvertToSingleScalar,
+        "Vector128" => QuantizedMath.ConvertToSingleVector128,
+        "Vector256" => QuantizedMath.ConvertToSingleVector256,
+        _ => QuantizedMath.ConvertToSingleVector512,
     };
 
     private static ByteKernel DotU8(string path) => path switch
