@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Cloud.Unum.USearch;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using EmbeddedChroma.Distance;
@@ -11,7 +12,8 @@ namespace EmbeddedChroma.Benchmarks.Ann;
 /// <c>ann</c>: builds an index over big-ann-benchmarks files (timed, with the given thread count), then for each ef
 /// runs the query set single-threaded (after a warm-up, whole passes for at least 2 s) and appends one JSON line: engine, ef, recall@10, QPS, build time and threads,
 /// index bytes and the process's peak working set. <c>--engine exact</c> runs <see cref="ExactScan"/> as reference;
-/// <c>--engine usearch</c> runs USearch (<see cref="USearchEngine"/>) and <c>--engine hnswlib</c> native hnswlib 0.6.2
+/// <c>--engine usearch</c> runs USearch (<see cref="USearchEngine"/>; <c>usearch-f16</c> and <c>usearch-i8</c> store its
+/// vectors in USearch's own half or int8 quantization) and <c>--engine hnswlib</c> native hnswlib 0.6.2
 /// (<see cref="HnswlibEngine"/>, <c>--hnswlib-lib PATH</c>, default benchmarks/native/build/libhnswlib_shim.so) with the
 /// same M, efConstruction and ef. <c>index_bytes</c> is vectors + links for hnsw and hnswlib (USearch: its <c>memory_usage</c>).
 /// </summary>
@@ -221,9 +223,9 @@ internal static class AnnRunner
             return new BuiltEngine("hnsw", search, ef => currentEf = ef, buildSeconds, threads, indexBytes, m, efConstruction, index);
         }
 
-        if (engine == "usearch")
+        if (USearchEngine.TryParseEngine(engine, out ScalarKind quantization))
         {
-            USearchEngine index = USearchEngine.Create(space, dimension, m, efConstruction, count, threads);
+            USearchEngine index = USearchEngine.Create(space, dimension, m, efConstruction, count, threads, quantization);
             double buildSeconds = Build(slot => index.Add((ulong)slot, rows.GetRow(slot)), count, threads);
             if (index.Count != count)
             {
@@ -231,8 +233,8 @@ internal static class AnnRunner
             }
 
             long indexBytes = index.MemoryBytes;
-            long vectorBytes = (long)count * dimension * sizeof(float);
-            Console.WriteLine($"build: {count} × {dimension} {metric}, M = {m}, efConstruction = {efConstruction}, {threads} thread(s): {buildSeconds:F2} s, " +
+            long vectorBytes = (long)count * dimension * USearchEngine.BytesPerComponent(quantization);
+            Console.WriteLine($"build {engine}: {count} × {dimension} {metric}, M = {m}, efConstruction = {efConstruction}, {threads} thread(s): {buildSeconds:F2} s, " +
                 $"memory_usage {indexBytes / (1024.0 * 1024):F1} MiB ({(indexBytes - vectorBytes) / (1024.0 * 1024):F1} MiB besides the vectors), " +
                 $"serialized {index.SerializedBytes / (1024.0 * 1024):F1} MiB, ISA {index.HardwareAcceleration}");
             var keys = new ulong[K];
@@ -247,7 +249,7 @@ internal static class AnnRunner
 
                 return n;
             };
-            return new BuiltEngine("usearch", search, index.SetExpansionSearch, buildSeconds, threads, indexBytes, m, efConstruction, index);
+            return new BuiltEngine(engine, search, index.SetExpansionSearch, buildSeconds, threads, indexBytes, m, efConstruction, index);
         }
 
         if (engine == "hnswlib")
@@ -285,7 +287,7 @@ internal static class AnnRunner
             return new BuiltEngine("hnswlib", search, index.SetEf, buildSeconds, threads, indexBytes, m, efConstruction, index);
         }
 
-        throw new ArgumentException($"--engine must be hnsw, hnswlib, usearch, store or exact, or several of hnsw/hnswlib/usearch joined by '+'; got '{engine}'.");
+        throw new ArgumentException($"--engine must be hnsw, hnswlib, usearch (usearch-f16, usearch-i8: USearch's own quantized storage), store or exact, or several of hnsw/hnswlib/usearch* joined by '+'; got '{engine}'.");
     }
 
     /// <summary>

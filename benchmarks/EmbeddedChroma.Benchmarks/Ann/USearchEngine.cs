@@ -6,8 +6,11 @@ using EmbeddedChroma.Index;
 namespace EmbeddedChroma.Benchmarks.Ann;
 
 /// <summary>
-/// A USearch dense index (float32 storage, no quantization) over slots 0…n−1 used as keys, for the <c>ann</c>
-/// comparison. Metric mapping: l2 → squared L2 (<see cref="MetricKind.L2sq"/>), cosine → <see cref="MetricKind.Cos"/>,
+/// A USearch dense index over slots 0…n−1 used as keys, for the <c>ann</c> comparison, storing its vector copies as
+/// float32 (engine <c>usearch</c>) or in USearch's own scalar quantization: <c>usearch-f16</c> (IEEE half) or
+/// <c>usearch-i8</c> (USearch's int8 cast: each component ×127, rounded and clamped, which assumes components in
+/// [−1, 1], i.e. normalized vectors; meant for cosine). Vectors are always passed in and queried as float32;
+/// USearch converts them on add and on search. Metric mapping: l2 → squared L2 (<see cref="MetricKind.L2sq"/>), cosine → <see cref="MetricKind.Cos"/>,
 /// ip → <see cref="MetricKind.Ip"/>; connectivity = M, expansion_add = efConstruction, expansion_search = ef.
 /// </summary>
 /// <remarks>
@@ -16,7 +19,7 @@ namespace EmbeddedChroma.Benchmarks.Ann;
 /// <c>threads_search</c>), so adds from several threads are safe once capacity is reserved; <c>reserve</c> itself is
 /// not thread-safe, hence <see cref="Create"/> reserves the full capacity up front. The C# binding has no batch
 /// multi-threaded add (its <c>Add(keys, vectors)</c> loops on the calling thread), so the build runs our own threads.</para>
-/// <para>USearch keeps its own copy of every vector: <see cref="MemoryBytes"/> includes n × dim × 4 bytes of vectors,
+/// <para>USearch keeps its own copy of every vector: <see cref="MemoryBytes"/> includes n × dim × 4 (f16: 2, i8: 1) bytes of vectors,
 /// unlike <see cref="EmbeddedChroma.Index.Hnsw.HnswIndex.MemoryBytes"/>, which counts the graph only.</para>
 /// </remarks>
 internal sealed unsafe class USearchEngine : IDisposable
@@ -25,7 +28,28 @@ internal sealed unsafe class USearchEngine : IDisposable
 
     private USearchEngine(nint index) => _index = index;
 
-    public static USearchEngine Create(DistanceSpace space, int dimension, int m, int efConstruction, int capacity, int threads)
+    /// <summary>The engine names the <c>ann</c> harness accepts for USearch, with the storage scalar kind of each.</summary>
+    public static bool TryParseEngine(string engine, out ScalarKind quantization)
+    {
+        quantization = engine switch
+        {
+            "usearch" or "usearch-f32" => ScalarKind.Float32,
+            "usearch-f16" => ScalarKind.Float16,
+            "usearch-i8" => ScalarKind.Int8,
+            _ => ScalarKind.Unknown,
+        };
+        return quantization != ScalarKind.Unknown;
+    }
+
+    /// <summary>Bytes one stored component takes for <paramref name="quantization"/>.</summary>
+    public static int BytesPerComponent(ScalarKind quantization) => quantization switch
+    {
+        ScalarKind.Float16 => 2,
+        ScalarKind.Int8 => 1,
+        _ => sizeof(float),
+    };
+
+    public static USearchEngine Create(DistanceSpace space, int dimension, int m, int efConstruction, int capacity, int threads, ScalarKind quantization = ScalarKind.Float32)
     {
         MetricKind metric = space switch
         {
@@ -34,7 +58,7 @@ internal sealed unsafe class USearchEngine : IDisposable
             DistanceSpace.InnerProduct => MetricKind.Ip,
             _ => throw new ArgumentOutOfRangeException(nameof(space), space, null),
         };
-        var options = new IndexOptions(metric, 0, ScalarKind.Float32, (ulong)dimension, (ulong)m, (ulong)efConstruction, 64, false);
+        var options = new IndexOptions(metric, 0, quantization, (ulong)dimension, (ulong)m, (ulong)efConstruction, 64, false);
         nint error = 0;
         nint index = USearchNative.Init(&options, &error);
         USearchNative.ThrowIfError(error, "init");
