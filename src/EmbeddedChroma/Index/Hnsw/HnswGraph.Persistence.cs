@@ -118,6 +118,29 @@ internal sealed partial class HnswGraph<TKernel>
         public required long SegmentBytes { get; set; }
     }
 
+    public override long WholeSaveBytes
+    {
+        get
+        {
+            _resizeLock.EnterReadLock();
+            try
+            {
+                int slotCount = Volatile.Read(ref _slotHighWater);
+                long bytes = BaseOffset + ((long)slotCount * _stride0 * sizeof(int));
+                for (int slot = 0; slot < slotCount; slot++)
+                {
+                    bytes += (long)(_upper[slot]?.Length ?? 0) * sizeof(int);
+                }
+
+                return bytes;
+            }
+            finally
+            {
+                _resizeLock.ExitReadLock();
+            }
+        }
+    }
+
     public override void Save(string path, long stamp, ReadOnlySpan<byte> owner = default, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -204,6 +227,7 @@ internal sealed partial class HnswGraph<TKernel>
 
             _saved = new SavedFile { Path = path, Header = header, Hashes = hashes, SlotCount = slotCount, BaseLength = baseLength, SegmentBytes = 0 };
             LastSaveBytes = BaseOffset + baseLength;
+            LastSaveNodes = Count;
             LastSaveAppended = false;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or OperationCanceledException)
@@ -340,6 +364,7 @@ internal sealed partial class HnswGraph<TKernel>
             saved.SlotCount = slotCount;
             saved.SegmentBytes += SegmentHeaderSize + recordBytes;
             LastSaveBytes = SegmentHeaderSize + recordBytes + HeaderSize;
+            LastSaveNodes = changed.Count;
             LastSaveAppended = true;
             return true;
         }

@@ -124,6 +124,12 @@ internal abstract class HnswIndex : IDisposable
     /// <summary>Bytes the last <see cref="Save"/> wrote (base or appended segment, and header).</summary>
     public long LastSaveBytes { get; private protected set; }
 
+    /// <summary>Nodes the last <see cref="Save"/> wrote: every node of a whole save, the changed ones of an appended save.</summary>
+    public int LastSaveNodes { get; private protected set; }
+
+    /// <summary>Bytes a whole save of the graph as it is now would write (benchmarks: the cost of a save before segments).</summary>
+    public abstract long WholeSaveBytes { get; }
+
     /// <summary>Whether the last <see cref="Save"/> appended the changed nodes to the file rather than rewriting it whole.</summary>
     public bool LastSaveAppended { get; private protected set; }
 
