@@ -3,6 +3,7 @@
 # The build saves whenever the background indexer would (>= 5,000 changes and a quarter of the graph); then 3 rounds of
 # 1,000 inserts each followed by a save (appended) and, on a copy of the same graph, a whole save (the format before).
 # Result: graph-checkpoint-100k-384.jsonl (one JSON line; timings under the load average it records).
+# The 300k line (graph-checkpoint-300k-384.jsonl): the same with --n 300000.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 dotnet run -c Release --project benchmarks/EmbeddedChroma.Benchmarks -- graph-checkpoint \
