@@ -53,8 +53,9 @@ namespace EmbeddedChroma.Index.Hnsw;
 /// </code>
 /// <para><b>Why segments of changed nodes rather than blocks rewritten in place.</b> An insert rewrites the lists of
 /// its new neighbours, and those lie anywhere in slot order (slots are numbered by arrival, neighbours by place), so
-/// 1,000 inserts into 100,000 nodes change ~10 % of the records (see graphfile notes), spread over nearly every 4 KiB page
-/// of the level-0 block: a block table would have had to rewrite almost all of it. A segment writes exactly the changed
+/// 1,000 inserts into 100,000 nodes changed 12 % of the records, on 97 % of the 4 KiB pages of the level-0 block and in
+/// every block of 256 nodes (benchmarks/results/graph-checkpoint-100k-384.jsonl): a block table would have had to
+/// rewrite nearly all of it. A segment writes exactly the changed
 /// records, sequentially, and never overwrites a byte that the current header covers, so a crash at any point leaves
 /// the previous save intact (the next open loads it and replays newer writes from SQLite): write the segment past the
 /// committed end, flush, write the header into the slot the current header does not occupy, flush.</para>
