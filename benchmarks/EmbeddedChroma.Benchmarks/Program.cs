@@ -8,7 +8,8 @@ namespace EmbeddedChroma.Benchmarks;
 /// <c>-- space …</c> for integrity-check cost and compaction (see <see cref="SpaceCommand"/>), or <c>-- minilm-stream …</c>
 /// for the embedding allocation check (see <see cref="Embeddings.MiniLMStreamCommand"/>), or <c>-- wire-load …</c> for the
 /// HTTP load comparison of this project's host with Chroma's own server (see <see cref="Wire.WireLoadCommand"/>), or
-/// <c>-- scale …</c> / <c>-- scale-ingest …</c> for how every cost grows with the store's size (see <see cref="Scale.ScaleCommand"/>).
+/// <c>-- scale …</c> / <c>-- scale-ingest …</c> for how every cost grows with the store's size (see <see cref="Scale.ScaleCommand"/>),
+/// or <c>-- graph-checkpoint …</c> for what a graph checkpoint writes (see <see cref="Scale.GraphCheckpointCommand"/>).
 /// </summary>
 public static class Program
 {
@@ -33,6 +34,11 @@ public static class Program
         if (Wire.WireLoadCommand.Handles(args))
         {
             return Wire.WireLoadCommand.Run(args);
+        }
+
+        if (Scale.GraphCheckpointCommand.Handles(args))
+        {
+            return Scale.GraphCheckpointCommand.Run(args);
         }
 
         if (Scale.ScaleCommand.Handles(args))

@@ -150,6 +150,40 @@ public sealed class GraphCheckpointTests : IDisposable
         again.Query([vectors[77]], 1).Ids[0].Should().Equal("a77");
     }
 
+    [Fact]
+    public void Close_after_a_small_change_appends_the_changed_nodes_to_the_graph_file_and_the_next_open_loads_them()
+    {
+        var collection = _fx.CreateCollection("appended");
+        var vectors = Vectors(3_000, seed: 12);
+        AddAll(collection, "v", vectors);
+        collection.WaitForIndex();
+        _fx.Reopen(); // the close saves the whole graph
+        var graphFile = Directory.GetFiles(_fx.VectorsFolder, "*.hnsw").Should().ContainSingle().Subject;
+        var wholeLength = new FileInfo(graphFile).Length;
+        HnswIndex.VerifyFile(graphFile).Segments.Should().Be(0);
+
+        var reopened = _fx.Client.GetCollection("appended");
+        reopened.Count().Should().Be(3_000);
+        reopened.Indexer!.LoadedFromFile.Should().BeTrue();
+        var added = Vectors(20, seed: 13);
+        reopened.Add(Enumerable.Range(0, 20).Select(i => "n" + i).ToArray(), added);
+        reopened.Delete(["v5"]);
+        reopened.WaitForIndex();
+        _fx.Reopen(); // the close appends what changed
+
+        var check = HnswIndex.VerifyFile(graphFile);
+        check.Intact.Should().BeTrue(check.Problem);
+        check.Segments.Should().Be(1);
+        (new FileInfo(graphFile).Length - wholeLength).Should().BeLessThan(wholeLength / 5, "21 changes touch a few hundred of 3,020 nodes");
+        var again = _fx.Client.GetCollection("appended");
+        again.Count().Should().Be(3_019);
+        again.Indexer!.LoadedFromFile.Should().BeTrue("the appended segment is loaded, not rebuilt");
+        again.GetIndexingStatus().UnindexedRecords.Should().Be(0, "the file covers every write");
+        again.Query([added[7]], 1).Ids[0].Should().Equal("n7");
+        again.Query([vectors[5]], 1).Ids[0].Should().NotContain("v5");
+        again.Query([vectors[100]], 1).Ids[0].Should().Equal("v100");
+    }
+
     private void CopyAsKilled()
     {
         foreach (var file in Directory.GetFiles(_fx.Folder, "*", SearchOption.AllDirectories)

@@ -110,6 +110,36 @@ internal abstract class HnswIndex : IDisposable
     public static long? ReadStamp(string path) => HnswGraph<L2Kernel>.ReadHeaderStamp(path);
 
     /// <summary>
+    /// Checks a graph file without loading it (no rows needed): an intact current header, the base's checksum, and each
+    /// appended segment's checksums and their chain. It does not check the links themselves (<see cref="TryLoad"/> does).
+    /// Never throws on file content; an unreadable file is reported as a problem.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="path"/> is null.</exception>
+    public static GraphFileCheck VerifyFile(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return HnswGraph<L2Kernel>.Verify(path);
+    }
+
+    /// <summary>Bytes the last <see cref="Save"/> wrote (base or appended segment, and header).</summary>
+    public long LastSaveBytes { get; private protected set; }
+
+    /// <summary>Nodes the last <see cref="Save"/> wrote: every node of a whole save, the changed ones of an appended save.</summary>
+    public int LastSaveNodes { get; private protected set; }
+
+    /// <summary>Bytes a whole save of the graph as it is now would write (benchmarks: the cost of a save before segments).</summary>
+    public abstract long WholeSaveBytes { get; }
+
+    /// <summary>Whether the last <see cref="Save"/> appended the changed nodes to the file rather than rewriting it whole.</summary>
+    public bool LastSaveAppended { get; private protected set; }
+
+    /// <summary>
+    /// Runs during an appending <see cref="Save"/> once the segment is flushed and before the header that commits it is
+    /// written (tests: an exception thrown here leaves the file as a crash at that point would).
+    /// </summary>
+    internal Action? SegmentWritten { get; set; }
+
+    /// <summary>
     /// Adds <paramref name="slot"/> (its vector is read from the rows) per Alg. 1. If the slot is in the graph but
     /// marked deleted, the slot is reused: its links are rebuilt for the new vector and the mark is cleared.
     /// </summary>
@@ -194,9 +224,12 @@ internal abstract class HnswIndex : IDisposable
     public abstract int SearchFiltered(ReadOnlySpan<float> query, int k, int ef, ReadOnlySpan<ulong> admitted, Span<Neighbor> destination);
 
     /// <summary>
-    /// Writes the graph to <paramref name="path"/> atomically (temporary file, flush to disk, rename) with
-    /// <paramref name="stamp"/>, <paramref name="owner"/> (at most 48 opaque bytes saying whose graph this is, e.g. a store
-    /// and collection identity; <see cref="TryLoad"/> loads it only for the same bytes) and a checksum.
+    /// Writes the graph to <paramref name="path"/> with <paramref name="stamp"/>, <paramref name="owner"/> (at most 48
+    /// opaque bytes saying whose graph this is, e.g. a store and collection identity; <see cref="TryLoad"/> loads it only
+    /// for the same bytes) and checksums. When the file is the one this graph last wrote or loaded, only the nodes changed
+    /// since are appended as a segment (flushed, then committed by a new header written beside the current one); otherwise,
+    /// or when the segments would exceed half the base, the whole graph is written atomically (temporary file, flush to
+    /// disk, rename). Either way a crash leaves the previous graph loadable. See the layout on <c>HnswGraph</c>'s persistence.
     /// </summary>
     /// <remarks>Thread-safe with searches; the caller must keep inserts, updates and deletes out while it runs,
     /// or the file may hold a graph that matches no stamp. Two saves to one path must not overlap (they share the
@@ -205,7 +238,7 @@ internal abstract class HnswIndex : IDisposable
     /// <param name="stamp">The last write sequence number the graph covers.</param>
     /// <param name="owner">Whose graph this is.</param>
     /// <param name="cancellationToken">Checked between blocks of the body: a cancelled save deletes its temporary file
-    /// and leaves the previous graph file in place.</param>
+    /// (or trims its uncommitted segment) and leaves the previous graph file in place.</param>
     /// <exception cref="IOException">The file could not be written.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="owner"/> is longer than 48 bytes.</exception>
@@ -220,4 +253,14 @@ internal abstract class HnswIndex : IDisposable
 
     /// <summary>Releases the graph's locks.</summary>
     protected abstract void Dispose(bool disposing);
+}
+
+/// <summary>What <see cref="HnswIndex.VerifyFile"/> found.</summary>
+/// <param name="Stamp">The stamp of the current header, or null when no header is intact.</param>
+/// <param name="Segments">Appended segments checked (all of them when the file is intact).</param>
+/// <param name="Problem">What is wrong, or null when every checksum holds.</param>
+internal readonly record struct GraphFileCheck(long? Stamp, int Segments, string? Problem)
+{
+    /// <summary>Every checksum holds.</summary>
+    public bool Intact => Problem is null;
 }

@@ -112,8 +112,9 @@ public sealed class HnswPersistenceTests : IDisposable
         byte[] original = File.ReadAllBytes(path);
         var random = new Random(89);
 
-        // Every header byte, then a seeded sample of body bytes.
-        IEnumerable<int> offsets = Enumerable.Range(0, 72).Concat(Enumerable.Range(0, 200).Select(_ => random.Next(72, original.Length)));
+        // Every byte of the current header (slot 0 after a whole save; the rest of the two 512-byte slots is padding and
+        // the unused second slot), then a seeded sample of base bytes.
+        IEnumerable<int> offsets = Enumerable.Range(0, 160).Concat(Enumerable.Range(0, 200).Select(_ => random.Next(1024, original.Length)));
         foreach (int offset in offsets)
         {
             byte[] corrupt = (byte[])original.Clone();
