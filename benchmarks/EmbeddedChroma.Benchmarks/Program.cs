@@ -35,6 +35,11 @@ public static class Program
             return Wire.WireLoadCommand.Run(args);
         }
 
+        if (Scale.ScaleOpenCommand.Handles(args))
+        {
+            return Scale.ScaleOpenCommand.Run(args);
+        }
+
         if (Scale.ScaleCommand.Handles(args))
         {
             return Scale.ScaleCommand.Run(args);

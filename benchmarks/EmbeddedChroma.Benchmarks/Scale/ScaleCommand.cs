@@ -39,7 +39,7 @@ internal static class ScaleCommand
 {
     private const int BatchSize = 1_000;
     private const int K = 10;
-    private const string CollectionName = "scale";
+    internal const string CollectionName = "scale";
 
     public static bool Handles(string[] args) => args.Length > 0 && args[0] is "scale" or "scale-ingest";
 
@@ -247,13 +247,13 @@ internal static class ScaleCommand
         return 0;
     }
 
-    private static Collection CreateCollection(ChromaStore store, string adminKey) =>
+    internal static Collection CreateCollection(ChromaStore store, string adminKey) =>
         store.GetClient(adminKey).CreateCollection(CollectionName, new CollectionOptions
         {
             Configuration = new CollectionConfiguration { Space = DistanceSpace.Cosine },
         });
 
-    private sealed record IngestResult(double Seconds, double IndexReadySeconds, double[] AddMs, List<double> Checkpoints, double MaxAddDuringCheckpointMs, int Count)
+    internal sealed record IngestResult(double Seconds, double IndexReadySeconds, double[] AddMs, List<double> Checkpoints, double MaxAddDuringCheckpointMs, int Count)
     {
         public double RecordsPerSecond => Count / Seconds;
 
@@ -291,7 +291,7 @@ internal static class ScaleCommand
     /// Adds the rows in batches; with <paramref name="pacedByIndex"/>, each Add waits (untimed) until the index has
     /// linked everything, i.e. until the moment the background worker checkpoints.
     /// </summary>
-    private static IngestResult Ingest(Collection collection, float[] data, int n, int dimension, int stride, bool pacedByIndex, CheckpointWatch checkpoints)
+    internal static IngestResult Ingest(Collection collection, float[] data, int n, int dimension, int stride, bool pacedByIndex, CheckpointWatch checkpoints)
     {
         var adds = new List<(long Start, long End)>();
         var started = Stopwatch.GetTimestamp();
@@ -402,7 +402,7 @@ internal static class ScaleCommand
         return (curve, curve.FirstOrDefault(p => p.Recall >= 0.95), curve.FirstOrDefault(p => p.Recall >= 0.99));
     }
 
-    private static void WaitUntilIndexed(Collection collection)
+    internal static void WaitUntilIndexed(Collection collection)
     {
         while (collection.GetIndexingStatus().UnindexedRecords > 0)
         {
@@ -444,7 +444,7 @@ internal static class ScaleCommand
     }
 
     /// <summary>The first <paramref name="limit"/> base rows (all when 0), unit-normalized in place.</summary>
-    private static (float[] Data, int Count, int Dimension, int Stride) LoadBase(string folder, int limit)
+    internal static (float[] Data, int Count, int Dimension, int Stride) LoadBase(string folder, int limit)
     {
         var (data, count, dimension, stride) = BigAnnFiles.ReadFbin(Path.Combine(folder, "base.fbin"), paddingMultiple: 1);
         if (limit > count)
@@ -466,7 +466,7 @@ internal static class ScaleCommand
         return (data, count, dimension, stride);
     }
 
-    private static void Normalize(Span<float> row)
+    internal static void Normalize(Span<float> row)
     {
         float norm = System.Numerics.Tensors.TensorPrimitives.Norm(row);
         if (norm > 0)
@@ -486,7 +486,7 @@ internal static class ScaleCommand
         return flat;
     }
 
-    private static double Percentile(double[] values, double p)
+    internal static double Percentile(double[] values, double p)
     {
         if (values.Length == 0)
         {
@@ -498,7 +498,7 @@ internal static class ScaleCommand
     }
 
     /// <summary>Bytes per file kind: sqlite (database, WAL, shm), vectors (.vec), graph (.hnsw), filter (derived filter data), other.</summary>
-    private static Dictionary<string, long> DiskBytes(string folder)
+    internal static Dictionary<string, long> DiskBytes(string folder)
     {
         var bytes = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var file in new DirectoryInfo(folder).EnumerateFiles("*", SearchOption.AllDirectories))
@@ -522,7 +522,7 @@ internal static class ScaleCommand
         return process.WorkingSet64;
     }
 
-    private static double LoadAverage()
+    internal static double LoadAverage()
     {
         try
         {
@@ -537,7 +537,7 @@ internal static class ScaleCommand
 
     private static readonly JsonSerializerOptions JsonOptions = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
-    private static void Emit(string? path, Dictionary<string, object?> result)
+    internal static void Emit(string? path, Dictionary<string, object?> result)
     {
         string line = JsonSerializer.Serialize(result, JsonOptions);
         Console.WriteLine(line);
@@ -560,7 +560,7 @@ internal static class ScaleCommand
     /// ("embeddedchroma.checkpoint.duration") and every write batch's wait for its collection's write lock
     /// ("embeddedchroma.collection.write_wait").
     /// </summary>
-    private sealed class CheckpointWatch : IDisposable
+    internal sealed class CheckpointWatch : IDisposable
     {
         private readonly MeterListener _listener = new();
         private readonly List<(long Start, long End)> _windows = [];

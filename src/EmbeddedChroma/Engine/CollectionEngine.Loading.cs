@@ -28,6 +28,7 @@ internal sealed partial class CollectionEngine
                 return;
             }
 
+            var step = System.Diagnostics.Stopwatch.GetTimestamp();
             _store.Folder.EnsureDerivedPaths(State.Uuid, _store.Limits.TimeProvider, _store.Limits.Logger);
             var connection = Db.Rent();
             try
@@ -48,6 +49,8 @@ internal sealed partial class CollectionEngine
                         verification = arena is null ? null : Task.Run(arena.VerifyRows);
                     }
 
+                    step = OpenTrace.Step("load.arena_open", step);
+
                     if (!State.Loaded)
                     {
                         LoadSlots(connection);
@@ -55,6 +58,7 @@ internal sealed partial class CollectionEngine
 
                         // A compaction killed before its commit leaves its unfinished arena behind: discard it.
                         StoreFolder.TryDelete(_store.Folder.CompactionTempPath(State.Uuid));
+                        step = OpenTrace.Step("load.slots", step);
                     }
 
                     State.Indexer ??= new VectorIndexer(State, _store.Folder.GraphPath(State.Uuid), _store.Limits.HnswThreshold, Owner, _store.Limits.Logger);
@@ -70,6 +74,7 @@ internal sealed partial class CollectionEngine
                         }
 
                         var preloaded = arena is null ? null : State.Indexer.Preload(arena, connection);
+                        step = OpenTrace.Step("load.graph", step);
                         if (verification is not null && arena is not null && verification.GetAwaiter().GetResult() is { } damage)
                         {
                             problem = damage;
@@ -86,9 +91,12 @@ internal sealed partial class CollectionEngine
                             StoreLog.ArenaRebuilt(_store.Limits.Logger, State.Name, path, problem ?? "could not be used");
                         }
 
+                        step = OpenTrace.Step("load.arena_checksum_wait", step);
                         State.Arena = arena ?? RebuildArena(connection, path, dim, Owner(State.LastChain));
                         State.ArenaInvalid = false;
+                        step = OpenTrace.Step("load.arena_rebuild", step);
                         State.Indexer.Attach(State.Arena, connection, preloaded);
+                        OpenTrace.Step("load.attach_replay", step);
                     }
                 }
                 catch when (arena is not null && !ReferenceEquals(arena, State.Arena))
