@@ -25,7 +25,9 @@ namespace EmbeddedChroma.Benchmarks.Scale;
 /// graph checkpoint's duration seen through the "embeddedchroma.checkpoint.duration" histogram); time from the first
 /// Add until <see cref="Collection.GetIndexingStatus"/> reports nothing unindexed; per ef, single-threaded query p50/p99
 /// and recall@10 (k = 10, ids only) and the smallest ef reaching 0.95 and 0.99; the working set after the queries
-/// (the benchmark's own copy of the base rows freed first); close; bytes on disk per file kind; reopen to the first
+/// (the benchmark's own copy of the base rows freed first, with its breakdown); close; bytes on disk; the store alone in
+/// a fresh child process (<see cref="ScaleOpenCommand"/>: open → first query by step, resident memory by mapping, the
+/// first <c>where_document</c> read); bytes on disk per file kind; reopen to the first
 /// query (Open + GetClient + GetCollection + Query) and whether the graph was loaded rather than rebuilt; backup
 /// time and size; deleting 20 % of the records (every fifth id); <see cref="Collection.Compact"/> and the time until
 /// the graph is ready again; bytes on disk after. One JSON line per run.</para>
@@ -173,6 +175,7 @@ internal static class ScaleCommand
                 result["recall_099"] = ef99?.Recall;
                 result["qps_099"] = ef99?.Qps;
                 result["rss_querying_bytes"] = WorkingSet();
+                result["rss_querying_in_process"] = ScaleOpenCommand.Memory(collection, dimension);
                 result["vector_bytes_raw"] = (long)n * dimension * sizeof(float);
                 result["graph_memory_bytes"] = collection.Indexer?.Graph?.MemoryBytes;
                 Console.WriteLine(
@@ -189,6 +192,17 @@ internal static class ScaleCommand
             }
 
             result["disk_bytes"] = DiskBytes(folder);
+
+            // The store alone, in a fresh process: open → first query by step, resident memory by mapping, first where_document read.
+            File.WriteAllText(folder + ".key", adminKey);
+            if (ScaleOpenCommand.RunChild(dataFolder, folder, queryCount, result["ef_recall_095"] as int? ?? 64) is { } storeOnly)
+            {
+                result["store_only"] = storeOnly;
+                result["rss_store_only_bytes"] = storeOnly.GetProperty("status_VmRSS").GetInt64();
+                result["rss_store_only_over_vectors_and_graph"] = storeOnly.GetProperty("rss_over_vectors_and_graph").GetDouble();
+                result["open_to_first_query_store_only_ms"] = storeOnly.GetProperty("open_to_first_query_ms").GetDouble();
+            }
+
             var reopen = Stopwatch.StartNew();
             using (var store = ChromaStore.Open(folder, new ChromaStoreOptions { AutoCompaction = false }))
             {
@@ -242,6 +256,7 @@ internal static class ScaleCommand
         {
             DeleteFolder(folder);
             DeleteFolder(backupFolder);
+            File.Delete(folder + ".key");
         }
 
         return 0;

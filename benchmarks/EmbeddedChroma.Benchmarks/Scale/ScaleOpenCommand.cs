@@ -159,7 +159,7 @@ internal static class ScaleOpenCommand
     }
 
     /// <summary>The process's resident memory, broken down by mapping kind, GC heap and SQLite's allocations.</summary>
-    private static Dictionary<string, object?> Memory(Collection collection, int dimension)
+    internal static Dictionary<string, object?> Memory(Collection collection, int dimension)
     {
         var result = new Dictionary<string, object?>(StringComparer.Ordinal);
         long vectors = (long)collection.Count() * dimension * sizeof(float);
@@ -227,6 +227,39 @@ internal static class ScaleOpenCommand
             _ when path.StartsWith("/memfd:", StringComparison.Ordinal) || path.StartsWith("/dev/shm", StringComparison.Ordinal) => "shared memory",
             _ => "other files",
         };
+    }
+
+    /// <summary>
+    /// Runs <c>scale-open</c> on the closed store in a child process (this benchmark's own arrays and ingest garbage are
+    /// not in its memory) and returns its JSON line, or null when it failed.
+    /// </summary>
+    internal static System.Text.Json.JsonElement? RunChild(string dataFolder, string folder, int queries, int ef)
+    {
+        var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
+        {
+            start.ArgumentList.Add(typeof(ScaleOpenCommand).Assembly.Location);
+        }
+
+        foreach (var argument in (string[])["scale-open", "--data", dataFolder, "--folder", folder, "--queries", queries.ToString(CultureInfo.InvariantCulture),
+            "--ef", ef.ToString(CultureInfo.InvariantCulture), "--where-document", "1"])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var child = Process.Start(start)!;
+        string? json = null;
+        while (child.StandardOutput.ReadLine() is { } line)
+        {
+            Console.WriteLine("  [child] " + line);
+            if (line.StartsWith('{'))
+            {
+                json = line;
+            }
+        }
+
+        child.WaitForExit();
+        return child.ExitCode == 0 && json is not null ? System.Text.Json.JsonDocument.Parse(json).RootElement.Clone() : null;
     }
 
     private static long Kilobytes(string line)

@@ -119,6 +119,35 @@ internal sealed partial class CollectionEngine
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per open, over every record
     private void LoadSlots(SqliteConnection connection)
     {
+        // Most collections are dense (no slot freed since the last compaction, or every freed slot reused): SQLite then
+        // counts the slots and finds the highest one over its (collection, slot) index without a row reaching .NET, and
+        // the bitmap is filled whole. Otherwise every slot is read.
+        using (var dense = connection.CreateCommand())
+        {
+            dense.CommandText = "SELECT count(*), min(slot), max(slot) FROM records WHERE collection_id = $c";
+            dense.Parameters.AddWithValue("$c", State.Id);
+            using var counts = dense.ExecuteReader();
+            counts.Read();
+            var records = counts.GetInt32(0);
+            var lowest = counts.IsDBNull(1) ? 0 : counts.GetInt64(1);
+            var highest = counts.IsDBNull(2) ? -1 : counts.GetInt64(2);
+            if (lowest == 0 && highest + 1 == records)
+            {
+                var bits = new ulong[(records + 63) / 64];
+                Array.Fill(bits, ulong.MaxValue);
+                if (records % 64 != 0)
+                {
+                    bits[^1] = (1UL << (records % 64)) - 1;
+                }
+
+                State.Live = bits;
+                State.Count = records;
+                State.NextSlot = records;
+                State.FreeSlots.Clear();
+                return;
+            }
+        }
+
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT slot FROM records WHERE collection_id = $c";
         command.Parameters.AddWithValue("$c", State.Id);
