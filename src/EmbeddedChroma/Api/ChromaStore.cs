@@ -54,6 +54,7 @@ public sealed partial class ChromaStore : IDisposable
             Compactor = new Compactor(context);
             Backups = new BackupWriter(context, keys, () => Catalog.All);
             Catalog.Load();
+            session.BeforeFirstWrite = CheckDocumentIndexStampBeforeWrites;
             _gauges = Telemetry.RegisterStore(CollectionFigures);
         }
         catch
@@ -486,6 +487,33 @@ public sealed partial class ChromaStore : IDisposable
         if (failure is not null)
         {
             throw StorageErrors.IsStorageFault(failure) ? StorageErrors.Map(failure, Db.Path) : failure;
+        }
+    }
+
+    /// <summary>
+    /// Before this open's first write: when the document index carries a stamp for the store's last write, compares its
+    /// digest now (<see cref="DocumentIndexStamp"/>), while the index is still as stamped — so an open that writes before
+    /// any <c>where_document</c> read still carries the verification forward (its close stamps the index again) instead
+    /// of leaving the next open a full check. Costs a read of the index's tables, once, only when such a stamp exists.
+    /// Writer lock held.
+    /// </summary>
+    private void CheckDocumentIndexStampBeforeWrites()
+    {
+        if (Db.DocumentIndexVerified || Db.DocumentIndexStampChecked || Db.ReadOnly)
+        {
+            return;
+        }
+
+        try
+        {
+            Db.DocumentIndexVerified = Db.Guard(() =>
+                DocumentIndexStamp.IsAt(Db.Writer, null, _session.Seq, _session.CurrentChain)
+                && DocumentIndexStamp.Matches(Db.Writer, null, _session.Seq, _session.CurrentChain));
+            Db.DocumentIndexStampChecked = true;
+        }
+        catch (Exception ex) when (ex is ChromaException || StorageErrors.IsStorageFault(ex))
+        {
+            // Not compared: the first where_document read checks the index in full, as without a stamp.
         }
     }
 

@@ -94,12 +94,12 @@ public sealed class DocumentIndexStampTests : IDisposable
     }
 
     [Fact]
-    public void First_where_document_read_runs_the_full_check_when_the_store_was_written_after_its_stamp_by_a_session_that_never_trusted_the_index()
+    public void First_where_document_read_runs_the_full_check_when_the_store_was_written_after_its_stamp_by_a_session_that_ended_without_closing()
     {
         Populate();
         _fx.Reopen();
         // This session writes without reading by document, and ends without a close (as a killed process): its writes
-        // are after the stamp, and nothing vouches that the index kept step with them.
+        // are after the stamp, and no close stamped the index again.
         _fx.Client.GetCollection("docs").Add(["g"], [[6f, 1f, 0f]], documents: ["eta seven"]);
         using var copy = new TempStoreFolder("ec-fts-stamp");
         CopyAsKilled(_fx.Folder, copy.Path);
@@ -110,6 +110,34 @@ public sealed class DocumentIndexStampTests : IDisposable
         }
 
         _log.Entries.Where(e => e.Level >= LogLevel.Warning && e.EventId.Id == 31).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void First_where_document_read_skips_the_full_check_after_a_session_that_only_wrote_to_a_stamped_index()
+    {
+        Populate();
+        _fx.Reopen();
+        _fx.Client.GetCollection("docs").Add(["g"], [[6f, 1f, 0f]], documents: ["eta seven"]);
+        _fx.Reopen();
+
+        _fx.Client.GetCollection("docs").Get(whereDocument: WhereDocument.Contains("seven"), include: Include.None).Ids.Should().Equal("g");
+        FullChecks.Should().Be(0, "the writing session compared the index with its stamp before its first write, and its close stamped it again");
+    }
+
+    [Fact]
+    public void Get_with_where_document_finds_a_record_the_index_lost_while_closed_when_the_next_session_only_wrote_before_closing()
+    {
+        Populate();
+        EditClosed($"INSERT INTO documents_fts(documents_fts, rowid, document) VALUES ('delete', {Rid("c")}, 'gamma three')");
+        _fx.Reopen();
+        _fx.Client.GetCollection("docs").Add(["g"], [[6f, 1f, 0f]], documents: ["eta seven"]);
+        _fx.Reopen();
+
+        var collection = _fx.Client.GetCollection("docs");
+        collection.Get(whereDocument: WhereDocument.Contains("gamma"), include: Include.None).Ids.Should().Equal("c");
+        collection.Get(whereDocument: WhereDocument.Contains("seven"), include: Include.None).Ids.Should().Equal("g");
+        FullChecks.Should().Be(1, "the damaged index no longer matched its stamp, so the writing session's close could not vouch for it");
+        Warnings(31).Should().ContainSingle();
     }
 
     [Fact]
