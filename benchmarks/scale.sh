@@ -2,7 +2,9 @@
 # The scale table of issue #17: how every cost of a store grows with its size, through the public API only.
 # For each size: `scale` (benchmarks/EmbeddedChroma.Benchmarks/Scale/ScaleCommand.cs) on the first N rows of one ann-gen
 # data set (384-d clustered, MiniLM-like dimension; cosine; batches of 1,000 with metadata and ~200-character
-# documents), one JSON line per size appended to $OUT; then benchmarks/scale-plot.py draws $OUT as a PNG.
+# documents), one JSON line per size appended to $OUT; then benchmarks/scale-plot.py draws $OUT as a PNG. Each `scale` run
+# also opens its closed store in a child process (`scale-open`): the store's own RSS by mapping, open → first query by
+# step and the first where_document read, without the benchmark's data set in the same process (`store_only`).
 #
 #   benchmarks/scale.sh                         # 10k, 100k, 300k (this session's run; ~1 hour on a loaded 2-core box)
 #   SIZES="10000 100000 300000 1000000" OUT=benchmarks/results/scale-384-1m.jsonl benchmarks/scale.sh   # a quiet machine

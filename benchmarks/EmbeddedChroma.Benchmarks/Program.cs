@@ -41,6 +41,11 @@ public static class Program
             return Scale.GraphCheckpointCommand.Run(args);
         }
 
+        if (Scale.ScaleOpenCommand.Handles(args))
+        {
+            return Scale.ScaleOpenCommand.Run(args);
+        }
+
         if (Scale.ScaleCommand.Handles(args))
         {
             return Scale.ScaleCommand.Run(args);

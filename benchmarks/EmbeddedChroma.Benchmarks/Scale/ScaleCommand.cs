@@ -25,7 +25,9 @@ namespace EmbeddedChroma.Benchmarks.Scale;
 /// graph checkpoint's duration seen through the "embeddedchroma.checkpoint.duration" histogram); time from the first
 /// Add until <see cref="Collection.GetIndexingStatus"/> reports nothing unindexed; per ef, single-threaded query p50/p99
 /// and recall@10 (k = 10, ids only) and the smallest ef reaching 0.95 and 0.99; the working set after the queries
-/// (the benchmark's own copy of the base rows freed first); close; bytes on disk per file kind; reopen to the first
+/// (the benchmark's own copy of the base rows freed first, with its breakdown); close; bytes on disk; the store alone in
+/// a fresh child process (<see cref="ScaleOpenCommand"/>: open → first query by step, resident memory by mapping, the
+/// first <c>where_document</c> read); bytes on disk per file kind; reopen to the first
 /// query (Open + GetClient + GetCollection + Query) and whether the graph was loaded rather than rebuilt; backup
 /// time and size; deleting 20 % of the records (every fifth id); <see cref="Collection.Compact"/> and the time until
 /// the graph is ready again; bytes on disk after. One JSON line per run.</para>
@@ -39,7 +41,7 @@ internal static class ScaleCommand
 {
     private const int BatchSize = 1_000;
     private const int K = 10;
-    private const string CollectionName = "scale";
+    internal const string CollectionName = "scale";
 
     public static bool Handles(string[] args) => args.Length > 0 && args[0] is "scale" or "scale-ingest";
 
@@ -173,6 +175,7 @@ internal static class ScaleCommand
                 result["recall_099"] = ef99?.Recall;
                 result["qps_099"] = ef99?.Qps;
                 result["rss_querying_bytes"] = WorkingSet();
+                result["rss_querying_in_process"] = ScaleOpenCommand.Memory(collection, dimension);
                 result["vector_bytes_raw"] = (long)n * dimension * sizeof(float);
                 result["graph_memory_bytes"] = collection.Indexer?.Graph?.MemoryBytes;
                 Console.WriteLine(
@@ -189,6 +192,17 @@ internal static class ScaleCommand
             }
 
             result["disk_bytes"] = DiskBytes(folder);
+
+            // The store alone, in a fresh process: open → first query by step, resident memory by mapping, first where_document read.
+            File.WriteAllText(folder + ".key", adminKey);
+            if (ScaleOpenCommand.RunChild(dataFolder, folder, queryCount, result["ef_recall_095"] as int? ?? 64) is { } storeOnly)
+            {
+                result["store_only"] = storeOnly;
+                result["rss_store_only_bytes"] = storeOnly.GetProperty("status_VmRSS").GetInt64();
+                result["rss_store_only_over_vectors_and_graph"] = storeOnly.GetProperty("rss_over_vectors_and_graph").GetDouble();
+                result["open_to_first_query_store_only_ms"] = storeOnly.GetProperty("open_to_first_query_ms").GetDouble();
+            }
+
             var reopen = Stopwatch.StartNew();
             using (var store = ChromaStore.Open(folder, new ChromaStoreOptions { AutoCompaction = false }))
             {
@@ -242,18 +256,19 @@ internal static class ScaleCommand
         {
             DeleteFolder(folder);
             DeleteFolder(backupFolder);
+            File.Delete(folder + ".key");
         }
 
         return 0;
     }
 
-    private static Collection CreateCollection(ChromaStore store, string adminKey) =>
+    internal static Collection CreateCollection(ChromaStore store, string adminKey) =>
         store.GetClient(adminKey).CreateCollection(CollectionName, new CollectionOptions
         {
             Configuration = new CollectionConfiguration { Space = DistanceSpace.Cosine },
         });
 
-    private sealed record IngestResult(double Seconds, double IndexReadySeconds, double[] AddMs, List<double> Checkpoints, double MaxAddDuringCheckpointMs, int Count)
+    internal sealed record IngestResult(double Seconds, double IndexReadySeconds, double[] AddMs, List<double> Checkpoints, double MaxAddDuringCheckpointMs, int Count)
     {
         public double RecordsPerSecond => Count / Seconds;
 
@@ -291,7 +306,7 @@ internal static class ScaleCommand
     /// Adds the rows in batches; with <paramref name="pacedByIndex"/>, each Add waits (untimed) until the index has
     /// linked everything, i.e. until the moment the background worker checkpoints.
     /// </summary>
-    private static IngestResult Ingest(Collection collection, float[] data, int n, int dimension, int stride, bool pacedByIndex, CheckpointWatch checkpoints)
+    internal static IngestResult Ingest(Collection collection, float[] data, int n, int dimension, int stride, bool pacedByIndex, CheckpointWatch checkpoints)
     {
         var adds = new List<(long Start, long End)>();
         var started = Stopwatch.GetTimestamp();
@@ -402,7 +417,7 @@ internal static class ScaleCommand
         return (curve, curve.FirstOrDefault(p => p.Recall >= 0.95), curve.FirstOrDefault(p => p.Recall >= 0.99));
     }
 
-    private static void WaitUntilIndexed(Collection collection)
+    internal static void WaitUntilIndexed(Collection collection)
     {
         while (collection.GetIndexingStatus().UnindexedRecords > 0)
         {
@@ -444,7 +459,7 @@ internal static class ScaleCommand
     }
 
     /// <summary>The first <paramref name="limit"/> base rows (all when 0), unit-normalized in place.</summary>
-    private static (float[] Data, int Count, int Dimension, int Stride) LoadBase(string folder, int limit)
+    internal static (float[] Data, int Count, int Dimension, int Stride) LoadBase(string folder, int limit)
     {
         var (data, count, dimension, stride) = BigAnnFiles.ReadFbin(Path.Combine(folder, "base.fbin"), paddingMultiple: 1);
         if (limit > count)
@@ -466,7 +481,7 @@ internal static class ScaleCommand
         return (data, count, dimension, stride);
     }
 
-    private static void Normalize(Span<float> row)
+    internal static void Normalize(Span<float> row)
     {
         float norm = System.Numerics.Tensors.TensorPrimitives.Norm(row);
         if (norm > 0)
@@ -486,7 +501,7 @@ internal static class ScaleCommand
         return flat;
     }
 
-    private static double Percentile(double[] values, double p)
+    internal static double Percentile(double[] values, double p)
     {
         if (values.Length == 0)
         {
@@ -498,7 +513,7 @@ internal static class ScaleCommand
     }
 
     /// <summary>Bytes per file kind: sqlite (database, WAL, shm), vectors (.vec), graph (.hnsw), filter (derived filter data), other.</summary>
-    private static Dictionary<string, long> DiskBytes(string folder)
+    internal static Dictionary<string, long> DiskBytes(string folder)
     {
         var bytes = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var file in new DirectoryInfo(folder).EnumerateFiles("*", SearchOption.AllDirectories))
@@ -522,7 +537,7 @@ internal static class ScaleCommand
         return process.WorkingSet64;
     }
 
-    private static double LoadAverage()
+    internal static double LoadAverage()
     {
         try
         {
@@ -537,7 +552,7 @@ internal static class ScaleCommand
 
     private static readonly JsonSerializerOptions JsonOptions = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
-    private static void Emit(string? path, Dictionary<string, object?> result)
+    internal static void Emit(string? path, Dictionary<string, object?> result)
     {
         string line = JsonSerializer.Serialize(result, JsonOptions);
         Console.WriteLine(line);
@@ -560,7 +575,7 @@ internal static class ScaleCommand
     /// ("embeddedchroma.checkpoint.duration") and every write batch's wait for its collection's write lock
     /// ("embeddedchroma.collection.write_wait").
     /// </summary>
-    private sealed class CheckpointWatch : IDisposable
+    internal sealed class CheckpointWatch : IDisposable
     {
         private readonly MeterListener _listener = new();
         private readonly List<(long Start, long End)> _windows = [];

@@ -54,6 +54,7 @@ public sealed partial class ChromaStore : IDisposable
             Compactor = new Compactor(context);
             Backups = new BackupWriter(context, keys, () => Catalog.All);
             Catalog.Load();
+            session.BeforeFirstWrite = CheckDocumentIndexStampBeforeWrites;
             _gauges = Telemetry.RegisterStore(CollectionFigures);
         }
         catch
@@ -148,6 +149,9 @@ public sealed partial class ChromaStore : IDisposable
                     store.Catalog.EnsureDefaults();
                     return 0;
                 });
+
+                // A new store's document index is empty, hence equal to its (no) documents; its writes keep it so.
+                db.DocumentIndexVerified = true;
                 adminKey = keys.CreateAdminKey("admin");
                 return store;
             }
@@ -198,6 +202,7 @@ public sealed partial class ChromaStore : IDisposable
             throw new ChromaNotFoundException($"No store in '{Echo.Path(path)}'; create one with ChromaStore.Create.");
         }
 
+        var step = System.Diagnostics.Stopwatch.GetTimestamp();
         var folder = StoreFolder.OpenExisting(path, options.ReadOnly);
         try
         {
@@ -207,8 +212,14 @@ public sealed partial class ChromaStore : IDisposable
             var db = OpenDatabase(folder.DatabasePath, options.ReadOnly);
             try
             {
+                step = OpenTrace.Step("open.database", step);
                 StoreSchema.Initialize(db, create: false, options.Logger);
-                return new ChromaStore(folder, options, db, KeyRing.Open(path, options.TimeProvider, create: false, options.ReadOnly));
+                step = OpenTrace.Step("open.schema", step);
+                var keys = KeyRing.Open(path, options.TimeProvider, create: false, options.ReadOnly);
+                step = OpenTrace.Step("open.keyring", step);
+                var store = new ChromaStore(folder, options, db, keys);
+                OpenTrace.Step("open.session_catalog", step);
+                return store;
             }
             catch (Exception ex) when (StorageErrors.IsStorageFault(ex))
             {
@@ -454,6 +465,7 @@ public sealed partial class ChromaStore : IDisposable
                 collection.Close(CloseStep);
             }
 
+            StampDocumentIndexOnClose();
             CloseStep(KeyRingFile.DatabaseFileName, "closing the key ring", Keys.Dispose);
             try
             {
@@ -475,6 +487,67 @@ public sealed partial class ChromaStore : IDisposable
         if (failure is not null)
         {
             throw StorageErrors.IsStorageFault(failure) ? StorageErrors.Map(failure, Db.Path) : failure;
+        }
+    }
+
+    /// <summary>
+    /// Before this open's first write: when the document index carries a stamp for the store's last write, compares its
+    /// digest now (<see cref="DocumentIndexStamp"/>), while the index is still as stamped — so an open that writes before
+    /// any <c>where_document</c> read still carries the verification forward (its close stamps the index again) instead
+    /// of leaving the next open a full check. Costs a read of the index's tables, once, only when such a stamp exists.
+    /// Writer lock held.
+    /// </summary>
+    private void CheckDocumentIndexStampBeforeWrites()
+    {
+        if (Db.DocumentIndexVerified || Db.DocumentIndexStampChecked || Db.ReadOnly)
+        {
+            return;
+        }
+
+        try
+        {
+            Db.DocumentIndexVerified = Db.Guard(() =>
+                DocumentIndexStamp.IsAt(Db.Writer, null, _session.Seq, _session.CurrentChain)
+                && DocumentIndexStamp.Matches(Db.Writer, null, _session.Seq, _session.CurrentChain));
+            Db.DocumentIndexStampChecked = true;
+        }
+        catch (Exception ex) when (ex is ChromaException || StorageErrors.IsStorageFault(ex))
+        {
+            // Not compared: the first where_document read checks the index in full, as without a stamp.
+        }
+    }
+
+    /// <summary>
+    /// When this open trusted the document index (verified it, found its stamp current, or created the store) and wrote
+    /// after its stamp, records the stamp again for the last write (<see cref="DocumentIndexStamp"/>): the store's own
+    /// writes kept the index in step, so the next open need not check it in full. A failure only costs that check.
+    /// Writer lock held.
+    /// </summary>
+    private void StampDocumentIndexOnClose()
+    {
+        if (!Db.DocumentIndexVerified || Db.ReadOnly)
+        {
+            return;
+        }
+
+        try
+        {
+            Db.Guard(() =>
+            {
+                if (DocumentIndexStamp.IsAt(Db.Writer, null, _session.Seq, _session.CurrentChain))
+                {
+                    return 0;
+                }
+
+                using var transaction = Db.Writer.BeginTransaction();
+                DocumentIndexStamp.Record(Db.Writer, transaction, _session.Seq, _session.CurrentChain);
+                transaction.Commit();
+                return 0;
+            });
+        }
+        catch (Exception ex) when (ex is ChromaException || StorageErrors.IsStorageFault(ex))
+        {
+            // Not recorded (a full disk, damage): the next open checks the index in full, as without a stamp.
         }
     }
 

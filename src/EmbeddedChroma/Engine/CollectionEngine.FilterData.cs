@@ -156,18 +156,47 @@ internal sealed partial class CollectionEngine
     /// </summary>
     private void EnsureFilterDataVerified(Where? where, WhereDocument? whereDocument, bool checkRows)
     {
+        var documents = whereDocument is not null && !Db.DocumentIndexVerified && Filtering.RecordFilter.UsesDocumentIndex(whereDocument);
+        if (documents && !Db.DocumentIndexStampChecked && DocumentIndexStampCurrent())
+        {
+            // Verified by an earlier open at this very write, and unchanged since (digest of the index's tables).
+            Db.DocumentIndexVerified = true;
+            documents = false;
+        }
+
         if (Db.ReadOnly)
         {
-            // FTS5 checks its index only in a write transaction: a read-only store answers from the documents instead.
-            State.ScanDocuments = true;
+            // FTS5 checks its index only in a write transaction: unless a stamp vouches for it, a read-only store answers
+            // from the documents instead.
+            State.ScanDocuments = !Db.DocumentIndexVerified;
+            documents = false;
         }
 
         var rows = checkRows && where is not null && !State.FilterRowsVerified;
-        var documents = whereDocument is not null && !Db.DocumentIndexVerified && !Db.ReadOnly && Filtering.RecordFilter.UsesDocumentIndex(whereDocument);
 
         if (rows || documents)
         {
             VerifyFilterData(rows, documents);
+        }
+    }
+
+    /// <summary>
+    /// True when the document index carries a stamp (<see cref="DocumentIndexStamp"/>) for the store's last write and its
+    /// tables still hash to the stamp's digest: a clean reopen then skips FTS5's full check.
+    /// </summary>
+    private bool DocumentIndexStampCurrent()
+    {
+        lock (Db.WriteLock)
+        {
+            _store.Session.ThrowIfClosed();
+            if (Db.DocumentIndexStampChecked)
+            {
+                return Db.DocumentIndexVerified;
+            }
+
+            var current = Db.Guard(() => DocumentIndexStamp.Matches(Db.Writer, null, _store.Session.Seq, _store.Session.CurrentChain));
+            Db.DocumentIndexStampChecked = true;
+            return current;
         }
     }
 
@@ -188,9 +217,19 @@ internal sealed partial class CollectionEngine
             return Db.Guard(() =>
             {
                 var damaged = rows ? FilterRows.Mismatched(Db.Writer, null, State.Id) : [];
+                if (documents && !Db.ReadOnly)
+                {
+                    Interlocked.Increment(ref Db.DocumentIndexFullChecks);
+                }
+
                 var documentProblem = documents && !Db.ReadOnly ? FilterRows.DocumentIndexProblem(Db.Writer, null) : null;
                 if (damaged.Count == 0 && documentProblem is null)
                 {
+                    if (documents && !Db.ReadOnly)
+                    {
+                        StampDocumentIndex();
+                    }
+
                     MarkVerified(rows, documents);
                     return 0;
                 }
@@ -243,9 +282,32 @@ internal sealed partial class CollectionEngine
                     StoreLog.DocumentIndexRebuilt(_store.Limits.Logger, Db.Path, documentProblem);
                 }
 
+                if (documents)
+                {
+                    // After the commit: FTS5 writes its pending changes to its tables only then.
+                    StampDocumentIndex();
+                }
+
                 MarkVerified(rows, documents);
                 return damaged.Count + (documentProblem is null ? 0 : 1);
             });
+        }
+    }
+
+    /// <summary>Records the document index as verified at the store's last write (a transaction of its own; no sequence number). Writer lock held.</summary>
+    private void StampDocumentIndex()
+    {
+        try
+        {
+            _store.Session.Run(() =>
+            {
+                DocumentIndexStamp.Record(Db.Writer, Db.CurrentTransaction!, _store.Session.Seq, _store.Session.CurrentChain);
+                return 0;
+            });
+        }
+        catch (Exception ex) when (ex is ChromaStorageFullException or ChromaReadOnlyException)
+        {
+            // A read must not need space: without the stamp the next open checks the index in full again.
         }
     }
 

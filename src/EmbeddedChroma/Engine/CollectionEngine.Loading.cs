@@ -28,6 +28,7 @@ internal sealed partial class CollectionEngine
                 return;
             }
 
+            var step = System.Diagnostics.Stopwatch.GetTimestamp();
             _store.Folder.EnsureDerivedPaths(State.Uuid, _store.Limits.TimeProvider, _store.Limits.Logger);
             var connection = Db.Rent();
             try
@@ -48,6 +49,8 @@ internal sealed partial class CollectionEngine
                         verification = arena is null ? null : Task.Run(arena.VerifyRows);
                     }
 
+                    step = OpenTrace.Step("load.arena_open", step);
+
                     if (!State.Loaded)
                     {
                         LoadSlots(connection);
@@ -55,6 +58,7 @@ internal sealed partial class CollectionEngine
 
                         // A compaction killed before its commit leaves its unfinished arena behind: discard it.
                         StoreFolder.TryDelete(_store.Folder.CompactionTempPath(State.Uuid));
+                        step = OpenTrace.Step("load.slots", step);
                     }
 
                     State.Indexer ??= new VectorIndexer(State, _store.Folder.GraphPath(State.Uuid), _store.Limits.HnswThreshold, Owner, _store.Limits.Logger);
@@ -70,6 +74,7 @@ internal sealed partial class CollectionEngine
                         }
 
                         var preloaded = arena is null ? null : State.Indexer.Preload(arena, connection);
+                        step = OpenTrace.Step("load.graph", step);
                         if (verification is not null && arena is not null && verification.GetAwaiter().GetResult() is { } damage)
                         {
                             problem = damage;
@@ -86,9 +91,12 @@ internal sealed partial class CollectionEngine
                             StoreLog.ArenaRebuilt(_store.Limits.Logger, State.Name, path, problem ?? "could not be used");
                         }
 
+                        step = OpenTrace.Step("load.arena_checksum_wait", step);
                         State.Arena = arena ?? RebuildArena(connection, path, dim, Owner(State.LastChain));
                         State.ArenaInvalid = false;
+                        step = OpenTrace.Step("load.arena_rebuild", step);
                         State.Indexer.Attach(State.Arena, connection, preloaded);
+                        OpenTrace.Step("load.attach_replay", step);
                     }
                 }
                 catch when (arena is not null && !ReferenceEquals(arena, State.Arena))
@@ -111,6 +119,35 @@ internal sealed partial class CollectionEngine
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per open, over every record
     private void LoadSlots(SqliteConnection connection)
     {
+        // Most collections are dense (no slot freed since the last compaction, or every freed slot reused): SQLite then
+        // counts the slots and finds the highest one over its (collection, slot) index without a row reaching .NET, and
+        // the bitmap is filled whole. Otherwise every slot is read.
+        using (var dense = connection.CreateCommand())
+        {
+            dense.CommandText = "SELECT count(*), min(slot), max(slot) FROM records WHERE collection_id = $c";
+            dense.Parameters.AddWithValue("$c", State.Id);
+            using var counts = dense.ExecuteReader();
+            counts.Read();
+            var records = counts.GetInt32(0);
+            var lowest = counts.IsDBNull(1) ? 0 : counts.GetInt64(1);
+            var highest = counts.IsDBNull(2) ? -1 : counts.GetInt64(2);
+            if (lowest == 0 && highest + 1 == records)
+            {
+                var bits = new ulong[(records + 63) / 64];
+                Array.Fill(bits, ulong.MaxValue);
+                if (records % 64 != 0)
+                {
+                    bits[^1] = (1UL << (records % 64)) - 1;
+                }
+
+                State.Live = bits;
+                State.Count = records;
+                State.NextSlot = records;
+                State.FreeSlots.Clear();
+                return;
+            }
+        }
+
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT slot FROM records WHERE collection_id = $c";
         command.Parameters.AddWithValue("$c", State.Id);

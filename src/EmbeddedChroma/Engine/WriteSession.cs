@@ -55,6 +55,9 @@ internal sealed class WriteSession : IDisposable
 
     public SqliteTransaction? CurrentTransaction => Db.CurrentTransaction;
 
+    /// <summary>Runs once, before this open's first write transaction begins (writer lock held); then cleared.</summary>
+    public Action? BeforeFirstWrite { get; set; }
+
     /// <summary>
     /// Reads the sequence number, chain and store id of an open database and checks them against <c>chroma.seq</c>:
     /// a database that ends before the last acknowledged write lost acknowledged writes (a deleted -wal file, an older copy).
@@ -182,6 +185,12 @@ internal sealed class WriteSession : IDisposable
     /// </summary>
     public Transaction Begin()
     {
+        if (BeforeFirstWrite is { } first)
+        {
+            BeforeFirstWrite = null;
+            first();
+        }
+
         _onCommit.Clear();
         _onRollback.Clear();
         WriteBytes = 0;

@@ -120,6 +120,12 @@ internal sealed class SqliteDb : IDisposable
     /// <summary>Set once this open found the FTS5 document index equal to the documents (<see cref="FilterRows.DocumentIndexProblem"/>), before the first read that uses it.</summary>
     public volatile bool DocumentIndexVerified;
 
+    /// <summary>Set once this open compared the document index with its stamp (<see cref="DocumentIndexStamp"/>): the digest is read at most once per open.</summary>
+    public volatile bool DocumentIndexStampChecked;
+
+    /// <summary>How many times this open ran FTS5's full check of the document index (tests, benchmarks).</summary>
+    public int DocumentIndexFullChecks;
+
     private static string ReadOnlyConnectionString(string path, bool immutable) => new SqliteConnectionStringBuilder
     {
         DataSource = immutable ? new Uri(path).AbsoluteUri + "?immutable=1" : path,
