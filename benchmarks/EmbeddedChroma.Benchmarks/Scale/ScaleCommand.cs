@@ -15,7 +15,7 @@ namespace EmbeddedChroma.Benchmarks.Scale;
 /// <code>
 /// scale        --data DIR (an ann-gen folder: base.fbin, queries.fbin) [--n N (first N base rows; default all)]
 ///              [--queries 500] [--efs 10,16,24,32,48,64,96,128,192,256,384,512] [--folder DIR] [--json OUT]
-/// scale-ingest --data DIR [--n N] [--pace caught-up|none] [--json OUT]
+/// scale-ingest --data DIR [--n N] [--pace caught-up|none] [--index on|off] [--json OUT]
 /// </code>
 /// <para>Data: the base rows in order, unit-normalized (the collection is cosine; the truth is exact cosine top-10 over
 /// all N rows), each added with id <c>i&lt;n&gt;</c>, metadata <c>{ bucket: n % 1000, group: "g" + n % 10, source:
@@ -33,7 +33,9 @@ namespace EmbeddedChroma.Benchmarks.Scale;
 /// every Add waits until the index reports nothing unindexed before it starts, which is exactly when the background
 /// worker saves the graph, so each checkpoint meets an Add: the adversarial case for a writer stall. Reports Add
 /// latency p50/p99/max, the longest Add that overlapped a checkpoint, every checkpoint's duration, and the writer stall
-/// proper: each batch's wait for the collection's write lock (p50/p99/max, and the longest overlapping a checkpoint).</para>
+/// proper: each batch's wait for the collection's write lock (p50/p99/max, and the longest overlapping a checkpoint).
+/// With <c>--index off</c> the store's <see cref="ChromaStoreOptions.HnswThreshold"/> is set past N, so no graph is
+/// built while (or after) the records arrive: the durable write path alone (use with <c>--pace none</c>).</para>
 /// </summary>
 internal static class ScaleCommand
 {
@@ -61,6 +63,7 @@ internal static class ScaleCommand
     {
         var (data, n, dimension, stride) = LoadBase(options.String("data"), options.Int("n", 0));
         string pace = options.String("pace", "caught-up");
+        string index = options.String("index", "on");
         string? jsonPath = options.String("json", string.Empty);
         options.ThrowIfUnused();
         if (pace is not ("caught-up" or "none"))
@@ -68,10 +71,16 @@ internal static class ScaleCommand
             throw new ArgumentException("--pace is caught-up or none.");
         }
 
+        if (index is not ("on" or "off"))
+        {
+            throw new ArgumentException("--index is on or off.");
+        }
+
         string folder = Path.Combine(Path.GetTempPath(), "scale-ingest-" + Guid.NewGuid().ToString("N"));
         try
         {
-            using var store = ChromaStore.Create(folder, out string adminKey);
+            var storeOptions = index == "off" ? new ChromaStoreOptions { HnswThreshold = n + 1 } : null;
+            using var store = ChromaStore.Create(folder, out string adminKey, storeOptions);
             var collection = CreateCollection(store, adminKey);
             using var checkpoints = new CheckpointWatch();
             var ingest = Ingest(collection, data, n, dimension, stride, pace == "caught-up", checkpoints);
@@ -79,12 +88,14 @@ internal static class ScaleCommand
             {
                 ["command"] = "scale-ingest",
                 ["pace"] = pace,
+                ["index"] = index,
+                ["load_average"] = LoadAverage(),
                 ["n"] = n,
                 ["dim"] = dimension,
             };
             ingest.AddTo(result);
             Console.WriteLine(
-                $"scale-ingest {n} × {dimension} (pace {pace}): {ingest.RecordsPerSecond:F0} records/s; Add p50 {ingest.AddP50Ms:F1} ms, " +
+                $"scale-ingest {n} × {dimension} (pace {pace}, index {index}): {ingest.RecordsPerSecond:F0} records/s; Add p50 {ingest.AddP50Ms:F1} ms, " +
                 $"p99 {ingest.AddP99Ms:F1} ms, max {ingest.AddMaxMs:F1} ms; {ingest.Checkpoints.Count} checkpoints (longest " +
                 $"{(ingest.Checkpoints.Count == 0 ? 0 : ingest.Checkpoints.Max()):F1} ms); longest Add overlapping a checkpoint {ingest.MaxAddDuringCheckpointMs:F1} ms; " +
                 $"write-lock wait p50 {Percentile(ingest.WaitMs, 0.5):F2} ms, p99 {Percentile(ingest.WaitMs, 0.99):F2} ms, max {ingest.WaitMaxMs:F2} ms " +

@@ -41,6 +41,12 @@ internal sealed class CollectionState
 
     public volatile bool Deleted;
 
+    /// <summary>
+    /// Write batches running their SQL beside readers (the collection lock held upgradeable, not exclusive): while one
+    /// does, the background indexer leaves it a core (<see cref="VectorIndexer"/>).
+    /// </summary>
+    public volatile int BatchesInserting;
+
     /// <summary>Loaded on first use: arena, liveness bitmap, free slots, count.</summary>
     public bool Loaded { get; set; }
 

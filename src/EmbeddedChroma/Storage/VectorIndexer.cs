@@ -19,7 +19,8 @@ namespace EmbeddedChroma.Storage;
 /// loads it and replays only later writes (records with a newer sequence number, and deletions).
 /// </summary>
 /// <remarks>
-/// Locks: the collection lock (read for worker and queries, write for writers and <see cref="Dispose"/>/<see cref="Persist"/>),
+/// Locks: the collection lock (read for worker and queries; upgradeable for a write batch's SQL, which the worker's
+/// chunks overlap, then write for its commit and publish; write for <see cref="Dispose"/>/<see cref="Persist"/>),
 /// then <c>_pendingLock</c> briefly. The worker never waits for the worker; <see cref="StopWorker"/> is called without
 /// holding the collection lock (or with it held, by <see cref="Attach"/>: the worker then is either outside the lock or
 /// polls for it and sees the stop). <c>_saveLock</c> serializes the two savers of the graph file: the worker's checkpoint,
@@ -386,7 +387,15 @@ internal sealed class VectorIndexer : IDisposable
     }
 
     /// <summary>
-    /// Marks <paramref name="removed"/> deleted and links <paramref name="pending"/>, on all cores. Caller holds the
+    /// Threads that link a chunk: every core, or one less while a write batch of the collection runs its SQL beside the
+    /// worker (it holds the collection lock upgradeable, not exclusively), so an ingest keeps a core of its own instead
+    /// of being slowed to the indexer's pace (on 2 cores a batch got about a third of the CPU).
+    /// </summary>
+    internal static int LinkingThreads(bool writerInserting) =>
+        writerInserting ? Math.Max(1, Environment.ProcessorCount - 1) : Environment.ProcessorCount;
+
+    /// <summary>
+    /// Marks <paramref name="removed"/> deleted and links <paramref name="pending"/>, on all cores (one less while a writer inserts). Caller holds the
     /// collection read lock, so writers are held off and nothing is re-dirtied meanwhile; the slots leave the pending set
     /// only once linked, so a concurrent query always finds them one way or the other.
     /// </summary>
@@ -397,7 +406,7 @@ internal sealed class VectorIndexer : IDisposable
             graph.MarkDeleted(slot);
         }
 
-        Parallel.ForEach(pending, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, slot =>
+        Parallel.ForEach(pending, new ParallelOptions { MaxDegreeOfParallelism = LinkingThreads(_state.BatchesInserting > 0) }, slot =>
         {
             if (!IsLive(slot))
             {
