@@ -95,7 +95,8 @@ internal static class ScaleCommand
             };
             ingest.AddTo(result);
             Console.WriteLine(
-                $"scale-ingest {n} × {dimension} (pace {pace}, index {index}): {ingest.RecordsPerSecond:F0} records/s; Add p50 {ingest.AddP50Ms:F1} ms, " +
+                $"scale-ingest {n} × {dimension} (pace {pace}, index {index}): {ingest.RecordsPerSecond:F0} records/s, index ready {ingest.IndexReadySeconds:F1} s, " +
+                $"CPU {ingest.CpuIngestSeconds:F1} s to ingest, {ingest.CpuReadySeconds:F1} s to ready (load {LoadAverage():F1}); Add p50 {ingest.AddP50Ms:F1} ms, " +
                 $"p99 {ingest.AddP99Ms:F1} ms, max {ingest.AddMaxMs:F1} ms; {ingest.Checkpoints.Count} checkpoints (longest " +
                 $"{(ingest.Checkpoints.Count == 0 ? 0 : ingest.Checkpoints.Max()):F1} ms); longest Add overlapping a checkpoint {ingest.MaxAddDuringCheckpointMs:F1} ms; " +
                 $"write-lock wait p50 {Percentile(ingest.WaitMs, 0.5):F2} ms, p99 {Percentile(ingest.WaitMs, 0.99):F2} ms, max {ingest.WaitMaxMs:F2} ms " +
@@ -279,6 +280,11 @@ internal static class ScaleCommand
 
         public double MaxWaitDuringCheckpointMs { get; init; }
 
+        /// <summary>CPU time of the whole process (every thread) from the first Add to the last one's return, and to index ready.</summary>
+        public double CpuIngestSeconds { get; init; }
+
+        public double CpuReadySeconds { get; init; }
+
         public double WaitMaxMs => WaitMs.Length == 0 ? 0 : WaitMs.Max();
 
         public void AddTo(Dictionary<string, object?> result)
@@ -286,6 +292,8 @@ internal static class ScaleCommand
             result["ingest_seconds"] = Seconds;
             result["ingest_records_per_second"] = RecordsPerSecond;
             result["index_ready_seconds"] = IndexReadySeconds;
+            result["cpu_ingest_seconds"] = CpuIngestSeconds;
+            result["cpu_ready_seconds"] = CpuReadySeconds;
             result["add_p50_ms"] = AddP50Ms;
             result["add_p99_ms"] = AddP99Ms;
             result["add_max_ms"] = AddMaxMs;
@@ -305,6 +313,7 @@ internal static class ScaleCommand
     private static IngestResult Ingest(Collection collection, float[] data, int n, int dimension, int stride, bool pacedByIndex, CheckpointWatch checkpoints)
     {
         var adds = new List<(long Start, long End)>();
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var started = Stopwatch.GetTimestamp();
         long inAdds = 0;
         for (int start = 0; start < n; start += BatchSize)
@@ -341,7 +350,9 @@ internal static class ScaleCommand
         }
 
         double seconds = pacedByIndex ? inAdds / (double)Stopwatch.Frequency : Stopwatch.GetElapsedTime(started).TotalSeconds;
+        double cpuIngest = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
         WaitUntilIndexed(collection);
+        double cpuReady = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
         double ready = Stopwatch.GetElapsedTime(started).TotalSeconds;
         var windows = checkpoints.Windows();
         double duringCheckpoint = adds
@@ -359,6 +370,8 @@ internal static class ScaleCommand
             n)
         {
             WaitMs = waits.Select(w => Stopwatch.GetElapsedTime(w.Start, w.End).TotalMilliseconds).ToArray(),
+            CpuIngestSeconds = cpuIngest,
+            CpuReadySeconds = cpuReady,
             MaxWaitDuringCheckpointMs = waits
                 .Where(a => windows.Any(w => a.Start < w.End && a.End > w.Start))
                 .Select(a => Stopwatch.GetElapsedTime(a.Start, a.End).TotalMilliseconds)

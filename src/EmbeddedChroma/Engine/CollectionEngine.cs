@@ -203,7 +203,8 @@ internal sealed partial class CollectionEngine
             },
             batch.Seal,
             _ => batch.Apply(),
-            State.Lock);
+            State.Lock,
+            waiting => State.WriterWaitingToPublish = waiting);
         progress?.Finish();
     }
 

@@ -157,8 +157,9 @@ internal sealed class WriteSession : IDisposable
     /// <paramref name="beforeCommit"/>, the commit and <paramref name="afterCommit"/>, so readers see the batch appear at
     /// once and wholly, and never a committed row that memory does not know yet. <paramref name="action"/> must change no
     /// in-memory state that readers use: it goes in <paramref name="beforeCommit"/> or <paramref name="afterCommit"/>.
+    /// <paramref name="waitingToPublish"/> is told true while the batch waits for the exclusive lock, false once it holds it.
     /// </summary>
-    public T RunThenPublish<T>(Func<T> action, Action beforeCommit, Action<T> afterCommit, ReaderWriterLockSlim collectionLock)
+    public T RunThenPublish<T>(Func<T> action, Action beforeCommit, Action<T> afterCommit, ReaderWriterLockSlim collectionLock, Action<bool>? waitingToPublish = null)
     {
         lock (Db.WriteLock)
         {
@@ -172,7 +173,16 @@ internal sealed class WriteSession : IDisposable
                 return Db.Guard(() => InTransaction(action, afterCommit, () =>
                 {
                     var upgrading = System.Diagnostics.Stopwatch.GetTimestamp();
-                    collectionLock.EnterWriteLock();
+                    waitingToPublish?.Invoke(true);
+                    try
+                    {
+                        collectionLock.EnterWriteLock();
+                    }
+                    finally
+                    {
+                        waitingToPublish?.Invoke(false);
+                    }
+
                     Telemetry.WriterWaited(waited + System.Diagnostics.Stopwatch.GetElapsedTime(upgrading));
                     beforeCommit();
                 }));

@@ -47,6 +47,9 @@ internal sealed class CollectionState
     /// </summary>
     public volatile int BatchesInserting;
 
+    /// <summary>A write batch waits for the collection lock exclusively, to commit and publish: the indexer ends its chunk early.</summary>
+    public volatile bool WriterWaitingToPublish;
+
     /// <summary>Loaded on first use: arena, liveness bitmap, free slots, count.</summary>
     public bool Loaded { get; set; }
 

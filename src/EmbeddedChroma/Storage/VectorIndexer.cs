@@ -32,9 +32,10 @@ internal sealed class VectorIndexer : IDisposable
     // whose parts share one lock discipline with the collection's read lock; split, that protocol would be spread over
     // several types.
 
-    // Small chunks: a writer waits for at most one chunk of links (tens of milliseconds at 384-d) before it runs. Ending a
-    // chunk early for a waiting writer would starve linking while writers arrive back to back (each batch holds the
-    // write lock for its whole SQLite transaction), so the graph would lag a bulk ingest until it ended.
+    // Small chunks: each is linked under the collection's read lock. A write batch runs its SQL beside a chunk (it holds
+    // the lock upgradeable) and then waits for the lock exclusively only for its commit and publish; a chunk ends early,
+    // after the links under way, when a writer waits so (CollectionState.WriterWaitingToPublish), so the writer waits
+    // for one link, not a chunk, while linking still gets all the time the writers spend in SQLite.
     private const int ChunkSize = 64;
 
     private readonly CollectionState _state;
@@ -406,30 +407,48 @@ internal sealed class VectorIndexer : IDisposable
             graph.MarkDeleted(slot);
         }
 
-        Parallel.ForEach(pending, new ParallelOptions { MaxDegreeOfParallelism = LinkingThreads(_state.BatchesInserting > 0) }, slot =>
+        // A writer waiting to publish its batch (it needs the lock exclusively for its commit) ends the chunk after the
+        // links under way: it then waits for one link, not a chunk; the rest stays pending for the next chunk.
+        var linked = new bool[pending.Length];
+        Parallel.For(0, pending.Length, new ParallelOptions { MaxDegreeOfParallelism = LinkingThreads(_state.BatchesInserting > 0) }, (i, loop) =>
         {
-            if (!IsLive(slot))
+            if (_state.WriterWaitingToPublish)
             {
+                loop.Stop();
                 return;
             }
 
-            if (graph.Contains(slot) && !graph.IsDeleted(slot))
+            var slot = pending[i];
+            if (IsLive(slot))
             {
-                graph.Update(slot);
+                if (graph.Contains(slot) && !graph.IsDeleted(slot))
+                {
+                    graph.Update(slot);
+                }
+                else
+                {
+                    graph.Insert(slot);
+                }
             }
-            else
-            {
-                graph.Insert(slot);
-            }
+
+            linked[i] = true;
         });
 
+        var done = 0;
         lock (_pendingLock)
         {
             _removed.ExceptWith(removed);
-            _pending.ExceptWith(pending);
+            for (var i = 0; i < pending.Length; i++)
+            {
+                if (linked[i])
+                {
+                    _pending.Remove(pending[i]);
+                    done++;
+                }
+            }
         }
 
-        _changesSinceSave += removed.Length + pending.Length;
+        _changesSinceSave += removed.Length + done;
     }
 
     /// <summary>
