@@ -15,7 +15,7 @@ namespace EmbeddedChroma.Benchmarks.Scale;
 /// <code>
 /// scale        --data DIR (an ann-gen folder: base.fbin, queries.fbin) [--n N (first N base rows; default all)]
 ///              [--queries 500] [--efs 10,16,24,32,48,64,96,128,192,256,384,512] [--folder DIR] [--json OUT]
-/// scale-ingest --data DIR [--n N] [--pace caught-up|none] [--json OUT]
+/// scale-ingest --data DIR [--n N] [--pace caught-up|none] [--index on|off] [--json OUT]
 /// </code>
 /// <para>Data: the base rows in order, unit-normalized (the collection is cosine; the truth is exact cosine top-10 over
 /// all N rows), each added with id <c>i&lt;n&gt;</c>, metadata <c>{ bucket: n % 1000, group: "g" + n % 10, source:
@@ -35,7 +35,9 @@ namespace EmbeddedChroma.Benchmarks.Scale;
 /// every Add waits until the index reports nothing unindexed before it starts, which is exactly when the background
 /// worker saves the graph, so each checkpoint meets an Add: the adversarial case for a writer stall. Reports Add
 /// latency p50/p99/max, the longest Add that overlapped a checkpoint, every checkpoint's duration, and the writer stall
-/// proper: each batch's wait for the collection's write lock (p50/p99/max, and the longest overlapping a checkpoint).</para>
+/// proper: each batch's wait for the collection's write lock (p50/p99/max, and the longest overlapping a checkpoint).
+/// With <c>--index off</c> the store's <see cref="ChromaStoreOptions.HnswThreshold"/> is set past N, so no graph is
+/// built while (or after) the records arrive: the durable write path alone (use with <c>--pace none</c>).</para>
 /// </summary>
 internal static class ScaleCommand
 {
@@ -63,6 +65,7 @@ internal static class ScaleCommand
     {
         var (data, n, dimension, stride) = LoadBase(options.String("data"), options.Int("n", 0));
         string pace = options.String("pace", "caught-up");
+        string index = options.String("index", "on");
         string? jsonPath = options.String("json", string.Empty);
         options.ThrowIfUnused();
         if (pace is not ("caught-up" or "none"))
@@ -70,10 +73,16 @@ internal static class ScaleCommand
             throw new ArgumentException("--pace is caught-up or none.");
         }
 
+        if (index is not ("on" or "off"))
+        {
+            throw new ArgumentException("--index is on or off.");
+        }
+
         string folder = Path.Combine(Path.GetTempPath(), "scale-ingest-" + Guid.NewGuid().ToString("N"));
         try
         {
-            using var store = ChromaStore.Create(folder, out string adminKey);
+            var storeOptions = index == "off" ? new ChromaStoreOptions { HnswThreshold = n + 1 } : null;
+            using var store = ChromaStore.Create(folder, out string adminKey, storeOptions);
             var collection = CreateCollection(store, adminKey);
             using var checkpoints = new CheckpointWatch();
             var ingest = Ingest(collection, data, n, dimension, stride, pace == "caught-up", checkpoints);
@@ -81,12 +90,15 @@ internal static class ScaleCommand
             {
                 ["command"] = "scale-ingest",
                 ["pace"] = pace,
+                ["index"] = index,
+                ["load_average"] = LoadAverage(),
                 ["n"] = n,
                 ["dim"] = dimension,
             };
             ingest.AddTo(result);
             Console.WriteLine(
-                $"scale-ingest {n} × {dimension} (pace {pace}): {ingest.RecordsPerSecond:F0} records/s; Add p50 {ingest.AddP50Ms:F1} ms, " +
+                $"scale-ingest {n} × {dimension} (pace {pace}, index {index}): {ingest.RecordsPerSecond:F0} records/s, index ready {ingest.IndexReadySeconds:F1} s, " +
+                $"CPU {ingest.CpuIngestSeconds:F1} s to ingest, {ingest.CpuReadySeconds:F1} s to ready (load {LoadAverage():F1}); Add p50 {ingest.AddP50Ms:F1} ms, " +
                 $"p99 {ingest.AddP99Ms:F1} ms, max {ingest.AddMaxMs:F1} ms; {ingest.Checkpoints.Count} checkpoints (longest " +
                 $"{(ingest.Checkpoints.Count == 0 ? 0 : ingest.Checkpoints.Max()):F1} ms); longest Add overlapping a checkpoint {ingest.MaxAddDuringCheckpointMs:F1} ms; " +
                 $"write-lock wait p50 {Percentile(ingest.WaitMs, 0.5):F2} ms, p99 {Percentile(ingest.WaitMs, 0.99):F2} ms, max {ingest.WaitMaxMs:F2} ms " +
@@ -283,6 +295,11 @@ internal static class ScaleCommand
 
         public double MaxWaitDuringCheckpointMs { get; init; }
 
+        /// <summary>CPU time of the whole process (every thread) from the first Add to the last one's return, and to index ready.</summary>
+        public double CpuIngestSeconds { get; init; }
+
+        public double CpuReadySeconds { get; init; }
+
         public double WaitMaxMs => WaitMs.Length == 0 ? 0 : WaitMs.Max();
 
         public void AddTo(Dictionary<string, object?> result)
@@ -290,6 +307,8 @@ internal static class ScaleCommand
             result["ingest_seconds"] = Seconds;
             result["ingest_records_per_second"] = RecordsPerSecond;
             result["index_ready_seconds"] = IndexReadySeconds;
+            result["cpu_ingest_seconds"] = CpuIngestSeconds;
+            result["cpu_ready_seconds"] = CpuReadySeconds;
             result["add_p50_ms"] = AddP50Ms;
             result["add_p99_ms"] = AddP99Ms;
             result["add_max_ms"] = AddMaxMs;
@@ -309,6 +328,7 @@ internal static class ScaleCommand
     internal static IngestResult Ingest(Collection collection, float[] data, int n, int dimension, int stride, bool pacedByIndex, CheckpointWatch checkpoints)
     {
         var adds = new List<(long Start, long End)>();
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var started = Stopwatch.GetTimestamp();
         long inAdds = 0;
         for (int start = 0; start < n; start += BatchSize)
@@ -345,7 +365,9 @@ internal static class ScaleCommand
         }
 
         double seconds = pacedByIndex ? inAdds / (double)Stopwatch.Frequency : Stopwatch.GetElapsedTime(started).TotalSeconds;
+        double cpuIngest = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
         WaitUntilIndexed(collection);
+        double cpuReady = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
         double ready = Stopwatch.GetElapsedTime(started).TotalSeconds;
         var windows = checkpoints.Windows();
         double duringCheckpoint = adds
@@ -363,6 +385,8 @@ internal static class ScaleCommand
             n)
         {
             WaitMs = waits.Select(w => Stopwatch.GetElapsedTime(w.Start, w.End).TotalMilliseconds).ToArray(),
+            CpuIngestSeconds = cpuIngest,
+            CpuReadySeconds = cpuReady,
             MaxWaitDuringCheckpointMs = waits
                 .Where(a => windows.Any(w => a.Start < w.End && a.End > w.Start))
                 .Select(a => Stopwatch.GetElapsedTime(a.Start, a.End).TotalMilliseconds)

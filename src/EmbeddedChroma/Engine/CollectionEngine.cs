@@ -147,7 +147,7 @@ internal sealed partial class CollectionEngine
         ProgressReporter? progress = null)
     {
         var batch = NewBatch();
-        _store.Session.Run(
+        _store.Session.RunThenPublish(
             () =>
             {
                 ThrowIfDeleted();
@@ -158,6 +158,7 @@ internal sealed partial class CollectionEngine
                     throw new ChromaValidationException($"Embedding dimension mismatch: expected dimension {expected}, got {d} at index 0.");
                 }
 
+                State.BatchesInserting++;
                 try
                 {
                     batch.Begin(dimension);
@@ -193,11 +194,17 @@ internal sealed partial class CollectionEngine
                     batch.Abandon();
                     throw;
                 }
+                finally
+                {
+                    State.BatchesInserting--;
+                }
 
                 return 0;
             },
+            batch.Seal,
             _ => batch.Apply(),
-            State.Lock);
+            State.Lock,
+            waiting => State.WriterWaitingToPublish = waiting);
         progress?.Finish();
     }
 
@@ -229,6 +236,7 @@ internal sealed partial class CollectionEngine
                     }
 
                     batch.Finish();
+                    batch.Seal();
                     return victims.Count;
                 }
                 catch

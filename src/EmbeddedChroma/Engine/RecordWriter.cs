@@ -8,8 +8,10 @@ namespace EmbeddedChroma.Engine;
 /// <summary>
 /// One write batch of one collection. SQL runs inside the store's current write transaction; every
 /// in-memory change (slots, liveness, count, dimension, arena rows) is only recorded, and applied by
-/// <see cref="Apply"/> after the commit, so a failed batch changes nothing. Slots taken from the free
-/// list are handed back by <see cref="Abandon"/>.
+/// <see cref="Apply"/> after the commit, so a failed batch changes nothing. Slots are chosen from a private view
+/// of the collection's free list and next slot (the collection's own are changed only by <see cref="Apply"/>), so
+/// the SQL part (<see cref="Begin"/> to <see cref="Finish"/>) may run while readers and the background indexer hold
+/// the collection's read lock; <see cref="Seal"/>, the commit and <see cref="Apply"/> need it exclusively.
 /// </summary>
 internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long filterIndexBudget, CollectionState state)
 {
@@ -17,6 +19,12 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
     // must stay together so Apply/Abandon undo exactly what the batch did.
 
     private readonly List<int> _takenFree = [];
+
+    /// <summary>The collection's free slots in the order they are taken (a prefix read as needed; the stack is not popped until <see cref="Apply"/>).</summary>
+    private Stack<int>.Enumerator _free;
+    private bool _freeStarted;
+    private bool _freeExhausted;
+    private int _nextSlot;
     private readonly List<(int Slot, float[] Vector)> _rows = [];
     private readonly List<int> _inserted = [];
     private readonly List<int> _removed = [];
@@ -26,7 +34,6 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
     private long _chain;
     private bool _touched;
     private int? _dimension;
-    private int _nextSlotBefore;
     private bool _abandoned;
 
     /// <summary>The arena this batch created (the collection's first vectors); deleted again if the batch rolls back.</summary>
@@ -35,7 +42,7 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
     public void Begin(int? dimension)
     {
         _dimension = dimension;
-        _nextSlotBefore = state.NextSlot;
+        _nextSlot = state.NextSlot;
         // A commit that fails (a full disk while SQLite writes its log) rolls back after the batch's own code ran.
         store.OnRollback(Abandon);
         _seq = store.NextSeq();
@@ -63,10 +70,10 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
     /// <summary>Inserts a new record; returns false (and changes nothing) when the id already exists.</summary>
     public bool TryInsert(string id, float[] embedding, Dictionary<string, object?>? metadata, string? document, string? uri)
     {
-        var fromFreeList = state.FreeSlots.TryPop(out var slot);
+        var fromFreeList = TryPeekFree(out var slot);
         if (!fromFreeList)
         {
-            slot = state.NextSlot++;
+            slot = _nextSlot;
         }
 
         var metadataJson = MetadataCodec.Encode(metadata);
@@ -89,22 +96,18 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
         command.Parameters.AddWithValue("$vsum", RecordChecksum.Vector(id, blob));
         if (command.ExecuteScalar() is not long)
         {
-            // The id exists: hand the slot back exactly as it was taken.
-            if (fromFreeList)
-            {
-                state.FreeSlots.Push(slot);
-            }
-            else
-            {
-                state.NextSlot--;
-            }
-
+            // The id exists: the slot stays free for the next record.
             return false;
         }
 
         if (fromFreeList)
         {
             _takenFree.Add(slot);
+            TakeFree();
+        }
+        else
+        {
+            _nextSlot++;
         }
 
         _touched = true;
@@ -112,6 +115,29 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
         _rows.Add((slot, embedding));
         return true;
     }
+
+    /// <summary>The next free slot this batch has not taken yet, in the stack's pop order (the stack itself is left as it is).</summary>
+    private bool TryPeekFree(out int slot)
+    {
+        if (!_freeStarted)
+        {
+            _free = state.FreeSlots.GetEnumerator();
+            _freeStarted = true;
+            _freeExhausted = !_free.MoveNext();
+        }
+
+        if (_freeExhausted)
+        {
+            slot = 0;
+            return false;
+        }
+
+        slot = _free.Current;
+        return true;
+    }
+
+    /// <summary>Takes the peeked free slot (after its record was inserted).</summary>
+    private void TakeFree() => _freeExhausted = !_free.MoveNext();
 
     /// <summary>
     /// Replaces a record's fields. Its filter rows and document index entry are dropped here and rebuilt for
@@ -174,6 +200,7 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
         _cleared.Add((existing.Slot, existing.MetadataJson));
     }
 
+    /// <summary>The SQL that ends the batch: its filter rows and document index entries, and the collection row.</summary>
     public void Finish()
     {
         if (_touched)
@@ -181,10 +208,6 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
             // Set-based: the filter rows and document index entries of every record this batch wrote (they
             // carry its sequence number), two statements per batch instead of two per record.
             IndexBatch();
-            if (state.FilterIndex is not null)
-            {
-                _filterRows = ReadFilterRows();
-            }
         }
 
         // Only a batch that stored a vector fixes the dimension (an update matching no id does not); the catalog row's
@@ -211,6 +234,20 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
 
         command.Parameters.AddWithValue("$c", state.Id);
         command.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// The last steps before the commit, with the collection's lock held exclusively: the batch's filter rows are read
+    /// for the in-memory filter index when one exists now (a reader may have built it, from the rows committed before
+    /// this batch, while the batch inserted), and the arena is made to hold the batch's slots.
+    /// </summary>
+    public void Seal()
+    {
+        if (_touched && state.FilterIndex is not null)
+        {
+            _filterRows = ReadFilterRows();
+        }
+
         ReserveArena();
     }
 
@@ -253,7 +290,7 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
         }
     }
 
-    /// <summary>The transaction failed: give back the slots this batch took (and the arena it created). Idempotent.</summary>
+    /// <summary>The transaction failed: delete the arena this batch created, if any (its slots were never taken from the collection). Idempotent.</summary>
     public void Abandon()
     {
         if (_abandoned)
@@ -262,12 +299,6 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
         }
 
         _abandoned = true;
-        for (var i = _takenFree.Count - 1; i >= 0; i--)
-        {
-            state.FreeSlots.Push(_takenFree[i]);
-        }
-
-        state.NextSlot = _nextSlotBefore;
         if (_createdArena is { } arena && ReferenceEquals(state.Arena, arena))
         {
             state.Arena = null;
@@ -286,6 +317,14 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
     /// <summary>The transaction committed: make the batch visible in memory and in the arena.</summary>
     public void Apply()
     {
+        // The slots the batch chose become taken: its free ones were the top of the free list, in pop order.
+        for (var i = 0; i < _takenFree.Count; i++)
+        {
+            var taken = state.FreeSlots.Pop();
+            System.Diagnostics.Debug.Assert(taken == _takenFree[i], "the free list changed under a write batch");
+        }
+
+        state.NextSlot = _nextSlot;
         state.LastSeq = _seq;
         state.LastChain = _chain;
         if (state.Dimension is null && _dimension is not null && _rows.Count > 0)

@@ -153,13 +153,63 @@ internal sealed class WriteSession : IDisposable
         }
     }
 
-    private T InTransaction<T>(Func<T> action, Action<T>? afterCommit)
+    /// <summary>
+    /// Like <see cref="Run{T}"/> with a collection's lock, but <paramref name="action"/> (the batch's SQL) runs holding
+    /// <paramref name="collectionLock"/> only in upgradeable read mode, so the collection's readers and its background
+    /// indexer (which take it in read mode) go on meanwhile; the lock is then taken exclusively for
+    /// <paramref name="beforeCommit"/>, the commit and <paramref name="afterCommit"/>, so readers see the batch appear at
+    /// once and wholly, and never a committed row that memory does not know yet. <paramref name="action"/> must change no
+    /// in-memory state that readers use: it goes in <paramref name="beforeCommit"/> or <paramref name="afterCommit"/>.
+    /// <paramref name="waitingToPublish"/> is told true while the batch waits for the exclusive lock, false once it holds it.
+    /// </summary>
+    public T RunThenPublish<T>(Func<T> action, Action beforeCommit, Action<T> afterCommit, ReaderWriterLockSlim collectionLock, Action<bool>? waitingToPublish = null)
+    {
+        lock (Db.WriteLock)
+        {
+            ThrowIfClosed();
+            ThrowIfReadOnly();
+            var waiting = System.Diagnostics.Stopwatch.GetTimestamp();
+            collectionLock.EnterUpgradeableReadLock();
+            var waited = System.Diagnostics.Stopwatch.GetElapsedTime(waiting);
+            try
+            {
+                return Db.Guard(() => InTransaction(action, afterCommit, () =>
+                {
+                    var upgrading = System.Diagnostics.Stopwatch.GetTimestamp();
+                    waitingToPublish?.Invoke(true);
+                    try
+                    {
+                        collectionLock.EnterWriteLock();
+                    }
+                    finally
+                    {
+                        waitingToPublish?.Invoke(false);
+                    }
+
+                    Telemetry.WriterWaited(waited + System.Diagnostics.Stopwatch.GetElapsedTime(upgrading));
+                    beforeCommit();
+                }));
+            }
+            finally
+            {
+                if (collectionLock.IsWriteLockHeld)
+                {
+                    collectionLock.ExitWriteLock();
+                }
+
+                collectionLock.ExitUpgradeableReadLock();
+            }
+        }
+    }
+
+    private T InTransaction<T>(Func<T> action, Action<T>? afterCommit, Action? beforeCommit = null)
     {
         T result;
         var tx = Begin();
         try
         {
             result = action();
+            beforeCommit?.Invoke();
             tx.Commit();
         }
         catch (Exception ex)

@@ -41,6 +41,15 @@ internal sealed class CollectionState
 
     public volatile bool Deleted;
 
+    /// <summary>
+    /// Write batches running their SQL beside readers (the collection lock held upgradeable, not exclusive): while one
+    /// does, the background indexer leaves it a core (<see cref="VectorIndexer"/>).
+    /// </summary>
+    public volatile int BatchesInserting;
+
+    /// <summary>A write batch waits for the collection lock exclusively, to commit and publish: the indexer ends its chunk early.</summary>
+    public volatile bool WriterWaitingToPublish;
+
     /// <summary>Loaded on first use: arena, liveness bitmap, free slots, count.</summary>
     public bool Loaded { get; set; }
 

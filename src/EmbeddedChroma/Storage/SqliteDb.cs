@@ -12,6 +12,12 @@ internal sealed class SqliteDb : IDisposable
 {
     internal const int SchemaVersion = 3; // 2: record checksums, write chain, store id; 3: record uris
 
+    /// <summary>Log pages (4 KiB each) after which a commit checkpoints the log into the database file (SQLite's default: 1,000).</summary>
+    internal const int WalCheckpointPages = 16_384;
+
+    /// <summary>Bytes the write-ahead log file is truncated back to after a checkpoint.</summary>
+    internal const long JournalSizeLimit = 64L << 20;
+
     private readonly string _connectionString;
     private readonly ConcurrentBag<SqliteConnection> _readers = new();
     private readonly Action<SqliteConnection>? _configure;
@@ -49,6 +55,11 @@ internal sealed class SqliteDb : IDisposable
             Exec(Writer, "PRAGMA auto_vacuum=INCREMENTAL;");
             Exec(Writer, "PRAGMA journal_mode=WAL;");
             Exec(Writer, "PRAGMA synchronous=FULL;");
+            // Each commit is durable by itself (the log is synced); moving the log's pages into the database file (a
+            // checkpoint: copy and sync) every WalCheckpointPages instead of SQLite's 1,000 halves what a bulk ingest
+            // syncs, since the index pages every batch rewrites are copied once per checkpoint, not once per batch.
+            // The log is cut back to JournalSizeLimit after a checkpoint.
+            Exec(Writer, $"PRAGMA wal_autocheckpoint={WalCheckpointPages}; PRAGMA journal_size_limit={JournalSizeLimit};");
         }
         catch (SqliteException ex)
         {

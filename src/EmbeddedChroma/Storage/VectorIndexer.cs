@@ -19,7 +19,8 @@ namespace EmbeddedChroma.Storage;
 /// loads it and replays only later writes (records with a newer sequence number, and deletions).
 /// </summary>
 /// <remarks>
-/// Locks: the collection lock (read for worker and queries, write for writers and <see cref="Dispose"/>/<see cref="Persist"/>),
+/// Locks: the collection lock (read for worker and queries; upgradeable for a write batch's SQL, which the worker's
+/// chunks overlap, then write for its commit and publish; write for <see cref="Dispose"/>/<see cref="Persist"/>),
 /// then <c>_pendingLock</c> briefly. The worker never waits for the worker; <see cref="StopWorker"/> is called without
 /// holding the collection lock (or with it held, by <see cref="Attach"/>: the worker then is either outside the lock or
 /// polls for it and sees the stop). <c>_saveLock</c> serializes the two savers of the graph file: the worker's checkpoint,
@@ -31,9 +32,10 @@ internal sealed class VectorIndexer : IDisposable
     // whose parts share one lock discipline with the collection's read lock; split, that protocol would be spread over
     // several types.
 
-    // Small chunks: a writer waits for at most one chunk of links (tens of milliseconds at 384-d) before it runs. Ending a
-    // chunk early for a waiting writer would starve linking while writers arrive back to back (each batch holds the
-    // write lock for its whole SQLite transaction), so the graph would lag a bulk ingest until it ended.
+    // Small chunks: each is linked under the collection's read lock. A write batch runs its SQL beside a chunk (it holds
+    // the lock upgradeable) and then waits for the lock exclusively only for its commit and publish; a chunk ends early,
+    // after the links under way, when a writer waits so (CollectionState.WriterWaitingToPublish), so the writer waits
+    // for one link, not a chunk, while linking still gets all the time the writers spend in SQLite.
     private const int ChunkSize = 64;
 
     private readonly CollectionState _state;
@@ -386,7 +388,15 @@ internal sealed class VectorIndexer : IDisposable
     }
 
     /// <summary>
-    /// Marks <paramref name="removed"/> deleted and links <paramref name="pending"/>, on all cores. Caller holds the
+    /// Threads that link a chunk: every core, or one less while a write batch of the collection runs its SQL beside the
+    /// worker (it holds the collection lock upgradeable, not exclusively), so an ingest keeps a core of its own instead
+    /// of being slowed to the indexer's pace (on 2 cores a batch got about a third of the CPU).
+    /// </summary>
+    internal static int LinkingThreads(bool writerInserting) =>
+        writerInserting ? Math.Max(1, Environment.ProcessorCount - 1) : Environment.ProcessorCount;
+
+    /// <summary>
+    /// Marks <paramref name="removed"/> deleted and links <paramref name="pending"/>, on all cores (one less while a writer inserts). Caller holds the
     /// collection read lock, so writers are held off and nothing is re-dirtied meanwhile; the slots leave the pending set
     /// only once linked, so a concurrent query always finds them one way or the other.
     /// </summary>
@@ -397,30 +407,48 @@ internal sealed class VectorIndexer : IDisposable
             graph.MarkDeleted(slot);
         }
 
-        Parallel.ForEach(pending, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, slot =>
+        // A writer waiting to publish its batch (it needs the lock exclusively for its commit) ends the chunk after the
+        // links under way: it then waits for one link, not a chunk; the rest stays pending for the next chunk.
+        var linked = new bool[pending.Length];
+        Parallel.For(0, pending.Length, new ParallelOptions { MaxDegreeOfParallelism = LinkingThreads(_state.BatchesInserting > 0) }, (i, loop) =>
         {
-            if (!IsLive(slot))
+            if (_state.WriterWaitingToPublish)
             {
+                loop.Stop();
                 return;
             }
 
-            if (graph.Contains(slot) && !graph.IsDeleted(slot))
+            var slot = pending[i];
+            if (IsLive(slot))
             {
-                graph.Update(slot);
+                if (graph.Contains(slot) && !graph.IsDeleted(slot))
+                {
+                    graph.Update(slot);
+                }
+                else
+                {
+                    graph.Insert(slot);
+                }
             }
-            else
-            {
-                graph.Insert(slot);
-            }
+
+            linked[i] = true;
         });
 
+        var done = 0;
         lock (_pendingLock)
         {
             _removed.ExceptWith(removed);
-            _pending.ExceptWith(pending);
+            for (var i = 0; i < pending.Length; i++)
+            {
+                if (linked[i])
+                {
+                    _pending.Remove(pending[i]);
+                    done++;
+                }
+            }
         }
 
-        _changesSinceSave += removed.Length + pending.Length;
+        _changesSinceSave += removed.Length + done;
     }
 
     /// <summary>
