@@ -530,7 +530,8 @@ internal sealed class Catalog(StoreContext store)
                     damaged.Add($"collection '{RecordChecksum.Printable(collection)}', record '{RecordChecksum.Printable(id)}': damaged {what}");
                 }
 
-                progress?.Advance(++read);
+                read++;
+                progress?.Advance(read);
             }
         }
         catch (Microsoft.Data.Sqlite.SqliteException ex) when (SqliteDb.IsCorruption(ex))

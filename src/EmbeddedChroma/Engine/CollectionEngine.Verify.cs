@@ -232,14 +232,16 @@ internal sealed partial class CollectionEngine
                 return new(DerivedKind.HnswGraph, DerivedOutcome.Damaged, $"the saved file: {fileProblem}; left as it is (the store is read-only; an open ignores it)");
             }
 
-            StoreLog.DerivedRepaired(_store.Limits.Logger, State.Name, "HNSW graph file", path, fileProblem, graph is null ? "deleted it" : "saved the live graph in its place");
+            // The live graph replaces it when it has linked everything; else the next checkpoint or the close saves it.
+            var replace = graph is not null && indexer.PendingCount == 0;
+            StoreLog.DerivedRepaired(_store.Limits.Logger, State.Name, "HNSW graph file", path, fileProblem, replace ? "saved the live graph in its place" : "deleted it");
             StoreFolder.TryDelete(path);
-            if (graph is not null)
+            if (replace)
             {
                 SaveDerived(path, indexer.Persist);
             }
 
-            return new(DerivedKind.HnswGraph, DerivedOutcome.Repaired, $"the saved file: {fileProblem}; " + (graph is null ? "deleted" : "replaced by the live graph"));
+            return new(DerivedKind.HnswGraph, DerivedOutcome.Repaired, $"the saved file: {fileProblem}; " + (replace ? "replaced by the live graph" : graph is null ? "deleted" : "deleted (the live graph is saved at its next checkpoint or on close)"));
         }
 
         if (graph is null)
