@@ -33,8 +33,10 @@ public sealed class ChromaIntegrityReport
     public bool Repaired => Checks.Any(c => c.State == ChromaDerivedState.Repaired);
 
     /// <summary>
-    /// True when some derived data differs from the records and could not be rebuilt because the store was opened
-    /// read-only: queries may miss records until it is opened writable and verified again.
+    /// True when a saved file in the store folder (a filter index) is damaged and was left as it is because the store was
+    /// opened read-only. Answers are right (opens do not use such a file: they build the index from the records); open the
+    /// store writable and verify again to replace it. A read-only open keeps its arenas and graphs in a private scratch
+    /// folder, so those are repaired there.
     /// </summary>
     public bool Damaged => Checks.Any(c => c.State == ChromaDerivedState.Damaged);
 
@@ -113,6 +115,6 @@ public enum ChromaDerivedState
     /// <summary>There is none, legitimately (see the detail: no embeddings yet, below the graph threshold, disabled …).</summary>
     Absent = 2,
 
-    /// <summary>It differs from the records and was left as it is: the store was opened read-only. Open it writable and verify again.</summary>
+    /// <summary>Its saved file is damaged and was left as it is: the store was opened read-only (see <see cref="ChromaIntegrityReport.Damaged"/>). Open it writable and verify again.</summary>
     Damaged = 3,
 }

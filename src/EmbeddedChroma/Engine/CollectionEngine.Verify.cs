@@ -26,7 +26,7 @@ internal enum DerivedOutcome
     /// <summary>Not there, legitimately (the detail says why).</summary>
     Absent,
 
-    /// <summary>Found damaged and left as it is: the store was opened read-only.</summary>
+    /// <summary>A saved file of the store folder found damaged and left as it is: the store was opened read-only.</summary>
     Damaged,
 }
 
@@ -55,7 +55,7 @@ internal sealed partial class CollectionEngine
             // what it cannot use, and the report says so).
             var loadProblem = State.Dimension is not { } dimension ? null
                 : State.ArenaInvalid ? "was left invalid by a failed write"
-                : State.Loaded ? null
+                : State.Loaded || _store.Folder.ReadOnly ? null // A read-only open always builds its arena in a scratch folder.
                 : ArenaFileProblemBeforeLoad(dimension);
             State.Lock.EnterWriteLock();
             try
@@ -92,8 +92,6 @@ internal sealed partial class CollectionEngine
         }
     }
 
-    private bool CanRepair => !_store.Limits.ReadOnly && !Db.ReadOnly;
-
     /// <summary>Why the arena file of a collection not loaded yet would be rebuilt by its load (null: it would be used).</summary>
     private string? ArenaFileProblemBeforeLoad(int dimension)
     {
@@ -118,11 +116,6 @@ internal sealed partial class CollectionEngine
             return loadProblem is null
                 ? new(DerivedKind.VectorArena, DerivedOutcome.Checked, detail)
                 : new(DerivedKind.VectorArena, DerivedOutcome.Repaired, $"the file {loadProblem}: rebuilt from the records when the collection loaded; {detail}");
-        }
-
-        if (!CanRepair)
-        {
-            return new(DerivedKind.VectorArena, DerivedOutcome.Damaged, $"the arena {problem}; not rebuilt (the store is read-only)");
         }
 
         StoreLog.DerivedRepaired(_store.Limits.Logger, State.Name, "vector arena", path, problem, "rebuilt it from the records");
@@ -213,11 +206,6 @@ internal sealed partial class CollectionEngine
 
         if (problem is not null)
         {
-            if (!CanRepair)
-            {
-                return new(DerivedKind.HnswGraph, DerivedOutcome.Damaged, $"the graph {problem}; not rebuilt (the store is read-only; queries stay exact where it is unsure)");
-            }
-
             // Built again from the records (the saved file may hold the same damage): queries scan what is not linked yet.
             StoreLog.DerivedRepaired(_store.Limits.Logger, State.Name, "HNSW graph", path, problem, "rebuilding it in the background");
             StoreFolder.TryDelete(path);
@@ -227,11 +215,6 @@ internal sealed partial class CollectionEngine
 
         if (indexer.SavedFileProblem(arena, connection) is { } fileProblem)
         {
-            if (!CanRepair)
-            {
-                return new(DerivedKind.HnswGraph, DerivedOutcome.Damaged, $"the saved file: {fileProblem}; left as it is (the store is read-only; an open ignores it)");
-            }
-
             // The live graph replaces it when it has linked everything; else the next checkpoint or the close saves it.
             var replace = graph is not null && indexer.PendingCount == 0;
             StoreLog.DerivedRepaired(_store.Limits.Logger, State.Name, "HNSW graph file", path, fileProblem, replace ? "saved the live graph in its place" : "deleted it");
@@ -258,11 +241,6 @@ internal sealed partial class CollectionEngine
         if (!File.Exists(path))
         {
             return new(DerivedKind.HnswGraph, DerivedOutcome.Absent, why);
-        }
-
-        if (!CanRepair)
-        {
-            return new(DerivedKind.HnswGraph, DerivedOutcome.Damaged, "a graph file is left for a collection without embeddings; left as it is (the store is read-only)");
         }
 
         StoreLog.DerivedRepaired(_store.Limits.Logger, State.Name, "HNSW graph file", path, "belongs to no embeddings of the collection", "deleted it");
@@ -304,18 +282,11 @@ internal sealed partial class CollectionEngine
         string? damaged = null;
         if (State.FilterIndex is { } live && fresh is not null && live.Difference(fresh, State.Live) is { } difference)
         {
-            if (CanRepair)
-            {
-                StoreLog.DerivedRepaired(_store.Limits.Logger, State.Name, "filter index", path, difference, "rebuilt it from the records");
-                State.FilterIndex = fresh;
-                State.FilterIndexSaved = false;
-                State.FilterCache.Clear();
-                repaired = $"the index in memory: {difference}; rebuilt from the records";
-            }
-            else
-            {
-                damaged = $"the index in memory: {difference}";
-            }
+            StoreLog.DerivedRepaired(_store.Limits.Logger, State.Name, "filter index", path, difference, "rebuilt it from the records");
+            State.FilterIndex = fresh;
+            State.FilterIndexSaved = false;
+            State.FilterCache.Clear();
+            repaired = $"the index in memory: {difference}; rebuilt from the records";
         }
         else if (State.FilterIndex is not null && fresh is null)
         {
@@ -324,7 +295,7 @@ internal sealed partial class CollectionEngine
 
         if (File.Exists(path) && FilterIndexFileProblem(connection, path, fresh) is { } fileProblem)
         {
-            if (CanRepair)
+            if (!_store.Limits.ReadOnly)
             {
                 StoreLog.DerivedRepaired(_store.Limits.Logger, State.Name, "filter index file", path, fileProblem, "replaced it");
                 StoreFolder.TryDelete(path);
@@ -341,13 +312,13 @@ internal sealed partial class CollectionEngine
             }
             else
             {
-                damaged = (damaged is null ? string.Empty : damaged + "; ") + $"the saved file {fileProblem}";
+                damaged = $"the saved file {fileProblem}";
             }
         }
 
         if (damaged is not null)
         {
-            return new(DerivedKind.FilterIndex, DerivedOutcome.Damaged, damaged + "; not rebuilt (the store is read-only)");
+            return new(DerivedKind.FilterIndex, DerivedOutcome.Damaged, (repaired is null ? string.Empty : repaired + "; ") + damaged + "; left as it is: the store was opened read-only (its opens build the index from the records instead)");
         }
 
         if (repaired is not null)
@@ -392,7 +363,10 @@ internal sealed partial class CollectionEngine
         var saved = FilterIndexFile.TryLoad(path, stamp, Owner(chain), State.NextSlot, out var problem);
         if (saved is null)
         {
-            return problem ?? "could not be read";
+            // Loaded with its own stamp: a stamp mismatch can only be its owner's.
+            return problem is null ? "could not be read"
+                : problem.StartsWith("covers another write", StringComparison.Ordinal) ? "belongs to another collection or another copy of the store (its owner stamp differs)"
+                : problem;
         }
 
         // Older than the last write: an open ignores it and the close saves the current index (not damage).

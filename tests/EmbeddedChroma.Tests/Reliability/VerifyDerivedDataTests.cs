@@ -289,6 +289,31 @@ public sealed class VerifyDerivedDataTests : IDisposable
     }
 
     [Fact]
+    public void VerifyIntegrity_reports_a_damaged_filter_index_file_as_damaged_and_leaves_it_when_the_store_is_read_only()
+    {
+        var expected = Observe();
+        var path = Vectors("beta", ".flt");
+        _fx.Close();
+        var bytes = File.ReadAllBytes(path);
+        bytes[200] ^= 0x21;
+        File.WriteAllBytes(path, bytes);
+
+        ChromaIntegrityReport report;
+        using (var store = ChromaStore.Open(_fx.Folder, new ChromaStoreOptions { HnswThreshold = 10, ReadOnly = true, Logger = _hook }))
+        {
+            report = store.GetClient(_fx.AdminKey).VerifyIntegrity();
+        }
+
+        report.Damaged.Should().BeTrue(string.Join(" | ", report.Checks.Select(c => $"{c.Kind} {c.State} {c.Detail}")));
+        report.Repaired.Should().BeFalse();
+        Check(report, "beta", ChromaDerivedKind.FilterIndex).State.Should().Be(ChromaDerivedState.Damaged);
+        Check(report, "beta", ChromaDerivedKind.FilterIndex).Detail.Should().Contain("read-only");
+        File.ReadAllBytes(path).Should().Equal(bytes, "a read-only store writes nothing in its folder");
+        _fx.Reopen();
+        ShouldBeRepairedAndSound(_fx.Client.VerifyIntegrity(), "beta", ChromaDerivedKind.FilterIndex, expected, "opened writable, the check repairs it");
+    }
+
+    [Fact]
     public void VerifyIntegrity_stops_between_collections_when_cancelled_and_the_repairs_made_so_far_stay()
     {
         var expected = Observe();
