@@ -121,12 +121,16 @@ internal sealed partial class CollectionEngine
         StoreLog.DerivedRepaired(_store.Limits.Logger, State.Name, "vector arena", path, problem, "rebuilt it from the records");
 
         // The slot map is derived too: loaded again with the arena, then the graph re-binds (it keeps a sound saved file).
+        // Marked unloaded meanwhile, so a failure (a damaged record) leaves the next use to load everything again.
+        State.Loaded = false;
+        State.ArenaInvalid = true;
         State.Arena = null;
         arena.Dispose();
         State.Live = [];
         LoadSlots(connection);
         State.Arena = RebuildArena(connection, path, dimension, Owner(State.LastChain));
         State.ArenaInvalid = false;
+        State.Loaded = true;
         State.FilterCache.Clear();
         State.Indexer?.Attach(State.Arena, connection);
         return new(DerivedKind.VectorArena, DerivedOutcome.Repaired, $"the arena {problem}: rebuilt from the records ({State.Count} rows)");
