@@ -23,7 +23,8 @@ internal static class ExitCodes
           2    not found: no store, tenant, database, collection, key or input file of that name
           3    auth: no key, key file not owner-only, key wrong/expired/disabled/revoked, or action not allowed
           4    conflict: it exists already
-          5    corrupt: the store or key ring is damaged, or a check (verify, audit chain) failed
+          5    corrupt: the store's records or key ring are damaged, or a check (verify, audit chain) failed
+               (verify rebuilds damaged derived files, vectors/graphs/filter indexes, from the records: exit 0)
           6    locked/busy: another process has the store open, or the key is rate limited
           7    storage: disk full, read-only medium, I/O error, backup failed
           8    embedding: the embedding model failed or is not available

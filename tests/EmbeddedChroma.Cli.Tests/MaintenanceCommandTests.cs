@@ -81,6 +81,43 @@ public sealed partial class MaintenanceCommandTests : IDisposable
     }
 
     [Fact]
+    public void Verify_reports_a_damaged_vector_file_repaired_with_exit_0_as_json_and_as_lines_and_finds_nothing_when_run_again()
+    {
+        var sound = _store.Run("verify");
+        sound.ExitCode.Should().Be(0, sound.ToString());
+        sound.Stdout.Should().Contain("database: ok (every page; 40 records' checksums)").And.Contain("derived data: ok (1 collections agree with their records)");
+        sound.Stdout.Should().Contain("collection\tdata\tstate\tdetail").And.Contain("default_tenant/default_database/books\tvectors\tok\t40 rows equal the records' embeddings");
+
+        // Flip a byte of the vector file's row 7 (the store is closed between runs): derived from the records, so repaired.
+        var books = ChromaStoreOpen(s => s.GetClient(_store.AdminKey).GetCollection("books").Id);
+        var arena = Path.Combine(_store.Path_, "vectors", books.ToString("N") + ".vec");
+        var bytes = File.ReadAllBytes(arena);
+        bytes[4096 + (7 * 16 * 4) + 2] ^= 0x40;
+        File.WriteAllBytes(arena, bytes);
+
+        var repaired = Json(_store.Run("verify", "--json"));
+        repaired.GetProperty("repaired").GetBoolean().Should().BeTrue();
+        repaired.GetProperty("recordsChecked").GetInt64().Should().Be(40);
+        var checks = repaired.GetProperty("collections").EnumerateArray().Single().GetProperty("checks").EnumerateArray().ToList();
+        checks.Select(c => c.GetProperty("kind").GetString()).Should().Equal("vectors", "graph", "filterIndex", "filterRows");
+        checks[0].GetProperty("state").GetString().Should().Be("repaired");
+        checks[0].GetProperty("detail").GetString().Should().Contain("fails its checksum");
+        checks.Skip(1).Select(c => c.GetProperty("state").GetString()).Should().NotContain("repaired");
+        repaired.GetProperty("documentIndex").GetProperty("state").GetString().Should().Be("ok");
+
+        var again = _store.Run("verify");
+        again.ExitCode.Should().Be(0, again.ToString());
+        again.Stdout.Should().Contain("derived data: ok");
+        Json(_store.Run("query", "--collection", "books", "--vector", "[7, 1, 0]", "--n-results", "1", "--json")).ToString().Should().Contain("r7");
+    }
+
+    private TResult ChromaStoreOpen<TResult>(Func<ChromaStore, TResult> read)
+    {
+        using var store = ChromaStore.Open(_store.Path_);
+        return read(store);
+    }
+
+    [Fact]
     public void Compact_reports_each_collections_records_slots_and_bytes_as_json_and_exits_2_for_a_missing_collection()
     {
         File.WriteAllLines(_store.File("more.jsonl"), Enumerable.Range(0, 10).Select(i => $"{{\"id\": \"r{i}\", \"embedding\": [0, 0, {i}]}}"));

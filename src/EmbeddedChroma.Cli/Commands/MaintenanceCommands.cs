@@ -141,35 +141,53 @@ internal static class MaintenanceCommands
 
     private static Command Verify()
     {
-        var command = new Command("verify", "Check the whole store (admin key): every SQLite page, every record's checksums, the filter data, the key ring's audit chain, and each collection's index against its records. Exit code 5 when something is damaged.") { Cli.Store, Cli.Json };
+        var command = new Command(
+            "verify",
+            "Check the whole store (admin key): every SQLite page, every record's checksums, the key ring's audit chain, and everything derived from the records " +
+            "(filter rows, document index, and per collection the vector arena, the HNSW graph and the filter index, in memory and in their files). " +
+            "Derived data that differs from the records is rebuilt from them and reported (exit 0: the store is sound now). " +
+            "Exit code 5 when the records or the key ring are damaged.")
+        {
+            Cli.Store, Cli.Json,
+        };
         Cli.SetAction(command, async (parse, cancellationToken) =>
         {
             using var session = Session.Open(parse);
-            await Terminal.WithProgress("Checking the database and every record", null, report => Task.Run(() =>
-            {
-                session.Client().VerifyIntegrity(Terminal.Reporter(report), cancellationToken);
-                return 0;
-            })).ConfigureAwait(false);
+            var report = await Terminal.WithProgress("Checking the database, every record and the derived files", null, progress => Task.Run(() =>
+                session.Client().VerifyIntegrity(Terminal.Reporter(progress), cancellationToken))).ConfigureAwait(false);
             var audit = session.Ring().VerifyAudit();
-            var collections = AllCollections(session);
-            var mismatched = collections.Select(c => (Collection: c, Status: c.GetIndexingStatus(), Count: c.Count()))
-                .Where(x => x.Status.TotalRecords != x.Count || x.Status.IndexedRecords + x.Status.UnindexedRecords != x.Status.TotalRecords)
-                .Select(x => $"{x.Collection.Tenant}/{x.Collection.Database}/{x.Collection.Name}")
-                .ToList();
+            var repairs = report.Checks.Count(c => c.State == ChromaDerivedState.Repaired);
             if (parse.GetValue(Cli.Json))
             {
                 Terminal.Json(w =>
                 {
                     w.WriteStartObject();
                     w.WriteBoolean("database", true);
+                    w.WriteNumber("recordsChecked", report.RecordsChecked);
+                    w.WriteBoolean("repaired", report.Repaired);
+                    w.WriteBoolean("damaged", report.Damaged);
                     w.WriteBoolean("auditChain", audit.IsValid);
                     w.WriteNumber("auditEntries", audit.Entries);
                     w.WriteString("ringProblem", audit.RingProblem);
-                    w.WriteNumber("collections", collections.Count);
-                    w.WriteStartArray("indexMismatches");
-                    foreach (var m in mismatched)
+                    w.WritePropertyName("documentIndex");
+                    WriteCheck(w, report.DocumentIndex);
+                    w.WriteStartArray("collections");
+                    foreach (var c in report.Collections)
                     {
-                        w.WriteStringValue(m);
+                        w.WriteStartObject();
+                        w.WriteString("tenant", c.Tenant);
+                        w.WriteString("database", c.Database);
+                        w.WriteString("name", c.Name);
+                        w.WriteString("id", c.Id);
+                        w.WriteNumber("records", c.Records);
+                        w.WriteStartArray("checks");
+                        foreach (var check in c.Checks)
+                        {
+                            WriteCheck(w, check);
+                        }
+
+                        w.WriteEndArray();
+                        w.WriteEndObject();
                     }
 
                     w.WriteEndArray();
@@ -178,20 +196,64 @@ internal static class MaintenanceCommands
             }
             else
             {
-                Terminal.Line("database: ok (every page, every record's checksums, filter data)");
+                Terminal.Line($"database: ok (every page; {report.RecordsChecked} records' checksums)");
                 Terminal.Line(audit.IsValid ? $"key ring: ok (audit chain of {audit.Entries} entries, key rows)" : $"key ring: DAMAGED ({audit.RingProblem ?? $"audit entry {audit.FirstInvalidSequence} fails its MAC"})");
-                Terminal.Line(mismatched.Count == 0 ? $"indexes: ok ({collections.Count} collections agree with their records)" : $"indexes: DIFFER from the records in {string.Join(", ", mismatched)}");
+                Terminal.Line(
+                    report.Damaged ? "derived data: DAMAGED and not repaired (the store is open read-only): open it writable and verify again"
+                    : report.Repaired ? $"derived data: REPAIRED ({repairs} rebuilt from the records; the store is sound now)"
+                    : $"derived data: ok ({report.Collections.Count} collections agree with their records)");
+                var rows = new List<IReadOnlyList<string?>>
+                {
+                    new[] { "(store)", Kind(report.DocumentIndex.Kind), State(report.DocumentIndex.State), report.DocumentIndex.Detail },
+                };
+                foreach (var c in report.Collections)
+                {
+                    rows.AddRange(c.Checks.Select(check => (IReadOnlyList<string?>)[$"{c.Tenant}/{c.Database}/{c.Name}", Kind(check.Kind), State(check.State), check.Detail]));
+                }
+
+                Terminal.Table(["collection", "data", "state", "detail"], rows);
             }
 
-            if (!audit.IsValid || mismatched.Count > 0)
+            if (!audit.IsValid || report.Damaged)
             {
-                throw new CliException(ExitCodes.Corrupt, "the store failed verification.", "restore the store folder from a backup.");
+                throw new CliException(ExitCodes.Corrupt, "the store failed verification.", report.Damaged ? "open the store writable and run verify again." : "restore the store folder from a backup.");
+            }
+
+            if (report.Repaired)
+            {
+                Terminal.Note($"note: {repairs} kind(s) of derived data differed from the records and were rebuilt from them; the store is sound now. Their cause (a disk error, a copied or edited file) is worth a look.");
             }
 
             return ExitCodes.Ok;
         });
         return command;
     }
+
+    private static void WriteCheck(System.Text.Json.Utf8JsonWriter w, ChromaDerivedCheck check)
+    {
+        w.WriteStartObject();
+        w.WriteString("kind", Kind(check.Kind));
+        w.WriteString("state", State(check.State));
+        w.WriteString("detail", check.Detail);
+        w.WriteEndObject();
+    }
+
+    private static string Kind(ChromaDerivedKind kind) => kind switch
+    {
+        ChromaDerivedKind.VectorArena => "vectors",
+        ChromaDerivedKind.HnswGraph => "graph",
+        ChromaDerivedKind.FilterIndex => "filterIndex",
+        ChromaDerivedKind.FilterRows => "filterRows",
+        _ => "documentIndex",
+    };
+
+    private static string State(ChromaDerivedState state) => state switch
+    {
+        ChromaDerivedState.Checked => "ok",
+        ChromaDerivedState.Repaired => "repaired",
+        ChromaDerivedState.Absent => "absent",
+        _ => "damaged",
+    };
 
     private static Command Compact()
     {

@@ -153,20 +153,28 @@ public sealed partial class ChromaClient
 
     /// <summary>
     /// Reads the whole SQLite file and checks it (<c>PRAGMA integrity_check</c>): every page, index and constraint; then
-    /// every record's id, embedding, metadata and document against the checksums stored with it. Opening a store only does cheap checks (header, schema, catalog) to stay fast; run this after a crash of the
-    /// machine, a disk error or a copy of the folder to find damage before a query hits it. Takes time proportional to
-    /// the store's size; writes wait meanwhile.
+    /// every record's id, embedding, metadata and document against the checksums stored with it; then everything derived
+    /// from the records, collection by collection (every tenant's and database's), and rebuilds from the records what
+    /// differs: the filter rows and the document index; the vector arena (every live record's row bitwise against its
+    /// embedding, the file's header, owner stamp and, when marked clean, its rows checksum); the HNSW graph (its
+    /// structure, every live record linked or pending and every gone one marked deleted, its saved file's checksums and
+    /// owner); the filter index (in memory and its saved file, against one built afresh from the records). Opening a
+    /// store only does cheap checks (header, schema, catalog) to stay fast; run this after a crash of the machine, a disk
+    /// error or a copy of the folder to find damage before a query hits it. Takes time proportional to the store's size;
+    /// writes wait meanwhile, and a collection's queries while it is checked.
     /// </summary>
+    /// <returns>What was checked and what was repaired (each repair is also logged as a Warning, event 50, or the filter
+    /// data's 30/31); a repaired store answers as its records say.</returns>
     /// <remarks>Needs <see cref="ChromaActions.VerifyIntegrity"/> and an admin key: it reads every tenant's pages and holds the store's write lock meanwhile.</remarks>
     /// <exception cref="ChromaCorruptStoreException">The file is damaged; the message names it and the first problems found
-    /// (for a damaged record: its collection and id).</exception>
+    /// (for a damaged record: its collection and id). Damage in derived data alone is repaired and reported instead.</exception>
     /// <exception cref="ChromaAuthorizationException">The key lacks the action or is not an admin key.</exception>
-    public void VerifyIntegrity()
+    public ChromaIntegrityReport VerifyIntegrity()
     {
         using var op = Telemetry.Start(Telemetry.Ops.VerifyIntegrity, null, null, null);
         try
         {
-            VerifyIntegrityCore();
+            return VerifyIntegrityCore();
         }
         catch (Exception ex) when (Telemetry.Failed(op, ex))
         {
@@ -177,22 +185,24 @@ public sealed partial class ChromaClient
     /// <summary>
     /// <see cref="VerifyIntegrity()"/> reporting the records checked to <paramref name="progress"/>
     /// (<see cref="ChromaProgress"/>: operation <c>"verify_integrity"</c>, unit <c>"records"</c>; SQLite's page check runs
-    /// first, before the first report) and stopping when <paramref name="cancellationToken"/> is cancelled.
+    /// first, before the first report, and the derived data's check after the last record, before the final report) and
+    /// stopping when <paramref name="cancellationToken"/> is cancelled.
     /// </summary>
     /// <remarks>
-    /// The check reads; cancelled, it stops where it is and the store is as before (derived filter data it found damaged
-    /// and already rebuilt stays rebuilt: each rebuild is its own transaction). SQLite's page check is interrupted too.
+    /// The check reads; cancelled, it stops where it is and the store is as before (derived data it found damaged and
+    /// already rebuilt stays rebuilt: each rebuild is a step of its own). SQLite's page check is interrupted too.
     /// </remarks>
+    /// <returns>What was checked and what was repaired (see <see cref="VerifyIntegrity()"/>).</returns>
     /// <exception cref="ChromaCorruptStoreException">The file is damaged (see <see cref="VerifyIntegrity()"/>).</exception>
     /// <exception cref="ChromaAuthorizationException">The key lacks the action or is not an admin key.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled before the check finished. Besides
     /// <see cref="ChromaException"/>s it is the one exception a call lets through.</exception>
-    public void VerifyIntegrity(IProgress<ChromaProgress>? progress, CancellationToken cancellationToken = default)
+    public ChromaIntegrityReport VerifyIntegrity(IProgress<ChromaProgress>? progress, CancellationToken cancellationToken = default)
     {
         using var op = Telemetry.Start(Telemetry.Ops.VerifyIntegrity, null, null, null);
         try
         {
-            VerifyIntegrityCore(ProgressReporter.Create(Telemetry.Ops.VerifyIntegrity, "records", progress, cancellationToken));
+            return VerifyIntegrityCore(ProgressReporter.Create(Telemetry.Ops.VerifyIntegrity, "records", progress, cancellationToken));
         }
         catch (Exception ex) when (Telemetry.Failed(op, ex))
         {
@@ -200,25 +210,29 @@ public sealed partial class ChromaClient
         }
     }
 
-    private void VerifyIntegrityCore(ProgressReporter? progress = null)
+    private ChromaIntegrityReport VerifyIntegrityCore(ProgressReporter? progress = null)
     {
         Gate(ChromaActions.VerifyIntegrity, default);
         RequireAdmin("check the whole store: the check reads every tenant's data and holds the store's write lock meanwhile");
         progress?.ThrowIfCancellationRequested();
         var problems = Store.InRead(() => Store.Db.Check(full: true, progress?.Token ?? default));
-        var filterData = problems.Where(Engine.Catalog.IsFilterDataProblem).ToList();
-        if (problems.Count > filterData.Count)
+        var filterProblems = problems.Where(Engine.Catalog.IsFilterDataProblem).ToList();
+        if (problems.Count > filterProblems.Count)
         {
             throw Store.Db.Corrupt(new InvalidDataException(string.Join("; ", problems)), $"integrity check: {string.Join("; ", problems.Take(5))}");
         }
 
         // SQLite checks the pages' structure; the records' checksums check their content.
-        Store.Catalog.VerifyRecords(progress);
+        var records = Store.Catalog.VerifyRecords(progress);
 
         // The filter rows and the document index are derived from the records: compared with them, rebuilt where they differ.
         progress?.ThrowIfCancellationRequested();
-        Store.Catalog.VerifyFilterData(filterData);
+        var filterData = Store.Catalog.VerifyFilterData(filterProblems);
+
+        // So are the vector arenas, the graphs and the filter indexes, in memory and in their files.
+        var derived = Store.Catalog.VerifyDerived(progress?.Token ?? default);
         progress?.Finish();
+        return ChromaIntegrityReport.From(records, filterData, derived);
     }
 
     // ---- tenants ----

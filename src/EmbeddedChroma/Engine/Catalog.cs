@@ -396,18 +396,27 @@ internal sealed class Catalog(StoreContext store)
     /// Checks every collection's filter rows and the document index against the records and rebuilds what differs
     /// (<see cref="CollectionEngine.VerifyFilterData"/>). <paramref name="indexProblems"/> are the lines of SQLite's
     /// integrity check about those derived structures only (<see cref="IsFilterDataProblem"/>): their indexes are
-    /// rebuilt too. Returns how many records' filter rows (plus one for the document index) were rebuilt.
+    /// rebuilt too. Returns what was rebuilt.
     /// </summary>
-    public int VerifyFilterData(IReadOnlyList<string> indexProblems)
+    public FilterDataFindings VerifyFilterData(IReadOnlyList<string> indexProblems)
     {
         var rebuilt = 0;
-        var documents = true;
+        var findings = new FilterDataFindings();
         foreach (var collection in _collections.Values.Where(c => !c.Deleted).OrderBy(c => c.Id).ToList())
         {
             try
             {
-                rebuilt += collection.VerifyFilterData(rows: true, documents);
-                documents = false;
+                var rows = collection.VerifyFilterData(rows: true, documents: false);
+                findings.RowsRebuilt[collection.Id] = rows;
+                rebuilt += rows;
+                if (!findings.DocumentsChecked)
+                {
+                    // The document index is the store's (one FTS5 table): checked once, through the first collection.
+                    var documents = collection.VerifyFilterData(rows: false, documents: true);
+                    findings.DocumentIndexRebuilt = documents > 0;
+                    findings.DocumentsChecked = true;
+                    rebuilt += documents;
+                }
             }
             catch (ChromaNotFoundException) when (collection.Deleted)
             {
@@ -444,10 +453,34 @@ internal sealed class Catalog(StoreContext store)
                 return 0;
             });
             StoreLog.DocumentIndexRebuilt(_store.Limits.Logger, db.Path, string.Join("; ", indexProblems.Take(3)));
-            rebuilt++;
+            findings.IndexesRebuilt = string.Join("; ", indexProblems.Take(3));
         }
 
-        return rebuilt;
+        return findings;
+    }
+
+    /// <summary>
+    /// Checks every collection's derived data against its records and repairs what differs
+    /// (<see cref="CollectionEngine.VerifyDerived"/>), collection by collection; the records' checksums were verified first.
+    /// </summary>
+    public List<(CollectionEngine Collection, int Records, List<DerivedFinding> Findings)> VerifyDerived(CancellationToken cancellationToken)
+    {
+        var result = new List<(CollectionEngine, int, List<DerivedFinding>)>();
+        foreach (var collection in _collections.Values.Where(c => !c.Deleted).OrderBy(c => c.Id).ToList())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                var findings = collection.VerifyDerived(cancellationToken);
+                result.Add((collection, collection.State.Count, findings));
+            }
+            catch (ChromaNotFoundException) when (collection.Deleted)
+            {
+                // Deleted meanwhile: nothing of it is left to check.
+            }
+        }
+
+        return result;
     }
 
     /// <summary>Whether a line of SQLite's integrity check is about the derived filter data only (an index of <c>record_meta</c>, the FTS5 index).</summary>
@@ -459,7 +492,7 @@ internal sealed class Catalog(StoreContext store)
     /// <see cref="ChromaCorruptStoreException"/> naming the first damaged records. Caller holds the store's write lock.
     /// </summary>
     /// <remarks><paramref name="progress"/> counts the records read (its token is checked per record).</remarks>
-    public void VerifyRecords(ProgressReporter? progress = null)
+    public long VerifyRecords(ProgressReporter? progress = null)
     {
         var names = _collections.Values.ToDictionary(c => c.Id, c => c.Name);
         var db = _store.Db;
@@ -497,7 +530,8 @@ internal sealed class Catalog(StoreContext store)
                     damaged.Add($"collection '{RecordChecksum.Printable(collection)}', record '{RecordChecksum.Printable(id)}': damaged {what}");
                 }
 
-                progress?.Advance(++read);
+                read++;
+                progress?.Advance(read);
             }
         }
         catch (Microsoft.Data.Sqlite.SqliteException ex) when (SqliteDb.IsCorruption(ex))
@@ -515,5 +549,22 @@ internal sealed class Catalog(StoreContext store)
                 $"The store is corrupt: {total} record(s) in '{db.Path}' fail their checksums ({string.Join("; ", damaged)}). " +
                 "Restore the store folder from a backup; the store cannot be trusted as it is.");
         }
+
+        return read;
     }
+}
+
+/// <summary>What <see cref="Catalog.VerifyFilterData"/> found: records whose filter rows were rebuilt per collection, the document index, SQLite's indexes.</summary>
+internal sealed class FilterDataFindings
+{
+    /// <summary>Collection id → records whose filter rows differed from their metadata and were rebuilt.</summary>
+    public Dictionary<long, int> RowsRebuilt { get; } = [];
+
+    public bool DocumentsChecked { get; set; }
+
+    /// <summary>The FTS5 document index differed from the documents and was rebuilt.</summary>
+    public bool DocumentIndexRebuilt { get; set; }
+
+    /// <summary>SQLite's integrity check found only the filter data's indexes damaged (its lines), rebuilt with REINDEX; null otherwise.</summary>
+    public string? IndexesRebuilt { get; set; }
 }

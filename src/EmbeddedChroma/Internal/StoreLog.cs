@@ -71,6 +71,16 @@ internal static partial class StoreLog
     [LoggerMessage(EventId = 31, Level = LogLevel.Warning, Message = "The document index (FTS5) of '{Path}' did not match the documents ({Reason}); rebuilt it from the records.")]
     private static partial void LogDocumentIndexRebuilt(ILogger logger, string path, string reason);
 
+    /// <summary>ChromaClient.VerifyIntegrity found derived data (arena, graph, filter index, in memory or in its file) differing from the records and repaired it.</summary>
+    public static void DerivedRepaired(ILogger logger, string collection, string what, string path, string problem, string repair)
+    {
+        Telemetry.Rebuilt(what.Contains("arena", StringComparison.Ordinal) ? "arena" : what.Contains("graph", StringComparison.Ordinal) ? "graph" : "filter index", collection);
+        LogDerivedRepaired(logger, Echo.Text(collection), what, Echo.Path(path), Echo.Text(problem, 512), repair);
+    }
+
+    [LoggerMessage(EventId = 50, Level = LogLevel.Warning, Message = "Collection {Collection}: the integrity check found the {What} ('{Path}') differing from the records: {Problem}; {Repair}.")]
+    private static partial void LogDerivedRepaired(ILogger logger, string collection, string what, string path, string problem, string repair);
+
     public static void DerivedSaveFailed(ILogger logger, string collection, string path, string reason) =>
         LogDerivedSaveFailed(logger, Echo.Text(collection), Echo.Path(path), Echo.Text(reason, 512));
 

@@ -80,6 +80,25 @@ internal sealed class ElementLists
         }
     }
 
+    /// <summary>The elements of <paramref name="slot"/>'s list in order (kind and value; a string's value is its id), empty when it has none.</summary>
+    public (FilterValueKind Kind, double Value)[] Elements(int slot)
+    {
+        var packed = _lists.Get(slot);
+        if (packed == Absent)
+        {
+            return [];
+        }
+
+        var (start, count) = Unpack(packed);
+        var elements = new (FilterValueKind, double)[count];
+        for (var i = 0; i < count; i++)
+        {
+            elements[i] = (_pool[start + i].Kind, _pool[start + i].Value);
+        }
+
+        return elements;
+    }
+
     public void WriteTo(FilterIndexFile.Writer writer)
     {
         Compact();

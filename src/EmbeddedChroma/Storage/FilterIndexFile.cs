@@ -85,6 +85,31 @@ internal static class FilterIndexFile
         }
     }
 
+    /// <summary>The stamp of the file at <paramref name="path"/> when its header is intact (magic, version, header checksum), else null.</summary>
+    public static long? ReadStamp(string path)
+    {
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1);
+            Span<byte> header = stackalloc byte[HeaderSize];
+            if (file.Length < HeaderSize)
+            {
+                return null;
+            }
+
+            file.ReadExactly(header);
+            return BinaryPrimitives.ReadUInt64LittleEndian(header) == Magic
+                && BinaryPrimitives.ReadInt32LittleEndian(header[8..]) == FormatVersion
+                && BinaryPrimitives.ReadUInt64LittleEndian(header[HeaderHashOffset..]) == XxHash3.HashToUInt64(header[..HeaderHashOffset])
+                ? BinaryPrimitives.ReadInt64LittleEndian(header[16..])
+                : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>
     /// The index saved in <paramref name="path"/> when the file is intact and stamped with <paramref name="stamp"/> and
     /// <paramref name="owner"/>; else null with the reason in <paramref name="problem"/> (null when there is no file).

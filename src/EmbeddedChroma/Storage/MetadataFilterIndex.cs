@@ -227,6 +227,37 @@ internal sealed class MetadataFilterIndex
         return bytes;
     }
 
+    /// <summary>
+    /// Compares this index with <paramref name="expected"/> (built from the records) over the live slots: every key's
+    /// scalar value (number bits, string text, bool) and array elements per slot. Null when they answer every filter
+    /// alike, else the first difference (key and slot). <c>ChromaClient.VerifyIntegrity</c> only.
+    /// </summary>
+    public string? Difference(MetadataFilterIndex expected, ReadOnlySpan<ulong> live)
+    {
+        foreach (var name in _keys.Keys.Union(expected._keys.Keys, StringComparer.Ordinal))
+        {
+            _keys.TryGetValue(name, out var mine);
+            expected._keys.TryGetValue(name, out var theirs);
+            var myStrings = mine?.StringsById() ?? [];
+            var theirStrings = theirs?.StringsById() ?? [];
+            var liveSlots = live.Length * 64;
+            for (var slot = 0; slot < liveSlots; slot++)
+            {
+                if ((live[slot >> 6] & (1UL << (slot & 63))) == 0)
+                {
+                    continue;
+                }
+
+                if (KeyIndex.Describe(mine, myStrings, slot) != KeyIndex.Describe(theirs, theirStrings, slot))
+                {
+                    return $"key '{Internal.Echo.Text(name, 100)}' of slot {slot} differs from the record's metadata";
+                }
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>The live slots <paramref name="where"/> selects, as a bitmap as long as <paramref name="live"/>.</summary>
     public ulong[] Evaluate(Where where, ReadOnlySpan<ulong> live)
     {
@@ -367,6 +398,56 @@ internal sealed class MetadataFilterIndex
 
             key._elements = ElementLists.ReadFrom(ref reader, stringCount);
             return key;
+        }
+
+        /// <summary>The strings by id.</summary>
+        public string[] StringsById()
+        {
+            var strings = new string[_stringIds.Count];
+            foreach (var (text, id) in _stringIds)
+            {
+                strings[id] = text;
+            }
+
+            return strings;
+        }
+
+        /// <summary>The values <paramref name="key"/> holds for <paramref name="slot"/> as text (null key: none), for <see cref="Difference"/>.</summary>
+        public static string Describe(KeyIndex? key, string[] strings, int slot)
+        {
+            if (key is null)
+            {
+                return string.Empty;
+            }
+
+            string Text(double id) => id >= 0 && id < strings.Length ? strings[(int)id] : "(unknown string id)";
+
+            var text = new StringBuilder();
+            var number = key.Numbers.Get(slot);
+            if (!double.IsNaN(number))
+            {
+                text.Append("n:").Append(BitConverter.DoubleToInt64Bits(number)).Append(';');
+            }
+
+            var id = key.Strings.Get(slot);
+            if (id >= 0)
+            {
+                text.Append("s:").Append(Text(id)).Append(';');
+            }
+
+            var flag = key.Bools.Get(slot);
+            if (flag != byte.MaxValue)
+            {
+                text.Append("b:").Append(flag).Append(';');
+            }
+
+            foreach (var (kind, value) in key._elements.Elements(slot))
+            {
+                text.Append("e:").Append(kind).Append('=')
+                    .Append(kind == FilterValueKind.String ? Text(value) : BitConverter.DoubleToInt64Bits(value).ToString(System.Globalization.CultureInfo.InvariantCulture)).Append(';');
+            }
+
+            return text.ToString();
         }
 
         public long EstimatedBytes =>

@@ -192,6 +192,58 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
     /// </summary>
     public string? VerifyRows() => RowsChecksum() == _headerRowsChecksum ? null : "fails its checksum (damaged rows)";
 
+    /// <summary>
+    /// Checks the header as the file holds it now (read through the mapping, so damage done to the file while it is open
+    /// shows): magic, version, shape, capacity and length, the header's checksum; and when it is marked clean, its stamp
+    /// (at most <paramref name="lastStamp"/>), its owner stamp (<paramref name="ownerAt"/> of that stamp) and the rows'
+    /// checksum. Null when sound, else why not. Reads every row when clean; caller keeps writers out
+    /// (<c>ChromaClient.VerifyIntegrity</c>).
+    /// </summary>
+    public string? VerifyHeader(long lastStamp, Func<long, byte[]> ownerAt)
+    {
+        var header = new ReadOnlySpan<byte>(_base, HeaderUsed);
+        if (BinaryPrimitives.ReadUInt64LittleEndian(header) != Magic || BinaryPrimitives.ReadInt32LittleEndian(header[8..]) != Version)
+        {
+            return "has a damaged header (magic or version)";
+        }
+
+        if (BinaryPrimitives.ReadUInt64LittleEndian(header[HeaderHashOffset..]) != XxHash3.HashToUInt64(header[..HeaderHashOffset]))
+        {
+            return "has a damaged header (it fails its checksum)";
+        }
+
+        if (BinaryPrimitives.ReadInt32LittleEndian(header[12..]) != Dimension
+            || BinaryPrimitives.ReadInt32LittleEndian(header[16..]) != Stride
+            || BinaryPrimitives.ReadInt64LittleEndian(header[24..]) != Capacity
+            || _file.Length != HeaderSize + (Capacity * Stride * sizeof(float)))
+        {
+            return "has another shape or length than the open arena";
+        }
+
+        if ((BinaryPrimitives.ReadInt32LittleEndian(header[20..]) & CleanFlag) == 0)
+        {
+            return null; // Written since its last checkpoint: the close stamps it clean again.
+        }
+
+        var stamp = BinaryPrimitives.ReadInt64LittleEndian(header[32..]);
+        if (stamp > lastStamp)
+        {
+            return $"is stamped clean for a write ({stamp}) newer than the collection's last ({lastStamp})";
+        }
+
+        if (!header.Slice(OwnerOffset, StoreIdentity.OwnerLength).SequenceEqual(ownerAt(stamp)))
+        {
+            return "belongs to another collection or another copy of the store (its owner stamp differs)";
+        }
+
+        if (BinaryPrimitives.ReadInt64LittleEndian(header[40..]) != SlotCount)
+        {
+            return "is marked clean with another row count than the open arena";
+        }
+
+        return RowsChecksum() == BinaryPrimitives.ReadUInt64LittleEndian(header[48..]) ? null : "is marked clean but fails its rows checksum (damaged rows)";
+    }
+
     /// <summary>Creates (or replaces) an empty arena file.</summary>
     public static VectorArena Create(string path, int dimension, long capacity)
     {

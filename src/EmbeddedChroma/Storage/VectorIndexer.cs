@@ -272,6 +272,56 @@ internal sealed class VectorIndexer : IDisposable
         }
     }
 
+    /// <summary>Slots whose deletion waits to be marked in the graph. Caller holds the collection lock.</summary>
+    public int[] RemovedSnapshot()
+    {
+        lock (_pendingLock)
+        {
+            return _removed.Count == 0 ? [] : [.. _removed];
+        }
+    }
+
+    /// <summary>
+    /// Why the saved graph file cannot be loaded over <paramref name="arena"/> as an open would (null when it loads, is
+    /// missing, or is older than the last compaction, which an open ignores). Loads it whole; <c>ChromaClient.VerifyIntegrity</c>
+    /// only, caller holds the collection's write lock.
+    /// </summary>
+    public string? SavedFileProblem(VectorArena arena, SqliteConnection connection)
+    {
+        // A background checkpoint (outside the collection lock) may be replacing the file: wait for it.
+        lock (_saveLock)
+        {
+            return SavedFileProblemCore(arena, connection);
+        }
+    }
+
+    private string? SavedFileProblemCore(VectorArena arena, SqliteConnection connection)
+    {
+        if (!File.Exists(_path))
+        {
+            return null;
+        }
+
+        if (HnswIndex.ReadStamp(_path) is not { } stamp)
+        {
+            return "its header is damaged, the file is truncated or of an older format";
+        }
+
+        if (stamp > _state.LastSeq)
+        {
+            return $"it is newer than the database (stamped at write {stamp}, the collection's last write is {_state.LastSeq})";
+        }
+
+        if (stamp < _state.CompactedSeq)
+        {
+            return null;
+        }
+
+        var chain = stamp == _state.LastSeq ? _state.LastChain : StoreIdentity.ChainAt(connection, stamp);
+        using var graph = HnswIndex.TryLoad(_path, arena, _state.Configuration.Space, Parameters(), stamp, _owner(chain));
+        return graph is null ? "it is damaged (checksum or structure), was built with other parameters, or belongs to another collection or another copy of the store" : null;
+    }
+
     private void StartWorkerIfNeeded()
     {
         lock (_pendingLock)

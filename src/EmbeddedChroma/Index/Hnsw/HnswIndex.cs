@@ -171,6 +171,14 @@ internal abstract class HnswIndex : IDisposable
     public abstract bool IsDeleted(int slot);
 
     /// <summary>
+    /// Checks the graph's structure in memory (<c>ChromaClient.VerifyIntegrity</c>): every node's header, level and upper
+    /// levels, link counts within Mmax, every link to another present node of a high enough level and none twice in a
+    /// list, the counters, and the entry point on the top level. Null when sound, else the first problem. Caller keeps
+    /// inserts, updates and deletes out.
+    /// </summary>
+    public abstract string? VerifyStructure();
+
+    /// <summary>
     /// Copies the links of <paramref name="slot"/> at <paramref name="level"/> (diagnostics and tests). Returns 0 when
     /// the slot is not in the graph or its level is below <paramref name="level"/>.
     /// </summary>
