@@ -333,13 +333,18 @@ internal sealed class ChromaCall
 
         Http.Response.StatusCode = status;
         Http.Response.ContentType = "application/json";
-        var writer = new Utf8JsonWriter(Http.Response.BodyWriter, WireWriter.Options);
-        await using (writer.ConfigureAwait(false))
+
+        // The whole answer is written into a pooled buffer first, so that it goes out with a Content-Length, headers
+        // and body in one send: written straight into the response it went out chunked, in two sends (the body at the
+        // flush, the closing chunk when the request ended), and the client read it twice.
+        using var buffer = new PooledBufferWriter(4096);
+        using (var writer = new Utf8JsonWriter(buffer, WireWriter.Options))
         {
             write(writer);
         }
 
-        await Http.Response.BodyWriter.FlushAsync(Http.RequestAborted).ConfigureAwait(false);
+        Http.Response.ContentLength = buffer.WrittenCount;
+        await Http.Response.BodyWriter.WriteAsync(buffer.WrittenMemory, Http.RequestAborted).ConfigureAwait(false);
     }
 
     /// <summary>The stages of this request so far (W3C Server-Timing, milliseconds); a stage the route did not have is left out.</summary>

@@ -12,8 +12,8 @@ namespace EmbeddedChroma.Benchmarks.Wire;
 /// process, started with <c>--server-timing</c>) serves a 10,000 × 384 cosine collection; for <c>seconds</c> (default 5)
 /// each: (1) the store's own <c>Query</c> in this process on the same records (the engine alone); (2) a plain
 /// <see cref="HttpClient"/> posting a ready-made body, with the host's per-stage <c>Server-Timing</c> (auth, body, parse,
-/// lookup, store, total); (3) <see cref="ChromaRemoteClient"/>, as <c>wire-load</c> does. Prints mean, p50, p99 and
-/// p99.9 of each. <c>targets</c> (default <c>host</c>) as in <c>wire-load</c>: <c>host[@REPO][+NAME=VALUE…]</c>.
+/// lookup, store, total); (3) <see cref="ChromaRemoteClient"/>, as <c>wire-load</c> does; (4) 40 adds of 100 × 384
+/// (base64) at 1 connection into a collection of their own, with their stages. Prints mean, p50, p99 and p99.9 of each. <c>targets</c> (default <c>host</c>) as in <c>wire-load</c>: <c>host[@REPO][+NAME=VALUE…]</c>.
 /// </summary>
 public static class WireBreakdownCommand
 {
@@ -153,19 +153,7 @@ public static class WireBreakdownCommand
                 }
 
                 raw.Add(elapsed);
-                if (response.Headers.TryGetValues("Server-Timing", out var timings))
-                {
-                    foreach (var entry in string.Join(", ", timings).Split(", "))
-                    {
-                        var parts = entry.Split(";dur=");
-                        if (!stages.TryGetValue(parts[0], out var samples))
-                        {
-                            stages[parts[0]] = samples = new Samples();
-                        }
-
-                        samples.Add(double.Parse(parts[1], CultureInfo.InvariantCulture));
-                    }
-                }
+                Collect(response, stages);
             }
         }
 
@@ -189,7 +177,75 @@ public static class WireBreakdownCommand
         }
 
         rows.Add(Row(target, "ChromaRemoteClient: round trip", remote));
+
+        // Adds of 100 × 384 (base64, as Chroma's clients send them) into a collection of their own, 1 connection.
+        var ingest = await client.CreateCollectionAsync("ingest", new CollectionOptions { Configuration = new CollectionConfiguration { Space = DistanceSpace.Cosine } });
+        var addPath = $"api/v2/tenants/default_tenant/databases/default_database/collections/{ingest.Id}/add";
+        var addStages = new SortedDictionary<string, Samples>(StringComparer.Ordinal);
+        var adds = new Samples();
+        for (var n = 0; n < 40; n++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, addPath) { Content = new ByteArrayContent(AddBody(vectors, n * 100)) };
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            var t = Stopwatch.GetTimestamp();
+            using var response = await http.SendAsync(request).ConfigureAwait(false);
+            _ = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
+            adds.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new InvalidOperationException($"add answered {(int)response.StatusCode}");
+            }
+
+            Collect(response, addStages);
+        }
+
+        rows.Add(Row(target, "add 100 × 384 (base64): round trip", adds));
+        foreach (var name in new[] { "auth", "body", "parse", "lookup", "store", "total" })
+        {
+            if (addStages.TryGetValue(name, out var samples))
+            {
+                rows.Add(Row(target, $"add stage {name} (Server-Timing)", samples));
+            }
+        }
+
         return rows;
+    }
+
+    private static void Collect(HttpResponseMessage response, SortedDictionary<string, Samples> stages)
+    {
+        if (response.Headers.TryGetValues("Server-Timing", out var timings))
+        {
+            foreach (var entry in string.Join(", ", timings).Split(", "))
+            {
+                var parts = entry.Split(";dur=");
+                if (!stages.TryGetValue(parts[0], out var samples))
+                {
+                    stages[parts[0]] = samples = new Samples();
+                }
+
+                samples.Add(double.Parse(parts[1], CultureInfo.InvariantCulture));
+            }
+        }
+    }
+
+    private static byte[] AddBody(float[][] vectors, int first)
+    {
+        var text = new StringBuilder("{\"ids\":[");
+        for (var i = 0; i < 100; i++)
+        {
+            text.Append(i == 0 ? "\"a" : ",\"a").Append((first + i).ToString(CultureInfo.InvariantCulture)).Append('"');
+        }
+
+        text.Append("],\"embeddings\":[");
+        for (var i = 0; i < 100; i++)
+        {
+            var v = vectors[(first + i) % vectors.Length];
+            text.Append(i == 0 ? "\"" : ",\"").Append(Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan()))).Append('"');
+        }
+
+        text.Append("]}");
+        return Encoding.UTF8.GetBytes(text.ToString());
     }
 
     private static byte[] QueryBody(float[] q)

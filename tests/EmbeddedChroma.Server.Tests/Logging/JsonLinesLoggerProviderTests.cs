@@ -1,3 +1,4 @@
+#pragma warning disable CA1848, CA1873 // the test calls the logger directly, as any category would
 using System.Text;
 using System.Text.Json;
 using EmbeddedChroma.Server.Logging;
