@@ -14,10 +14,10 @@ public sealed class RingFlushTests : IDisposable
     public void Dispose() => _h.Dispose();
 
     [Fact]
-    public void Authorized_call_returns_without_waiting_when_the_rings_flush_is_due_and_its_file_is_busy()
+    public async Task Authorized_call_returns_without_waiting_when_the_rings_flush_is_due_and_its_file_is_busy()
     {
         var client = _h.Store.GetClient(_h.AdminContext);
-        var collection = client.CreateCollection("c");
+        var collection = client.CreateCollection("flushed");
         collection.Add(["a"], [[1f, 2f]]);
 
         // Another connection holds the ring file's write lock: a ring write now waits (busy timeout: 30 s).
@@ -31,7 +31,7 @@ public sealed class RingFlushTests : IDisposable
 
         _h.Clock.Advance(TimeSpan.FromSeconds(11)); // both the clock mark and the usage counters are due
         var call = Task.Run(() => collection.Count());
-        var returned = call.Wait(TimeSpan.FromSeconds(10));
+        var returned = await Task.WhenAny(call, Task.Delay(TimeSpan.FromSeconds(10))) == call;
 
         using (var rollback = other.CreateCommand())
         {
@@ -40,7 +40,7 @@ public sealed class RingFlushTests : IDisposable
         }
 
         returned.Should().BeTrue("the due ring write runs on another thread, not in the call");
-        call.Result.Should().Be(1);
+        (await call).Should().Be(1);
     }
 
     [Fact]
@@ -49,7 +49,7 @@ public sealed class RingFlushTests : IDisposable
         var key = _h.Mint(["*"]);
         var context = _h.Login(key);
         var client = _h.Store.GetClient(context);
-        var collection = client.CreateCollection("c");
+        var collection = client.CreateCollection("flushed");
         for (var i = 0; i < 5; i++)
         {
             _h.Clock.Advance(TimeSpan.FromSeconds(11)); // each call finds a flush due
