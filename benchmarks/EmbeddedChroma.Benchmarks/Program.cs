@@ -31,6 +31,11 @@ public static class Program
             return ReopenFilterCommand.Run(args);
         }
 
+        if (Wire.WireBreakdownCommand.Handles(args))
+        {
+            return Wire.WireBreakdownCommand.Run(args);
+        }
+
         if (Wire.WireLoadCommand.Handles(args))
         {
             return Wire.WireLoadCommand.Run(args);

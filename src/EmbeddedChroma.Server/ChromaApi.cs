@@ -45,7 +45,7 @@ internal sealed partial class ChromaApi
             LimitBody(context);
             var key = Authenticate(context);
             keyId = key.KeyId;
-            await handler(new ChromaCall(this, context, key)).ConfigureAwait(false);
+            await handler(new ChromaCall(this, context, key, started)).ConfigureAwait(false);
         }
         catch (Exception e) when (!(e is OperationCanceledException && context.RequestAborted.IsCancellationRequested))
         {
@@ -186,11 +186,24 @@ internal sealed class ChromaCall
 {
     private readonly ChromaApi _api;
 
-    public ChromaCall(ChromaApi api, HttpContext http, ApiKeyContext key)
+    // Stage stamps (Stopwatch ticks) for the optional Server-Timing header; 0 = the stage did not happen.
+    private readonly long _started;
+    private readonly long _authenticated;
+    private long _bodyStarted;
+    private long _bodyRead;
+    private long _lookupStarted;
+    private long _lookupDone;
+
+    public ChromaCall(ChromaApi api, HttpContext http, ApiKeyContext key, long started = 0)
     {
         _api = api;
         Http = http;
         Key = key;
+        if (api.Options.ServerTiming)
+        {
+            _started = started;
+            _authenticated = Stopwatch.GetTimestamp();
+        }
     }
 
     public HttpContext Http { get; }
@@ -220,7 +233,15 @@ internal sealed class ChromaCall
 
         try
         {
-            return Client().GetCollection(id);
+            if (!Options.ServerTiming)
+            {
+                return Client().GetCollection(id);
+            }
+
+            _lookupStarted = Stopwatch.GetTimestamp();
+            var collection = Client().GetCollection(id);
+            _lookupDone = Stopwatch.GetTimestamp();
+            return collection;
         }
         catch (ChromaNotFoundException)
         {
@@ -254,6 +275,11 @@ internal sealed class ChromaCall
     /// </summary>
     public async Task<WireBody> BodyAsync()
     {
+        if (Options.ServerTiming)
+        {
+            _bodyStarted = Stopwatch.GetTimestamp();
+        }
+
         var length = Http.Request.ContentLength;
         var buffer = ArrayPool<byte>.Shared.Rent(length is > 0 and < int.MaxValue ? (int)length : 4096);
         var used = 0;
@@ -283,7 +309,13 @@ internal sealed class ChromaCall
                 used += read;
             }
 
-            return new WireBody(WireReader.Parse(buffer.AsMemory(0, used)), buffer);
+            var body = new WireBody(WireReader.Parse(buffer.AsMemory(0, used)), buffer);
+            if (Options.ServerTiming)
+            {
+                _bodyRead = Stopwatch.GetTimestamp();
+            }
+
+            return body;
         }
         catch
         {
@@ -294,15 +326,58 @@ internal sealed class ChromaCall
 
     public async Task Json(int status, Action<Utf8JsonWriter> write)
     {
+        if (Options.ServerTiming)
+        {
+            Http.Response.Headers["Server-Timing"] = ServerTimingHeader(Stopwatch.GetTimestamp());
+        }
+
         Http.Response.StatusCode = status;
         Http.Response.ContentType = "application/json";
-        var writer = new Utf8JsonWriter(Http.Response.BodyWriter, WireWriter.Options);
-        await using (writer.ConfigureAwait(false))
+
+        // The whole answer is written into a pooled buffer first, so that it goes out with a Content-Length, headers
+        // and body in one send: written straight into the response it went out chunked, in two sends (the body at the
+        // flush, the closing chunk when the request ended), and the client read it twice.
+        using var buffer = new PooledBufferWriter(4096);
+        using (var writer = new Utf8JsonWriter(buffer, WireWriter.Options))
         {
             write(writer);
         }
 
-        await Http.Response.BodyWriter.FlushAsync(Http.RequestAborted).ConfigureAwait(false);
+        Http.Response.ContentLength = buffer.WrittenCount;
+        await Http.Response.BodyWriter.WriteAsync(buffer.WrittenMemory, Http.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>The stages of this request so far (W3C Server-Timing, milliseconds); a stage the route did not have is left out.</summary>
+    private string ServerTimingHeader(long now)
+    {
+        var parts = new List<string>(6) { Stage("auth", _started, _authenticated) };
+        if (_bodyRead != 0)
+        {
+            parts.Add(Stage("body", _bodyStarted, _bodyRead));
+        }
+
+        var storeFrom = _authenticated;
+        if (_lookupDone != 0)
+        {
+            if (_bodyRead != 0 && _lookupStarted >= _bodyRead)
+            {
+                parts.Add(Stage("parse", _bodyRead, _lookupStarted));
+            }
+
+            parts.Add(Stage("lookup", _lookupStarted, _lookupDone));
+            storeFrom = _lookupDone;
+        }
+        else if (_bodyRead != 0)
+        {
+            storeFrom = _bodyRead;
+        }
+
+        parts.Add(Stage("store", storeFrom, now));
+        parts.Add(Stage("total", _started, now));
+        return string.Join(", ", parts);
+
+        static string Stage(string name, long from, long to) =>
+            string.Create(CultureInfo.InvariantCulture, $"{name};dur={Stopwatch.GetElapsedTime(from, to).TotalMilliseconds:0.###}");
     }
 
     public Task EmptyObject(int status) => Json(status, w =>

@@ -20,4 +20,13 @@ public sealed record ChromaServerOptions
 
     /// <summary>The route prefix (default <c>/api/v2</c>, Chroma's).</summary>
     public string Prefix { get; init; } = "/api/v2";
+
+    /// <summary>
+    /// When <see langword="true"/>, every successful answer carries a <c>Server-Timing</c> header (W3C) with the time
+    /// spent in each stage of the request, in milliseconds: <c>auth</c> (the key check), <c>body</c> (reading and parsing
+    /// the request body), <c>parse</c> (reading its fields into the store's types), <c>lookup</c> (finding the collection),
+    /// <c>store</c> (the store's call) and <c>total</c> (from the start of the request until the answer starts to be
+    /// written); a stage the route does not have is left out. For measuring where a request's time goes; off by default.
+    /// </summary>
+    public bool ServerTiming { get; init; }
 }

@@ -11,7 +11,7 @@ namespace EmbeddedChroma.Benchmarks.Wire;
 /// <c>adds</c> (default 150) requests of 100 × 384 cosine vectors at 1 connection and as many at 8, into a collection of
 /// their own (so each add phase has enough requests for a p99); then a 10,000 × 384 collection is filled, indexing is
 /// let settle (the host: until its <c>indexing_status</c> reports nothing unindexed, at most 2 minutes; Chroma's server
-/// does not implement that route: 3 seconds), and k = 10 queries run for <c>seconds</c> (default 10) at 1 and at 8
+/// does not implement that route: 3 seconds), 2 seconds of queries warm up (not measured), and k = 10 queries run for <c>seconds</c> (default 10) at 1 and at 8
 /// concurrent connections, then at 1 connection while another connection keeps adding. Prints requests/s, p50 and p99
 /// per phase and every failed request. <c>targets</c> (default <c>host,chroma</c>) is a comma list of <c>chroma</c> and
 /// <c>host[@REPO][+NAME=VALUE…]</c>: the ready host built from another checkout (a before/after run), with extra
@@ -23,6 +23,7 @@ public static class WireLoadCommand
     private const int Dimension = 384;
     private const int Records = 10_000;
     private const int Batch = 100;
+    private const int WarmUpSeconds = 2;
 
     /// <summary>True for <c>wire-load</c>.</summary>
     public static bool Handles(string[] args) => args.Length > 0 && args[0] == "wire-load";
@@ -93,6 +94,9 @@ public static class WireLoadCommand
         await SettleAsync(http, address, key, collection.Id).ConfigureAwait(false);
         Console.WriteLine($"{target}: {ingest.Name} {await ingest.CountAsync()} records, {collection.Name} {count} records ({fill.Failed} failed adds), indexing settled after {settle.Elapsed.TotalSeconds:F1} s");
 
+        // Warm-up, not measured, for every target alike: the query route's code runs here for the first time, and a
+        // .NET host's first second of it is the JIT's (tier-0 code, then the optimised tier), not a server's steady state.
+        await QueriesAsync(collection, 1, WarmUpSeconds).ConfigureAwait(false);
         foreach (var connections in new[] { 1, 8 })
         {
             var stats = await QueriesAsync(collection, connections, seconds).ConfigureAwait(false);
@@ -109,7 +113,7 @@ public static class WireLoadCommand
     }
 
     /// <summary>Adds records <paramref name="first"/>… (ids r0, r1, …; vectors reused round the 10,000).</summary>
-    private static Task AddBatch(IChromaCollection collection, float[][] vectors, int first) =>
+    internal static Task AddBatch(IChromaCollection collection, float[][] vectors, int first) =>
         collection.AddAsync(new RecordBatch
         {
             Ids = Enumerable.Range(first, Batch).Select(i => "r" + i.ToString(CultureInfo.InvariantCulture)).ToArray(),
@@ -140,7 +144,7 @@ public static class WireLoadCommand
     /// Waits until the host's <c>indexing_status</c> reports nothing unindexed (at most 2 minutes). Chroma's local server
     /// answers that route "not implemented": it gets a fixed 3 seconds, as before.
     /// </summary>
-    private static async Task SettleAsync(HttpClient http, Uri address, string? key, Guid collection)
+    internal static async Task SettleAsync(HttpClient http, Uri address, string? key, Guid collection)
     {
         var deadline = Stopwatch.GetTimestamp() + (120 * Stopwatch.Frequency);
         while (Stopwatch.GetTimestamp() < deadline)
@@ -207,7 +211,7 @@ public static class WireLoadCommand
     private static string Row(string target, string phase, int connections, Stats s) =>
         string.Create(CultureInfo.InvariantCulture, $"| {target} | {phase} | {connections} | {s.Requests} | {s.Failed} | {s.Requests / s.Seconds:F0} | {s.P50:F2} | {s.P99:F2} |");
 
-    private static float[] Vector(Random random)
+    internal static float[] Vector(Random random)
     {
         var v = new float[Dimension];
         for (var i = 0; i < v.Length; i++)
@@ -218,7 +222,7 @@ public static class WireLoadCommand
         return v;
     }
 
-    private static string FindRepo()
+    internal static string FindRepo()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
@@ -238,7 +242,7 @@ public static class WireLoadCommand
         return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static ServerProcess StartHost(string repo, string spec, string folder, out string? key)
+    internal static ServerProcess StartHost(string repo, string spec, string folder, out string? key, params string[] hostArguments)
     {
         // host[@REPO][+NAME=VALUE…]
         var parts = spec.Split('+');
@@ -259,7 +263,7 @@ public static class WireLoadCommand
             info.Environment[variable[..eq]] = variable[(eq + 1)..];
         }
 
-        foreach (var a in new[] { "run", "-c", "Release", "--project", Path.Combine(repo, "src", "EmbeddedChroma.Server"), "--", "--path", Path.Combine(folder, "store"), "--port", port.ToString(CultureInfo.InvariantCulture) })
+        foreach (var a in new[] { "run", "-c", "Release", "--project", Path.Combine(repo, "src", "EmbeddedChroma.Server"), "--", "--path", Path.Combine(folder, "store"), "--port", port.ToString(CultureInfo.InvariantCulture) }.Concat(hostArguments))
         {
             info.ArgumentList.Add(a);
         }
@@ -311,7 +315,7 @@ public static class WireLoadCommand
         return server;
     }
 
-    private sealed class ServerProcess(Process process, Uri address) : IDisposable
+    internal sealed class ServerProcess(Process process, Uri address) : IDisposable
     {
         public Uri Address { get; } = address;
 

@@ -41,6 +41,7 @@ internal sealed partial class KeyRing : IDisposable
     private long _lastFlushTicks;
     private long _lastHighWaterFlushTicks;
     private int _flushing;
+    private int _disposed;
 
     /// <summary>The last usage flush or audit write failed (a full disk): warned once, retried with the next flush.</summary>
     private int _writeFailing;
@@ -418,6 +419,12 @@ internal sealed partial class KeyRing : IDisposable
         }
     }
 
+    /// <summary>
+    /// Every second the clock's high-water mark, every 10 seconds the usage counters are written — on a thread-pool
+    /// thread, not on the call that found them due: a ring write is a SQLite commit with its fsync, which would
+    /// otherwise land in the latency of one call in every few hundred (the tail a server sees). One flush at a time;
+    /// <see cref="Dispose"/> waits for a running one and then writes the rest itself.
+    /// </summary>
     private void MaybeFlushUsage(long nowTicks)
     {
         var usageDue = nowTicks - Interlocked.Read(ref _lastFlushTicks) >= TimeSpan.TicksPerSecond * 10;
@@ -427,27 +434,41 @@ internal sealed partial class KeyRing : IDisposable
             return;
         }
 
+        if (clockDue)
+        {
+            Interlocked.Exchange(ref _lastHighWaterFlushTicks, nowTicks);
+        }
+
+        if (usageDue)
+        {
+            Interlocked.Exchange(ref _lastFlushTicks, nowTicks);
+        }
+
+        ThreadPool.UnsafeQueueUserWorkItem(static work => work.Ring.FlushDue(work.NowTicks, work.ClockDue, work.UsageDue), new DueFlush(this, nowTicks, clockDue, usageDue), preferLocal: false);
+    }
+
+    private readonly record struct DueFlush(KeyRing Ring, long NowTicks, bool ClockDue, bool UsageDue);
+
+    private void FlushDue(long nowTicks, bool clockDue, bool usageDue)
+    {
         try
         {
             if (clockDue)
             {
-                Interlocked.Exchange(ref _lastHighWaterFlushTicks, nowTicks);
-                try
-                {
-                    _file.PersistHighWater(nowTicks);
-                }
-                catch (Exception ex) when (Storage.StorageErrors.IsStorageFault(ex))
-                {
-                    // A read must not fail for want of space: the mark is written again with the next ring write.
-                    WarnWriteFailed(() => StoreLog.UsageFlushFailed(Logger, _file.DatabasePath, Storage.StorageErrors.Map(ex, _file.DatabasePath).Message));
-                }
+                _file.PersistHighWater(nowTicks);
             }
 
             if (usageDue)
             {
-                Interlocked.Exchange(ref _lastFlushTicks, nowTicks);
                 FlushUsage();
             }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Nobody waits for this write: a call must not fail for want of space, and a thread-pool thread must not
+            // end the process. The mark is written again with the next ring write, the counters with the next flush.
+            var message = Storage.StorageErrors.IsStorageFault(ex) ? Storage.StorageErrors.Map(ex, _file.DatabasePath).Message : ex.GetType().Name;
+            WarnWriteFailed(() => StoreLog.UsageFlushFailed(Logger, _file.DatabasePath, message));
         }
         finally
         {
@@ -526,6 +547,18 @@ internal sealed partial class KeyRing : IDisposable
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        // A background flush may be writing: wait for it, and keep the flag taken so that no other one starts.
+        var spin = default(SpinWait);
+        while (Interlocked.CompareExchange(ref _flushing, 1, 0) != 0)
+        {
+            spin.SpinOnce();
+        }
+
         try
         {
             if (_file.ReadOnly)

@@ -98,6 +98,8 @@ public sealed class FullDiskTests
             reread.Query([Vector(7)], nResults: 1, include: Include.Distances).Ids[0].Should().Equal("r7");
             time.Advance(TimeSpan.FromMinutes(1));
             store.GetClient(key).GetCollection("docs").Count().Should().Be(acknowledged);
+            // The ring flushes on a thread-pool thread (not in the call that finds the flush due): wait for its warning.
+            SpinWait.SpinUntil(() => logger.Entries.Any(e => e.EventId.Id == 11), TimeSpan.FromSeconds(30));
             logger.Entries.Count(e => e.EventId.Id == 11).Should().Be(1, "usage counters that cannot be written are kept, with one warning");
             store.GetKeyRing(store.Authenticate(key)).Invoking(r => r.CreateKey(new ApiKeySpec { Name = "more", Actions = ["*"] }))
                 .Should().Throw<ChromaStorageFullException>().Which.Folder.Should().Be(folder);
