@@ -4,25 +4,34 @@ namespace EmbeddedChroma.Index;
 /// Read-only view of dense vector slots (the memory-mapped arena implements it). Slot numbers are dense
 /// internal ids starting at zero; a slot's row is only meaningful while the slot is live.
 /// </summary>
-internal interface IVectorRows
+internal interface IVectorRows : IRowBlock<float>
 {
-    /// <summary>Number of float components of every row.</summary>
+    /// <summary>The row of <paramref name="slot"/>; no copy, valid until the next write to the rows.</summary>
+    ReadOnlySpan<float> GetRow(int slot);
+}
+
+/// <summary>
+/// Fixed-stride rows of <typeparamref name="TElement"/> (float32 rows, or the compact float16 rows of a quantized
+/// collection), addressed from <see cref="FirstRow"/>: what the HNSW graph walks.
+/// </summary>
+/// <typeparam name="TElement">The stored element: <see cref="float"/> or <see cref="Half"/>.</typeparam>
+internal interface IRowBlock<TElement>
+    where TElement : unmanaged
+{
+    /// <summary>Number of components of every row.</summary>
     int Dimension { get; }
 
     /// <summary>One past the highest slot that may be live.</summary>
     int SlotCount { get; }
 
-    /// <summary>The row of <paramref name="slot"/>; no copy, valid until the next write to the rows.</summary>
-    ReadOnlySpan<float> GetRow(int slot);
-
     /// <summary>
-    /// The first float of row 0; row <c>s</c> starts <c>s · <see cref="RowStride"/></c> floats further. Lets a hot loop
-    /// address rows without a call per row (<see cref="GetRow"/> is an interface call). Valid, like a row, until the
-    /// next write to the rows (the memory may move when the rows grow).
+    /// The first element of row 0; row <c>s</c> starts <c>s · <see cref="RowStride"/></c> elements further. Lets a hot loop
+    /// address rows without a call per row. Valid, like a row, until the next write to the rows (the memory may move
+    /// when the rows grow).
     /// </summary>
-    ref readonly float FirstRow { get; }
+    ref readonly TElement FirstRow { get; }
 
-    /// <summary>Floats from the start of one row to the start of the next (at least <see cref="Dimension"/>).</summary>
+    /// <summary>Elements from the start of one row to the start of the next (at least <see cref="Dimension"/>).</summary>
     int RowStride { get; }
 }
 

@@ -29,7 +29,7 @@ namespace EmbeddedChroma.Index.Hnsw;
 ///               upper-level array of every node with level &gt; 0: level × (1 + M) int32
 /// </code>
 /// </remarks>
-internal sealed partial class HnswGraph<TKernel>
+internal sealed partial class HnswGraph<TKernel, TElement>
 {
     private const int HeaderSize = 128;
     private const int FormatVersion = 2;
@@ -158,9 +158,9 @@ internal sealed partial class HnswGraph<TKernel>
         }
     }
 
-    /// <summary>See <see cref="HnswIndex.TryLoad"/>. Every count, level and link is checked before it is trusted.</summary>
+    /// <summary>See <see cref="HnswIndex.TryLoad(string, IVectorRows, DistanceSpace, HnswParameters, long, ReadOnlySpan{byte})"/>. Every count, level and link is checked before it is trusted.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per open, over every node: never as tier-0 code
-    public static HnswGraph<TKernel>? Load(string path, IVectorRows rows, DistanceSpace space, HnswParameters parameters, long expectedStamp, ReadOnlySpan<byte> expectedOwner = default)
+    public static HnswGraph<TKernel, TElement>? Load(string path, IRowBlock<TElement> rows, DistanceSpace space, HnswParameters parameters, long expectedStamp, ReadOnlySpan<byte> expectedOwner = default)
     {
         if (!BitConverter.IsLittleEndian || !File.Exists(path))
         {
@@ -200,7 +200,7 @@ internal sealed partial class HnswGraph<TKernel>
                 return null;
             }
 
-            var graph = new HnswGraph<TKernel>(rows, space, parameters, Math.Max(Math.Max(slotCount, parameters.InitialCapacity), 1));
+            var graph = new HnswGraph<TKernel, TElement>(rows, space, parameters, Math.Max(Math.Max(slotCount, parameters.InitialCapacity), 1));
             var hash = new XxHash3();
             Span<byte> level0 = MemoryMarshal.AsBytes(graph._level0.AsSpan(0, slotCount * stride0));
             file.ReadExactly(level0);
@@ -280,7 +280,7 @@ internal sealed partial class HnswGraph<TKernel>
             deleted += NodeHeader.IsDeleted(header) ? 1 : 0;
             if (IsMips)
             {
-                SetSquaredNorm(slot, Row(slot));
+                SetSquaredNorm(slot);
             }
 
             for (int lc = 0; lc <= level; lc++)
