@@ -242,6 +242,12 @@ public sealed partial class Collection
                 throw new ChromaValidationException($"max_neighbors of collection '{Echo.Text(State.Name)}' cannot be changed after creation.");
             }
 
+            if (configuration.VectorStorage is { } storage && storage != current.VectorStorage)
+            {
+                throw new ChromaValidationException(
+                    $"vector_storage of collection '{Echo.Text(State.Name)}' cannot be changed after creation (it is '{CollectionConfiguration.VectorStorageName(current.VectorStorage)}'); create a new collection with the storage wanted and copy the records into it.");
+            }
+
             if (configuration.EfSearch is { } efs)
             {
                 updated = current with { EfSearch = efs };
