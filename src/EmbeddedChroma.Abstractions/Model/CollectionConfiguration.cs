@@ -25,7 +25,7 @@ public sealed record CollectionConfiguration
     public int MaxNeighbors { get; init; } = 16;
 
     /// <summary>
-    /// How the graph's vectors are kept in memory (<c>vector_storage</c>: <c>float32</c>, the default, or <c>float16</c>);
+    /// How the graph's vectors are kept in memory (<c>vector_storage</c>: <c>float32</c>, the default, <c>float16</c> or <c>int8</c>);
     /// fixed at creation. See <see cref="EmbeddedChroma.VectorStorage"/>.
     /// </summary>
     public VectorStorage VectorStorage { get; init; } = VectorStorage.Float32;
@@ -47,7 +47,7 @@ public sealed record CollectionConfiguration
 
         if (!Enum.IsDefined(VectorStorage))
         {
-            throw new ChromaValidationException($"configuration.vector_storage: unknown vector storage {(int)VectorStorage}; expected 'float32' or 'float16'.");
+            throw new ChromaValidationException($"configuration.vector_storage: unknown vector storage {(int)VectorStorage}; expected 'float32', 'float16' or 'int8'.");
         }
 
         CheckRange(nameof(EfConstruction), "ef_construction", EfConstruction, 1, 100_000);
@@ -186,22 +186,24 @@ public sealed record CollectionConfiguration
         _ => throw new ChromaValidationException($"Unknown distance space {(int)space}."),
     };
 
-    /// <summary>The configuration name of a vector storage: <c>float32</c> or <c>float16</c>.</summary>
+    /// <summary>The configuration name of a vector storage: <c>float32</c>, <c>float16</c> or <c>int8</c>.</summary>
     /// <exception cref="ChromaValidationException"><paramref name="storage"/> is not defined.</exception>
     public static string VectorStorageName(VectorStorage storage) => storage switch
     {
         VectorStorage.Float32 => "float32",
         VectorStorage.Float16 => "float16",
-        _ => throw new ChromaValidationException($"configuration.vector_storage: unknown vector storage {(int)storage}; expected 'float32' or 'float16'."),
+        VectorStorage.Int8 => "int8",
+        _ => throw new ChromaValidationException($"configuration.vector_storage: unknown vector storage {(int)storage}; expected 'float32', 'float16' or 'int8'."),
     };
 
-    /// <summary>Parses a <c>vector_storage</c> name (<c>float32</c>, <c>float16</c>).</summary>
+    /// <summary>Parses a <c>vector_storage</c> name (<c>float32</c>, <c>float16</c>, <c>int8</c>).</summary>
     /// <exception cref="ChromaValidationException">The name is not one of those.</exception>
     public static VectorStorage ParseVectorStorage(string name) => name switch
     {
         "float32" => VectorStorage.Float32,
         "float16" => VectorStorage.Float16,
-        _ => throw new ChromaValidationException($"configuration.vector_storage: unknown vector storage '{Internal.Echo.Text(name)}'; expected 'float32' or 'float16'."),
+        "int8" => VectorStorage.Int8,
+        _ => throw new ChromaValidationException($"configuration.vector_storage: unknown vector storage '{Internal.Echo.Text(name)}'; expected 'float32', 'float16' or 'int8'."),
     };
 
     /// <summary>Parses Chroma's name of a distance space (<c>l2</c>, <c>cosine</c>, <c>ip</c>).</summary>

@@ -17,4 +17,12 @@ public enum VectorStorage
     /// float32 rows are read from disk only to re-rank each query's best candidates.
     /// </summary>
     Float16 = 1,
+
+    /// <summary>
+    /// 8-bit codes in memory (<c>"int8"</c>): 1 byte per dimension (plus 4 per row), about a quarter of the memory of
+    /// <see cref="Float32"/>. Per-dimension scalar quantization: each dimension's range is learned from the rows present
+    /// when the collection's graph is built or loaded (values written later outside it are clamped until the next load or
+    /// compaction re-learns it); queries stay float32 and re-rank more candidates than <see cref="Float16"/>.
+    /// </summary>
+    Int8 = 2,
 }

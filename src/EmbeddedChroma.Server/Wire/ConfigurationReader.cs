@@ -59,7 +59,7 @@ internal static class ConfigurationReader
     }
 
     /// <summary>
-    /// The <c>vector_storage</c> of a create request's configuration (<c>"float32"</c> or <c>"float16"</c>, EmbeddedChroma's
+    /// The <c>vector_storage</c> of a create request's configuration (<c>"float32"</c>, <c>"float16"</c> or <c>"int8"</c>, EmbeddedChroma's
     /// own field), or <see langword="null"/> when none is sent.
     /// </summary>
     public static VectorStorage? VectorStorage(JsonElement body, string name)
@@ -74,7 +74,7 @@ internal static class ConfigurationReader
         {
             null or { ValueKind: JsonValueKind.Null } => null,
             { ValueKind: JsonValueKind.String } value => CollectionConfiguration.ParseVectorStorage(value.GetString()!),
-            _ => throw WireException.Shape($"{name}.vector_storage", "expected a string ('float32' or 'float16')"),
+            _ => throw WireException.Shape($"{name}.vector_storage", "expected a string ('float32', 'float16' or 'int8')"),
         };
     }
 

@@ -281,7 +281,7 @@ public sealed partial class Collection
     /// Bytes of the rows the graph walks, held in memory (benchmarks): the float16 copy of a float16 collection, else the
     /// float32 arena's rows (mapped), 0 before the first load.
     /// </summary>
-    internal long RowsMemoryBytes => State.Arena is { } arena ? arena.Compact?.MemoryBytes ?? ((long)arena.SlotCount * arena.Stride * sizeof(float)) : 0;
+    internal long RowsMemoryBytes => State.Arena is { } arena ? arena.Compact?.MemoryBytes ?? arena.Codes?.MemoryBytes ?? ((long)arena.SlotCount * arena.Stride * sizeof(float)) : 0;
 
     /// <inheritdoc/>
     public override string ToString() => $"Collection({Echo.Text(State.Tenant)}/{Echo.Text(State.Database)}/{Echo.Text(_snapshot.Name)})";

@@ -225,7 +225,8 @@ internal sealed class QueryPlanner(CollectionState state, StoreLimits limits, Fu
         // A quantized collection's graph ranks by distances to its compact rows: it is asked for a few more candidates,
         // which are re-ranked with the float32 rows (read from the arena file), so results carry exact distances.
         var arena = _state.Configuration.VectorStorage != VectorStorage.Float32 ? _state.Arena : null;
-        var wanted = arena is null ? k : Math.Min(Math.Max(ef, k), Math.Max(RerankFactor * k, k + RerankMinimumExtra));
+        var factor = _state.Configuration.VectorStorage == VectorStorage.Int8 ? RerankFactorInt8 : RerankFactor;
+        var wanted = arena is null ? k : Math.Min(Math.Max(ef, k), Math.Max(factor * k, k + RerankMinimumExtra));
         var pooled = arena is null ? null : ArrayPool<Neighbor>.Shared.Rent(wanted);
         try
         {
@@ -279,8 +280,11 @@ internal sealed class QueryPlanner(CollectionState state, StoreLimits limits, Fu
         return merged.Length;
     }
 
-    /// <summary>Candidates re-ranked per result asked for (<see cref="Rerank"/>): k · this, at least k + <see cref="RerankMinimumExtra"/>, at most ef.</summary>
+    /// <summary>Candidates re-ranked per result asked for (<see cref="Rerank"/>) on a float16 collection: k · this, at least k + <see cref="RerankMinimumExtra"/>, at most ef.</summary>
     internal const int RerankFactor = 2;
+
+    /// <summary>As <see cref="RerankFactor"/> on an int8 collection, whose coarser distances misorder more candidates near the k-th.</summary>
+    internal const int RerankFactorInt8 = 4;
 
     /// <summary>Fewest extra candidates re-ranked beyond k.</summary>
     internal const int RerankMinimumExtra = 16;

@@ -37,3 +37,20 @@ internal interface IRowBlock<TElement>
 
 /// <summary>One search hit: an internal slot and its distance to the query (Chroma's definition).</summary>
 internal readonly record struct Neighbor(int Slot, float Distance);
+
+/// <summary>
+/// 8-bit rows with per-dimension affine codes (<c>vector_storage = int8</c>): component d of a row stands for
+/// <c>Low[d] + Step[d] · code</c>. Each row holds its <see cref="IRowBlock{TElement}.Dimension"/> codes, then, at byte
+/// <see cref="NormOffset"/>, the float ‖x̂‖² of the values the codes stand for (for squared L2 without decoding).
+/// </summary>
+internal interface IAffineRows : IRowBlock<byte>
+{
+    /// <summary>The value of code 0, per dimension.</summary>
+    ReadOnlySpan<float> Low { get; }
+
+    /// <summary>The value one code step adds, per dimension.</summary>
+    ReadOnlySpan<float> Step { get; }
+
+    /// <summary>Byte offset of a row's ‖x̂‖² (a float) from the row's start: the dimension rounded up to 4.</summary>
+    static int NormOffset(int dimension) => (dimension + 3) & ~3;
+}

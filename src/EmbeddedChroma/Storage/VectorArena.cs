@@ -94,6 +94,48 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
     /// <summary>The float16 copy of the rows the graph of a <c>float16</c> collection walks (<see cref="EnsureCompact"/>); kept in step with every write.</summary>
     public HalfRows? Compact { get; private set; }
 
+    /// <summary>The 8-bit copy of the rows the graph of an <c>int8</c> collection walks (<see cref="EnsureCodes"/>); kept in step with every write.</summary>
+    public ByteRows? Codes { get; private set; }
+
+    /// <summary>
+    /// The 8-bit copy of rows [0, <see cref="SlotCount"/>), its ranges trained on those rows, built on first use (read
+    /// with positional I/O) and kept in step with every later write; makes the arena <see cref="Cold"/>.
+    /// </summary>
+    public ByteRows EnsureCodes()
+    {
+        Cold = true;
+        if (Codes is not null)
+        {
+            return Codes;
+        }
+
+        var codes = ByteRows.Train(Dimension, (int)Math.Min(Capacity, int.MaxValue), ReadRows());
+        foreach (var (slot, row) in ReadRows().Select((row, slot) => (slot, row)))
+        {
+            codes.Write(slot, row.Span);
+        }
+
+        Codes = codes;
+        return codes;
+    }
+
+    /// <summary>Rows [0, <see cref="SlotCount"/>) in slot order, read with positional I/O a chunk at a time (each row valid until the next).</summary>
+    private IEnumerable<ReadOnlyMemory<float>> ReadRows()
+    {
+        var rowBytes = Stride * sizeof(float);
+        var rowsPerChunk = Math.Max(1, (1 << 20) / rowBytes);
+        var buffer = new float[rowsPerChunk * Stride];
+        for (var first = 0; first < SlotCount; first += rowsPerChunk)
+        {
+            var rows = Math.Min(rowsPerChunk, SlotCount - first);
+            ReadExactly(HeaderSize + ((long)first * rowBytes), System.Runtime.InteropServices.MemoryMarshal.AsBytes(buffer.AsSpan(0, rows * Stride)));
+            for (var r = 0; r < rows; r++)
+            {
+                yield return buffer.AsMemory(r * Stride, Dimension);
+            }
+        }
+    }
+
     /// <summary>
     /// The float16 copy of rows [0, <see cref="SlotCount"/>), built on first use (read with positional I/O) and kept
     /// in step with every later write; makes the arena <see cref="Cold"/>.
@@ -377,6 +419,7 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
         }
 
         Compact?.Write(slot, row);
+        Codes?.Write(slot, row);
     }
 
     /// <summary>Writes one vector into its slot, normalized for cosine so cosine distance is 1 − dot.</summary>
@@ -419,6 +462,7 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
         }
 
         Compact?.Write(slot, row);
+        Codes?.Write(slot, row);
     }
 
     /// <summary>Writes a row and returns a span over it, for normalizing in place.</summary>

@@ -96,9 +96,12 @@ internal sealed class VectorIndexer : IDisposable
         // The chain value of the graph's write, looked up in this database: a graph of another collection, or from a
         // copy of the store whose history diverged, carries another owner stamp and is not loaded.
         var chain = stamp == _state.LastSeq ? _state.LastChain : StoreIdentity.ChainAt(connection, stamp);
-        var loaded = _state.Configuration.VectorStorage == VectorStorage.Float16
-            ? HnswIndex.TryLoad(_path, arena.EnsureCompact(), _state.Configuration.Space, Parameters(), stamp, _owner(chain))
-            : HnswIndex.TryLoad(_path, arena, _state.Configuration.Space, Parameters(), stamp, _owner(chain));
+        var loaded = _state.Configuration.VectorStorage switch
+        {
+            VectorStorage.Float16 => HnswIndex.TryLoad(_path, arena.EnsureCompact(), _state.Configuration.Space, Parameters(), stamp, _owner(chain)),
+            VectorStorage.Int8 => HnswIndex.TryLoad(_path, arena.EnsureCodes(), _state.Configuration.Space, Parameters(), stamp, _owner(chain)),
+            _ => HnswIndex.TryLoad(_path, arena, _state.Configuration.Space, Parameters(), stamp, _owner(chain)),
+        };
         return loaded is { } graph
             ? (stamp, chain, graph)
             : null;
@@ -202,10 +205,13 @@ internal sealed class VectorIndexer : IDisposable
 
     private void CreateGraph(VectorArena arena)
     {
-        // A float16 collection's graph walks the arena's float16 copy; queries re-rank its candidates with float32 rows.
-        _graph = _state.Configuration.VectorStorage == VectorStorage.Float16
-            ? HnswIndex.Create(arena.EnsureCompact(), _state.Configuration.Space, Parameters())
-            : HnswIndex.Create(arena, _state.Configuration.Space, Parameters());
+        // A quantized collection's graph walks the arena's compact copy; queries re-rank its candidates with float32 rows.
+        _graph = _state.Configuration.VectorStorage switch
+        {
+            VectorStorage.Float16 => HnswIndex.Create(arena.EnsureCompact(), _state.Configuration.Space, Parameters()),
+            VectorStorage.Int8 => HnswIndex.Create(arena.EnsureCodes(), _state.Configuration.Space, Parameters()),
+            _ => HnswIndex.Create(arena, _state.Configuration.Space, Parameters()),
+        };
         _cleanSeq = 0;
         _cleanChain = 0;
         lock (_pendingLock)

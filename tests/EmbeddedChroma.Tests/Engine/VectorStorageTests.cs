@@ -75,15 +75,18 @@ public sealed class VectorStorageTests
     }
 
     [Theory]
-    [InlineData(DistanceSpace.L2)]
-    [InlineData(DistanceSpace.Cosine)]
-    [InlineData(DistanceSpace.InnerProduct)]
-    public void Query_on_a_float16_collection_keeps_float32_recall_and_returns_exact_float32_distances_when_the_data_is_clustered(DistanceSpace space)
+    [InlineData(DistanceSpace.L2, VectorStorage.Float16)]
+    [InlineData(DistanceSpace.Cosine, VectorStorage.Float16)]
+    [InlineData(DistanceSpace.InnerProduct, VectorStorage.Float16)]
+    [InlineData(DistanceSpace.L2, VectorStorage.Int8)]
+    [InlineData(DistanceSpace.Cosine, VectorStorage.Int8)]
+    [InlineData(DistanceSpace.InnerProduct, VectorStorage.Int8)]
+    public void Query_on_a_quantized_collection_keeps_float32_recall_and_returns_exact_float32_distances_when_the_data_is_clustered(DistanceSpace space, VectorStorage storage)
     {
         using var fx = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 500 });
         var vectors = Clustered(Count, 171, spreadNorms: space == DistanceSpace.InnerProduct);
         var float32 = Create(fx, "f32", space, VectorStorage.Float32, vectors);
-        var float16 = Create(fx, "f16", space, VectorStorage.Float16, vectors);
+        var float16 = Create(fx, "f16", space, storage, vectors);
         float16.Indexer!.Graph.Should().NotBeNull("the collection is past the threshold, so its graph answers");
         var queries = Clustered(100, 172, spreadNorms: space == DistanceSpace.InnerProduct);
 
@@ -160,13 +163,15 @@ public sealed class VectorStorageTests
         }
     }
 
-    [Fact]
-    public void Float16_collection_finds_every_written_vector_at_distance_zero_after_upsert_update_delete_and_compaction()
+    [Theory]
+    [InlineData(VectorStorage.Float16)]
+    [InlineData(VectorStorage.Int8)]
+    public void Quantized_collection_finds_every_written_vector_at_distance_zero_after_upsert_update_delete_and_compaction(VectorStorage storage)
     {
         using var fx = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 500 });
         var vectors = Clustered(1_200, 177);
-        var collection = Create(fx, "f16", DistanceSpace.L2, VectorStorage.Float16, vectors);
-        var moved = Clustered(50, 178).Select(v => v.Select(x => x + 0.5f).ToArray()).ToArray();
+        var collection = Create(fx, "f16", DistanceSpace.L2, storage, vectors);
+        var moved = Clustered(50, 178);
 
         collection.Update(Enumerable.Range(0, 25).Select(i => "id" + i).ToArray(), moved[..25]);
         collection.Upsert(Enumerable.Range(25, 25).Select(i => "new" + i).ToArray(), moved[25..]);

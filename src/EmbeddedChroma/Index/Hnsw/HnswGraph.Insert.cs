@@ -187,7 +187,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
         SearchContext context = _contexts.Rent();
         try
         {
-            ReadOnlySpan<float> query = FloatRow(slot, context.QueryScratch(_dimension));
+            ReadOnlySpan<float> query = FloatRow(slot, context.QueryScratch(QueryLength));
             if (entryNode == slot)
             {
                 // Relinking the entry point itself: start from one of its (stale but valid) neighbours instead.
@@ -300,7 +300,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
                 break;
             }
 
-            ReadOnlySpan<float> row = FloatRow(candidate.Slot, context.CandidateScratch(_dimension));
+            ReadOnlySpan<float> row = FloatRow(candidate.Slot, context.CandidateScratch(QueryLength));
             bool keep = true;
             for (int j = 0; j < count; j++)
             {
@@ -376,7 +376,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
     /// <summary>Union of the current list and <paramref name="additions"/>, shrunk by Alg. 4 when over Mmax. Caller holds the node's link lock.</summary>
     private void MergeLocked(int node, int level, Span<int> record, int existing, ReadOnlySpan<Neighbor> additions, SearchContext context)
     {
-        ReadOnlySpan<float> row = FloatRow(node, context.NodeScratch(_dimension));
+        ReadOnlySpan<float> row = FloatRow(node, context.NodeScratch(QueryLength));
         Span<Neighbor> merged = context.Merge;
         int total = 0;
         for (int i = 0; i < existing; i++)
@@ -428,7 +428,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
                 return;
             }
 
-            ReadOnlySpan<float> row = FloatRow(node, context.NodeScratch(_dimension));
+            ReadOnlySpan<float> row = FloatRow(node, context.NodeScratch(QueryLength));
             Span<int> record = Record(node, level);
             int count = record[0] & NodeHeader.CountMask;
             Span<Neighbor> merged = context.Merge;

@@ -78,6 +78,11 @@ internal sealed partial class HnswGraph<TKernel, TElement>
                 return 0;
             }
 
+            if (IsByte)
+            {
+                query = Prepare(query, context.QueryScratch(QueryLength));
+            }
+
             var nearest = new Neighbor(entryNode, Distance(query, entryNode));
             nearest = GreedyDescend(query, nearest, EntryLevel(entry), 0, exclude: -1);
 
@@ -188,7 +193,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
         int maxLinks = _maxM0;
         ref TElement firstRow = ref Unsafe.AsRef(in _rows.FirstRow);
         nint rowStride = _rowStride;
-        int dimension = query.Length; // = _dimension, in a form that lets the JIT drop the kernel's length check
+        int dimension = IsByte ? _dimension : query.Length; // = _dimension, in a form that lets the JIT drop the kernel's length check
         int prefetchLines = _prefetchLines;
         Span<int> pending = context.Links;
         ushort[] visited = context.VisitedTags;
@@ -267,7 +272,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
         int maxLinks = _maxM0;
         ref TElement firstRow = ref Unsafe.AsRef(in _rows.FirstRow);
         nint rowStride = _rowStride;
-        int dimension = query.Length;
+        int dimension = IsByte ? _dimension : query.Length;
         int prefetchLines = _prefetchLines;
         Span<int> pending = context.Links;
         ushort[] visited = context.VisitedTags;

@@ -47,6 +47,10 @@ internal sealed partial class HnswGraph<TKernel, TElement> : HnswIndex
     private const float MinimumSquaredNorm = 1e-30f;
 
     private readonly IRowBlock<TElement> _rows;
+
+    /// <summary>Per-dimension code parameters of 8-bit rows (<see cref="IAffineRows"/>); empty otherwise.</summary>
+    private readonly float[] _codeLow = [];
+    private readonly float[] _codeStep = [];
     private readonly nint _rowStride;
     private readonly int _dimension;
 
@@ -91,6 +95,12 @@ internal sealed partial class HnswGraph<TKernel, TElement> : HnswIndex
         : base(space, parameters)
     {
         _rows = rows;
+        if (rows is IAffineRows affine)
+        {
+            _codeLow = affine.Low.ToArray();
+            _codeStep = affine.Step.ToArray();
+        }
+
         _rowStride = rows.RowStride;
         _dimension = rows.Dimension;
         _prefetchLines = Math.Min(8, ((rows.Dimension * Unsafe.SizeOf<TElement>()) + 63) / 64);
@@ -239,6 +249,30 @@ internal sealed partial class HnswGraph<TKernel, TElement> : HnswIndex
     private static bool IsFloat => typeof(TElement) == typeof(float);
 
     /// <summary>
+    /// True for a graph over 8-bit affine codes (<see cref="IAffineRows"/>). Its walks take the query in a prepared
+    /// form of <see cref="_dimension"/> + 2 floats (<see cref="Prepare"/>): weights q ⊙ step, then Σ q·low, then ‖q‖²;
+    /// the float32 and float16 graphs take the query itself.
+    /// </summary>
+    private static bool IsByte => typeof(TElement) == typeof(byte);
+
+    /// <summary>Length of the query form the walks take (see <see cref="IsByte"/>).</summary>
+    private int QueryLength => IsByte ? _dimension + 2 : _dimension;
+
+    /// <summary>
+    /// Writes the prepared form of <paramref name="query"/> for 8-bit rows into <paramref name="destination"/>
+    /// (<see cref="IsByte"/>); <paramref name="destination"/> may hold <paramref name="query"/> itself in its first elements.
+    /// </summary>
+    private ReadOnlySpan<float> Prepare(ReadOnlySpan<float> query, Span<float> destination)
+    {
+        float bias = VectorMath.Dot(query, _codeLow);
+        float squared = VectorMath.Dot(query, query);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(query, _codeStep, destination[.._dimension]);
+        destination[_dimension] = bias;
+        destination[_dimension + 1] = squared;
+        return destination[..(_dimension + 2)];
+    }
+
+    /// <summary>
     /// The row of <paramref name="node"/> as floats: the row itself for float32 rows (no copy), else decoded into
     /// <paramref name="scratch"/> (at least <see cref="_dimension"/> long). Used by inserts, which take a node's row as
     /// the query of their walks.
@@ -252,6 +286,13 @@ internal sealed partial class HnswGraph<TKernel, TElement> : HnswIndex
         }
 
         Span<float> destination = scratch.AsSpan(0, _dimension);
+        if (IsByte)
+        {
+            // The values the codes stand for, in the prepared query form the walks of 8-bit rows take.
+            QuantizedMath.DequantizeU8(MemoryMarshal.Cast<TElement, byte>(Row(node)), _codeLow, _codeStep, destination);
+            return Prepare(destination, scratch.AsSpan(0, _dimension + 2));
+        }
+
         RowCodec.Decode(Row(node), destination);
         return destination;
     }
@@ -269,6 +310,16 @@ internal sealed partial class HnswGraph<TKernel, TElement> : HnswIndex
             return TKernel.Distance(query, MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<TElement, float>(ref row), dimension));
         }
 
+        if (IsByte)
+        {
+            // query is the prepared form: q·x̂ = Σ q·low + Σ (q ⊙ step)·code; ‖q − x̂‖² = ‖q‖² − 2 q·x̂ + ‖x̂‖² (stored after the codes).
+            ref byte codes = ref Unsafe.As<TElement, byte>(ref row);
+            float dot = query[dimension] + QuantizedMath.DotU8(query[..dimension], MemoryMarshal.CreateReadOnlySpan(ref codes, dimension));
+            return typeof(TKernel) == typeof(L2Kernel)
+                ? MathF.Max(query[dimension + 1] - (2f * dot) + Unsafe.ReadUnaligned<float>(ref Unsafe.Add(ref codes, IAffineRows.NormOffset(dimension))), 0f)
+                : 1f - dot;
+        }
+
         ReadOnlySpan<Half> half = MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<TElement, Half>(ref row), dimension);
         return typeof(TKernel) == typeof(L2Kernel) ? QuantizedMath.SquaredL2F16(query, half) : 1f - QuantizedMath.DotF16(query, half);
     }
@@ -276,7 +327,9 @@ internal sealed partial class HnswGraph<TKernel, TElement> : HnswIndex
     /// <summary>a · the row of <paramref name="node"/> (inner-product graphs: the Möbius link distance).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private float RowDot(ReadOnlySpan<float> a, int node) =>
-        IsFloat ? VectorMath.Dot(a, MemoryMarshal.Cast<TElement, float>(Row(node))) : QuantizedMath.DotF16(a, MemoryMarshal.Cast<TElement, Half>(Row(node)));
+        IsFloat ? VectorMath.Dot(a, MemoryMarshal.Cast<TElement, float>(Row(node)))
+        : IsByte ? a[_dimension] + QuantizedMath.DotU8(a[.._dimension], MemoryMarshal.Cast<TElement, byte>(Row(node)))
+        : QuantizedMath.DotF16(a, MemoryMarshal.Cast<TElement, Half>(Row(node)));
 
     /// <summary>Query-to-node distance (Chroma's definition for the space).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -317,6 +370,14 @@ internal sealed partial class HnswGraph<TKernel, TElement> : HnswIndex
         if (IsFloat)
         {
             SetSquaredNorm(slot, MemoryMarshal.Cast<TElement, float>(Row(slot)));
+            return;
+        }
+
+        if (IsByte)
+        {
+            // ‖x̂‖² is stored after the codes.
+            ref byte row = ref Unsafe.As<TElement, byte>(ref Unsafe.Add(ref Unsafe.AsRef(in _rows.FirstRow), slot * _rowStride));
+            Volatile.Write(ref _squaredNorms[slot], Unsafe.ReadUnaligned<float>(ref Unsafe.Add(ref row, IAffineRows.NormOffset(_dimension))));
             return;
         }
 

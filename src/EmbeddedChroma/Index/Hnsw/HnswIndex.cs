@@ -123,6 +123,44 @@ internal abstract class HnswIndex : IDisposable
         };
     }
 
+    /// <summary>
+    /// Creates an empty index over 8-bit affine <paramref name="rows"/> (a quantized collection): walks and links use the
+    /// values the codes stand for, with the query kept in float (asymmetric distances); the caller re-ranks with float32 rows.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="rows"/> or <paramref name="parameters"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="space"/> is not defined or a parameter is out of range.</exception>
+    public static HnswIndex Create(IAffineRows rows, DistanceSpace space, HnswParameters parameters)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(parameters);
+        parameters.Validate();
+        return space switch
+        {
+            DistanceSpace.L2 => new HnswGraph<L2Kernel, byte>(rows, space, parameters),
+            DistanceSpace.Cosine => new HnswGraph<DotDistanceKernel, byte>(rows, space, parameters),
+            DistanceSpace.InnerProduct => new HnswGraph<MipsKernel, byte>(rows, space, parameters),
+            _ => throw new ArgumentOutOfRangeException(nameof(space), space, "Unknown distance space."),
+        };
+    }
+
+    /// <summary>Loads a graph file over 8-bit affine <paramref name="rows"/>; see the float32 overload.</summary>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="space"/> is not defined or a parameter is out of range.</exception>
+    public static HnswIndex? TryLoad(string path, IAffineRows rows, DistanceSpace space, HnswParameters parameters, long expectedStamp, ReadOnlySpan<byte> expectedOwner = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(parameters);
+        parameters.Validate();
+        return space switch
+        {
+            DistanceSpace.L2 => HnswGraph<L2Kernel, byte>.Load(path, rows, space, parameters, expectedStamp, expectedOwner),
+            DistanceSpace.Cosine => HnswGraph<DotDistanceKernel, byte>.Load(path, rows, space, parameters, expectedStamp, expectedOwner),
+            DistanceSpace.InnerProduct => HnswGraph<MipsKernel, byte>.Load(path, rows, space, parameters, expectedStamp, expectedOwner),
+            _ => throw new ArgumentOutOfRangeException(nameof(space), space, "Unknown distance space."),
+        };
+    }
+
     /// <summary>Loads a graph file over compact float16 <paramref name="rows"/>; see the float32 overload.</summary>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="space"/> is not defined or a parameter is out of range.</exception>
