@@ -24,5 +24,6 @@ public enum VectorStorage
     /// when the collection's graph is built or loaded (values written later outside it are clamped until the next load or
     /// compaction re-learns it); queries stay float32 and re-rank more candidates than <see cref="Float16"/>.
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1720:Identifier contains type name", Justification = "Named after the configuration value int8 it stands for.")]
     Int8 = 2,
 }

@@ -94,7 +94,8 @@ internal sealed class ByteRows : IAffineRows
     {
         if (slot >= Capacity)
         {
-            Grow(Math.Max(slot + 1, Capacity * 2));
+            // 1.5× rather than 2×: the copy is memory, and memory is what this storage saves.
+            Grow((int)Math.Min(int.MaxValue / RowStride, Math.Max(slot + 1L, Capacity + (Capacity / 2))));
         }
 
         var target = _data.AsSpan(_offset + (slot * RowStride), RowStride);

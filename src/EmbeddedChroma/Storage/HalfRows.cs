@@ -9,7 +9,7 @@ namespace EmbeddedChroma.Storage;
 /// walks. Held in memory, derived from the arena when the collection loads and kept in step with every write to it
 /// (<see cref="VectorArena.Write"/>, <see cref="VectorArena.WriteVector"/>), so it needs no file of its own: it is as
 /// fresh and as checked as the arena it comes from. Rows are 64-byte aligned (the stride is the dimension rounded up to
-/// 32 halves) in one pinned array that doubles as it grows.
+/// 32 halves) in one pinned array that grows by half as rows are written.
 /// </summary>
 /// <remarks>Not thread-safe: like the arena, written only under the collection's write lock (no reader meanwhile).</remarks>
 internal sealed class HalfRows : IRowBlock<Half>
@@ -46,7 +46,8 @@ internal sealed class HalfRows : IRowBlock<Half>
     {
         if (slot >= Capacity)
         {
-            Grow(Math.Max(slot + 1, Capacity * 2));
+            // 1.5× rather than 2×: the copy is memory, and memory is what this storage saves.
+            Grow((int)Math.Min(int.MaxValue / RowStride, Math.Max(slot + 1L, Capacity + (Capacity / 2))));
         }
 
         System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(row[..Dimension], _data.AsSpan(_offset + (slot * RowStride), Dimension));

@@ -109,7 +109,7 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
             return Codes;
         }
 
-        var codes = ByteRows.Train(Dimension, (int)Math.Min(Capacity, int.MaxValue), ReadRows());
+        var codes = ByteRows.Train(Dimension, CompactCapacity, ReadRows());
         foreach (var (slot, row) in ReadRows().Select((row, slot) => (slot, row)))
         {
             codes.Write(slot, row.Span);
@@ -118,6 +118,9 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
         Codes = codes;
         return codes;
     }
+
+    /// <summary>The first capacity of a compact copy: the rows there are plus an eighth (not the file's capacity, which grows ahead by doubling).</summary>
+    private int CompactCapacity => (int)Math.Min(int.MaxValue / 2, SlotCount + (SlotCount / 8L));
 
     /// <summary>Rows [0, <see cref="SlotCount"/>) in slot order, read with positional I/O a chunk at a time (each row valid until the next).</summary>
     private IEnumerable<ReadOnlyMemory<float>> ReadRows()
@@ -148,7 +151,7 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
             return Compact;
         }
 
-        var compact = new HalfRows(Dimension, (int)Math.Min(Capacity, int.MaxValue));
+        var compact = new HalfRows(Dimension, CompactCapacity);
         var rowBytes = Stride * sizeof(float);
         var rowsPerChunk = Math.Max(1, (1 << 20) / rowBytes);
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(rowsPerChunk * rowBytes);
