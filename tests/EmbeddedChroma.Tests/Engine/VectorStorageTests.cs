@@ -94,8 +94,10 @@ public sealed class VectorStorageTests
         // so the bound allows for that noise; the benchmark measures the 0.002 at 100k.
         var recall32 = Recall(float32, space, vectors, queries, ef: 24);
         var recall16 = Recall(float16, space, vectors, queries, ef: 24);
-        // (At ef 24 this noisy 384-d data gives float32 0.76–0.86; a walk over wrong float16 rows would fall far below.)
-        recall16.Should().BeGreaterThanOrEqualTo(recall32 - 0.03, $"float32 reached {recall32:F3}");
+        // (At ef 24 this noisy 384-d data gives float32 0.76–0.86; a walk over wrong compact rows would fall far below.
+        // int8's coarser walk distances cost more at this low ef: −0.036 was seen for ip, whose rows' norms spread 4×.)
+        var tolerance = storage == VectorStorage.Int8 ? 0.05 : 0.03;
+        recall16.Should().BeGreaterThanOrEqualTo(recall32 - tolerance, $"float32 reached {recall32:F3}");
         recall16.Should().BeGreaterThanOrEqualTo(0.7);
 
         foreach (var query in queries.Take(10))
