@@ -90,15 +90,15 @@ public sealed class VectorStorageTests
         float16.Indexer!.Graph.Should().NotBeNull("the collection is past the threshold, so its graph answers");
         var queries = Clustered(100, 172, spreadNorms: space == DistanceSpace.InnerProduct);
 
-        // Equal ef, low enough that the walk is approximate. Both graphs are built in parallel (not bit-reproducible),
-        // so the bound allows for that noise; the benchmark measures the 0.002 at 100k.
-        var recall32 = Recall(float32, space, vectors, queries, ef: 24);
-        var recall16 = Recall(float16, space, vectors, queries, ef: 24);
-        // (At ef 24 this noisy 384-d data gives float32 0.76–0.86; a walk over wrong compact rows would fall far below.
-        // int8's coarser walk distances cost more at this low ef: −0.036 was seen for ip, whose rows' norms spread 4×.)
+        // Equal ef. Both graphs are built in parallel (not bit-reproducible), and at ef 24 their recall on this noisy 384-d
+        // data varied by up to 0.045 between builds of the same storage (ip), so the comparison is at ef 64, where that
+        // noise is small; a walk over wrong compact rows would still fall far below. The benchmark measures the issue's
+        // tolerances at 100k.
+        var recall32 = Recall(float32, space, vectors, queries, ef: 64);
+        var recall16 = Recall(float16, space, vectors, queries, ef: 64);
         var tolerance = storage == VectorStorage.Int8 ? 0.05 : 0.03;
         recall16.Should().BeGreaterThanOrEqualTo(recall32 - tolerance, $"float32 reached {recall32:F3}");
-        recall16.Should().BeGreaterThanOrEqualTo(0.7);
+        recall16.Should().BeGreaterThanOrEqualTo(0.85);
 
         foreach (var query in queries.Take(10))
         {
