@@ -203,6 +203,12 @@ public sealed class ChromaRemoteClient : IChromaClient, IDisposable
                 w.WriteNumber("ef_search", configuration.EfSearch);
                 w.WriteNumber("max_neighbors", configuration.MaxNeighbors);
                 w.WriteEndObject();
+                if (configuration.VectorStorage != VectorStorage.Float32)
+                {
+                    // EmbeddedChroma's HTTP host reads it; sent only when chosen, so Chroma's own server sees its usual request.
+                    w.WriteString("vector_storage", CollectionConfiguration.VectorStorageName(configuration.VectorStorage));
+                }
+
                 w.WriteEndObject();
                 w.WriteBoolean("get_or_create", getOrCreate);
                 w.WriteEndObject();

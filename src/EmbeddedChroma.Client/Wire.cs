@@ -252,6 +252,13 @@ internal static class Wire
             };
         }
 
+        if (e.TryGetProperty("configuration_json", out var cv) && cv.ValueKind == JsonValueKind.Object
+            && cv.TryGetProperty("vector_storage", out var vs) && vs.ValueKind == JsonValueKind.String)
+        {
+            // EmbeddedChroma's HTTP host reports it for collections not stored as float32.
+            configuration = configuration with { VectorStorage = CollectionConfiguration.ParseVectorStorage(vs.GetString()!) };
+        }
+
         return new CollectionInfo(id, name, tenant, database, metadata, configuration, dimension);
     }
 

@@ -225,6 +225,12 @@ public static class ChromaEndpoints
             configuration = (configuration ?? CollectionConfiguration.FromLegacyMetadata(metadata) ?? new CollectionConfiguration()) with { EmbeddingFunction = function };
         }
 
+        if (ConfigurationReader.VectorStorage(root, "configuration") is { } storage)
+        {
+            // EmbeddedChroma's own configuration.vector_storage (Chroma's server has none); the index settings as above.
+            configuration = (configuration ?? CollectionConfiguration.FromLegacyMetadata(metadata) ?? new CollectionConfiguration()) with { VectorStorage = storage };
+        }
+
         var options = new CollectionOptions { Metadata = metadata, Configuration = configuration };
         var client = call.Client();
         var collection = WireReader.OptionalBool(root, "get_or_create") ? client.GetOrCreateCollection(name, options) : client.CreateCollection(name, options);

@@ -50,6 +50,7 @@ internal static class AnnRunner
         string? jsonPath = options.String("json", "");
         bool distinctFilters = options.Int("distinct-filters", 0) != 0;
         int exactScanLimit = options.Int("exact-scan-limit", 0);
+        VectorStorage vectorStorage = CollectionConfiguration.ParseVectorStorage(engine == "store" ? options.String("vector-storage", "float32") : "float32");
         int reopenRounds = engine == "store" ? options.Int("reopen-rounds", 3) : 3;
         string? keepStore = engine == "store" ? options.String("keep-store", "") : null;
         string? hnswlibPath = engine.Contains("hnswlib", StringComparison.Ordinal) ? options.String("hnswlib-lib", "") : null;
@@ -95,6 +96,7 @@ internal static class AnnRunner
                 DistinctFilters = distinctFilters,
                 ExactScanLimit = exactScanLimit,
                 ReopenRounds = reopenRounds,
+                VectorStorage = vectorStorage,
                 KeepStore = string.IsNullOrEmpty(keepStore) ? null : Path.GetFullPath(keepStore),
             });
         }

@@ -45,6 +45,9 @@ internal static class AnnStoreRunner
         /// process; null: a temporary folder, deleted at the end.
         /// </summary>
         public string? KeepStore { get; init; }
+
+        /// <summary><c>--vector-storage float32|float16</c>: the collection's <see cref="CollectionConfiguration.VectorStorage"/>.</summary>
+        public VectorStorage VectorStorage { get; init; } = VectorStorage.Float32;
     }
 
     public static int Run(Setup setup)
@@ -99,7 +102,10 @@ internal static class AnnStoreRunner
 
         StoreResult Result(string phase, int ef, double selectivity) => new(
             "store", phase, setup.Metric, setup.Count, dimension, setup.M, setup.EfConstruction, ef, selectivity,
-            null, null, 0, 0, PeakRss(), LoadAverage());
+            null, null, 0, 0, PeakRss(), LoadAverage())
+        {
+            VectorStorage = CollectionConfiguration.VectorStorageName(setup.VectorStorage),
+        };
 
         try
         {
@@ -118,6 +124,7 @@ internal static class AnnStoreRunner
                         MaxNeighbors = setup.M,
                         EfConstruction = setup.EfConstruction,
                         EfSearch = setup.Efs[0],
+                        VectorStorage = setup.VectorStorage,
                     },
                 });
 
@@ -129,7 +136,10 @@ internal static class AnnStoreRunner
                     $"Add calls {ingestSeconds:F2} s ({setup.Count / ingestSeconds:F0} records/s), index ready {indexReadySeconds:F2} s " +
                     $"({setup.Count / indexReadySeconds:F0} records/s); graph {(graph is null ? "absent" : $"{graph.MemoryBytes / (1024.0 * 1024):F1} MiB")}; " +
                     $"load {loadBefore:F2} → {LoadAverage():F2}");
-                Emit(Result("ingest", 0, 1.0) with { IngestSeconds = ingestSeconds, IndexReadySeconds = indexReadySeconds });
+                Emit(Result("ingest", 0, 1.0) with
+                {
+                    IngestSeconds = ingestSeconds, IndexReadySeconds = indexReadySeconds, RowsMemoryBytes = collection.RowsMemoryBytes, GraphMemoryBytes = graph?.MemoryBytes,
+                });
 
                 // The filter alone: Get(where, ids only) resolves the same Where in SQLite that every filtered Query resolves first.
                 foreach (double s in setup.Selectivities.Where(s => s < 1.0))
@@ -219,6 +229,8 @@ internal static class AnnStoreRunner
     {
         string folder = options.String("folder");
         string queriesPath = options.String("queries");
+        string jsonPath = options.String("json", "");
+        string label = options.String("label", "");
         options.ThrowIfUnused();
         var (queries, _, dimension, _) = BigAnnFiles.ReadFbin(queriesPath, paddingMultiple: 1);
         string key = ChromaStore.RecoverAdminKey(folder);
@@ -232,6 +244,40 @@ internal static class AnnStoreRunner
         Console.WriteLine(
             $"cold reopen: {total:F3} s to the first query ({first.Ids[0].Count} results; open {opened:F3} s, collection {found - opened:F3} s, " +
             $"first query with the collection's load {total - found:F3} s), graph loaded from file: {collection.Indexer?.LoadedFromFile ?? false}");
+
+        // Then every query twice (warm), and the process's resident memory while querying: what this collection costs to
+        // serve after a restart (the harness's own copy of the base rows is not in this process).
+        int queryCount = queries.Length / dimension;
+        var lists = Enumerable.Range(0, queryCount).Select(q => new[] { queries.AsSpan(q * dimension, dimension).ToArray() }).ToArray();
+        double qps = 0;
+        for (int pass = 0; pass < 2; pass++)
+        {
+            var timer = Stopwatch.StartNew();
+            foreach (var list in lists)
+            {
+                collection.Query(list, AnnRunner.K, include: Include.None);
+            }
+
+            qps = queryCount / timer.Elapsed.TotalSeconds;
+        }
+
+        using var process = Process.GetCurrentProcess();
+        process.Refresh();
+        long rss = process.WorkingSet64;
+        var storage = collection.Configuration.VectorStorage;
+        Console.WriteLine(
+            $"reopened {CollectionConfiguration.VectorStorageName(storage)}: rows in memory {collection.RowsMemoryBytes / 1048576.0:F1} MiB, graph {(collection.Indexer?.Graph?.MemoryBytes ?? 0) / 1048576.0:F1} MiB, " +
+            $"RSS while querying {rss / 1048576.0:F1} MiB, {qps:F0} QPS at ef {collection.Configuration.EfSearch}");
+        if (!string.IsNullOrEmpty(jsonPath))
+        {
+            File.AppendAllText(jsonPath, JsonSerializer.Serialize(new Dictionary<string, object?>
+            {
+                ["engine"] = "store", ["phase"] = "reopen_rss", ["label"] = label, ["vector_storage"] = CollectionConfiguration.VectorStorageName(storage),
+                ["rows_memory_bytes"] = collection.RowsMemoryBytes, ["graph_memory_bytes"] = collection.Indexer?.Graph?.MemoryBytes, ["rss_bytes"] = rss,
+                ["ef"] = collection.Configuration.EfSearch, ["qps"] = qps, ["cold_reopen_seconds"] = total, ["load_avg_1m"] = LoadAverage(),
+            }) + Environment.NewLine);
+        }
+
         return 0;
     }
 
@@ -368,5 +414,17 @@ internal static class AnnStoreRunner
 
         [JsonPropertyName("graph_loaded_from_file")]
         public bool? GraphLoadedFromFile { get; init; }
+
+        [JsonPropertyName("vector_storage")]
+        public string? VectorStorage { get; init; }
+
+        [JsonPropertyName("rows_memory_bytes")]
+        public long? RowsMemoryBytes { get; init; }
+
+        [JsonPropertyName("graph_memory_bytes")]
+        public long? GraphMemoryBytes { get; init; }
+
+        [JsonPropertyName("rss_bytes")]
+        public long? RssBytes { get; init; }
     }
 }

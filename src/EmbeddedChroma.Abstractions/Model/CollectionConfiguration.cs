@@ -25,6 +25,12 @@ public sealed record CollectionConfiguration
     public int MaxNeighbors { get; init; } = 16;
 
     /// <summary>
+    /// How the graph's vectors are kept in memory (<c>vector_storage</c>: <c>float32</c>, the default, <c>float16</c> or <c>int8</c>);
+    /// fixed at creation. See <see cref="EmbeddedChroma.VectorStorage"/>.
+    /// </summary>
+    public VectorStorage VectorStorage { get; init; } = VectorStorage.Float32;
+
+    /// <summary>
     /// The embedding function the collection remembers (Chroma's <c>embedding_function</c>), persisted with it.
     /// <see langword="null"/> at creation means: the caller's generator if one is given (<see cref="EmbeddingFunctionConfiguration.Default"/>
     /// for all-MiniLM-L6-v2, else <see cref="EmbeddingFunctionConfiguration.Legacy"/>), otherwise Chroma's default when the
@@ -37,6 +43,11 @@ public sealed record CollectionConfiguration
         if (!Enum.IsDefined(Space))
         {
             throw new ChromaValidationException($"configuration.space: unknown distance space {(int)Space}.");
+        }
+
+        if (!Enum.IsDefined(VectorStorage))
+        {
+            throw new ChromaValidationException($"configuration.vector_storage: unknown vector storage {(int)VectorStorage}; expected 'float32', 'float16' or 'int8'.");
         }
 
         CheckRange(nameof(EfConstruction), "ef_construction", EfConstruction, 1, 100_000);
@@ -175,6 +186,26 @@ public sealed record CollectionConfiguration
         _ => throw new ChromaValidationException($"Unknown distance space {(int)space}."),
     };
 
+    /// <summary>The configuration name of a vector storage: <c>float32</c>, <c>float16</c> or <c>int8</c>.</summary>
+    /// <exception cref="ChromaValidationException"><paramref name="storage"/> is not defined.</exception>
+    public static string VectorStorageName(VectorStorage storage) => storage switch
+    {
+        VectorStorage.Float32 => "float32",
+        VectorStorage.Float16 => "float16",
+        VectorStorage.Int8 => "int8",
+        _ => throw new ChromaValidationException($"configuration.vector_storage: unknown vector storage {(int)storage}; expected 'float32', 'float16' or 'int8'."),
+    };
+
+    /// <summary>Parses a <c>vector_storage</c> name (<c>float32</c>, <c>float16</c>, <c>int8</c>).</summary>
+    /// <exception cref="ChromaValidationException">The name is not one of those.</exception>
+    public static VectorStorage ParseVectorStorage(string name) => name switch
+    {
+        "float32" => VectorStorage.Float32,
+        "float16" => VectorStorage.Float16,
+        "int8" => VectorStorage.Int8,
+        _ => throw new ChromaValidationException($"configuration.vector_storage: unknown vector storage '{Internal.Echo.Text(name)}'; expected 'float32', 'float16' or 'int8'."),
+    };
+
     /// <summary>Parses Chroma's name of a distance space (<c>l2</c>, <c>cosine</c>, <c>ip</c>).</summary>
     /// <exception cref="ChromaValidationException">The name is not one of the three.</exception>
     public static DistanceSpace ParseSpace(string name) => name switch
@@ -200,4 +231,7 @@ public sealed record CollectionConfigurationUpdate
 
     /// <summary>Rejected when it differs: fixed at creation.</summary>
     public int? MaxNeighbors { get; init; }
+
+    /// <summary>Rejected when it differs from the collection's: the vector storage is fixed at creation.</summary>
+    public VectorStorage? VectorStorage { get; init; }
 }

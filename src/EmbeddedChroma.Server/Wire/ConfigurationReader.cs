@@ -59,6 +59,26 @@ internal static class ConfigurationReader
     }
 
     /// <summary>
+    /// The <c>vector_storage</c> of a create request's configuration (<c>"float32"</c>, <c>"float16"</c> or <c>"int8"</c>, EmbeddedChroma's
+    /// own field), or <see langword="null"/> when none is sent.
+    /// </summary>
+    public static VectorStorage? VectorStorage(JsonElement body, string name)
+    {
+        if (WireReader.Field(body, name) is not { } configuration)
+        {
+            return null;
+        }
+
+        Object(configuration, name);
+        return WireReader.Field(configuration, "vector_storage") switch
+        {
+            null or { ValueKind: JsonValueKind.Null } => null,
+            { ValueKind: JsonValueKind.String } value => CollectionConfiguration.ParseVectorStorage(value.GetString()!),
+            _ => throw WireException.Shape($"{name}.vector_storage", "expected a string ('float32', 'float16' or 'int8')"),
+        };
+    }
+
+    /// <summary>
     /// The <c>embedding_function</c> of a create request's configuration (Chroma's forms: <c>{"type":"known","name":…,
     /// "config":{…}}</c>, <c>{"type":"legacy"}</c>, <c>{"type":"unknown"}</c>), or <see langword="null"/> when none is
     /// sent. The collection remembers it and get/list return it, as on Chroma's server.

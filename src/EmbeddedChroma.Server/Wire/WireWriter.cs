@@ -28,6 +28,11 @@ internal static class WireWriter
         w.WriteNumber("sync_threshold", 1000);
         w.WriteEndObject();
         w.WriteNull("spann");
+        if (configuration.VectorStorage != VectorStorage.Float32)
+        {
+            // EmbeddedChroma's own field, written only when not the default so float32 collections answer as Chroma's server does.
+            w.WriteString("vector_storage", CollectionConfiguration.VectorStorageName(configuration.VectorStorage));
+        }
         if (configuration.EmbeddingFunction is { } function)
         {
             // What the collection remembers, in Chroma's form (a client sent it, or the embedded store chose it).

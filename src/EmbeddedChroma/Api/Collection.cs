@@ -242,6 +242,12 @@ public sealed partial class Collection
                 throw new ChromaValidationException($"max_neighbors of collection '{Echo.Text(State.Name)}' cannot be changed after creation.");
             }
 
+            if (configuration.VectorStorage is { } storage && storage != current.VectorStorage)
+            {
+                throw new ChromaValidationException(
+                    $"vector_storage of collection '{Echo.Text(State.Name)}' cannot be changed after creation (it is '{CollectionConfiguration.VectorStorageName(current.VectorStorage)}'); create a new collection with the storage wanted and copy the records into it.");
+            }
+
             if (configuration.EfSearch is { } efs)
             {
                 updated = current with { EfSearch = efs };
@@ -270,6 +276,12 @@ public sealed partial class Collection
     internal void WaitForIndex() => _engine.WaitForIndex();
 
     internal Storage.VectorIndexer? Indexer => State.Indexer;
+
+    /// <summary>
+    /// Bytes of the rows the graph walks, held in memory (benchmarks): the float16 copy of a float16 collection, else the
+    /// float32 arena's rows (mapped), 0 before the first load.
+    /// </summary>
+    internal long RowsMemoryBytes => State.Arena is { } arena ? arena.Compact?.MemoryBytes ?? arena.Codes?.MemoryBytes ?? ((long)arena.SlotCount * arena.Stride * sizeof(float)) : 0;
 
     /// <inheritdoc/>
     public override string ToString() => $"Collection({Echo.Text(State.Tenant)}/{Echo.Text(State.Database)}/{Echo.Text(_snapshot.Name)})";

@@ -231,6 +231,15 @@ internal sealed class Catalog(StoreContext store)
             remember.ExecuteNonQuery();
         }
 
+        if (configuration.VectorStorage != VectorStorage.Float32)
+        {
+            // configuration.vector_storage, beside the catalog row like the embedding function (absent means float32).
+            var storage = Session.WriteCommand("INSERT OR REPLACE INTO store_meta(key, value) VALUES ($k, $v)");
+            storage.Parameters.AddWithValue("$k", VectorStorageKey + id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            storage.Parameters.AddWithValue("$v", CollectionConfiguration.VectorStorageName(configuration.VectorStorage));
+            storage.ExecuteNonQuery();
+        }
+
         var state = new CollectionState
         {
             Id = id,
@@ -278,6 +287,7 @@ internal sealed class Catalog(StoreContext store)
             "DELETE FROM collections WHERE id = $c",
             "DELETE FROM store_meta WHERE key = 'compacted:' || $c",
             "DELETE FROM store_meta WHERE key = 'embedding_function:' || $c",
+            "DELETE FROM store_meta WHERE key = 'vector_storage:' || $c",
         })
         {
             var command = Session.WriteCommand(sql);
@@ -336,6 +346,36 @@ internal sealed class Catalog(StoreContext store)
         }
 
         LoadEmbeddingFunctions();
+        LoadVectorStorages();
+    }
+
+    /// <summary>The <c>store_meta</c> key prefix of a collection's vector storage when not float32 (followed by the collection's row id).</summary>
+    private const string VectorStorageKey = "vector_storage:";
+
+    private void LoadVectorStorages()
+    {
+        var command = Session.ReadCommand("SELECT key, value FROM store_meta WHERE key LIKE 'vector_storage:%'");
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            if (!long.TryParse(reader.GetString(0).AsSpan(VectorStorageKey.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)
+                || !_collections.TryGetValue(id, out var collection))
+            {
+                continue;
+            }
+
+            VectorStorage storage;
+            try
+            {
+                storage = CollectionConfiguration.ParseVectorStorage(reader.GetString(1));
+            }
+            catch (ChromaValidationException ex)
+            {
+                throw _store.Db.Corrupt(new InvalidDataException(ex.Message), $"the vector storage of collection #{id} is not readable");
+            }
+
+            collection.State.Configuration = collection.State.Configuration with { VectorStorage = storage };
+        }
     }
 
     /// <summary>The <c>store_meta</c> key prefix of a collection's embedding function (followed by the collection's row id).</summary>

@@ -99,6 +99,7 @@ internal sealed partial class CollectionEngine
                 // Rows are copied as stored (already normalized for cosine).
                 long copied = moved;
                 using var fresh = VectorArena.Create(tempPath, arena.Dimension, Math.Max(count, VectorArena.MinCapacity));
+                fresh.Cold = arena.Cold;
                 for (var slot = 0; slot < count; slot++)
                 {
                     if (IsLive(slot))
@@ -173,6 +174,10 @@ internal sealed partial class CollectionEngine
                 {
                     File.Move(tempPath, arenaPath, overwrite: true);
                     State.Arena = VectorArena.TryOpen(arenaPath, State.Dimension!.Value, seq, Owner(chain));
+                    if (State.Arena is not null)
+                    {
+                        State.Arena.Cold = State.Configuration.VectorStorage != VectorStorage.Float32;
+                    }
                 }
             }
             catch (IOException)

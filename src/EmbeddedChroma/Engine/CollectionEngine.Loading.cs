@@ -46,6 +46,12 @@ internal sealed partial class CollectionEngine
                         State.Arena?.Dispose();
                         State.Arena = null;
                         arena = VectorArena.TryOpen(_store.Folder.ArenaPath(State.Uuid), dimension, State.LastSeq, Owner(State.LastChain), verifyRows: false, out problem);
+                        if (arena is not null)
+                        {
+                            // A quantized collection reads its float32 rows with positional I/O (see VectorArena.Cold).
+                            arena.Cold = State.Configuration.VectorStorage != VectorStorage.Float32;
+                        }
+
                         verification = arena is null ? null : Task.Run(arena.VerifyRows);
                     }
 
@@ -193,6 +199,8 @@ internal sealed partial class CollectionEngine
             StoreLog.ArenaOutsideStore(_store.Limits.Logger, State.Name, path, scratch, StorageErrors.Map(ex, path).Message);
         }
 
+        // A quantized collection reads and writes its float32 rows with positional I/O (see VectorArena.Cold).
+        arena.Cold = State.Configuration.VectorStorage != VectorStorage.Float32;
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT slot, embedding, id, vsum FROM records WHERE collection_id = $c";
         command.Parameters.AddWithValue("$c", State.Id);

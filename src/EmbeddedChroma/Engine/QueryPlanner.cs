@@ -221,22 +221,45 @@ internal sealed class QueryPlanner(CollectionState state, StoreLimits limits, Fu
         var pending = _state.Indexer!.PendingSnapshot();
         var start = Stopwatch.GetTimestamp();
         int fromGraph;
-        if (route == Route.TwoHop)
+
+        // A quantized collection's graph ranks by distances to its compact rows: it is asked for a few more candidates,
+        // which are re-ranked with the float32 rows (read from the arena file), so results carry exact distances.
+        var arena = _state.Configuration.VectorStorage != VectorStorage.Float32 ? _state.Arena : null;
+        var factor = _state.Configuration.VectorStorage == VectorStorage.Int8 ? RerankFactorInt8 : RerankFactor;
+        var wanted = arena is null ? k : Math.Min(Math.Max(ef, k), Math.Max(factor * k, k + RerankMinimumExtra));
+        var pooled = arena is null ? null : ArrayPool<Neighbor>.Shared.Rent(wanted);
+        try
         {
-            fromGraph = graph.SearchFiltered(query, k, ef, admitted, destination);
-            if (fromGraph < k)
+            var found = pooled is null ? destination : pooled.AsSpan(0, wanted);
+            if (route == Route.TwoHop)
             {
-                return ExactScan.Search(rows, space, query, k, admitted, destination);
+                fromGraph = graph.SearchFiltered(query, wanted, ef, admitted, found);
+                if (fromGraph < k)
+                {
+                    return ExactScan.Search(rows, space, query, k, admitted, destination);
+                }
+
+                Costs.RecordTwoHop(candidates!.Count / (double)Math.Max(1, _state.Count), ef, Stopwatch.GetTimestamp() - start);
+            }
+            else
+            {
+                fromGraph = graph.Search(query, wanted, ef, SlotFilter.FromBitmap(admitted), found);
+                if (route == Route.Graph)
+                {
+                    Costs.RecordGraph(ef, Stopwatch.GetTimestamp() - start);
+                }
             }
 
-            Costs.RecordTwoHop(candidates!.Count / (double)Math.Max(1, _state.Count), ef, Stopwatch.GetTimestamp() - start);
-        }
-        else
-        {
-            fromGraph = graph.Search(query, k, ef, SlotFilter.FromBitmap(admitted), destination);
-            if (route == Route.Graph)
+            if (arena is not null)
             {
-                Costs.RecordGraph(ef, Stopwatch.GetTimestamp() - start);
+                fromGraph = Rerank(arena, space, query, found[..fromGraph], destination);
+            }
+        }
+        finally
+        {
+            if (pooled is not null)
+            {
+                ArrayPool<Neighbor>.Shared.Return(pooled);
             }
         }
 
@@ -255,6 +278,44 @@ internal sealed class QueryPlanner(CollectionState state, StoreLimits limits, Fu
             .OrderBy(n => n.Distance).ThenBy(n => n.Slot).Take(k).ToArray();
         merged.CopyTo(destination);
         return merged.Length;
+    }
+
+    /// <summary>Candidates re-ranked per result asked for (<see cref="Rerank"/>) on a float16 collection: k · this, at least k + <see cref="RerankMinimumExtra"/>, at most ef.</summary>
+    internal const int RerankFactor = 2;
+
+    /// <summary>As <see cref="RerankFactor"/> on an int8 collection, whose coarser distances misorder more candidates near the k-th.</summary>
+    internal const int RerankFactorInt8 = 4;
+
+    /// <summary>Fewest extra candidates re-ranked beyond k.</summary>
+    internal const int RerankMinimumExtra = 16;
+
+    /// <summary>
+    /// Replaces the compact-row distances of <paramref name="candidates"/> by exact float32 ones (rows read from the arena
+    /// file with positional I/O, the same kernels as the exact scan) and writes the best min(k, candidates) to
+    /// <paramref name="destination"/>, ties by slot. Returns how many.
+    /// </summary>
+    private static int Rerank(VectorArena arena, DistanceSpace space, ReadOnlySpan<float> query, Span<Neighbor> candidates, Span<Neighbor> destination)
+    {
+        var row = ArrayPool<float>.Shared.Rent(arena.Dimension);
+        try
+        {
+            var span = row.AsSpan(0, arena.Dimension);
+            for (var i = 0; i < candidates.Length; i++)
+            {
+                arena.ReadRow(candidates[i].Slot, span);
+                var distance = space == DistanceSpace.L2 ? Distance.VectorMath.SquaredL2(query, span) : 1f - Distance.VectorMath.Dot(query, span);
+                candidates[i] = new Neighbor(candidates[i].Slot, distance);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(row);
+        }
+
+        candidates.Sort(static (a, b) => a.Distance != b.Distance ? a.Distance.CompareTo(b.Distance) : a.Slot.CompareTo(b.Slot));
+        var count = Math.Min(destination.Length, candidates.Length);
+        candidates[..count].CopyTo(destination);
+        return count;
     }
 
     /// <summary>

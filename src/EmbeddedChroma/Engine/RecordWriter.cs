@@ -278,6 +278,7 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
             {
                 Internal.OwnerOnly.CreateFolder(Path.GetDirectoryName(path)!);
                 _createdArena = state.Arena = VectorArena.Create(path, dimension, Math.Max(VectorArena.MinCapacity, slots));
+                state.Arena.Cold = state.Configuration.VectorStorage != VectorStorage.Float32;
             }
             else
             {

@@ -36,7 +36,7 @@ internal static class ExactScan
     /// <param name="rows">The vectors.</param>
     /// <param name="space">The distance: <see cref="DistanceSpace.L2"/> is squared L2; <see cref="DistanceSpace.Cosine"/>
     /// and <see cref="DistanceSpace.InnerProduct"/> are 1 − dot (cosine rows are stored normalized).</param>
-    /// <param name="query">The query, of length <see cref="IVectorRows.Dimension"/>; already normalized for cosine.</param>
+    /// <param name="query">The query, of length <see cref="IRowBlock{TElement}.Dimension"/>; already normalized for cosine.</param>
     /// <param name="k">How many neighbours to return; 0 returns none.</param>
     /// <param name="filter">Which slots may be returned.</param>
     /// <param name="destination">Receives the neighbours, best first; also used as the heap. Must hold at least
@@ -46,7 +46,7 @@ internal static class ExactScan
     /// <exception cref="ArgumentException">The query length differs from the row dimension, or
     /// <paramref name="destination"/> is too small.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> is negative, <paramref name="space"/> is not
-    /// defined, or a listed slot is outside [0, <see cref="IVectorRows.SlotCount"/>).</exception>
+    /// defined, or a listed slot is outside [0, <see cref="IRowBlock{TElement}.SlotCount"/>).</exception>
     /// <remarks>
     /// Results are ordered by distance ascending, ties by slot ascending, so equal inputs give equal outputs. A row
     /// containing NaN gets a NaN distance and ranks after every number. Cosine/ip distances of near-identical unit

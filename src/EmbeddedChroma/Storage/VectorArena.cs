@@ -84,6 +84,123 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
     public int Dimension { get; }
 
     /// <summary>
+    /// Rows are read and written with positional I/O (<see cref="RandomAccess"/>) instead of through the mapping, so
+    /// they do not enter the process's resident memory: set for a quantized collection, whose graph walks its
+    /// <see cref="Compact"/> rows and reads float32 rows only to re-rank (<see cref="ReadRow"/>), and before the rows'
+    /// checksum is verified. The exact scans (small collections, records not yet linked) still read the mapping.
+    /// </summary>
+    public bool Cold { get; set; }
+
+    /// <summary>The float16 copy of the rows the graph of a <c>float16</c> collection walks (<see cref="EnsureCompact"/>); kept in step with every write.</summary>
+    public HalfRows? Compact { get; private set; }
+
+    /// <summary>The 8-bit copy of the rows the graph of an <c>int8</c> collection walks (<see cref="EnsureCodes"/>); kept in step with every write.</summary>
+    public ByteRows? Codes { get; private set; }
+
+    /// <summary>
+    /// The 8-bit copy of rows [0, <see cref="SlotCount"/>), its ranges trained on those rows, built on first use (read
+    /// with positional I/O) and kept in step with every later write; makes the arena <see cref="Cold"/>.
+    /// </summary>
+    public ByteRows EnsureCodes()
+    {
+        Cold = true;
+        if (Codes is not null)
+        {
+            return Codes;
+        }
+
+        var codes = ByteRows.Train(Dimension, CompactCapacity, ReadRows());
+        foreach (var (slot, row) in ReadRows().Select((row, slot) => (slot, row)))
+        {
+            codes.Write(slot, row.Span);
+        }
+
+        Codes = codes;
+        return codes;
+    }
+
+    /// <summary>The first capacity of a compact copy: the rows there are plus an eighth (not the file's capacity, which grows ahead by doubling).</summary>
+    private int CompactCapacity => (int)Math.Min(int.MaxValue / 2, SlotCount + (SlotCount / 8L));
+
+    /// <summary>Rows [0, <see cref="SlotCount"/>) in slot order, read with positional I/O a chunk at a time (each row valid until the next).</summary>
+    private IEnumerable<ReadOnlyMemory<float>> ReadRows()
+    {
+        var rowBytes = Stride * sizeof(float);
+        var rowsPerChunk = Math.Max(1, (1 << 20) / rowBytes);
+        var buffer = new float[rowsPerChunk * Stride];
+        for (var first = 0; first < SlotCount; first += rowsPerChunk)
+        {
+            var rows = Math.Min(rowsPerChunk, SlotCount - first);
+            ReadExactly(HeaderSize + ((long)first * rowBytes), System.Runtime.InteropServices.MemoryMarshal.AsBytes(buffer.AsSpan(0, rows * Stride)));
+            for (var r = 0; r < rows; r++)
+            {
+                yield return buffer.AsMemory(r * Stride, Dimension);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The float16 copy of rows [0, <see cref="SlotCount"/>), built on first use (read with positional I/O) and kept
+    /// in step with every later write; makes the arena <see cref="Cold"/>.
+    /// </summary>
+    public HalfRows EnsureCompact()
+    {
+        Cold = true;
+        if (Compact is not null)
+        {
+            return Compact;
+        }
+
+        var compact = new HalfRows(Dimension, CompactCapacity);
+        var rowBytes = Stride * sizeof(float);
+        var rowsPerChunk = Math.Max(1, (1 << 20) / rowBytes);
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(rowsPerChunk * rowBytes);
+        try
+        {
+            for (var first = 0; first < SlotCount; first += rowsPerChunk)
+            {
+                var rows = Math.Min(rowsPerChunk, SlotCount - first);
+                var bytes = buffer.AsSpan(0, rows * rowBytes);
+                ReadExactly(HeaderSize + ((long)first * rowBytes), bytes);
+                var floats = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes);
+                for (var r = 0; r < rows; r++)
+                {
+                    compact.Write(first + r, floats.Slice(r * Stride, Dimension));
+                }
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        Compact = compact;
+        return compact;
+    }
+
+    /// <summary>Copies the float32 row of <paramref name="slot"/> into <paramref name="destination"/> with positional I/O (re-ranking; thread-safe with other reads).</summary>
+    public void ReadRow(int slot, Span<float> destination)
+    {
+        Debug.Assert(slot >= 0 && slot < SlotCount, $"slot {slot} is outside the arena's rows {SlotCount}");
+        ReadExactly(HeaderSize + ((long)slot * Stride * sizeof(float)), System.Runtime.InteropServices.MemoryMarshal.AsBytes(destination[..Dimension]));
+    }
+
+    private void ReadExactly(long offset, Span<byte> destination)
+    {
+        while (destination.Length > 0)
+        {
+            var read = RandomAccess.Read(_file.SafeFileHandle, destination, offset);
+            if (read <= 0)
+            {
+                throw new IOException($"The vector arena {_path} ended early at byte {offset}.");
+            }
+
+            destination = destination[read..];
+            offset += read;
+        }
+    }
+
+    /// <summary>
     /// A stand-in outside the store folder (built there because the store's disk was full): its file is deleted on
     /// <see cref="Dispose"/>, and the store's own arena file is rebuilt by a later open.
     /// </summary>
@@ -340,18 +457,55 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
             Grow(Math.Max(slot + 1L, Capacity * 2));
         }
 
-        var destination = new Span<float>((float*)(_base + HeaderSize) + ((long)slot * Stride), Stride);
-        row.CopyTo(destination);
-        destination[row.Length..].Clear();
+        if (Cold)
+        {
+            RandomAccess.Write(_file.SafeFileHandle, System.Runtime.InteropServices.MemoryMarshal.AsBytes(row), HeaderSize + ((long)slot * Stride * sizeof(float)));
+        }
+        else
+        {
+            var destination = new Span<float>((float*)(_base + HeaderSize) + ((long)slot * Stride), Stride);
+            row.CopyTo(destination);
+            destination[row.Length..].Clear();
+        }
+
         if (slot >= SlotCount)
         {
             SlotCount = slot + 1;
         }
+
+        Compact?.Write(slot, row);
+        Codes?.Write(slot, row);
     }
 
     /// <summary>Writes one vector into its slot, normalized for cosine so cosine distance is 1 − dot.</summary>
     public void WriteVector(int slot, ReadOnlySpan<float> vector, DistanceSpace space)
     {
+        if (Cold)
+        {
+            // Through positional I/O, not the mapping (see Cold); Write mirrors it into the compact rows.
+            var buffer = System.Buffers.ArrayPool<float>.Shared.Rent(Dimension);
+            try
+            {
+                var normalized = buffer.AsSpan(0, Dimension);
+                if (space == DistanceSpace.Cosine)
+                {
+                    Distance.VectorMath.Normalize(vector, normalized);
+                }
+                else
+                {
+                    vector.CopyTo(normalized);
+                }
+
+                Write(slot, normalized);
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<float>.Shared.Return(buffer);
+            }
+
+            return;
+        }
+
         var row = WritableRow(slot);
         if (space == DistanceSpace.Cosine)
         {
@@ -361,6 +515,9 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
         {
             vector.CopyTo(row);
         }
+
+        Compact?.Write(slot, row);
+        Codes?.Write(slot, row);
     }
 
     /// <summary>Writes a row and returns a span over it, for normalizing in place.</summary>
@@ -415,6 +572,27 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
     {
         var state = RowChecksum.Begin();
         long length = (long)SlotCount * Stride * sizeof(float);
+        if (Cold)
+        {
+            // Read with positional I/O: the rows stay out of the process's resident memory (see Cold).
+            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
+            try
+            {
+                for (long offset = 0; offset < length; offset += 1 << 20)
+                {
+                    var chunk = buffer.AsSpan(0, (int)Math.Min(1 << 20, length - offset));
+                    ReadExactly(HeaderSize + offset, chunk);
+                    RowChecksum.Append(ref state, chunk);
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            return RowChecksum.Finish(state);
+        }
+
         for (long offset = 0; offset < length; offset += 1 << 30)
         {
             RowChecksum.Append(ref state, new ReadOnlySpan<byte>(_base + HeaderSize + offset, (int)Math.Min(1 << 30, length - offset)));

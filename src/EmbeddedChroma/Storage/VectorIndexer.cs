@@ -98,7 +98,13 @@ internal sealed class VectorIndexer : IDisposable
         // The chain value of the graph's write, looked up in this database: a graph of another collection, or from a
         // copy of the store whose history diverged, carries another owner stamp and is not loaded.
         var chain = stamp == _state.LastSeq ? _state.LastChain : StoreIdentity.ChainAt(connection, stamp);
-        return HnswIndex.TryLoad(_path, arena, _state.Configuration.Space, Parameters(), stamp, _owner(chain)) is { } graph
+        var loaded = _state.Configuration.VectorStorage switch
+        {
+            VectorStorage.Float16 => HnswIndex.TryLoad(_path, arena.EnsureCompact(), _state.Configuration.Space, Parameters(), stamp, _owner(chain)),
+            VectorStorage.Int8 => HnswIndex.TryLoad(_path, arena.EnsureCodes(), _state.Configuration.Space, Parameters(), stamp, _owner(chain)),
+            _ => HnswIndex.TryLoad(_path, arena, _state.Configuration.Space, Parameters(), stamp, _owner(chain)),
+        };
+        return loaded is { } graph
             ? (stamp, chain, graph)
             : null;
     }
@@ -201,7 +207,13 @@ internal sealed class VectorIndexer : IDisposable
 
     private void CreateGraph(VectorArena arena)
     {
-        _graph = HnswIndex.Create(arena, _state.Configuration.Space, Parameters());
+        // A quantized collection's graph walks the arena's compact copy; queries re-rank its candidates with float32 rows.
+        _graph = _state.Configuration.VectorStorage switch
+        {
+            VectorStorage.Float16 => HnswIndex.Create(arena.EnsureCompact(), _state.Configuration.Space, Parameters()),
+            VectorStorage.Int8 => HnswIndex.Create(arena.EnsureCodes(), _state.Configuration.Space, Parameters()),
+            _ => HnswIndex.Create(arena, _state.Configuration.Space, Parameters()),
+        };
         _cleanSeq = 0;
         _cleanChain = 0;
         lock (_pendingLock)

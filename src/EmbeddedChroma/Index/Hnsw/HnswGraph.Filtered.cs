@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 
 namespace EmbeddedChroma.Index.Hnsw;
 
-internal sealed partial class HnswGraph<TKernel>
+internal sealed partial class HnswGraph<TKernel, TElement>
 {
     public override int SearchFiltered(ReadOnlySpan<float> query, int k, int ef, ReadOnlySpan<ulong> admitted, Span<Neighbor> destination)
     {
@@ -34,6 +34,11 @@ internal sealed partial class HnswGraph<TKernel>
             if (entryNode < 0)
             {
                 return 0;
+            }
+
+            if (IsByte)
+            {
+                query = Prepare(query, context.QueryScratch(QueryLength));
             }
 
             var nearest = new Neighbor(entryNode, Distance(query, entryNode));
@@ -79,9 +84,9 @@ internal sealed partial class HnswGraph<TKernel>
         int[] level0 = _level0;
         int stride = _stride0;
         int maxLinks = _maxM0;
-        ref float firstRow = ref Unsafe.AsRef(in _rows.FirstRow);
+        ref TElement firstRow = ref Unsafe.AsRef(in _rows.FirstRow);
         nint rowStride = _rowStride;
-        int dimension = query.Length;
+        int dimension = IsByte ? _dimension : query.Length;
         int prefetchLines = _prefetchLines;
         Span<int> pending = context.Links;
         Span<int> bridges = context.OldLinks;
@@ -155,7 +160,7 @@ internal sealed partial class HnswGraph<TKernel>
             for (int j = 0; j < fresh; j++)
             {
                 int node = pending[j];
-                float distance = TKernel.Distance(query, MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref firstRow, node * rowStride), dimension));
+                float distance = RowDistance(query, ref Unsafe.Add(ref firstRow, node * rowStride), dimension);
                 if (context.TopCount < ef || distance < bound)
                 {
                     var neighbor = new Neighbor(node, distance);
@@ -184,7 +189,7 @@ internal sealed partial class HnswGraph<TKernel>
                 {
                     int node = bridges[b];
                     visited[node] = generation;
-                    float distance = TKernel.Distance(query, MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref firstRow, node * rowStride), dimension));
+                    float distance = RowDistance(query, ref Unsafe.Add(ref firstRow, node * rowStride), dimension);
                     if (context.TopCount < ef || distance < bound)
                     {
                         context.PushCandidate(new Neighbor(node, distance));

@@ -1,6 +1,6 @@
 namespace EmbeddedChroma.Index.Hnsw;
 
-internal sealed partial class HnswGraph<TKernel>
+internal sealed partial class HnswGraph<TKernel, TElement>
 {
     public override void Insert(int slot)
     {
@@ -103,7 +103,7 @@ internal sealed partial class HnswGraph<TKernel>
         int level = RandomLevel(slot);
         if (IsMips)
         {
-            SetSquaredNorm(slot, Row(slot));
+            SetSquaredNorm(slot);
         }
 
         lock (LinkLock(slot))
@@ -169,7 +169,7 @@ internal sealed partial class HnswGraph<TKernel>
     {
         if (IsMips)
         {
-            SetSquaredNorm(slot, Row(slot));
+            SetSquaredNorm(slot);
         }
 
         long entry = Volatile.Read(ref _entry);
@@ -182,12 +182,12 @@ internal sealed partial class HnswGraph<TKernel>
     /// </summary>
     private void Connect(int slot, int level, long entry, bool replaceLinks)
     {
-        ReadOnlySpan<float> query = Row(slot);
         int entryNode = EntryNode(entry);
         int topLevel = EntryLevel(entry);
         SearchContext context = _contexts.Rent();
         try
         {
+            ReadOnlySpan<float> query = FloatRow(slot, context.QueryScratch(QueryLength));
             if (entryNode == slot)
             {
                 // Relinking the entry point itself: start from one of its (stale but valid) neighbours instead.
@@ -228,7 +228,7 @@ internal sealed partial class HnswGraph<TKernel>
                 int found = context.DrainTopAscending();
 
                 int oldCount = replaceLinks ? CopyLinks(slot, lc, context.OldLinks) : 0;
-                int selected = SelectNeighborsHeuristic(context.Drained.AsSpan(0, found), _m, context.Selected);
+                int selected = SelectNeighborsHeuristic(context.Drained.AsSpan(0, found), _m, context.Selected, context);
                 SetLinks(slot, lc, context.Selected.AsSpan(0, selected), replaceLinks, context);
 
                 // Copy the selection before AddLink reuses context.Selected for pruning.
@@ -289,7 +289,8 @@ internal sealed partial class HnswGraph<TKernel>
     /// <param name="ascending">Candidates with their distance to the base, sorted best first.</param>
     /// <param name="m">How many to keep at most.</param>
     /// <param name="selected">Receives the kept neighbours, best first.</param>
-    private int SelectNeighborsHeuristic(ReadOnlySpan<Neighbor> ascending, int m, Span<Neighbor> selected)
+    /// <param name="context">The caller's context (its scratch row decodes compact candidates).</param>
+    private int SelectNeighborsHeuristic(ReadOnlySpan<Neighbor> ascending, int m, Span<Neighbor> selected, SearchContext context)
     {
         int count = 0;
         foreach (Neighbor candidate in ascending)
@@ -299,7 +300,7 @@ internal sealed partial class HnswGraph<TKernel>
                 break;
             }
 
-            ReadOnlySpan<float> row = Row(candidate.Slot);
+            ReadOnlySpan<float> row = FloatRow(candidate.Slot, context.CandidateScratch(QueryLength));
             bool keep = true;
             for (int j = 0; j < count; j++)
             {
@@ -375,7 +376,7 @@ internal sealed partial class HnswGraph<TKernel>
     /// <summary>Union of the current list and <paramref name="additions"/>, shrunk by Alg. 4 when over Mmax. Caller holds the node's link lock.</summary>
     private void MergeLocked(int node, int level, Span<int> record, int existing, ReadOnlySpan<Neighbor> additions, SearchContext context)
     {
-        ReadOnlySpan<float> row = Row(node);
+        ReadOnlySpan<float> row = FloatRow(node, context.NodeScratch(QueryLength));
         Span<Neighbor> merged = context.Merge;
         int total = 0;
         for (int i = 0; i < existing; i++)
@@ -398,7 +399,7 @@ internal sealed partial class HnswGraph<TKernel>
         if (total > maxLinks)
         {
             InsertionSort(merged[..total]);
-            kept = SelectNeighborsHeuristic(merged[..total], maxLinks, context.Selected.AsSpan(context.Selected.Length - maxLinks));
+            kept = SelectNeighborsHeuristic(merged[..total], maxLinks, context.Selected.AsSpan(context.Selected.Length - maxLinks), context);
             result = context.Selected.AsSpan(context.Selected.Length - maxLinks);
         }
 
@@ -427,7 +428,7 @@ internal sealed partial class HnswGraph<TKernel>
                 return;
             }
 
-            ReadOnlySpan<float> row = Row(node);
+            ReadOnlySpan<float> row = FloatRow(node, context.NodeScratch(QueryLength));
             Span<int> record = Record(node, level);
             int count = record[0] & NodeHeader.CountMask;
             Span<Neighbor> merged = context.Merge;
@@ -446,7 +447,7 @@ internal sealed partial class HnswGraph<TKernel>
             }
 
             InsertionSort(merged[..total]);
-            kept = SelectNeighborsHeuristic(merged[..total], MaxLinks(level), context.Repaired);
+            kept = SelectNeighborsHeuristic(merged[..total], MaxLinks(level), context.Repaired, context);
             for (int i = 0; i < kept; i++)
             {
                 record[1 + i] = context.Repaired[i].Slot;

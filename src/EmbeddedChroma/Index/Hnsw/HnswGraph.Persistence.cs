@@ -69,7 +69,7 @@ namespace EmbeddedChroma.Index.Hnsw;
 /// writes those whose hash differs. This keeps the insert and search paths untouched (no dirty bit to set per link
 /// write) and finds changes exactly whatever path made them.</para>
 /// </remarks>
-internal sealed partial class HnswGraph<TKernel>
+internal sealed partial class HnswGraph<TKernel, TElement>
 {
     private const int HeaderSlotSize = 512;
     private const int HeaderSize = 160;
@@ -481,9 +481,9 @@ internal sealed partial class HnswGraph<TKernel>
         }
     }
 
-    /// <summary>See <see cref="HnswIndex.TryLoad"/>. Every count, level and link is checked before it is trusted.</summary>
+    /// <summary>See <see cref="HnswIndex.TryLoad(string, IVectorRows, DistanceSpace, HnswParameters, long, ReadOnlySpan{byte})"/>. Every count, level and link is checked before it is trusted.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per open, over every node: never as tier-0 code
-    public static HnswGraph<TKernel>? Load(string path, IVectorRows rows, DistanceSpace space, HnswParameters parameters, long expectedStamp, ReadOnlySpan<byte> expectedOwner = default)
+    public static HnswGraph<TKernel, TElement>? Load(string path, IRowBlock<TElement> rows, DistanceSpace space, HnswParameters parameters, long expectedStamp, ReadOnlySpan<byte> expectedOwner = default)
     {
         if (!BitConverter.IsLittleEndian || !File.Exists(path))
         {
@@ -528,7 +528,7 @@ internal sealed partial class HnswGraph<TKernel>
                 return null;
             }
 
-            var graph = new HnswGraph<TKernel>(rows, space, parameters, Math.Max(Math.Max(slotCount, parameters.InitialCapacity), 1));
+            var graph = new HnswGraph<TKernel, TElement>(rows, space, parameters, Math.Max(Math.Max(slotCount, parameters.InitialCapacity), 1));
             file.Position = baseOffset;
             if (!graph.ReadBase(file, baseSlots, baseLength, BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(56))))
             {
@@ -834,7 +834,7 @@ internal sealed partial class HnswGraph<TKernel>
             deleted += NodeHeader.IsDeleted(header) ? 1 : 0;
             if (IsMips)
             {
-                SetSquaredNorm(slot, Row(slot));
+                SetSquaredNorm(slot);
             }
 
             for (int lc = 0; lc <= level; lc++)

@@ -6,7 +6,7 @@ using System.Runtime.InteropServices;
 
 namespace EmbeddedChroma.Index.Hnsw;
 
-internal sealed partial class HnswGraph<TKernel>
+internal sealed partial class HnswGraph<TKernel, TElement>
 {
     public override int Search(ReadOnlySpan<float> query, int k, int ef, SlotFilter filter, Span<Neighbor> destination)
     {
@@ -76,6 +76,11 @@ internal sealed partial class HnswGraph<TKernel>
             if (entryNode < 0)
             {
                 return 0;
+            }
+
+            if (IsByte)
+            {
+                query = Prepare(query, context.QueryScratch(QueryLength));
             }
 
             var nearest = new Neighbor(entryNode, Distance(query, entryNode));
@@ -168,7 +173,7 @@ internal sealed partial class HnswGraph<TKernel>
     /// </summary>
     /// <remarks>
     /// Hot loop (most of a build): arrays and the row base held in locals, links read in place without the link lock
-    /// (see <see cref="LinksInPlace"/>), rows addressed from <see cref="IVectorRows.FirstRow"/> (the caller's locks
+    /// (see <see cref="LinksInPlace"/>), rows addressed from <see cref="IRowBlock{TElement}.FirstRow"/> (the caller's locks
     /// keep the rows from moving). Each expansion runs in two passes: the first marks the unvisited neighbours and
     /// prefetches all their rows (up to <see cref="_prefetchLines"/> lines each), the second computes the distances, so
     /// the rows' cache misses overlap instead of one row ahead as in hnswlib; the nearest candidate's record is
@@ -186,9 +191,9 @@ internal sealed partial class HnswGraph<TKernel>
         int[] level0 = _level0;
         int stride = _stride0;
         int maxLinks = _maxM0;
-        ref float firstRow = ref Unsafe.AsRef(in _rows.FirstRow);
+        ref TElement firstRow = ref Unsafe.AsRef(in _rows.FirstRow);
         nint rowStride = _rowStride;
-        int dimension = query.Length; // = _dimension, in a form that lets the JIT drop the kernel's length check
+        int dimension = IsByte ? _dimension : query.Length; // = _dimension, in a form that lets the JIT drop the kernel's length check
         int prefetchLines = _prefetchLines;
         Span<int> pending = context.Links;
         ushort[] visited = context.VisitedTags;
@@ -221,7 +226,7 @@ internal sealed partial class HnswGraph<TKernel>
                 int node = pending[j];
                 float distance = IsMips
                     ? MobiusDistance(exclude, query, node)
-                    : TKernel.Distance(query, MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref firstRow, node * rowStride), dimension));
+                    : RowDistance(query, ref Unsafe.Add(ref firstRow, node * rowStride), dimension);
                 if (context.TopCount < ef || distance < bound)
                 {
                     var neighbor = new Neighbor(node, distance);
@@ -265,9 +270,9 @@ internal sealed partial class HnswGraph<TKernel>
         int[] level0 = _level0;
         int stride = _stride0;
         int maxLinks = _maxM0;
-        ref float firstRow = ref Unsafe.AsRef(in _rows.FirstRow);
+        ref TElement firstRow = ref Unsafe.AsRef(in _rows.FirstRow);
         nint rowStride = _rowStride;
-        int dimension = query.Length;
+        int dimension = IsByte ? _dimension : query.Length;
         int prefetchLines = _prefetchLines;
         Span<int> pending = context.Links;
         ushort[] visited = context.VisitedTags;
@@ -290,7 +295,7 @@ internal sealed partial class HnswGraph<TKernel>
             for (int j = 0; j < fresh; j++)
             {
                 int node = pending[j];
-                float distance = TKernel.Distance(query, MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref firstRow, node * rowStride), dimension));
+                float distance = RowDistance(query, ref Unsafe.Add(ref firstRow, node * rowStride), dimension);
                 if (context.TopCount < ef || distance < bound)
                 {
                     var neighbor = new Neighbor(node, distance);
@@ -321,7 +326,7 @@ internal sealed partial class HnswGraph<TKernel>
     /// the rows' cache misses overlap before any distance is computed. Returns how many were listed.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int MarkUnvisited(ReadOnlySpan<int> links, ushort[] visited, ushort generation, int exclude, Span<int> pending, ref float firstRow, nint rowStride, int prefetchLines)
+    private static int MarkUnvisited(ReadOnlySpan<int> links, ushort[] visited, ushort generation, int exclude, Span<int> pending, ref TElement firstRow, nint rowStride, int prefetchLines)
     {
         int fresh = 0;
         for (int i = 0; i < links.Length; i++)

@@ -2,7 +2,7 @@ namespace EmbeddedChroma.Index.Hnsw;
 
 // The structural check of a live graph (ChromaClient.VerifyIntegrity): the rules a loaded file must pass
 // (ValidateLoaded), applied to the graph in memory without changing it.
-internal sealed partial class HnswGraph<TKernel>
+internal sealed partial class HnswGraph<TKernel, TElement>
 {
     /// <inheritdoc />
     public override string? VerifyStructure()

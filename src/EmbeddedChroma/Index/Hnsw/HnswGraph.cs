@@ -34,8 +34,9 @@ namespace EmbeddedChroma.Index.Hnsw;
 /// vectors with norms spread over 25×, recall@10 0.943 (Möbius 0.999, raw ip 0.991), and 0.75 when inserts raised M
 /// after the graph existed (Möbius 1.000); see benchmarks/HNSW.md.</para>
 /// </remarks>
-internal sealed partial class HnswGraph<TKernel> : HnswIndex
+internal sealed partial class HnswGraph<TKernel, TElement> : HnswIndex
     where TKernel : struct, IDistanceKernel
+    where TElement : unmanaged
 {
     // Size: about 1,600 lines over four partial files (this one: layout and locks; .Insert: Alg. 1 and 4; .Search: Alg. 2
     // and 5; .Persistence: the file). One type on purpose: every part reads the same fixed-stride level-0 records and
@@ -45,7 +46,11 @@ internal sealed partial class HnswGraph<TKernel> : HnswIndex
     private const long EmptyEntry = uint.MaxValue; // node −1 at level 0
     private const float MinimumSquaredNorm = 1e-30f;
 
-    private readonly IVectorRows _rows;
+    private readonly IRowBlock<TElement> _rows;
+
+    /// <summary>Per-dimension code parameters of 8-bit rows (<see cref="IAffineRows"/>); empty otherwise.</summary>
+    private readonly float[] _codeLow = [];
+    private readonly float[] _codeStep = [];
     private readonly nint _rowStride;
     private readonly int _dimension;
 
@@ -81,18 +86,24 @@ internal sealed partial class HnswGraph<TKernel> : HnswIndex
     private int _deletedCount;
     private int _slotHighWater;
 
-    public HnswGraph(IVectorRows rows, DistanceSpace space, HnswParameters parameters)
+    public HnswGraph(IRowBlock<TElement> rows, DistanceSpace space, HnswParameters parameters)
         : this(rows, space, parameters, Math.Max(parameters.InitialCapacity, 1))
     {
     }
 
-    private HnswGraph(IVectorRows rows, DistanceSpace space, HnswParameters parameters, int capacity)
+    private HnswGraph(IRowBlock<TElement> rows, DistanceSpace space, HnswParameters parameters, int capacity)
         : base(space, parameters)
     {
         _rows = rows;
+        if (rows is IAffineRows affine)
+        {
+            _codeLow = affine.Low.ToArray();
+            _codeStep = affine.Step.ToArray();
+        }
+
         _rowStride = rows.RowStride;
         _dimension = rows.Dimension;
-        _prefetchLines = Math.Min(8, ((rows.Dimension * sizeof(float)) + 63) / 64);
+        _prefetchLines = Math.Min(8, ((rows.Dimension * Unsafe.SizeOf<TElement>()) + 63) / 64);
         _m = parameters.M;
         _maxM0 = parameters.MaxM0;
         _efConstruction = parameters.EfConstruction;
@@ -226,17 +237,104 @@ internal sealed partial class HnswGraph<TKernel> : HnswIndex
     private static bool IsMips => typeof(TKernel) == typeof(MipsKernel);
 
     /// <summary>
-    /// The row of <paramref name="node"/>, addressed from <see cref="IVectorRows.FirstRow"/> with the stride fixed at
+    /// The row of <paramref name="node"/>, addressed from <see cref="IRowBlock{TElement}.FirstRow"/> with the stride fixed at
     /// construction: no bounds check or per-row interface call beyond that one property (a node in the graph always
     /// has a row).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ReadOnlySpan<float> Row(int node) =>
+    private ReadOnlySpan<TElement> Row(int node) =>
         MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref Unsafe.AsRef(in _rows.FirstRow), node * _rowStride), _dimension);
+
+    /// <summary>True for a graph over float32 rows (a JIT-time constant per instantiation).</summary>
+    private static bool IsFloat => typeof(TElement) == typeof(float);
+
+    /// <summary>
+    /// True for a graph over 8-bit affine codes (<see cref="IAffineRows"/>). Its walks take the query in a prepared
+    /// form of <see cref="_dimension"/> + 2 floats (<see cref="Prepare"/>): weights q ⊙ step, then Σ q·low, then ‖q‖²;
+    /// the float32 and float16 graphs take the query itself.
+    /// </summary>
+    private static bool IsByte => typeof(TElement) == typeof(byte);
+
+    /// <summary>Length of the query form the walks take (see <see cref="IsByte"/>).</summary>
+    private int QueryLength => IsByte ? _dimension + 2 : _dimension;
+
+    /// <summary>
+    /// Writes the prepared form of <paramref name="query"/> for 8-bit rows into <paramref name="destination"/>
+    /// (<see cref="IsByte"/>); <paramref name="destination"/> may hold <paramref name="query"/> itself in its first elements.
+    /// </summary>
+    private ReadOnlySpan<float> Prepare(ReadOnlySpan<float> query, Span<float> destination)
+    {
+        float bias = VectorMath.Dot(query, _codeLow);
+        float squared = VectorMath.Dot(query, query);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(query, _codeStep, destination[.._dimension]);
+        destination[_dimension] = bias;
+        destination[_dimension + 1] = squared;
+        return destination[..(_dimension + 2)];
+    }
+
+    /// <summary>
+    /// The row of <paramref name="node"/> as floats: the row itself for float32 rows (no copy), else decoded into
+    /// <paramref name="scratch"/> (at least <see cref="_dimension"/> long). Used by inserts, which take a node's row as
+    /// the query of their walks.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ReadOnlySpan<float> FloatRow(int node, float[] scratch)
+    {
+        if (IsFloat)
+        {
+            return MemoryMarshal.Cast<TElement, float>(Row(node));
+        }
+
+        Span<float> destination = scratch.AsSpan(0, _dimension);
+        if (IsByte)
+        {
+            // The values the codes stand for, in the prepared query form the walks of 8-bit rows take.
+            QuantizedMath.DequantizeU8(MemoryMarshal.Cast<TElement, byte>(Row(node)), _codeLow, _codeStep, destination);
+            return Prepare(destination, scratch.AsSpan(0, _dimension + 2));
+        }
+
+        RowCodec.Decode(Row(node), destination);
+        return destination;
+    }
+
+    /// <summary>
+    /// Distance from a float query to the row starting at <paramref name="row"/> (<paramref name="dimension"/> elements):
+    /// the kernel itself for float32 rows; for compact rows the same definition computed against the stored values
+    /// (squared L2 for <see cref="L2Kernel"/>, else 1 − dot).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float RowDistance(ReadOnlySpan<float> query, ref TElement row, int dimension)
+    {
+        if (IsFloat)
+        {
+            return TKernel.Distance(query, MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<TElement, float>(ref row), dimension));
+        }
+
+        if (IsByte)
+        {
+            // query is the prepared form: q·x̂ = Σ q·low + Σ (q ⊙ step)·code; ‖q − x̂‖² = ‖q‖² − 2 q·x̂ + ‖x̂‖² (stored after the codes).
+            ref byte codes = ref Unsafe.As<TElement, byte>(ref row);
+            float dot = query[dimension] + QuantizedMath.DotU8(query[..dimension], MemoryMarshal.CreateReadOnlySpan(ref codes, dimension));
+            return typeof(TKernel) == typeof(L2Kernel)
+                ? MathF.Max(query[dimension + 1] - (2f * dot) + Unsafe.ReadUnaligned<float>(ref Unsafe.Add(ref codes, IAffineRows.NormOffset(dimension))), 0f)
+                : 1f - dot;
+        }
+
+        ReadOnlySpan<Half> half = MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<TElement, Half>(ref row), dimension);
+        return typeof(TKernel) == typeof(L2Kernel) ? QuantizedMath.SquaredL2F16(query, half) : 1f - QuantizedMath.DotF16(query, half);
+    }
+
+    /// <summary>a · the row of <paramref name="node"/> (inner-product graphs: the Möbius link distance).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private float RowDot(ReadOnlySpan<float> a, int node) =>
+        IsFloat ? VectorMath.Dot(a, MemoryMarshal.Cast<TElement, float>(Row(node)))
+        : IsByte ? a[_dimension] + QuantizedMath.DotU8(a[.._dimension], MemoryMarshal.Cast<TElement, byte>(Row(node)))
+        : QuantizedMath.DotF16(a, MemoryMarshal.Cast<TElement, Half>(Row(node)));
 
     /// <summary>Query-to-node distance (Chroma's definition for the space).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private float Distance(ReadOnlySpan<float> query, int node) => TKernel.Distance(query, Row(node));
+    private float Distance(ReadOnlySpan<float> query, int node) =>
+        RowDistance(query, ref Unsafe.Add(ref Unsafe.AsRef(in _rows.FirstRow), node * _rowStride), _dimension);
 
     /// <summary>
     /// Distance used by a walk: from the query when <paramref name="linking"/> is −1, else from node
@@ -249,7 +347,7 @@ internal sealed partial class HnswGraph<TKernel> : HnswIndex
     /// <summary>Node-to-node distance used to build the graph: the kernel's, or <see cref="MobiusDistance"/> for an inner-product graph.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private float NodeDistance(int a, ReadOnlySpan<float> rowA, int b) =>
-        IsMips ? MobiusDistance(a, rowA, b) : TKernel.Distance(rowA, Row(b));
+        IsMips ? MobiusDistance(a, rowA, b) : Distance(rowA, b);
 
     /// <summary>
     /// ‖a/‖a‖² − b/‖b‖²‖² (see the remarks on the class). A zero vector counts as norm² 1e−30: it lands far from
@@ -259,12 +357,34 @@ internal sealed partial class HnswGraph<TKernel> : HnswIndex
     {
         float inverseA = 1f / MathF.Max(Volatile.Read(ref _squaredNorms[a]), MinimumSquaredNorm);
         float inverseB = 1f / MathF.Max(Volatile.Read(ref _squaredNorms[b]), MinimumSquaredNorm);
-        float dot = VectorMath.Dot(rowA, Row(b));
+        float dot = RowDot(rowA, b);
         return MathF.Max(inverseA + inverseB - (2f * dot * inverseA * inverseB), 0f);
     }
 
     /// <summary>Records the squared norm of <paramref name="slot"/>'s (new) row. Inner-product graphs only.</summary>
     private void SetSquaredNorm(int slot, ReadOnlySpan<float> row) => Volatile.Write(ref _squaredNorms[slot], VectorMath.Dot(row, row));
+
+    /// <summary>Records the squared norm of <paramref name="slot"/>'s (new) row, read from the rows. Inner-product graphs only.</summary>
+    private void SetSquaredNorm(int slot)
+    {
+        if (IsFloat)
+        {
+            SetSquaredNorm(slot, MemoryMarshal.Cast<TElement, float>(Row(slot)));
+            return;
+        }
+
+        if (IsByte)
+        {
+            // ‖x̂‖² is stored after the codes.
+            ref byte row = ref Unsafe.As<TElement, byte>(ref Unsafe.Add(ref Unsafe.AsRef(in _rows.FirstRow), slot * _rowStride));
+            Volatile.Write(ref _squaredNorms[slot], Unsafe.ReadUnaligned<float>(ref Unsafe.Add(ref row, IAffineRows.NormOffset(_dimension))));
+            return;
+        }
+
+        float[] scratch = System.Buffers.ArrayPool<float>.Shared.Rent(_dimension);
+        SetSquaredNorm(slot, FloatRow(slot, scratch));
+        System.Buffers.ArrayPool<float>.Shared.Return(scratch);
+    }
 
     /// <summary>
     /// Hints the CPU to load the first <paramref name="lines"/> cache lines of the row <paramref name="offset"/> floats
@@ -272,7 +392,7 @@ internal sealed partial class HnswGraph<TKernel> : HnswIndex
     /// is fine to name.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void PrefetchRowLines(ref float firstRow, nint offset, int lines)
+    private static unsafe void PrefetchRowLines(ref TElement firstRow, nint offset, int lines)
     {
         if (Sse.IsSupported)
         {

@@ -72,9 +72,29 @@ internal abstract class HnswIndex : IDisposable
         parameters.Validate();
         return space switch
         {
-            DistanceSpace.L2 => new HnswGraph<L2Kernel>(rows, space, parameters),
-            DistanceSpace.Cosine => new HnswGraph<DotDistanceKernel>(rows, space, parameters),
-            DistanceSpace.InnerProduct => new HnswGraph<MipsKernel>(rows, space, parameters),
+            DistanceSpace.L2 => new HnswGraph<L2Kernel, float>(rows, space, parameters),
+            DistanceSpace.Cosine => new HnswGraph<DotDistanceKernel, float>(rows, space, parameters),
+            DistanceSpace.InnerProduct => new HnswGraph<MipsKernel, float>(rows, space, parameters),
+            _ => throw new ArgumentOutOfRangeException(nameof(space), space, "Unknown distance space."),
+        };
+    }
+
+    /// <summary>
+    /// Creates an empty index over compact float16 <paramref name="rows"/> (a quantized collection): walks and links use
+    /// the float16 values; results carry distances to them, which the caller re-ranks with the float32 rows.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="rows"/> or <paramref name="parameters"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="space"/> is not defined or a parameter is out of range.</exception>
+    public static HnswIndex Create(IRowBlock<Half> rows, DistanceSpace space, HnswParameters parameters)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(parameters);
+        parameters.Validate();
+        return space switch
+        {
+            DistanceSpace.L2 => new HnswGraph<L2Kernel, Half>(rows, space, parameters),
+            DistanceSpace.Cosine => new HnswGraph<DotDistanceKernel, Half>(rows, space, parameters),
+            DistanceSpace.InnerProduct => new HnswGraph<MipsKernel, Half>(rows, space, parameters),
             _ => throw new ArgumentOutOfRangeException(nameof(space), space, "Unknown distance space."),
         };
     }
@@ -96,18 +116,74 @@ internal abstract class HnswIndex : IDisposable
         parameters.Validate();
         return space switch
         {
-            DistanceSpace.L2 => HnswGraph<L2Kernel>.Load(path, rows, space, parameters, expectedStamp, expectedOwner),
-            DistanceSpace.Cosine => HnswGraph<DotDistanceKernel>.Load(path, rows, space, parameters, expectedStamp, expectedOwner),
-            DistanceSpace.InnerProduct => HnswGraph<MipsKernel>.Load(path, rows, space, parameters, expectedStamp, expectedOwner),
+            DistanceSpace.L2 => HnswGraph<L2Kernel, float>.Load(path, rows, space, parameters, expectedStamp, expectedOwner),
+            DistanceSpace.Cosine => HnswGraph<DotDistanceKernel, float>.Load(path, rows, space, parameters, expectedStamp, expectedOwner),
+            DistanceSpace.InnerProduct => HnswGraph<MipsKernel, float>.Load(path, rows, space, parameters, expectedStamp, expectedOwner),
+            _ => throw new ArgumentOutOfRangeException(nameof(space), space, "Unknown distance space."),
+        };
+    }
+
+    /// <summary>
+    /// Creates an empty index over 8-bit affine <paramref name="rows"/> (a quantized collection): walks and links use the
+    /// values the codes stand for, with the query kept in float (asymmetric distances); the caller re-ranks with float32 rows.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="rows"/> or <paramref name="parameters"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="space"/> is not defined or a parameter is out of range.</exception>
+    public static HnswIndex Create(IAffineRows rows, DistanceSpace space, HnswParameters parameters)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(parameters);
+        parameters.Validate();
+        return space switch
+        {
+            DistanceSpace.L2 => new HnswGraph<L2Kernel, byte>(rows, space, parameters),
+            DistanceSpace.Cosine => new HnswGraph<DotDistanceKernel, byte>(rows, space, parameters),
+            DistanceSpace.InnerProduct => new HnswGraph<MipsKernel, byte>(rows, space, parameters),
+            _ => throw new ArgumentOutOfRangeException(nameof(space), space, "Unknown distance space."),
+        };
+    }
+
+    /// <summary>Loads a graph file over 8-bit affine <paramref name="rows"/>; see the float32 overload.</summary>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="space"/> is not defined or a parameter is out of range.</exception>
+    public static HnswIndex? TryLoad(string path, IAffineRows rows, DistanceSpace space, HnswParameters parameters, long expectedStamp, ReadOnlySpan<byte> expectedOwner = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(parameters);
+        parameters.Validate();
+        return space switch
+        {
+            DistanceSpace.L2 => HnswGraph<L2Kernel, byte>.Load(path, rows, space, parameters, expectedStamp, expectedOwner),
+            DistanceSpace.Cosine => HnswGraph<DotDistanceKernel, byte>.Load(path, rows, space, parameters, expectedStamp, expectedOwner),
+            DistanceSpace.InnerProduct => HnswGraph<MipsKernel, byte>.Load(path, rows, space, parameters, expectedStamp, expectedOwner),
+            _ => throw new ArgumentOutOfRangeException(nameof(space), space, "Unknown distance space."),
+        };
+    }
+
+    /// <summary>Loads a graph file over compact float16 <paramref name="rows"/>; see the float32 overload.</summary>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="space"/> is not defined or a parameter is out of range.</exception>
+    public static HnswIndex? TryLoad(string path, IRowBlock<Half> rows, DistanceSpace space, HnswParameters parameters, long expectedStamp, ReadOnlySpan<byte> expectedOwner = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(parameters);
+        parameters.Validate();
+        return space switch
+        {
+            DistanceSpace.L2 => HnswGraph<L2Kernel, Half>.Load(path, rows, space, parameters, expectedStamp, expectedOwner),
+            DistanceSpace.Cosine => HnswGraph<DotDistanceKernel, Half>.Load(path, rows, space, parameters, expectedStamp, expectedOwner),
+            DistanceSpace.InnerProduct => HnswGraph<MipsKernel, Half>.Load(path, rows, space, parameters, expectedStamp, expectedOwner),
             _ => throw new ArgumentOutOfRangeException(nameof(space), space, "Unknown distance space."),
         };
     }
 
     /// <summary>
     /// The stamp of the graph file at <paramref name="path"/> when its header is intact, else <see langword="null"/>
-    /// (missing, truncated, another format). The body is only checked by <see cref="TryLoad"/>.
+    /// (missing, truncated, another format). The body is only checked by <see cref="TryLoad(string, IVectorRows, DistanceSpace, HnswParameters, long, ReadOnlySpan{byte})"/>.
     /// </summary>
-    public static long? ReadStamp(string path) => HnswGraph<L2Kernel>.ReadHeaderStamp(path);
+    public static long? ReadStamp(string path) => HnswGraph<L2Kernel, float>.ReadHeaderStamp(path);
 
     /// <summary>
     /// Checks a graph file without loading it (no rows needed): an intact current header, the base's checksum, and each
@@ -233,7 +309,7 @@ internal abstract class HnswIndex : IDisposable
 
     /// <summary>
     /// Writes the graph to <paramref name="path"/> with <paramref name="stamp"/>, <paramref name="owner"/> (at most 48
-    /// opaque bytes saying whose graph this is, e.g. a store and collection identity; <see cref="TryLoad"/> loads it only
+    /// opaque bytes saying whose graph this is, e.g. a store and collection identity; <see cref="TryLoad(string, IVectorRows, DistanceSpace, HnswParameters, long, ReadOnlySpan{byte})"/> loads it only
     /// for the same bytes) and checksums. When the file is the one this graph last wrote or loaded, only the nodes changed
     /// since are appended as a segment (flushed, then committed by a new header written beside the current one); otherwise,
     /// or when the segments would exceed half the base, the whole graph is written atomically (temporary file, flush to

@@ -37,6 +37,19 @@ internal sealed class SearchContext
         Entries = new Neighbor[64];
     }
 
+    private float[] _queryScratch = [];
+    private float[] _nodeScratch = [];
+    private float[] _candidateScratch = [];
+
+    /// <summary>A compact row decoded as the query of an insert's walks (graphs over compact rows only).</summary>
+    public float[] QueryScratch(int dimension) => _queryScratch.Length >= dimension ? _queryScratch : (_queryScratch = new float[dimension]);
+
+    /// <summary>A compact row decoded while its links are merged or repaired.</summary>
+    public float[] NodeScratch(int dimension) => _nodeScratch.Length >= dimension ? _nodeScratch : (_nodeScratch = new float[dimension]);
+
+    /// <summary>A compact row decoded by the neighbour-selection heuristic.</summary>
+    public float[] CandidateScratch(int dimension) => _candidateScratch.Length >= dimension ? _candidateScratch : (_candidateScratch = new float[dimension]);
+
     /// <summary>Buffer for a copied link list; during a walk, the unvisited neighbours of the node being expanded.</summary>
     public int[] Links { get; }
 

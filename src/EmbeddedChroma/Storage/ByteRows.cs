@@ -1,0 +1,143 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using EmbeddedChroma.Distance;
+using EmbeddedChroma.Index;
+
+namespace EmbeddedChroma.Storage;
+
+/// <summary>
+/// The compact 8-bit copy of a collection's float32 arena (<c>vector_storage = int8</c>): what its HNSW graph walks.
+/// Per-dimension scalar quantization: each dimension's range [low, high] is trained on the arena's rows when the copy
+/// is made (the collection loads with a graph, or its graph is first built), and a value is stored as
+/// round((x − low) / step) with step = (high − low) / 255; a value written later outside the trained range is clamped
+/// to it (its distance is then approximate, and exact again after re-ranking). The copy is derived in memory, so every
+/// load (reopen, compaction, rebuild) re-trains on the rows of that moment. Rows are 64-byte aligned: the codes, then
+/// the float ‖x̂‖² (<see cref="IAffineRows.NormOffset"/>).
+/// </summary>
+/// <remarks>Not thread-safe: like the arena, written only under the collection's write lock (no reader meanwhile).</remarks>
+internal sealed class ByteRows : IAffineRows
+{
+    private readonly float[] _low;
+    private readonly float[] _step;
+    private readonly float[] _inverseStep;
+    private readonly int _normOffset;
+    private byte[] _data = [];
+    private int _offset;
+
+    private ByteRows(int dimension, int capacity, float[] low, float[] step)
+    {
+        Dimension = dimension;
+        _normOffset = IAffineRows.NormOffset(dimension);
+        RowStride = (_normOffset + sizeof(float) + 63) & ~63;
+        _low = low;
+        _step = step;
+        _inverseStep = step.Select(s => s > 0 ? 1f / s : 0f).ToArray();
+        Grow(Math.Max(capacity, 64));
+    }
+
+    public int Dimension { get; }
+
+    public int RowStride { get; }
+
+    public int SlotCount { get; private set; }
+
+    /// <summary>Slots the array holds.</summary>
+    public int Capacity { get; private set; }
+
+    /// <summary>Bytes of the rows and parameters in memory.</summary>
+    public long MemoryBytes => ((long)Capacity * RowStride) + (3L * Dimension * sizeof(float));
+
+    public ReadOnlySpan<float> Low => _low;
+
+    public ReadOnlySpan<float> Step => _step;
+
+    public ref readonly byte FirstRow => ref _data[_offset];
+
+    /// <summary>
+    /// Trains the per-dimension ranges on <paramref name="rows"/> (each at least <paramref name="dimension"/> floats,
+    /// already normalized for cosine): low = the smallest value, step = (largest − smallest) / 255.
+    /// </summary>
+    public static ByteRows Train(int dimension, int capacity, IEnumerable<ReadOnlyMemory<float>> rows)
+    {
+        var low = new float[dimension];
+        var high = new float[dimension];
+        Array.Fill(low, float.PositiveInfinity);
+        Array.Fill(high, float.NegativeInfinity);
+        foreach (var memory in rows)
+        {
+            var row = memory.Span[..dimension];
+            System.Numerics.Tensors.TensorPrimitives.Min(low, row, low);
+            System.Numerics.Tensors.TensorPrimitives.Max(high, row, high);
+        }
+
+        var step = new float[dimension];
+        for (var d = 0; d < dimension; d++)
+        {
+            if (float.IsPositiveInfinity(low[d]))
+            {
+                // No rows to train on: an empty range at 0 (every later value is clamped to it until the next load).
+                low[d] = 0f;
+                high[d] = 0f;
+            }
+
+            step[d] = (high[d] - low[d]) / 255f;
+        }
+
+        return new ByteRows(dimension, capacity, low, step);
+    }
+
+    /// <summary>The codes of <paramref name="slot"/> (tests).</summary>
+    public ReadOnlySpan<byte> GetCodes(int slot) => _data.AsSpan(_offset + (slot * RowStride), Dimension);
+
+    /// <summary>Stores <paramref name="row"/> (float32, already normalized for cosine) as codes, clamped to the trained range, with its ‖x̂‖².</summary>
+    public void Write(int slot, ReadOnlySpan<float> row)
+    {
+        if (slot >= Capacity)
+        {
+            // 1.5× rather than 2×: the copy is memory, and memory is what this storage saves.
+            Grow((int)Math.Min(int.MaxValue / RowStride, Math.Max(slot + 1L, Capacity + (Capacity / 2))));
+        }
+
+        var target = _data.AsSpan(_offset + (slot * RowStride), RowStride);
+        var codes = target[..Dimension];
+        QuantizedMath.QuantizeU8(row[..Dimension], _low, _inverseStep, codes);
+        var decoded = System.Buffers.ArrayPool<float>.Shared.Rent(Dimension);
+        try
+        {
+            var values = decoded.AsSpan(0, Dimension);
+            QuantizedMath.DequantizeU8(codes, _low, _step, values);
+            var norm = VectorMath.Dot(values, values);
+            MemoryMarshal.Write(target[_normOffset..], in norm);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(decoded);
+        }
+
+        if (slot >= SlotCount)
+        {
+            SlotCount = slot + 1;
+        }
+    }
+
+    private void Grow(int capacity)
+    {
+        // Pinned and over-allocated by 64 bytes so row 0 can start on a cache line.
+        var data = GC.AllocateArray<byte>((capacity * RowStride) + 64, pinned: true);
+        int offset;
+        unsafe
+        {
+            var address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(data));
+            offset = (int)((64 - (address & 63)) & 63);
+        }
+
+        if (SlotCount > 0)
+        {
+            _data.AsSpan(_offset, SlotCount * RowStride).CopyTo(data.AsSpan(offset));
+        }
+
+        _data = data;
+        _offset = offset;
+        Capacity = capacity;
+    }
+}
