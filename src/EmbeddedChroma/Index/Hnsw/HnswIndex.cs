@@ -187,14 +187,14 @@ internal abstract class HnswIndex : IDisposable
 
     /// <summary>
     /// Checks a graph file without loading it (no rows needed): an intact current header, the base's checksum, and each
-    /// appended segment's checksums and their chain. It does not check the links themselves (<see cref="TryLoad"/> does).
+    /// appended segment's checksums and their chain. It does not check the links themselves (<see cref="TryLoad(string, IVectorRows, DistanceSpace, HnswParameters, long, ReadOnlySpan{byte})"/> does).
     /// Never throws on file content; an unreadable file is reported as a problem.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="path"/> is null.</exception>
     public static GraphFileCheck VerifyFile(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        return HnswGraph<L2Kernel>.Verify(path);
+        return HnswGraph<L2Kernel, float>.Verify(path);
     }
 
     /// <summary>Bytes the last <see cref="Save"/> wrote (base or appended segment, and header).</summary>
