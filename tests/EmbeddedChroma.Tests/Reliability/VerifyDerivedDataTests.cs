@@ -156,8 +156,9 @@ public sealed class VerifyDerivedDataTests : IDisposable
         switch (damage)
         {
             case "rows":
-                // Past the header: the arena's row 7, the graph's level-0 links, the filter index's body.
-                var at = extension == ".vec" ? 4096 + (7 * 16 * 4) + 5 : 128 + 40;
+                // Past the header: the arena's row 7, the graph's level-0 links (the base starts after the graph file's
+                // two 512-byte header slots), the filter index's body.
+                var at = extension switch { ".vec" => 4096 + (7 * 16 * 4) + 5, ".hnsw" => 1024 + 40, _ => 128 + 40 };
                 bytes[at] ^= 0x5A;
                 File.WriteAllBytes(path, bytes);
                 break;
