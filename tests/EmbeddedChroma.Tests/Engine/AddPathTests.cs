@@ -110,6 +110,35 @@ public sealed class AddPathTests : IDisposable
     }
 
     [Fact]
+    public void Add_keeps_every_row_when_the_vector_file_grows_several_times_within_and_across_batches()
+    {
+        // 1,024 slots at first, doubled as needed: 5,000 records grow the file three times (unmapped and mapped again
+        // without flushing the old mapping).
+        using var fx = new StoreFixture(new ChromaStoreOptions { HnswThreshold = int.MaxValue });
+        var collection = fx.CreateCollection("growing");
+        for (var b = 0; b < 5; b++)
+        {
+            collection.Add(Ids("r", b * 1_000, 1_000), Vectors(b * 1_000, 1_000));
+        }
+
+        fx.Client.VerifyIntegrity().Repaired.Should().BeFalse("every row of the vector file matches its record");
+        foreach (var i in new[] { 0, 1_023, 1_024, 2_047, 2_048, 4_095, 4_096, 4_999 })
+        {
+            collection.Query([Vector(i)], nResults: 1).Ids[0].Should().Equal($"r{i}");
+        }
+
+        fx.Reopen();
+        var reopened = fx.Client.GetCollection("growing");
+        reopened.GetSlots().Should().Be(new CollectionSlots(5_000, 5_000));
+        foreach (var i in new[] { 0, 1_024, 2_048, 4_999 })
+        {
+            reopened.Query([Vector(i)], nResults: 1).Ids[0].Should().Equal($"r{i}");
+        }
+
+        fx.Client.VerifyIntegrity().Repaired.Should().BeFalse();
+    }
+
+    [Fact]
     public void Collection_counts_as_ingesting_from_a_batch_start_until_the_ingest_gap_after_it_ends()
     {
         var state = new CollectionState
