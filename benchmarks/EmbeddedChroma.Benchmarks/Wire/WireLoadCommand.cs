@@ -10,8 +10,8 @@ namespace EmbeddedChroma.Benchmarks.Wire;
 /// its own process) and against Chroma's own server (<c>eng/chroma-server.sh</c>), in one run on loopback. For each:
 /// <c>adds</c> (default 150) requests of 100 × 384 cosine vectors at 1 connection and as many at 8, into a collection of
 /// their own (so each add phase has enough requests for a p99); then a 10,000 × 384 collection is filled, indexing is
-/// let settle (the host: until its <c>indexing_status</c> reports nothing unindexed, at most 2 minutes; Chroma's server
-/// does not implement that route: 3 seconds), 2 seconds of queries warm up (not measured), and k = 10 queries run for <c>seconds</c> (default 10) at 1 and at 8
+/// let settle in both collections (the host: until its <c>indexing_status</c> reports nothing unindexed, at most 2 minutes each; Chroma's server
+/// does not implement that route: 3 seconds each), 2 seconds of queries warm up (not measured), and k = 10 queries run for <c>seconds</c> (default 10) at 1 and at 8
 /// concurrent connections, then at 1 connection while another connection keeps adding. Prints requests/s, p50 and p99
 /// per phase and every failed request. <c>targets</c> (default <c>host,chroma</c>) is a comma list of <c>chroma</c> and
 /// <c>host[@REPO][+NAME=VALUE…]</c>: the ready host built from another checkout (a before/after run), with extra
@@ -91,6 +91,9 @@ public static class WireLoadCommand
         var fill = await RunAsync(8, () => Interlocked.Increment(ref fillTaken) <= Records / Batch, () => AddBatch(collection, vectors, Interlocked.Add(ref fillNext, Batch) - Batch)).ConfigureAwait(false);
         var count = await collection.CountAsync();
         var settle = Stopwatch.StartNew();
+        // Both collections: the add phases' collection may still be linking what they wrote (a host whose adds outrun its
+        // indexer leaves it a backlog), which would otherwise run beside the query phases on the same cores.
+        await SettleAsync(http, address, key, ingest.Id).ConfigureAwait(false);
         await SettleAsync(http, address, key, collection.Id).ConfigureAwait(false);
         Console.WriteLine($"{target}: {ingest.Name} {await ingest.CountAsync()} records, {collection.Name} {count} records ({fill.Failed} failed adds), indexing settled after {settle.Elapsed.TotalSeconds:F1} s");
 

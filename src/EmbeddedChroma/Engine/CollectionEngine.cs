@@ -159,6 +159,7 @@ internal sealed partial class CollectionEngine
                 }
 
                 State.BatchesInserting++;
+                State.MarkBatch();
                 try
                 {
                     batch.Begin(dimension);
@@ -205,6 +206,8 @@ internal sealed partial class CollectionEngine
             _ => batch.Apply(),
             State.Lock,
             waiting => State.WriterWaitingToPublish = waiting);
+        // The batch ends now: the indexer leaves writers a core a little longer, for the next batch of an ingest.
+        State.MarkBatch();
         progress?.Finish();
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using EmbeddedChroma.Internal;
 using EmbeddedChroma.Storage;
+using Microsoft.Data.Sqlite;
 
 namespace EmbeddedChroma.Engine;
 
@@ -33,6 +34,12 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
     private long _seq;
     private long _chain;
     private bool _touched;
+
+    /// <summary>A record written by this batch holds metadata or a document: it has filter rows or a document index entry.</summary>
+    private bool _derived;
+
+    /// <summary>The batch's insert statement, its parameters bound once and their values set per record.</summary>
+    private InsertStatement? _insert;
     private int? _dimension;
     private bool _abandoned;
 
@@ -78,23 +85,10 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
 
         var metadataJson = MetadataCodec.Encode(metadata);
         store.WriteBytes += id.Length + (embedding.Length * sizeof(float)) + (document?.Length ?? 0) + (metadataJson?.Length ?? 0) + (uri?.Length ?? 0);
-        var command = store.WriteCommand("""
-            INSERT INTO records(collection_id, id, slot, seq, document, metadata, embedding, psum, vsum, uri)
-            VALUES ($c, $id, $slot, $seq, $doc, $meta, $emb, $psum, $vsum, $uri)
-            ON CONFLICT(collection_id, id) DO NOTHING RETURNING rid
-            """);
-        command.Parameters.AddWithValue("$c", state.Id);
-        command.Parameters.AddWithValue("$id", id);
-        command.Parameters.AddWithValue("$slot", slot);
-        command.Parameters.AddWithValue("$seq", _seq);
-        command.Parameters.AddWithValue("$doc", (object?)document ?? DBNull.Value);
-        command.Parameters.AddWithValue("$meta", (object?)metadataJson ?? DBNull.Value);
-        var blob = ToBlob(embedding);
-        command.Parameters.AddWithValue("$emb", blob);
-        command.Parameters.AddWithValue("$uri", (object?)uri ?? DBNull.Value);
-        command.Parameters.AddWithValue("$psum", RecordChecksum.Payload(id, document, metadataJson, uri));
-        command.Parameters.AddWithValue("$vsum", RecordChecksum.Vector(id, blob));
-        if (command.ExecuteScalar() is not long)
+        var insert = _insert ??= new InsertStatement(store, state.Id, _seq);
+        var blob = insert.Row(id, slot, document, metadataJson, embedding, uri);
+        insert.Vsum.Value = RecordChecksum.Vector(id, blob);
+        if (insert.Command.ExecuteScalar() is not long)
         {
             // The id exists: the slot stays free for the next record.
             return false;
@@ -111,6 +105,7 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
         }
 
         _touched = true;
+        _derived |= metadataJson is not null || document is not null;
         _inserted.Add(slot);
         _rows.Add((slot, embedding));
         return true;
@@ -180,6 +175,7 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
         command.ExecuteNonQuery();
         _cleared.Add((existing.Slot, existing.MetadataJson));
         _touched = true;
+        _derived |= metadataJson is not null || newDocument is not null;
     }
 
     public void Remove(StoredRecord existing)
@@ -203,10 +199,11 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
     /// <summary>The SQL that ends the batch: its filter rows and document index entries, and the collection row.</summary>
     public void Finish()
     {
-        if (_touched)
+        if (_derived)
         {
             // Set-based: the filter rows and document index entries of every record this batch wrote (they
-            // carry its sequence number), two statements per batch instead of two per record.
+            // carry its sequence number), two statements per batch instead of two per record. A batch whose
+            // records hold neither metadata nor a document has none: it skips both.
             IndexBatch();
         }
 
@@ -245,7 +242,7 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
     {
         if (_touched && state.FilterIndex is not null)
         {
-            _filterRows = ReadFilterRows();
+            _filterRows = _derived ? ReadFilterRows() : [];
         }
 
         ReserveArena();
@@ -450,6 +447,66 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
     }
 
     private static byte[] ToBlob(ReadOnlySpan<float> vector) => MemoryMarshal.AsBytes(vector).ToArray();
+
+    /// <summary>
+    /// The insert of <see cref="TryInsert"/>, prepared once per batch: its parameters are created once and only their
+    /// values change per record (instead of ten parameter objects and a blob array per record). The blob buffer is
+    /// reused: SQLite copies a bound blob when the statement runs.
+    /// </summary>
+    private sealed class InsertStatement
+    {
+        private readonly SqliteParameter _id;
+        private readonly SqliteParameter _slot;
+        private readonly SqliteParameter _document;
+        private readonly SqliteParameter _metadata;
+        private readonly SqliteParameter _embedding;
+        private readonly SqliteParameter _uri;
+        private readonly SqliteParameter _psum;
+        private byte[] _blob = [];
+
+        public InsertStatement(WriteSession store, long collection, long seq)
+        {
+            Command = store.WriteCommand("""
+                INSERT INTO records(collection_id, id, slot, seq, document, metadata, embedding, psum, vsum, uri)
+                VALUES ($c, $id, $slot, $seq, $doc, $meta, $emb, $psum, $vsum, $uri)
+                ON CONFLICT(collection_id, id) DO NOTHING RETURNING rid
+                """);
+            Command.Parameters.AddWithValue("$c", collection);
+            Command.Parameters.AddWithValue("$seq", seq);
+            _id = Command.Parameters.Add("$id", SqliteType.Text);
+            _slot = Command.Parameters.Add("$slot", SqliteType.Integer);
+            _document = Command.Parameters.Add("$doc", SqliteType.Text);
+            _metadata = Command.Parameters.Add("$meta", SqliteType.Text);
+            _embedding = Command.Parameters.Add("$emb", SqliteType.Blob);
+            _uri = Command.Parameters.Add("$uri", SqliteType.Text);
+            _psum = Command.Parameters.Add("$psum", SqliteType.Integer);
+            Vsum = Command.Parameters.Add("$vsum", SqliteType.Integer);
+        }
+
+        public SqliteCommand Command { get; }
+
+        public SqliteParameter Vsum { get; }
+
+        /// <summary>Sets one record's values (all but <see cref="Vsum"/>); returns the embedding's bytes as they will be stored.</summary>
+        public ReadOnlySpan<byte> Row(string id, int slot, string? document, string? metadataJson, float[] embedding, string? uri)
+        {
+            var bytes = MemoryMarshal.AsBytes(embedding.AsSpan());
+            if (_blob.Length != bytes.Length)
+            {
+                _blob = new byte[bytes.Length];
+                _embedding.Value = _blob;
+            }
+
+            bytes.CopyTo(_blob);
+            _id.Value = id;
+            _slot.Value = slot;
+            _document.Value = (object?)document ?? DBNull.Value;
+            _metadata.Value = (object?)metadataJson ?? DBNull.Value;
+            _uri.Value = (object?)uri ?? DBNull.Value;
+            _psum.Value = RecordChecksum.Payload(id, document, metadataJson, uri);
+            return _blob;
+        }
+    }
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"RecordWriter(seq {_seq}, {_inserted.Count} inserted, {_removed.Count} removed)");
 }

@@ -43,12 +43,38 @@ internal sealed class CollectionState
 
     /// <summary>
     /// Write batches running their SQL beside readers (the collection lock held upgradeable, not exclusive): while one
-    /// does, the background indexer leaves it a core (<see cref="VectorIndexer"/>).
+    /// does, the background indexer leaves it a core (<see cref="VectorIndexer"/>, <see cref="Ingesting"/>).
     /// </summary>
     public volatile int BatchesInserting;
 
     /// <summary>A write batch waits for the collection lock exclusively, to commit and publish: the indexer ends its chunk early.</summary>
     public volatile bool WriterWaitingToPublish;
+
+    /// <summary>
+    /// How soon after a write batch ends the next must begin for the collection to count as under ingest
+    /// (<see cref="Ingesting"/>): longer than the gap between the batches of one client sending them back to back
+    /// over loopback, shorter than anything a person would call a pause.
+    /// </summary>
+    public static readonly TimeSpan IngestGap = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>When the last write batch began or ended (<see cref="System.Diagnostics.Stopwatch"/> timestamp; 0: none yet).</summary>
+    private long _lastBatch;
+
+    /// <summary>
+    /// True while a write batch runs its SQL, or the last one ended less than <see cref="IngestGap"/> ago: the
+    /// background indexer then leaves the writer a core (<see cref="VectorIndexer"/>), re-checked before every link.
+    /// </summary>
+    public bool Ingesting
+    {
+        get
+        {
+            var last = Volatile.Read(ref _lastBatch);
+            return BatchesInserting > 0 || (last != 0 && System.Diagnostics.Stopwatch.GetElapsedTime(last) < IngestGap);
+        }
+    }
+
+    /// <summary>Records that a write batch begins or ends now (see <see cref="Ingesting"/>).</summary>
+    public void MarkBatch() => Volatile.Write(ref _lastBatch, System.Diagnostics.Stopwatch.GetTimestamp());
 
     /// <summary>Loaded on first use: arena, liveness bitmap, free slots, count.</summary>
     public bool Loaded { get; set; }

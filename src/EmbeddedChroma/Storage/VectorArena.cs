@@ -559,6 +559,13 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
         var length = HeaderSize + (capacity * Stride * sizeof(float));
         FileAllocation.Reserve(_file, _path, _file.Length, length - _file.Length);
         _view.SafeMemoryMappedViewHandle.ReleasePointer();
+        // Unmapped without the accessor's flush: disposing a MemoryMappedViewAccessor msyncs the whole old mapping
+        // (MS_SYNC), which made every growth of the arena write and wait for all its rows, under the collection's write
+        // lock (tens of milliseconds at 10,000 rows, more the bigger the arena). Not needed: the rows are the file's
+        // pages in the page cache, which the new mapping sees and the kernel writes back as usual (a killed process
+        // keeps them), the header already says dirty (MarkDirty flushed that), and the rows are rebuilt from SQLite
+        // after a power loss. Checkpoint flushes explicitly, as before.
+        _view.SafeMemoryMappedViewHandle.Dispose();
         _view.Dispose();
         _map.Dispose();
         Capacity = capacity;

@@ -450,17 +450,19 @@ internal sealed class VectorIndexer : IDisposable
     }
 
     /// <summary>
-    /// Threads that link a chunk: every core, or one less while a write batch of the collection runs its SQL beside the
-    /// worker (it holds the collection lock upgradeable, not exclusively), so an ingest keeps a core of its own instead
-    /// of being slowed to the indexer's pace (on 2 cores a batch got about a third of the CPU).
+    /// Threads that link: every core, or one less while the collection is under ingest (<see cref="CollectionState.Ingesting"/>:
+    /// a write batch runs its SQL beside the worker, or the last one ended moments ago and the next is on its way), so the
+    /// writer keeps a core of its own instead of being slowed to the indexer's pace (on 2 cores, with every core linking, a
+    /// 1-connection ingest over HTTP ran at the indexer's pace, about a third of its own).
     /// </summary>
-    internal static int LinkingThreads(bool writerInserting) =>
-        writerInserting ? Math.Max(1, Environment.ProcessorCount - 1) : Environment.ProcessorCount;
+    internal static int LinkingThreads(bool ingesting) =>
+        ingesting ? Math.Max(1, Environment.ProcessorCount - 1) : Environment.ProcessorCount;
 
     /// <summary>
-    /// Marks <paramref name="removed"/> deleted and links <paramref name="pending"/>, on all cores (one less while a writer inserts). Caller holds the
-    /// collection read lock, so writers are held off and nothing is re-dirtied meanwhile; the slots leave the pending set
-    /// only once linked, so a concurrent query always finds them one way or the other.
+    /// Marks <paramref name="removed"/> deleted and links <paramref name="pending"/>, on all cores (one less while the
+    /// collection is under ingest, checked before every link, so a batch that arrives mid-chunk gets its core at once).
+    /// Caller holds the collection read lock, so writers are held off and nothing is re-dirtied meanwhile; the slots leave
+    /// the pending set only once linked, so a concurrent query always finds them one way or the other.
     /// </summary>
     private void LinkChunk(HnswIndex graph, int[] removed, int[] pending)
     {
@@ -469,31 +471,38 @@ internal sealed class VectorIndexer : IDisposable
             graph.MarkDeleted(slot);
         }
 
-        // A writer waiting to publish its batch (it needs the lock exclusively for its commit) ends the chunk after the
-        // links under way: it then waits for one link, not a chunk; the rest stays pending for the next chunk.
+        // Linkers take the next slot until none is left. Before every link each checks that it may go on: a writer waiting
+        // to publish its batch (it needs the lock exclusively for its commit) ends the chunk after the links under way, so
+        // it waits for one link, not a chunk; and under ingest only LinkingThreads(true) linkers go on. What is not linked
+        // stays pending for the next chunk.
         var linked = new bool[pending.Length];
-        Parallel.For(0, pending.Length, new ParallelOptions { MaxDegreeOfParallelism = LinkingThreads(_state.BatchesInserting > 0) }, (i, loop) =>
+        var next = -1;
+        var linkers = LinkingThreads(ingesting: false);
+        Parallel.For(0, linkers, new ParallelOptions { MaxDegreeOfParallelism = linkers }, linker =>
         {
-            if (_state.WriterWaitingToPublish)
+            while (!_state.WriterWaitingToPublish && linker < LinkingThreads(_state.Ingesting))
             {
-                loop.Stop();
-                return;
-            }
-
-            var slot = pending[i];
-            if (IsLive(slot))
-            {
-                if (graph.Contains(slot) && !graph.IsDeleted(slot))
+                var i = Interlocked.Increment(ref next);
+                if (i >= pending.Length)
                 {
-                    graph.Update(slot);
+                    return;
                 }
-                else
-                {
-                    graph.Insert(slot);
-                }
-            }
 
-            linked[i] = true;
+                var slot = pending[i];
+                if (IsLive(slot))
+                {
+                    if (graph.Contains(slot) && !graph.IsDeleted(slot))
+                    {
+                        graph.Update(slot);
+                    }
+                    else
+                    {
+                        graph.Insert(slot);
+                    }
+                }
+
+                linked[i] = true;
+            }
         });
 
         var done = 0;
