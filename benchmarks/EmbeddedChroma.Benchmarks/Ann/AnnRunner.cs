@@ -221,6 +221,11 @@ internal static class AnnRunner
                 double repairSeconds = repairWatch.Elapsed.TotalSeconds;
                 Console.WriteLine($"repair: {repairSeconds * 1000:F1} ms ({repairSeconds / buildSeconds:P3} of the build), {repair.Unreached} unreached, " +
                     $"{repair.LinksAdded} links added, {repair.Remaining} remaining");
+
+                // Again, with nothing left to repair: the check the indexer runs at every catch-up (one flood).
+                repairWatch.Restart();
+                repair = index.RepairReachability();
+                Console.WriteLine($"repair again: {repairWatch.Elapsed.TotalMilliseconds:F2} ms, {repair.Unreached} unreached");
             }
 
             // Vectors + links, the basis hnswlib's figure uses: the graph's own bytes plus the rows it reads (the
