@@ -131,6 +131,19 @@ internal static partial class StoreLog
 #pragma warning restore CA1873
 
 #pragma warning disable CA1873 // guarded by IsEnabled (see above)
+    public static void GraphReachRepaired(ILogger logger, string collection, int unreached, int linksAdded, int remaining)
+    {
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            LogGraphReachRepaired(logger, Echo.Text(collection), unreached, linksAdded, remaining);
+        }
+    }
+#pragma warning restore CA1873
+
+    [LoggerMessage(EventId = 18, Level = LogLevel.Debug, Message = "Collection {Collection}: {Unreached} records were unreachable in the HNSW graph; {LinksAdded} links added, {Remaining} still unreachable.")]
+    private static partial void LogGraphReachRepaired(ILogger logger, string collection, int unreached, int linksAdded, int remaining);
+
+#pragma warning disable CA1873 // guarded by IsEnabled (see above)
     public static void Compacted(ILogger logger, string collection, bool automatic, int slotsBefore, int slotsAfter, long bytesBefore, long bytesAfter, TimeSpan elapsed)
     {
         if (logger.IsEnabled(LogLevel.Information))

@@ -11,6 +11,7 @@ namespace EmbeddedChroma.Storage;
 /// <code>
 ///  write (holds collection write lock) ──► OnWritten: pending += upserted, removed += deleted ──► start worker
 ///  worker (holds collection read lock, per chunk): MarkDeleted(removed) ; Insert/Update(pending) ; clear them
+///  worker, caught up (holds collection read lock): RepairReachability, when links changed since the last one
 ///  worker, caught up (no collection lock): checkpoint = save the graph stamped with the last write it covers
 ///  query  (holds collection read lock): graph.Search(live ∧ allowed) ∪ ExactScan(pending ∩ live ∩ allowed)
 /// </code>
@@ -54,6 +55,12 @@ internal sealed class VectorIndexer : IDisposable
 
     /// <summary>A worker runs or is about to (under <c>_pendingLock</c>); see <see cref="Work"/>.</summary>
     private bool _workerActive;
+
+    /// <summary>
+    /// Links changed (or a graph was loaded) since the last reachability repair (under <c>_pendingLock</c>): the worker runs
+    /// <see cref="HnswIndex.RepairReachability"/> once caught up, before it checkpoints or stops.
+    /// </summary>
+    private bool _reachDue;
     private bool _disposed;
 
     /// <summary>Serializes graph saves (a background checkpoint runs outside the collection lock, <see cref="Persist"/> under it).</summary>
@@ -131,6 +138,7 @@ internal sealed class VectorIndexer : IDisposable
         {
             _pending.Clear();
             _removed.Clear();
+            _reachDue = false;
         }
 
         // A graph saved before the last compaction numbers its nodes by the old slots: never load it (Preload checks).
@@ -141,6 +149,12 @@ internal sealed class VectorIndexer : IDisposable
             _cleanChain = chain;
             _savedSeq = stamp;
             LoadedFromFile = true;
+            lock (_pendingLock)
+            {
+                // A file written before the repair existed, or closed before the worker caught up, may hold unreached nodes.
+                _reachDue = true;
+            }
+
             Replay(connection, stamp);
         }
         else
@@ -338,7 +352,7 @@ internal sealed class VectorIndexer : IDisposable
     {
         lock (_pendingLock)
         {
-            if (_graph is null || _stopping || (_pending.Count == 0 && _removed.Count == 0) || _workerActive)
+            if (_graph is null || _stopping || (_pending.Count == 0 && _removed.Count == 0 && !_reachDue) || _workerActive)
             {
                 return;
             }
@@ -394,13 +408,18 @@ internal sealed class VectorIndexer : IDisposable
 
                 int[] removed = [];
                 int[] pending = [];
+                var repair = false;
                 lock (_pendingLock)
                 {
                     if (_pending.Count == 0 && _removed.Count == 0)
                     {
                         _cleanSeq = _state.LastSeq;
                         _cleanChain = _state.LastChain;
-                        if (!checkpointFailed && CheckpointDue(graph))
+                        if (_reachDue)
+                        {
+                            repair = true;
+                        }
+                        else if (!checkpointFailed && CheckpointDue(graph))
                         {
                             (checkpoint, checkpointSeq, checkpointChain) = (graph, _cleanSeq, _cleanChain);
                         }
@@ -417,7 +436,11 @@ internal sealed class VectorIndexer : IDisposable
                     }
                 }
 
-                if (checkpoint is null)
+                if (repair)
+                {
+                    RepairReachability(graph);
+                }
+                else if (checkpoint is null)
                 {
                     LinkChunk(graph, removed, pending);
                 }
@@ -517,10 +540,41 @@ internal sealed class VectorIndexer : IDisposable
                     done++;
                 }
             }
+
+            _reachDue |= done > 0;
         }
 
         _changesSinceSave += removed.Length + done;
     }
+
+    /// <summary>
+    /// Gives every live record a path from the graph's entry point (<see cref="HnswIndex.RepairReachability"/>), so a query
+    /// by a record's own vector can find it: pruning may have dropped the last link into it. Caller is the worker, caught
+    /// up and holding the collection read lock (queries run beside it; writers are held off). A writer waiting to publish
+    /// or a stop request cuts it short: it runs again once the worker is caught up anew.
+    /// </summary>
+    private void RepairReachability(HnswIndex graph)
+    {
+        var result = graph.RepairReachability(_repairShouldStop ??= () => _stopping || _state.WriterWaitingToPublish);
+        if (!result.Completed)
+        {
+            return;
+        }
+
+        lock (_pendingLock)
+        {
+            // Links changed meanwhile would have come from this worker alone, which was busy here.
+            _reachDue = false;
+        }
+
+        _changesSinceSave += result.LinksAdded;
+        if (result.Unreached > 0)
+        {
+            Internal.StoreLog.GraphReachRepaired(_logger, _state.Name, result.Unreached, result.LinksAdded, result.Remaining);
+        }
+    }
+
+    private Func<bool>? _repairShouldStop;
 
     /// <summary>
     /// Drops the graph (queries scan exactly until the next <see cref="Attach"/>): its slots are about to be renumbered
@@ -549,7 +603,7 @@ internal sealed class VectorIndexer : IDisposable
             lock (_pendingLock)
             {
                 worker = _worker;
-                if ((worker is null || worker.IsCompleted) && (_graph is null || _stopping || (_pending.Count == 0 && _removed.Count == 0)))
+                if ((worker is null || worker.IsCompleted) && (_graph is null || _stopping || (_pending.Count == 0 && _removed.Count == 0 && !_reachDue)))
                 {
                     return;
                 }

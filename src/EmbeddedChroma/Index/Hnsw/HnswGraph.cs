@@ -39,7 +39,7 @@ internal sealed partial class HnswGraph<TKernel, TElement> : HnswIndex
     where TElement : unmanaged
 {
     // Size: about 1,600 lines over four partial files (this one: layout and locks; .Insert: Alg. 1 and 4; .Search: Alg. 2
-    // and 5; .Persistence: the file). One type on purpose: every part reads the same fixed-stride level-0 records and
+    // and 5; .Persistence: the file; .Reach: the reachability repair). One type on purpose: every part reads the same fixed-stride level-0 records and
     // per-node locks, and splitting it into classes would spread that unsafe layout and its lock rules over several types.
 
     private const int LockStripes = 1 << 12;

@@ -254,6 +254,25 @@ internal abstract class HnswIndex : IDisposable
     /// </summary>
     public abstract string? VerifyStructure();
 
+    /// <summary>The entry point's slot, or −1 when the graph is empty (diagnostics and tests).</summary>
+    public abstract int EntryPoint { get; }
+
+    /// <summary>
+    /// Makes every live (present, not deleted) node reachable from the entry point over level-0 links. Neighbour pruning
+    /// (Alg. 4) can drop the last link into a node, and concurrent inserts can leave early nodes without in-links: such a
+    /// node is never found, not even by its own vector. This floods level 0 from the entry point (through deleted nodes,
+    /// as walks go) and links each live node not reached from its nearest reached node (found by an insert's walk):
+    /// appended when that node's list has room, else in place of the link whose target has the most in-links, so no
+    /// node loses its last one; then floods again, until everything is reached or a few passes are spent. Costs one
+    /// flood, O(N·M) reads of the link lists, when nothing needs repair; allocates nothing once warm (pooled arrays).
+    /// </summary>
+    /// <remarks>Thread-safe with searches (each changed list is written under its link lock, one link at a time); the
+    /// caller keeps inserts, updates and deletes out while it runs. Changed lists are saved by the next <see cref="Save"/>
+    /// like any other link change.</remarks>
+    /// <param name="shouldStop">Asked every few thousand nodes and before each repair: true stops the pass early
+    /// (<see cref="ReachabilityRepair.Completed"/> false); the links added so far stay.</param>
+    public abstract ReachabilityRepair RepairReachability(Func<bool>? shouldStop = null);
+
     /// <summary>
     /// Copies the links of <paramref name="slot"/> at <paramref name="level"/> (diagnostics and tests). Returns 0 when
     /// the slot is not in the graph or its level is below <paramref name="level"/>.
@@ -348,3 +367,10 @@ internal readonly record struct GraphFileCheck(long? Stamp, int Segments, string
     /// <summary>Every checksum holds.</summary>
     public bool Intact => Problem is null;
 }
+
+/// <summary>What <see cref="HnswIndex.RepairReachability"/> did.</summary>
+/// <param name="Unreached">Live nodes the first flood did not reach.</param>
+/// <param name="LinksAdded">Level-0 links added (appended or put in place of another).</param>
+/// <param name="Remaining">Live nodes still not reached at the end (0 unless the passes ran out); −1 when stopped early.</param>
+/// <param name="Completed">False when the caller's stop request cut the pass short.</param>
+internal readonly record struct ReachabilityRepair(int Unreached, int LinksAdded, int Remaining, bool Completed);

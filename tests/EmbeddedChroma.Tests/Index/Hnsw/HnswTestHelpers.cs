@@ -64,4 +64,28 @@ internal static class HnswTestHelpers
 
         return counted == 0 ? 1 : sum / counted;
     }
+
+    /// <summary>Live nodes (present, not deleted) that no level-0 walk from the entry point reaches (walks go through deleted nodes).</summary>
+    public static List<int> UnreachedLive(HnswIndex index, int slotCount)
+    {
+        var reached = new bool[slotCount];
+        var queue = new Queue<int>();
+        var links = new int[2 * index.Parameters.M];
+        reached[index.EntryPoint] = true;
+        queue.Enqueue(index.EntryPoint);
+        while (queue.Count > 0)
+        {
+            int count = index.GetLinks(queue.Dequeue(), 0, links);
+            foreach (int link in links.AsSpan(0, count))
+            {
+                if (!reached[link])
+                {
+                    reached[link] = true;
+                    queue.Enqueue(link);
+                }
+            }
+        }
+
+        return Enumerable.Range(0, slotCount).Where(s => !reached[s] && index.Contains(s) && !index.IsDeleted(s)).ToList();
+    }
 }
