@@ -127,4 +127,28 @@ public sealed class ReachabilityTests : IDisposable
         var live = Enumerable.Range(0, Records).ToDictionary(i => $"id{i}", Vector);
         SelfQueryMisses(reopened, live).Should().HaveCountLessThanOrEqualTo(SelfQueryMissBound);
     }
+
+    [Fact]
+    public void Small_writes_to_a_caught_up_graph_wait_for_enough_links_or_a_caller_before_the_reachability_check_runs()
+    {
+        var collection = CreateSparse();
+        AddAll(collection);
+        collection.BuildIndex();
+        var indexer = collection.Indexer!;
+        var before = indexer.RepairsCompleted;
+
+        // Ten small batches, each linked by the worker on its own: each catch-up would flood the whole graph again.
+        for (var batch = 0; batch < 10; batch++)
+        {
+            var ids = Enumerable.Range(Records + (batch * 10), 10).ToArray();
+            collection.Add(ids.Select(i => $"id{i}").ToArray(), ids.Select(Vector).ToArray());
+            SpinWait.SpinUntil(() => collection.GetIndexingStatus().UnindexedRecords == 0, TimeSpan.FromSeconds(30)).Should().BeTrue();
+        }
+
+        indexer.RepairsCompleted.Should().Be(before, "100 links are far below the repair threshold");
+
+        collection.BuildIndex();
+        indexer.RepairsCompleted.Should().Be(before + 1, "a caller waiting for the index gets a repaired graph");
+        Unreached(collection).Should().BeEmpty();
+    }
 }
