@@ -88,26 +88,53 @@ internal static class RecordReader
         return filter is null ? rows : Recheck(connection, transaction, state, filter, rows, columns);
     }
 
+    /// <summary>Slots one execution of the fixed-arity slot read binds (<c>IN ($s0, …, $s15)</c>); more slots run it once per 16.</summary>
+    internal const int SlotsPerStatement = 16;
+
+    /// <summary>Above this many slots the read binds them all as one JSON array (<c>json_each</c>) instead of 16 at a time.</summary>
+    internal const int MaxSlotsBoundDirectly = 64;
+
+    // ReaderStatements keys: 0-3 the fixed-arity slot read, 4-7 the JSON one, by SlotVariant.
+    private const int SlotListKey = 0;
+    private const int SlotJsonKey = 4;
+
     /// <summary>
     /// The records in <paramref name="slots"/>, keyed by slot. When the slots were chosen by selectors, each record is checked
-    /// again against them on its verified fields (<see cref="Recheck"/>).
+    /// again against them on its verified fields (<see cref="Recheck"/>). The SQL is a statement prepared once per reader
+    /// connection (<see cref="ReaderStatements"/>): up to <see cref="MaxSlotsBoundDirectly"/> slots are bound 16 per
+    /// execution, more as one JSON array. A slot given twice appears once in the result.
     /// </summary>
-    public static Dictionary<int, RecordRow> ReadSlots(SqliteConnection connection, CollectionState state, Columns columns, IEnumerable<int> slots, IReadOnlyList<string>? ids = null, Where? where = null, WhereDocument? whereDocument = null)
+    public static Dictionary<int, RecordRow> ReadSlots(SqliteConnection connection, CollectionState state, Columns columns, ReadOnlySpan<int> slots, IReadOnlyList<string>? ids = null, Where? where = null, WhereDocument? whereDocument = null)
     {
         var filter = RecordFilter.Create(ids, where, whereDocument);
         var read = filter is null ? columns : columns | Payload;
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {SelectList(read)} FROM records r WHERE r.collection_id = $collection AND r.slot IN (SELECT value FROM json_each($slots))";
-        command.Parameters.AddWithValue("$collection", state.Id);
-        command.Parameters.AddWithValue("$slots", JsonSerializer.Serialize(slots.Distinct().ToArray()));
-        var rows = new List<RecordRow>();
-        Execute(command, reader =>
+        var rows = new List<RecordRow>(Math.Min(slots.Length, 1024));
+        var variant = SlotVariant(read);
+        if (slots.Length > MaxSlotsBoundDirectly)
         {
-            while (reader.Read())
+            var command = ReaderStatements.Get(connection, SlotJsonKey + variant, CreateSlotJsonCommand);
+            command.Parameters[0].Value = state.Id;
+            command.Parameters[1].Value = SlotJson(slots);
+            ReadRows(command, state, read, rows);
+        }
+        else if (slots.Length > 0)
+        {
+            var command = ReaderStatements.Get(connection, SlotListKey + variant, CreateSlotListCommand);
+            var parameters = command.Parameters;
+            parameters[0].Value = state.Id;
+            for (var start = 0; start < slots.Length; start += SlotsPerStatement)
             {
-                rows.Add(ReadRow(reader, state, read));
+                var bound = Math.Min(SlotsPerStatement, slots.Length - start);
+                for (var i = 0; i < SlotsPerStatement; i++)
+                {
+                    // An unused place is NULL: `slot IN (…, NULL)` never matches it.
+                    parameters[i + 1].Value = i < bound ? slots[start + i] : DBNull.Value;
+                }
+
+                ReadRows(command, state, read, rows);
             }
-        });
+        }
+
         if (filter is not null)
         {
             rows = Recheck(connection, null, state, filter, rows, columns);
@@ -120,6 +147,57 @@ internal static class RecordReader
         }
 
         return result;
+    }
+
+    /// <summary>Which of the four select lists a read needs: bit 0 the payload (document, metadata, uri), bit 1 the embedding.</summary>
+    private static int SlotVariant(Columns read) => ((read & Payload) != 0 ? 1 : 0) | (read.HasFlag(Columns.Embedding) ? 2 : 0);
+
+    private static Columns VariantColumns(int variant) => ((variant & 1) != 0 ? Payload : Columns.None) | ((variant & 2) != 0 ? Columns.Embedding : Columns.None);
+
+    private static void CreateSlotListCommand(SqliteCommand command, int key)
+    {
+        var places = new StringBuilder();
+        command.Parameters.Add(new SqliteParameter("$collection", SqliteType.Integer));
+        for (var i = 0; i < SlotsPerStatement; i++)
+        {
+            places.Append(i == 0 ? "$s0" : $", $s{i}");
+            command.Parameters.Add(new SqliteParameter($"$s{i}", SqliteType.Integer));
+        }
+
+        command.CommandText = $"SELECT {SelectList(VariantColumns(key - SlotListKey))} FROM records r WHERE r.collection_id = $collection AND r.slot IN ({places})";
+    }
+
+    private static void CreateSlotJsonCommand(SqliteCommand command, int key)
+    {
+        command.Parameters.Add(new SqliteParameter("$collection", SqliteType.Integer));
+        command.Parameters.Add(new SqliteParameter("$slots", SqliteType.Text));
+        command.CommandText = $"SELECT {SelectList(VariantColumns(key - SlotJsonKey))} FROM records r WHERE r.collection_id = $collection AND r.slot IN (SELECT value FROM json_each($slots))";
+    }
+
+    /// <summary>The slots as a JSON array of integers.</summary>
+    private static string SlotJson(ReadOnlySpan<int> slots)
+    {
+        var json = new StringBuilder((slots.Length * 8) + 2).Append('[');
+        for (var i = 0; i < slots.Length; i++)
+        {
+            if (i > 0)
+            {
+                json.Append(',');
+            }
+
+            json.Append(slots[i]);
+        }
+
+        return json.Append(']').ToString();
+    }
+
+    private static void ReadRows(SqliteCommand command, CollectionState state, Columns read, List<RecordRow> rows)
+    {
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            rows.Add(ReadRow(reader, state, read));
+        }
     }
 
     /// <summary>
