@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using EmbeddedChroma.Filtering;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace EmbeddedChroma.Storage;
 
@@ -101,8 +102,8 @@ internal static class RecordReader
     /// <summary>
     /// The records in <paramref name="slots"/>, keyed by slot. When the slots were chosen by selectors, each record is checked
     /// again against them on its verified fields (<see cref="Recheck"/>). The SQL is a statement prepared once per reader
-    /// connection (<see cref="ReaderStatements"/>): up to <see cref="MaxSlotsBoundDirectly"/> slots are bound 16 per
-    /// execution, more as one JSON array. A slot given twice appears once in the result.
+    /// connection and stepped directly (<see cref="ReaderStatements"/>): up to <see cref="MaxSlotsBoundDirectly"/> slots
+    /// are bound 16 per execution, more as one JSON array. A slot given twice appears once in the result.
     /// </summary>
     public static Dictionary<int, RecordRow> ReadSlots(SqliteConnection connection, CollectionState state, Columns columns, ReadOnlySpan<int> slots, IReadOnlyList<string>? ids = null, Where? where = null, WhereDocument? whereDocument = null)
     {
@@ -112,26 +113,40 @@ internal static class RecordReader
         var variant = SlotVariant(read);
         if (slots.Length > MaxSlotsBoundDirectly)
         {
-            var command = ReaderStatements.Get(connection, SlotJsonKey + variant, CreateSlotJsonCommand);
-            command.Parameters[0].Value = state.Id;
-            command.Parameters[1].Value = SlotJson(slots);
-            ReadRows(command, state, read, rows);
+            var statement = ReaderStatements.Get(connection, SlotJsonKey + variant, SlotSql);
+            try
+            {
+                raw.sqlite3_bind_int64(statement, 1, state.Id);
+                raw.sqlite3_bind_text(statement, 2, SlotJson(slots));
+                ReadRows(connection, statement, state, read, rows);
+            }
+            finally
+            {
+                ReaderStatements.Reset(statement);
+            }
         }
         else if (slots.Length > 0)
         {
-            var command = ReaderStatements.Get(connection, SlotListKey + variant, CreateSlotListCommand);
-            var parameters = command.Parameters;
-            parameters[0].Value = state.Id;
-            for (var start = 0; start < slots.Length; start += SlotsPerStatement)
+            var statement = ReaderStatements.Get(connection, SlotListKey + variant, SlotSql);
+            try
             {
-                var bound = Math.Min(SlotsPerStatement, slots.Length - start);
-                for (var i = 0; i < SlotsPerStatement; i++)
+                for (var start = 0; start < slots.Length; start += SlotsPerStatement)
                 {
-                    // An unused place is NULL: `slot IN (…, NULL)` never matches it.
-                    parameters[i + 1].Value = i < bound ? slots[start + i] : DBNull.Value;
-                }
+                    raw.sqlite3_reset(statement);
+                    raw.sqlite3_bind_int64(statement, 1, state.Id);
+                    var bound = Math.Min(SlotsPerStatement, slots.Length - start);
+                    for (var i = 0; i < SlotsPerStatement; i++)
+                    {
+                        // An unused place is NULL: `slot IN (…, NULL)` never matches it.
+                        _ = i < bound ? raw.sqlite3_bind_int64(statement, i + 2, slots[start + i]) : raw.sqlite3_bind_null(statement, i + 2);
+                    }
 
-                ReadRows(command, state, read, rows);
+                    ReadRows(connection, statement, state, read, rows);
+                }
+            }
+            finally
+            {
+                ReaderStatements.Reset(statement);
             }
         }
 
@@ -152,26 +167,15 @@ internal static class RecordReader
     /// <summary>Which of the four select lists a read needs: bit 0 the payload (document, metadata, uri), bit 1 the embedding.</summary>
     private static int SlotVariant(Columns read) => ((read & Payload) != 0 ? 1 : 0) | (read.HasFlag(Columns.Embedding) ? 2 : 0);
 
-    private static Columns VariantColumns(int variant) => ((variant & 1) != 0 ? Payload : Columns.None) | ((variant & 2) != 0 ? Columns.Embedding : Columns.None);
-
-    private static void CreateSlotListCommand(SqliteCommand command, int key)
+    /// <summary>The SQL of a slot read statement (<see cref="ReaderStatements"/> key): ?1 the collection, ?2… the slots (or ?2 their JSON).</summary>
+    private static string SlotSql(int key)
     {
-        var places = new StringBuilder();
-        command.Parameters.Add(new SqliteParameter("$collection", SqliteType.Integer));
-        for (var i = 0; i < SlotsPerStatement; i++)
-        {
-            places.Append(i == 0 ? "$s0" : $", $s{i}");
-            command.Parameters.Add(new SqliteParameter($"$s{i}", SqliteType.Integer));
-        }
-
-        command.CommandText = $"SELECT {SelectList(VariantColumns(key - SlotListKey))} FROM records r WHERE r.collection_id = $collection AND r.slot IN ({places})";
-    }
-
-    private static void CreateSlotJsonCommand(SqliteCommand command, int key)
-    {
-        command.Parameters.Add(new SqliteParameter("$collection", SqliteType.Integer));
-        command.Parameters.Add(new SqliteParameter("$slots", SqliteType.Text));
-        command.CommandText = $"SELECT {SelectList(VariantColumns(key - SlotJsonKey))} FROM records r WHERE r.collection_id = $collection AND r.slot IN (SELECT value FROM json_each($slots))";
+        var variant = key & 3;
+        var select = SelectList(((variant & 1) != 0 ? Payload : Columns.None) | ((variant & 2) != 0 ? Columns.Embedding : Columns.None));
+        var slots = key >= SlotJsonKey
+            ? "SELECT value FROM json_each(?2)"
+            : string.Join(", ", Enumerable.Range(2, SlotsPerStatement).Select(i => "?" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        return $"SELECT {select} FROM records r WHERE r.collection_id = ?1 AND r.slot IN ({slots})";
     }
 
     /// <summary>The slots as a JSON array of integers.</summary>
@@ -191,14 +195,54 @@ internal static class RecordReader
         return json.Append(']').ToString();
     }
 
-    private static void ReadRows(SqliteCommand command, CollectionState state, Columns read, List<RecordRow> rows)
+    /// <summary>Steps <paramref name="statement"/> to its end, adding each row (checksums verified, as <see cref="ReadRow"/>).</summary>
+    private static void ReadRows(SqliteConnection connection, sqlite3_stmt statement, CollectionState state, Columns columns, List<RecordRow> rows)
     {
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
+        while (ReaderStatements.Check(connection, raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
         {
-            rows.Add(ReadRow(reader, state, read));
+            var id = Text(statement, 2)!;
+            if (raw.sqlite3_column_int64(statement, 3) != state.Id)
+            {
+                throw RecordChecksum.Mismatch(state.Name, id, "index entry (it leads to a row of another collection)");
+            }
+
+            string? document = null;
+            string? metadata = null;
+            string? uri = null;
+            if ((columns & Payload) != 0)
+            {
+                document = Text(statement, 4);
+                metadata = Text(statement, 5);
+                uri = Text(statement, 9);
+                RecordChecksum.VerifyPayload(state, id, document, metadata, uri, raw.sqlite3_column_int64(statement, 6));
+            }
+
+            float[]? embedding = null;
+            if (columns.HasFlag(Columns.Embedding))
+            {
+                var blob = raw.sqlite3_column_blob(statement, 7);
+                RecordChecksum.VerifyVector(state, id, blob, raw.sqlite3_column_int64(statement, 8));
+                if (state.Dimension is { } dimension && blob.Length != dimension * sizeof(float))
+                {
+                    throw RecordChecksum.Mismatch(state.Name, id, "embedding (wrong length)");
+                }
+
+                embedding = MemoryMarshal.Cast<byte, float>(blob).ToArray();
+            }
+
+            rows.Add(new RecordRow(
+                raw.sqlite3_column_int64(statement, 0),
+                raw.sqlite3_column_int(statement, 1),
+                id,
+                columns.HasFlag(Columns.Document) ? document : null,
+                columns.HasFlag(Columns.Metadata) ? metadata : null,
+                embedding,
+                columns.HasFlag(Columns.Uri) ? uri : null));
         }
     }
+
+    private static string? Text(sqlite3_stmt statement, int column) =>
+        raw.sqlite3_column_type(statement, column) == raw.SQLITE_NULL ? null : raw.sqlite3_column_text(statement, column).utf8_to_string();
 
     /// <summary>
     /// Checks each record a selector chose against the selector, on its checksum-verified id, metadata and document
