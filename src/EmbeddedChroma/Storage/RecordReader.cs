@@ -89,7 +89,7 @@ internal static class RecordReader
         return filter is null ? rows : Recheck(connection, transaction, state, filter, rows, columns);
     }
 
-    /// <summary>Slots one execution of the fixed-arity slot read binds (<c>IN ($s0, …, $s15)</c>); more slots run it once per 16.</summary>
+    /// <summary>Slots one execution of the fixed-arity slot read binds (<c>IN (?2, …, ?17)</c>); more slots run it once per 16.</summary>
     internal const int SlotsPerStatement = 16;
 
     /// <summary>Above this many slots the read binds them all as one JSON array (<c>json_each</c>) instead of 16 at a time.</summary>
