@@ -167,17 +167,33 @@ public sealed partial class Collection
     /// <summary>The query result: per query embedding, its hits in ascending distance with the requested fields.</summary>
     private QueryResult ToQueryResult(Neighbor[][] hits, Dictionary<int, RecordRow> records, Include include)
     {
-        List<IReadOnlyList<T>> PerQuery<T>(Func<RecordRow, Neighbor, T> select) =>
-            hits.Select(h => (IReadOnlyList<T>)h.Select(n => select(records[n.Slot], n)).ToList()).ToList();
+        // Plain loops (no enumerators or closures per call): a k = 10 query's result is built from a few small arrays.
+        T[][] PerQuery<T>(Func<RecordRow, Neighbor, T> select)
+        {
+            var perQuery = new T[hits.Length][];
+            for (var q = 0; q < hits.Length; q++)
+            {
+                var hit = hits[q];
+                var values = new T[hit.Length];
+                for (var i = 0; i < hit.Length; i++)
+                {
+                    values[i] = select(records[hit[i].Slot], hit[i]);
+                }
+
+                perQuery[q] = values;
+            }
+
+            return perQuery;
+        }
 
         return new QueryResult(
-            PerQuery((r, _) => r.Id),
-            include.HasFlag(Include.Embeddings) ? PerQuery((r, _) => r.Embedding!) : null,
+            PerQuery(static (r, _) => r.Id),
+            include.HasFlag(Include.Embeddings) ? PerQuery(static (r, _) => r.Embedding!) : null,
             include.HasFlag(Include.Metadatas) ? PerQuery((r, _) => DecodeMetadata(r)) : null,
-            include.HasFlag(Include.Documents) ? PerQuery((r, _) => r.Document) : null,
-            include.HasFlag(Include.Distances) ? PerQuery((_, n) => n.Distance) : null,
+            include.HasFlag(Include.Documents) ? PerQuery(static (r, _) => r.Document) : null,
+            include.HasFlag(Include.Distances) ? PerQuery(static (_, n) => n.Distance) : null,
             include,
-            include.HasFlag(Include.Uris) ? PerQuery((r, _) => r.Uri) : null);
+            include.HasFlag(Include.Uris) ? PerQuery(static (r, _) => r.Uri) : null);
     }
 
     /// <summary>The in-memory filter index if built (tests).</summary>

@@ -128,9 +128,48 @@ internal sealed partial class CollectionEngine
         Filtered(where, whereDocument, () => Read(connection =>
         {
             var hits = Planner.Search(connection, queries, nResults, where, whereDocument, ids, efSearch);
-            var records = RecordReader.ReadSlots(connection, State, columns, hits.SelectMany(h => h.Select(n => n.Slot)), ids, where, whereDocument);
-            return (hits, records);
+            return (hits, ReadHits(connection, hits, columns, ids, where, whereDocument));
         }));
+
+    /// <summary>The rows of the slots <paramref name="hits"/> name, each slot read once (sorted, duplicates dropped).</summary>
+    private Dictionary<int, RecordRow> ReadHits(SqliteConnection connection, Index.Neighbor[][] hits, RecordReader.Columns columns, IReadOnlyList<string>? ids, Where? where, WhereDocument? whereDocument)
+    {
+        var total = 0;
+        foreach (var hit in hits)
+        {
+            total += hit.Length;
+        }
+
+        var slots = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(total, 1));
+        try
+        {
+            var count = 0;
+            foreach (var hit in hits)
+            {
+                foreach (var neighbor in hit)
+                {
+                    slots[count++] = neighbor.Slot;
+                }
+            }
+
+            var span = slots.AsSpan(0, count);
+            span.Sort();
+            var unique = 0;
+            for (var i = 0; i < span.Length; i++)
+            {
+                if (unique == 0 || span[i] != span[unique - 1])
+                {
+                    span[unique++] = span[i];
+                }
+            }
+
+            return RecordReader.ReadSlots(connection, State, columns, span[..unique], ids, where, whereDocument);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<int>.Shared.Return(slots);
+        }
+    }
 
     /// <summary>
     /// Writes one validated batch in one transaction: <paramref name="mode"/> decides what happens to existing ids. In-memory

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using EmbeddedChroma.Filtering;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace EmbeddedChroma.Storage;
 
@@ -88,26 +89,67 @@ internal static class RecordReader
         return filter is null ? rows : Recheck(connection, transaction, state, filter, rows, columns);
     }
 
+    /// <summary>Slots one execution of the fixed-arity slot read binds (<c>IN (?2, …, ?17)</c>); more slots run it once per 16.</summary>
+    internal const int SlotsPerStatement = 16;
+
+    /// <summary>Above this many slots the read binds them all as one JSON array (<c>json_each</c>) instead of 16 at a time.</summary>
+    internal const int MaxSlotsBoundDirectly = 64;
+
+    // ReaderStatements keys: 0-3 the fixed-arity slot read, 4-7 the JSON one, by SlotVariant.
+    private const int SlotListKey = 0;
+    private const int SlotJsonKey = 4;
+
     /// <summary>
     /// The records in <paramref name="slots"/>, keyed by slot. When the slots were chosen by selectors, each record is checked
-    /// again against them on its verified fields (<see cref="Recheck"/>).
+    /// again against them on its verified fields (<see cref="Recheck"/>). The SQL is a statement prepared once per reader
+    /// connection and stepped directly (<see cref="ReaderStatements"/>): up to <see cref="MaxSlotsBoundDirectly"/> slots
+    /// are bound 16 per execution, more as one JSON array. A slot given twice appears once in the result.
     /// </summary>
-    public static Dictionary<int, RecordRow> ReadSlots(SqliteConnection connection, CollectionState state, Columns columns, IEnumerable<int> slots, IReadOnlyList<string>? ids = null, Where? where = null, WhereDocument? whereDocument = null)
+    public static Dictionary<int, RecordRow> ReadSlots(SqliteConnection connection, CollectionState state, Columns columns, ReadOnlySpan<int> slots, IReadOnlyList<string>? ids = null, Where? where = null, WhereDocument? whereDocument = null)
     {
         var filter = RecordFilter.Create(ids, where, whereDocument);
         var read = filter is null ? columns : columns | Payload;
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {SelectList(read)} FROM records r WHERE r.collection_id = $collection AND r.slot IN (SELECT value FROM json_each($slots))";
-        command.Parameters.AddWithValue("$collection", state.Id);
-        command.Parameters.AddWithValue("$slots", JsonSerializer.Serialize(slots.Distinct().ToArray()));
-        var rows = new List<RecordRow>();
-        Execute(command, reader =>
+        var rows = new List<RecordRow>(Math.Min(slots.Length, 1024));
+        var variant = SlotVariant(read);
+        if (slots.Length > MaxSlotsBoundDirectly)
         {
-            while (reader.Read())
+            var statement = ReaderStatements.Get(connection, SlotJsonKey + variant, SlotSql);
+            try
             {
-                rows.Add(ReadRow(reader, state, read));
+                raw.sqlite3_bind_int64(statement, 1, state.Id);
+                raw.sqlite3_bind_text(statement, 2, SlotJson(slots));
+                ReadRows(connection, statement, state, read, rows);
             }
-        });
+            finally
+            {
+                ReaderStatements.Reset(statement);
+            }
+        }
+        else if (slots.Length > 0)
+        {
+            var statement = ReaderStatements.Get(connection, SlotListKey + variant, SlotSql);
+            try
+            {
+                for (var start = 0; start < slots.Length; start += SlotsPerStatement)
+                {
+                    raw.sqlite3_reset(statement);
+                    raw.sqlite3_bind_int64(statement, 1, state.Id);
+                    var bound = Math.Min(SlotsPerStatement, slots.Length - start);
+                    for (var i = 0; i < SlotsPerStatement; i++)
+                    {
+                        // An unused place is NULL: `slot IN (…, NULL)` never matches it.
+                        _ = i < bound ? raw.sqlite3_bind_int64(statement, i + 2, slots[start + i]) : raw.sqlite3_bind_null(statement, i + 2);
+                    }
+
+                    ReadRows(connection, statement, state, read, rows);
+                }
+            }
+            finally
+            {
+                ReaderStatements.Reset(statement);
+            }
+        }
+
         if (filter is not null)
         {
             rows = Recheck(connection, null, state, filter, rows, columns);
@@ -121,6 +163,86 @@ internal static class RecordReader
 
         return result;
     }
+
+    /// <summary>Which of the four select lists a read needs: bit 0 the payload (document, metadata, uri), bit 1 the embedding.</summary>
+    private static int SlotVariant(Columns read) => ((read & Payload) != 0 ? 1 : 0) | (read.HasFlag(Columns.Embedding) ? 2 : 0);
+
+    /// <summary>The SQL of a slot read statement (<see cref="ReaderStatements"/> key): ?1 the collection, ?2… the slots (or ?2 their JSON).</summary>
+    private static string SlotSql(int key)
+    {
+        var variant = key & 3;
+        var select = SelectList(((variant & 1) != 0 ? Payload : Columns.None) | ((variant & 2) != 0 ? Columns.Embedding : Columns.None));
+        var slots = key >= SlotJsonKey
+            ? "SELECT value FROM json_each(?2)"
+            : string.Join(", ", Enumerable.Range(2, SlotsPerStatement).Select(i => "?" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        return $"SELECT {select} FROM records r WHERE r.collection_id = ?1 AND r.slot IN ({slots})";
+    }
+
+    /// <summary>The slots as a JSON array of integers.</summary>
+    private static string SlotJson(ReadOnlySpan<int> slots)
+    {
+        var json = new StringBuilder((slots.Length * 8) + 2).Append('[');
+        for (var i = 0; i < slots.Length; i++)
+        {
+            if (i > 0)
+            {
+                json.Append(',');
+            }
+
+            json.Append(slots[i]);
+        }
+
+        return json.Append(']').ToString();
+    }
+
+    /// <summary>Steps <paramref name="statement"/> to its end, adding each row (checksums verified, as <see cref="ReadRow"/>).</summary>
+    private static void ReadRows(SqliteConnection connection, sqlite3_stmt statement, CollectionState state, Columns columns, List<RecordRow> rows)
+    {
+        while (ReaderStatements.Check(connection, raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
+        {
+            var id = Text(statement, 2)!;
+            if (raw.sqlite3_column_int64(statement, 3) != state.Id)
+            {
+                throw RecordChecksum.Mismatch(state.Name, id, "index entry (it leads to a row of another collection)");
+            }
+
+            string? document = null;
+            string? metadata = null;
+            string? uri = null;
+            if ((columns & Payload) != 0)
+            {
+                document = Text(statement, 4);
+                metadata = Text(statement, 5);
+                uri = Text(statement, 9);
+                RecordChecksum.VerifyPayload(state, id, document, metadata, uri, raw.sqlite3_column_int64(statement, 6));
+            }
+
+            float[]? embedding = null;
+            if (columns.HasFlag(Columns.Embedding))
+            {
+                var blob = raw.sqlite3_column_blob(statement, 7);
+                RecordChecksum.VerifyVector(state, id, blob, raw.sqlite3_column_int64(statement, 8));
+                if (state.Dimension is { } dimension && blob.Length != dimension * sizeof(float))
+                {
+                    throw RecordChecksum.Mismatch(state.Name, id, "embedding (wrong length)");
+                }
+
+                embedding = MemoryMarshal.Cast<byte, float>(blob).ToArray();
+            }
+
+            rows.Add(new RecordRow(
+                raw.sqlite3_column_int64(statement, 0),
+                raw.sqlite3_column_int(statement, 1),
+                id,
+                columns.HasFlag(Columns.Document) ? document : null,
+                columns.HasFlag(Columns.Metadata) ? metadata : null,
+                embedding,
+                columns.HasFlag(Columns.Uri) ? uri : null));
+        }
+    }
+
+    private static string? Text(sqlite3_stmt statement, int column) =>
+        raw.sqlite3_column_type(statement, column) == raw.SQLITE_NULL ? null : raw.sqlite3_column_text(statement, column).utf8_to_string();
 
     /// <summary>
     /// Checks each record a selector chose against the selector, on its checksum-verified id, metadata and document

@@ -319,6 +319,7 @@ internal sealed class SqliteDb : IDisposable
 
         if (_disposed || _readers.Count >= 16)
         {
+            ReaderStatements.Release(connection);
             connection.Dispose();
         }
         else
@@ -342,6 +343,7 @@ internal sealed class SqliteDb : IDisposable
 
         while (_readers.TryTake(out var r))
         {
+            ReaderStatements.Release(r);
             r.Dispose();
         }
 
@@ -357,6 +359,7 @@ internal sealed class SqliteDb : IDisposable
             // A checkpoint is an optimization on close; the WAL is replayed on the next open anyway.
         }
 
+        ReaderStatements.Release(Writer);
         Writer.Dispose();
     }
 }

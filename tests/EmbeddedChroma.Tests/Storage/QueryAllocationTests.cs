@@ -1,0 +1,53 @@
+using EmbeddedChroma.Tests.TestUtilities;
+using FluentAssertions;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace EmbeddedChroma.Tests.Storage;
+
+/// <summary>The tests that count a thread's allocated bytes run alone, so no other test's telemetry listener adds to them.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class AllocationTestGroup
+{
+    public const string Name = "Allocation counts (not parallel)";
+}
+
+/// <summary>
+/// A k = 10 query allocates a small, bounded number of bytes: its 10 rows are read through a statement prepared once per
+/// reader connection and stepped directly (no command, reader or parameter objects per query, no JSON of the slots), and
+/// the result is built with plain loops. What is left is the result itself (ids, distances), one row object per hit and
+/// a few small arrays.
+/// </summary>
+[Collection(AllocationTestGroup.Name)]
+public sealed class QueryAllocationTests(ITestOutputHelper output) : IDisposable
+{
+    /// <summary>Before session 9 a k = 10 query allocated about 6.6 KB (BenchmarkDotNet, StoreQuerySmallBenchmarks.QueryDistances); now about 5 KB.</summary>
+    private const int Budget = 6_000;
+
+    private readonly StoreFixture _fx = new(new ChromaStoreOptions { HnswThreshold = int.MaxValue, AutoCompaction = false });
+
+    public void Dispose() => _fx.Dispose();
+
+    [Fact]
+    public void Query_allocates_under_6000_bytes_when_k_is_10()
+    {
+        var collection = _fx.CreateCollection("alloc");
+        QueryRowReadTests.Fill(collection, 0, 2000);
+        var queries = Enumerable.Range(0, 64).Select(q => new[] { QueryRowReadTests.Vector(30_000 + q) }).ToArray();
+        for (var n = 0; n < 200; n++)
+        {
+            collection.Query(queries[n % 64], nResults: 10, include: Include.Distances);
+        }
+
+        const int Measured = 400;
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var n = 0; n < Measured; n++)
+        {
+            collection.Query(queries[n % 64], nResults: 10, include: Include.Distances);
+        }
+
+        var perQuery = (GC.GetAllocatedBytesForCurrentThread() - before) / Measured;
+        output.WriteLine($"allocated per k = 10 query: {perQuery} bytes");
+        perQuery.Should().BeLessThan(Budget, "a k = 10 query reads its 10 rows through a prepared statement, without per-query ADO.NET objects");
+    }
+}
