@@ -119,6 +119,26 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
         return codes;
     }
 
+    /// <summary>
+    /// Switches the arena to serve <paramref name="storage"/> (a changed <c>vector_storage</c>): drops the compact copy of
+    /// another storage (its graph is gone; the new one is built by <see cref="EnsureCompact"/> / <see cref="EnsureCodes"/>)
+    /// and reads float32 rows through the mapping again for <c>float32</c>. Caller holds the collection write lock.
+    /// </summary>
+    public void UseStorage(VectorStorage storage)
+    {
+        if (storage != VectorStorage.Float16)
+        {
+            Compact = null;
+        }
+
+        if (storage != VectorStorage.Int8)
+        {
+            Codes = null;
+        }
+
+        Cold = storage != VectorStorage.Float32;
+    }
+
     /// <summary>The first capacity of a compact copy: the rows there are plus an eighth (not the file's capacity, which grows ahead by doubling).</summary>
     private int CompactCapacity => (int)Math.Min(int.MaxValue / 2, SlotCount + (SlotCount / 8L));
 
