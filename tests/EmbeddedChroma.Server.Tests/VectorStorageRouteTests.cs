@@ -28,17 +28,17 @@ public sealed class VectorStorageRouteTests : IAsyncLifetime
     [Fact]
     public async Task ModifyCollection_changes_vector_storage_and_indexing_status_counts_the_rebuild_until_the_graph_is_ready()
     {
-        var id = await _http.CreateCollectionAsync("vs");
+        var id = await _http.CreateCollectionAsync("vstore");
         var random = new Random(41);
         var vectors = Enumerable.Range(0, Count).Select(_ => Enumerable.Range(0, 16).Select(_ => (float)random.NextDouble()).ToArray()).ToArray();
         var ids = string.Join(",", Enumerable.Range(0, Count).Select(i => $"\"r{i}\""));
         (await _http.PostAsync($"{Db}/collections/{id}/add", $$"""{"ids":[{{ids}}],"embeddings":[{{string.Join(",", vectors.Select(Vector))}}]}""")).Status.Should().Be(HttpStatusCode.Created);
-        var embedded = _host.Store.GetClient(_host.AdminKey).GetCollection("vs");
+        var embedded = _host.Store.GetClient(_host.AdminKey).GetCollection("vstore");
         embedded.BuildIndex();
 
         var modified = await _http.SendAsync(HttpMethod.Put, $"{Db}/collections/{id}", """{"new_configuration":{"vector_storage":"int8"}}""");
         modified.Status.Should().Be(HttpStatusCode.OK);
-        var got = (await _http.GetJsonAsync($"{Db}/collections/vs")).Body;
+        var got = (await _http.GetJsonAsync($"{Db}/collections/vstore")).Body;
         got.GetProperty("configuration_json").GetProperty("vector_storage").GetString().Should().Be("int8");
 
         // Reported while the graph is rebuilt, whatever its progress: indexed + unindexed = total.
@@ -60,7 +60,7 @@ public sealed class VectorStorageRouteTests : IAsyncLifetime
         error.Message().Should().Contain("int4").And.Contain("'float32', 'float16' or 'int8'");
 
         (await _http.SendAsync(HttpMethod.Put, $"{Db}/collections/{id}", """{"new_configuration":{"hnsw":{"ef_search":50},"vector_storage":"float32"}}""")).Status.Should().Be(HttpStatusCode.OK);
-        var back = (await _http.GetJsonAsync($"{Db}/collections/vs")).Body.GetProperty("configuration_json");
+        var back = (await _http.GetJsonAsync($"{Db}/collections/vstore")).Body.GetProperty("configuration_json");
         back.TryGetProperty("vector_storage", out _).Should().BeFalse("float32 answers stay Chroma's");
         back.GetProperty("hnsw").GetProperty("ef_search").GetInt32().Should().Be(50);
         embedded.Configuration.VectorStorage.Should().Be(VectorStorage.Float32);
