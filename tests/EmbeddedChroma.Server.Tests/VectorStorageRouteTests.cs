@@ -63,6 +63,6 @@ public sealed class VectorStorageRouteTests : IAsyncLifetime
         var back = (await _http.GetJsonAsync($"{Db}/collections/vstore")).Body.GetProperty("configuration_json");
         back.TryGetProperty("vector_storage", out _).Should().BeFalse("float32 answers stay Chroma's");
         back.GetProperty("hnsw").GetProperty("ef_search").GetInt32().Should().Be(50);
-        embedded.Configuration.VectorStorage.Should().Be(VectorStorage.Float32);
+        _host.Store.GetClient(_host.AdminKey).GetCollection("vstore").Configuration.VectorStorage.Should().Be(VectorStorage.Float32);
     }
 }
