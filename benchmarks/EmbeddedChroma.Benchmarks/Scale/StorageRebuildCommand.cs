@@ -42,7 +42,7 @@ internal static class StorageRebuildCommand
 
         var queries = Enumerable.Range(0, 20).Select(i => vectors[(i * 7_919) % n]).ToArray();
         var store = ChromaStore.Create(folder, out var key);
-        var collection = store.GetClient(key).CreateCollection("c", new CollectionOptions { Configuration = new CollectionConfiguration { Space = DistanceSpace.Cosine } });
+        var collection = store.GetClient(key).CreateCollection("rebuild", new CollectionOptions { Configuration = new CollectionConfiguration { Space = DistanceSpace.Cosine } });
         var clock = Stopwatch.StartNew();
         for (int start = 0; start < n; start += 5_000)
         {
@@ -87,7 +87,7 @@ internal static class StorageRebuildCommand
         File.Delete(Path.Combine(folder, "vectors", id.ToString("N") + ".hnsw"));
         clock.Restart();
         store = ChromaStore.Open(folder);
-        var reopened = store.GetClient(key).GetCollection("c");
+        var reopened = store.GetClient(key).GetCollection("rebuild");
         reopened.Query([queries[0]], nResults: 10, include: Include.None);
         var load = clock.Elapsed;
         reopened.BuildIndex();
