@@ -11,7 +11,8 @@ namespace EmbeddedChroma.Benchmarks.Scale;
 /// built under the write lock), the background rebuild until <c>BuildIndex</c> returns, the process's peak RSS while it
 /// runs (sampled every 50 ms) and query latency meanwhile (records not linked yet are scanned exactly); then (2) the
 /// store is closed, the graph file deleted, and the store reopened: the open builds the same storage's graph from the
-/// records, timed the same way (load + <c>BuildIndex</c>). Prints one line per phase.
+/// records, timed the same way (load + <c>BuildIndex</c>); (3) the change to float32 and back to <c>--to</c> with warm code.
+/// Prints one line per phase.
 /// </summary>
 internal static class StorageRebuildCommand
 {
@@ -92,6 +93,18 @@ internal static class StorageRebuildCommand
         var load = clock.Elapsed;
         reopened.BuildIndex();
         Console.WriteLine($"from scratch ({CollectionConfiguration.VectorStorageName(to)}, reopen without the graph file): open + load {load.TotalSeconds:F2} s, built after {clock.Elapsed.TotalSeconds:F1} s");
+
+        // (3) The change again, now that the code is warm (the first build of a storage's graph in a process runs partly
+        // on unoptimized code): back to float32, then to the target once more.
+        foreach (var storage in new[] { VectorStorage.Float32, to })
+        {
+            clock.Restart();
+            reopened.Modify(configuration: new CollectionConfigurationUpdate { VectorStorage = storage });
+            var again = clock.Elapsed;
+            reopened.BuildIndex();
+            Console.WriteLine($"modify -> {CollectionConfiguration.VectorStorageName(storage)} (warm): call {again.TotalSeconds:F2} s, rebuilt after {clock.Elapsed.TotalSeconds:F1} s; RSS {Rss():F0} MiB");
+        }
+
         store.Dispose();
         Directory.Delete(folder, recursive: true);
         return 0;
