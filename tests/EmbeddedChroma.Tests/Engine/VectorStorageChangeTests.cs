@@ -11,7 +11,7 @@ namespace EmbeddedChroma.Tests.Engine;
 public sealed class VectorStorageChangeTests
 {
     private const int Dimension = 96;
-    private const int Count = 3_000;
+    private const int Count = 2_000;
 
     /// <summary>Clustered vectors (seeded): 24 centres, each row a centre plus noise.</summary>
     private static float[][] Clustered(int n, int seed)
