@@ -9,7 +9,8 @@ namespace EmbeddedChroma.Benchmarks;
 /// for the embedding allocation check (see <see cref="Embeddings.MiniLMStreamCommand"/>), or <c>-- wire-load …</c> for the
 /// HTTP load comparison of this project's host with Chroma's own server (see <see cref="Wire.WireLoadCommand"/>), or
 /// <c>-- scale …</c> / <c>-- scale-ingest …</c> for how every cost grows with the store's size (see <see cref="Scale.ScaleCommand"/>),
-/// or <c>-- graph-checkpoint …</c> for what a graph checkpoint writes (see <see cref="Scale.GraphCheckpointCommand"/>).
+/// or <c>-- graph-checkpoint …</c> for what a graph checkpoint writes (see <see cref="Scale.GraphCheckpointCommand"/>), or
+/// <c>-- vs-rebuild …</c> for the cost of changing a collection's vector_storage (see <see cref="Scale.StorageRebuildCommand"/>).
 /// </summary>
 public static class Program
 {
@@ -44,6 +45,11 @@ public static class Program
         if (Scale.GraphCheckpointCommand.Handles(args))
         {
             return Scale.GraphCheckpointCommand.Run(args);
+        }
+
+        if (Scale.StorageRebuildCommand.Handles(args))
+        {
+            return Scale.StorageRebuildCommand.Run(args);
         }
 
         if (Scale.ScaleOpenCommand.Handles(args))

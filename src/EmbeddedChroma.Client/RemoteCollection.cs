@@ -397,6 +397,7 @@ internal sealed class RemoteCollection : IChromaCollection
         Checks.Metadata(changes.Metadata, $"collection '{Echo.Text(Name)}'", scalarsOnly: true);
         var current = Configuration;
         int? efSearch = null;
+        VectorStorage? storage = null;
         if (changes.Configuration is { } configuration)
         {
             if (configuration.Space is { } space && space != current.Space)
@@ -419,11 +420,19 @@ internal sealed class RemoteCollection : IChromaCollection
                 (current with { EfSearch = efs }).Validate();
                 efSearch = efs;
             }
+
+            if (configuration.VectorStorage is { } vs)
+            {
+                // EmbeddedChroma's own field: sent only for a change (the same storage is a no-op, and Chroma's own server
+                // never sees it unless asked to change it).
+                (current with { VectorStorage = vs }).Validate();
+                storage = vs != current.VectorStorage ? vs : null;
+            }
         }
 
         try
         {
-            await SendModifyAsync(changes, efSearch, cancellationToken).ConfigureAwait(false);
+            await SendModifyAsync(changes, efSearch, storage, cancellationToken).ConfigureAwait(false);
         }
         catch (ChromaConflictException ex) when (ex is not ChromaCollectionExistsException && changes.Name is not null)
         {
@@ -433,7 +442,7 @@ internal sealed class RemoteCollection : IChromaCollection
         await RefreshAsync(cancellationToken, changes.Name ?? Name).ConfigureAwait(false);
     }
 
-    private async Task SendModifyAsync(CollectionModification changes, int? efSearch, CancellationToken cancellationToken)
+    private async Task SendModifyAsync(CollectionModification changes, int? efSearch, VectorStorage? storage, CancellationToken cancellationToken)
     {
         using (await _client.Http.SendAsync(
             HttpMethod.Put,
@@ -452,12 +461,21 @@ internal sealed class RemoteCollection : IChromaCollection
                     Wire.Metadata(w, metadata, keepNulls: false);
                 }
 
-                if (efSearch is { } ef)
+                if (efSearch is not null || storage is not null)
                 {
                     w.WriteStartObject("new_configuration");
-                    w.WriteStartObject("hnsw");
-                    w.WriteNumber("ef_search", ef);
-                    w.WriteEndObject();
+                    if (efSearch is { } ef)
+                    {
+                        w.WriteStartObject("hnsw");
+                        w.WriteNumber("ef_search", ef);
+                        w.WriteEndObject();
+                    }
+
+                    if (storage is { } vs)
+                    {
+                        w.WriteString("vector_storage", CollectionConfiguration.VectorStorageName(vs));
+                    }
+
                     w.WriteEndObject();
                 }
 

@@ -26,7 +26,7 @@ public sealed record CollectionConfiguration
 
     /// <summary>
     /// How the graph's vectors are kept in memory (<c>vector_storage</c>: <c>float32</c>, the default, <c>float16</c> or <c>int8</c>);
-    /// fixed at creation. See <see cref="EmbeddedChroma.VectorStorage"/>.
+    /// chosen at creation, changed later with a modify (the graph is then rebuilt in the background). See <see cref="EmbeddedChroma.VectorStorage"/>.
     /// </summary>
     public VectorStorage VectorStorage { get; init; } = VectorStorage.Float32;
 
@@ -232,6 +232,9 @@ public sealed record CollectionConfigurationUpdate
     /// <summary>Rejected when it differs: fixed at creation.</summary>
     public int? MaxNeighbors { get; init; }
 
-    /// <summary>Rejected when it differs from the collection's: the vector storage is fixed at creation.</summary>
+    /// <summary>
+    /// A new vector storage: recorded at once, the graph rebuilt for it in the background (the records not linked yet are
+    /// scanned exactly meanwhile and counted as unindexed by the indexing status). The collection's own storage changes nothing.
+    /// </summary>
     public VectorStorage? VectorStorage { get; init; }
 }

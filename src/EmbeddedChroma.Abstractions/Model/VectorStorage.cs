@@ -1,7 +1,7 @@
 namespace EmbeddedChroma;
 
 /// <summary>
-/// How a collection keeps the vectors its HNSW graph walks (configuration <c>vector_storage</c>), chosen at creation.
+/// How a collection keeps the vectors its HNSW graph walks (configuration <c>vector_storage</c>), chosen at creation; a later change (a modify) rebuilds the graph in the background.
 /// Whatever the choice, every record's float32 embedding stays in the store and query results carry exact float32
 /// distances: with a compact choice the graph walks the compact rows, then its best candidates are re-ranked with the
 /// float32 rows, which are read from their file on demand instead of being held in memory.

@@ -59,7 +59,7 @@ internal static class ConfigurationReader
     }
 
     /// <summary>
-    /// The <c>vector_storage</c> of a create request's configuration (<c>"float32"</c>, <c>"float16"</c> or <c>"int8"</c>, EmbeddedChroma's
+    /// The <c>vector_storage</c> of a create request's configuration (or a modify request's new configuration) (<c>"float32"</c>, <c>"float16"</c> or <c>"int8"</c>, EmbeddedChroma's
     /// own field), or <see langword="null"/> when none is sent.
     /// </summary>
     public static VectorStorage? VectorStorage(JsonElement body, string name)
@@ -130,13 +130,16 @@ internal static class ConfigurationReader
         }
 
         Object(configuration, name);
+
+        // EmbeddedChroma's own vector_storage: a change rebuilds the collection's graph in the background.
+        var storage = VectorStorage(body, name);
         if (WireReader.Field(configuration, "hnsw") is not { } section)
         {
-            return null;
+            return storage is null ? null : new CollectionConfigurationUpdate { VectorStorage = storage };
         }
 
         Object(section, $"{name}.hnsw");
-        var result = new CollectionConfigurationUpdate();
+        var result = new CollectionConfigurationUpdate { VectorStorage = storage };
         foreach (var property in section.EnumerateObject())
         {
             var field = $"{name}.hnsw.{property.Name}";

@@ -194,14 +194,22 @@ public sealed partial class Collection
     }
 
     /// <summary>
-    /// Renames the collection, replaces its metadata, and/or changes <c>ef_search</c>. The distance space,
-    /// <c>ef_construction</c> and <c>max_neighbors</c> cannot change.
+    /// Renames the collection, replaces its metadata, and/or changes <c>ef_search</c> or <c>vector_storage</c>. The distance
+    /// space, <c>ef_construction</c> and <c>max_neighbors</c> cannot change.
     /// </summary>
+    /// <remarks>
+    /// A new <see cref="CollectionConfigurationUpdate.VectorStorage"/> is recorded at once (a reopen uses it) and the graph is
+    /// rebuilt for it in the background: until it is, the records not linked yet are scanned exactly, so results stay
+    /// correct, and <see cref="GetIndexingStatus"/> counts them as unindexed (<see cref="BuildIndex"/> waits for them). The
+    /// same storage again changes nothing.
+    /// </remarks>
     /// <param name="name">A new name, or <see langword="null"/> to keep it.</param>
     /// <param name="metadata">New metadata that replaces the old, or <see langword="null"/> to keep it.</param>
     /// <param name="configuration">A configuration change, or <see langword="null"/>.</param>
     /// <exception cref="ChromaConflictException">Another collection of the database has the new name.</exception>
-    /// <exception cref="ChromaValidationException">The name or metadata is invalid, or a fixed setting would change.</exception>
+    /// <exception cref="ChromaValidationException">The name or metadata is invalid, a fixed setting would change, or the
+    /// vector storage is unknown.</exception>
+    /// <exception cref="ChromaReadOnlyException">The store was opened for reads only.</exception>
     public void Modify(string? name = null, IReadOnlyDictionary<string, MetadataValue?>? metadata = null, CollectionConfigurationUpdate? configuration = null)
     {
         using var op = Observe(Telemetry.Ops.Modify);
@@ -242,15 +250,17 @@ public sealed partial class Collection
                 throw new ChromaValidationException($"max_neighbors of collection '{Echo.Text(State.Name)}' cannot be changed after creation.");
             }
 
-            if (configuration.VectorStorage is { } storage && storage != current.VectorStorage)
-            {
-                throw new ChromaValidationException(
-                    $"vector_storage of collection '{Echo.Text(State.Name)}' cannot be changed after creation (it is '{CollectionConfiguration.VectorStorageName(current.VectorStorage)}'); create a new collection with the storage wanted and copy the records into it.");
-            }
-
             if (configuration.EfSearch is { } efs)
             {
-                updated = current with { EfSearch = efs };
+                updated = updated with { EfSearch = efs };
+                updated.Validate();
+            }
+
+            if (configuration.VectorStorage is { } storage)
+            {
+                // A change rebuilds the compact rows and the graph in the background (CollectionEngine.ChangeStorage);
+                // an unknown value is refused naming the allowed ones.
+                updated = updated with { VectorStorage = storage };
                 updated.Validate();
             }
         }

@@ -415,21 +415,56 @@ internal sealed class Catalog(StoreContext store)
     public void Modify(CollectionEngine collection, string? name, Dictionary<string, object?>? metadata, CollectionConfiguration configuration)
     {
         var state = collection.State;
-        Session.Run(
-            () =>
-            {
-                collection.ThrowIfDeleted();
-                var newName = name ?? state.Name;
-                if (newName != state.Name && FindCollection(state.DatabaseId, newName) is not null)
+        var previous = state.Configuration;
+        var storageChanged = configuration.VectorStorage != previous.VectorStorage;
+        var suspended = false;
+        var committed = false;
+        try
+        {
+            Session.Run(
+                () =>
                 {
-                    throw new ChromaCollectionExistsException($"Collection '{Echo.Text(newName)}' already exists in '{Echo.Text(state.Tenant)}/{Echo.Text(state.Database)}'.", newName);
-                }
+                    collection.ThrowIfDeleted();
+                    var newName = name ?? state.Name;
+                    if (newName != state.Name && FindCollection(state.DatabaseId, newName) is not null)
+                    {
+                        throw new ChromaCollectionExistsException($"Collection '{Echo.Text(newName)}' already exists in '{Echo.Text(state.Tenant)}/{Echo.Text(state.Database)}'.", newName);
+                    }
 
-                var newMetadata = metadata is null ? state.Metadata : MetadataCodec.Decode(MetadataCodec.Encode(metadata));
-                UpdateCollectionRow(state, newName, newMetadata, configuration.EfSearch);
-                return (newName, newMetadata);
-            },
-            committed => collection.Modified(committed.newName, committed.newMetadata, configuration));
+                    var newMetadata = metadata is null ? state.Metadata : MetadataCodec.Decode(MetadataCodec.Encode(metadata));
+                    UpdateCollectionRow(state, newName, newMetadata, configuration.EfSearch);
+                    if (storageChanged)
+                    {
+                        // The new vector_storage is recorded with the catalog change (absent means float32); the graph file of
+                        // the old storage is deleted first, so a crash after the commit reopens with the new storage and
+                        // rebuilds from the records (the file also records its element type: see HnswGraph.Persistence).
+                        var storage = Session.WriteCommand(configuration.VectorStorage == VectorStorage.Float32
+                            ? "DELETE FROM store_meta WHERE key = $k"
+                            : "INSERT OR REPLACE INTO store_meta(key, value) VALUES ($k, $v)");
+                        storage.Parameters.AddWithValue("$k", VectorStorageKey + state.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                        storage.Parameters.AddWithValue("$v", CollectionConfiguration.VectorStorageName(configuration.VectorStorage));
+                        storage.ExecuteNonQuery();
+                        suspended = true;
+                        collection.ForgetSavedGraph();
+                    }
+
+                    return (newName, newMetadata);
+                },
+                done =>
+                {
+                    committed = true;
+                    collection.Modified(done.newName, done.newMetadata, configuration);
+                });
+        }
+        finally
+        {
+            if (suspended && !committed)
+            {
+                // The change did not commit: the collection keeps its storage, and its graph (whose file is gone) is
+                // rebuilt in the background as after a storage change.
+                collection.ChangeStorage(previous);
+            }
+        }
     }
 
     /// <summary>

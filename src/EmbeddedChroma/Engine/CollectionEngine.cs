@@ -302,7 +302,87 @@ internal sealed partial class CollectionEngine
     {
         State.Name = name;
         State.Metadata = metadata;
+        if (configuration.VectorStorage != State.Configuration.VectorStorage)
+        {
+            ChangeStorage(configuration);
+        }
+
         State.Configuration = configuration;
+    }
+
+    /// <summary>
+    /// Stops the background indexer and deletes the saved graph file: the first step of a <c>vector_storage</c> change,
+    /// inside its catalog transaction (see <see cref="VectorIndexer.ForgetSavedGraph"/>). <see cref="ChangeStorage"/> follows.
+    /// </summary>
+    public void ForgetSavedGraph()
+    {
+        State.Indexer?.ForgetSavedGraph();
+        StoreFolder.TryDelete(_store.Folder.GraphPath(State.Uuid));
+    }
+
+    /// <summary>
+    /// Takes <paramref name="configuration"/> and, when the collection is loaded, drops its graph and the compact rows of
+    /// the old storage and starts building the new ones: the compact copy (float16 or int8, trained on every row) now,
+    /// under the read lock (queries go on with the old graph), then swapped in under the write lock, the graph in the background, every live record pending meanwhile (queries scan those exactly;
+    /// <see cref="IndexingStatus"/> counts them). An unloaded collection loads with the new storage. Caller holds the
+    /// store's write lock.
+    /// </summary>
+    public void ChangeStorage(CollectionConfiguration configuration)
+    {
+        // The new compact rows are built under the read lock: queries go on with the old graph meanwhile, and no write
+        // changes the arena (writes need the store's write lock, which the caller holds). Then they are swapped in.
+        object? prepared = null;
+        VectorArena? preparedFor = null;
+        State.Lock.EnterReadLock();
+        try
+        {
+            if (State.Arena is { } current && !State.ArenaInvalid && State.Indexer is not null)
+            {
+                prepared = current.BuildCompact(configuration.VectorStorage);
+                preparedFor = current;
+            }
+        }
+        catch (Exception ex) when (StorageErrors.IsStorageFault(ex))
+        {
+            // Left to the build under the write lock below, which handles the fault.
+            prepared = null;
+        }
+        finally
+        {
+            State.Lock.ExitReadLock();
+        }
+
+        State.Lock.EnterWriteLock();
+        try
+        {
+            State.Configuration = configuration;
+            if (State.Arena is { } arena && !State.ArenaInvalid)
+            {
+                arena.UseStorage(configuration.VectorStorage, ReferenceEquals(arena, preparedFor) ? prepared : null);
+                if (State.Indexer is { } indexer)
+                {
+                    var connection = Db.Rent();
+                    try
+                    {
+                        indexer.Rebuild(arena, connection);
+                    }
+                    catch (Exception ex) when (StorageErrors.IsStorageFault(ex))
+                    {
+                        // The compact copy could not be read from the arena: the next use reloads the collection.
+                        StoreLog.BackgroundFailed(_store.Limits.Logger, ex, State.Name, "vector_storage change");
+                        State.ArenaInvalid = true;
+                    }
+                    finally
+                    {
+                        Db.Return(connection);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            State.Lock.ExitWriteLock();
+        }
     }
 
     /// <summary>Waits until the background index has linked every write (tests and benchmarks).</summary>

@@ -119,6 +119,49 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
         return codes;
     }
 
+    /// <summary>
+    /// Switches the arena to serve <paramref name="storage"/> (a changed <c>vector_storage</c>): drops the compact copy of
+    /// another storage (its graph is gone; the new one is built by <see cref="EnsureCompact"/> / <see cref="EnsureCodes"/>)
+    /// and reads float32 rows through the mapping again for <c>float32</c>. Caller holds the collection write lock.
+    /// </summary>
+    public void UseStorage(VectorStorage storage, object? prepared = null)
+    {
+        Compact = storage == VectorStorage.Float16 ? prepared as HalfRows : null;
+        Codes = storage == VectorStorage.Int8 ? prepared as ByteRows : null;
+        Cold = storage != VectorStorage.Float32;
+    }
+
+    /// <summary>
+    /// The compact copy <paramref name="storage"/> needs (a <see cref="HalfRows"/> or a trained <see cref="ByteRows"/>),
+    /// built from rows [0, <see cref="SlotCount"/>) with positional I/O without installing it, or null for float32: lets
+    /// a storage change build it while queries still walk the old graph. The caller keeps writes out until
+    /// <see cref="UseStorage"/> installs it (they would not be mirrored into it).
+    /// </summary>
+    public object? BuildCompact(VectorStorage storage)
+    {
+        switch (storage)
+        {
+            case VectorStorage.Int8:
+                var codes = ByteRows.Train(Dimension, CompactCapacity, ReadRows());
+                foreach (var (slot, row) in ReadRows().Select((row, slot) => (slot, row)))
+                {
+                    codes.Write(slot, row.Span);
+                }
+
+                return codes;
+            case VectorStorage.Float16:
+                var compact = new HalfRows(Dimension, CompactCapacity);
+                foreach (var (slot, row) in ReadRows().Select((row, slot) => (slot, row)))
+                {
+                    compact.Write(slot, row.Span);
+                }
+
+                return compact;
+            default:
+                return null;
+        }
+    }
+
     /// <summary>The first capacity of a compact copy: the rows there are plus an eighth (not the file's capacity, which grows ahead by doubling).</summary>
     private int CompactCapacity => (int)Math.Min(int.MaxValue / 2, SlotCount + (SlotCount / 8L));
 

