@@ -30,6 +30,22 @@ internal sealed class ClusteredRows : IVectorRows
 
     public void SetRow(int slot, ReadOnlySpan<float> values) => values.CopyTo(_data.AsSpan(slot * Dimension, Dimension));
 
+    /// <summary>
+    /// Uniform [0, 1) values drawn from <c>new Random(seed)</c>, not normalized: low-dimensional uniform data is where
+    /// neighbour pruning leaves nodes without in-links most often (no clusters to hold them).
+    /// </summary>
+    public static ClusteredRows CreateUniform(int seed, int dimension, int slotCount)
+    {
+        var random = new Random(seed);
+        var rows = new ClusteredRows(dimension, slotCount);
+        for (int i = 0; i < rows._data.Length; i++)
+        {
+            rows._data[i] = (float)random.NextDouble();
+        }
+
+        return rows;
+    }
+
     public static ClusteredRows Create(int seed, int dimension, int slotCount, DistanceSpace space, int clusters = 16, double sigma = 0.35)
     {
         var random = new Random(seed);

@@ -14,7 +14,7 @@ public class HnswReachabilityTests
     private const int Rows = 2000;
     private const int Dimension = 8;
 
-    private static HnswIndex BuildUniform(UniformRows rows, int seed, int count = Rows)
+    private static HnswIndex BuildUniform(ClusteredRows rows, int seed, int count = Rows)
     {
         var index = HnswIndex.Create(rows, DistanceSpace.L2, new HnswParameters(M: 4, EfConstruction: 32, Ef: 10, Seed: (ulong)seed));
         for (int slot = 0; slot < count; slot++)
@@ -28,7 +28,7 @@ public class HnswReachabilityTests
     private static List<int> UnreachedLive(HnswIndex index, int slotCount) => HnswTestHelpers.UnreachedLive(index, slotCount);
 
     /// <summary>Live slots whose own vector, queried with k = 1 at ef 100, does not return them.</summary>
-    private static List<int> SelfQueryMisses(HnswIndex index, UniformRows rows)
+    private static List<int> SelfQueryMisses(HnswIndex index, ClusteredRows rows)
     {
         ulong[] all = HnswTestHelpers.AllSlots(rows.SlotCount);
         var destination = new Neighbor[1];
@@ -51,7 +51,7 @@ public class HnswReachabilityTests
     [InlineData(10)]
     public void RepairReachability_links_every_live_node_when_pruning_left_some_without_in_links(int seed)
     {
-        var rows = UniformRows.Create(seed, Dimension, Rows);
+        var rows = ClusteredRows.CreateUniform(seed, Dimension, Rows);
         using HnswIndex index = BuildUniform(rows, seed);
         List<int> unreached = UnreachedLive(index, Rows);
         unreached.Should().NotBeEmpty("the seed was chosen for a build that leaves nodes without a path from the entry point");
@@ -69,7 +69,7 @@ public class HnswReachabilityTests
     public void RepairReachability_changes_no_link_when_every_live_node_is_reached()
     {
         const int Seed = 1;
-        var rows = UniformRows.Create(Seed, Dimension, Rows);
+        var rows = ClusteredRows.CreateUniform(Seed, Dimension, Rows);
         using HnswIndex index = BuildUniform(rows, Seed);
         UnreachedLive(index, Rows).Should().BeEmpty("the seed was chosen for a build that reaches every node");
         int[][] before = Links(index);
@@ -83,7 +83,7 @@ public class HnswReachabilityTests
     public void RepairReachability_reaches_every_live_node_when_deletes_and_updates_are_mixed_in()
     {
         const int Seed = 0;
-        var rows = UniformRows.Create(Seed, Dimension, Rows);
+        var rows = ClusteredRows.CreateUniform(Seed, Dimension, Rows);
         using HnswIndex index = BuildUniform(rows, Seed);
         var random = new Random(Seed + 1000);
         for (int slot = 3; slot < Rows; slot += 9)
@@ -121,7 +121,7 @@ public class HnswReachabilityTests
         const int Seed = 7;
         using var folder = new TempStoreFolder();
         string path = Path.Combine(folder.Path, "graph.hnsw");
-        var rows = UniformRows.Create(Seed, Dimension, Rows);
+        var rows = ClusteredRows.CreateUniform(Seed, Dimension, Rows);
         var parameters = new HnswParameters(M: 4, EfConstruction: 32, Ef: 10, Seed: Seed);
         using HnswIndex index = BuildUniform(rows, Seed);
         index.Save(path, stamp: 1);
@@ -146,7 +146,7 @@ public class HnswReachabilityTests
     public void RepairReachability_stops_early_when_asked_and_a_later_pass_finishes()
     {
         const int Seed = 10;
-        var rows = UniformRows.Create(Seed, Dimension, Rows);
+        var rows = ClusteredRows.CreateUniform(Seed, Dimension, Rows);
         using HnswIndex index = BuildUniform(rows, Seed);
         int unreached = UnreachedLive(index, Rows).Count;
 
