@@ -4,7 +4,9 @@
     python3 benchmarks/scale-plot.py benchmarks/results/scale-384.jsonl benchmarks/results/scale-384.png
 
 Uses matplotlib when it is installed, else gnuplot (Debian: apt-get install gnuplot-nox). Also prints the table as
-Markdown (the README's "Scale" table). Lines with the same n: the last one wins.
+Markdown (the README's "Scale" table). Lines with the same n: the last one wins. Lines of a store without documents
+(`scale --documents off`) are kept apart: they only feed the "no documents" disk table. Also prints, when the lines
+have them, the filtered-query table (`filtered_curve`) and the hnswlib table (`anchor_curve`, `scale --anchor hnswlib`).
 """
 import json
 import os
@@ -30,16 +32,54 @@ PANELS = [
 ]
 
 
-def load(path):
+def load(path, documents=True):
     rows = {}
     with open(path, encoding="utf-8") as f:
         for line in f:
             line = line.strip()
             if line:
                 r = json.loads(line)
-                if r.get("command") == "scale":
+                if r.get("command") == "scale" and r.get("documents", True) == documents:
                     rows[r["n"]] = r
     return [rows[n] for n in sorted(rows)]
+
+
+def filtered_table(rows):
+    out = ["| records | filter (share of rows) | ef | recall@10 | p50 / p99 ms | QPS | p50 / p99 vs unfiltered at the same ef |",
+           "|---:|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        for p in r.get("filtered_curve", []):
+            out.append(
+                f"| {r['n']:,} | `bucket $lt {round(p['selectivity'] * 1000)}` ({p['selectivity'] * 100:g} %) | {p['ef']} | {p['recall_at_10']:.4f} "
+                f"| {fmt(p['p50_ms'])} / {fmt(p['p99_ms'])} | {fmt(p['qps'], 0)} | {fmt(p['p50_over_unfiltered'])}× / {fmt(p['p99_over_unfiltered'])}× |")
+    return "\n".join(out) if len(out) > 2 else ""
+
+
+def anchor_table(rows):
+    out = ["| records | hnswlib build s (threads) | store index ready / hnswlib build | ef @0.95 store / hnswlib | QPS @0.95 store / hnswlib | ratio |",
+           "|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        if "anchor_curve" not in r:
+            continue
+        out.append(
+            f"| {r['n']:,} | {fmt(r['hnswlib_build_seconds'], 1)} ({r['hnswlib_build_threads']}) | {fmt(r.get('index_ready_over_hnswlib_build'))}× "
+            f"| {r.get('anchor_store_ef_095', '–')} / {r.get('anchor_hnswlib_ef_095', '–')} "
+            f"| {fmt(r.get('anchor_store_qps_095'), 0)} / {fmt(r.get('anchor_hnswlib_qps_095'), 0)} | {fmt(r.get('qps_095_over_hnswlib'))}× |")
+    return "\n".join(out) if len(out) > 2 else ""
+
+
+def disk_table(rows):
+    out = ["| records | documents / metadata | raw vectors MiB | disk MiB: sqlite / vectors / graph / total | disk / raw | allocated / raw | SQLite free MiB |",
+           "|---:|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        d = r["disk_bytes"]
+        raw = r["n"] * r["dim"] * 4
+        free = r.get("sqlite_breakdown", {}).get("freelist_bytes")
+        out.append(
+            f"| {r['n']:,} | {'on' if r.get('documents', True) else 'off'} / {'on' if r.get('metadata', True) else 'off'} | {fmt(raw / MIB, 0)} "
+            f"| {fmt(d.get('sqlite', 0) / MIB, 0)} / {fmt(d.get('vectors', 0) / MIB, 0)} / {fmt(d.get('graph', 0) / MIB, 0)} / {fmt(d['total'] / MIB, 0)} "
+            f"| {fmt(d['total'] / raw)}× | {fmt(r['disk_allocated_bytes'] / raw if 'disk_allocated_bytes' in r else None)}× | {fmt(free / MIB if free is not None else None, 1)} |")
+    return "\n".join(out)
 
 
 def fmt(v, digits=2):
@@ -118,6 +158,12 @@ def main():
     if not rows:
         sys.exit(f"No scale lines in {sys.argv[1]}.")
     print(table(rows))
+    for extra in (filtered_table(rows), anchor_table(rows)):
+        if extra:
+            print()
+            print(extra)
+    print()
+    print(disk_table(rows + load(sys.argv[1], documents=False)))
     try:
         plot_matplotlib(rows, sys.argv[2])
     except ImportError:
