@@ -16,6 +16,8 @@ D=${D:-/tmp/scale384}
 OUT=${OUT:-benchmarks/results/scale-384-1m.jsonl}
 SIZES=${SIZES:-"1000000 10000 100000 300000"}
 NODOCS=${NODOCS:-1000000}
+# ef 768 and 1024 beyond the default list: at 1M recall 0.99 needs more than 512 (the sweep stops past 0.995)
+EFS=${EFS:-10,16,24,32,48,64,96,128,192,256,384,512,768,1024}
 bash benchmarks/native/build-hnswlib.sh
 dotnet build -c Release benchmarks/EmbeddedChroma.Benchmarks >/dev/null
 B="dotnet benchmarks/EmbeddedChroma.Benchmarks/bin/Release/net10.0/EmbeddedChroma.Benchmarks.dll"
@@ -25,7 +27,7 @@ for n in $SIZES $NODOCS; do [ "$n" -gt "$max" ] && max=$n; done
   $B ann-gen --n $max --dim 384 --queries 500 --clusters 100 --seed 1 --k 10 --out $D
 for n in $SIZES; do
   echo "== scale $n"
-  $B scale --data $D --n $n --queries 500 --filtered-queries 200 --anchor hnswlib --anchor-threads 2 --json $OUT
+  $B scale --data $D --n $n --queries 500 --efs $EFS --filtered-queries 200 --anchor hnswlib --anchor-threads 2 --json $OUT
 done
 for n in $NODOCS; do
   echo "== scale $n without documents"
