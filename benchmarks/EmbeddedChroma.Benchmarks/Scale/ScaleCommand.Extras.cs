@@ -9,7 +9,7 @@ namespace EmbeddedChroma.Benchmarks.Scale;
 /// <summary>The columns of issue #17 the first scale runs lacked: filtered queries, hnswlib in the same run, the store without documents.</summary>
 internal static partial class ScaleCommand
 {
-    private static bool OnOff(AnnArguments options, string name) =>
+    internal static bool OnOff(AnnArguments options, string name) =>
         options.String(name, "on") switch
         {
             "on" => true,
