@@ -73,6 +73,7 @@ internal static partial class ScaleCommand
             Console.WriteLine($"  filtered @ ef {ef}: unfiltered baseline p50 {unfiltered.P50Ms:F3} ms, p99 {unfiltered.P99Ms:F3} ms, {unfiltered.Qps:F0} QPS");
             foreach (int bound in buckets)
             {
+                var plans = Plans(collection, queries, Where.Lt("bucket", bound));
                 var pass = QueryPass(collection, queries, Where.Lt("bucket", bound), truths[bound], latencies);
                 var point = new Dictionary<string, object?>
                 {
@@ -88,16 +89,50 @@ internal static partial class ScaleCommand
                     ["unfiltered_qps"] = unfiltered.Qps,
                     ["p50_over_unfiltered"] = pass.P50Ms / unfiltered.P50Ms,
                     ["p99_over_unfiltered"] = pass.P99Ms / unfiltered.P99Ms,
+                    ["plans"] = plans,
                 };
                 points.Add(point);
                 Console.WriteLine(
                     $"  filtered @ ef {ef}, {bound / 10.0,4:0.#} %: recall@10 {pass.Recall:F4}, p50 {pass.P50Ms:F3} ms ({pass.P50Ms / unfiltered.P50Ms:F2}× unfiltered), " +
-                    $"p99 {pass.P99Ms:F3} ms ({pass.P99Ms / unfiltered.P99Ms:F2}×), {pass.Qps:F0} QPS");
+                    $"p99 {pass.P99Ms:F3} ms ({pass.P99Ms / unfiltered.P99Ms:F2}×), {pass.Qps:F0} QPS; plans " +
+                    string.Join(", ", plans.Select(p => $"{p.Key} {p.Value}")));
             }
         }
 
         result["filtered_queries"] = count;
         result["filtered_curve"] = points;
+    }
+
+    /// <summary>
+    /// The store's query plan per query ("filtered" = exact scan of the allowed rows, "graph" = the walk with the filter
+    /// inside it) from the "embeddedchroma.query.plan" tag of its activities, in an untimed pass over (up to) 50 of the
+    /// queries: listening to activities costs time, so the timed pass runs without the listener.
+    /// </summary>
+    private static Dictionary<string, int> Plans(Collection collection, float[][] queries, Where where)
+    {
+        var plans = new Dictionary<string, int>(StringComparer.Ordinal);
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "EmbeddedChroma",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity =>
+            {
+                if (activity.GetTagItem("embeddedchroma.query.plan") is string plan)
+                {
+                    lock (plans)
+                    {
+                        plans[plan] = plans.GetValueOrDefault(plan) + 1;
+                    }
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+        for (int q = 0; q < Math.Min(50, queries.Length); q++)
+        {
+            collection.Query([queries[q]], K, where: where, include: Include.None);
+        }
+
+        return plans;
     }
 
     private readonly record struct Pass(double Recall, double P50Ms, double P99Ms, double Qps);
