@@ -56,15 +56,20 @@ def filtered_table(rows):
 
 
 def anchor_table(rows):
-    out = ["| records | hnswlib build s (threads) | store index ready / hnswlib build | ef @0.95 store / hnswlib | QPS @0.95 store / hnswlib | ratio |",
-           "|---:|---:|---:|---:|---:|---:|"]
+    out = ["| records | hnswlib build s (threads) | store index ready / hnswlib build | ef @0.95 store / hnswlib | QPS @0.95 store / hnswlib | ratio "
+           "| p50 ms @0.95 store / hnswlib | p50 ratio (hnswlib / store) |",
+           "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         if "anchor_curve" not in r:
             continue
+        by_ef = {p["ef"]: p for p in r["anchor_curve"]}
+        store = by_ef.get(r.get("anchor_store_ef_095"), {}).get("store_p50_ms")
+        native = by_ef.get(r.get("anchor_hnswlib_ef_095"), {}).get("hnswlib_p50_ms")
         out.append(
             f"| {r['n']:,} | {fmt(r['hnswlib_build_seconds'], 1)} ({r['hnswlib_build_threads']}) | {fmt(r.get('index_ready_over_hnswlib_build'))}× "
             f"| {r.get('anchor_store_ef_095', '–')} / {r.get('anchor_hnswlib_ef_095', '–')} "
-            f"| {fmt(r.get('anchor_store_qps_095'), 0)} / {fmt(r.get('anchor_hnswlib_qps_095'), 0)} | {fmt(r.get('qps_095_over_hnswlib'))}× |")
+            f"| {fmt(r.get('anchor_store_qps_095'), 0)} / {fmt(r.get('anchor_hnswlib_qps_095'), 0)} | {fmt(r.get('qps_095_over_hnswlib'))}× "
+            f"| {fmt(store, 3)} / {fmt(native, 3)} | {fmt(native / store if store and native else None)}× |")
     return "\n".join(out) if len(out) > 2 else ""
 
 
