@@ -91,6 +91,14 @@ def fmt(v, digits=2):
     return "–" if v is None else f"{v:,.{digits}f}"
 
 
+def ef_or_more(r, key):
+    """The ef that reached the recall, or "> the largest ef measured" when none did."""
+    if r.get(key) is not None:
+        return r[key]
+    curve = r.get("query_curve") or []
+    return f"> {max(p['ef'] for p in curve)}" if curve else "–"
+
+
 def table(rows):
     out = ["| records | ingest rec/s | index ready s | ef @0.95 | p50/p99 ms @0.95 | ef @0.99 | p50/p99 ms @0.99 | reopen→query s "
            "| compact s (20 % deleted) | backup s | RSS querying MiB: store alone / in the benchmark | disk MiB: sqlite / vectors / graph / total | writer wait max ms | load avg (1 min) start / end |",
@@ -98,8 +106,8 @@ def table(rows):
     for r in rows:
         d = r["disk_bytes"]
         out.append(
-            f"| {r['n']:,} | {fmt(r['ingest_records_per_second'], 0)} | {fmt(r['index_ready_seconds'], 1)} | {r.get('ef_recall_095', '–')} "
-            f"| {fmt(r.get('query_p50_ms_095'))} / {fmt(r.get('query_p99_ms_095'))} | {r.get('ef_recall_099', '–')} "
+            f"| {r['n']:,} | {fmt(r['ingest_records_per_second'], 0)} | {fmt(r['index_ready_seconds'], 1)} | {ef_or_more(r, 'ef_recall_095')} "
+            f"| {fmt(r.get('query_p50_ms_095'))} / {fmt(r.get('query_p99_ms_095'))} | {ef_or_more(r, 'ef_recall_099')} "
             f"| {fmt(r.get('query_p50_ms_099'))} / {fmt(r.get('query_p99_ms_099'))} | {fmt(r['reopen_first_query_seconds'], 3)} "
             f"| {fmt(r['compact_seconds'])} | {fmt(r['backup_seconds'])} | {fmt(r['rss_store_only_bytes'] / MIB if 'rss_store_only_bytes' in r else None, 0)} / {fmt(r['rss_querying_bytes'] / MIB, 0)} "
             f"| {fmt(d.get('sqlite', 0) / MIB, 0)} / {fmt(d.get('vectors', 0) / MIB, 0)} / {fmt(d.get('graph', 0) / MIB, 0)} / {fmt(d['total'] / MIB, 0)} "
