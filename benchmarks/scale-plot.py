@@ -24,8 +24,8 @@ PANELS = [
     ("query p50 at recall 0.95", "ms", lambda r: r.get("query_p50_ms_095")),
     ("query p99 at recall 0.95", "ms", lambda r: r.get("query_p99_ms_095")),
     ("reopen to first query", "s", lambda r: r["reopen_first_query_seconds"]),
-    ("compaction (20 % deleted)", "s", lambda r: r["compact_seconds"]),
-    ("backup", "s", lambda r: r["backup_seconds"]),
+    ("compaction (20 % deleted)", "s", lambda r: r.get("compact_seconds")),
+    ("backup", "s", lambda r: r.get("backup_seconds")),
     ("RSS querying (store alone)", "MiB", lambda r: r.get("rss_store_only_bytes", r["rss_querying_bytes"]) / MIB),
     ("disk (total)", "MiB", lambda r: r["disk_bytes"]["total"] / MIB),
     ("longest writer wait", "ms", lambda r: r["write_wait_max_ms"]),
@@ -109,7 +109,7 @@ def table(rows):
             f"| {r['n']:,} | {fmt(r['ingest_records_per_second'], 0)} | {fmt(r['index_ready_seconds'], 1)} | {ef_or_more(r, 'ef_recall_095')} "
             f"| {fmt(r.get('query_p50_ms_095'))} / {fmt(r.get('query_p99_ms_095'))} | {ef_or_more(r, 'ef_recall_099')} "
             f"| {fmt(r.get('query_p50_ms_099'))} / {fmt(r.get('query_p99_ms_099'))} | {fmt(r['reopen_first_query_seconds'], 3)} "
-            f"| {fmt(r['compact_seconds'])} | {fmt(r['backup_seconds'])} | {fmt(r['rss_store_only_bytes'] / MIB if 'rss_store_only_bytes' in r else None, 0)} / {fmt(r['rss_querying_bytes'] / MIB, 0)} "
+            f"| {fmt(r.get('compact_seconds'))} | {fmt(r.get('backup_seconds'))} | {fmt(r['rss_store_only_bytes'] / MIB if 'rss_store_only_bytes' in r else None, 0)} / {fmt(r['rss_querying_bytes'] / MIB, 0)} "
             f"| {fmt(d.get('sqlite', 0) / MIB, 0)} / {fmt(d.get('vectors', 0) / MIB, 0)} / {fmt(d.get('graph', 0) / MIB, 0)} / {fmt(d['total'] / MIB, 0)} "
             f"| {fmt(r.get('write_wait_max_ms'), 1)} | {fmt(r.get('load_avg_1m_start'), 1)} / {fmt(r.get('load_avg_1m_end'), 1)} |")
     return "\n".join(out)
