@@ -25,7 +25,7 @@ internal static class AnnStoreRunner
 {
     private const int BatchSize = 1_000;
     private const int Buckets = 1_000;
-    private const string CollectionName = "ann";
+    internal const string CollectionName = "ann";
 
     internal sealed record Setup(
         string Metric, DistanceSpace Space, float[] Data, int Count, int Dimension, int Stride, float[] Queries, int QueryCount,
@@ -282,7 +282,7 @@ internal static class AnnStoreRunner
     }
 
     /// <summary>Adds every base row in batches; returns the time in <c>Add</c> and the time until the graph has caught up.</summary>
-    private static (double IngestSeconds, double IndexReadySeconds) Ingest(Collection collection, Setup setup)
+    internal static (double IngestSeconds, double IndexReadySeconds) Ingest(Collection collection, Setup setup)
     {
         var addTime = new Stopwatch();
         var total = Stopwatch.StartNew();
@@ -325,7 +325,7 @@ internal static class AnnStoreRunner
         return (calls, matched, stopwatch.Elapsed.TotalSeconds);
     }
 
-    private static int Search(Collection collection, float[][] query, Where? where, Span<int> slots)
+    internal static int Search(Collection collection, float[][] query, Where? where, Span<int> slots)
     {
         IReadOnlyList<string> ids = collection.Query(query, AnnRunner.K, where, include: Include.None).Ids[0];
         int n = Math.Min(ids.Count, slots.Length);

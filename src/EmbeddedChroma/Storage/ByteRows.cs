@@ -86,6 +86,27 @@ internal sealed class ByteRows : IAffineRows
         return new ByteRows(dimension, capacity, low, step);
     }
 
+    /// <summary>Rows with the ranges saved with them (<see cref="CompactRowsFile"/>), empty until <see cref="LoadRows"/> fills them.</summary>
+    public static ByteRows WithRanges(int dimension, int capacity, float[] low, float[] step) => new(dimension, capacity, low, step);
+
+    /// <summary>The write sequence number the saved file (<see cref="CompactRowsFile"/>) holds these rows for; null when not saved as they are.</summary>
+    public long? SavedStamp { get; set; }
+
+    /// <summary>The bytes of rows [0, <see cref="SlotCount"/>), codes, norm and padding (saving).</summary>
+    public ReadOnlySpan<byte> RowBytes => _data.AsSpan(_offset, SlotCount * RowStride);
+
+    /// <summary>Makes rows [0, <paramref name="slotCount"/>) present and returns their bytes, to be filled from a saved file (loading).</summary>
+    public Span<byte> LoadRows(int slotCount)
+    {
+        if (slotCount > Capacity)
+        {
+            Grow(slotCount);
+        }
+
+        SlotCount = slotCount;
+        return _data.AsSpan(_offset, slotCount * RowStride);
+    }
+
     /// <summary>The codes of <paramref name="slot"/> (tests).</summary>
     public ReadOnlySpan<byte> GetCodes(int slot) => _data.AsSpan(_offset + (slot * RowStride), Dimension);
 

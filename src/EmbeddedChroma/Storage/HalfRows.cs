@@ -41,6 +41,24 @@ internal sealed class HalfRows : IRowBlock<Half>
     /// <summary>The row of <paramref name="slot"/> (tests).</summary>
     public ReadOnlySpan<Half> GetRow(int slot) => _data.AsSpan(_offset + (slot * RowStride), Dimension);
 
+    /// <summary>The write sequence number the saved file (<see cref="CompactRowsFile"/>) holds these rows for; null when not saved as they are.</summary>
+    public long? SavedStamp { get; set; }
+
+    /// <summary>The bytes of rows [0, <see cref="SlotCount"/>), stride included (saving).</summary>
+    public ReadOnlySpan<byte> RowBytes => MemoryMarshal.AsBytes(_data.AsSpan(_offset, SlotCount * RowStride));
+
+    /// <summary>Makes rows [0, <paramref name="slotCount"/>) present and returns their bytes, to be filled from a saved file (loading).</summary>
+    public Span<byte> LoadRows(int slotCount)
+    {
+        if (slotCount > Capacity)
+        {
+            Grow(slotCount);
+        }
+
+        SlotCount = slotCount;
+        return MemoryMarshal.AsBytes(_data.AsSpan(_offset, slotCount * RowStride));
+    }
+
     /// <summary>Stores <paramref name="row"/> (float32, already normalized for cosine) as float16, rounding to nearest.</summary>
     public void Write(int slot, ReadOnlySpan<float> row)
     {
