@@ -9,9 +9,9 @@ namespace EmbeddedChroma.Benchmarks.Ann;
 /// <c>quant-paired --base B.fbin --queries Q.fbin --n 100000 --folder DIR [--storages float32,float16,int8]
 /// [--ef 32,48,64,96] [--m 16] [--ef-construction 100] [--seconds 6] [--json OUT]</c>: one store per
 /// <c>vector_storage</c> over the first n rows (cosine), all open in this process, and per ef their query passes
-/// through <see cref="Collection.Query"/> alternate (<see cref="AnnRunner.MeasurePaired(AnnRunner.IndexedSearch[], int, int[], int, double)"/>),
-/// so load drift on a shared machine hits every storage alike; the QPS ratio to the first storage is the median of
-/// per-round ratios. The stores are kept in DIR/&lt;storage&gt; and reused by a later run (built when missing); the
+/// through <see cref="Collection.Query"/> alternate in slices of 25 queries (<see cref="MeasureInterleaved"/>), so load
+/// drift on a shared machine hits every storage alike; the QPS ratio to the first storage is the median of per-slice
+/// ratios. The stores are kept in DIR/&lt;storage&gt; and reused by a later run (built when missing); the
 /// truth is exact cosine over the n rows. Ends with each storage's QPS at recall 0.95 (linear between the efs around it).
 /// </summary>
 internal static class QuantPairedCommand
@@ -99,17 +99,17 @@ internal static class QuantPairedCommand
 
                 double load = LoadAverage();
                 var searches = collections.Select(c => (AnnRunner.IndexedSearch)((q, slots) => AnnStoreRunner.Search(c, queryLists[q], null, slots))).ToArray();
-                var measured = AnnRunner.MeasurePaired(searches, queryCount, truth, AnnRunner.K, seconds);
+                var measured = MeasureInterleaved(searches, queryCount, truth, seconds);
                 for (int s = 0; s < storages.Length; s++)
                 {
                     var (recall, qps, passes, ratio) = measured[s];
                     results.Add((storages[s], ef, recall, qps, ratio));
-                    Console.WriteLine($"{storages[s],-8} ef {ef,4}  recall@10 {recall:F4}  {qps,8:F0} QPS  ratio to {storages[0]} {ratio:F2}  ({passes} passes, load {load:F2})");
+                    Console.WriteLine($"{storages[s],-8} ef {ef,4}  recall@10 {recall:F4}  {qps,8:F0} QPS  ratio to {storages[0]} {ratio:F2}  ({passes} slices, load {load:F2})");
                     writer?.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
                     {
                         ["command"] = "quant-paired", ["n"] = count, ["dim"] = dimension, ["m"] = m, ["ef_construction"] = efConstruction, ["ef"] = ef,
                         ["vector_storage"] = storages[s], ["recall_at_10"] = recall, ["qps"] = qps, ["qps_ratio_to_first"] = ratio, ["paired_with"] = string.Join('+', storages),
-                        ["passes"] = passes, ["load_average_1m"] = load, ["rows_memory_bytes"] = collections[s].RowsMemoryBytes,
+                        ["slices"] = passes, ["load_average_1m"] = load, ["rows_memory_bytes"] = collections[s].RowsMemoryBytes,
                     }));
                 }
             }
@@ -142,6 +142,69 @@ internal static class QuantPairedCommand
 
         return 0;
     }
+
+    /// <summary>
+    /// Recall@10 from one whole pass per storage (also the warm-up); then, for at least <paramref name="seconds"/>, slices of
+    /// <see cref="SliceQueries"/> queries alternate between the storages (the order rotating every slice), so a load
+    /// change on a shared machine hits them within milliseconds of each other. Per storage: QPS over every slice, and the
+    /// median over slices of its QPS / the first storage's on the same queries.
+    /// </summary>
+    private static (double Recall, double Qps, int Slices, double RatioToFirst)[] MeasureInterleaved(AnnRunner.IndexedSearch[] searches, int queryCount, int[] truth, double seconds)
+    {
+        int storages = searches.Length;
+        Span<int> slots = stackalloc int[AnnRunner.K];
+        var recall = new double[storages];
+        for (int e = 0; e < storages; e++)
+        {
+            long hits = 0;
+            for (int q = 0; q < queryCount; q++)
+            {
+                int n = searches[e](q, slots);
+                ReadOnlySpan<int> expected = truth.AsSpan(q * AnnRunner.K, AnnRunner.K);
+                foreach (int slot in slots[..n])
+                {
+                    hits += expected.Contains(slot) ? 1 : 0;
+                }
+            }
+
+            recall[e] = hits / (double)(queryCount * AnnRunner.K);
+        }
+
+        var elapsed = new double[storages];
+        var queries = new long[storages];
+        var ratios = Enumerable.Range(0, storages).Select(_ => new List<double>()).ToArray();
+        var sliceSeconds = new double[storages];
+        var total = Stopwatch.StartNew();
+        int start = 0;
+        for (int round = 0; total.Elapsed.TotalSeconds < seconds; round++)
+        {
+            int end = Math.Min(queryCount, start + SliceQueries);
+            for (int i = 0; i < storages; i++)
+            {
+                int e = (i + round) % storages;
+                long began = Stopwatch.GetTimestamp();
+                for (int q = start; q < end; q++)
+                {
+                    searches[e](q, slots);
+                }
+
+                sliceSeconds[e] = Stopwatch.GetElapsedTime(began).TotalSeconds;
+                elapsed[e] += sliceSeconds[e];
+                queries[e] += end - start;
+            }
+
+            for (int e = 0; e < storages; e++)
+            {
+                ratios[e].Add(sliceSeconds[0] / sliceSeconds[e]);
+            }
+
+            start = end == queryCount ? 0 : end;
+        }
+
+        return Enumerable.Range(0, storages).Select(e => (recall[e], queries[e] / elapsed[e], ratios[e].Count, ratios[e].Order().ElementAt(ratios[e].Count / 2))).ToArray();
+    }
+
+    private const int SliceQueries = 25;
 
     private static double LoadAverage() =>
         double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture);

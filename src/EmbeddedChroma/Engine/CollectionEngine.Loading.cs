@@ -82,6 +82,7 @@ internal sealed partial class CollectionEngine
                         if (arena is not null && State.Configuration.VectorStorage != VectorStorage.Float32)
                         {
                             LoadCompactRows(arena);
+                            step = OpenTrace.Step("load.compact_rows", step);
                         }
 
                         var preloaded = arena is null ? null : State.Indexer.Preload(arena, connection);

@@ -107,6 +107,19 @@ internal sealed class ByteRows : IAffineRows
         return _data.AsSpan(_offset, slotCount * RowStride);
     }
 
+    /// <summary>True when the stored codes and norm of <paramref name="slot"/> are what <see cref="Write"/> stores for <paramref name="row"/> (integrity check).</summary>
+    public bool Matches(int slot, ReadOnlySpan<float> row)
+    {
+        if (slot >= SlotCount)
+        {
+            return false;
+        }
+
+        var expected = new ByteRows(Dimension, 1, _low, _step);
+        expected.Write(0, row);
+        return _data.AsSpan(_offset + (slot * RowStride), _normOffset + sizeof(float)).SequenceEqual(expected._data.AsSpan(expected._offset, _normOffset + sizeof(float)));
+    }
+
     /// <summary>The codes of <paramref name="slot"/> (tests).</summary>
     public ReadOnlySpan<byte> GetCodes(int slot) => _data.AsSpan(_offset + (slot * RowStride), Dimension);
 

@@ -38,6 +38,19 @@ internal sealed class HalfRows : IRowBlock<Half>
 
     public ref readonly Half FirstRow => ref _data[_offset];
 
+    /// <summary>True when the stored row of <paramref name="slot"/> is what <see cref="Write"/> stores for <paramref name="row"/> (integrity check).</summary>
+    public bool Matches(int slot, ReadOnlySpan<float> row)
+    {
+        if (slot >= SlotCount)
+        {
+            return false;
+        }
+
+        Span<Half> expected = stackalloc Half[Dimension];
+        System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(row[..Dimension], expected);
+        return MemoryMarshal.AsBytes(GetRow(slot)).SequenceEqual(MemoryMarshal.AsBytes(expected));
+    }
+
     /// <summary>The row of <paramref name="slot"/> (tests).</summary>
     public ReadOnlySpan<Half> GetRow(int slot) => _data.AsSpan(_offset + (slot * RowStride), Dimension);
 

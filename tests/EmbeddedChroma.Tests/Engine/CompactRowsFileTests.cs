@@ -250,4 +250,31 @@ public sealed class CompactRowsFileTests
             }
         }
     }
+    [Fact]
+    public void VerifyIntegrity_reencodes_int8_codes_changed_in_memory_and_replaces_a_damaged_saved_file()
+    {
+        using var fx = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 200 });
+        var (collection, vectors) = Create(fx, "ints", VectorStorage.Int8, 18);
+        var path = CompactPath(fx, collection.Id);
+        fx.Close();
+        var bytes = File.ReadAllBytes(path);
+        bytes[^100] ^= 0x10;
+        File.WriteAllBytes(path, bytes);
+        fx.Reopen();
+        var reopened = Loaded(fx, "ints");
+        reopened.Arena!.Codes!.Write(5, vectors[200].Select(x => -x).ToArray()); // live memory changed under the graph
+
+        var report = fx.Client.VerifyIntegrity();
+
+        var check = report.Collections.Single(c => c.Name == "ints").Checks.Single(c => c.Kind == ChromaDerivedKind.VectorArena);
+        check.State.Should().Be(ChromaDerivedState.Repaired, check.Detail);
+        check.Detail.Should().Contain("1 compact row(s) in memory (first: slot 5)").And.Contain("saved compact rows file fails its checksum");
+        reopened.Arena!.Codes!.Matches(5, vectors[5]).Should().BeTrue();
+        var again = fx.Client.VerifyIntegrity().Collections.Single(c => c.Name == "ints").Checks.Single(c => c.Kind == ChromaDerivedKind.VectorArena);
+        again.State.Should().Be(ChromaDerivedState.Checked, again.Detail);
+        again.Detail.Should().Contain("int8 compact rows encode them and their saved file is sound");
+        ShouldAnswerExactly(reopened, vectors);
+        fx.Reopen();
+        Loaded(fx, "ints").Arena!.Codes!.SavedStamp.Should().NotBeNull("the file saved by the repair is read");
+    }
 }
