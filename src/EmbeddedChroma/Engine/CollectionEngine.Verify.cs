@@ -127,6 +127,7 @@ internal sealed partial class CollectionEngine
         }
 
         StoreLog.DerivedRepaired(_store.Limits.Logger, State.Name, "vector arena", path, problem, "rebuilt it from the records");
+        StoreFolder.TryDelete(_store.Folder.CompactRowsPath(State.Uuid)); // Derived again from the rebuilt rows, saved on close.
 
         // The slot map is derived too: loaded again with the arena, then the graph re-binds (it keeps a sound saved file).
         // Marked unloaded meanwhile, so a failure (a damaged record) leaves the next use to load everything again.
