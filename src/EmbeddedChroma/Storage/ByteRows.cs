@@ -10,9 +10,10 @@ namespace EmbeddedChroma.Storage;
 /// Per-dimension scalar quantization: each dimension's range [low, high] is trained on the arena's rows when the copy
 /// is made (the collection loads with a graph, or its graph is first built), and a value is stored as
 /// round((x − low) / step) with step = (high − low) / 255; a value written later outside the trained range is clamped
-/// to it (its distance is then approximate, and exact again after re-ranking). The copy is derived in memory, so every
-/// load (reopen, compaction, rebuild) re-trains on the rows of that moment. Rows are 64-byte aligned: the codes, then
-/// the float ‖x̂‖² (<see cref="IAffineRows.NormOffset"/>).
+/// to it (its distance is then approximate, and exact again after re-ranking). The codes and ranges are saved on close
+/// (<see cref="CompactRowsFile"/>) and read back by the next open, so the ranges stay those trained until compaction or a
+/// vector_storage change re-trains them (or the file cannot be used). Rows are 64-byte aligned: the codes, then the float
+/// ‖x̂‖² (<see cref="IAffineRows.NormOffset"/>).
 /// </summary>
 /// <remarks>Not thread-safe: like the arena, written only under the collection's write lock (no reader meanwhile).</remarks>
 internal sealed class ByteRows : IAffineRows

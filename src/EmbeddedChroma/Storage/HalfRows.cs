@@ -6,9 +6,9 @@ namespace EmbeddedChroma.Storage;
 
 /// <summary>
 /// The compact float16 copy of a collection's float32 arena (<c>vector_storage = float16</c>): what its HNSW graph
-/// walks. Held in memory, derived from the arena when the collection loads and kept in step with every write to it
-/// (<see cref="VectorArena.Write"/>, <see cref="VectorArena.WriteVector"/>), so it needs no file of its own: it is as
-/// fresh and as checked as the arena it comes from. Rows are 64-byte aligned (the stride is the dimension rounded up to
+/// walks. Held in memory, kept in step with every write to the arena (<see cref="VectorArena.Write"/>,
+/// <see cref="VectorArena.WriteVector"/>), saved on close (<see cref="CompactRowsFile"/>) and read back by the next open,
+/// or derived from the arena when that file cannot be used. Rows are 64-byte aligned (the stride is the dimension rounded up to
 /// 32 halves) in one pinned array that grows by half as rows are written.
 /// </summary>
 /// <remarks>Not thread-safe: like the arena, written only under the collection's write lock (no reader meanwhile).</remarks>
