@@ -312,7 +312,11 @@ internal static class AnnRunner
     /// (the order rotating every round) for at least <see cref="PairedSeconds"/>. Per engine: recall of its first pass,
     /// QPS = median over its passes, and the median over rounds of its pass QPS / the first engine's pass QPS in the same round.
     /// </summary>
-    private static (double Recall, double Qps, int Slices, double RatioToFirst)[] MeasurePaired(AnnSearch[] searches, float[] queries, int queryCount, int dimension, int[] truth, int truthK)
+    private static (double Recall, double Qps, int Slices, double RatioToFirst)[] MeasurePaired(AnnSearch[] searches, float[] queries, int queryCount, int dimension, int[] truth, int truthK) =>
+        MeasurePaired(searches.Select(search => (IndexedSearch)((q, slots) => search(queries.AsSpan(q * dimension, dimension), slots))).ToArray(), queryCount, truth, truthK);
+
+    /// <summary>Like the overload over query rows, with each query given by its index in the query set.</summary>
+    internal static (double Recall, double Qps, int Slices, double RatioToFirst)[] MeasurePaired(IndexedSearch[] searches, int queryCount, int[] truth, int truthK, double pairedSeconds = PairedSeconds)
     {
         int engines = searches.Length;
         var passQps = Enumerable.Range(0, engines).Select(_ => new List<double>()).ToArray();
@@ -324,12 +328,12 @@ internal static class AnnRunner
             var warmup = Stopwatch.StartNew();
             for (int q = 0; warmup.Elapsed.TotalSeconds < WarmupSeconds; q = (q + 1) % queryCount)
             {
-                searches[e](queries.AsSpan(q * dimension, dimension), slots);
+                searches[e](q, slots);
             }
         }
 
         var total = Stopwatch.StartNew();
-        for (int round = 0; total.Elapsed.TotalSeconds < PairedSeconds || round < 3; round++)
+        for (int round = 0; total.Elapsed.TotalSeconds < pairedSeconds || round < 3; round++)
         {
             for (int i = 0; i < engines; i++)
             {
@@ -337,7 +341,7 @@ internal static class AnnRunner
                 var stopwatch = Stopwatch.StartNew();
                 for (int q = 0; q < queryCount; q++)
                 {
-                    int n = searches[e](queries.AsSpan(q * dimension, dimension), slots);
+                    int n = searches[e](q, slots);
                     if (round == 0)
                     {
                         for (int j = 0; j < K; j++)

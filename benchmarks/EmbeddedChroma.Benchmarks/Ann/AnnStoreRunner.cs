@@ -25,7 +25,7 @@ internal static class AnnStoreRunner
 {
     private const int BatchSize = 1_000;
     private const int Buckets = 1_000;
-    private const string CollectionName = "ann";
+    internal const string CollectionName = "ann";
 
     internal sealed record Setup(
         string Metric, DistanceSpace Space, float[] Data, int Count, int Dimension, int Stride, float[] Queries, int QueryCount,
@@ -234,6 +234,8 @@ internal static class AnnStoreRunner
         options.ThrowIfUnused();
         var (queries, _, dimension, _) = BigAnnFiles.ReadFbin(queriesPath, paddingMultiple: 1);
         string key = ChromaStore.RecoverAdminKey(folder);
+        var steps = new List<string>();
+        Internal.OpenTrace.Observer = (step, elapsed) => steps.Add($"{step} {elapsed.TotalMilliseconds:F0} ms");
         var stopwatch = Stopwatch.StartNew();
         using ChromaStore store = ChromaStore.Open(folder);
         double opened = stopwatch.Elapsed.TotalSeconds;
@@ -243,7 +245,8 @@ internal static class AnnStoreRunner
         double total = stopwatch.Elapsed.TotalSeconds;
         Console.WriteLine(
             $"cold reopen: {total:F3} s to the first query ({first.Ids[0].Count} results; open {opened:F3} s, collection {found - opened:F3} s, " +
-            $"first query with the collection's load {total - found:F3} s), graph loaded from file: {collection.Indexer?.LoadedFromFile ?? false}");
+            $"first query with the collection's load {total - found:F3} s), graph loaded from file: {collection.Indexer?.LoadedFromFile ?? false}; steps: {string.Join(", ", steps)}");
+        Internal.OpenTrace.Observer = null;
 
         // Then every query twice (warm), and the process's resident memory while querying: what this collection costs to
         // serve after a restart (the harness's own copy of the base rows is not in this process).
@@ -282,7 +285,7 @@ internal static class AnnStoreRunner
     }
 
     /// <summary>Adds every base row in batches; returns the time in <c>Add</c> and the time until the graph has caught up.</summary>
-    private static (double IngestSeconds, double IndexReadySeconds) Ingest(Collection collection, Setup setup)
+    internal static (double IngestSeconds, double IndexReadySeconds) Ingest(Collection collection, Setup setup)
     {
         var addTime = new Stopwatch();
         var total = Stopwatch.StartNew();
@@ -325,7 +328,7 @@ internal static class AnnStoreRunner
         return (calls, matched, stopwatch.Elapsed.TotalSeconds);
     }
 
-    private static int Search(Collection collection, float[][] query, Where? where, Span<int> slots)
+    internal static int Search(Collection collection, float[][] query, Where? where, Span<int> slots)
     {
         IReadOnlyList<string> ids = collection.Query(query, AnnRunner.K, where, include: Include.None).Ids[0];
         int n = Math.Min(ids.Count, slots.Length);

@@ -9,7 +9,7 @@ namespace EmbeddedChroma.Benchmarks.Ann;
 internal static class BigAnnFiles
 {
     /// <summary>Reads an .fbin into rows padded to <paramref name="stride"/> floats (0 = no padding).</summary>
-    public static (float[] Data, int Count, int Dimension, int Stride) ReadFbin(string path, int paddingMultiple = 16)
+    public static (float[] Data, int Count, int Dimension, int Stride) ReadFbin(string path, int paddingMultiple = 16, int maxCount = int.MaxValue)
     {
         using var file = File.OpenRead(path);
         Span<int> header = stackalloc int[2];
@@ -21,6 +21,7 @@ internal static class BigAnnFiles
             throw new InvalidDataException($"{path} is not an .fbin file (count {count}, dim {dimension}, length {file.Length}).");
         }
 
+        count = Math.Min(count, maxCount);
         int stride = (dimension + paddingMultiple - 1) / paddingMultiple * paddingMultiple;
         var data = new float[(long)count * stride];
         for (int i = 0; i < count; i++)

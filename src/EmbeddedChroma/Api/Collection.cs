@@ -287,6 +287,9 @@ public sealed partial class Collection
 
     internal Storage.VectorIndexer? Indexer => State.Indexer;
 
+    /// <summary>The collection's float32 arena and its compact rows, once loaded (tests).</summary>
+    internal Storage.VectorArena? Arena => State.Arena;
+
     /// <summary>
     /// Bytes of the rows the graph walks, held in memory (benchmarks): the float16 copy of a float16 collection, else the
     /// float32 arena's rows (mapped), 0 before the first load.

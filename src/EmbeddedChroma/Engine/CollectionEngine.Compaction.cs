@@ -170,6 +170,7 @@ internal sealed partial class CollectionEngine
             try
             {
                 StoreFolder.TryDelete(_store.Folder.GraphPath(State.Uuid));
+                StoreFolder.TryDelete(_store.Folder.CompactRowsPath(State.Uuid));
                 if (haveArena)
                 {
                     File.Move(tempPath, arenaPath, overwrite: true);

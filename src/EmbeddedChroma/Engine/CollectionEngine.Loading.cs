@@ -79,6 +79,12 @@ internal sealed partial class CollectionEngine
                             arena = null;
                         }
 
+                        if (arena is not null && State.Configuration.VectorStorage != VectorStorage.Float32)
+                        {
+                            LoadCompactRows(arena);
+                            step = OpenTrace.Step("load.compact_rows", step);
+                        }
+
                         var preloaded = arena is null ? null : State.Indexer.Preload(arena, connection);
                         step = OpenTrace.Step("load.graph", step);
                         if (verification is not null && arena is not null && verification.GetAwaiter().GetResult() is { } damage)
@@ -178,6 +184,55 @@ internal sealed partial class CollectionEngine
                 State.FreeSlots.Push(slot);
             }
         }
+    }
+
+    /// <summary>
+    /// Installs the saved compact rows of a quantized collection in <paramref name="arena"/> (opened clean at the
+    /// collection's last write) when its file (<see cref="CompactRowsFile"/>) is current: no encoding pass over the arena,
+    /// and int8 keeps its trained ranges. Otherwise (logged when the file exists) they are derived from the arena on first use.
+    /// </summary>
+    private void LoadCompactRows(VectorArena arena)
+    {
+        var path = _store.Folder.CompactRowsPath(State.Uuid);
+        CompactRowsFile.Delete(path + ".tmp"); // A save killed before its rename.
+        var rows = CompactRowsFile.TryLoad(path, State.Configuration.VectorStorage, arena.Dimension, arena.SlotCount, arena.CompactCapacity, State.LastSeq, Owner(State.LastChain), out var problem);
+        if (problem is not null)
+        {
+            StoreLog.CompactRowsRebuilt(_store.Limits.Logger, State.Name, path, problem);
+        }
+
+        if (rows is not null)
+        {
+            arena.UseStorage(State.Configuration.VectorStorage, rows);
+        }
+    }
+
+    /// <summary>
+    /// Saves the compact rows of a quantized collection beside its arena (best effort, after the arena's checkpoint), unless
+    /// the file already holds them at the last write. Caller holds the collection's write lock.
+    /// </summary>
+    private void SaveCompactRows(VectorArena arena)
+    {
+        var path = _store.Folder.CompactRowsPath(State.Uuid);
+        object? rows = (object?)arena.Compact ?? arena.Codes;
+        var saved = arena.Compact?.SavedStamp ?? arena.Codes?.SavedStamp;
+        if (rows is null || arena.IsScratch || (saved == State.LastSeq && File.Exists(path)))
+        {
+            return;
+        }
+
+        SaveDerived(path, () =>
+        {
+            CompactRowsFile.Save(rows, path, State.LastSeq, Owner(State.LastChain));
+            if (arena.Compact is { } half)
+            {
+                half.SavedStamp = State.LastSeq;
+            }
+            else if (arena.Codes is { } codes)
+            {
+                codes.SavedStamp = State.LastSeq;
+            }
+        });
     }
 
     private VectorArena RebuildArena(SqliteConnection connection, string path, int dimension, byte[] owner)

@@ -113,12 +113,21 @@ internal sealed partial class CollectionEngine
         if (problem is null)
         {
             var detail = $"{State.Count} rows equal the records' embeddings" + (arena.IsScratch ? " (a stand-in outside the store folder for this open: its disk was full)" : string.Empty);
+            var compact = VerifyCompactRows(arena);
+            if (compact.Repaired is not null)
+            {
+                loadProblem = loadProblem is null ? null : $"the file {loadProblem}: rebuilt from the records when the collection loaded";
+                return new(DerivedKind.VectorArena, DerivedOutcome.Repaired, string.Join("; ", new[] { loadProblem, compact.Repaired, detail }.Where(part => part is not null)));
+            }
+
+            detail += compact.Detail;
             return loadProblem is null
                 ? new(DerivedKind.VectorArena, DerivedOutcome.Checked, detail)
                 : new(DerivedKind.VectorArena, DerivedOutcome.Repaired, $"the file {loadProblem}: rebuilt from the records when the collection loaded; {detail}");
         }
 
         StoreLog.DerivedRepaired(_store.Limits.Logger, State.Name, "vector arena", path, problem, "rebuilt it from the records");
+        StoreFolder.TryDelete(_store.Folder.CompactRowsPath(State.Uuid)); // Derived again from the rebuilt rows, saved on close.
 
         // The slot map is derived too: loaded again with the arena, then the graph re-binds (it keeps a sound saved file).
         // Marked unloaded meanwhile, so a failure (a damaged record) leaves the next use to load everything again.
@@ -134,6 +143,109 @@ internal sealed partial class CollectionEngine
         State.FilterCache.Clear();
         State.Indexer?.Attach(State.Arena, connection);
         return new(DerivedKind.VectorArena, DerivedOutcome.Repaired, $"the arena {problem}: rebuilt from the records ({State.Count} rows)");
+    }
+
+    /// <summary>
+    /// The compact rows of a quantized collection (in memory: every live row against what its float32 row encodes to with
+    /// the trained ranges, re-encoded in place when it differs; on disk: the saved file, deleted and saved again when it is
+    /// damaged or answers otherwise). Returns what was repaired (null: nothing) and a detail for a sound check.
+    /// </summary>
+    private (string? Repaired, string Detail) VerifyCompactRows(VectorArena arena)
+    {
+        var path = _store.Folder.CompactRowsPath(State.Uuid);
+        var repairs = new List<string>();
+        if (arena.Compact is not null || arena.Codes is not null)
+        {
+            var differing = 0;
+            var first = -1;
+            for (var slot = 0; slot < arena.SlotCount; slot++)
+            {
+                if (!State.IsLive(slot))
+                {
+                    continue;
+                }
+
+                var row = arena.GetRow(slot);
+                if (arena.Codes is { } codes ? !codes.Matches(slot, row) : !arena.Compact!.Matches(slot, row))
+                {
+                    differing++;
+                    first = first < 0 ? slot : first;
+                    arena.Codes?.Write(slot, row);
+                    arena.Compact?.Write(slot, row);
+                }
+            }
+
+            if (differing > 0)
+            {
+                var problem = $"{differing} compact row(s) in memory (first: slot {first}) differed from the float32 rows";
+                StoreLog.DerivedRepaired(_store.Limits.Logger, State.Name, "compact rows", path, problem, "encoded them again");
+                repairs.Add(problem + ": encoded again");
+                MarkCompactRowsUnsaved(arena);
+            }
+        }
+
+        if (!_store.Limits.ReadOnly && File.Exists(path) && CompactRowsFileProblem(arena, path) is { } fileProblem)
+        {
+            StoreLog.DerivedRepaired(_store.Limits.Logger, State.Name, "compact rows file", path, fileProblem, "replaced it");
+            StoreFolder.TryDelete(path);
+            MarkCompactRowsUnsaved(arena);
+            SaveCompactRows(arena);
+            repairs.Add($"the saved compact rows file {fileProblem}: " + (File.Exists(path) ? "saved again from the rows in memory" : "deleted (saved again on close)"));
+        }
+        else if (repairs.Count > 0)
+        {
+            SaveCompactRows(arena);
+        }
+
+        var kind = arena.Codes is not null ? "int8" : arena.Compact is not null ? "float16" : null;
+        return (repairs.Count == 0 ? null : string.Join("; ", repairs),
+            kind is null ? string.Empty : $"; the {kind} compact rows encode them" + (File.Exists(path) ? " and their saved file is sound" : string.Empty));
+    }
+
+    private static void MarkCompactRowsUnsaved(VectorArena arena)
+    {
+        if (arena.Codes is { } codes)
+        {
+            codes.SavedStamp = null;
+        }
+
+        if (arena.Compact is { } half)
+        {
+            half.SavedStamp = null;
+        }
+    }
+
+    /// <summary>Why the saved compact rows would be rejected or differ from those in memory (null: sound, or only older than the last write).</summary>
+    private string? CompactRowsFileProblem(VectorArena arena, string path)
+    {
+        if (CompactRowsFile.ReadStamp(path) is not { } stamp)
+        {
+            return "has a damaged header, is truncated or of an unknown format";
+        }
+
+        if (stamp > State.LastSeq)
+        {
+            return $"is newer than the database (stamped at write {stamp}, the collection's last write is {State.LastSeq})";
+        }
+
+        if (stamp < State.LastSeq || State.Configuration.VectorStorage == VectorStorage.Float32)
+        {
+            return null; // Older than the last write (or left by a storage change): an open ignores it, the close replaces it.
+        }
+
+        var saved = CompactRowsFile.TryLoad(path, State.Configuration.VectorStorage, arena.Dimension, arena.SlotCount, Math.Max(arena.SlotCount, 1), stamp, Owner(State.LastChain), out var problem);
+        if (saved is null)
+        {
+            return problem ?? "could not be read";
+        }
+
+        var same = (saved, (object?)arena.Codes ?? arena.Compact) switch
+        {
+            (ByteRows file, ByteRows memory) => file.Low.SequenceEqual(memory.Low) && file.Step.SequenceEqual(memory.Step) && file.RowBytes.SequenceEqual(memory.RowBytes),
+            (HalfRows file, HalfRows memory) => file.RowBytes.SequenceEqual(memory.RowBytes),
+            _ => true, // Not derived in memory this open (no graph yet): the file alone was checked.
+        };
+        return same ? null : "holds other rows than those in memory";
     }
 
     /// <summary>Every record against its row (bitwise, as <see cref="VectorArena.WriteVector"/> writes it), and the slot map against the records.</summary>

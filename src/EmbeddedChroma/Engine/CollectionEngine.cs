@@ -318,6 +318,7 @@ internal sealed partial class CollectionEngine
     {
         State.Indexer?.ForgetSavedGraph();
         StoreFolder.TryDelete(_store.Folder.GraphPath(State.Uuid));
+        StoreFolder.TryDelete(_store.Folder.CompactRowsPath(State.Uuid));
     }
 
     /// <summary>
@@ -419,6 +420,7 @@ internal sealed partial class CollectionEngine
             State.Arena?.Dispose();
             State.Arena = null;
             VectorArena.Delete(_store.Folder.ArenaPath(State.Uuid));
+            StoreFolder.TryDelete(_store.Folder.CompactRowsPath(State.Uuid));
             StoreFolder.TryDelete(_store.Folder.FilterIndexPath(State.Uuid));
             StoreFolder.TryDelete(_store.Folder.CompactionTempPath(State.Uuid));
         }
@@ -458,6 +460,7 @@ internal sealed partial class CollectionEngine
                 if (!State.ArenaInvalid && !_store.Limits.ReadOnly)
                 {
                     SaveDerived(_store.Folder.ArenaPath(State.Uuid), () => arena.Checkpoint(State.LastSeq, Owner(State.LastChain)));
+                    SaveCompactRows(arena);
                 }
 
                 step(State.Name, "unmapping the vector arena", arena.Dispose);
@@ -505,13 +508,22 @@ internal sealed partial class CollectionEngine
                 var arenaPath = _store.Folder.ArenaPath(State.Uuid);
                 var graphPath = _store.Folder.GraphPath(State.Uuid);
                 var arenaCopy = Path.Combine(folder, Path.GetFileName(arenaPath));
+                var compactPath = _store.Folder.CompactRowsPath(State.Uuid);
+                var compactCopy = Path.Combine(folder, Path.GetFileName(compactPath));
                 if (State.Loaded && State.Arena is { } arena && !State.ArenaInvalid)
                 {
                     bytes += arena.CopyTo(arenaCopy, State.LastSeq, Owner(State.LastChain));
+                    if (((object?)arena.Compact ?? arena.Codes) is { } compact)
+                    {
+                        // Saved at the backup's write as the arena copy is, so the backup opens without encoding them.
+                        CompactRowsFile.Save(compact, compactCopy, State.LastSeq, Owner(State.LastChain));
+                        bytes += new FileInfo(compactCopy).Length;
+                    }
                 }
                 else if (!State.Loaded)
                 {
                     bytes += CopyIfExists(arenaPath, arenaCopy);
+                    bytes += CopyIfExists(compactPath, compactCopy);
                 }
 
                 bytes += CopyIfExists(graphPath, Path.Combine(folder, Path.GetFileName(graphPath)));

@@ -76,6 +76,9 @@ internal sealed class StoreFolder : IDisposable
 
     public string GraphPath(Guid collection) => System.IO.Path.Combine(DerivedFolder, collection.ToString("N") + ".hnsw");
 
+    /// <summary>The saved compact rows of a float16 or int8 collection (<see cref="CompactRowsFile"/>).</summary>
+    public string CompactRowsPath(Guid collection) => System.IO.Path.Combine(DerivedFolder, collection.ToString("N") + ".qvec");
+
     /// <summary>
     /// The collection's saved filter index (<see cref="FilterIndexFile"/>), always in the store's own vectors folder: a
     /// read-only open reads it there (it is checked like any derived file) but never writes it.
@@ -154,7 +157,7 @@ internal sealed class StoreFolder : IDisposable
             MoveAside(DerivedFolder, "a file", isDirectory: false, clock, logger);
         }
 
-        foreach (var path in (ReadOnlySpan<string>)[ArenaPath(collection), GraphPath(collection), FilterIndexPath(collection)])
+        foreach (var path in (ReadOnlySpan<string>)[ArenaPath(collection), GraphPath(collection), FilterIndexPath(collection), CompactRowsPath(collection)])
         {
             if (Directory.Exists(path) && !(ReadOnly && path == FilterIndexPath(collection)))
             {

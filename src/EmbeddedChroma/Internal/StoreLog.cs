@@ -58,6 +58,16 @@ internal static partial class StoreLog
     [LoggerMessage(EventId = 40, Level = LogLevel.Warning, Message = "Collection {Collection}: saved filter index '{Path}' {Reason}; building it again from the records.")]
     private static partial void LogFilterIndexRebuilt(ILogger logger, string collection, string path, string reason);
 
+    /// <summary>The saved compact rows of a quantized collection could not be used (stale, damaged, another storage or store's) and are derived from the arena again.</summary>
+    public static void CompactRowsRebuilt(ILogger logger, string collection, string path, string reason)
+    {
+        Telemetry.Rebuilt("compact rows", collection);
+        LogCompactRowsRebuilt(logger, Echo.Text(collection), Echo.Path(path), Echo.Text(reason, 512));
+    }
+
+    [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "Collection {Collection}: saved compact rows '{Path}' {Reason}; deriving them again from the vector arena.")]
+    private static partial void LogCompactRowsRebuilt(ILogger logger, string collection, string path, string reason);
+
     /// <summary>An arena could not be rebuilt in the store folder (full disk) and was built outside it for this open.</summary>
     public static void ArenaOutsideStore(ILogger logger, string collection, string path, string folder, string reason) =>
         LogArenaOutsideStore(logger, Echo.Text(collection), Echo.Path(path), Echo.Path(folder), Echo.Text(reason, 512));

@@ -10,9 +10,10 @@ namespace EmbeddedChroma.Storage;
 /// Per-dimension scalar quantization: each dimension's range [low, high] is trained on the arena's rows when the copy
 /// is made (the collection loads with a graph, or its graph is first built), and a value is stored as
 /// round((x − low) / step) with step = (high − low) / 255; a value written later outside the trained range is clamped
-/// to it (its distance is then approximate, and exact again after re-ranking). The copy is derived in memory, so every
-/// load (reopen, compaction, rebuild) re-trains on the rows of that moment. Rows are 64-byte aligned: the codes, then
-/// the float ‖x̂‖² (<see cref="IAffineRows.NormOffset"/>).
+/// to it (its distance is then approximate, and exact again after re-ranking). The codes and ranges are saved on close
+/// (<see cref="CompactRowsFile"/>) and read back by the next open, so the ranges stay those trained until compaction or a
+/// vector_storage change re-trains them (or the file cannot be used). Rows are 64-byte aligned: the codes, then the float
+/// ‖x̂‖² (<see cref="IAffineRows.NormOffset"/>).
 /// </summary>
 /// <remarks>Not thread-safe: like the arena, written only under the collection's write lock (no reader meanwhile).</remarks>
 internal sealed class ByteRows : IAffineRows
@@ -84,6 +85,40 @@ internal sealed class ByteRows : IAffineRows
         }
 
         return new ByteRows(dimension, capacity, low, step);
+    }
+
+    /// <summary>Rows with the ranges saved with them (<see cref="CompactRowsFile"/>), empty until <see cref="LoadRows"/> fills them.</summary>
+    public static ByteRows WithRanges(int dimension, int capacity, float[] low, float[] step) => new(dimension, capacity, low, step);
+
+    /// <summary>The write sequence number the saved file (<see cref="CompactRowsFile"/>) holds these rows for; null when not saved as they are.</summary>
+    public long? SavedStamp { get; set; }
+
+    /// <summary>The bytes of rows [0, <see cref="SlotCount"/>), codes, norm and padding (saving).</summary>
+    public ReadOnlySpan<byte> RowBytes => _data.AsSpan(_offset, SlotCount * RowStride);
+
+    /// <summary>Makes rows [0, <paramref name="slotCount"/>) present and returns their bytes, to be filled from a saved file (loading).</summary>
+    public Span<byte> LoadRows(int slotCount)
+    {
+        if (slotCount > Capacity)
+        {
+            Grow(slotCount);
+        }
+
+        SlotCount = slotCount;
+        return _data.AsSpan(_offset, slotCount * RowStride);
+    }
+
+    /// <summary>True when the stored codes and norm of <paramref name="slot"/> are what <see cref="Write"/> stores for <paramref name="row"/> (integrity check).</summary>
+    public bool Matches(int slot, ReadOnlySpan<float> row)
+    {
+        if (slot >= SlotCount)
+        {
+            return false;
+        }
+
+        var expected = new ByteRows(Dimension, 1, _low, _step);
+        expected.Write(0, row);
+        return _data.AsSpan(_offset + (slot * RowStride), _normOffset + sizeof(float)).SequenceEqual(expected._data.AsSpan(expected._offset, _normOffset + sizeof(float)));
     }
 
     /// <summary>The codes of <paramref name="slot"/> (tests).</summary>

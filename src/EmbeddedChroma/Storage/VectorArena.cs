@@ -163,7 +163,7 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
     }
 
     /// <summary>The first capacity of a compact copy: the rows there are plus an eighth (not the file's capacity, which grows ahead by doubling).</summary>
-    private int CompactCapacity => (int)Math.Min(int.MaxValue / 2, SlotCount + (SlotCount / 8L));
+    public int CompactCapacity => (int)Math.Min(int.MaxValue / 2, SlotCount + (SlotCount / 8L));
 
     /// <summary>Rows [0, <see cref="SlotCount"/>) in slot order, read with positional I/O a chunk at a time (each row valid until the next).</summary>
     private IEnumerable<ReadOnlyMemory<float>> ReadRows()
