@@ -34,7 +34,8 @@ fi
 
 for n in $SIZES; do
   echo "== scale $n"
-  $NICE $B scale --data "$D" --n "$n" --queries "$QUERIES" --json "$OUT"
+  # shellcheck disable=SC2086 # EXTRA is a list of options, e.g. EXTRA="--anchor hnswlib" or "--documents off"
+  $NICE $B scale --data "$D" --n "$n" --queries "$QUERIES" --json "$OUT" ${EXTRA:-}
 done
 
 python3 benchmarks/scale-plot.py "$OUT" "${OUT%.jsonl}.png"

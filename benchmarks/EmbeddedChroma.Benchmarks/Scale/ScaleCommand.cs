@@ -15,6 +15,8 @@ namespace EmbeddedChroma.Benchmarks.Scale;
 /// <code>
 /// scale        --data DIR (an ann-gen folder: base.fbin, queries.fbin) [--n N (first N base rows; default all)]
 ///              [--queries 500] [--efs 10,16,24,32,48,64,96,128,192,256,384,512] [--folder DIR] [--json OUT]
+///              [--filtered-queries 200] [--filter-buckets 1,10,100,500] [--anchor none|hnswlib] [--hnswlib-lib PATH]
+///              [--anchor-threads 2] [--documents on|off] [--metadata on|off] [--maintenance on|off]
 /// scale-ingest --data DIR [--n N] [--pace caught-up|none] [--index on|off] [--json OUT]
 /// </code>
 /// <para>Data: the base rows in order, unit-normalized (the collection is cosine; the truth is exact cosine top-10 over
@@ -31,6 +33,13 @@ namespace EmbeddedChroma.Benchmarks.Scale;
 /// query (Open + GetClient + GetCollection + Query) and whether the graph was loaded rather than rebuilt; backup
 /// time and size; deleting 20 % of the records (every fifth id); <see cref="Collection.Compact"/> and the time until
 /// the graph is ready again; bytes on disk after. One JSON line per run.</para>
+/// <para>Also (issue #17's remaining columns): filtered queries (<see cref="FilteredQueries"/>: <c>bucket $lt b</c>
+/// for each <c>--filter-buckets</c> bound b, i.e. b/1000 of the rows, at the ef reaching recall 0.95 and the next ef,
+/// against exact filtered top-10 and an unfiltered pass at the same ef); with <c>--anchor hnswlib</c>, native hnswlib
+/// built from the same vectors in this process after the store's memory was measured, and query passes alternating
+/// store / hnswlib per ef (<see cref="HnswlibAnchor"/>); with <c>--documents off</c> (and <c>--metadata off</c>) a
+/// store without documents (metadata) for the disk goal, whose SQLite file is broken down by table
+/// (<see cref="SqliteBreakdown"/>); <c>--maintenance off</c> skips backup, delete and compaction.</para>
 /// <para><c>scale-ingest</c> measures only the writers' side of checkpoints: with <c>--pace caught-up</c> (the default)
 /// every Add waits until the index reports nothing unindexed before it starts, which is exactly when the background
 /// worker saves the graph, so each checkpoint meets an Add: the adversarial case for a writer stall. Reports Add
@@ -39,7 +48,7 @@ namespace EmbeddedChroma.Benchmarks.Scale;
 /// With <c>--index off</c> the store's <see cref="ChromaStoreOptions.HnswThreshold"/> is set past N, so no graph is
 /// built while (or after) the records arrive: the durable write path alone (use with <c>--pace none</c>).</para>
 /// </summary>
-internal static class ScaleCommand
+internal static partial class ScaleCommand
 {
     private const int BatchSize = 1_000;
     private const int K = 10;
@@ -121,7 +130,25 @@ internal static class ScaleCommand
         int[] efs = options.IntList("efs", "10,16,24,32,48,64,96,128,192,256,384,512");
         string folder = options.String("folder", Path.Combine(Path.GetTempPath(), "scale-" + Guid.NewGuid().ToString("N")));
         string? jsonPath = options.String("json", string.Empty);
+        int filteredQueries = options.Int("filtered-queries", 200);
+        int[] filterBuckets = options.IntList("filter-buckets", "1,10,100,500");
+        string anchor = options.String("anchor", "none");
+        string hnswlibPath = options.String("hnswlib-lib", string.Empty);
+        int anchorThreads = options.Int("anchor-threads", 2);
+        bool documents = OnOff(options, "documents");
+        bool metadata = OnOff(options, "metadata");
+        bool maintenance = OnOff(options, "maintenance");
         options.ThrowIfUnused();
+        if (anchor is not ("none" or "hnswlib"))
+        {
+            throw new ArgumentException("--anchor is none or hnswlib.");
+        }
+
+        if (anchor == "hnswlib" && string.IsNullOrEmpty(hnswlibPath))
+        {
+            hnswlibPath = HnswlibEngine.DefaultLibraryPath();
+        }
+
         if (Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any())
         {
             throw new ArgumentException($"--folder {folder} must be new or empty.");
@@ -148,6 +175,8 @@ internal static class ScaleCommand
             ["dim"] = dimension,
             ["metric"] = "cosine",
             ["queries"] = queryCount,
+            ["documents"] = documents,
+            ["metadata"] = metadata,
             ["processors"] = Environment.ProcessorCount,
             ["load_avg_1m_start"] = LoadAverage(),
         };
@@ -164,7 +193,7 @@ internal static class ScaleCommand
                 var collection = CreateCollection(store, adminKey);
                 using (var checkpoints = new CheckpointWatch())
                 {
-                    var ingest = Ingest(collection, data, n, dimension, stride, pacedByIndex: false, checkpoints);
+                    var ingest = Ingest(collection, data, n, dimension, stride, pacedByIndex: false, checkpoints, documents, metadata);
                     ingest.AddTo(result);
                     Console.WriteLine(
                         $"  ingest {ingest.RecordsPerSecond:F0} records/s (Add p50 {ingest.AddP50Ms:F1} ms, p99 {ingest.AddP99Ms:F1} ms, max {ingest.AddMaxMs:F1} ms), " +
@@ -193,6 +222,26 @@ internal static class ScaleCommand
                 Console.WriteLine(
                     $"  recall 0.95 at ef {ef95?.Ef} (p50 {ef95?.P50Ms:F2} ms, p99 {ef95?.P99Ms:F2} ms), 0.99 at ef {ef99?.Ef} " +
                     $"(p50 {ef99?.P50Ms:F2} ms, p99 {ef99?.P99Ms:F2} ms); working set {WorkingSet() / 1048576.0:F0} MiB");
+                // Filtered queries and the hnswlib anchor need the rows again: after the memory figures above.
+                if ((filteredQueries > 0 && metadata) || anchor == "hnswlib")
+                {
+                    var reloading = Stopwatch.StartNew();
+                    (data, _, _, _) = LoadBase(dataFolder, n);
+                    Console.WriteLine($"  rows reloaded for the filtered truth / anchor in {reloading.Elapsed.TotalSeconds:F1} s");
+                    if (filteredQueries > 0 && metadata)
+                    {
+                        FilteredQueries(collection, data, n, dimension, stride, queries, Math.Min(filteredQueries, queryCount), filterBuckets, efs, ef95?.Ef, result);
+                    }
+
+                    if (anchor == "hnswlib")
+                    {
+                        HnswlibAnchor(collection, hnswlibPath, data, n, dimension, stride, queries, truth, efs, anchorThreads, result);
+                    }
+
+                    data = [];
+                    GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+                }
+
                 if (ef95 is { } chosen)
                 {
                     collection.Modify(configuration: new CollectionConfigurationUpdate { EfSearch = chosen.Ef });
@@ -204,6 +253,7 @@ internal static class ScaleCommand
             }
 
             result["disk_bytes"] = DiskBytes(folder);
+            DiskReport(folder, n, dimension, result);
 
             // The store alone, in a fresh process: open → first query by step, resident memory by mapping, first where_document read.
             File.WriteAllText(folder + ".key", adminKey);
@@ -224,6 +274,14 @@ internal static class ScaleCommand
                 result["reopen_first_query_seconds"] = reopen.Elapsed.TotalSeconds;
                 result["reopen_graph_loaded"] = collection.Indexer?.LoadedFromFile ?? false;
                 Console.WriteLine($"  reopen to first query {reopen.Elapsed.TotalSeconds:F3} s ({first.Ids[0].Count} results), graph loaded from file: {collection.Indexer?.LoadedFromFile}");
+
+                if (!maintenance)
+                {
+                    result["load_avg_1m_end"] = LoadAverage();
+                    result["total_seconds"] = stopwatch.Elapsed.TotalSeconds;
+                    Emit(jsonPath, result);
+                    return 0;
+                }
 
                 var backup = client.Backup(backupFolder);
                 result["backup_seconds"] = backup.Elapsed.TotalSeconds;
@@ -325,7 +383,7 @@ internal static class ScaleCommand
     /// Adds the rows in batches; with <paramref name="pacedByIndex"/>, each Add waits (untimed) until the index has
     /// linked everything, i.e. until the moment the background worker checkpoints.
     /// </summary>
-    internal static IngestResult Ingest(Collection collection, float[] data, int n, int dimension, int stride, bool pacedByIndex, CheckpointWatch checkpoints)
+    internal static IngestResult Ingest(Collection collection, float[] data, int n, int dimension, int stride, bool pacedByIndex, CheckpointWatch checkpoints, bool documents = true, bool metadata = true)
     {
         var adds = new List<(long Start, long End)>();
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
@@ -337,7 +395,7 @@ internal static class ScaleCommand
             var ids = new string[size];
             var embeddings = new float[size][];
             var metadatas = new IReadOnlyDictionary<string, MetadataValue?>?[size];
-            var documents = new string[size];
+            var texts = new string[size];
             for (int i = 0; i < size; i++)
             {
                 int row = start + i;
@@ -349,7 +407,7 @@ internal static class ScaleCommand
                     ["group"] = "g" + (row % 10).ToString(CultureInfo.InvariantCulture),
                     ["source"] = "s" + (row % 97).ToString(CultureInfo.InvariantCulture),
                 };
-                documents[i] = Document(row);
+                texts[i] = documents ? Document(row) : string.Empty;
             }
 
             if (pacedByIndex)
@@ -358,7 +416,7 @@ internal static class ScaleCommand
             }
 
             long before = Stopwatch.GetTimestamp();
-            collection.Add(ids, embeddings, metadatas, documents);
+            collection.Add(ids, embeddings, metadata ? metadatas : null, documents ? texts : null);
             long after = Stopwatch.GetTimestamp();
             adds.Add((before, after));
             inAdds += after - before;
