@@ -12,8 +12,19 @@ internal sealed class SqliteDb : IDisposable
 {
     internal const int SchemaVersion = 3; // 2: record checksums, write chain, store id; 3: record uris
 
-    /// <summary>Log pages (4 KiB each) after which a commit checkpoints the log into the database file (SQLite's default: 1,000).</summary>
-    internal const int WalCheckpointPages = 16_384;
+    /// <summary>
+    /// Log bytes after which a commit checkpoints the log into the database file: 64 MiB, i.e. 16,384 pages of 4 KiB
+    /// (a store created before session 10) or 8,192 of 8 KiB (SQLite's default: 1,000 pages).
+    /// </summary>
+    internal const long WalCheckpointBytes = 64L << 20;
+
+    /// <summary>
+    /// The page size of a new store's database. A record holds its 4-byte-per-dimension embedding (1,536 bytes at 384-d),
+    /// so at SQLite's default 4 KiB only two fit a page and about a fifth of the records table is slack; at 8 KiB five do.
+    /// Measured on 100,000 × 384 records without documents: see README "Scale (issue #17)". Fixed when the file is created
+    /// (an existing store keeps its page size).
+    /// </summary>
+    internal const int NewDatabasePageSize = 8_192;
 
     /// <summary>Bytes the write-ahead log file is truncated back to after a checkpoint.</summary>
     internal const long JournalSizeLimit = 64L << 20;
@@ -52,14 +63,15 @@ internal sealed class SqliteDb : IDisposable
         {
             // Incremental auto-vacuum lets compaction hand freed pages back to the file system cheaply. It takes
             // effect only in a database without tables (a new store); an older store keeps its mode until a VACUUM.
-            Exec(Writer, "PRAGMA auto_vacuum=INCREMENTAL;");
+            // The page size too applies only to a database without tables, and must precede WAL mode.
+            Exec(Writer, $"PRAGMA page_size={NewDatabasePageSize}; PRAGMA auto_vacuum=INCREMENTAL;");
             Exec(Writer, "PRAGMA journal_mode=WAL;");
             Exec(Writer, "PRAGMA synchronous=FULL;");
             // Each commit is durable by itself (the log is synced); moving the log's pages into the database file (a
-            // checkpoint: copy and sync) every WalCheckpointPages instead of SQLite's 1,000 halves what a bulk ingest
+            // checkpoint: copy and sync) every WalCheckpointBytes of log instead of SQLite's 1,000 halves what a bulk ingest
             // syncs, since the index pages every batch rewrites are copied once per checkpoint, not once per batch.
             // The log is cut back to JournalSizeLimit after a checkpoint.
-            Exec(Writer, $"PRAGMA wal_autocheckpoint={WalCheckpointPages}; PRAGMA journal_size_limit={JournalSizeLimit};");
+            Exec(Writer, $"PRAGMA wal_autocheckpoint={WalCheckpointBytes / PageSize(Writer)}; PRAGMA journal_size_limit={JournalSizeLimit};");
         }
         catch (SqliteException ex)
         {
@@ -271,6 +283,14 @@ internal sealed class SqliteDb : IDisposable
             connection.Dispose();
             throw Corrupt(ex);
         }
+    }
+
+    /// <summary>The database's page size in bytes.</summary>
+    internal static int PageSize(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA page_size;";
+        return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>Runs SQL without results on a connection.</summary>
