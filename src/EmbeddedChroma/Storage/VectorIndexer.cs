@@ -254,13 +254,7 @@ internal sealed class VectorIndexer : IDisposable
                 _pending.Add(reader.GetInt32(0));
             }
 
-            for (var slot = 0; slot < _state.Arena!.SlotCount; slot++)
-            {
-                if (_graph!.Contains(slot) && !_graph.IsDeleted(slot) && !IsLive(slot))
-                {
-                    _removed.Add(slot);
-                }
-            }
+            _graph!.CollectVanished(_state.Live, _state.Arena!.SlotCount, _removed);
 
             if (_pending.Count > 0 || _removed.Count > 0)
             {

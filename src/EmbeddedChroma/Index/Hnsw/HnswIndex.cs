@@ -247,6 +247,13 @@ internal abstract class HnswIndex : IDisposable
     public abstract bool IsDeleted(int slot);
 
     /// <summary>
+    /// Adds to <paramref name="destination"/> every slot below <paramref name="slotCount"/> that is in the graph, not
+    /// marked deleted, and not in <paramref name="live"/>: the nodes whose records vanished since the graph was saved.
+    /// One pass over the node headers under one lock (a reopen's replay, over every slot).
+    /// </summary>
+    public abstract void CollectVanished(ReadOnlySpan<ulong> live, int slotCount, ISet<int> destination);
+
+    /// <summary>
     /// Checks the graph's structure in memory (<c>ChromaClient.VerifyIntegrity</c>): every node's header, level and upper
     /// levels, link counts within Mmax, every link to another present node of a high enough level and none twice in a
     /// list, the counters, and the entry point on the top level. Null when sound, else the first problem. Caller keeps
