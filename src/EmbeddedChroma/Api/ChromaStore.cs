@@ -204,13 +204,8 @@ public sealed partial class ChromaStore : IDisposable
 
         var step = System.Diagnostics.Stopwatch.GetTimestamp();
         var folder = StoreFolder.OpenExisting(path, options.ReadOnly);
-        Task<KeyRing>? opening = null;
         try
         {
-            // The key ring is a file of its own: it opens (SQLite connection, MAC checks of every key record, the crypto
-            // library's first use) on another core while the database opens; the store folder's lock is held already.
-            opening = Task.Run(() => KeyRing.Open(path, options.TimeProvider, create: false, options.ReadOnly));
-
             // Cheap checks only (the open path must stay fast): SQLite validates the header and every page it reads
             // (schema, catalog, counters); a damaged page elsewhere surfaces when it is read, as the same exception.
             // ChromaClient.VerifyIntegrity reads the whole file.
@@ -220,9 +215,7 @@ public sealed partial class ChromaStore : IDisposable
                 step = OpenTrace.Step("open.database", step);
                 StoreSchema.Initialize(db, create: false, options.Logger);
                 step = OpenTrace.Step("open.schema", step);
-                var ring = opening;
-                opening = null; // from here the ring is the store's (its constructor disposes it when it fails)
-                var keys = ring.GetAwaiter().GetResult();
+                var keys = KeyRing.Open(path, options.TimeProvider, create: false, options.ReadOnly);
                 step = OpenTrace.Step("open.keyring", step);
                 var store = new ChromaStore(folder, options, db, keys);
                 OpenTrace.Step("open.session_catalog", step);
@@ -241,31 +234,8 @@ public sealed partial class ChromaStore : IDisposable
         }
         catch
         {
-            CloseUnused(opening);
             folder.Dispose();
             throw;
-        }
-    }
-
-    /// <summary>
-    /// After a failed open: waits for the key ring's open (it must not hold its files past the folder lock) and closes the
-    /// ring when it opened. Its own failure, if any, is not the open's error (the database's came first).
-    /// </summary>
-    private static void CloseUnused(Task<KeyRing>? opening)
-    {
-        if (opening is null)
-        {
-            return;
-        }
-
-        ((IAsyncResult)opening).AsyncWaitHandle.WaitOne();
-        if (opening.IsCompletedSuccessfully)
-        {
-            opening.Result.Dispose();
-        }
-        else
-        {
-            _ = opening.Exception; // observed: reported by no finalizer
         }
     }
 

@@ -196,7 +196,9 @@ internal sealed class VectorIndexer : IDisposable
             _graph = graph;
             _cleanSeq = stamp;
             _cleanChain = chain;
-            _savedSeq = stamp;
+
+            // A file of an earlier format version is rewritten in the current one at the next checkpoint or close.
+            _savedSeq = graph.LoadedFromOlderFormat ? -1 : stamp;
             LoadedFromFile = true;
             lock (_pendingLock)
             {

@@ -635,6 +635,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
                 }
 
                 step = Internal.OpenTrace.Step("graph.validate", step);
+                graph.LoadedFromOlderFormat = version < FormatVersion;
                 if (appendable)
                 {
                     graph._saved = new SavedFile

@@ -50,6 +50,12 @@ internal abstract class HnswIndex : IDisposable
         }
     }
 
+    /// <summary>
+    /// Loaded from a file of an earlier format version (still read): the next save rewrites it whole in the current one,
+    /// and the owner should save it even when nothing changed, so that later loads take the current (faster) path.
+    /// </summary>
+    public bool LoadedFromOlderFormat { get; private protected set; }
+
     /// <summary>Number of nodes in the graph, including the ones marked deleted.</summary>
     public abstract int Count { get; }
 

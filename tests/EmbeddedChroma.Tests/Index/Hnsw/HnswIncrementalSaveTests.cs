@@ -343,26 +343,6 @@ public sealed class HnswIncrementalSaveTests : IDisposable
         Snapshot(reloaded!, 400).Should().Be(Snapshot(loaded, 400)).And.NotBe(before);
     }
 
-    /// <summary>
-    /// Rewrites a whole version-4 file (one save, no segment) as version 3 wrote it: the same layout with XxHash3 as the
-    /// base's checksum (and version 3 in its header, whose own checksum is redone).
-    /// </summary>
-    private static void RewriteAsVersion(string path, int version, bool xxHash3Base)
-    {
-        byte[] bytes = File.ReadAllBytes(path);
-        Span<byte> header = bytes.AsSpan(0, 160); // generation 1 lives in slot 0
-        System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(header[128..]).Should().Be(0, "a whole file has no segment");
-        long baseLength = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(header[48..]);
-        if (xxHash3Base)
-        {
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(header[56..], System.IO.Hashing.XxHash3.HashToUInt64(bytes.AsSpan(1024, (int)baseLength)));
-        }
-
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(header[8..], version);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(header[152..], System.IO.Hashing.XxHash3.HashToUInt64(header[..152]));
-        File.WriteAllBytes(path, bytes);
-    }
-
     [Fact]
     public void TryLoad_reads_a_version_3_file_and_its_next_save_rewrites_it_whole_as_version_4()
     {
@@ -371,12 +351,13 @@ public sealed class HnswIncrementalSaveTests : IDisposable
         string path = PathOf("v3.hnsw");
         index.Save(path, stamp: 5);
         File.ReadAllBytes(path)[8].Should().Be((byte)4, "a save writes version 4");
-        RewriteAsVersion(path, version: 3, xxHash3Base: true);
+        HnswTestHelpers.RewriteAsVersion(path, version: 3, xxHash3Base: true);
         HnswIndex.VerifyFile(path).Should().Be(new GraphFileCheck(5, 0, null));
 
         using HnswIndex? loaded = HnswIndex.TryLoad(path, rows, DistanceSpace.L2, Parameters, 5);
 
         loaded.Should().NotBeNull("a version-3 file checksummed with XxHash3 still loads");
+        loaded!.LoadedFromOlderFormat.Should().BeTrue();
         Snapshot(loaded!, Rows).Should().Be(Snapshot(index, Rows));
         loaded!.Insert(1500);
         loaded.Save(path, stamp: 6);
@@ -386,7 +367,8 @@ public sealed class HnswIncrementalSaveTests : IDisposable
         loaded.Save(path, stamp: 7);
         loaded.LastSaveAppended.Should().BeTrue("the version-4 file it wrote takes segments");
         using HnswIndex? reloaded = HnswIndex.TryLoad(path, rows, DistanceSpace.L2, Parameters, 7);
-        Snapshot(reloaded!, Rows).Should().Be(Snapshot(loaded, Rows));
+        reloaded!.LoadedFromOlderFormat.Should().BeFalse();
+        Snapshot(reloaded, Rows).Should().Be(Snapshot(loaded, Rows));
     }
 
     [Theory]
@@ -398,7 +380,7 @@ public sealed class HnswIncrementalSaveTests : IDisposable
         using HnswIndex index = Build(rows, 1200);
         string path = PathOf("mixed.hnsw");
         index.Save(path, stamp: 3);
-        RewriteAsVersion(path, version, xxHash3Base);
+        HnswTestHelpers.RewriteAsVersion(path, version, xxHash3Base);
 
         HnswIndex.TryLoad(path, rows, DistanceSpace.L2, Parameters, 3).Should().BeNull();
         HnswIndex.VerifyFile(path).Problem.Should().Be("the base fails its checksum");
@@ -415,7 +397,7 @@ public sealed class HnswIncrementalSaveTests : IDisposable
         index.Save(path, stamp: 1);
         if (version == 3)
         {
-            RewriteAsVersion(path, 3, xxHash3Base: true);
+            HnswTestHelpers.RewriteAsVersion(path, 3, xxHash3Base: true);
         }
 
         byte[] intact = File.ReadAllBytes(path);
