@@ -196,7 +196,9 @@ internal sealed class VectorIndexer : IDisposable
             _graph = graph;
             _cleanSeq = stamp;
             _cleanChain = chain;
-            _savedSeq = stamp;
+
+            // A file of an earlier format version is rewritten in the current one at the next checkpoint or close.
+            _savedSeq = graph.LoadedFromOlderFormat ? -1 : stamp;
             LoadedFromFile = true;
             lock (_pendingLock)
             {
@@ -254,13 +256,7 @@ internal sealed class VectorIndexer : IDisposable
                 _pending.Add(reader.GetInt32(0));
             }
 
-            for (var slot = 0; slot < _state.Arena!.SlotCount; slot++)
-            {
-                if (_graph!.Contains(slot) && !_graph.IsDeleted(slot) && !IsLive(slot))
-                {
-                    _removed.Add(slot);
-                }
-            }
+            _graph!.CollectVanished(_state.Live, _state.Arena!.SlotCount, _removed);
 
             if (_pending.Count > 0 || _removed.Count > 0)
             {

@@ -151,6 +151,30 @@ public sealed class GraphCheckpointTests : IDisposable
     }
 
     [Fact]
+    public void Close_rewrites_a_graph_file_of_the_previous_format_version_in_the_current_one_even_when_nothing_changed()
+    {
+        var collection = _fx.CreateCollection("upgraded");
+        var vectors = Vectors(2_000, seed: 14);
+        AddAll(collection, "v", vectors);
+        collection.WaitForIndex();
+        _fx.Reopen(); // the close saves the whole graph
+        var graphFile = Directory.GetFiles(_fx.VectorsFolder, "*.hnsw").Should().ContainSingle().Subject;
+        EmbeddedChroma.Tests.Index.Hnsw.HnswTestHelpers.RewriteAsVersion(graphFile, version: 3, xxHash3Base: true);
+
+        var reopened = _fx.Client.GetCollection("upgraded");
+        reopened.Query([vectors[42]], 1).Ids[0].Should().Equal("v42");
+        reopened.Indexer!.LoadedFromFile.Should().BeTrue("a version-3 file still loads");
+        reopened.WaitForIndex();
+        _fx.Reopen(); // read only: nothing was written
+
+        File.ReadAllBytes(graphFile)[8].Should().Be((byte)4, "the close rewrote the version-3 file as version 4");
+        var again = _fx.Client.GetCollection("upgraded");
+        again.Query([vectors[43]], 1).Ids[0].Should().Equal("v43");
+        again.Indexer!.LoadedFromFile.Should().BeTrue();
+        again.Indexer.Graph!.LoadedFromOlderFormat.Should().BeFalse();
+    }
+
+    [Fact]
     public void Close_after_a_small_change_appends_the_changed_nodes_to_the_graph_file_and_the_next_open_loads_them()
     {
         var collection = _fx.CreateCollection("appended");

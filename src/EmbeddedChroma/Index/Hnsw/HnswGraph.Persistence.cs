@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Runtime.CompilerServices;
@@ -6,7 +7,7 @@ using System.Runtime.InteropServices;
 namespace EmbeddedChroma.Index.Hnsw;
 
 /// <remarks>
-/// <para><b>File layout, version 3</b> (little-endian): a whole save writes a base; later saves append a segment holding
+/// <para><b>File layout, version 4</b> (little-endian): a whole save writes a base; later saves append a segment holding
 /// only the nodes whose links changed since the previous save, then commit it by writing a new header.</para>
 /// <code>
 /// offset      size  part
@@ -20,7 +21,8 @@ namespace EmbeddedChroma.Index.Hnsw;
 ///
 /// header slot   size  field
 ///      0     8  magic "ECHNSW01"
-///      8     4  format version (3; 2 had one 128-byte header and no segments, 1 no owner stamp)
+///      8     4  format version (4; 3 checksummed the base and segment records with XxHash3, 2 had one 128-byte
+///                   header and no segments, 1 no owner stamp)
 ///     12     4  distance space (DistanceSpace value)
 ///     16     4  M
 ///     20     4  dimension
@@ -30,7 +32,7 @@ namespace EmbeddedChroma.Index.Hnsw;
 ///     36     4  node count (slots present, deleted included)
 ///     40     8  stamp: the collection's last write sequence number the graph covers
 ///     48     8  base length in bytes
-///     56     8  XxHash3 of the base
+///     56     8  checksum of the base (BlockChecksum: two CRC-32C lanes; XxHash3 in version 3)
 ///     64     4  owner stamp length (0-48)
 ///     68    48  owner stamp: opaque bytes from the caller (whose graph this is), zero-padded; a load must present the same
 ///    116     4  slot count n₀ of the base
@@ -48,7 +50,7 @@ namespace EmbeddedChroma.Index.Hnsw;
 ///     16     4  record count
 ///     20     4  reserved (0)
 ///     24     8  length of its records in bytes
-///     32     8  XxHash3 of its records
+///     32     8  checksum of its records (BlockChecksum; XxHash3 in version 3)
 ///     40    16  reserved (0)
 ///     56     8  XxHash3 of bytes [0, 56)
 /// </code>
@@ -65,10 +67,14 @@ namespace EmbeddedChroma.Index.Hnsw;
 /// would then exceed half the base: that bounds the file at 1.5× the graph and the load at one pass over it. Saving
 /// after a large share of the graph changed (a bulk build: each checkpoint links a quarter of the graph, which changes
 /// most records) therefore costs what it always did; a save after a small change costs the changed records.</para>
-/// <para><b>How changes are found.</b> The graph keeps a 64-bit XxHash3 of each node's records as last written or
-/// loaded (8 bytes a node); a save hashes every node (≈ 15 ns a node, in memory, while nothing changes the graph) and
+/// <para><b>How changes are found.</b> The graph keeps a 64-bit fingerprint of each node's records as last written or
+/// loaded (8 bytes a node, <see cref="RecordHash"/>); a save fingerprints every node (in memory, while nothing changes the graph) and
 /// writes those whose hash differs. This keeps the insert and search paths untouched (no dirty bit to set per link
 /// write) and finds changes exactly whatever path made them.</para>
+/// <para><b>Why version 4.</b> Only the two bulk checksums changed (the base, a segment's records): XxHash3 comes from a
+/// package that ships as IL only, so a fresh process checksummed the base with tier-0 code (≈ 250 ms over a 41 MB base
+/// at 300,000 nodes under load). <see cref="Internal.BlockChecksum"/> is our own code, compiled optimized at first call,
+/// on the CRC-32C instruction. Version 3 files are still read; the next save rewrites them whole as version 4.</para>
 /// </remarks>
 internal sealed partial class HnswGraph<TKernel, TElement>
 {
@@ -78,7 +84,13 @@ internal sealed partial class HnswGraph<TKernel, TElement>
     private const int BaseOffset = 2 * HeaderSlotSize;
     private const int SegmentHeaderSize = 64;
     private const int SegmentHashOffset = 56;
-    private const int FormatVersion = 3;
+    private const int FormatVersion = 4;
+
+    /// <summary>Version 3: as version 4, with XxHash3 as the base's and the segments' checksum. Still read; rewritten whole as version 4.</summary>
+    private const int Version3 = 3;
+
+    /// <summary>Level-0 records read (and checksummed while in cache) per piece of a load: about 4 MiB of whole records.</summary>
+    private const int LoadPieceBytes = 4 << 20;
 
     /// <summary>Where the header records the element type of the rows (<see cref="ElementCode"/>).</summary>
     private const int ElementOffset = 132;
@@ -90,7 +102,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
     private static int ElementCode => typeof(TElement) == typeof(Half) ? 1 : typeof(TElement) == typeof(byte) ? 2 : 0;
     private const int OwnerOffset = 68;
 
-    /// <summary>Version 2: one 128-byte header (hash at 120), body at 128, no segments. Still read; rewritten as version 3.</summary>
+    /// <summary>Version 2: one 128-byte header (hash at 120), body at 128, no segments. Still read; rewritten as version 4.</summary>
     private const int Version2 = 2;
     private const int Version2HeaderSize = 128;
     private const int Version2HashOffset = 120;
@@ -187,7 +199,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
         try
         {
             int slotCount = Volatile.Read(ref _slotHighWater);
-            var hash = new XxHash3();
+            var hash = Internal.BlockChecksum.Create();
             long baseLength = 0;
             byte[] header;
             using (var file = Internal.OwnerOnly.Open(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
@@ -219,7 +231,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
                 header = new byte[HeaderSize];
                 BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(116), slotCount);
                 BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(48), baseLength);
-                BinaryPrimitives.WriteUInt64LittleEndian(header.AsSpan(56), hash.GetCurrentHashAsUInt64());
+                BinaryPrimitives.WriteUInt64LittleEndian(header.AsSpan(56), hash.Finish());
                 BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(120), 1);
                 BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(136), BaseOffset + baseLength);
                 FillHeader(header, stamp, owner, slotCount);
@@ -312,7 +324,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
         try
         {
             // 1. The segment, past everything the current header covers.
-            var hash = new XxHash3();
+            var hash = Internal.BlockChecksum.Create();
             file.Position = committedEnd + SegmentHeaderSize;
             Span<byte> slotBytes = stackalloc byte[sizeof(int)];
             foreach ((int slot, _) in changed)
@@ -334,7 +346,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
             BinaryPrimitives.WriteInt64LittleEndian(segment[8..], generation);
             BinaryPrimitives.WriteInt32LittleEndian(segment[16..], changed.Count);
             BinaryPrimitives.WriteInt64LittleEndian(segment[24..], recordBytes);
-            BinaryPrimitives.WriteUInt64LittleEndian(segment[32..], hash.GetCurrentHashAsUInt64());
+            BinaryPrimitives.WriteUInt64LittleEndian(segment[32..], hash.Finish());
             ulong segmentHash = XxHash3.HashToUInt64(segment[..SegmentHashOffset]);
             BinaryPrimitives.WriteUInt64LittleEndian(segment[SegmentHashOffset..], segmentHash);
             file.Position = committedEnd;
@@ -417,17 +429,56 @@ internal sealed partial class HnswGraph<TKernel, TElement>
         BinaryPrimitives.WriteUInt64LittleEndian(header[HeaderHashOffset..], XxHash3.HashToUInt64(header[..HeaderHashOffset]));
     }
 
-    /// <summary>XxHash3 of <paramref name="slot"/>'s level-0 record and upper-level array: what a segment would carry for it.</summary>
+    /// <summary>
+    /// A 64-bit fingerprint of <paramref name="slot"/>'s level-0 record and upper-level array (what a segment would carry
+    /// for it), compared with the fingerprint of the file's copy to find the records a save must write. Held in memory
+    /// only (<see cref="SavedFile.Hashes"/>), never written.
+    /// </summary>
+    /// <remarks>
+    /// Our own mix, inlined into the loops over every node, rather than System.IO.Hashing's XxHash3: that package ships as
+    /// IL only, so a process that loads a graph cold ran it as tier-0 code once per node. Two lanes (even and odd 64-bit
+    /// words); each step is a bijection of the lane for a given word and injective in the word, and the lanes join as
+    /// <c>g(a) + b</c> with <c>g</c> a bijection, so two records differing in one word always differ here.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ulong RecordHash(int slot)
     {
-        ulong hash = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(_level0.AsSpan(slot * _stride0, _stride0)));
-        return _upper[slot] is { } upper ? XxHash3.HashToUInt64(MemoryMarshal.AsBytes(upper.AsSpan()), (long)hash) : hash;
+        ulong hash = Fingerprint(_level0.AsSpan(slot * _stride0, _stride0), 0x9E3779B97F4A7C15UL);
+        return _upper[slot] is { } upper ? Fingerprint(upper, hash) : hash;
+    }
+
+    /// <summary>See <see cref="RecordHash"/>: <paramref name="values"/> folded into <paramref name="seed"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ulong Fingerprint(ReadOnlySpan<int> values, ulong seed)
+    {
+        const ulong Even = 0x9FB21C651E98DF25UL;
+        const ulong Odd = 0xC2B2AE3D27D4EB4FUL;
+        ReadOnlySpan<ulong> words = MemoryMarshal.Cast<int, ulong>(values);
+        ulong a = seed ^ (ulong)values.Length;
+        ulong b = ~seed;
+        int i = 0;
+        for (; i + 1 < words.Length; i += 2)
+        {
+            a = (System.Numerics.BitOperations.RotateLeft(a, 29) ^ words[i]) * Even;
+            b = (System.Numerics.BitOperations.RotateLeft(b, 31) ^ words[i + 1]) * Odd;
+        }
+
+        if (i < words.Length)
+        {
+            a = (System.Numerics.BitOperations.RotateLeft(a, 29) ^ words[i]) * Even;
+        }
+
+        if ((values.Length & 1) != 0)
+        {
+            b = (System.Numerics.BitOperations.RotateLeft(b, 31) ^ (uint)values[^1]) * Odd;
+        }
+
+        return ((a ^ (a >> 29)) * Odd) + b;
     }
 
     /// <summary>
-    /// Which header slot (0 or 1) of a version-3 file is current: intact, and of the higher generation; null when neither
-    /// is. <paramref name="slots"/> holds the file's first 1,024 bytes.
+    /// Which header slot (0 or 1) of a version-3 or version-4 file is current: intact, and of the higher generation; null
+    /// when neither is. <paramref name="slots"/> holds the file's first 1,024 bytes.
     /// </summary>
     private static int? CurrentHeader(ReadOnlySpan<byte> slots)
     {
@@ -437,7 +488,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
         {
             ReadOnlySpan<byte> header = slots.Slice(i * HeaderSlotSize, HeaderSize);
             if (BinaryPrimitives.ReadUInt64LittleEndian(header) == Magic
-                && BinaryPrimitives.ReadInt32LittleEndian(header[8..]) == FormatVersion
+                && BinaryPrimitives.ReadInt32LittleEndian(header[8..]) is Version3 or FormatVersion
                 && BinaryPrimitives.ReadUInt64LittleEndian(header[HeaderHashOffset..]) == XxHash3.HashToUInt64(header[..HeaderHashOffset])
                 && BinaryPrimitives.ReadInt64LittleEndian(header[120..]) is var generation and > 0
                 && generation > bestGeneration)
@@ -451,8 +502,8 @@ internal sealed partial class HnswGraph<TKernel, TElement>
     }
 
     /// <summary>
-    /// The current header of the file (version 3: the current slot's 160 bytes; version 2: its 128 bytes, recognized by
-    /// <paramref name="version"/>), or null when no header is intact.
+    /// The current header of the file (versions 3 and 4: the current slot's 160 bytes; version 2: its 128 bytes), its
+    /// version in <paramref name="version"/>, or null when no header is intact.
     /// </summary>
     private static byte[]? ReadCurrentHeader(FileStream file, out int version)
     {
@@ -474,7 +525,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
             return null;
         }
 
-        version = FormatVersion;
+        version = BinaryPrimitives.ReadInt32LittleEndian(slots.AsSpan(current * HeaderSlotSize + 8));
         return slots.AsSpan(current * HeaderSlotSize, HeaderSize).ToArray();
     }
 
@@ -501,6 +552,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
             return null;
         }
 
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             string fullPath = System.IO.Path.GetFullPath(path);
@@ -510,7 +562,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
                 return null;
             }
 
-            bool segmented = version == FormatVersion;
+            bool segmented = version >= Version3;
             int m = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(16));
             int slotCount = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(24));
             int entryNode = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(28));
@@ -540,50 +592,66 @@ internal sealed partial class HnswGraph<TKernel, TElement>
                 return null;
             }
 
+            long step = Internal.OpenTrace.Step("graph.header", started);
             var graph = new HnswGraph<TKernel, TElement>(rows, space, parameters, Math.Max(Math.Max(slotCount, parameters.InitialCapacity), 1));
-            file.Position = baseOffset;
-            if (!graph.ReadBase(file, baseSlots, baseLength, BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(56))))
-            {
-                return null;
-            }
+            step = Internal.OpenTrace.Step("graph.allocate", step);
 
-            ulong chain = 0;
-            for (int segment = 0; segment < segmentCount; segment++)
+            // Each slot's level + 1 (0: absent) in one byte, noted while its record is in cache: the link checks
+            // (ValidateLoaded, one per edge) look there instead of at the linked node's record, a cache miss each.
+            byte[] levels = ArrayPool<byte>.Shared.Rent(Math.Max(slotCount, 1));
+            try
             {
-                if (!graph.ReadSegment(file, committedEnd, segment + 2L, slotCount, ref chain))
+                levels.AsSpan(0, slotCount).Clear();
+                file.Position = baseOffset;
+                if (!graph.ReadBase(file, baseSlots, baseLength, BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(56)), version, levels))
                 {
                     return null;
                 }
-            }
 
-            if (file.Position != committedEnd || (segmented && chain != BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(144))))
-            {
-                return null;
-            }
-
-            if (!graph.ValidateLoaded(slotCount, entryNode, maxLevel, nodeCount))
-            {
-                return null;
-            }
-
-            if (segmented)
-            {
-                // The file as it stands: the next save appends to it.
-                ulong[] hashes = new ulong[Math.Max(slotCount, 1)];
-                for (int slot = 0; slot < slotCount; slot++)
+                step = Internal.OpenTrace.Step("graph.base", step);
+                ulong chain = 0;
+                for (int segment = 0; segment < segmentCount; segment++)
                 {
-                    hashes[slot] = graph.RecordHash(slot);
+                    if (!graph.ReadSegment(file, committedEnd, segment + 2L, slotCount, version, levels, ref chain))
+                    {
+                        return null;
+                    }
                 }
 
-                graph._saved = new SavedFile
+                if (file.Position != committedEnd || (segmented && chain != BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(144))))
                 {
-                    Path = fullPath,
-                    Header = header,
-                    Hashes = hashes,
-                    SlotCount = slotCount,
-                    BaseLength = baseLength,
-                    SegmentBytes = committedEnd - BaseOffset - baseLength,
-                };
+                    return null;
+                }
+
+                step = Internal.OpenTrace.Step("graph.segments", step);
+
+                // A version-4 file as it stands: the next save appends to it (older versions are rewritten whole), so each
+                // node's fingerprint is taken in the same pass as its checks.
+                bool appendable = version == FormatVersion;
+                ulong[]? hashes = appendable ? new ulong[Math.Max(slotCount, 1)] : null;
+                if (!graph.ValidateLoaded(slotCount, entryNode, maxLevel, nodeCount, levels, hashes))
+                {
+                    return null;
+                }
+
+                step = Internal.OpenTrace.Step("graph.validate", step);
+                graph.LoadedFromOlderFormat = version < FormatVersion;
+                if (appendable)
+                {
+                    graph._saved = new SavedFile
+                    {
+                        Path = fullPath,
+                        Header = header,
+                        Hashes = hashes!,
+                        SlotCount = slotCount,
+                        BaseLength = baseLength,
+                        SegmentBytes = committedEnd - BaseOffset - baseLength,
+                    };
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(levels);
             }
 
             return graph;
@@ -594,46 +662,112 @@ internal sealed partial class HnswGraph<TKernel, TElement>
         }
     }
 
-    /// <summary>Reads the base (level-0 records of <paramref name="slotCount"/> slots, then upper arrays) and checks its hash.</summary>
-    private bool ReadBase(FileStream file, int slotCount, long length, ulong expectedHash)
+    /// <summary>
+    /// Reads the base (level-0 records of <paramref name="slotCount"/> slots, then upper arrays) and checks its checksum
+    /// (by <paramref name="version"/>). The level-0 records go straight into the level-0 block in pieces of whole records,
+    /// each checksummed and its nodes' levels noted in <paramref name="levels"/> while it is in cache; the upper arrays are
+    /// read as one block and checksummed before a level read from the records decides how to cut it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per load, over every node: never as tier-0 code
+    private bool ReadBase(FileStream file, int slotCount, long length, ulong expectedHash, int version, byte[] levels)
     {
-        var hash = new XxHash3();
+        var hash = new BodyChecksum(version);
+        int recordBytes = _stride0 * sizeof(int);
         Span<byte> level0 = MemoryMarshal.AsBytes(_level0.AsSpan(0, slotCount * _stride0));
-        file.ReadExactly(level0);
-        hash.Append(level0);
-        long remaining = length - level0.Length;
-        for (int slot = 0; slot < slotCount; slot++)
+        int piece = Math.Max(1, LoadPieceBytes / recordBytes) * recordBytes;
+        int slot = 0;
+        for (int offset = 0; offset < level0.Length; offset += piece)
         {
-            int level = NodeHeader.Level(_level0[slot * _stride0]);
-            if (level == 0)
+            Span<byte> part = level0.Slice(offset, Math.Min(piece, level0.Length - offset));
+            long before = System.Diagnostics.Stopwatch.GetTimestamp();
+            file.ReadExactly(part);
+            before = Internal.OpenTrace.Step("graph.base_read0", before);
+            hash.Append(part);
+            for (int end = slot + (part.Length / recordBytes); slot < end; slot++)
             {
-                continue;
+                int header = _level0[slot * _stride0];
+                levels[slot] = NodeHeader.IsPresent(header) ? (byte)Math.Min(NodeHeader.Level(header) + 1, byte.MaxValue) : (byte)0;
             }
 
-            // A corrupt level must not make us allocate or read past the base.
-            long bytes = (long)level * _strideUpper * sizeof(int);
-            if (level > NodeHeader.MaxLevel || bytes > remaining)
+            Internal.OpenTrace.Step("graph.base_hash0", before);
+        }
+
+        long upperLength = length - level0.Length;
+        if (upperLength < 0 || upperLength > int.MaxValue || upperLength % (_strideUpper * sizeof(int)) != 0)
+        {
+            return false;
+        }
+
+        byte[] upperBlock = ArrayPool<byte>.Shared.Rent((int)upperLength);
+        try
+        {
+            Span<byte> upperBytes = upperBlock.AsSpan(0, (int)upperLength);
+            file.ReadExactly(upperBytes);
+            hash.Append(upperBytes);
+            if (hash.Finish() != expectedHash)
             {
                 return false;
             }
 
-            int[] upper = new int[level * _strideUpper];
-            Span<byte> upperBytes = MemoryMarshal.AsBytes(upper.AsSpan());
-            file.ReadExactly(upperBytes);
-            hash.Append(upperBytes);
-            _upper[slot] = upper;
-            remaining -= bytes;
+            ReadOnlySpan<int> rest = MemoryMarshal.Cast<byte, int>(upperBytes);
+            for (slot = 0; slot < slotCount; slot++)
+            {
+                int level = NodeHeader.Level(_level0[slot * _stride0]);
+                if (level == 0)
+                {
+                    continue;
+                }
+
+                // A corrupt level must not make us allocate or read past the base.
+                int count = level * _strideUpper;
+                if (level > NodeHeader.MaxLevel || count > rest.Length)
+                {
+                    return false;
+                }
+
+                _upper[slot] = rest[..count].ToArray();
+                rest = rest[count..];
+            }
+
+            return rest.IsEmpty;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(upperBlock);
+        }
+    }
+
+    /// <summary>The checksum of a base or of a segment's records: <see cref="Internal.BlockChecksum"/> from version 4, XxHash3 before.</summary>
+    private sealed class BodyChecksum
+    {
+        private readonly XxHash3? _older;
+        private Internal.BlockChecksum _block = Internal.BlockChecksum.Create();
+
+        public BodyChecksum(int version) => _older = version < FormatVersion ? new XxHash3() : null;
+
+        public void Append(ReadOnlySpan<byte> data)
+        {
+            if (_older is not null)
+            {
+                _older.Append(data);
+            }
+            else
+            {
+                _block.Append(data);
+            }
         }
 
-        return remaining == 0 && hash.GetCurrentHashAsUInt64() == expectedHash;
+        public ulong Finish() => _older?.GetCurrentHashAsUInt64() ?? _block.Finish();
     }
 
     /// <summary>
     /// Reads one segment at the file's position (it must end by <paramref name="committedEnd"/>, commit
     /// <paramref name="generation"/> and pass its checksums) and applies its records, whose slots must lie below
-    /// <paramref name="slotCount"/>. Folds its header hash into <paramref name="chain"/>.
+    /// <paramref name="slotCount"/>, noting their levels in <paramref name="levels"/>. Folds its header hash into
+    /// <paramref name="chain"/>.
     /// </summary>
-    private bool ReadSegment(FileStream file, long committedEnd, long generation, int slotCount, ref ulong chain)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private bool ReadSegment(FileStream file, long committedEnd, long generation, int slotCount, int version, byte[] levels, ref ulong chain)
     {
         Span<byte> segment = stackalloc byte[SegmentHeaderSize];
         if (committedEnd - file.Position < SegmentHeaderSize)
@@ -653,9 +787,11 @@ internal sealed partial class HnswGraph<TKernel, TElement>
             return false;
         }
 
-        byte[] body = new byte[length];
+        byte[] body = GC.AllocateUninitializedArray<byte>((int)length);
         file.ReadExactly(body);
-        if (XxHash3.HashToUInt64(body) != BinaryPrimitives.ReadUInt64LittleEndian(segment[32..]))
+        var hash = new BodyChecksum(version);
+        hash.Append(body);
+        if (hash.Finish() != BinaryPrimitives.ReadUInt64LittleEndian(segment[32..]))
         {
             return false;
         }
@@ -677,12 +813,15 @@ internal sealed partial class HnswGraph<TKernel, TElement>
 
             MemoryMarshal.Cast<byte, int>(rest.Slice(sizeof(int), _stride0 * sizeof(int))).CopyTo(_level0.AsSpan(slot * _stride0, _stride0));
             rest = rest[recordBytes..];
-            int level = NodeHeader.Level(_level0[slot * _stride0]);
+            int header = _level0[slot * _stride0];
+            int level = NodeHeader.Level(header);
             int upperBytes = level * _strideUpper * sizeof(int);
             if (level > NodeHeader.MaxLevel || rest.Length < upperBytes)
             {
                 return false;
             }
+
+            levels[slot] = NodeHeader.IsPresent(header) ? (byte)Math.Min(level + 1, byte.MaxValue) : (byte)0;
 
             _upper[slot] = level == 0 ? null : MemoryMarshal.Cast<byte, int>(rest[..upperBytes]).ToArray();
             rest = rest[upperBytes..];
@@ -714,7 +853,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
             }
 
             long stamp = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(40));
-            bool segmented = version == FormatVersion;
+            bool segmented = version >= Version3;
             long baseLength = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(48));
             long baseOffset = segmented ? BaseOffset : Version2HeaderSize;
             long committedEnd = segmented ? BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(136)) : file.Length;
@@ -725,7 +864,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
             }
 
             file.Position = baseOffset;
-            var hash = new XxHash3();
+            var hash = new BodyChecksum(version);
             byte[] buffer = new byte[1 << 20];
             for (long left = baseLength; left > 0;)
             {
@@ -735,7 +874,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
                 left -= n;
             }
 
-            if (hash.GetCurrentHashAsUInt64() != BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(56)))
+            if (hash.Finish() != BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(56)))
             {
                 return new GraphFileCheck(stamp, 0, "the base fails its checksum");
             }
@@ -760,7 +899,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
                     return new GraphFileCheck(stamp, i, $"segment {i + 1} of {segmentCount} has a damaged header");
                 }
 
-                hash.Reset();
+                hash = new BodyChecksum(version);
                 for (long left = length; left > 0;)
                 {
                     int n = (int)Math.Min(buffer.Length, left);
@@ -769,7 +908,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
                     left -= n;
                 }
 
-                if (hash.GetCurrentHashAsUInt64() != BinaryPrimitives.ReadUInt64LittleEndian(segment[32..]))
+                if (hash.Finish() != BinaryPrimitives.ReadUInt64LittleEndian(segment[32..]))
                 {
                     return new GraphFileCheck(stamp, i, $"segment {i + 1} of {segmentCount} fails its checksum");
                 }
@@ -792,33 +931,12 @@ internal sealed partial class HnswGraph<TKernel, TElement>
     /// <summary>
     /// Structural check of a loaded graph (the checksum guards against damage, this against a well-formed file that
     /// would still send a walk out of bounds): header bits, counts within Mmax, links to present nodes of sufficient
-    /// level, and an entry point on the top level. Sets the counters when it passes.
+    /// level, and an entry point on the top level. <paramref name="levels"/> holds each slot's level + 1 (0: absent) as
+    /// the records read say. Fills <paramref name="hashes"/> (when given) with each slot's <see cref="RecordHash"/> in the
+    /// same pass, while its records are in cache. Sets the counters when it passes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private bool ValidateLoaded(int slotCount, int entryNode, int maxLevel, int nodeCount)
-    {
-        // Each slot's level + 1 (0: absent) in one byte, read once in slot order: the link checks below (one per edge, tens
-        // of millions at a million nodes) look there instead of at the linked node's record, a cache miss each in the
-        // level-0 block.
-        byte[] levels = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(slotCount, 1));
-        try
-        {
-            for (int slot = 0; slot < slotCount; slot++)
-            {
-                int header = _level0[slot * _stride0];
-                levels[slot] = NodeHeader.IsPresent(header) ? (byte)Math.Min(NodeHeader.Level(header) + 1, byte.MaxValue) : (byte)0;
-            }
-
-            return ValidateLoaded(slotCount, entryNode, maxLevel, nodeCount, levels);
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(levels);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private bool ValidateLoaded(int slotCount, int entryNode, int maxLevel, int nodeCount, byte[] levels)
+    private bool ValidateLoaded(int slotCount, int entryNode, int maxLevel, int nodeCount, byte[] levels, ulong[]? hashes)
     {
         const int KnownBits = NodeHeader.PresentBit | NodeHeader.DeletedBit | (NodeHeader.LevelMask << NodeHeader.LevelShift) | NodeHeader.CountMask;
         int present = 0;
@@ -826,6 +944,11 @@ internal sealed partial class HnswGraph<TKernel, TElement>
         for (int slot = 0; slot < slotCount; slot++)
         {
             int header = _level0[slot * _stride0];
+            if (hashes is not null)
+            {
+                hashes[slot] = RecordHash(slot);
+            }
+
             if (!NodeHeader.IsPresent(header))
             {
                 if (header != 0 || _upper[slot] is not null)

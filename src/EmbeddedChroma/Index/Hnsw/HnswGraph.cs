@@ -160,6 +160,29 @@ internal sealed partial class HnswGraph<TKernel, TElement> : HnswIndex
 
     public override bool IsDeleted(int slot) => NodeHeader.IsDeleted(ReadHeader(slot));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per reopen, over every slot: never as tier-0 code
+    public override void CollectVanished(ReadOnlySpan<ulong> live, int slotCount, ISet<int> destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        _resizeLock.EnterReadLock();
+        try
+        {
+            int end = Math.Min(slotCount, _capacity);
+            for (int slot = 0; slot < end; slot++)
+            {
+                int header = Volatile.Read(ref _level0[slot * _stride0]);
+                if (NodeHeader.IsPresent(header) && !NodeHeader.IsDeleted(header) && !SlotBitmap.Contains(live, slot))
+                {
+                    destination.Add(slot);
+                }
+            }
+        }
+        finally
+        {
+            _resizeLock.ExitReadLock();
+        }
+    }
+
     public override int GetLinks(int slot, int level, Span<int> destination)
     {
         _resizeLock.EnterReadLock();

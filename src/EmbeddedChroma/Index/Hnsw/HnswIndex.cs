@@ -50,6 +50,12 @@ internal abstract class HnswIndex : IDisposable
         }
     }
 
+    /// <summary>
+    /// Loaded from a file of an earlier format version (still read): the next save rewrites it whole in the current one,
+    /// and the owner should save it even when nothing changed, so that later loads take the current (faster) path.
+    /// </summary>
+    public bool LoadedFromOlderFormat { get; private protected set; }
+
     /// <summary>Number of nodes in the graph, including the ones marked deleted.</summary>
     public abstract int Count { get; }
 
@@ -245,6 +251,13 @@ internal abstract class HnswIndex : IDisposable
 
     /// <summary>Whether <paramref name="slot"/> is in the graph and marked deleted.</summary>
     public abstract bool IsDeleted(int slot);
+
+    /// <summary>
+    /// Adds to <paramref name="destination"/> every slot below <paramref name="slotCount"/> that is in the graph, not
+    /// marked deleted, and not in <paramref name="live"/>: the nodes whose records vanished since the graph was saved.
+    /// One pass over the node headers under one lock (a reopen's replay, over every slot).
+    /// </summary>
+    public abstract void CollectVanished(ReadOnlySpan<ulong> live, int slotCount, ISet<int> destination);
 
     /// <summary>
     /// Checks the graph's structure in memory (<c>ChromaClient.VerifyIntegrity</c>): every node's header, level and upper

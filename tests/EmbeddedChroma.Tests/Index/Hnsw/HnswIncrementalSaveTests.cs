@@ -309,7 +309,7 @@ public sealed class HnswIncrementalSaveTests : IDisposable
     }
 
     [Fact]
-    public void TryLoad_reads_a_version_2_file_and_its_next_save_rewrites_it_whole_as_version_3()
+    public void TryLoad_reads_a_version_2_file_and_its_next_save_rewrites_it_whole_as_version_4()
     {
         // Written by the version-2 code (commit c280aa8): 400 cosine rows of 8 dimensions (ClusteredRows seed 170),
         // M 4, ef_construction 32, seed 17, every 25th slot deleted, stamp 42, owner "fixture-v2".
@@ -335,12 +335,100 @@ public sealed class HnswIncrementalSaveTests : IDisposable
         loaded.Insert(0); // reuses a deleted slot
         loaded.Save(path, 43, "fixture-v2"u8);
         loaded.LastSaveAppended.Should().BeFalse("a version-2 file cannot take a segment");
-        File.ReadAllBytes(path)[8].Should().Be((byte)3, "the file is version 3 now");
+        File.ReadAllBytes(path)[8].Should().Be((byte)4, "the file is version 4 now");
         loaded.Insert(25);
         loaded.Save(path, 44, "fixture-v2"u8);
         loaded.LastSaveAppended.Should().BeTrue();
         using HnswIndex? reloaded = HnswIndex.TryLoad(path, rows, DistanceSpace.Cosine, parameters, 44, "fixture-v2"u8);
         Snapshot(reloaded!, 400).Should().Be(Snapshot(loaded, 400)).And.NotBe(before);
+    }
+
+    [Fact]
+    public void TryLoad_reads_a_version_3_file_and_its_next_save_rewrites_it_whole_as_version_4()
+    {
+        var rows = ClusteredRows.Create(seed: 313, Dimension, Rows, DistanceSpace.L2);
+        using HnswIndex index = Build(rows, 1500);
+        string path = PathOf("v3.hnsw");
+        index.Save(path, stamp: 5);
+        File.ReadAllBytes(path)[8].Should().Be((byte)4, "a save writes version 4");
+        HnswTestHelpers.RewriteAsVersion(path, version: 3, xxHash3Base: true);
+        HnswIndex.VerifyFile(path).Should().Be(new GraphFileCheck(5, 0, null));
+
+        using HnswIndex? loaded = HnswIndex.TryLoad(path, rows, DistanceSpace.L2, Parameters, 5);
+
+        loaded.Should().NotBeNull("a version-3 file checksummed with XxHash3 still loads");
+        loaded!.LoadedFromOlderFormat.Should().BeTrue();
+        Snapshot(loaded!, Rows).Should().Be(Snapshot(index, Rows));
+        loaded!.Insert(1500);
+        loaded.Save(path, stamp: 6);
+        loaded.LastSaveAppended.Should().BeFalse("a version-3 file is rewritten whole, never appended to");
+        File.ReadAllBytes(path)[8].Should().Be((byte)4);
+        loaded.Insert(1501);
+        loaded.Save(path, stamp: 7);
+        loaded.LastSaveAppended.Should().BeTrue("the version-4 file it wrote takes segments");
+        using HnswIndex? reloaded = HnswIndex.TryLoad(path, rows, DistanceSpace.L2, Parameters, 7);
+        reloaded!.LoadedFromOlderFormat.Should().BeFalse();
+        Snapshot(reloaded, Rows).Should().Be(Snapshot(loaded, Rows));
+    }
+
+    [Theory]
+    [InlineData(3, false)] // version 3 claimed over version 4's checksum
+    [InlineData(4, true)] // version 4 claimed over version 3's checksum
+    public void TryLoad_returns_null_when_the_base_checksum_is_not_the_one_of_the_version_the_header_names(int version, bool xxHash3Base)
+    {
+        var rows = ClusteredRows.Create(seed: 317, Dimension, Rows, DistanceSpace.L2);
+        using HnswIndex index = Build(rows, 1200);
+        string path = PathOf("mixed.hnsw");
+        index.Save(path, stamp: 3);
+        HnswTestHelpers.RewriteAsVersion(path, version, xxHash3Base);
+
+        HnswIndex.TryLoad(path, rows, DistanceSpace.L2, Parameters, 3).Should().BeNull();
+        HnswIndex.VerifyFile(path).Problem.Should().Be("the base fails its checksum");
+    }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void TryLoad_returns_null_when_one_byte_of_the_upper_level_block_or_of_the_last_segment_is_damaged(int version)
+    {
+        var rows = ClusteredRows.Create(seed: 319, Dimension, Rows, DistanceSpace.L2);
+        using HnswIndex index = Build(rows, 1400);
+        string path = PathOf("upper.hnsw");
+        index.Save(path, stamp: 1);
+        if (version == 3)
+        {
+            HnswTestHelpers.RewriteAsVersion(path, 3, xxHash3Base: true);
+        }
+
+        byte[] intact = File.ReadAllBytes(path);
+        long baseLength = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(intact.AsSpan(48));
+        int upperStart = 1024 + (1400 * (1 + Parameters.MaxM0) * sizeof(int));
+        upperStart.Should().BeLessThan(1024 + (int)baseLength, "some node has upper levels");
+        foreach (int offset in (int[])[upperStart, upperStart + 7, 1024 + (int)baseLength - 1])
+        {
+            byte[] damaged = (byte[])intact.Clone();
+            damaged[offset] ^= 0x10;
+            File.WriteAllBytes(path, damaged);
+            HnswIndex.TryLoad(path, rows, DistanceSpace.L2, Parameters, 1).Should().BeNull($"byte {offset} of the upper-level block is damaged");
+        }
+
+        if (version == 4)
+        {
+            File.WriteAllBytes(path, intact);
+            using HnswIndex? loaded = HnswIndex.TryLoad(path, rows, DistanceSpace.L2, Parameters, 1);
+            loaded!.Insert(1400);
+            loaded.Insert(1401);
+            loaded.Save(path, stamp: 2);
+            loaded.LastSaveAppended.Should().BeTrue();
+            byte[] segmented = File.ReadAllBytes(path);
+            foreach (int back in (int[])[1, 5, 70])
+            {
+                byte[] damaged = (byte[])segmented.Clone();
+                damaged[^back] ^= 0x01;
+                File.WriteAllBytes(path, damaged);
+                HnswIndex.TryLoad(path, rows, DistanceSpace.L2, Parameters, 2).Should().BeNull($"byte {back} from the end (the last segment's records) is damaged");
+            }
+        }
     }
 
     [Fact]

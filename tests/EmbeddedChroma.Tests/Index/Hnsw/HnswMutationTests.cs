@@ -33,6 +33,31 @@ public class HnswMutationTests
     }
 
     [Fact]
+    public void CollectVanished_adds_exactly_the_present_undeleted_nodes_missing_from_the_live_set()
+    {
+        var rows = ClusteredRows.Create(seed: 35, 16, 300, DistanceSpace.L2);
+        using HnswIndex index = HnswTestHelpers.Build(rows, DistanceSpace.L2, m: 8, count: 200); // slots 200..299 absent
+        foreach (int slot in Enumerable.Range(0, 200).Where(s => s % 7 == 0))
+        {
+            index.MarkDeleted(slot);
+        }
+
+        // Live: every third slot of all 300, and none past 250 (a bitmap shorter than the graph's slots).
+        ulong[] live = HnswTestHelpers.Bitmap(250, Enumerable.Range(0, 250).Where(s => s % 3 == 0));
+        var expected = Enumerable.Range(0, 300).Where(s => index.Contains(s) && !index.IsDeleted(s) && s % 3 != 0).ToHashSet();
+        expected.Should().NotBeEmpty();
+        var found = new HashSet<int> { -1 };
+
+        index.CollectVanished(live, 300, found);
+        found.Remove(-1).Should().BeTrue("what the set held stays");
+        found.Should().BeEquivalentTo(expected);
+
+        var firstHundred = new HashSet<int>();
+        index.CollectVanished(live, 100, firstHundred);
+        firstHundred.Should().BeEquivalentTo(expected.Where(s => s < 100));
+    }
+
+    [Fact]
     public void MarkDeleted_returns_false_when_slot_is_absent_or_already_deleted()
     {
         var rows = ClusteredRows.Create(seed: 33, 16, 100, DistanceSpace.L2);

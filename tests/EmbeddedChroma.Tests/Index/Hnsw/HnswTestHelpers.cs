@@ -88,4 +88,24 @@ internal static class HnswTestHelpers
 
         return Enumerable.Range(0, slotCount).Where(s => !reached[s] && index.Contains(s) && !index.IsDeleted(s)).ToList();
     }
+
+    /// <summary>
+    /// Rewrites a whole version-4 file (one save, no segment) as version 3 wrote it: the same layout with XxHash3 as the
+    /// base's checksum (and version 3 in its header, whose own checksum is redone).
+    /// </summary>
+    internal static void RewriteAsVersion(string path, int version, bool xxHash3Base)
+    {
+        byte[] bytes = File.ReadAllBytes(path);
+        Span<byte> header = bytes.AsSpan(0, 160); // generation 1 lives in slot 0
+        System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(header[128..]).Should().Be(0, "a whole file has no segment");
+        long baseLength = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(header[48..]);
+        if (xxHash3Base)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(header[56..], System.IO.Hashing.XxHash3.HashToUInt64(bytes.AsSpan(1024, (int)baseLength)));
+        }
+
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(header[8..], version);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(header[152..], System.IO.Hashing.XxHash3.HashToUInt64(header[..152]));
+        File.WriteAllBytes(path, bytes);
+    }
 }
