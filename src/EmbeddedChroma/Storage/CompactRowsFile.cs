@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Runtime.InteropServices;
+using EmbeddedChroma.Internal;
 
 namespace EmbeddedChroma.Storage;
 
@@ -17,7 +18,7 @@ namespace EmbeddedChroma.Storage;
 /// <code>
 /// offset  size  field
 ///      0     8  magic "ECQROWS1"
-///      8     4  format version (1)
+///      8     4  format version (2; 1 used XxHash3 for the body and is rebuilt)
 ///     12     4  element type: 1 float16, 2 int8
 ///     16     8  stamp: the collection's last write sequence number the rows cover
 ///     24     8  rows (slot count)
@@ -27,7 +28,8 @@ namespace EmbeddedChroma.Storage;
 ///     44    48  owner stamp (whose rows these are: store, collection, write chain value), zero-padded
 ///     92     8  body length in bytes
 ///    100    12  reserved (0)
-///    112     8  XxHash3 of the body
+///    112     8  checksum of the body (Internal.BlockChecksum: CRC-32C lanes, optimized from the first call in a fresh
+///                 process, unlike System.IO.Hashing's IL-only XxHash3, as for the graph file)
 ///    120     8  XxHash3 of bytes [0, 120)
 ///    128        body: int8 only, low[dimension] and step[dimension] (float32); then the rows, stride bytes each
 /// </code>
@@ -35,7 +37,7 @@ namespace EmbeddedChroma.Storage;
 internal static class CompactRowsFile
 {
     private const int HeaderSize = 128;
-    private const int FormatVersion = 1;
+    private const int FormatVersion = 2;
     private const int OwnerOffset = 44;
     private const int MaxOwnerLength = 48;
     private const int BodyHashOffset = 112;
@@ -60,7 +62,7 @@ internal static class CompactRowsFile
             using (var file = Internal.OwnerOnly.Open(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
             {
                 file.Write(new byte[HeaderSize]);
-                var hash = new XxHash3();
+                var hash = BlockChecksum.Create();
                 long length = 0;
                 void Body(ReadOnlySpan<byte> bytes)
                 {
@@ -92,7 +94,7 @@ internal static class CompactRowsFile
                 BinaryPrimitives.WriteInt32LittleEndian(header[40..], owner.Length);
                 owner.CopyTo(header[OwnerOffset..]);
                 BinaryPrimitives.WriteInt64LittleEndian(header[92..], length);
-                BinaryPrimitives.WriteUInt64LittleEndian(header[BodyHashOffset..], hash.GetCurrentHashAsUInt64());
+                BinaryPrimitives.WriteUInt64LittleEndian(header[BodyHashOffset..], hash.Finish());
                 BinaryPrimitives.WriteUInt64LittleEndian(header[HeaderHashOffset..], XxHash3.HashToUInt64(header[..HeaderHashOffset]));
                 file.Position = 0;
                 file.Write(header);
@@ -200,7 +202,7 @@ internal static class CompactRowsFile
                 return null;
             }
 
-            var hash = new XxHash3();
+            var hash = BlockChecksum.Create();
             object rows;
             if (kind == Int8)
             {
@@ -217,7 +219,7 @@ internal static class CompactRowsFile
             var body = rows is HalfRows half ? half.LoadRows(slotCount) : ((ByteRows)rows).LoadRows(slotCount);
             file.ReadExactly(body);
             hash.Append(body);
-            if (hash.GetCurrentHashAsUInt64() != BinaryPrimitives.ReadUInt64LittleEndian(header[BodyHashOffset..]))
+            if (hash.Finish() != BinaryPrimitives.ReadUInt64LittleEndian(header[BodyHashOffset..]))
             {
                 problem = "fails its checksum";
                 return null;
