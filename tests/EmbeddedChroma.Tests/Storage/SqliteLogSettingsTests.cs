@@ -102,8 +102,9 @@ public sealed class SqliteLogSettingsTests : IDisposable
 
         WaitForCheckpointer(1);
         // 40 batches of about 50 pages each (about 8 MiB of log) went in; the log restarts from its beginning after each
-        // complete copy, and the writer copies it itself at 4 × 64 pages at the latest.
-        largest.Should().BeLessThan((4 * 64 + 2 * 60) * 4_200L, "the log is copied into the database file as batches arrive, not only on close");
+        // complete copy, and the writer copies it itself from 4 × 64 pages on (unless a background pass holds SQLite's
+        // checkpoint lock at that moment: a few batches more on a loaded machine).
+        largest.Should().BeLessThan((4 * 64 + 10 * 60) * 4_200L, "the log is copied into the database file as batches arrive, not only on close");
         collection.Count().Should().Be(4_000);
         _fx.Reopen();
         _fx.Client.GetCollection("stream").Count().Should().Be(4_000);
