@@ -342,6 +342,7 @@ internal sealed class WriteSession : IDisposable
             _done = true;
             _session.Db.CurrentTransaction = null;
             _tx.Dispose();
+            _session.Db.Committed();
             _session._onRollback.Clear();
             _session.Acknowledge(_session._seq);
             foreach (var step in _session._onCommit)

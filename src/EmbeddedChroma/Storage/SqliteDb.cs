@@ -70,8 +70,10 @@ internal sealed class SqliteDb : IDisposable
             // Each commit is durable by itself (the log is synced); moving the log's pages into the database file (a
             // checkpoint: copy and sync) every WalCheckpointBytes of log instead of SQLite's 1,000 halves what a bulk ingest
             // syncs, since the index pages every batch rewrites are copied once per checkpoint, not once per batch.
-            // The log is cut back to JournalSizeLimit after a checkpoint.
-            Exec(Writer, $"PRAGMA wal_autocheckpoint={WalCheckpointBytes / PageSize(Writer)}; PRAGMA journal_size_limit={JournalSizeLimit};");
+            // The checkpoint runs on a background thread (WalCheckpointer), not in the commit of a write call, so the
+            // writer's automatic checkpoint is off. The log is cut back to JournalSizeLimit after a checkpoint.
+            Exec(Writer, $"PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit={JournalSizeLimit};");
+            CheckpointPages = (int)(WalCheckpointBytes / PageSize(Writer));
         }
         catch (SqliteException ex)
         {
@@ -301,6 +303,49 @@ internal sealed class SqliteDb : IDisposable
         command.ExecuteNonQuery();
     }
 
+    /// <summary>
+    /// Log pages written after which the background checkpointer copies the log: <see cref="WalCheckpointBytes"/> of the
+    /// database's pages (8,192 of 8 KiB, or 16,384 of 4 KiB in a store made before 8 KiB pages); tests lower it.
+    /// </summary>
+    internal int CheckpointPages { get; set; } = (int)(WalCheckpointBytes / 4_096);
+
+    /// <summary>The background checkpointer, started by the first <see cref="Committed"/>; null before, and for read-only opens.</summary>
+    internal WalCheckpointer? Checkpointer { get; private set; }
+
+    /// <summary>
+    /// After a commit on <see cref="Writer"/> (writer lock held): lets <see cref="WalCheckpointer"/> count the pages the
+    /// commit wrote to the log and checkpoint when enough are there (started here on a store's first commit).
+    /// </summary>
+    /// <remarks>Never throws: the commit is durable and its caller must go on to publish it. If the checkpointer cannot
+    /// start (its connection or thread), the writer falls back to SQLite's automatic checkpoint in its commits.</remarks>
+    public void Committed()
+    {
+        if (ReadOnly || _disposed || _checkpointerFailed)
+        {
+            return;
+        }
+
+        try
+        {
+            Checkpointer ??= new WalCheckpointer(this, OpenConnection());
+            Checkpointer.Committed(Writer);
+        }
+        catch (Exception)
+        {
+            _checkpointerFailed = true;
+            try
+            {
+                Exec(Writer, $"PRAGMA wal_autocheckpoint={CheckpointPages};");
+            }
+            catch (SqliteException)
+            {
+                // The log then grows until the store is closed, which checkpoints it.
+            }
+        }
+    }
+
+    private bool _checkpointerFailed;
+
     /// <summary>A cached, prepared command on the writer connection (parameters cleared). Writer lock required.</summary>
     public SqliteCommand WriterCommand(string sql)
     {
@@ -356,6 +401,7 @@ internal sealed class SqliteDb : IDisposable
         }
 
         _disposed = true;
+        Checkpointer?.Dispose();
         foreach (var c in _writerCommands.Values)
         {
             c.Dispose();
