@@ -88,6 +88,10 @@ internal static class Cli
     public static void SetAction(Command command, Func<ParseResult, CancellationToken, Task<int>> action) =>
         command.SetAction(async (parse, cancellationToken) =>
         {
+            // System.CommandLine installs its Ctrl+C / SIGTERM handler only once the action has returned its task, so
+            // work done before the action's first await ran with the default SIGINT disposition: Ctrl+C during an import's
+            // first batch killed the process (exit 130, no message). Yielding first returns the task at once.
+            await Task.Yield();
             try
             {
                 return await action(parse, cancellationToken).ConfigureAwait(false);
