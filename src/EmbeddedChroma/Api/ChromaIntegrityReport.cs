@@ -56,7 +56,9 @@ public sealed class ChromaIntegrityReport
         {
             var checks = findings.Select(f => new ChromaDerivedCheck((ChromaDerivedKind)f.Kind, (ChromaDerivedState)f.Outcome, f.Detail)).ToList();
             var rows = filterData.RowsRebuilt.GetValueOrDefault(collection.Id);
-            checks.Add(rows > 0
+            checks.Add(filterData.RowsNotKept.Contains(collection.Id)
+                ? new ChromaDerivedCheck(ChromaDerivedKind.FilterRows, ChromaDerivedState.Absent, "not kept: 'where' is answered by the in-memory filter index (derived from the records); the rows are derived from the records when a read must filter in SQL")
+                : rows > 0
                 ? new ChromaDerivedCheck(ChromaDerivedKind.FilterRows, ChromaDerivedState.Repaired, $"the filter rows of {rows} record(s) differed from their metadata: rebuilt from the records")
                 : filterData.IndexesRebuilt is { } indexes
                     ? new ChromaDerivedCheck(ChromaDerivedKind.FilterRows, ChromaDerivedState.Repaired, $"SQLite found their indexes damaged ({indexes}): rebuilt")

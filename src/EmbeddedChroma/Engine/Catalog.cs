@@ -240,8 +240,19 @@ internal sealed class Catalog(StoreContext store)
             storage.ExecuteNonQuery();
         }
 
+        // With the in-memory filter index enabled, the collection does not keep filter rows in SQLite (see
+        // CollectionState.FilterRowsKept): marked beside the catalog row, so a collection without the mark keeps them.
+        var keepsFilterRows = _store.Limits.FilterIndexMemoryBudget == 0;
+        if (!keepsFilterRows)
+        {
+            var mark = Session.WriteCommand("INSERT OR REPLACE INTO store_meta(key, value) VALUES ($k, 'derived')");
+            mark.Parameters.AddWithValue("$k", FilterRowsKey + id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            mark.ExecuteNonQuery();
+        }
+
         var state = new CollectionState
         {
+            FilterRowsKept = keepsFilterRows,
             Id = id,
             Uuid = uuid,
             DatabaseId = databaseId,
@@ -288,6 +299,7 @@ internal sealed class Catalog(StoreContext store)
             "DELETE FROM store_meta WHERE key = 'compacted:' || $c",
             "DELETE FROM store_meta WHERE key = 'embedding_function:' || $c",
             "DELETE FROM store_meta WHERE key = 'vector_storage:' || $c",
+            "DELETE FROM store_meta WHERE key = 'filter_rows:' || $c",
         })
         {
             var command = Session.WriteCommand(sql);
@@ -347,6 +359,28 @@ internal sealed class Catalog(StoreContext store)
 
         LoadEmbeddingFunctions();
         LoadVectorStorages();
+        LoadFilterRowMarks();
+    }
+
+    /// <summary>
+    /// The <c>store_meta</c> key prefix (followed by the collection's row id) marking a collection that keeps no filter rows
+    /// in SQLite (<see cref="CollectionState.FilterRowsKept"/>); removed when they are derived for a read that filters in SQL.
+    /// </summary>
+    internal const string FilterRowsKey = "filter_rows:";
+
+    private void LoadFilterRowMarks()
+    {
+        // Whatever the value: a mark only ever makes the store derive the rows from the records instead of trusting them.
+        var command = Session.ReadCommand("SELECT key FROM store_meta WHERE key LIKE 'filter_rows:%'");
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            if (long.TryParse(reader.GetString(0).AsSpan(FilterRowsKey.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)
+                && _collections.TryGetValue(id, out var collection))
+            {
+                collection.State.FilterRowsKept = false;
+            }
+        }
     }
 
     /// <summary>The <c>store_meta</c> key prefix of a collection's vector storage when not float32 (followed by the collection's row id).</summary>
@@ -483,6 +517,11 @@ internal sealed class Catalog(StoreContext store)
             {
                 var rows = collection.VerifyFilterData(rows: true, documents: false);
                 findings.RowsRebuilt[collection.Id] = rows;
+                if (!collection.State.FilterRowsKept)
+                {
+                    findings.RowsNotKept.Add(collection.Id);
+                }
+
                 rebuilt += rows;
                 if (!findings.DocumentsChecked)
                 {
@@ -634,6 +673,9 @@ internal sealed class FilterDataFindings
 {
     /// <summary>Collection id → records whose filter rows differed from their metadata and were rebuilt.</summary>
     public Dictionary<long, int> RowsRebuilt { get; } = [];
+
+    /// <summary>Collections that keep no filter rows in SQLite (<see cref="CollectionState.FilterRowsKept"/>): nothing to compare.</summary>
+    public HashSet<long> RowsNotKept { get; } = [];
 
     public bool DocumentsChecked { get; set; }
 

@@ -176,7 +176,7 @@ internal sealed partial class CollectionEngine
 
         if (rows || documents)
         {
-            VerifyFilterData(rows, documents);
+            VerifyFilterData(rows, documents, forRead: true);
         }
     }
 
@@ -207,8 +207,11 @@ internal sealed partial class CollectionEngine
     /// their checksums verified first (a damaged record is reported, never indexed). A store that cannot write
     /// (read-only, or opened on a full disk) reports the damage as <see cref="ChromaCorruptStoreException"/> instead.
     /// Returns the number of records whose filter rows were rebuilt (plus one when the document index was).
+    /// A collection that keeps no filter rows (<see cref="CollectionState.FilterRowsKept"/>) has none to compare: for a
+    /// read (<paramref name="forRead"/>) they are derived from the records now (<see cref="DeriveFilterRows"/>); for an
+    /// integrity check, rows left in the table by an older library are dropped (nothing reads them).
     /// </summary>
-    public int VerifyFilterData(bool rows, bool documents)
+    public int VerifyFilterData(bool rows, bool documents, bool forRead = false)
     {
         lock (Db.WriteLock)
         {
@@ -216,6 +219,19 @@ internal sealed partial class CollectionEngine
             ThrowIfDeleted();
             return Db.Guard(() =>
             {
+                if (rows && !State.FilterRowsKept)
+                {
+                    rows = false;
+                    if (forRead)
+                    {
+                        DeriveFilterRows();
+                    }
+                    else
+                    {
+                        DropUnkeptFilterRows();
+                    }
+                }
+
                 var damaged = rows ? FilterRows.Mismatched(Db.Writer, null, State.Id) : [];
                 if (documents && !Db.ReadOnly)
                 {
@@ -292,6 +308,54 @@ internal sealed partial class CollectionEngine
                 return damaged.Count + (documentProblem is null ? 0 : 1);
             });
         }
+    }
+
+    /// <summary>
+    /// For a read that must filter <c>where</c> in SQL while the collection keeps no filter rows: every record's payload
+    /// checksum is verified (a damaged record is reported, never filtered on), then the rows are derived from the records
+    /// into <c>record_meta</c> and kept from then on, in one write transaction. A store that cannot write (read-only, or a
+    /// full disk) leaves them underived: its reads derive them from the records inside each statement
+    /// (<see cref="RecordReader"/>). Writer lock held.
+    /// </summary>
+    private void DeriveFilterRows()
+    {
+        FilterRows.VerifyPayloads(Db.Writer, null, State);
+        if (!Db.ReadOnly)
+        {
+            try
+            {
+                _store.Session.Run(
+                    () =>
+                    {
+                        FilterRows.Derive(Db.Writer, Db.CurrentTransaction!, State.Id);
+                        return 0;
+                    },
+                    // Readers need no pause: until this flag flips they derive the rows inside their statement, after it
+                    // they read the committed ones; every writer waits for the store's write lock held here.
+                    _ => State.FilterRowsKept = true);
+            }
+            catch (Exception ex) when (ex is ChromaStorageFullException or ChromaReadOnlyException)
+            {
+                // A read must not need space: this open derives the rows inside each read that filters in SQL.
+            }
+        }
+
+        State.FilterRowsVerified = true;
+    }
+
+    /// <summary>An integrity check of a collection that keeps no filter rows: drops any it has (none is ever read). Writer lock held.</summary>
+    private void DropUnkeptFilterRows()
+    {
+        if (Db.ReadOnly || !FilterRows.Any(Db.Writer, State.Id))
+        {
+            return;
+        }
+
+        _store.Session.Run(() =>
+        {
+            FilterRows.Drop(Db.Writer, Db.CurrentTransaction!, State.Id);
+            return 0;
+        });
     }
 
     /// <summary>Records the document index as verified at the store's last write (a transaction of its own; no sequence number). Writer lock held.</summary>

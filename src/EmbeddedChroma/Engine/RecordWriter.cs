@@ -145,9 +145,12 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
             ? existing.MetadataJson
             : MetadataCodec.Encode(MetadataCodec.Merge(MetadataCodec.Decode(existing.MetadataJson), metadataUpdate));
         store.WriteBytes += ((embedding?.Length ?? 0) * sizeof(float)) + (document?.Length ?? 0) + (metadataJson?.Length ?? 0) + (uri?.Length ?? 0);
-        var delete = store.WriteCommand("DELETE FROM record_meta WHERE rid = $rid");
-        delete.Parameters.AddWithValue("$rid", existing.Rid);
-        delete.ExecuteNonQuery();
+        if (state.FilterRowsKept)
+        {
+            var delete = store.WriteCommand("DELETE FROM record_meta WHERE rid = $rid");
+            delete.Parameters.AddWithValue("$rid", existing.Rid);
+            delete.ExecuteNonQuery();
+        }
         if (existing.Document is not null)
         {
             UnindexDocument(existing.Rid, existing.Document);
@@ -187,6 +190,11 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
 
         foreach (var sql in (ReadOnlySpan<string>)["DELETE FROM record_meta WHERE rid = $rid", "DELETE FROM records WHERE rid = $rid"])
         {
+            if (!state.FilterRowsKept && sql.Contains("record_meta", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
             var command = store.WriteCommand(sql);
             command.Parameters.AddWithValue("$rid", existing.Rid);
             command.ExecuteNonQuery();
@@ -373,16 +381,21 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
     }
 
     /// <summary>
-    /// Writes the filter rows of the batch's records from their metadata JSON: scalars as elem = 0, each array
-    /// element as elem = 1; strings in s, integers and floats in n (REAL, so they compare numerically), bools
-    /// in b. Then indexes their documents in the FTS5 trigram table.
+    /// Writes the filter rows of the batch's records from their metadata JSON when the collection keeps them
+    /// (<see cref="CollectionState.FilterRowsKept"/>): scalars as elem = 0, each array element as elem = 1; strings in s,
+    /// integers and floats in n (REAL, so they compare numerically), bools in b. Then indexes their documents in the
+    /// FTS5 trigram table.
     /// </summary>
     private void IndexBatch()
     {
-        var meta = store.WriteCommand("INSERT INTO record_meta(collection_id, rid, key, elem, s, n, b) " + FilterRows.Derived("r.collection_id = $c AND r.seq = $seq"));
-        meta.Parameters.AddWithValue("$c", state.Id);
-        meta.Parameters.AddWithValue("$seq", _seq);
-        meta.ExecuteNonQuery();
+        if (state.FilterRowsKept)
+        {
+            var meta = store.WriteCommand("INSERT INTO record_meta(collection_id, rid, key, elem, s, n, b) " + FilterRows.Derived("r.collection_id = $c AND r.seq = $seq"));
+            meta.Parameters.AddWithValue("$c", state.Id);
+            meta.Parameters.AddWithValue("$seq", _seq);
+            meta.ExecuteNonQuery();
+        }
+
         var documents = store.WriteCommand("""
             INSERT INTO documents_fts(rowid, document)
             SELECT rid, document FROM records WHERE collection_id = $c AND seq = $seq AND document IS NOT NULL
@@ -392,14 +405,13 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
         documents.ExecuteNonQuery();
     }
 
-    /// <summary>The filter rows this batch wrote, as SQLite stored them (read inside the transaction).</summary>
+    /// <summary>
+    /// The filter rows of this batch's records, derived from their metadata by the statement that writes <c>record_meta</c>
+    /// (inside the transaction; whether or not the collection keeps the rows in SQLite).
+    /// </summary>
     private List<MetadataFilterIndex.Row> ReadFilterRows()
     {
-        var command = store.WriteCommand("""
-            SELECT r.slot, m.key, m.elem, m.s, m.n, m.b
-            FROM records r JOIN record_meta m ON m.rid = r.rid
-            WHERE r.collection_id = $c AND r.seq = $seq
-            """);
+        var command = store.WriteCommand("SELECT slot, key, elem, s, n, b FROM (" + FilterRows.Derived("r.collection_id = $c AND r.seq = $seq", "r.slot AS slot") + ")");
         command.Parameters.AddWithValue("$c", state.Id);
         command.Parameters.AddWithValue("$seq", _seq);
         var rows = new List<MetadataFilterIndex.Row>();

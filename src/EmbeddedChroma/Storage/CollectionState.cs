@@ -126,6 +126,16 @@ internal sealed class CollectionState
     public volatile bool FilterRowsVerified;
 
     /// <summary>
+    /// True when the collection's filter rows (<c>record_meta</c>) are written with its records. A collection created while
+    /// the in-memory filter index is enabled does not keep them (its <c>where</c> is answered by that index, which is
+    /// derived from the records): its batches skip the filter rows' SQL and the log volume of their value indexes. The
+    /// rows are derived from the records once, in a write transaction, when a read must filter in SQL (the index disabled
+    /// or over budget), and kept from then on; a store that cannot write then derives them inside each such read.
+    /// Collections of stores written before this setting keep their rows. Changed only under the store's write lock.
+    /// </summary>
+    public volatile bool FilterRowsKept = true;
+
+    /// <summary>
     /// Set on a store opened for reads only, which cannot run FTS5's check of the document index: document
     /// <c>$contains</c> is then answered from the documents themselves (<see cref="Filtering.SqlFilterBuilder"/>), not the index.
     /// </summary>

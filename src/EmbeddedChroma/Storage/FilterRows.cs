@@ -97,6 +97,68 @@ internal static class FilterRows
     }
 
     /// <summary>
+    /// Verifies the payload checksum of every record of the collection (<see cref="RecordChecksum.VerifyPayload"/>: a damaged
+    /// record is a <see cref="ChromaCorruptStoreException"/>), before filter data is derived from all of them.
+    /// </summary>
+    public static void VerifyPayloads(SqliteConnection connection, SqliteTransaction? transaction, CollectionState state)
+    {
+        using var verify = connection.CreateCommand();
+        verify.Transaction = transaction;
+        verify.CommandText = "SELECT id, document, metadata, uri, psum FROM records WHERE collection_id = $c";
+        verify.Parameters.AddWithValue("$c", state.Id);
+        using var records = verify.ExecuteReader();
+        while (records.Read())
+        {
+            RecordChecksum.VerifyPayload(
+                state,
+                records.GetString(0),
+                records.IsDBNull(1) ? null : records.GetString(1),
+                records.IsDBNull(2) ? null : records.GetString(2),
+                records.IsDBNull(3) ? null : records.GetString(3),
+                records.GetInt64(4));
+        }
+    }
+
+    /// <summary>
+    /// Derives the filter rows of a collection that kept none (inside the caller's write transaction, records verified):
+    /// any rows it has are dropped, every record's rows inserted, and the mark that it keeps none removed, so its writes
+    /// keep them from then on.
+    /// </summary>
+    public static void Derive(SqliteConnection connection, SqliteTransaction transaction, long collectionId)
+    {
+        foreach (var sql in (ReadOnlySpan<string>)[
+            "DELETE FROM record_meta WHERE collection_id = $c",
+            "INSERT INTO record_meta(collection_id, rid, key, elem, s, n, b) " + Derived("r.collection_id = $c"),
+            "DELETE FROM store_meta WHERE key = 'filter_rows:' || $c"])
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = sql;
+            command.Parameters.AddWithValue("$c", collectionId);
+            command.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>True when <c>record_meta</c> holds any row of the collection.</summary>
+    public static bool Any(SqliteConnection connection, long collectionId)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT EXISTS(SELECT 1 FROM record_meta WHERE collection_id = $c)";
+        command.Parameters.AddWithValue("$c", collectionId);
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) != 0;
+    }
+
+    /// <summary>Deletes every filter row of the collection (inside the caller's write transaction).</summary>
+    public static void Drop(SqliteConnection connection, SqliteTransaction transaction, long collectionId)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "DELETE FROM record_meta WHERE collection_id = $c";
+        command.Parameters.AddWithValue("$c", collectionId);
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>
     /// Rebuilds the filter rows of collection <paramref name="collectionId"/> from its records (inside the caller's write
     /// transaction): the table's indexes are rebuilt first (a damaged entry would fail the deletion), then the
     /// collection's rows are deleted and derived again.

@@ -56,24 +56,7 @@ internal sealed class MetadataFilterIndex
     /// </summary>
     public static MetadataFilterIndex? TryBuild(SqliteConnection connection, SqliteTransaction? transaction, CollectionState state, long budgetBytes)
     {
-        using (var verify = connection.CreateCommand())
-        {
-            verify.Transaction = transaction;
-            verify.CommandText = "SELECT id, document, metadata, uri, psum FROM records WHERE collection_id = $c";
-            verify.Parameters.AddWithValue("$c", state.Id);
-            using var records = verify.ExecuteReader();
-            while (records.Read())
-            {
-                RecordChecksum.VerifyPayload(
-                    state,
-                    records.GetString(0),
-                    records.IsDBNull(1) ? null : records.GetString(1),
-                    records.IsDBNull(2) ? null : records.GetString(2),
-                    records.IsDBNull(3) ? null : records.GetString(3),
-                    records.GetInt64(4));
-            }
-        }
-
+        FilterRows.VerifyPayloads(connection, transaction, state);
         var index = new MetadataFilterIndex(state.NextSlot);
         using var command = connection.CreateCommand();
         command.Transaction = transaction;

@@ -358,7 +358,17 @@ internal static class RecordReader
     {
         var command = connection.CreateCommand();
         command.Transaction = transaction;
-        var sql = new StringBuilder($"SELECT {select} FROM records r WHERE r.collection_id = $collection");
+        var sql = new StringBuilder();
+        if (where is not null && !state.FilterRowsKept)
+        {
+            // The collection keeps no filter rows and this store could not derive them into record_meta (read-only): the
+            // statement derives them from the records itself, under the table's name (a scan per read, never a stale row).
+            sql.Append("WITH record_meta(collection_id, rid, key, elem, s, n, b) AS MATERIALIZED (")
+                .Append(FilterRows.Derived("r.collection_id = $collection"))
+                .Append(") ");
+        }
+
+        sql.Append($"SELECT {select} FROM records r WHERE r.collection_id = $collection");
         command.Parameters.AddWithValue("$collection", state.Id);
         if (ids is not null)
         {

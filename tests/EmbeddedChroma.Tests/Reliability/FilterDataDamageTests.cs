@@ -48,6 +48,22 @@ public sealed class FilterDataDamageTests : IDisposable
         return collection;
     }
 
+    /// <summary>
+    /// Populates the collection and has its filter rows derived into SQLite, as a store does for a read that must filter
+    /// in SQL (opened once without the in-memory index), then opens it again with the test's options: a collection
+    /// created with the index enabled keeps no filter rows until then, and keeps them from then on.
+    /// </summary>
+    private void PopulateWithKeptRows()
+    {
+        Populate();
+        var options = _fx.Options;
+        _fx.Options = SqlFilterOptions();
+        _fx.Reopen();
+        _fx.Client.GetCollection("docs").Get(where: Where.Eq("genre", "news"), include: Include.None).Ids.Should().Equal(News);
+        _fx.Options = options;
+        _fx.Reopen();
+    }
+
     private static string Rid(string id) => $"(SELECT rid FROM records WHERE id = '{id}')";
 
     /// <summary>Runs <paramref name="sql"/> on the database file from another connection (the store may be open: WAL mode).</summary>
@@ -76,7 +92,7 @@ public sealed class FilterDataDamageTests : IDisposable
     [Fact]
     public void Get_Query_and_Delete_answer_from_the_records_without_reading_the_filter_rows_when_they_were_damaged_while_closed()
     {
-        Populate();
+        PopulateWithKeptRows();
         EditClosed(DamageGenreRows);
         _fx.Reopen();
         var collection = _fx.Client.GetCollection("docs");
@@ -145,7 +161,8 @@ public sealed class FilterDataDamageTests : IDisposable
     [Fact]
     public void Query_and_Get_answer_from_the_records_when_a_filter_row_is_damaged_while_open()
     {
-        var collection = Populate();
+        PopulateWithKeptRows();
+        var collection = _fx.Client.GetCollection("docs");
         Edit(DamageGenreRows);
 
         collection.Query([[1f, 1f, 0f]], nResults: 6, where: Where.Eq("genre", "news"), include: Include.None).Ids[0].Should().BeEquivalentTo(News);
@@ -183,7 +200,7 @@ public sealed class FilterDataDamageTests : IDisposable
     [Fact]
     public void Filtered_reads_answer_from_the_records_when_a_read_only_store_has_damaged_filter_rows()
     {
-        Populate();
+        PopulateWithKeptRows();
         EditClosed(DamageGenreRows);
         using var store = ChromaStore.Open(_fx.Folder, new ChromaStoreOptions { ReadOnly = true, Logger = _log });
         var collection = store.GetClient(_fx.AdminKey).GetCollection("docs");
@@ -197,7 +214,7 @@ public sealed class FilterDataDamageTests : IDisposable
     [Fact]
     public void Filtered_read_throws_corrupt_store_saying_to_open_writable_when_a_read_only_store_has_damaged_filter_rows_and_filters_run_in_sql()
     {
-        Populate();
+        PopulateWithKeptRows();
         EditClosed(DamageGenreRows);
         using var store = ChromaStore.Open(_fx.Folder, SqlFilterOptions(readOnly: true));
         var collection = store.GetClient(_fx.AdminKey).GetCollection("docs");
@@ -225,7 +242,7 @@ public sealed class FilterDataDamageTests : IDisposable
     [Fact]
     public void VerifyIntegrity_rebuilds_damaged_filter_rows_and_document_index_with_warnings_then_finds_nothing()
     {
-        Populate();
+        PopulateWithKeptRows();
         EditClosed(DamageGenreRows + $"INSERT INTO documents_fts(documents_fts, rowid, document) VALUES ('delete', {Rid("c")}, 'gamma three');");
         _fx.Reopen();
 

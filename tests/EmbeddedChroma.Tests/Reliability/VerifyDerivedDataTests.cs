@@ -122,7 +122,9 @@ public sealed class VerifyDerivedDataTests : IDisposable
             Check(report, name, ChromaDerivedKind.VectorArena).State.Should().Be(ChromaDerivedState.Checked);
             Check(report, name, ChromaDerivedKind.HnswGraph).State.Should().Be(ChromaDerivedState.Checked);
             Check(report, name, ChromaDerivedKind.FilterIndex).State.Should().Be(ChromaDerivedState.Checked);
-            Check(report, name, ChromaDerivedKind.FilterRows).State.Should().Be(ChromaDerivedState.Checked);
+            var rows = Check(report, name, ChromaDerivedKind.FilterRows);
+            rows.State.Should().Be(ChromaDerivedState.Absent, "a collection created with the in-memory filter index enabled keeps no filter rows in SQLite");
+            rows.Detail.Should().Contain("not kept");
         }
 
         Check(report, "empty", ChromaDerivedKind.VectorArena).State.Should().Be(ChromaDerivedState.Absent);

@@ -21,7 +21,8 @@ public sealed class StoreFixture : IDisposable
     /// <summary>The store folder (unique per fixture).</summary>
     public string Folder { get; }
 
-    public ChromaStoreOptions? Options { get; }
+    /// <summary>The options the store is opened with; a test may change them before <see cref="Reopen"/>.</summary>
+    public ChromaStoreOptions? Options { get; set; }
 
     /// <summary>The admin key returned by <see cref="ChromaStore.Create"/> (replaced by <see cref="RecoverAdminKey"/>).</summary>
     public string AdminKey { get; private set; }
