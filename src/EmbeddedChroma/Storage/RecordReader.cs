@@ -273,7 +273,9 @@ internal static class RecordReader
                 throw RecordChecksum.Mismatch(state.Name, row.Id, "metadata (not valid JSON)", ex);
             }
 
-            if (!matches && FilterRows.Mismatched(connection, transaction, state.Id, row.Rid).Count > 0)
+            // A mismatch is confirmed against the stored filter rows (a difference in number parsing must not refuse a
+            // sound record); a collection that keeps none answered from rows derived by that same SQL: nothing to confirm.
+            if (!matches && state.FilterRowsKept && FilterRows.Mismatched(connection, transaction, state.Id, row.Rid).Count > 0)
             {
                 throw DerivedMismatch(state, row.Id, "filter rows (record_meta: the where filter selected it, its metadata does not match)");
             }
