@@ -20,8 +20,6 @@ public sealed class FilterRowsKeptTests : IDisposable
 
     public void Dispose() => _fx.Dispose();
 
-    private string DatabaseFile => Path.Combine(_fx.Folder, "chroma.sqlite3");
-
     private static ChromaStoreOptions SqlFilters(bool readOnly = false) => new() { FilterIndexMemoryBudget = 0, ReadOnly = readOnly };
 
     private static IReadOnlyDictionary<string, MetadataValue?> Meta((string Genre, long Year, string[] Tags) value) =>
@@ -59,23 +57,9 @@ public sealed class FilterRowsKeptTests : IDisposable
 
     private long ExpectedRowCount => _records.Values.Sum(v => 2L + v.Tags.Length);
 
-    private long FilterRowCount()
-    {
-        using var connection = new SqliteConnection($"Data Source={DatabaseFile};Mode=ReadOnly;Pooling=false");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*) FROM record_meta";
-        return (long)command.ExecuteScalar()!;
-    }
+    private long FilterRowCount() => (long)StoreDatabase.Scalar(_fx.Folder, "SELECT count(*) FROM record_meta")!;
 
-    private void Tamper(string sql)
-    {
-        using var connection = new SqliteConnection($"Data Source={DatabaseFile};Pooling=false");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
+    private void Tamper(string sql) => StoreDatabase.Execute(_fx.Folder, sql);
 
     /// <summary>Every filter shape the SQL and the index translate differently is compared with the records the test wrote.</summary>
     private void ShouldAnswerExactly(Collection collection)

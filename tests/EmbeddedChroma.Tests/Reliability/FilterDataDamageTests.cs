@@ -31,8 +31,6 @@ public sealed class FilterDataDamageTests : IDisposable
         _fx = new StoreFixture(SqlFilterOptions());
     }
 
-    private string DatabaseFile => Path.Combine(_fx.Folder, "chroma.sqlite3");
-
     private static readonly string[] News = ["a", "c", "e"];
 
     private Collection Populate()
@@ -67,14 +65,7 @@ public sealed class FilterDataDamageTests : IDisposable
     private static string Rid(string id) => $"(SELECT rid FROM records WHERE id = '{id}')";
 
     /// <summary>Runs <paramref name="sql"/> on the database file from another connection (the store may be open: WAL mode).</summary>
-    private void Edit(string sql)
-    {
-        using var connection = new SqliteConnection($"Data Source={DatabaseFile};Pooling=false");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
+    private void Edit(string sql) => StoreDatabase.Execute(_fx.Folder, sql);
 
     private void EditClosed(string sql)
     {

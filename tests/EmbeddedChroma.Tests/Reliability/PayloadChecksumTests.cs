@@ -18,8 +18,6 @@ public sealed class PayloadChecksumTests : IDisposable
 
     public void Dispose() => _fx.Dispose();
 
-    private string DatabaseFile => Path.Combine(_fx.Folder, "chroma.sqlite3");
-
     private Collection Populate()
     {
         var collection = _fx.CreateCollection("docs");
@@ -37,11 +35,7 @@ public sealed class PayloadChecksumTests : IDisposable
     {
         _fx.Close();
         SqliteConnection.ClearAllPools();
-        using var connection = new SqliteConnection($"Data Source={DatabaseFile};Pooling=false");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
+        StoreDatabase.Execute(_fx.Folder, sql);
     }
 
     private void Tamper(string sql)
