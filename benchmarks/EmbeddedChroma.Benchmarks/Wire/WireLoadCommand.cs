@@ -63,7 +63,7 @@ public static class WireLoadCommand
     /// <summary>
     /// Runs this process's client code once before any target is measured: 60 adds of 100 × 384 and 2 seconds of queries
     /// against a throw-away host of this checkout, so that no target's phases carry the client's own start (its JIT:
-    /// 13–19 ms of this process's CPU per add over the first 150 adds, against 1–3 ms once warm; on 2 cores that CPU is
+    /// 7–22 ms of this process's CPU per add over the first 150 adds, against 1–3 ms once warm; on 2 cores that CPU is
     /// taken from the server measured first).
     /// </summary>
     private static void WarmClient(string repo)
