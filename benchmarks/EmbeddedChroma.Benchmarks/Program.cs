@@ -37,6 +37,11 @@ public static class Program
             return Wire.WireBreakdownCommand.Run(args);
         }
 
+        if (Wire.WireAddCpuCommand.Handles(args))
+        {
+            return Wire.WireAddCpuCommand.Run(args);
+        }
+
         if (Wire.WireLoadCommand.Handles(args))
         {
             return Wire.WireLoadCommand.Run(args);

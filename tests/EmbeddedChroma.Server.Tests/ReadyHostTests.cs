@@ -191,4 +191,17 @@ public sealed class ReadyHostTests : IDisposable
         code.Should().Be(2);
         output.Should().Contain("--path DIR is required").And.Contain("usage:");
     }
+
+    [Fact]
+    public void ReadyHost_compiles_each_method_optimized_at_its_first_call_when_started_from_its_runtime_configuration()
+    {
+        // What `dotnet EmbeddedChroma.Server.dll` (and `dotnet run --project src/EmbeddedChroma.Server`) starts with: tiered
+        // compilation off, so a fresh host's first requests run optimized code and no background re-JIT takes a core from
+        // them (README: Serving and scaling out → Load on loopback).
+        using var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "EmbeddedChroma.Server.runtimeconfig.json")));
+        var properties = config.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
+
+        properties.TryGetProperty("System.Runtime.TieredCompilation", out var tiered).Should().BeTrue("the ready host's runtime configuration sets tiered compilation");
+        tiered.ValueKind.Should().Be(System.Text.Json.JsonValueKind.False);
+    }
 }

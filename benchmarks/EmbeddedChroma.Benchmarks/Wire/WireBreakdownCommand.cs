@@ -12,13 +12,17 @@ namespace EmbeddedChroma.Benchmarks.Wire;
 /// process, started with <c>--server-timing</c>) serves a 10,000 × 384 cosine collection; for <c>seconds</c> (default 5)
 /// each: (1) the store's own <c>Query</c> in this process on the same records (the engine alone); (2) a plain
 /// <see cref="HttpClient"/> posting a ready-made body, with the host's per-stage <c>Server-Timing</c> (auth, body, parse,
-/// lookup, store, total); (3) <see cref="ChromaRemoteClient"/>, as <c>wire-load</c> does; (4) 40 adds of 100 × 384
-/// (base64) at 1 connection into a collection of their own, with their stages. Prints mean, p50, p99 and p99.9 of each. <c>targets</c> (default <c>host</c>) as in <c>wire-load</c>: <c>host[@REPO][+NAME=VALUE…]</c>.
+/// lookup, store, total); (3) <see cref="ChromaRemoteClient"/>, as <c>wire-load</c> does; (4) 150 adds of 100 × 384
+/// (base64) at 1 connection into a collection of their own, with their stages, split at the HNSW threshold (requests 1–50
+/// before it, 51–150 while the graph is built), the same through <see cref="ChromaRemoteClient"/>, and the client's own
+/// encoding of such a body. Prints mean, p50, p99 and p99.9 of each. <c>targets</c> (default <c>host</c>) as in <c>wire-load</c>: <c>host[@REPO][+NAME=VALUE…]</c>.
 /// </summary>
 public static class WireBreakdownCommand
 {
     private const int Dimension = 384;
     private const int Records = 10_000;
+    private const int AddRequests = 150;
+    private const int ThresholdRequests = 50;
 
     /// <summary>True for <c>wire-breakdown</c>.</summary>
     public static bool Handles(string[] args) => args.Length > 0 && args[0] == "wire-breakdown";
@@ -178,37 +182,69 @@ public static class WireBreakdownCommand
 
         rows.Add(Row(target, "ChromaRemoteClient: round trip", remote));
 
-        // Adds of 100 × 384 (base64, as Chroma's clients send them) into a collection of their own, 1 connection.
+        // Adds of 100 × 384 (base64, as Chroma's clients send them) at 1 connection, 150 into a collection of their own:
+        // requests 1–50 before the collection crosses the HNSW threshold (5,000 records, no graph), 51–150 after it (the
+        // background indexer builds and extends the graph beside them), as in wire-load's 1-connection add phase. First
+        // with ready-made bodies and the host's stages, then (a fresh collection, the first one's indexing settled) through
+        // ChromaRemoteClient, whose own share is its round trip less the ready-made one.
         var ingest = await client.CreateCollectionAsync("ingest", new CollectionOptions { Configuration = new CollectionConfiguration { Space = DistanceSpace.Cosine } });
         var addPath = $"api/v2/tenants/default_tenant/databases/default_database/collections/{ingest.Id}/add";
-        var addStages = new SortedDictionary<string, Samples>(StringComparer.Ordinal);
-        var adds = new Samples();
-        for (var n = 0; n < 40; n++)
+        var addStages = new[] { new SortedDictionary<string, Samples>(StringComparer.Ordinal), new SortedDictionary<string, Samples>(StringComparer.Ordinal) };
+        var adds = new[] { new Samples(), new Samples() };
+        for (var n = 0; n < AddRequests; n++)
         {
+            var half = n < ThresholdRequests ? 0 : 1;
             using var request = new HttpRequestMessage(HttpMethod.Post, addPath) { Content = new ByteArrayContent(AddBody(vectors, n * 100)) };
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
             var t = Stopwatch.GetTimestamp();
             using var response = await http.SendAsync(request).ConfigureAwait(false);
             _ = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
-            adds.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+            adds[half].Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
             if (!response.IsSuccessStatusCode)
             {
                 throw new InvalidOperationException($"add answered {(int)response.StatusCode}");
             }
 
-            Collect(response, addStages);
+            Collect(response, addStages[half]);
         }
 
-        rows.Add(Row(target, "add 100 × 384 (base64): round trip", adds));
-        foreach (var name in new[] { "auth", "body", "parse", "lookup", "store", "total" })
+        for (var half = 0; half < 2; half++)
         {
-            if (addStages.TryGetValue(name, out var samples))
+            var when = half == 0 ? "adds 1–50, no graph" : "adds 51–150, graph building";
+            rows.Add(Row(target, $"add 100 × 384 (base64), {when}: round trip", adds[half]));
+            foreach (var name in new[] { "auth", "body", "parse", "lookup", "store", "total" })
             {
-                rows.Add(Row(target, $"add stage {name} (Server-Timing)", samples));
+                if (addStages[half].TryGetValue(name, out var samples))
+                {
+                    rows.Add(Row(target, $"add stage {name}, {when} (Server-Timing)", samples));
+                }
             }
         }
 
+        await WireLoadCommand.SettleAsync(http, address, key, ingest.Id).ConfigureAwait(false);
+        var remoteIngest = await client.CreateCollectionAsync("ingest-remote", new CollectionOptions { Configuration = new CollectionConfiguration { Space = DistanceSpace.Cosine } });
+        var remoteAdds = new[] { new Samples(), new Samples() };
+        for (var n = 0; n < AddRequests; n++)
+        {
+            var t = Stopwatch.GetTimestamp();
+            await WireLoadCommand.AddBatch(remoteIngest, vectors, n * 100).ConfigureAwait(false);
+            remoteAdds[n < ThresholdRequests ? 0 : 1].Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+        }
+
+        rows.Add(Row(target, "add 100 × 384, ChromaRemoteClient, adds 1–50, no graph: round trip", remoteAdds[0]));
+        rows.Add(Row(target, "add 100 × 384, ChromaRemoteClient, adds 51–150, graph building: round trip", remoteAdds[1]));
+
+        // The client's own encoding of one such add (its JSON writer and base64), in this process, no network.
+        var encode = new Samples();
+        for (var n = 0; n < 300; n++)
+        {
+            var t = Stopwatch.GetTimestamp();
+            _ = AddBodyLikeTheClient(vectors, (n % 100) * 100);
+            encode.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+        }
+
+        rows.Add(Row("client", "add body of 100 × 384 encoded as ChromaRemoteClient does (Utf8JsonWriter, base64)", encode));
         return rows;
     }
 
@@ -246,6 +282,32 @@ public static class WireBreakdownCommand
 
         text.Append("]}");
         return Encoding.UTF8.GetBytes(text.ToString());
+    }
+
+    private static byte[] AddBodyLikeTheClient(float[][] vectors, int first)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var w = new System.Text.Json.Utf8JsonWriter(buffer, new System.Text.Json.JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("ids");
+            for (var i = 0; i < 100; i++)
+            {
+                w.WriteStringValue("r" + (first + i).ToString(CultureInfo.InvariantCulture));
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray("embeddings");
+            for (var i = 0; i < 100; i++)
+            {
+                w.WriteBase64StringValue(System.Runtime.InteropServices.MemoryMarshal.AsBytes(vectors[(first + i) % vectors.Length].AsSpan()));
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
     }
 
     private static byte[] QueryBody(float[] q)
