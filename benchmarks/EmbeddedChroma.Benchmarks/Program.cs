@@ -62,6 +62,11 @@ public static class Program
             return Scale.ScaleCommand.Run(args);
         }
 
+        if (Ann.QueryProfileCommand.Handles(args))
+        {
+            return Ann.QueryProfileCommand.Run(args);
+        }
+
         if (Ann.QuantPairedCommand.Handles(args))
         {
             return Ann.QuantPairedCommand.Run(args);
