@@ -10,7 +10,8 @@ namespace EmbeddedChroma.Benchmarks;
 /// HTTP load comparison of this project's host with Chroma's own server (see <see cref="Wire.WireLoadCommand"/>), or
 /// <c>-- scale …</c> / <c>-- scale-ingest …</c> for how every cost grows with the store's size (see <see cref="Scale.ScaleCommand"/>),
 /// or <c>-- graph-checkpoint …</c> for what a graph checkpoint writes (see <see cref="Scale.GraphCheckpointCommand"/>), or
-/// <c>-- vs-rebuild …</c> for the cost of changing a collection's vector_storage (see <see cref="Scale.StorageRebuildCommand"/>).
+/// <c>-- vs-rebuild …</c> for the cost of changing a collection's vector_storage (see <see cref="Scale.StorageRebuildCommand"/>), or
+/// <c>-- query-profile …</c> for where one query's time goes outside the graph walk (see <see cref="Ann.QueryProfileCommand"/>).
 /// </summary>
 public static class Program
 {
@@ -65,6 +66,11 @@ public static class Program
         if (Scale.ScaleCommand.Handles(args))
         {
             return Scale.ScaleCommand.Run(args);
+        }
+
+        if (Ann.QueryProfileCommand.Handles(args))
+        {
+            return Ann.QueryProfileCommand.Run(args);
         }
 
         if (Ann.QuantPairedCommand.Handles(args))

@@ -287,6 +287,9 @@ public sealed partial class Collection
 
     internal Storage.VectorIndexer? Indexer => State.Indexer;
 
+    /// <summary>Benchmarks (the per-stage query profile): the engine behind this handle.</summary>
+    internal CollectionEngine Engine => _engine;
+
     /// <summary>The collection's float32 arena and its compact rows, once loaded (tests).</summary>
     internal Storage.VectorArena? Arena => State.Arena;
 

@@ -163,12 +163,50 @@ internal sealed partial class CollectionEngine
                 }
             }
 
-            return RecordReader.ReadSlots(connection, State, columns, span[..unique], ids, where, whereDocument);
+            var distinct = span[..unique];
+            return columns == RecordReader.Columns.None && ids is null && where is null && whereDocument is null
+                ? ReadResultIds(connection, distinct)
+                : RecordReader.ReadSlots(connection, State, columns, distinct, ids, where, whereDocument);
         }
         finally
         {
             System.Buffers.ArrayPool<int>.Shared.Return(slots);
         }
+    }
+
+    /// <summary>
+    /// The ids of an unfiltered query's results (no other column asked for): from <see cref="CollectionState.ResultIds"/>
+    /// where a query read them before, the rest from SQLite in one read (then kept). A filtered query never comes here: its
+    /// rows are read and checked again against its selectors (<see cref="RecordReader.ReadSlots"/>).
+    /// </summary>
+    private Dictionary<int, RecordRow> ReadResultIds(SqliteConnection connection, ReadOnlySpan<int> slots)
+    {
+        var cache = State.ResultIds;
+        var result = new Dictionary<int, RecordRow>(slots.Length);
+        Span<int> missing = slots.Length <= 256 ? stackalloc int[slots.Length] : new int[slots.Length];
+        var misses = 0;
+        foreach (var slot in slots)
+        {
+            if (cache.TryGet(slot, out var row))
+            {
+                result[slot] = row;
+            }
+            else
+            {
+                missing[misses++] = slot;
+            }
+        }
+
+        if (misses > 0)
+        {
+            foreach (var (slot, row) in RecordReader.ReadSlots(connection, State, RecordReader.Columns.None, missing[..misses]))
+            {
+                result[slot] = row;
+                cache.Add(row, State.NextSlot);
+            }
+        }
+
+        return result;
     }
 
     /// <summary>

@@ -225,8 +225,10 @@ internal sealed class QueryPlanner(CollectionState state, StoreLimits limits, Fu
         // A quantized collection's graph ranks by distances to its compact rows: it is asked for a few more candidates,
         // which are re-ranked with the float32 rows (read from the arena file), so results carry exact distances.
         var arena = _state.Configuration.VectorStorage != VectorStorage.Float32 ? _state.Arena : null;
-        var factor = _state.Configuration.VectorStorage == VectorStorage.Int8 ? RerankFactorInt8 : RerankFactor;
-        var wanted = arena is null ? k : Math.Min(Math.Max(ef, k), Math.Max(factor * k, k + RerankMinimumExtra));
+        var int8 = _state.Configuration.VectorStorage == VectorStorage.Int8;
+        var factor = int8 ? RerankFactorInt8 : RerankFactor;
+        var extra = int8 ? RerankMinimumExtraInt8 : RerankMinimumExtra;
+        var wanted = arena is null ? k : Math.Min(Math.Max(ef, k), Math.Max(factor * k, k + extra));
         var pooled = arena is null ? null : ArrayPool<Neighbor>.Shared.Rent(wanted);
         try
         {
@@ -293,6 +295,13 @@ internal sealed class QueryPlanner(CollectionState state, StoreLimits limits, Fu
 
     /// <summary>Fewest extra candidates re-ranked beyond k.</summary>
     internal const int RerankMinimumExtra = 16;
+
+    /// <summary>
+    /// As <see cref="RerankMinimumExtra"/> on an int8 collection: 20 candidates at k = 10 instead of 26 (each one positional
+    /// read of a float32 row). Measured at 100,000 × 384 cosine (`quant-paired`, 500 queries): int8 recall@10 exactly the
+    /// same with 10 as with 16 at every ef of 44–60 (0.9310 / 0.9416 / 0.9496 / 0.9568 / 0.9630).
+    /// </summary>
+    internal const int RerankMinimumExtraInt8 = 10;
 
     /// <summary>
     /// Replaces the compact-row distances of <paramref name="candidates"/> by exact float32 ones (rows read from the arena

@@ -81,8 +81,21 @@ internal sealed class CollectionState
 
     public VectorArena? Arena { get; set; }
 
-    /// <summary>Bit i set ⇔ slot i holds a live record.</summary>
-    public ulong[] Live { get; set; } = [];
+    /// <summary>Bit i set ⇔ slot i holds a live record. Replacing it (a load, a compaction, a rebuild) forgets every cached result id.</summary>
+    public ulong[] Live
+    {
+        get => _live;
+        set
+        {
+            _live = value;
+            ResultIds.Clear();
+        }
+    }
+
+    private ulong[] _live = [];
+
+    /// <summary>The ids of records queries returned, by slot (see <see cref="ResultIdCache"/>); kept in step by <see cref="Live"/> and <see cref="SetLive"/>.</summary>
+    public ResultIdCache ResultIds { get; } = new();
 
     /// <summary>Freed slots, reused by later inserts.</summary>
     public Stack<int> FreeSlots { get; } = new();
@@ -149,11 +162,13 @@ internal sealed class CollectionState
 
     public IVectorRows? Rows => Arena;
 
+    /// <summary>Marks <paramref name="slot"/> live or free; either way its cached result id is forgotten (a freed slot is reused by another record).</summary>
     public void SetLive(int slot, bool live)
     {
-        var bits = Live;
+        var bits = _live;
         SlotBitmap.Set(ref bits, slot, live);
-        Live = bits;
+        _live = bits;
+        ResultIds.Forget(slot);
     }
 
     /// <summary>True when <paramref name="slot"/> holds a live record.</summary>
