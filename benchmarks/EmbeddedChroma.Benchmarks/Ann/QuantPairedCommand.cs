@@ -19,6 +19,24 @@ internal static class QuantPairedCommand
 {
     public static bool Handles(string[] args) => args.Length > 0 && args[0] == "quant-paired";
 
+    /// <summary>The first <paramref name="n"/> base rows (padded stride) and the queries (dense), each unit-normalized (cosine).</summary>
+    internal static (float[] Data, int Count, int Dimension, int Stride, float[] Queries, int QueryCount) ReadNormalized(string basePath, string queriesPath, int n)
+    {
+        var (data, count, dimension, stride) = BigAnnFiles.ReadFbin(basePath, maxCount: n);
+        var (queries, queryCount, _, _) = BigAnnFiles.ReadFbin(queriesPath, paddingMultiple: 1);
+        for (int i = 0; i < count; i++)
+        {
+            VectorMath.Normalize(data.AsSpan(i * stride, dimension), data.AsSpan(i * stride, dimension));
+        }
+
+        for (int q = 0; q < queryCount; q++)
+        {
+            VectorMath.Normalize(queries.AsSpan(q * dimension, dimension), queries.AsSpan(q * dimension, dimension));
+        }
+
+        return (data, count, dimension, stride, queries, queryCount);
+    }
+
     public static int Run(string[] args)
     {
         var options = new AnnArguments(args);
@@ -35,17 +53,7 @@ internal static class QuantPairedCommand
         double targetRecall = options.Double("at-recall", 0.95);
         options.ThrowIfUnused();
 
-        var (data, count, dimension, stride) = BigAnnFiles.ReadFbin(basePath, maxCount: n);
-        var (queries, queryCount, _, _) = BigAnnFiles.ReadFbin(queriesPath, paddingMultiple: 1);
-        for (int i = 0; i < count; i++)
-        {
-            VectorMath.Normalize(data.AsSpan(i * stride, dimension), data.AsSpan(i * stride, dimension));
-        }
-
-        for (int q = 0; q < queryCount; q++)
-        {
-            VectorMath.Normalize(queries.AsSpan(q * dimension, dimension), queries.AsSpan(q * dimension, dimension));
-        }
+        var (data, count, dimension, stride, queries, queryCount) = ReadNormalized(basePath, queriesPath, n);
 
         var clock = Stopwatch.StartNew();
         int[] truth = AnnDataGenerator.ExactTruth(new ArrayVectorRows(data, dimension, stride), DistanceSpace.Cosine, queries, dimension, AnnRunner.K);

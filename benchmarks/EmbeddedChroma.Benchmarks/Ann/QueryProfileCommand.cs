@@ -46,17 +46,7 @@ internal static class QueryProfileCommand
         string jsonPath = options.String("json", "");
         options.ThrowIfUnused();
 
-        var (data, count, dimension, stride) = BigAnnFiles.ReadFbin(basePath, maxCount: n);
-        var (queries, queryCount, _, _) = BigAnnFiles.ReadFbin(queriesPath, paddingMultiple: 1);
-        for (int i = 0; i < count; i++)
-        {
-            VectorMath.Normalize(data.AsSpan(i * stride, dimension), data.AsSpan(i * stride, dimension));
-        }
-
-        for (int q = 0; q < queryCount; q++)
-        {
-            VectorMath.Normalize(queries.AsSpan(q * dimension, dimension), queries.AsSpan(q * dimension, dimension));
-        }
+        var (data, count, dimension, stride, queries, queryCount) = QuantPairedCommand.ReadNormalized(basePath, queriesPath, n);
 
         var queryLists = Enumerable.Range(0, queryCount).Select(q => new[] { queries.AsSpan(q * dimension, dimension).ToArray() }).ToArray();
         HnswlibEngine? hnswlib = null;

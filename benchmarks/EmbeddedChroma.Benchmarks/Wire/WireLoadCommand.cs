@@ -87,16 +87,19 @@ public static class WireLoadCommand
         }
     }
 
+    /// <summary>The benchmark's client of one target: no retries, so every failed request is counted.</summary>
+    private static ChromaRemoteClient Client(Uri address, string? key, HttpClient http) => new(new ChromaRemoteClientOptions
+    {
+        BaseAddress = address,
+        Credential = key is null ? null : ChromaCredential.FromKey(key),
+        HttpClient = http,
+        MaxRetries = 0,
+    });
+
     private static async Task WarmClientAsync(Uri address, string? key)
     {
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 });
-        using var client = new ChromaRemoteClient(new ChromaRemoteClientOptions
-        {
-            BaseAddress = address,
-            Credential = key is null ? null : ChromaCredential.FromKey(key),
-            HttpClient = http,
-            MaxRetries = 0,
-        });
+        using var client = Client(address, key, http);
         var random = new Random(1);
         var vectors = Enumerable.Range(0, 6_000).Select(_ => Vector(random)).ToArray();
         var collection = await client.CreateCollectionAsync("client-warm-up", new CollectionOptions { Configuration = new CollectionConfiguration { Space = DistanceSpace.Cosine } });
@@ -109,13 +112,7 @@ public static class WireLoadCommand
     private static async Task<List<string>> LoadAsync(string target, Uri address, string? key, int seconds, int adds)
     {
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 });
-        using var client = new ChromaRemoteClient(new ChromaRemoteClientOptions
-        {
-            BaseAddress = address,
-            Credential = key is null ? null : ChromaCredential.FromKey(key),
-            HttpClient = http,
-            MaxRetries = 0,
-        });
+        using var client = Client(address, key, http);
         var cosine = new CollectionOptions { Configuration = new CollectionConfiguration { Space = DistanceSpace.Cosine } };
         var random = new Random(42);
         var vectors = Enumerable.Range(0, Records).Select(_ => Vector(random)).ToArray();
