@@ -15,6 +15,13 @@ namespace EmbeddedChroma;
 /// <param name="TotalRecords">Live records (the collection's count).</param>
 public sealed record IndexingStatus(long IndexedRecords, long UnindexedRecords, long TotalRecords)
 {
+    /// <summary>
+    /// Documents written but not yet in the full-text index that answers <c>where_document</c> (embedded store only; 0
+    /// elsewhere). The store indexes documents in the background when writes pause, or at once when a
+    /// <c>where_document</c> read asks; until then such a read scans them exactly, so results never miss them.
+    /// </summary>
+    public long UnindexedDocuments { get; init; }
+
     /// <summary>The indexed share, 0 to 1 (1 for an empty collection), Chroma's <c>op_indexing_progress</c>.</summary>
     public double Progress => TotalRecords == 0 ? 1.0 : (double)IndexedRecords / TotalRecords;
 }

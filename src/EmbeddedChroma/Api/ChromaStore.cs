@@ -55,10 +55,17 @@ public sealed partial class ChromaStore : IDisposable
             Backups = new BackupWriter(context, keys, () => Catalog.All);
             Catalog.Load();
             session.BeforeFirstWrite = CheckDocumentIndexStampBeforeWrites;
+            if (!options.ReadOnly && db.OpenedWhileFull is null)
+            {
+                session.Documents = new DocumentIndexer(
+                    session, Limits.Logger, Catalog.All.Where(c => c.State.DocumentsDeferred).Select(c => c.Id).ToList(), options.DocumentIndexQuietPeriod, options.DocumentIndexOnRead);
+            }
+
             _gauges = Telemetry.RegisterStore(CollectionFigures);
         }
         catch
         {
+            session?.Documents?.Dispose();
             session?.Dispose();
             keys.Dispose();
             throw;
@@ -445,6 +452,8 @@ public sealed partial class ChromaStore : IDisposable
         }
 
         Exception? failure = null;
+        // Its chunks take the write lock: stopped before this call takes it (a chunk under way ends first).
+        _session.Documents?.Dispose();
         lock (Db.WriteLock)
         {
             if (_session.IsClosed)

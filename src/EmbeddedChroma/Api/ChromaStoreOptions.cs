@@ -59,6 +59,16 @@ public sealed record ChromaStoreOptions
     internal Internal.FilteredPlan FilteredPlan { get; init; }
 
     /// <summary>
+    /// How long writes must pause before the background document indexer takes pending documents (<see cref="Engine.DocumentIndexer"/>):
+    /// long enough to stay out of a stream of batches, short enough that documents written in one burst are indexed soon
+    /// after. <see cref="Timeout.InfiniteTimeSpan"/>: only when a <c>where_document</c> read (<see cref="DocumentIndexOnRead"/>) or BuildIndex asks.
+    /// </summary>
+    internal TimeSpan DocumentIndexQuietPeriod { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Whether a <c>where_document</c> read has the collection's pending documents indexed at once (tests turn it off to keep them pending).</summary>
+    internal bool DocumentIndexOnRead { get; init; } = true;
+
+    /// <summary>
     /// Threads one <see cref="Collection.Query(IReadOnlyList{float[]}, int, Where?, WhereDocument?, IReadOnlyList{string}?, Include, int?)"/> call with several query embeddings may use to answer them
     /// (default: the processor count); 1 answers them one after another on the calling thread. Results are the same
     /// either way.

@@ -143,7 +143,7 @@ public sealed partial class Collection
     {
         Gate(ChromaActions.Count);
         var (total, unindexed) = _engine.IndexingStatus();
-        return new IndexingStatus(total - unindexed, unindexed, total);
+        return new IndexingStatus(total - unindexed, unindexed, total) { UnindexedDocuments = _engine.PendingDocumentCount() };
     }
 
     /// <summary>
@@ -161,11 +161,13 @@ public sealed partial class Collection
     }
 
     /// <summary>
-    /// Brings the HNSW index up to date now: waits until the background indexer has linked every record written so far,
+    /// Brings the indexes up to date now: waits until the background indexer has linked every record written so far,
     /// reporting to <paramref name="progress"/> (<see cref="ChromaProgress"/>: operation <c>"build_index"</c>, unit
     /// <c>"records"</c>: the records linked out of those pending when the call began, looked at every 20 ms) and
     /// returns the status reached. A collection below the store's HNSW threshold has no graph (an exact scan is faster
-    /// there): the call returns at once, every record counted as indexed. Needs the key's permission to count records.
+    /// there): the call returns at once, every record counted as indexed. Then indexes, in the calling thread, the
+    /// documents not yet in the document index (<see cref="IndexingStatus.UnindexedDocuments"/>). Needs the key's
+    /// permission to count records.
     /// </summary>
     /// <remarks>
     /// Cancelling stops the wait, not the index: the background indexer keeps linking, queries stay exact-correct
@@ -185,7 +187,7 @@ public sealed partial class Collection
             Gate(ChromaActions.Count);
             _engine.BuildIndex(ProgressReporter.Create(Telemetry.Ops.BuildIndex, "records", progress, cancellationToken));
             var (total, unindexed) = _engine.IndexingStatus();
-            return new IndexingStatus(total - unindexed, unindexed, total);
+            return new IndexingStatus(total - unindexed, unindexed, total) { UnindexedDocuments = _engine.PendingDocumentCount() };
         }
         catch (Exception ex) when (Telemetry.Failed(op, ex))
         {

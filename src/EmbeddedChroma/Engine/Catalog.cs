@@ -250,9 +250,13 @@ internal sealed class Catalog(StoreContext store)
             mark.ExecuteNonQuery();
         }
 
+        // Its documents are indexed for where_document after the batches that write them (PendingDocuments): none yet.
+        PendingDocuments.Mark(_store.Db.Writer, _store.Db.CurrentTransaction!, id, seq);
+
         var state = new CollectionState
         {
             FilterRowsKept = keepsFilterRows,
+            DocumentsDeferred = true,
             Id = id,
             Uuid = uuid,
             DatabaseId = databaseId,
@@ -292,7 +296,7 @@ internal sealed class Catalog(StoreContext store)
         var state = collection.State;
         foreach (var sql in new[]
         {
-            "INSERT INTO documents_fts(documents_fts, rowid, document) SELECT 'delete', rid, document FROM records WHERE collection_id = $c AND document IS NOT NULL",
+            PendingDocuments.UnindexCollectionStatement,
             "DELETE FROM record_meta WHERE collection_id = $c",
             "DELETE FROM records WHERE collection_id = $c",
             "DELETE FROM collections WHERE id = $c",
@@ -300,6 +304,7 @@ internal sealed class Catalog(StoreContext store)
             "DELETE FROM store_meta WHERE key = 'embedding_function:' || $c",
             "DELETE FROM store_meta WHERE key = 'vector_storage:' || $c",
             "DELETE FROM store_meta WHERE key = 'filter_rows:' || $c",
+            "DELETE FROM store_meta WHERE key = '" + Filtering.SqlFilterBuilder.DocumentsIndexedKeyPrefix + "' || $c",
         })
         {
             var command = Session.WriteCommand(sql);
@@ -360,6 +365,13 @@ internal sealed class Catalog(StoreContext store)
         LoadEmbeddingFunctions();
         LoadVectorStorages();
         LoadFilterRowMarks();
+        foreach (var id in Session.Db.Guard(() => PendingDocuments.MarkedCollections(Session.Db.Writer, null)))
+        {
+            if (_collections.TryGetValue(id, out var collection))
+            {
+                collection.State.DocumentsDeferred = true;
+            }
+        }
     }
 
     /// <summary>
@@ -561,7 +573,7 @@ internal sealed class Catalog(StoreContext store)
 
                 if (indexProblems.Any(p => p.Contains("documents_fts", StringComparison.Ordinal)))
                 {
-                    FilterRows.RebuildDocumentIndex(db.Writer, transaction);
+                    FilterRows.RebuildDocumentIndex(db.Writer, transaction, Session.Seq);
                 }
 
                 return 0;

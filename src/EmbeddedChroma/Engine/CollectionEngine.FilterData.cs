@@ -156,7 +156,14 @@ internal sealed partial class CollectionEngine
     /// </summary>
     private void EnsureFilterDataVerified(Where? where, WhereDocument? whereDocument, bool checkRows)
     {
-        var documents = whereDocument is not null && !Db.DocumentIndexVerified && Filtering.RecordFilter.UsesDocumentIndex(whereDocument);
+        var usesIndex = whereDocument is not null && Filtering.RecordFilter.UsesDocumentIndex(whereDocument);
+        if (usesIndex && State.DocumentsDeferred)
+        {
+            // The documents are searched: index the pending ones now rather than scan them in every such read.
+            _store.Session.Documents?.Want(State.Id);
+        }
+
+        var documents = usesIndex && !Db.DocumentIndexVerified;
         if (documents && !Db.DocumentIndexStampChecked && DocumentIndexStampCurrent())
         {
             // Verified by an earlier open at this very write, and unchanged since (digest of the index's tables).
@@ -232,6 +239,14 @@ internal sealed partial class CollectionEngine
                     }
                 }
 
+                if (documents && !Db.ReadOnly && !CatchUpDocuments())
+                {
+                    // The pending documents could not be indexed (a full disk): FTS5's check would count them as damage.
+                    // This collection's reads scan the documents instead until a later read checks the index.
+                    State.ScanDocuments = true;
+                    documents = false;
+                }
+
                 var damaged = rows ? FilterRows.Mismatched(Db.Writer, null, State.Id) : [];
                 if (documents && !Db.ReadOnly)
                 {
@@ -279,7 +294,7 @@ internal sealed partial class CollectionEngine
 
                         if (documentProblem is not null)
                         {
-                            FilterRows.RebuildDocumentIndex(Db.Writer, transaction);
+                            FilterRows.RebuildDocumentIndex(Db.Writer, transaction, _store.Session.Seq);
                         }
 
                         return 0;
@@ -307,6 +322,29 @@ internal sealed partial class CollectionEngine
                 MarkVerified(rows, documents);
                 return damaged.Count + (documentProblem is null ? 0 : 1);
             });
+        }
+    }
+
+    /// <summary>
+    /// Before FTS5's full check (which compares the index with every document): indexes the documents still pending
+    /// (<see cref="PendingDocuments"/>), of every collection, in one write transaction. False when that could not write (a
+    /// full disk). Writer lock held.
+    /// </summary>
+    private bool CatchUpDocuments()
+    {
+        try
+        {
+            _store.Session.RunQuietly(() => PendingDocuments.CatchUp(Db.Writer, Db.CurrentTransaction!));
+            if (State.ScanDocuments && !Db.ReadOnly)
+            {
+                State.ScanDocuments = false;
+            }
+
+            return true;
+        }
+        catch (Exception ex) when (ex is ChromaStorageFullException or ChromaReadOnlyException)
+        {
+            return false;
         }
     }
 

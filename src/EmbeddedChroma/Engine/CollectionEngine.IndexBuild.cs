@@ -39,6 +39,13 @@ internal sealed partial class CollectionEngine
         // Linked: what is left is marking deletions and a checkpoint, short; then the work is done.
         progress?.ThrowIfCancellationRequested();
         indexer?.WaitUntilIdle();
+        if (State.DocumentsDeferred && _store.Session.Documents is { } documents)
+        {
+            // The document index too: the documents written since it last caught up, indexed now in this thread.
+            ThrowIfDeleted();
+            documents.CatchUp(State.Id, progress?.Token ?? default);
+        }
+
         progress?.Finish();
     }
 }

@@ -104,6 +104,9 @@ internal sealed partial class CollectionEngine
         return (total, Math.Min(total, State.Indexer?.PendingCount ?? 0));
     });
 
+    /// <summary>How many of the collection's documents the FTS5 index does not hold yet (<see cref="PendingDocuments"/>; scanned exactly by <c>where_document</c> meanwhile).</summary>
+    public long PendingDocumentCount() => !State.DocumentsDeferred ? 0 : Read(connection => PendingDocuments.Count(connection, null, State.Id));
+
     /// <summary>
     /// Records chosen by ids and/or filters, in insertion order. Asked for every record, a result of another size than
     /// the collection's count means a damaged index hid or duplicated some: reported as corruption.

@@ -38,6 +38,12 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
     /// <summary>A record written by this batch holds metadata or a document: it has filter rows or a document index entry.</summary>
     private bool _derived;
 
+    /// <summary>A record written by this batch holds a document.</summary>
+    private bool _wroteDocument;
+
+    /// <summary>The batch left documents for the background document indexer (told after the commit).</summary>
+    private bool _documentsPending;
+
     /// <summary>The batch's insert statement, its parameters bound once and their values set per record.</summary>
     private InsertStatement? _insert;
     private int? _dimension;
@@ -106,6 +112,7 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
 
         _touched = true;
         _derived |= metadataJson is not null || document is not null;
+        _wroteDocument |= document is not null;
         _inserted.Add(slot);
         _rows.Add((slot, embedding));
         return true;
@@ -153,7 +160,7 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
         }
         if (existing.Document is not null)
         {
-            UnindexDocument(existing.Rid, existing.Document);
+            UnindexDocument(existing.Rid);
         }
 
         var command = store.WriteCommand(embedding is null
@@ -179,13 +186,14 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
         _cleared.Add((existing.Slot, existing.MetadataJson));
         _touched = true;
         _derived |= metadataJson is not null || newDocument is not null;
+        _wroteDocument |= newDocument is not null;
     }
 
     public void Remove(StoredRecord existing)
     {
         if (existing.Document is not null)
         {
-            UnindexDocument(existing.Rid, existing.Document);
+            UnindexDocument(existing.Rid);
         }
 
         foreach (var sql in (ReadOnlySpan<string>)["DELETE FROM record_meta WHERE rid = $rid", "DELETE FROM records WHERE rid = $rid"])
@@ -350,6 +358,11 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
         }
 
         state.Count += _inserted.Count - _removed.Count;
+        if (_documentsPending)
+        {
+            store.Documents?.Written(state.Id);
+        }
+
         ApplyFilterIndex();
         if (_rows.Count == 0)
         {
@@ -384,7 +397,8 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
     /// Writes the filter rows of the batch's records from their metadata JSON when the collection keeps them
     /// (<see cref="CollectionState.FilterRowsKept"/>): scalars as elem = 0, each array element as elem = 1; strings in s,
     /// integers and floats in n (REAL, so they compare numerically), bools in b. Then indexes their documents in the
-    /// FTS5 trigram table.
+    /// FTS5 trigram table — unless the collection's documents are indexed after the batch (<see cref="CollectionState.DocumentsDeferred"/>):
+    /// then they stay pending (scanned exactly by <c>where_document</c>) until the store's background document indexer takes them.
     /// </summary>
     private void IndexBatch()
     {
@@ -394,6 +408,12 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
             meta.Parameters.AddWithValue("$c", state.Id);
             meta.Parameters.AddWithValue("$seq", _seq);
             meta.ExecuteNonQuery();
+        }
+
+        if (state.DocumentsDeferred)
+        {
+            _documentsPending |= _wroteDocument;
+            return;
         }
 
         var documents = store.WriteCommand("""
@@ -450,11 +470,11 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
         }
     }
 
-    private void UnindexDocument(long rid, string document)
+    /// <summary>Takes a record's stored document out of the FTS5 index, when the index holds it (<see cref="PendingDocuments"/>), before the record changes.</summary>
+    private void UnindexDocument(long rid)
     {
-        var command = store.WriteCommand("INSERT INTO documents_fts(documents_fts, rowid, document) VALUES ('delete', $rid, $doc)");
+        var command = store.WriteCommand(PendingDocuments.UnindexStatement);
         command.Parameters.AddWithValue("$rid", rid);
-        command.Parameters.AddWithValue("$doc", document);
         command.ExecuteNonQuery();
     }
 

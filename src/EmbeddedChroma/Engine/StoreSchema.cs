@@ -63,6 +63,19 @@ internal static class StoreSchema
             if (version == "2")
             {
                 MigrateFrom2(db);
+                version = "3";
+            }
+
+            if (version == "3" && db.ReadOnly)
+            {
+                // Readable as it is: without marks every document is in the index (PendingDocuments), and nothing writes.
+                CheckSchemaAndCatalog(db);
+                return;
+            }
+
+            if (version == "3")
+            {
+                MigrateFrom3(db);
                 version = SqliteDb.SchemaVersion.ToString(CultureInfo.InvariantCulture);
             }
 
@@ -222,13 +235,21 @@ internal static class StoreSchema
     /// Schema 2 → 3 in one transaction: the nullable <c>records.uri</c> column (<see cref="Schema.MigrateFrom2"/>). No row
     /// is rewritten: without a uri a record's payload checksum is what it was. A store that fails here stays at version 2.
     /// </summary>
-    private static void MigrateFrom2(SqliteDb db)
+    private static void MigrateFrom2(SqliteDb db) => Migrate(db, Schema.MigrateFrom2, 3);
+
+    /// <summary>
+    /// Schema 3 → 4 in one transaction: every collection's document index mark (<see cref="Schema.MigrateFrom3"/>). A store
+    /// that fails here stays at version 3.
+    /// </summary>
+    private static void MigrateFrom3(SqliteDb db) => Migrate(db, Schema.MigrateFrom3, 4);
+
+    private static void Migrate(SqliteDb db, string sql, int toVersion)
     {
         using var tx = db.Writer.BeginTransaction();
         using var command = db.Writer.CreateCommand();
         command.Transaction = tx;
-        command.CommandText = Schema.MigrateFrom2 + "UPDATE store_meta SET value = $v WHERE key = 'schema_version';";
-        command.Parameters.AddWithValue("$v", SqliteDb.SchemaVersion.ToString(CultureInfo.InvariantCulture));
+        command.CommandText = sql + "UPDATE store_meta SET value = $v WHERE key = 'schema_version';";
+        command.Parameters.AddWithValue("$v", toVersion.ToString(CultureInfo.InvariantCulture));
         command.ExecuteNonQuery();
         tx.Commit();
     }

@@ -130,6 +130,23 @@ internal sealed class WriteSession : IDisposable
     /// </summary>
     public T Run<T>(Func<T> action, Action<T>? afterCommit = null, ReaderWriterLockSlim? exclusive = null)
     {
+        Interlocked.Increment(ref _writers);
+        try
+        {
+            return RunQuietly(action, afterCommit, exclusive);
+        }
+        finally
+        {
+            EndOfWrite();
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Run{T}"/> for the store's own background work (the document indexer): it does not count as a write
+    /// call, so <see cref="WritesQuietFor"/> is not reset by it.
+    /// </summary>
+    public T RunQuietly<T>(Func<T> action, Action<T>? afterCommit = null, ReaderWriterLockSlim? exclusive = null)
+    {
         lock (Db.WriteLock)
         {
             ThrowIfClosed();
@@ -163,6 +180,41 @@ internal sealed class WriteSession : IDisposable
     /// <paramref name="waitingToPublish"/> is told true while the batch waits for the exclusive lock, false once it holds it.
     /// </summary>
     public T RunThenPublish<T>(Func<T> action, Action beforeCommit, Action<T> afterCommit, ReaderWriterLockSlim collectionLock, Action<bool>? waitingToPublish = null)
+    {
+        Interlocked.Increment(ref _writers);
+        try
+        {
+            return RunThenPublishCore(action, beforeCommit, afterCommit, collectionLock, waitingToPublish);
+        }
+        finally
+        {
+            EndOfWrite();
+        }
+    }
+
+    /// <summary>Write calls under way (waiting for the write lock or holding it), the background indexer's aside.</summary>
+    private int _writers;
+
+    /// <summary>When the last write call ended (a <see cref="System.Diagnostics.Stopwatch"/> timestamp).</summary>
+    private long _lastWriteEnded = System.Diagnostics.Stopwatch.GetTimestamp();
+
+    private void EndOfWrite()
+    {
+        Volatile.Write(ref _lastWriteEnded, System.Diagnostics.Stopwatch.GetTimestamp());
+        Interlocked.Decrement(ref _writers);
+    }
+
+    /// <summary>True when no write call is under way and none ended within <paramref name="quiet"/>: the store is between bursts of writes.</summary>
+    public bool WritesQuietFor(TimeSpan quiet) =>
+        Volatile.Read(ref _writers) == 0 && System.Diagnostics.Stopwatch.GetElapsedTime(Volatile.Read(ref _lastWriteEnded)) >= quiet;
+
+    /// <summary>True while a write call waits for the write lock or holds it.</summary>
+    public bool Writing => Volatile.Read(ref _writers) > 0;
+
+    /// <summary>The store's background document indexer (null on a store that cannot write); told of batches that leave documents to index.</summary>
+    public DocumentIndexer? Documents { get; set; }
+
+    private T RunThenPublishCore<T>(Func<T> action, Action beforeCommit, Action<T> afterCommit, ReaderWriterLockSlim collectionLock, Action<bool>? waitingToPublish)
     {
         lock (Db.WriteLock)
         {

@@ -24,8 +24,10 @@ namespace EmbeddedChroma.Filtering;
 /// $gt..$lte  ... AND m.elem = 0 AND m.n &gt; p  -- numeric only; strings and bools have n NULL
 /// $in / $nin ... AND m.{s|n|b} IN (p, p, ...) / NOT IN
 /// $contains / $not_contains (metadata)  ... AND m.elem = 1 AND m.{s|n|b} = p / NOT IN
-/// $contains (document)  r.rid IN (SELECT f.rowid FROM documents_fts f WHERE f.document GLOB p)
-///                       -- p = '*' + text with * ? [ bracketed + '*'; trigram answers GLOB from the index
+/// $contains (document)  (r.rid IN (SELECT f.rowid FROM documents_fts f WHERE f.document GLOB p)
+///                        OR (r.seq > W AND r.document IS NOT NULL AND instr(r.document, t) > 0))
+///                       -- p = '*' + text with * ? [ bracketed + '*'; trigram answers GLOB from the index;
+///                       -- W = the collection's documents_indexed mark: records written after it are scanned
 /// $regex                (r.document IS NOT NULL AND regexp(p, r.document))
 /// $not_*                NOT (...)                -- complement: records without a document match
 /// </code>
@@ -37,6 +39,16 @@ internal sealed class SqlFilterBuilder
 {
     /// <summary>Parameter the caller must bind to the collection's integer id.</summary>
     public const string CollectionParameter = "$collection";
+
+    /// <summary>
+    /// Prefix of the <c>store_meta</c> key that holds, per collection, the last sequence number whose documents the FTS5
+    /// index holds (the storage layer's <c>PendingDocuments</c>); records written after it are scanned exactly.
+    /// </summary>
+    public const string DocumentsIndexedKeyPrefix = "documents_indexed:";
+
+    /// <summary>The collection's mark, read in the statement's snapshot; without a mark every document is indexed.</summary>
+    private const string DocumentsIndexedThrough =
+        "COALESCE((SELECT CAST(dm.value AS INTEGER) FROM store_meta dm WHERE dm.key = '" + DocumentsIndexedKeyPrefix + "' || " + CollectionParameter + "), 9223372036854775807)";
 
     /// <summary>
     /// Most distinct literals (keys, values, patterns) one filter may bind; a long <c>$in</c>/<c>$nin</c> list counts
@@ -266,8 +278,11 @@ internal sealed class SqlFilterBuilder
         }
         else
         {
+            // The index holds the documents of records up to the collection's mark (PendingDocuments); the records
+            // written since are scanned exactly. Both sides are read in the statement's one snapshot.
             _sql.Append("(r.rid IN (SELECT f.rowid FROM documents_fts f WHERE f.document GLOB ")
-                .Append(Bind(GlobContainsPattern(text.Text))).Append("))");
+                .Append(Bind(GlobContainsPattern(text.Text))).Append(") OR (r.seq > ").Append(DocumentsIndexedThrough)
+                .Append(" AND r.document IS NOT NULL AND instr(r.document, ").Append(Bind(text.Text)).Append(") > 0))");
         }
     }
 

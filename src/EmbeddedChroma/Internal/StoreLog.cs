@@ -48,6 +48,13 @@ internal static partial class StoreLog
     public static void DocumentIndexRebuilt(ILogger logger, string path, string reason) =>
         LogDocumentIndexRebuilt(logger, Echo.Path(path), Echo.Text(reason, 512));
 
+    /// <summary>The background document indexer could not index pending documents (they stay pending: scanned exactly by where_document).</summary>
+    public static void DocumentIndexingPaused(ILogger logger, string error, string reason) =>
+        LogDocumentIndexingPaused(logger, error, Echo.Text(reason, 512));
+
+    [LoggerMessage(EventId = 33, Level = LogLevel.Warning, Message = "Documents written recently could not be added to the document index ({Error}: {Reason}); where_document scans them until the next write tries again.")]
+    private static partial void LogDocumentIndexingPaused(ILogger logger, string error, string reason);
+
     /// <summary>A saved filter index could not be used (stale, damaged, another store's) and is built again from the records.</summary>
     public static void FilterIndexRebuilt(ILogger logger, string collection, string path, string reason)
     {

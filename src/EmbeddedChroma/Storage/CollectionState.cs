@@ -149,6 +149,14 @@ internal sealed class CollectionState
     public volatile bool FilterRowsKept = true;
 
     /// <summary>
+    /// True when the collection's documents are indexed for <c>where_document</c> after the batch that writes them, by the
+    /// store's background document indexer (<see cref="PendingDocuments"/>): every collection of a schema-4 store. False only
+    /// for a collection of an older store opened read-only (it has no mark: every document is in the index). Set at load and
+    /// creation.
+    /// </summary>
+    public bool DocumentsDeferred { get; set; }
+
+    /// <summary>
     /// Set on a store opened for reads only, which cannot run FTS5's check of the document index: document
     /// <c>$contains</c> is then answered from the documents themselves (<see cref="Filtering.SqlFilterBuilder"/>), not the index.
     /// </summary>

@@ -198,12 +198,16 @@ internal static class FilterRows
         }
     }
 
-    /// <summary>Rebuilds the FTS5 document index from the documents (every collection's; inside the caller's write transaction).</summary>
-    public static void RebuildDocumentIndex(SqliteConnection connection, SqliteTransaction transaction)
+    /// <summary>
+    /// Rebuilds the FTS5 document index from the documents (every collection's, pending ones included, so every collection's
+    /// mark moves to <paramref name="seq"/>, the store's last write; inside the caller's write transaction).
+    /// </summary>
+    public static void RebuildDocumentIndex(SqliteConnection connection, SqliteTransaction transaction, long seq)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = "INSERT INTO documents_fts(documents_fts) VALUES ('rebuild')";
         command.ExecuteNonQuery();
+        PendingDocuments.MarkAllIndexed(connection, transaction, seq);
     }
 }

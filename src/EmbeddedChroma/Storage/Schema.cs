@@ -53,4 +53,15 @@ internal static class Schema
     public const string MigrateFrom2 = """
         ALTER TABLE records ADD COLUMN uri TEXT;
         """;
+
+    /// <summary>
+    /// Version 3 → 4: documents are indexed for <c>where_document</c> after the write that stores them, by the store's
+    /// background document indexer (<see cref="PendingDocuments"/>). Every collection without a mark gets one at the store's
+    /// last write: a version-3 library indexed every document in the batch that wrote it. No table changes; an older library refuses the store (it would
+    /// not know that documents past a mark are missing from the index).
+    /// </summary>
+    public const string MigrateFrom3 = """
+        INSERT OR IGNORE INTO store_meta(key, value)
+        SELECT 'documents_indexed:' || id, (SELECT value FROM store_meta WHERE key = 'seq') FROM collections;
+        """;
 }

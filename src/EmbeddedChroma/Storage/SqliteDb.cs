@@ -10,7 +10,7 @@ namespace EmbeddedChroma.Storage;
 /// </summary>
 internal sealed class SqliteDb : IDisposable
 {
-    internal const int SchemaVersion = 3; // 2: record checksums, write chain, store id; 3: record uris
+    internal const int SchemaVersion = 4; // 2: record checksums, write chain, store id; 3: record uris; 4: documents indexed after the batch
 
     /// <summary>
     /// Log bytes after which a commit checkpoints the log into the database file: 64 MiB, i.e. 16,384 pages of 4 KiB
