@@ -24,8 +24,9 @@ namespace EmbeddedChroma.Filtering;
 /// $gt..$lte  ... AND m.elem = 0 AND m.n &gt; p  -- numeric only; strings and bools have n NULL
 /// $in / $nin ... AND m.{s|n|b} IN (p, p, ...) / NOT IN
 /// $contains / $not_contains (metadata)  ... AND m.elem = 1 AND m.{s|n|b} = p / NOT IN
-/// $contains (document)  (r.rid IN (SELECT f.rowid FROM documents_fts f WHERE f.document GLOB p)
-///                        OR (r.seq > W AND r.document IS NOT NULL AND instr(r.document, t) > 0))
+/// $contains (document)  r.rid IN (SELECT f.rowid FROM documents_fts f WHERE f.document GLOB p
+///                        UNION ALL SELECT pd.rid FROM records pd WHERE pd.collection_id = $collection
+///                        AND pd.seq > W AND pd.document IS NOT NULL AND instr(pd.document, t) > 0)
 ///                       -- p = '*' + text with * ? [ bracketed + '*'; trigram answers GLOB from the index;
 ///                       -- W = the collection's documents_indexed mark: records written after it are scanned
 /// $regex                (r.document IS NOT NULL AND regexp(p, r.document))
@@ -47,8 +48,8 @@ internal sealed class SqlFilterBuilder
     public const string DocumentsIndexedKeyPrefix = "documents_indexed:";
 
     /// <summary>The collection's mark, read in the statement's snapshot; without a mark every document is indexed.</summary>
-    private const string DocumentsIndexedThrough =
-        "COALESCE((SELECT CAST(dm.value AS INTEGER) FROM store_meta dm WHERE dm.key = '" + DocumentsIndexedKeyPrefix + "' || " + CollectionParameter + "), 9223372036854775807)";
+    private string DocumentsIndexedThrough() =>
+        "COALESCE((SELECT CAST(dm.value AS INTEGER) FROM store_meta dm WHERE dm.key = " + Bind(DocumentsIndexedKeyPrefix) + " || " + CollectionParameter + "), 9223372036854775807)";
 
     /// <summary>
     /// Most distinct literals (keys, values, patterns) one filter may bind; a long <c>$in</c>/<c>$nin</c> list counts
@@ -279,10 +280,13 @@ internal sealed class SqlFilterBuilder
         else
         {
             // The index holds the documents of records up to the collection's mark (PendingDocuments); the records
-            // written since are scanned exactly. Both sides are read in the statement's one snapshot.
+            // written since are scanned exactly (a range of records_seq, empty once the indexer caught up). Both read the
+            // statement's one snapshot. One rid IN list, so SQLite still looks the matches up by rowid.
             _sql.Append("(r.rid IN (SELECT f.rowid FROM documents_fts f WHERE f.document GLOB ")
-                .Append(Bind(GlobContainsPattern(text.Text))).Append(") OR (r.seq > ").Append(DocumentsIndexedThrough)
-                .Append(" AND r.document IS NOT NULL AND instr(r.document, ").Append(Bind(text.Text)).Append(") > 0))");
+                .Append(Bind(GlobContainsPattern(text.Text)))
+                .Append(" UNION ALL SELECT pd.rid FROM records pd WHERE pd.collection_id = ").Append(CollectionParameter)
+                .Append(" AND pd.seq > ").Append(DocumentsIndexedThrough())
+                .Append(" AND pd.document IS NOT NULL AND instr(pd.document, ").Append(Bind(text.Text)).Append(") > 0))");
         }
     }
 

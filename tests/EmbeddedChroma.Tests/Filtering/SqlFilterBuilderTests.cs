@@ -181,7 +181,7 @@ public sealed class SqlFilterBuilderTests : IDisposable
         filter.Sql.Should().NotContain("fiction").And.NotContain("2000").And.NotContain("a*b").And.NotContain("'");
         filter.Sql.Should().Contain(SqlFilterBuilder.CollectionParameter).And.Contain("regexp(");
         filter.UsesRegex.Should().BeTrue();
-        filter.Parameters.Select(p => p.Value).Should().Equal("genre", "fiction", "year", 2000.0, "published", 1L, "*a[*]b*", "^x");
+        filter.Parameters.Select(p => p.Value).Should().Equal("genre", "fiction", "year", 2000.0, "published", 1L, "*a[*]b*", SqlFilterBuilder.DocumentsIndexedKeyPrefix, "a*b", "^x");
     }
 
     [Fact]

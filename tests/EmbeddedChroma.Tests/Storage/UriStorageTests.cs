@@ -105,7 +105,7 @@ public sealed class UriStorageTests : IDisposable
 
         var migrated = _log.Entries.Where(e => e.EventId.Id == 4).Should().ContainSingle().Subject;
         migrated.Level.Should().Be(LogLevel.Information);
-        migrated.Message.Should().Contain("from schema version 2 to 3");
+        migrated.Message.Should().Contain("from schema version 2 to 4");
         StoredRows().Should().Equal(before, "no row is rewritten: a record without a uri sums as before");
         _fx.Reopen();
         _log.Entries.Count(e => e.EventId.Id == 4).Should().Be(1, "the upgrade runs once");
@@ -142,7 +142,7 @@ public sealed class UriStorageTests : IDisposable
     }
 
     [Fact]
-    public void Open_upgrades_a_store_of_schema_1_through_2_to_3_with_one_log_line()
+    public void Open_upgrades_a_store_of_schema_1_through_2_and_3_to_4_with_one_log_line()
     {
         var collection = _fx.CreateCollection("docs");
         collection.Add(["a", "b"], [[1f, 0f, 0f], [0f, 1f, 0f]], documents: ["alpha", "beta"]);
@@ -155,8 +155,8 @@ public sealed class UriStorageTests : IDisposable
 
         _fx.Reopen();
 
-        _log.Entries.Where(e => e.EventId.Id == 4).Should().ContainSingle().Which.Message.Should().Contain("from schema version 1 to 3").And.Contain("2 records");
-        StoredRows().Should().Equal(current, "version 1 → 2 computes the sums a new store writes, 2 → 3 changes none");
+        _log.Entries.Where(e => e.EventId.Id == 4).Should().ContainSingle().Which.Message.Should().Contain("from schema version 1 to 4").And.Contain("2 records");
+        StoredRows().Should().Equal(current, "version 1 → 2 computes the sums a new store writes, 2 → 3 and 3 → 4 change none");
         _fx.Reopen();
         _fx.Client.GetCollection("docs").Get(include: Payload).Documents.Should().Equal("alpha", "beta");
         _fx.Client.VerifyIntegrity();
