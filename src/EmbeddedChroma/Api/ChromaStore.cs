@@ -58,7 +58,8 @@ public sealed partial class ChromaStore : IDisposable
             if (!options.ReadOnly && db.OpenedWhileFull is null)
             {
                 session.Documents = new DocumentIndexer(
-                    session, Limits.Logger, Catalog.All.Where(c => c.State.DocumentsDeferred).Select(c => c.Id).ToList(), options.DocumentIndexQuietPeriod, options.DocumentIndexOnRead);
+                    session, Limits.Logger, Catalog.All.Where(c => c.State.DocumentsDeferred).Select(c => c.Id).ToList(), options.DocumentIndexQuietPeriod, options.DocumentIndexOnRead,
+                    () => Catalog.All.Any(c => c.State.Indexer is { PendingCount: > 0 }));
             }
 
             _gauges = Telemetry.RegisterStore(CollectionFigures);
@@ -543,7 +544,7 @@ public sealed partial class ChromaStore : IDisposable
         {
             Db.Guard(() =>
             {
-                if (DocumentIndexStamp.IsAt(Db.Writer, null, _session.Seq, _session.CurrentChain))
+                if (DocumentIndexStamp.IsAt(Db.Writer, null, _session.Seq, _session.CurrentChain) && !Db.DocumentIndexMovedQuietly)
                 {
                     return 0;
                 }

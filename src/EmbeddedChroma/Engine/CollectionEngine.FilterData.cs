@@ -334,7 +334,11 @@ internal sealed partial class CollectionEngine
     {
         try
         {
-            _store.Session.RunQuietly(() => PendingDocuments.CatchUp(Db.Writer, Db.CurrentTransaction!));
+            if (_store.Session.RunQuietly(() => PendingDocuments.CatchUp(Db.Writer, Db.CurrentTransaction!)) > 0)
+            {
+                Db.DocumentIndexMovedQuietly = true;
+            }
+
             if (State.ScanDocuments && !Db.ReadOnly)
             {
                 State.ScanDocuments = false;

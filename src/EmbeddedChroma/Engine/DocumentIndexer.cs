@@ -7,7 +7,8 @@ namespace EmbeddedChroma.Engine;
 /// <summary>
 /// Indexes the documents that write batches left pending (<see cref="PendingDocuments"/>) into the FTS5 document index, on a
 /// background thread of the store, in write transactions of about <see cref="ChunkDocuments"/> documents. It runs when the
-/// store's writes pause (no write call for <see cref="QuietPeriod"/>) — so a stream of batches is never slowed by it — or at
+/// store's writes pause (no write call for <see cref="QuietPeriod"/>) and the HNSW indexes have linked what was written —
+/// so a stream of batches, and the vector index behind it, is never slowed by it — or at
 /// once when a <c>where_document</c> read of the collection asks for it (<see cref="Want"/>): a search of the documents
 /// during an ingest brings the index up to date while the ingest goes on. Meanwhile reads stay exact: the pending records
 /// are scanned. A failure (a full disk) leaves the documents pending, scanned, until the next write tries again.
@@ -28,11 +29,22 @@ internal sealed class DocumentIndexer : IDisposable
     private bool _failed;
 
     private readonly bool _onRead;
+    private readonly Func<bool> _vectorsPending;
 
-    public DocumentIndexer(WriteSession session, ILogger logger, IEnumerable<long> collections, TimeSpan quietPeriod, bool onRead = true)
+    /// <param name="session">The store's write side.</param>
+    /// <param name="logger">Where a failure to index is reported.</param>
+    /// <param name="collections">The collections whose documents are indexed after the batch (checked for pending ones at start).</param>
+    /// <param name="quietPeriod">How long writes must pause before indexing on its own (<see cref="Timeout.InfiniteTimeSpan"/>: never).</param>
+    /// <param name="onRead">Whether a <c>where_document</c> read has the collection's pending documents indexed at once.</param>
+    /// <param name="vectorsPending">
+    /// True while a collection's HNSW index has records to link: indexing on its own waits for it (the vector index comes
+    /// first on a machine with few cores; a <c>where_document</c> read does not wait).
+    /// </param>
+    public DocumentIndexer(WriteSession session, ILogger logger, IEnumerable<long> collections, TimeSpan quietPeriod, bool onRead = true, Func<bool>? vectorsPending = null)
     {
         _session = session;
         _onRead = onRead;
+        _vectorsPending = vectorsPending ?? (() => false);
         _logger = logger;
         QuietPeriod = quietPeriod;
         _opened = [.. collections];
@@ -112,6 +124,11 @@ internal sealed class DocumentIndexer : IDisposable
         var indexed = _session.RunQuietly(() =>
             PendingDocuments.IndexChunk(_session.Db.Writer, _session.Db.CurrentTransaction!, collectionId, ChunkDocuments, out moreLeft));
         Interlocked.Add(ref _indexed, indexed);
+        if (indexed > 0)
+        {
+            _session.Db.DocumentIndexMovedQuietly = true;
+        }
+
         more = moreLeft;
     }
 
@@ -131,7 +148,7 @@ internal sealed class DocumentIndexer : IDisposable
                 {
                     return;
                 }
-                catch (ChromaException ex)
+                catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
                     // Left pending (scanned exactly); the next write tries again.
                     StoreLog.DocumentIndexingPaused(_logger, ex.GetType().Name, ex.Message);
@@ -207,7 +224,7 @@ internal sealed class DocumentIndexer : IDisposable
 
                 if (!_failed && _pending.Count > 0)
                 {
-                    if (QuietPeriod != Timeout.InfiniteTimeSpan && _session.WritesQuietFor(QuietPeriod))
+                    if (QuietPeriod != Timeout.InfiniteTimeSpan && _session.WritesQuietFor(QuietPeriod) && !_vectorsPending())
                     {
                         return _pending.First();
                     }

@@ -11,7 +11,8 @@ namespace EmbeddedChroma.Storage;
 /// need not run FTS5's whole <c>integrity-check</c> again (seconds per 100,000 documents) before its first
 /// <c>where_document</c> read. The stamp is <c>seq:chain:digest</c>: the store's last write (sequence number and write
 /// chain value, <see cref="StoreIdentity"/>) and an XxHash3 digest of every row of the index's own tables
-/// (<c>documents_fts_data</c>, <c>_idx</c>, <c>_config</c>: a read of the index, no tokenizing).
+/// (<c>documents_fts_data</c>, <c>_idx</c>, <c>_config</c>: a read of the index, no tokenizing) and of the collections'
+/// marks of what the index holds (<see cref="PendingDocuments"/>).
 /// </summary>
 /// <remarks>
 /// The stamp is trusted only when all three parts match the store as it is: a write after it moves the sequence number,
@@ -72,7 +73,9 @@ internal static class DocumentIndexStamp
         foreach (var sql in (ReadOnlySpan<string>)[
             "SELECT id, block FROM documents_fts_data ORDER BY id",
             "SELECT segid, term, pgno FROM documents_fts_idx ORDER BY segid, term",
-            "SELECT k, v FROM documents_fts_config ORDER BY k"])
+            "SELECT k, v FROM documents_fts_config ORDER BY k",
+            // The marks tell which documents the index holds (PendingDocuments): a changed mark must not be trusted either.
+            "SELECT key, value FROM store_meta WHERE key LIKE '" + Filtering.SqlFilterBuilder.DocumentsIndexedKeyPrefix + "%' ORDER BY key"])
         {
             using var command = connection.CreateCommand();
             command.Transaction = transaction;

@@ -148,6 +148,12 @@ internal sealed class SqliteDb : IDisposable
     /// <summary>Set once this open compared the document index with its stamp (<see cref="DocumentIndexStamp"/>): the digest is read at most once per open.</summary>
     public volatile bool DocumentIndexStampChecked;
 
+    /// <summary>
+    /// Set when this open's background document indexer changed the index (and the marks) — transactions that take no
+    /// sequence number, so the stamp's "last write" does not tell: the close stamps the index again.
+    /// </summary>
+    public volatile bool DocumentIndexMovedQuietly;
+
     /// <summary>How many times this open ran FTS5's full check of the document index (tests, benchmarks).</summary>
     public int DocumentIndexFullChecks;
 

@@ -224,6 +224,26 @@ public sealed class PendingDocumentsTests : IDisposable
     }
 
     [Fact]
+    public void A_mark_changed_while_the_store_was_closed_is_not_trusted_and_pending_documents_are_still_found()
+    {
+        var collection = _fx.CreateCollection();
+        Add(collection, ("a", "alpha beta"), ("b", "gamma"));
+        collection.BuildIndex();
+        // A where_document read verifies the index, so the close stamps it (the digest covers the marks too).
+        collection.Get(whereDocument: WhereDocument.Contains("alpha"), include: Include.None).Ids.Should().Equal("a");
+        Add(collection, ("c", "beta pending"));
+        _fx.Close();
+        // The mark now claims the pending document is indexed.
+        StoreDatabase.Execute(_fx.Folder, "UPDATE store_meta SET value = '999999' WHERE key LIKE 'documents_indexed:%'");
+
+        _fx.Reopen();
+
+        collection = _fx.Client.GetCollection("test");
+        ShouldAnswerExactly(collection, "beta", "pending", "gamma");
+        ShouldBeConsistent();
+    }
+
+    [Fact]
     public void Random_writes_indexes_and_reopens_keep_every_document_filter_exact()
     {
         var random = new Random(20261207);
