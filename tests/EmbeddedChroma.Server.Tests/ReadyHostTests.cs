@@ -15,8 +15,12 @@ public sealed class ReadyHostTests : IDisposable
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "ec-ready-" + Guid.NewGuid().ToString("N"));
 
+    /// <summary>Every host this test started: killed on dispose if still running (a failed test, a start that never got ready, a stop that timed out).</summary>
+    private readonly ChildProcesses _hosts = new();
+
     public void Dispose()
     {
+        _hosts.Dispose();
         try
         {
             Directory.Delete(_folder, recursive: true);
@@ -76,7 +80,7 @@ public sealed class ReadyHostTests : IDisposable
             start.ArgumentList.Add(arg);
         }
 
-        var process = Process.Start(start)!;
+        var process = _hosts.Start(start);
         StringBuilder stdout = new(), stderr = new();
         process.OutputDataReceived += (_, e) => { lock (stdout) { stdout.AppendLine(e.Data); } };
         process.ErrorDataReceived += (_, e) => { lock (stderr) { stderr.AppendLine(e.Data); } };

@@ -239,7 +239,9 @@ public sealed partial class Collection
     /// </summary>
     /// <remarks>
     /// Writes to the store wait while it runs; queries keep running, except for a short swap at the end. A collection
-    /// with no deleted records is left as it is (a no-op apart from the SQLite shrink). Compaction also runs
+    /// with no deleted records is left as it is (a no-op apart from the SQLite shrink). A collection that still keeps its
+    /// filter rows in SQLite (written by an older version, or while the in-memory filter index was disabled) stops keeping
+    /// them when that index answers its <c>where</c>, so later writes skip them. Compaction also runs
     /// automatically past the thresholds of <see cref="ChromaStoreOptions.AutoCompaction"/>.
     /// </remarks>
     /// <returns>What was reclaimed: slots and store-folder bytes before and after.</returns>

@@ -212,5 +212,67 @@ internal sealed partial class CollectionEngine
         return (slotsBefore, moved);
     }
 
+    /// <summary>
+    /// The last step of a compaction: a collection that keeps filter rows (<see cref="CollectionState.FilterRowsKept"/>: one
+    /// written before collections stopped keeping them, or while the in-memory filter index was disabled) stops keeping
+    /// them when that index answers its <c>where</c> now — enabled, and within its budget once loaded or built over the
+    /// compacted slots. The rows are deleted and the mark set in one write transaction; the flag flips after the commit,
+    /// so the next batches skip the rows. A read that must later filter in SQL (index disabled or over budget) derives
+    /// them again from the records (<see cref="DeriveFilterRows"/>). A damaged record leaves the rows as they are (a
+    /// filtered read reports it). Caller holds the store's write lock.
+    /// </summary>
+    /// <returns>True when the rows were dropped.</returns>
+    public bool StopKeepingUnreadFilterRows()
+    {
+        State.Lock.EnterReadLock();
+        try
+        {
+            if (State.Deleted || !State.FilterRowsKept || !FilterIndexUsable || Db.ReadOnly)
+            {
+                return false;
+            }
+
+            EnsureLoaded();
+            try
+            {
+                if (FilterIndex(Db.Writer, null) is null)
+                {
+                    return false; // Over budget: the rows answer `where`.
+                }
+            }
+            catch (ChromaCorruptStoreException)
+            {
+                return false;
+            }
+        }
+        finally
+        {
+            State.Lock.ExitReadLock();
+        }
+
+        try
+        {
+            _store.Session.Run(
+                () =>
+                {
+                    FilterRows.StopKeeping(Db.Writer, Db.CurrentTransaction!, State.Id);
+                    return 0;
+                },
+                // Under the collection's write lock: no reader is between a check of the flag and its statement.
+                _ =>
+                {
+                    State.FilterRowsKept = false;
+                    State.FilterRowsVerified = false;
+                },
+                State.Lock);
+            return true;
+        }
+        catch (Exception ex) when (ex is ChromaStorageFullException or ChromaReadOnlyException)
+        {
+            // Rolled back: the rows are kept as before; the next compaction tries again.
+            return false;
+        }
+    }
+
     private bool IsLive(int slot) => State.IsLive(slot);
 }

@@ -39,6 +39,8 @@ internal sealed class Compactor(StoreContext store)
     /// stamped with that sequence number.</item>
     /// <item>Under the write lock: commit, then the temporary arena replaces the old one (rename) and the graph
     /// file is deleted; the graph is rebuilt in the background (queries scan its pending tail exactly meanwhile).</item>
+    /// <item>A collection that still keeps filter rows no read uses (its in-memory filter index answers <c>where</c>) stops
+    /// keeping them (<see cref="CollectionEngine.StopKeepingUnreadFilterRows"/>, a transaction of its own).</item>
     /// <item>SQLite gives freed pages back (<c>incremental_vacuum</c>; an explicit compaction of a store created without
     /// auto-vacuum runs <c>VACUUM</c> once, converting it) and the WAL is truncated.</item>
     /// </list>
@@ -95,6 +97,7 @@ internal sealed class Compactor(StoreContext store)
             var started = Stopwatch.GetTimestamp();
             var bytesBefore = _store.Folder.Bytes();
             var (slotsBefore, moved) = Db.Guard(() => collection.CompactSlots(progress));
+            Db.Guard(collection.StopKeepingUnreadFilterRows);
             Db.Guard(() =>
             {
                 ShrinkDatabase(convert: !automatic);

@@ -159,6 +159,25 @@ internal static class FilterRows
     }
 
     /// <summary>
+    /// Stops keeping the filter rows of a collection whose <c>where</c> is answered by the in-memory filter index (inside the
+    /// caller's write transaction): its rows are deleted and the mark that it keeps none is set, in the same transaction, so
+    /// a rollback leaves both as they were. The caller flips <see cref="CollectionState.FilterRowsKept"/> after the commit.
+    /// </summary>
+    public static void StopKeeping(SqliteConnection connection, SqliteTransaction transaction, long collectionId)
+    {
+        foreach (var sql in (ReadOnlySpan<string>)[
+            "DELETE FROM record_meta WHERE collection_id = $c",
+            "INSERT OR REPLACE INTO store_meta(key, value) VALUES ('filter_rows:' || $c, 'derived')"])
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = sql;
+            command.Parameters.AddWithValue("$c", collectionId);
+            command.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>
     /// Rebuilds the filter rows of collection <paramref name="collectionId"/> from its records (inside the caller's write
     /// transaction): the table's indexes are rebuilt first (a damaged entry would fail the deletion), then the
     /// collection's rows are deleted and derived again.

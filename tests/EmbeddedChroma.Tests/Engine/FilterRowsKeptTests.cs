@@ -77,6 +77,144 @@ public sealed class FilterRowsKeptTests : IDisposable
         collection.Query([[1f, 1f, 1f]], nResults: 200, where: Where.Eq("genre", "science"), include: Include.None).Ids[0].Should().BeEquivalentTo(science);
     }
 
+    private bool FilterRowMark() => (long)StoreDatabase.Scalar(_fx.Folder, "SELECT count(*) FROM store_meta WHERE key LIKE 'filter_rows:%'")! > 0;
+
+    /// <summary>
+    /// A collection that keeps its filter rows, as every collection of a store written before they were derived did:
+    /// created while the in-memory filter index is disabled, holding records 0..<paramref name="count"/>, then the store
+    /// reopened with <paramref name="options"/> (default: the index enabled).
+    /// </summary>
+    private Collection CollectionKeepingRows(int count, ChromaStoreOptions? options = null)
+    {
+        _fx.Options = SqlFilters();
+        _fx.Reopen();
+        AddRecords(_fx.CreateCollection("docs"), 0, count);
+        _fx.Options = options;
+        _fx.Reopen();
+        FilterRowCount().Should().Be(count * 4L);
+        FilterRowMark().Should().BeFalse();
+        return _fx.Client.GetCollection("docs");
+    }
+
+    /// <summary>Cancels its token at the report numbered <paramref name="cancelAt"/> (0: the first).</summary>
+    private sealed class CancelAt(int cancelAt) : IProgress<ChromaProgress>
+    {
+        private int _reports;
+
+        public CancellationTokenSource Cancel { get; } = new();
+
+        public void Report(ChromaProgress value)
+        {
+            if (_reports++ == cancelAt)
+            {
+                Cancel.Cancel();
+            }
+        }
+    }
+
+    [Fact]
+    public void Compact_drops_the_filter_rows_of_a_collection_that_keeps_them_when_the_in_memory_filter_index_answers_where()
+    {
+        var collection = CollectionKeepingRows(60);
+        Rewrite(collection);
+        FilterRowCount().Should().Be(ExpectedRowCount, "the collection keeps its rows until it is compacted");
+        ShouldAnswerExactly(collection);
+
+        collection.Compact().RecordsMoved.Should().BeGreaterThan(0);
+
+        FilterRowCount().Should().Be(0);
+        FilterRowMark().Should().BeTrue("the mark is set with the rows' deletion");
+        ShouldAnswerExactly(collection);
+        AddRecords(collection, 60, 70);
+        collection.Update(["r010"], metadatas: [Meta(("sport", 1999L, ["t3"]))]);
+        _records["r010"] = ("sport", 1999L, ["t3"]);
+        FilterRowCount().Should().Be(0, "later batches skip the rows");
+        ShouldAnswerExactly(collection);
+
+        _fx.Reopen();
+        ShouldAnswerExactly(_fx.Client.GetCollection("docs"));
+        FilterRowCount().Should().Be(0);
+        _fx.Client.VerifyIntegrity().Checks.Single(c => c.Kind == ChromaDerivedKind.FilterRows).State.Should().Be(ChromaDerivedState.Absent);
+
+        // Filtering in SQL later (index disabled) derives them again from the records.
+        _fx.Options = SqlFilters();
+        _fx.Reopen();
+        ShouldAnswerExactly(_fx.Client.GetCollection("docs"));
+        FilterRowCount().Should().Be(ExpectedRowCount);
+        FilterRowMark().Should().BeFalse();
+    }
+
+    [Fact]
+    public void Compact_drops_the_filter_rows_when_the_collection_has_no_freed_slot_and_a_read_only_store_keeps_them()
+    {
+        CollectionKeepingRows(40);
+        _fx.Close();
+        SqliteConnection.ClearAllPools();
+        using (var store = ChromaStore.Open(_fx.Folder, new ChromaStoreOptions { ReadOnly = true }))
+        {
+            var readOnly = store.GetClient(_fx.AdminKey).GetCollection("docs");
+            readOnly.Invoking(c => c.Compact()).Should().Throw<ChromaReadOnlyException>();
+            ShouldAnswerExactly(readOnly);
+        }
+
+        SqliteConnection.ClearAllPools();
+        FilterRowCount().Should().Be(40 * 4, "a store opened read-only never changes");
+        _fx.Reopen();
+        var collection = _fx.Client.GetCollection("docs");
+
+        collection.Compact().RecordsMoved.Should().Be(0);
+
+        FilterRowCount().Should().Be(0);
+        FilterRowMark().Should().BeTrue();
+        ShouldAnswerExactly(collection);
+        AddRecords(collection, 40, 45);
+        FilterRowCount().Should().Be(0);
+        _fx.Reopen();
+        ShouldAnswerExactly(_fx.Client.GetCollection("docs"));
+    }
+
+    [Fact]
+    public void Compact_cancelled_before_its_commit_keeps_the_filter_rows_and_the_next_compaction_drops_them()
+    {
+        var collection = CollectionKeepingRows(60);
+        Rewrite(collection);
+        var progress = new CancelAt(30); // while the vectors are copied, after the slots moved in the transaction
+
+        collection.Invoking(c => c.Compact(progress, progress.Cancel.Token)).Should().Throw<OperationCanceledException>();
+
+        FilterRowCount().Should().Be(ExpectedRowCount);
+        FilterRowMark().Should().BeFalse();
+        AddRecords(collection, 60, 65);
+        FilterRowCount().Should().Be(ExpectedRowCount, "batches keep the rows as before");
+        ShouldAnswerExactly(collection);
+        _fx.Reopen();
+        collection = _fx.Client.GetCollection("docs");
+        FilterRowCount().Should().Be(ExpectedRowCount);
+
+        collection.Compact();
+
+        FilterRowCount().Should().Be(0);
+        ShouldAnswerExactly(collection);
+    }
+
+    [Fact]
+    public void Compact_keeps_the_filter_rows_while_the_in_memory_filter_index_is_over_its_budget()
+    {
+        var collection = CollectionKeepingRows(40, new ChromaStoreOptions { FilterIndexMemoryBudget = 1 });
+        Rewrite(collection);
+
+        collection.Compact();
+
+        FilterRowCount().Should().Be(ExpectedRowCount, "the rows answer 'where' while the index is over its budget");
+        FilterRowMark().Should().BeFalse();
+        ShouldAnswerExactly(collection);
+        _fx.Options = null;
+        _fx.Reopen();
+        _fx.Client.GetCollection("docs").Compact();
+        FilterRowCount().Should().Be(0, "within its budget the index answers 'where'");
+        ShouldAnswerExactly(_fx.Client.GetCollection("docs"));
+    }
+
     [Fact]
     public void Writes_keep_no_filter_rows_and_filters_stay_exact_when_the_in_memory_filter_index_is_enabled()
     {
