@@ -124,12 +124,16 @@ internal static class FilterRows
     /// any rows it has are dropped, every record's rows inserted, and the mark that it keeps none removed, so its writes
     /// keep them from then on.
     /// </summary>
-    public static void Derive(SqliteConnection connection, SqliteTransaction transaction, long collectionId)
-    {
-        foreach (var sql in (ReadOnlySpan<string>)[
+    public static void Derive(SqliteConnection connection, SqliteTransaction transaction, long collectionId) =>
+        RunForCollection(connection, transaction, collectionId, [
             "DELETE FROM record_meta WHERE collection_id = $c",
             "INSERT INTO record_meta(collection_id, rid, key, elem, s, n, b) " + Derived("r.collection_id = $c"),
-            "DELETE FROM store_meta WHERE key = 'filter_rows:' || $c"])
+            "DELETE FROM store_meta WHERE key = 'filter_rows:' || $c"]);
+
+    /// <summary>Runs each statement with <c>$c</c> bound to the collection's id (inside the caller's write transaction).</summary>
+    private static void RunForCollection(SqliteConnection connection, SqliteTransaction transaction, long collectionId, ReadOnlySpan<string> statements)
+    {
+        foreach (var sql in statements)
         {
             using var command = connection.CreateCommand();
             command.Transaction = transaction;
@@ -149,33 +153,18 @@ internal static class FilterRows
     }
 
     /// <summary>Deletes every filter row of the collection (inside the caller's write transaction).</summary>
-    public static void Drop(SqliteConnection connection, SqliteTransaction transaction, long collectionId)
-    {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "DELETE FROM record_meta WHERE collection_id = $c";
-        command.Parameters.AddWithValue("$c", collectionId);
-        command.ExecuteNonQuery();
-    }
+    public static void Drop(SqliteConnection connection, SqliteTransaction transaction, long collectionId) =>
+        RunForCollection(connection, transaction, collectionId, ["DELETE FROM record_meta WHERE collection_id = $c"]);
 
     /// <summary>
     /// Stops keeping the filter rows of a collection whose <c>where</c> is answered by the in-memory filter index (inside the
     /// caller's write transaction): its rows are deleted and the mark that it keeps none is set, in the same transaction, so
     /// a rollback leaves both as they were. The caller flips <see cref="CollectionState.FilterRowsKept"/> after the commit.
     /// </summary>
-    public static void StopKeeping(SqliteConnection connection, SqliteTransaction transaction, long collectionId)
-    {
-        foreach (var sql in (ReadOnlySpan<string>)[
+    public static void StopKeeping(SqliteConnection connection, SqliteTransaction transaction, long collectionId) =>
+        RunForCollection(connection, transaction, collectionId, [
             "DELETE FROM record_meta WHERE collection_id = $c",
-            "INSERT OR REPLACE INTO store_meta(key, value) VALUES ('filter_rows:' || $c, 'derived')"])
-        {
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = sql;
-            command.Parameters.AddWithValue("$c", collectionId);
-            command.ExecuteNonQuery();
-        }
-    }
+            "INSERT OR REPLACE INTO store_meta(key, value) VALUES ('filter_rows:' || $c, 'derived')"]);
 
     /// <summary>
     /// Rebuilds the filter rows of collection <paramref name="collectionId"/> from its records (inside the caller's write

@@ -188,17 +188,12 @@ public sealed class PendingDocumentsTests : IDisposable
     [Fact]
     public void A_version_3_store_is_upgraded_with_its_documents_counted_as_indexed_and_not_indexed_twice()
     {
-        var collection = _fx.CreateCollection();
-        Add(collection, ("a", "alpha beta"), ("b", "gamma delta"));
-        collection.BuildIndex();
-        _fx.Close();
-        // What a version-3 library leaves: every document indexed in its batch, no marks.
-        StoreDatabase.Execute(_fx.Folder, "DELETE FROM store_meta WHERE key LIKE 'documents_indexed:%'; UPDATE store_meta SET value = '3' WHERE key = 'schema_version';");
+        MakeVersion3Store();
 
         _fx.Reopen();
 
         StoreDatabase.Scalar(_fx.Folder, "SELECT value FROM store_meta WHERE key = 'schema_version'").Should().Be("4");
-        collection = _fx.Client.GetCollection("test");
+        var collection = _fx.Client.GetCollection("test");
         Unindexed(collection).Should().Be(0);
         Add(collection, ("c", "beta later"));
         ShouldAnswerExactly(collection, "beta", "gamma");
@@ -209,16 +204,12 @@ public sealed class PendingDocumentsTests : IDisposable
     [Fact]
     public void A_version_3_store_opens_read_only_without_an_upgrade_and_answers_from_its_index()
     {
-        var collection = _fx.CreateCollection();
-        Add(collection, ("a", "alpha beta"), ("b", "gamma delta"));
-        collection.BuildIndex();
-        _fx.Close();
-        StoreDatabase.Execute(_fx.Folder, "DELETE FROM store_meta WHERE key LIKE 'documents_indexed:%'; UPDATE store_meta SET value = '3' WHERE key = 'schema_version';");
+        MakeVersion3Store();
 
         _fx.Options = Manual with { ReadOnly = true };
         _fx.Reopen();
 
-        collection = _fx.Client.GetCollection("test");
+        var collection = _fx.Client.GetCollection("test");
         collection.Get(whereDocument: WhereDocument.Contains("beta"), include: Include.None).Ids.Should().Equal("a");
         StoreDatabase.Scalar(_fx.Folder, "SELECT value FROM store_meta WHERE key = 'schema_version'").Should().Be("3", "a read-only open writes nothing");
     }
@@ -300,6 +291,16 @@ public sealed class PendingDocumentsTests : IDisposable
         collection.BuildIndex();
         ShouldAnswerExactly(collection, Words);
         ShouldBeConsistent();
+    }
+
+    /// <summary>A closed store as a version-3 library leaves it: every document indexed in its batch, no marks.</summary>
+    private void MakeVersion3Store()
+    {
+        var collection = _fx.CreateCollection();
+        Add(collection, ("a", "alpha beta"), ("b", "gamma delta"));
+        collection.BuildIndex();
+        _fx.Close();
+        StoreDatabase.Execute(_fx.Folder, "DELETE FROM store_meta WHERE key LIKE 'documents_indexed:%'; UPDATE store_meta SET value = '3' WHERE key = 'schema_version';");
     }
 
     private static bool WaitFor(Func<bool> condition)
