@@ -496,15 +496,18 @@ public static class WireLoadCommand
         public int ServerPid => WireAddCpuCommand.HostPid(process.Id) ?? process.Id;
 
         /// <summary>
-        /// SIGINT to the server's own process (a graceful stop: a host closes its store), then waits for the started process.
-        /// <c>dotnet run</c> does not pass a SIGINT sent to it on to the host it started: signalled itself, it waited the
-        /// full 15 seconds and the host was then killed.
+        /// A graceful stop: SIGTERM to a host's own process (it closes its store and exits; <c>dotnet run</c> then ends),
+        /// SIGINT to Chroma's (it ignores SIGTERM); then waits for the started process, killing it after 15 seconds.
+        /// Before, a SIGINT went to <c>dotnet run</c>, which does not pass it on to the host it started: every host
+        /// stop took the full 15 seconds and ended in a kill. SIGINT does not serve for the host: a process started in
+        /// the background by a non-interactive shell ignores it, and so does the host it starts.
         /// </summary>
         public void Stop()
         {
             if (!process.HasExited)
             {
-                using (Process.Start("kill", ["-INT", ServerPid.ToString(CultureInfo.InvariantCulture)]))
+                var host = WireAddCpuCommand.HostPid(process.Id);
+                using (Process.Start("kill", [host is null ? "-INT" : "-TERM", (host ?? process.Id).ToString(CultureInfo.InvariantCulture)]))
                 {
                 }
 
