@@ -3,7 +3,12 @@ using System.Globalization;
 
 namespace EmbeddedChroma.Benchmarks.Wire;
 
-/// <summary>Diagnostics of one phase: this process's and the server's CPU, context switches, GC and thread pool.</summary>
+/// <summary>
+/// Diagnostics of one <c>wire-load</c> phase, printed beside it (Linux, from <c>/proc</c>): CPU per request of this client
+/// process, of the server's process (by thread name) and of the rest of the machine (so a run on a shared machine shows
+/// what it competed with), this process's context switches (involuntary ones per thread: thread-pool workers that spin
+/// while they wait), GC collections and thread counts.
+/// </summary>
 internal sealed class WireLoadProbe
 {
     private readonly int serverPid;
@@ -77,12 +82,6 @@ internal sealed class WireLoadProbe
             .Select(g => string.Create(CultureInfo.InvariantCulture, $"{g.Name}×{g.N} {g.Ms / requests:F3}"));
         return string.Create(CultureInfo.InvariantCulture,
             $"probe {label}: {requests} req, client CPU {c / requests:F3} ms/req, server CPU {s / requests:F3} ms/req, rest of the machine {others / requests:F3} ms/req, client ctxsw vol {(double)(v - voluntary) / requests:F2} invol {(double)(i - involuntary) / requests:F2} /req, GC {GC.CollectionCount(0) - gc0}/{GC.CollectionCount(1) - gc1}/{GC.CollectionCount(2) - gc2}, heap {GC.GetTotalMemory(false) / 1e6:F0} MB, pool threads {ThreadPool.ThreadCount}, process threads {Process.GetCurrentProcess().Threads.Count}; server threads ms/req: {string.Join(", ", top)}; client threads /req: {string.Join(", ", clientTop)}");
-    }
-
-    public static string Memory()
-    {
-        var lines = File.ReadAllLines("/proc/meminfo").Where(l => l.StartsWith("Dirty:", StringComparison.Ordinal) || l.StartsWith("Writeback:", StringComparison.Ordinal) || l.StartsWith("MemFree:", StringComparison.Ordinal) || l.StartsWith("Cached:", StringComparison.Ordinal));
-        return string.Join(", ", lines.Select(l => System.Text.RegularExpressions.Regex.Replace(l, @"\s+", " ")));
     }
 
     private static double Cpu(int pid)
