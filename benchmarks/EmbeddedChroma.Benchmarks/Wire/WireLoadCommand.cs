@@ -16,7 +16,7 @@ namespace EmbeddedChroma.Benchmarks.Wire;
 /// per phase and every failed request. <c>targets</c> (default <c>host,chroma</c>) is a comma list of <c>chroma</c> and
 /// <c>host[@REPO][+NAME=VALUE…]</c>: the ready host built from another checkout (a before/after run), with extra
 /// environment variables (e.g. <c>host+DOTNET_gcServer=0</c>). Bounded: every phase stops by itself; every server is
-/// stopped (SIGINT to the server's own process) and its folder deleted at the end. Each target is measured by a client
+/// stopped (SIGTERM to a host's own process, SIGINT to Chroma's) and its folder deleted at the end. Each target is measured by a client
 /// process of its own (this benchmark started again as <c>wire-load-target</c>, which prints its rows for this one), after
 /// a <c>sync</c>, and each such process first runs its client code once against a throw-away host of this checkout
 /// (<see cref="WarmClient"/>): every target gets the same fresh, warmed client, whatever its position in the list.
