@@ -114,7 +114,7 @@ public static class WireAddCpuCommand
         : "other";
 
     /// <summary>CPU time (user + system, ms) of each thread of <paramref name="pid"/>, with its name.</summary>
-    private static Dictionary<int, (string Name, double Ms)> ThreadCpu(int pid)
+    internal static Dictionary<int, (string Name, double Ms)> ThreadCpu(int pid)
     {
         var result = new Dictionary<int, (string, double)>();
         var tick = 1000.0 / 100; // USER_HZ is 100 on Linux
@@ -140,7 +140,7 @@ public static class WireAddCpuCommand
     }
 
     /// <summary>The ready host's own process: <paramref name="root"/> itself or its descendant running EmbeddedChroma.Server.</summary>
-    private static int? HostPid(int root)
+    internal static int? HostPid(int root)
     {
         var queue = new Queue<int>([root]);
         while (queue.Count > 0)

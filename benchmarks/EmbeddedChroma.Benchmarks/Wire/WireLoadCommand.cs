@@ -16,8 +16,10 @@ namespace EmbeddedChroma.Benchmarks.Wire;
 /// per phase and every failed request. <c>targets</c> (default <c>host,chroma</c>) is a comma list of <c>chroma</c> and
 /// <c>host[@REPO][+NAME=VALUE…]</c>: the ready host built from another checkout (a before/after run), with extra
 /// environment variables (e.g. <c>host+DOTNET_gcServer=0</c>). Bounded: every phase stops by itself; every server is
-/// stopped (SIGINT) and its folder deleted at the end. Before the first target, the client's own code is run once against
-/// a throw-away host of this checkout (<see cref="WarmClient"/>), so the target measured first does not carry it.
+/// stopped (SIGTERM to a host's own process, SIGINT to Chroma's) and its folder deleted at the end. Each target is measured by a client
+/// process of its own (this benchmark started again as <c>wire-load-target</c>, which prints its rows for this one), after
+/// a <c>sync</c>, and each such process first runs its client code once against a throw-away host of this checkout
+/// (<see cref="WarmClient"/>): every target gets the same fresh, warmed client, whatever its position in the list.
 /// </summary>
 public static class WireLoadCommand
 {
@@ -26,31 +28,33 @@ public static class WireLoadCommand
     private const int Batch = 100;
     private const int WarmUpSeconds = 2;
 
-    /// <summary>True for <c>wire-load</c>.</summary>
-    public static bool Handles(string[] args) => args.Length > 0 && args[0] == "wire-load";
+    /// <summary>The internal subcommand a <c>wire-load</c> run starts once per target: <c>wire-load-target SECONDS ADDS TARGET</c>.</summary>
+    private const string TargetCommand = "wire-load-target";
+
+    /// <summary>Marks a child's table row on its standard output.</summary>
+    private const string RowMark = "wire-load-row ";
+
+    /// <summary>True for <c>wire-load</c> (and its per-target child, <c>wire-load-target</c>).</summary>
+    public static bool Handles(string[] args) => args.Length > 0 && (args[0] == "wire-load" || args[0] == TargetCommand);
 
     /// <summary>Runs the comparison and prints the table.</summary>
     public static int Run(string[] args)
     {
+        if (args[0] == TargetCommand)
+        {
+            return RunTarget(args);
+        }
+
         var seconds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10;
         var adds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 150;
         var targets = args.Length > 3 ? args[3].Split(',', StringSplitOptions.RemoveEmptyEntries) : ["host", "chroma"];
-        var repo = FindRepo();
         var rows = new List<string>();
-        WarmClient(repo);
         foreach (var target in targets)
         {
-            var folder = Directory.CreateTempSubdirectory("ec-wire-load-").FullName;
-            using var server = target == "chroma" ? StartChroma(repo, folder, out var key) : StartHost(repo, target, folder, out key);
-            try
-            {
-                rows.AddRange(LoadAsync(target, server.Address, key, seconds, adds).GetAwaiter().GetResult());
-            }
-            finally
-            {
-                server.Stop();
-                Directory.Delete(folder, recursive: true);
-            }
+            // Each target is measured by a client process of its own: nothing of an earlier target (this process's heap,
+            // thread pool, JIT state, connection pools, generated data) reaches it, and its file write-back is done.
+            Sync();
+            rows.AddRange(RunChild(seconds, adds, target));
         }
 
         Console.WriteLine();
@@ -61,7 +65,91 @@ public static class WireLoadCommand
     }
 
     /// <summary>
-    /// Runs this process's client code once before any target is measured: 60 adds of 100 × 384 and 2 seconds of queries
+    /// Starts this benchmark again as <c>wire-load-target</c> for one target and collects the table rows it prints; its
+    /// other output (progress, diagnostics) is passed on, its standard error (failed requests) goes straight through.
+    /// </summary>
+    private static List<string> RunChild(int seconds, int adds, string target)
+    {
+        var info = new ProcessStartInfo(Environment.ProcessPath ?? "dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(info.FileName) == "dotnet")
+        {
+            info.ArgumentList.Add(typeof(WireLoadCommand).Assembly.Location);
+        }
+
+        foreach (var a in new[] { TargetCommand, seconds.ToString(CultureInfo.InvariantCulture), adds.ToString(CultureInfo.InvariantCulture), target })
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        using var child = Process.Start(info)!;
+        var rows = new List<string>();
+        while (child.StandardOutput.ReadLine() is { } line)
+        {
+            if (line.StartsWith(RowMark, StringComparison.Ordinal))
+            {
+                rows.Add(line[RowMark.Length..]);
+            }
+            else
+            {
+                Console.WriteLine(line);
+            }
+        }
+
+        child.WaitForExit();
+        if (child.ExitCode != 0 || rows.Count == 0)
+        {
+            throw new InvalidOperationException($"the client process of target '{target}' failed (exit code {child.ExitCode})");
+        }
+
+        return rows;
+    }
+
+    /// <summary>
+    /// <c>wire-load-target SECONDS ADDS TARGET</c>, in a process of its own: warms this client against a throw-away host,
+    /// then starts the target, runs the phases, stops it, deletes its folder and prints the rows (marked) for the parent.
+    /// </summary>
+    private static int RunTarget(string[] args)
+    {
+        var seconds = int.Parse(args[1], CultureInfo.InvariantCulture);
+        var adds = int.Parse(args[2], CultureInfo.InvariantCulture);
+        var target = args[3];
+        var repo = FindRepo();
+        WarmClient(repo);
+        Sync();
+        var folder = Directory.CreateTempSubdirectory("ec-wire-load-").FullName;
+        List<string> rows;
+        try
+        {
+            using var server = target == "chroma" ? StartChroma(repo, folder, out var key) : StartHost(repo, target, folder, out key);
+            try
+            {
+                rows = LoadAsync(target, server.Address, key, seconds, adds, server.ServerPid).GetAwaiter().GetResult();
+            }
+            finally
+            {
+                var stopping = Stopwatch.StartNew();
+                server.Stop();
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{target}: stopped in {stopping.Elapsed.TotalSeconds:F1} s"));
+            }
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+
+        rows.ForEach(row => Console.WriteLine(RowMark + row));
+        return 0;
+    }
+
+    /// <summary>Waits until the kernel has written back every dirty page (<c>sync</c>), so no target pays for an earlier one's files.</summary>
+    private static void Sync()
+    {
+        using var sync = Process.Start("sync");
+        sync.WaitForExit();
+    }
+
+    /// <summary>
+    /// Runs this process's client code once before its target is measured: 60 adds of 100 × 384 and 2 seconds of queries
     /// against a throw-away host of this checkout, so that no target's phases carry the client's own start (its JIT:
     /// 7–22 ms of this process's CPU per add over the first 150 adds, against 1–3 ms once warm; on 2 cores that CPU is
     /// taken from the server measured first).
@@ -109,7 +197,7 @@ public static class WireLoadCommand
         _ = await QueriesAsync(collection, 1, WarmUpSeconds).ConfigureAwait(false);
     }
 
-    private static async Task<List<string>> LoadAsync(string target, Uri address, string? key, int seconds, int adds)
+    private static async Task<List<string>> LoadAsync(string target, Uri address, string? key, int seconds, int adds, int serverPid)
     {
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 });
         using var client = Client(address, key, http);
@@ -147,7 +235,9 @@ public static class WireLoadCommand
         await QueriesAsync(collection, 1, WarmUpSeconds).ConfigureAwait(false);
         foreach (var connections in new[] { 1, 8 })
         {
+            var probe = new WireLoadProbe(serverPid);
             var stats = await QueriesAsync(collection, connections, seconds).ConfigureAwait(false);
+            Console.WriteLine(probe.Report($"{target} query {connections} conn ({stats.Requests / stats.Seconds:F0}/s, p50 {stats.P50:F2})", stats.Requests));
             rows.Add(Row(target, "query (k = 10)", connections, stats));
         }
 
@@ -399,11 +489,25 @@ public static class WireLoadCommand
             throw new InvalidOperationException($"no heartbeat from {Address} within 3 minutes");
         }
 
+        /// <summary>
+        /// The server's own process: for a host, the <c>EmbeddedChroma.Server</c> process <c>dotnet run</c> started (its
+        /// child); for Chroma, the started process itself (the script <c>exec</c>s the server).
+        /// </summary>
+        public int ServerPid => WireAddCpuCommand.HostPid(process.Id) ?? process.Id;
+
+        /// <summary>
+        /// A graceful stop: SIGTERM to a host's own process (it closes its store and exits; <c>dotnet run</c> then ends),
+        /// SIGINT to Chroma's (it ignores SIGTERM); then waits for the started process, killing it after 15 seconds.
+        /// Before, a SIGINT went to <c>dotnet run</c>, which does not pass it on to the host it started: every host
+        /// stop took the full 15 seconds and ended in a kill. SIGINT does not serve for the host: a process started in
+        /// the background by a non-interactive shell ignores it, and so does the host it starts.
+        /// </summary>
         public void Stop()
         {
             if (!process.HasExited)
             {
-                using (Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]))
+                var host = WireAddCpuCommand.HostPid(process.Id);
+                using (Process.Start("kill", [host is null ? "-INT" : "-TERM", (host ?? process.Id).ToString(CultureInfo.InvariantCulture)]))
                 {
                 }
 
