@@ -176,8 +176,29 @@ public sealed class PackageConsumerTests : IDisposable
         throw new InvalidOperationException($"No EmbeddedChroma.sln above {AppContext.BaseDirectory}.");
     }
 
-    /// <summary>Runs <c>dotnet</c> with <paramref name="arguments"/>; returns its output, or fails the test with it.</summary>
+    /// <summary>
+    /// Runs <c>dotnet</c> with <paramref name="arguments"/>; returns its output, or fails the test with it. NuGet's restore
+    /// can fail without an error of its own ("RestoreTask returned false but did not log an error") while another restore
+    /// of the same project runs — the solution's own build under <c>dotnet test</c> is still building when this test starts
+    /// — so that one failure is retried (twice, after a pause); any other failure fails at once.
+    /// </summary>
     private static string Run(string workingDirectory, params string[] arguments)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var (exitCode, output) = RunOnce(workingDirectory, arguments);
+            if (exitCode != 0 && attempt < 3 && output.Contains("\"RestoreTask\" task returned false but did not log an error", StringComparison.Ordinal))
+            {
+                Thread.Sleep(TimeSpan.FromSeconds(5 * attempt));
+                continue;
+            }
+
+            exitCode.Should().Be(0, $"dotnet {string.Join(' ', arguments)} should succeed; its output:\n{output}");
+            return output;
+        }
+    }
+
+    private static (int ExitCode, string Output) RunOnce(string workingDirectory, string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -215,8 +236,7 @@ public sealed class PackageConsumerTests : IDisposable
         process.WaitForExit();
         lock (output)
         {
-            process.ExitCode.Should().Be(0, $"dotnet {string.Join(' ', arguments)} should succeed; its output:\n{output}");
-            return output.ToString();
+            return (process.ExitCode, output.ToString());
         }
     }
 }
