@@ -52,6 +52,8 @@ public sealed class PendingDocumentsTests : IDisposable
     {
         var report = _fx.Client.VerifyIntegrity();
         report.DocumentIndex.State.Should().Be(ChromaDerivedState.Checked, "the document index must match the documents exactly: {0}", report.DocumentIndex.Detail);
+        report.Repaired.Should().BeFalse("nothing was damaged, pending documents included (SQLite's own check too): {0}", report);
+        report.Damaged.Should().BeFalse();
     }
 
     [Fact]
