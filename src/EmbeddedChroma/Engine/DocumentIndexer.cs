@@ -55,11 +55,6 @@ internal sealed class DocumentIndexer : IDisposable
     /// <summary>How long the store's writes must pause before the indexer takes the write lock on its own.</summary>
     public TimeSpan QuietPeriod { get; }
 
-    /// <summary>Documents indexed by this open (tests, benchmarks).</summary>
-    public long Indexed => Interlocked.Read(ref _indexed);
-
-    private long _indexed;
-
     /// <summary>A committed batch of the collection left documents pending.</summary>
     public void Written(long collectionId)
     {
@@ -123,7 +118,6 @@ internal sealed class DocumentIndexer : IDisposable
         var moreLeft = false;
         var indexed = _session.RunQuietly(() =>
             PendingDocuments.IndexChunk(_session.Db.Writer, _session.Db.CurrentTransaction!, collectionId, ChunkDocuments, out moreLeft));
-        Interlocked.Add(ref _indexed, indexed);
         if (indexed > 0)
         {
             _session.Db.DocumentIndexMovedQuietly = true;

@@ -60,8 +60,8 @@ internal static class Schema
     /// last write: a version-3 library indexed every document in the batch that wrote it. No table changes; an older library refuses the store (it would
     /// not know that documents past a mark are missing from the index).
     /// </summary>
-    public const string MigrateFrom3 = """
+    public const string MigrateFrom3 = $"""
         INSERT OR IGNORE INTO store_meta(key, value)
-        SELECT 'documents_indexed:' || id, (SELECT value FROM store_meta WHERE key = 'seq') FROM collections;
+        SELECT '{Filtering.SqlFilterBuilder.DocumentsIndexedKeyPrefix}' || id, (SELECT value FROM store_meta WHERE key = 'seq') FROM collections;
         """;
 }
