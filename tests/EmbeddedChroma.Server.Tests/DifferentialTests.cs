@@ -63,9 +63,11 @@ public sealed partial class DifferentialTests(Xunit.Abstractions.ITestOutputHelp
         chroma.ErrorDataReceived += (_, _) => { };
         chroma.BeginOutputReadLine();
         chroma.BeginErrorReadLine();
-        await using var host = await HostFixture.StartAsync();
+        HostFixture? host = null;
         try
         {
+            // Started inside the try: a host that fails to start must not leave Chroma's server running.
+            host = await HostFixture.StartAsync();
             using var real = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
             await WaitForAsync(real, chroma);
             using var ours = host.Http();
@@ -97,6 +99,11 @@ public sealed partial class DifferentialTests(Xunit.Abstractions.ITestOutputHelp
         }
         finally
         {
+            if (host is not null)
+            {
+                await host.DisposeAsync();
+            }
+
             using (var interrupt = Process.Start("kill", ["-INT", chroma.Id.ToString(CultureInfo.InvariantCulture)])!)
             {
                 await interrupt.WaitForExitAsync();
