@@ -9,9 +9,10 @@ using EmbeddedChroma.Internal;
 namespace EmbeddedChroma.Benchmarks.Ann;
 
 /// <summary>
-/// <c>ann-debian --data DIR --ef 32,64 --plans auto,exact,walk,twohop --json OUT [--m 16 --ef-construction 128 --queries N --metric cosine|l2]</c>:
+/// <c>ann-debian --data DIR --ef 32,64 --plans auto,exact,walk,twohop --json OUT [--m 16 --ef-construction 128 --queries N --metric cosine|l2] [--keep-store DIR]</c>:
 /// filtered search on real text (the data set of <see cref="DebianDataGenerator"/>) through a <see cref="ChromaStore"/>'s
 /// public API. One store is built (every record with its id, description and metadata, in batches of 1,000, cosine),
+/// (or, with <c>--keep-store</c>, the store kept there by an earlier run is reused: the same graph across runs and builds),
 /// then closed and reopened once per plan with <see cref="ChromaStoreOptions.FilteredPlan"/> forced (the graph loaded
 /// from its file, so every plan walks the same graph). Per plan and ef: the unfiltered query set, then each filter of
 /// <c>filters.jsonl</c> (its <c>where</c>, evaluated once and then served from the store's allowed-slot cache, so the
@@ -69,21 +70,24 @@ internal static class DebianStoreRunner
             queries[q] = [queryData.AsSpan(q * dimension, dimension).ToArray()];
         }
 
-        string folder = Path.Combine(Path.GetTempPath(), "ann-debian-" + Guid.NewGuid().ToString("N"));
+        string kept = options.String("keep-store", "");
+        string folder = kept.Length > 0 ? Path.GetFullPath(kept) : Path.Combine(Path.GetTempPath(), "ann-debian-" + Guid.NewGuid().ToString("N"));
+        bool reuse = kept.Length > 0 && Directory.Exists(folder);
         using var writer = string.IsNullOrEmpty(jsonPath) ? null : new StreamWriter(jsonPath, append: true);
         var json = new JsonSerializerOptions { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
         try
         {
             string adminKey;
             var admittedRows = new Dictionary<string, ulong[]>(StringComparer.Ordinal);
-            using (ChromaStore store = ChromaStore.Create(folder, out adminKey))
+            adminKey = reuse ? ChromaStore.RecoverAdminKey(folder) : string.Empty;
+            using (ChromaStore store = reuse ? ChromaStore.Open(folder) : ChromaStore.Create(folder, out adminKey))
             {
-                Collection collection = store.GetClient(adminKey).CreateCollection(CollectionName, new CollectionOptions
+                Collection collection = reuse ? store.GetClient(adminKey).GetCollection(CollectionName) : store.GetClient(adminKey).CreateCollection(CollectionName, new CollectionOptions
                 {
                     Configuration = new CollectionConfiguration { Space = space, MaxNeighbors = m, EfConstruction = efConstruction, EfSearch = efs[0] },
                 });
                 var stopwatch = Stopwatch.StartNew();
-                for (int start = 0; start < count; start += BatchSize)
+                for (int start = 0; start < count && !reuse; start += BatchSize)
                 {
                     int size = Math.Min(BatchSize, count - start);
                     var ids = new string[size];
@@ -106,7 +110,9 @@ internal static class DebianStoreRunner
                 }
 
                 collection.WaitForIndex();
-                Console.WriteLine($"ann-debian: {count} × {dimension} ingested and indexed in {stopwatch.Elapsed.TotalSeconds:F1} s (M {m}, efConstruction {efConstruction})");
+                Console.WriteLine(reuse
+                    ? $"ann-debian: reusing the store kept in {folder} ({collection.Count()} records)"
+                    : $"ann-debian: {count} × {dimension} ingested and indexed in {stopwatch.Elapsed.TotalSeconds:F1} s (M {m}, efConstruction {efConstruction})");
                 foreach (JsonObject filter in filters)
                 {
                     string name = (string)filter["name"]!;
@@ -165,7 +171,7 @@ internal static class DebianStoreRunner
         }
         finally
         {
-            if (Directory.Exists(folder))
+            if (kept.Length == 0 && Directory.Exists(folder))
             {
                 Directory.Delete(folder, recursive: true);
             }
