@@ -46,6 +46,7 @@ internal static class DebianStoreRunner
             "l2" => DistanceSpace.L2,
             string other => throw new ArgumentException($"--metric must be cosine or l2; got '{other}'."),
         };
+        string kept = options.String("keep-store", "");
         options.ThrowIfUnused();
 
         var (vectors, count, dimension, stride) = BigAnnFiles.ReadFbin(Path.Combine(data, "base.fbin"));
@@ -70,7 +71,6 @@ internal static class DebianStoreRunner
             queries[q] = [queryData.AsSpan(q * dimension, dimension).ToArray()];
         }
 
-        string kept = options.String("keep-store", "");
         string folder = kept.Length > 0 ? Path.GetFullPath(kept) : Path.Combine(Path.GetTempPath(), "ann-debian-" + Guid.NewGuid().ToString("N"));
         bool reuse = kept.Length > 0 && Directory.Exists(folder);
         using var writer = string.IsNullOrEmpty(jsonPath) ? null : new StreamWriter(jsonPath, append: true);
