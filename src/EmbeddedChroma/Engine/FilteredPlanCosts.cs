@@ -54,13 +54,16 @@ internal sealed class FilteredPlanCosts
     public int GraphEf => Volatile.Read(ref _graphEf);
 
     /// <summary>
-    /// The prior cost of the two-hop walk relative to the unfiltered walk at the same ef, for a filter admitting
-    /// <paramref name="share"/> of the collection: 1 at a half, plus a quarter per halving below it. Measured on 59k Debian
-    /// descriptions × MiniLM at ef 32 (benchmarks/results/ann-debian-filtered.jsonl, thread CPU time): 1.07–1.26 at
-    /// 50 %, 1.32 at 20 %, 1.40 at 10 %, 1.23–1.35 at 5 %, 4–7 at 1 % (a share that small is usually below
-    /// <c>FilteredExactScanLimit</c>, and the running ratio of its bucket corrects the prior once measured).
+    /// The prior cost of the two-hop walk (at its raised ef, <see cref="QueryPlanner.TwoHopEf"/>) relative to the unfiltered
+    /// walk at the query's ef, for a filter admitting <paramref name="share"/> of the collection: 3.3 down to a 32nd, then
+    /// growing as (a 32nd ÷ share)^1.5. Measured on 59k Debian descriptions × MiniLM at ef 32 on a quiet machine, the two
+    /// interleaved query by query (benchmarks/results/ann-debian-filtered.jsonl, <c>paired_ratio_to_unfiltered</c>):
+    /// 3.1–3.5 from 4 % to 50 %, 12–24 at 1 % (a share that small is usually below <c>FilteredExactScanLimit</c>, and
+    /// the running ratio of its bucket corrects the prior once measured). The ratio measured one filter after another
+    /// on a loaded machine (1.1–1.5, the prior before) was the load's: waiting for a core inflated the cheap unfiltered
+    /// query more than the filtered one.
     /// </summary>
-    public static double PriorRatio(double share) => 1.0 + (0.25 * Math.Max(0, Math.Log2(0.5 / Math.Max(share, 1e-9))));
+    public static double PriorRatio(double share) => 3.3 * Math.Pow(Math.Max(1, 1.0 / 32 / Math.Max(share, 1e-9)), 1.5);
 
     /// <summary>The bucket of a share: 0 for (½, 1], 1 for (¼, ½], …</summary>
     public static int Bucket(double share) => Math.Clamp((int)Math.Floor(-Math.Log2(Math.Max(share, 1e-9))), 0, Buckets - 1);

@@ -35,8 +35,8 @@ public class FilteredPlanCostsTests
     public void RecordTwoHop_moves_the_choice_to_the_exact_scan_when_the_walk_measures_slow_in_that_share()
     {
         var costs = new FilteredPlanCosts();
-        costs.Calibrate(exactNsPerRow: 50, graphNs: 100_000, ef: 64);
-        costs.ExactIsCheaper(4_000, 40_000).Should().BeFalse("200 µs of scanning against the prior of ~1.3 × 100 µs");
+        costs.Calibrate(exactNsPerRow: 100, graphNs: 100_000, ef: 64);
+        costs.ExactIsCheaper(4_000, 40_000).Should().BeFalse("400 µs of scanning against the prior of 3.3 × 100 µs");
 
         long slow = (long)(0.004 * Stopwatch.Frequency); // 4 ms per two-hop query at a 10 % share
         for (int i = 0; i < 200; i++)
@@ -46,6 +46,28 @@ public class FilteredPlanCostsTests
 
         costs.ExactIsCheaper(4_000, 40_000).Should().BeTrue();
         costs.ExactIsCheaper(4_000, 10_000).Should().BeFalse("another share's bucket keeps its own ratio");
+    }
+
+    [Theory]
+    [InlineData(0.5)]
+    [InlineData(0.2)]
+    [InlineData(0.1)]
+    [InlineData(0.04)]
+    public void PriorRatio_is_the_quiet_measured_two_hop_cost_from_4_to_50_percent_and_grows_below_a_32nd(double share)
+    {
+        FilteredPlanCosts.PriorRatio(share).Should().BeApproximately(3.3, 0.001);
+        FilteredPlanCosts.PriorRatio(1.0 / 64).Should().BeApproximately(3.3 * Math.Pow(2, 1.5), 0.001);
+        FilteredPlanCosts.PriorRatio(0.001).Should().BeGreaterThan(FilteredPlanCosts.PriorRatio(0.01));
+    }
+
+    [Theory]
+    [InlineData(1, 2)]
+    [InlineData(10, 13)]
+    [InlineData(32, 40)]
+    [InlineData(100_000, 125_000)]
+    public void TwoHopEf_is_a_quarter_more_than_asked_rounded_up(int ef, int expected)
+    {
+        QueryPlanner.TwoHopEf(ef).Should().Be(expected);
     }
 
     [Fact]
