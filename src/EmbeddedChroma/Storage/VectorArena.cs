@@ -162,8 +162,13 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
         }
     }
 
-    /// <summary>The first capacity of a compact copy: the rows there are plus an eighth (not the file's capacity, which grows ahead by doubling).</summary>
-    public int CompactCapacity => (int)Math.Min(int.MaxValue / 2, SlotCount + (SlotCount / 8L));
+    /// <summary>
+    /// The first capacity of a compact copy (built, or loaded at open): the rows there are plus a 64th (not the file's
+    /// capacity, which grows ahead by doubling). Was an eighth: that headroom is memory the storage exists to save (an
+    /// int8 collection of 1,000,000 × 384 held 480.7 MiB of rows for 427 MiB used, 0.33× float32's instead of 0.29×); the
+    /// first writes past it grow the rows by half, as any growing collection does.
+    /// </summary>
+    public int CompactCapacity => (int)Math.Min(int.MaxValue / 2, SlotCount + Math.Max(64L, SlotCount / 64L));
 
     /// <summary>Rows [0, <see cref="SlotCount"/>) in slot order, read with positional I/O a chunk at a time (each row valid until the next).</summary>
     private IEnumerable<ReadOnlyMemory<float>> ReadRows()

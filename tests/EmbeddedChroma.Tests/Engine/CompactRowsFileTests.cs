@@ -104,6 +104,30 @@ public sealed class CompactRowsFileTests
     }
 
     [Theory]
+    [InlineData(VectorStorage.Int8)]
+    [InlineData(VectorStorage.Float16)]
+    public void Reopen_allocates_the_compact_rows_with_at_most_a_64th_of_headroom_when_the_collection_is_large(VectorStorage storage)
+    {
+        // The headroom is memory a quantized collection exists to save (an eighth before: 0.33× float32's rows at 1M).
+        using var fx = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 200 });
+        const int rows = 12_800;
+        var vectors = Clustered(rows, 13);
+        var collection = fx.Client.CreateCollection("large", new CollectionOptions { Configuration = new CollectionConfiguration { Space = DistanceSpace.L2, VectorStorage = storage } });
+        for (var start = 0; start < rows; start += 3_200)
+        {
+            collection.Add(Enumerable.Range(start, 3_200).Select(i => "id" + i).ToArray(), vectors[start..(start + 3_200)]);
+        }
+
+        collection.WaitForIndex();
+        fx.Reopen();
+
+        var arena = Loaded(fx, "large").Arena!;
+        var capacity = storage == VectorStorage.Int8 ? arena.Codes!.Capacity : arena.Compact!.Capacity;
+        arena.SlotCount.Should().Be(rows);
+        capacity.Should().BeInRange(rows, rows + (rows / 64), "the rows loaded at the reopen, plus a 64th");
+    }
+
+    [Theory]
     [InlineData("body byte flipped")]
     [InlineData("truncated")]
     [InlineData("header garbled")]
