@@ -11,9 +11,9 @@ namespace EmbeddedChroma.Benchmarks.Ann;
 /// <summary>
 /// <c>ann-debian --data DIR --ef 32,64 --plans auto,exact,walk,twohop --json OUT [--m 16 --ef-construction 128 --queries N --metric cosine|l2] [--keep-store DIR]</c>:
 /// filtered search on real text (the data set of <see cref="DebianDataGenerator"/>) through a <see cref="ChromaStore"/>'s
-/// public API. One store is built (every record with its id, description and metadata, in batches of 1,000, cosine),
-/// (or, with <c>--keep-store</c>, the store kept there by an earlier run is reused: the same graph across runs and builds),
-/// then closed and reopened once per plan with <see cref="ChromaStoreOptions.FilteredPlan"/> forced (the graph loaded
+/// public API. One store is built (every record with its id, description and metadata, in batches of 1,000, cosine; with
+/// <c>--keep-store</c>, the store an earlier run kept there is reused instead, so runs and builds share one graph), then
+/// closed and reopened once per plan with <see cref="ChromaStoreOptions.FilteredPlan"/> forced (the graph loaded
 /// from its file, so every plan walks the same graph). Per plan and ef: the unfiltered query set, then each filter of
 /// <c>filters.jsonl</c> (its <c>where</c>, evaluated once and then served from the store's allowed-slot cache, so the
 /// figures are the search's); single-threaded, k = 10, ids only; 0.3 s warm-up, then passes over the query set for
@@ -107,6 +107,11 @@ internal static class DebianStoreRunner
                     }
 
                     collection.Add(ids, embeddings, metadatas, documents);
+                }
+
+                if (reuse && collection.Count() != count)
+                {
+                    throw new InvalidDataException($"--keep-store {folder} holds {collection.Count()} records; {data} has {count}: a store kept for another data set.");
                 }
 
                 collection.WaitForIndex();
