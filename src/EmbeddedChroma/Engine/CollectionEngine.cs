@@ -105,7 +105,7 @@ internal sealed partial class CollectionEngine
     });
 
     /// <summary>How many of the collection's documents the FTS5 index does not hold yet (<see cref="PendingDocuments"/>; scanned exactly by <c>where_document</c> meanwhile).</summary>
-    public long PendingDocumentCount() => !State.DocumentsDeferred ? 0 : Read(connection => PendingDocuments.Count(connection, null, State.Id));
+    public long PendingDocumentCount() => !State.DocumentsDeferred ? 0 : Read(connection => State.DocumentTally.Count(connection, State.Id));
 
     /// <summary>
     /// Records chosen by ids and/or filters, in insertion order. Asked for every record, a result of another size than

@@ -148,6 +148,7 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
     /// </summary>
     public void Replace(string id, StoredRecord existing, float[]? embedding, Dictionary<string, object?>? metadataUpdate, string? document, string? uri)
     {
+        state.DocumentTally.RecordsReplaced();
         var metadataJson = metadataUpdate is null
             ? existing.MetadataJson
             : MetadataCodec.Encode(MetadataCodec.Merge(MetadataCodec.Decode(existing.MetadataJson), metadataUpdate));
@@ -191,6 +192,7 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
 
     public void Remove(StoredRecord existing)
     {
+        state.DocumentTally.RecordsReplaced();
         if (existing.Document is not null)
         {
             UnindexDocument(existing.Rid);

@@ -156,6 +156,9 @@ internal sealed class CollectionState
     /// </summary>
     public bool DocumentsDeferred { get; set; }
 
+    /// <summary>The count of pending documents, kept by what changed since it was last read (<see cref="PendingDocumentTally"/>).</summary>
+    public PendingDocumentTally DocumentTally { get; } = new();
+
     /// <summary>
     /// Set on a store opened for reads only, which cannot run FTS5's check of the document index: document
     /// <c>$contains</c> is then answered from the documents themselves (<see cref="Filtering.SqlFilterBuilder"/>), not the index.

@@ -295,6 +295,103 @@ public sealed class PendingDocumentsTests : IDisposable
         ShouldBeConsistent();
     }
 
+    [Fact]
+    public void The_unindexed_document_count_read_after_every_write_stays_exact_through_replacements_deletes_index_builds_and_reopens()
+    {
+        // The count is kept from what changed since it was last read (records written since, documents indexed since):
+        // read after every step, it must still equal the pending documents of a model that knows every write.
+        var random = new Random(7120);
+        var collection = _fx.CreateCollection();
+        var pending = new Dictionary<string, bool>(StringComparer.Ordinal); // id → written since the last index build, with a document
+        var next = 0;
+        string? Document() => random.Next(4) == 0 ? null : Words[random.Next(Words.Length)] + " " + next;
+        long Expected() => pending.Count(p => p.Value);
+
+        for (var step = 0; step < 120; step++)
+        {
+            switch (random.Next(12))
+            {
+                case < 4:
+                {
+                    var records = Enumerable.Range(0, 1 + random.Next(20)).Select(_ => ($"r{next++}", Document())).ToArray();
+                    Add(collection, records);
+                    foreach (var (id, document) in records)
+                    {
+                        pending[id] = document is not null;
+                    }
+
+                    break;
+                }
+
+                case 4 when _documents.Count > 0:
+                {
+                    // Upsert: some existing records (indexed or pending), some new ones; a null document keeps the stored one.
+                    var ids = _documents.Keys.OrderBy(_ => random.Next()).Take(1 + random.Next(4)).Append($"r{next++}").ToArray();
+                    var documents = ids.Select(_ => Document()).ToArray();
+                    collection.Upsert(ids, ids.Select((_, i) => Vector(i)).ToArray(), documents: documents);
+                    for (var i = 0; i < ids.Length; i++)
+                    {
+                        var kept = documents[i] ?? _documents.GetValueOrDefault(ids[i]);
+                        _documents[ids[i]] = kept;
+                        pending[ids[i]] = kept is not null;
+                    }
+
+                    break;
+                }
+
+                case 5 when _documents.Count > 0:
+                {
+                    // Update without a document keeps the stored one; the record is rewritten either way.
+                    var ids = _documents.Keys.OrderBy(_ => random.Next()).Take(1 + random.Next(4)).ToArray();
+                    var metadatas = ids.Select(_ => (IReadOnlyDictionary<string, MetadataValue?>?)new Dictionary<string, MetadataValue?> { ["step"] = step }).ToArray();
+                    collection.Update(ids, metadatas: metadatas);
+                    foreach (var id in ids)
+                    {
+                        pending[id] = _documents[id] is not null;
+                    }
+
+                    break;
+                }
+
+                case 6 when _documents.Count > 0:
+                {
+                    var ids = _documents.Keys.OrderBy(_ => random.Next()).Take(1 + random.Next(4)).ToArray();
+                    collection.Delete(ids);
+                    foreach (var id in ids)
+                    {
+                        _documents.Remove(id);
+                        pending.Remove(id);
+                    }
+
+                    break;
+                }
+
+                case 7:
+                    collection.BuildIndex();
+                    foreach (var id in pending.Keys.ToArray())
+                    {
+                        pending[id] = false;
+                    }
+
+                    break;
+                case 8 when step % 4 == 0:
+                    _fx.Reopen();
+                    collection = _fx.Client.GetCollection("test");
+                    break;
+                default:
+                    break;
+            }
+
+            Unindexed(collection).Should().Be(Expected(), "step {0}: the documents written since the last index build", step);
+            Unindexed(collection).Should().Be(Expected(), "step {0}: read again with nothing changed", step);
+        }
+
+        collection.BuildIndex();
+        Unindexed(collection).Should().Be(0);
+        ShouldAnswerExactly(collection, Words);
+        ShouldBeConsistent();
+    }
+
     /// <summary>A closed store as a version-3 library leaves it: every document indexed in its batch, no marks.</summary>
     private void MakeVersion3Store()
     {
