@@ -12,7 +12,7 @@ internal enum FilteredPlan
     /// <summary>Always an exact scan of the allowed records.</summary>
     Exact,
 
-    /// <summary>Always the graph walk through every node, returning only allowed ones (the plan before the two-hop walk).</summary>
+    /// <summary>Always the graph walk through every node, returning only allowed ones, at <c>QueryPlanner.WalkEf</c> (what the planner takes when at least half the records are allowed).</summary>
     Walk,
 
     /// <summary>Always the two-hop walk over allowed nodes (<c>HnswIndex.SearchFiltered</c>).</summary>

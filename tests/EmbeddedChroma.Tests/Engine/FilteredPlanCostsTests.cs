@@ -70,6 +70,19 @@ public class FilteredPlanCostsTests
         QueryPlanner.TwoHopEf(ef).Should().Be(expected);
     }
 
+    [Theory]
+    [InlineData(32, 1.0, 32)]
+    [InlineData(32, 0.5, 24)]
+    [InlineData(32, 0.51167, 25)]
+    [InlineData(40, 0.5, 30)]
+    [InlineData(10, 0.5, 8)]
+    [InlineData(1, 0.5, 1)]
+    [InlineData(64, 0.0, 32)]
+    public void WalkEf_is_ef_times_one_plus_the_share_over_two_rounded_up(int ef, double share, int expected)
+    {
+        QueryPlanner.WalkEf(ef, share).Should().Be(expected);
+    }
+
     [Fact]
     public void RecordExact_and_RecordGraph_follow_running_costs_but_ignore_other_ef_and_tiny_scans()
     {

@@ -45,12 +45,15 @@ public sealed class FilteredPlannerStoreTests
     [InlineData("auto", 0.01)]
     [InlineData("auto", 0.10)]
     [InlineData("auto", 0.30)]
+    [InlineData("auto", 0.50)]
+    [InlineData("auto", 0.80)]
+    [InlineData("walk", 0.50)]
     [InlineData("two-hop", 0.01)]
     [InlineData("two-hop", 0.10)]
     [InlineData("two-hop", 0.30)]
     public void Query_with_a_filter_has_recall_at_10_of_at_least_095_when_the_allowed_rows_lie_away_from_the_queries(string plan, double selectivity)
     {
-        using var fx = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 500, FilteredExactScanLimit = 16, FilteredPlan = plan == "auto" ? FilteredPlan.Auto : FilteredPlan.TwoHop });
+        using var fx = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 500, FilteredExactScanLimit = 16, FilteredPlan = plan switch { "auto" => FilteredPlan.Auto, "walk" => FilteredPlan.Walk, _ => FilteredPlan.TwoHop } });
         var vectors = Clustered(Count, 61);
 
         // The allowed rows are the share nearest one anchor row, as when a metadata value follows the text.
