@@ -7,9 +7,9 @@ namespace EmbeddedChroma.Benchmarks.Ann;
 
 /// <summary>
 /// <c>quant-paired --base B.fbin --queries Q.fbin --n 100000 --folder DIR [--storages float32,float16,int8]
-/// [--ef 32,48,64,96] [--m 16] [--ef-construction 100] [--seconds 6] [--json OUT]</c>: one store per
+/// [--ef 32,48,64,96] [--m 16] [--ef-construction 100] [--seconds 6] [--slice 25] [--json OUT]</c>: one store per
 /// <c>vector_storage</c> over the first n rows (cosine), all open in this process, and per ef their query passes
-/// through <see cref="Collection.Query"/> alternate in slices of 25 queries (<see cref="MeasureInterleaved"/>), so load
+/// through <see cref="Collection.Query"/> alternate in slices of 25 queries (<c>--slice</c>) (<see cref="MeasureInterleaved"/>), so load
 /// drift on a shared machine hits every storage alike; the QPS ratio to the first storage is the median of per-slice
 /// ratios. The stores are kept in DIR/&lt;storage&gt; and reused by a later run (built when missing); the
 /// truth is exact cosine over the n rows. Ends with each storage's QPS at recall 0.95 (linear between the efs around it),
@@ -49,6 +49,7 @@ internal static class QuantPairedCommand
         int m = options.Int("m", 16);
         int efConstruction = options.Int("ef-construction", 100);
         double seconds = options.Double("seconds", 6);
+        int slice = options.Int("slice", 25);
         string jsonPath = options.String("json", "");
         double targetRecall = options.Double("at-recall", 0.95);
         options.ThrowIfUnused();
@@ -109,7 +110,7 @@ internal static class QuantPairedCommand
 
                 double load = LoadAverage();
                 var searches = collections.Select(c => (AnnRunner.IndexedSearch)((q, slots) => AnnStoreRunner.Search(c, queryLists[q], null, slots))).ToArray();
-                var measured = MeasureInterleaved(searches, queryCount, truth, seconds);
+                var measured = MeasureInterleaved(searches, queryCount, truth, seconds, slice);
                 for (int s = 0; s < storages.Length; s++)
                 {
                     var (recall, qps, passes, ratio) = measured[s];
@@ -154,7 +155,7 @@ internal static class QuantPairedCommand
 
                 double load = LoadAverage();
                 var searches = collections.Select(c => (AnnRunner.IndexedSearch)((q, slots) => AnnStoreRunner.Search(c, queryLists[q], null, slots))).ToArray();
-                var measured = MeasureInterleaved(searches, queryCount, truth, seconds);
+                var measured = MeasureInterleaved(searches, queryCount, truth, seconds, slice);
                 for (int s = 0; s < storages.Length; s++)
                 {
                     var (recall, qps, slices, ratio) = measured[s];
@@ -181,11 +182,13 @@ internal static class QuantPairedCommand
 
     /// <summary>
     /// Recall@10 from one whole pass per storage (also the warm-up); then, for at least <paramref name="seconds"/>, slices of
-    /// <see cref="SliceQueries"/> queries alternate between the storages (the order rotating every slice), so a load
-    /// change on a shared machine hits them within milliseconds of each other. Per storage: QPS over every slice, and the
+    /// <paramref name="sliceQueries"/> queries (<c>--slice</c>, 25 by default) alternate between the storages (the order
+    /// rotating every slice), so a load change on a shared machine hits them within milliseconds of each other. Short
+    /// slices also make each storage's walk start in caches the other storage's rows just filled: at 59k × 384 (float32
+    /// rows 86 MiB, int8 rows 27 MiB) that cost int8 more than float32 (see README → Memory as a choice). Per storage: QPS over every slice, and the
     /// median over slices of its QPS / the first storage's on the same queries.
     /// </summary>
-    private static (double Recall, double Qps, int Slices, double RatioToFirst)[] MeasureInterleaved(AnnRunner.IndexedSearch[] searches, int queryCount, int[] truth, double seconds)
+    private static (double Recall, double Qps, int Slices, double RatioToFirst)[] MeasureInterleaved(AnnRunner.IndexedSearch[] searches, int queryCount, int[] truth, double seconds, int sliceQueries)
     {
         int storages = searches.Length;
         Span<int> slots = stackalloc int[AnnRunner.K];
@@ -214,7 +217,7 @@ internal static class QuantPairedCommand
         int start = 0;
         for (int round = 0; total.Elapsed.TotalSeconds < seconds; round++)
         {
-            int end = Math.Min(queryCount, start + SliceQueries);
+            int end = Math.Min(queryCount, start + sliceQueries);
             for (int i = 0; i < storages; i++)
             {
                 int e = (i + round) % storages;
@@ -239,8 +242,6 @@ internal static class QuantPairedCommand
 
         return Enumerable.Range(0, storages).Select(e => (recall[e], queries[e] / elapsed[e], ratios[e].Count, ratios[e].Order().ElementAt(ratios[e].Count / 2))).ToArray();
     }
-
-    private const int SliceQueries = 25;
 
     private static double LoadAverage() =>
         double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture);
