@@ -118,6 +118,7 @@ internal static class DebianStoreRunner
                 }
 
                 collection.WaitForIndex();
+                PrintDegrees(collection, count);
                 Console.WriteLine(reuse
                     ? $"ann-debian: reusing the store kept in {folder} ({collection.Count()} records)"
                     : $"ann-debian: {count} × {dimension} ingested and indexed in {stopwatch.Elapsed.TotalSeconds:F1} s (M {m}, efConstruction {efConstruction})");
@@ -197,6 +198,29 @@ internal static class DebianStoreRunner
             writer?.WriteLine(JsonSerializer.Serialize(result, json));
             writer?.Flush();
         }
+    }
+
+    /// <summary>The level-0 out-degree of the graph's nodes (how full their lists are: what a filtered walk has to go on).</summary>
+    private static void PrintDegrees(Collection collection, int count)
+    {
+        if (collection.Indexer?.Graph is not { } graph)
+        {
+            return;
+        }
+
+        Span<int> links = stackalloc int[1024];
+        var degrees = new List<int>(count);
+        for (int slot = 0; slot < count; slot++)
+        {
+            if (graph.Contains(slot))
+            {
+                degrees.Add(graph.GetLinks(slot, 0, links));
+            }
+        }
+
+        degrees.Sort();
+        int full = degrees.Count(d => d == degrees[^1]);
+        Console.WriteLine($"ann-debian: level-0 degree over {degrees.Count} nodes: mean {degrees.Average():F1}, p10 {degrees[degrees.Count / 10]}, p50 {degrees[degrees.Count / 2]}, p90 {degrees[degrees.Count * 9 / 10]}, max {degrees[^1]} ({full} nodes at the max)");
     }
 
     private static Dictionary<string, MetadataValue?> Metadata(JsonObject metadata)
