@@ -46,6 +46,22 @@ public sealed class PendingDocumentsTests : IDisposable
         }
     }
 
+    /// <summary>1 to <paramref name="most"/> of the written ids, drawn by <paramref name="random"/>.</summary>
+    private string[] SomeIds(Random random, int most) => _documents.Keys.OrderBy(_ => random.Next()).Take(1 + random.Next(most)).ToArray();
+
+    /// <summary>Deletes 1 to <paramref name="most"/> of the written records; returns their ids.</summary>
+    private string[] DeleteSome(Collection collection, Random random, int most)
+    {
+        var ids = SomeIds(random, most);
+        collection.Delete(ids);
+        foreach (var id in ids)
+        {
+            _documents.Remove(id);
+        }
+
+        return ids;
+    }
+
     private static long Unindexed(Collection collection) => collection.GetIndexingStatus().UnindexedDocuments;
 
     private void ShouldBeConsistent()
@@ -253,7 +269,7 @@ public sealed class PendingDocumentsTests : IDisposable
                     break;
                 case 4 or 5 when _documents.Count > 0:
                 {
-                    var ids = _documents.Keys.OrderBy(_ => random.Next()).Take(1 + random.Next(3)).ToArray();
+                    var ids = SomeIds(random, 3);
                     var documents = ids.Select(_ => Document() ?? "plain").ToArray();
                     collection.Update(ids, documents: documents);
                     for (var i = 0; i < ids.Length; i++)
@@ -265,16 +281,8 @@ public sealed class PendingDocumentsTests : IDisposable
                 }
 
                 case 6 when _documents.Count > 0:
-                {
-                    var ids = _documents.Keys.OrderBy(_ => random.Next()).Take(1 + random.Next(3)).ToArray();
-                    collection.Delete(ids);
-                    foreach (var id in ids)
-                    {
-                        _documents.Remove(id);
-                    }
-
+                    DeleteSome(collection, random, 3);
                     break;
-                }
 
                 case 7:
                     collection.BuildIndex();
@@ -342,7 +350,7 @@ public sealed class PendingDocumentsTests : IDisposable
                 case 5 when _documents.Count > 0:
                 {
                     // Update without a document keeps the stored one; the record is rewritten either way.
-                    var ids = _documents.Keys.OrderBy(_ => random.Next()).Take(1 + random.Next(4)).ToArray();
+                    var ids = SomeIds(random, 4);
                     var metadatas = ids.Select(_ => (IReadOnlyDictionary<string, MetadataValue?>?)new Dictionary<string, MetadataValue?> { ["step"] = step }).ToArray();
                     collection.Update(ids, metadatas: metadatas);
                     foreach (var id in ids)
@@ -354,17 +362,12 @@ public sealed class PendingDocumentsTests : IDisposable
                 }
 
                 case 6 when _documents.Count > 0:
-                {
-                    var ids = _documents.Keys.OrderBy(_ => random.Next()).Take(1 + random.Next(4)).ToArray();
-                    collection.Delete(ids);
-                    foreach (var id in ids)
+                    foreach (var id in DeleteSome(collection, random, 4))
                     {
-                        _documents.Remove(id);
                         pending.Remove(id);
                     }
 
                     break;
-                }
 
                 case 7:
                     collection.BuildIndex();
