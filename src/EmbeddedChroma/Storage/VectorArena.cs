@@ -48,6 +48,13 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
 
     private readonly string _path;
     private FileStream _file;
+
+    /// <summary>
+    /// The file's handle, taken once: <see cref="FileStream.SafeFileHandle"/> flushes the stream and moves the OS file
+    /// position to the stream's on every get (an <c>lseek</c> system call), so each positional read or write through it
+    /// cost two system calls. Positional I/O (<see cref="RandomAccess"/>) does not use the file position.
+    /// </summary>
+    private readonly Microsoft.Win32.SafeHandles.SafeFileHandle _handle;
     private MemoryMappedFile _map;
     private MemoryMappedViewAccessor _view;
     private byte* _base;
@@ -75,6 +82,7 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
         Dimension = dimension;
         Stride = (dimension + 15) & ~15;
         _file = file;
+        _handle = file.SafeFileHandle;
         Capacity = capacity;
         nint p;
         (_map, _view, p) = Map(file);
@@ -237,7 +245,7 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
     {
         while (destination.Length > 0)
         {
-            var read = RandomAccess.Read(_file.SafeFileHandle, destination, offset);
+            var read = RandomAccess.Read(_handle, destination, offset);
             if (read <= 0)
             {
                 throw new IOException($"The vector arena {_path} ended early at byte {offset}.");
@@ -507,7 +515,7 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
 
         if (Cold)
         {
-            RandomAccess.Write(_file.SafeFileHandle, System.Runtime.InteropServices.MemoryMarshal.AsBytes(row), HeaderSize + ((long)slot * Stride * sizeof(float)));
+            RandomAccess.Write(_handle, System.Runtime.InteropServices.MemoryMarshal.AsBytes(row), HeaderSize + ((long)slot * Stride * sizeof(float)));
         }
         else
         {
