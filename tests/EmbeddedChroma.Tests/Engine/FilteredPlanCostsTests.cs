@@ -70,6 +70,22 @@ public class FilteredPlanCostsTests
         QueryPlanner.TwoHopEf(ef).Should().Be(expected);
     }
 
+    [Fact]
+    public void SpreadSamples_take_one_live_slot_per_word_and_a_different_one_in_each_sample_where_the_word_allows()
+    {
+        ulong[] live = [ulong.MaxValue, 0, 1UL << 5, (1UL << 3) | (1UL << 40)];
+
+        var samples = QueryPlanner.SpreadSamples(live, words: 4, count: 3);
+
+        samples.Should().HaveCount(3);
+        samples.Should().OnlyContain(s => s.Length == 4);
+        samples.Select(s => s[0]).Should().Equal(1UL << 0, 1UL << 21, 1UL << 42);
+        samples.Should().OnlyContain(s => s[1] == 0, "a word with no live slot gives none");
+        samples.Should().OnlyContain(s => s[2] == 1UL << 5, "a word with one live slot gives it every time");
+        samples.Select(s => s[3]).Should().Equal(1UL << 3, 1UL << 40, 1UL << 3);
+        samples.Should().OnlyContain(s => s.Zip(live, (bit, word) => (bit & ~word) == 0).All(x => x), "only live slots are sampled");
+    }
+
     [Theory]
     [InlineData(32, 1.0, 32)]
     [InlineData(32, 0.5, 24)]
