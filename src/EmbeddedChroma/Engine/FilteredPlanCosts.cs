@@ -7,12 +7,14 @@ namespace EmbeddedChroma.Engine;
 /// One collection's measured query costs, from which the <see cref="QueryPlanner"/> chooses between an exact scan of
 /// the allowed records and the two-hop graph walk for a filtered query:
 /// <list type="bullet">
-/// <item>exact: allowed × the exact scan's nanoseconds per row (at this dimension and on this machine);</item>
+/// <item>exact: allowed × the exact scan's nanoseconds per row read in a stream, plus runs × the extra nanoseconds of
+/// starting a stream (a run of consecutive allowed slots; the rows of a filter that follows the text lie scattered, one
+/// run each, those of a range over insertion order in long runs), both at this dimension and on this machine;</item>
 /// <item>graph: the unfiltered graph query's nanoseconds at the current ef × the filtered walk's cost ratio for
 /// the filter's share of the collection (per power-of-two share bucket).</item>
 /// </list>
 /// The per-row and unfiltered costs are calibrated with a few micro-measurements the first time a choice is needed
-/// (<see cref="Calibrate(Action, int, Action, int)"/>), then follow every query as running averages (<see cref="RecordExact"/>,
+/// (<see cref="Calibrate(Action, int, Action, int, Action, int)"/>), then follow every query as running averages (<see cref="RecordExact"/>,
 /// <see cref="RecordGraph"/>, <see cref="RecordTwoHop"/>); the ratio per bucket starts from a prior measured on real
 /// text embeddings (<see cref="PriorRatio"/>) and follows the two-hop queries answered in that bucket.
 /// </summary>
@@ -30,6 +32,7 @@ internal sealed class FilteredPlanCosts
 
     private readonly double[] _ratio = new double[Buckets];
     private double _exactNsPerRow;
+    private double _exactNsPerRun;
     private double _graphNs;
     private int _graphEf;
 
@@ -41,11 +44,14 @@ internal sealed class FilteredPlanCosts
         }
     }
 
-    /// <summary>True once <see cref="Calibrate(Action, int, Action, int)"/> has run for <paramref name="ef"/>.</summary>
+    /// <summary>True once <see cref="Calibrate(Action, int, Action, int, Action, int)"/> has run for <paramref name="ef"/>.</summary>
     public bool IsCalibrated(int ef) => Volatile.Read(ref _exactNsPerRow) > 0 && Volatile.Read(ref _graphEf) == ef;
 
-    /// <summary>Exact scan nanoseconds per row (0 before calibration).</summary>
+    /// <summary>Exact scan nanoseconds per row read in a stream (0 before calibration).</summary>
     public double ExactNsPerRow => Volatile.Read(ref _exactNsPerRow);
+
+    /// <summary>Exact scan nanoseconds added by each run of consecutive rows (a row read alone costs per row + per run).</summary>
+    public double ExactNsPerRun => Volatile.Read(ref _exactNsPerRun);
 
     /// <summary>Unfiltered graph query nanoseconds at <see cref="GraphEf"/> (0 before calibration).</summary>
     public double GraphNs => Volatile.Read(ref _graphNs);
@@ -69,41 +75,56 @@ internal sealed class FilteredPlanCosts
     public static int Bucket(double share) => Math.Clamp((int)Math.Floor(-Math.Log2(Math.Max(share, 1e-9))), 0, Buckets - 1);
 
     /// <summary>
-    /// Sets the costs from micro-measurements: <paramref name="exactScan"/> (which scans <paramref name="exactRows"/> rows) and
-    /// <paramref name="graphSearch"/> (an unfiltered graph query at <paramref name="ef"/>) each run three times, the fastest kept.
+    /// Sets the costs from micro-measurements, each run three times and the fastest kept: <paramref name="streamScan"/> (an
+    /// exact scan of <paramref name="streamRows"/> consecutive rows), <paramref name="scatteredScan"/> (of
+    /// <paramref name="scatteredRows"/> rows each alone) and <paramref name="graphSearch"/> (an unfiltered graph query at
+    /// <paramref name="ef"/>).
     /// </summary>
-    public void Calibrate(Action exactScan, int exactRows, Action graphSearch, int ef)
+    public void Calibrate(Action streamScan, int streamRows, Action scatteredScan, int scatteredRows, Action graphSearch, int ef)
     {
-        double exact = Fastest(exactScan) / Math.Max(1, exactRows);
+        double stream = Fastest(streamScan) / Math.Max(1, streamRows);
+        double scattered = Fastest(scatteredScan) / Math.Max(1, scatteredRows);
         double graph = Fastest(graphSearch);
-        Calibrate(exact, graph, ef);
+        Calibrate(stream, graph, ef, Math.Max(0, scattered - stream));
     }
 
-    /// <summary>Sets the measured exact-scan ns per row and unfiltered graph ns at <paramref name="ef"/> (tests give them directly).</summary>
-    public void Calibrate(double exactNsPerRow, double graphNs, int ef)
+    /// <summary>Sets the measured exact-scan costs and unfiltered graph ns at <paramref name="ef"/> (tests give them directly).</summary>
+    public void Calibrate(double exactNsPerRow, double graphNs, int ef, double exactNsPerRun = 0)
     {
         Volatile.Write(ref _exactNsPerRow, Math.Max(exactNsPerRow, 0.01));
+        Volatile.Write(ref _exactNsPerRun, Math.Max(exactNsPerRun, 0));
         Volatile.Write(ref _graphNs, Math.Max(graphNs, 1));
         Volatile.Write(ref _graphEf, ef);
     }
 
-    /// <summary>True when the exact scan of <paramref name="allowed"/> of <paramref name="live"/> records is estimated cheaper than the two-hop walk.</summary>
-    public bool ExactIsCheaper(int allowed, int live)
+    /// <summary>
+    /// True when the exact scan of <paramref name="allowed"/> of <paramref name="live"/> records, in <paramref name="runs"/>
+    /// runs of consecutive slots, is estimated cheaper than the two-hop walk.
+    /// </summary>
+    public bool ExactIsCheaper(int allowed, int live, int runs = 0)
     {
         double share = allowed / (double)Math.Max(1, live);
-        return EstimateExactNs(allowed) <= EstimateTwoHopNs(share);
+        return EstimateExactNs(allowed, runs) <= EstimateTwoHopNs(share);
     }
 
-    public double EstimateExactNs(int allowed) => allowed * ExactNsPerRow;
+    public double EstimateExactNs(int allowed, int runs = 0) => (allowed * ExactNsPerRow) + (runs * ExactNsPerRun);
 
     public double EstimateTwoHopNs(double share) => GraphNs * Volatile.Read(ref _ratio[Bucket(share)]);
 
-    /// <summary>An exact scan of <paramref name="rows"/> rows took <paramref name="elapsedTicks"/> (<see cref="Stopwatch"/> ticks).</summary>
-    public void RecordExact(int rows, long elapsedTicks)
+    /// <summary>
+    /// An exact scan of <paramref name="rows"/> rows in <paramref name="runs"/> runs took <paramref name="elapsedTicks"/>
+    /// (<see cref="Stopwatch"/> ticks): both per-row and per-run costs move by the same factor toward what it measured.
+    /// </summary>
+    public void RecordExact(int rows, long elapsedTicks, int runs = 0)
     {
-        if (rows >= 256 && ExactNsPerRow > 0)
+        double perRow = ExactNsPerRow;
+        if (rows >= 256 && perRow > 0)
         {
-            Update(ref _exactNsPerRow, Nanoseconds(elapsedTicks) / rows);
+            double estimate = EstimateExactNs(rows, runs);
+            double factor = Math.Clamp(Nanoseconds(elapsedTicks) / estimate, 0.25, 4);
+            double step = 1 + (Weight * (factor - 1));
+            Volatile.Write(ref _exactNsPerRow, perRow * step);
+            Volatile.Write(ref _exactNsPerRun, ExactNsPerRun * step);
         }
     }
 

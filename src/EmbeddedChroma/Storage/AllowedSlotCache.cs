@@ -9,6 +9,24 @@ internal sealed class AllowedSet
     {
         Bits = bits;
         Count = SlotBitmap.Count(bits);
+        Runs = CountRuns(bits);
+    }
+
+    /// <summary>Runs of consecutive allowed slots (an exact scan reads each run as one stream; see <c>FilteredPlanCosts</c>).</summary>
+    public int Runs { get; }
+
+    /// <summary>The number of maximal runs of consecutive set bits (a run may cross words).</summary>
+    public static int CountRuns(ReadOnlySpan<ulong> bits)
+    {
+        int runs = 0;
+        ulong carry = 0;
+        foreach (ulong word in bits)
+        {
+            runs += System.Numerics.BitOperations.PopCount(word & ~((word << 1) | carry));
+            carry = word >> 63;
+        }
+
+        return runs;
     }
 
     public ulong[] Bits { get; }

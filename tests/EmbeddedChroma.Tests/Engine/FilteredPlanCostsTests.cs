@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using EmbeddedChroma.Engine;
+using EmbeddedChroma.Storage;
 
 namespace EmbeddedChroma.Tests.Engine;
 
@@ -71,6 +72,46 @@ public class FilteredPlanCostsTests
     }
 
     [Fact]
+    public void The_exact_estimate_charges_each_run_of_consecutive_rows_so_scattered_rows_cost_more_than_a_stream()
+    {
+        var costs = new FilteredPlanCosts();
+        costs.Calibrate(exactNsPerRow: 40, graphNs: 100_000, ef: 64, exactNsPerRun: 80);
+
+        costs.EstimateExactNs(6_000, runs: 60).Should().Be((6_000 * 40) + (60 * 80));
+        costs.ExactIsCheaper(6_000, 60_000, runs: 60).Should().BeTrue("6,000 rows in 60 runs: 245 µs against 3.3 × 100 µs");
+        costs.ExactIsCheaper(6_000, 60_000, runs: 6_000).Should().BeFalse("6,000 rows each alone: 720 µs");
+    }
+
+    [Fact]
+    public void RecordExact_moves_the_per_row_and_per_run_costs_by_the_same_factor()
+    {
+        var costs = new FilteredPlanCosts();
+        costs.Calibrate(exactNsPerRow: 40, graphNs: 100_000, ef: 64, exactNsPerRun: 80);
+        var tick = Stopwatch.Frequency / 1e9;
+
+        for (var i = 0; i < 400; i++)
+        {
+            costs.RecordExact(1_000, (long)(2 * ((1_000 * 40) + (100 * 80)) * tick), runs: 100); // twice the estimate
+        }
+
+        costs.ExactNsPerRow.Should().BeApproximately(80, 2);
+        costs.ExactNsPerRun.Should().BeApproximately(160, 4);
+    }
+
+    [Theory]
+    [InlineData(new ulong[] { }, 0)]
+    [InlineData(new ulong[] { 0 }, 0)]
+    [InlineData(new ulong[] { ulong.MaxValue, ulong.MaxValue }, 1)]
+    [InlineData(new ulong[] { 0b1011 }, 2)]
+    [InlineData(new ulong[] { 0x5555_5555_5555_5555 }, 32)]
+    [InlineData(new ulong[] { 1UL << 63, 1 }, 1)]
+    [InlineData(new ulong[] { 1UL << 63, 2 }, 2)]
+    public void CountRuns_counts_maximal_runs_of_set_bits_across_words(ulong[] bits, int expected)
+    {
+        AllowedSet.CountRuns(bits).Should().Be(expected);
+    }
+
+    [Fact]
     public void SpreadSamples_take_one_live_slot_per_word_and_a_different_one_in_each_sample_where_the_word_allows()
     {
         ulong[] live = [ulong.MaxValue, 0, 1UL << 5, (1UL << 3) | (1UL << 40)];
@@ -126,10 +167,11 @@ public class FilteredPlanCostsTests
         var costs = new FilteredPlanCosts();
         costs.IsCalibrated(64).Should().BeFalse();
 
-        costs.Calibrate(() => Thread.SpinWait(2_000), 1_000, () => Thread.SpinWait(20_000), 64);
+        costs.Calibrate(() => Thread.SpinWait(2_000), 1_000, () => Thread.SpinWait(20_000), 1_000, () => Thread.SpinWait(200_000), 64);
 
         costs.IsCalibrated(64).Should().BeTrue();
         costs.ExactNsPerRow.Should().BeGreaterThan(0);
+        costs.ExactNsPerRun.Should().BeGreaterThan(0, "rows read alone took longer than rows in a stream");
         costs.GraphNs.Should().BeGreaterThan(costs.ExactNsPerRow);
     }
 }
