@@ -123,8 +123,9 @@ internal sealed class QueryPlanner(CollectionState state, StoreLimits limits, Fu
     /// The query plan for one call. No graph (small collection): exact scan over live or allowed slots. No filter: the
     /// graph. A filter: an exact scan of the allowed slots when they number at most <c>FilteredExactScanLimit</c>; else
     /// the cheaper of that scan and the two-hop walk (<see cref="HnswIndex.SearchFiltered"/>) by the collection's
-    /// measured costs (<see cref="FilteredPlanCosts"/>: allowed × ns per scanned row against the unfiltered walk's ns ×
-    /// the two-hop ratio for the filter's share), calibrated on this call's first query the first time it is needed.
+    /// measured costs (<see cref="FilteredPlanCosts"/>: allowed × ns per streamed row + the allowed set's runs of
+    /// consecutive slots × ns per run, against the unfiltered walk's ns × the two-hop ratio for the filter's share),
+    /// calibrated on this call's first query the first time it is needed.
     /// A filter admitting at least half the records takes the plain walk (<see cref="Route.Walk"/>, at <see cref="WalkEf"/>)
     /// without asking: an exact scan of half a collection large enough for a graph is not cheaper, and there the plain walk
     /// costs less than the two-hop one at equal recall (real text, 59k Debian descriptions × MiniLM, ~50 % filters, paired
