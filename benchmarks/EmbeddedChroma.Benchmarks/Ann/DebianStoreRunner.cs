@@ -50,6 +50,10 @@ internal static class DebianStoreRunner
         };
         string kept = options.String("keep-store", "");
         int[] filteredEfs = options.IntList("filtered-ef", "0");
+        if (filteredEfs.Any(ef => ef is < 0 or > CollectionConfiguration.MaxEfSearch))
+        {
+            throw new ArgumentException($"--filtered-ef takes ef values from 1 to {CollectionConfiguration.MaxEfSearch} (0: the collection's ef); got {string.Join(',', filteredEfs)}.");
+        }
         options.ThrowIfUnused();
 
         var (vectors, count, dimension, stride) = BigAnnFiles.ReadFbin(Path.Combine(data, "base.fbin"));

@@ -50,6 +50,10 @@ internal static class QuantPairedCommand
         int efConstruction = options.Int("ef-construction", 100);
         double seconds = options.Double("seconds", 6);
         int slice = options.Int("slice", 25);
+        if (slice < 1)
+        {
+            throw new ArgumentException($"--slice must be at least 1 query; got {slice}.");
+        }
         string jsonPath = options.String("json", "");
         double targetRecall = options.Double("at-recall", 0.95);
         options.ThrowIfUnused();
