@@ -68,6 +68,11 @@ public static class Program
             return Scale.ScaleCommand.Run(args);
         }
 
+        if (Ann.SketchProfileCommand.Handles(args))
+        {
+            return Ann.SketchProfileCommand.Run(args);
+        }
+
         if (Ann.QueryProfileCommand.Handles(args))
         {
             return Ann.QueryProfileCommand.Run(args);

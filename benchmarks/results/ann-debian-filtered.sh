@@ -17,7 +17,7 @@ S=${S:-/tmp/ann100k384-filter}
 K=${K:-/tmp/ann-debian-kept}   # results below were made with S=/tmp/filtered-syn (same ann-gen arguments)
 dotnet build -c Release benchmarks/EmbeddedChroma.Benchmarks >/dev/null
 [ -f $D/base.fbin ] || { apt-get update >/dev/null; $B ann-gen-debian --out $D; }
-uptime; $B ann-debian --data $D --ef 32 --queries 500 --plans twohop,walk,exact,auto --keep-store $K --json benchmarks/results/ann-debian-filtered.jsonl
+uptime; $B ann-debian --data $D --ef 32 --queries 500 --plans sketch,twohop,walk,exact,auto --keep-store $K --json benchmarks/results/ann-debian-filtered.jsonl
 
 [ -f $S/base.fbin ] || $B ann-gen --n 100000 --dim 384 --queries 1000 --clusters 100 --seed 1 --out $S
 python3 - "$S" <<'PY'
@@ -30,4 +30,4 @@ with open(f"{d}/filters.jsonl", "w") as f:
     for b in (10, 100, 500):
         f.write(json.dumps({"name": f"bucket < {b}", "family": "bucket", "target": b / 1000, "selectivity": b / 1000, "where": {"bucket": {"$lt": b}}}) + "\n")
 PY
-uptime; $B ann-debian --data $S --metric l2 --ef 64,128 --queries 300 --plans auto,walk,exact --json benchmarks/results/ann-100k-384-filter-planner.jsonl
+uptime; $B ann-debian --data $S --metric l2 --ef 64,128 --queries 300 --plans auto,sketch,walk,exact --json benchmarks/results/ann-100k-384-filter-planner.jsonl

@@ -49,11 +49,11 @@ public sealed record ChromaStoreOptions
 
     /// <summary>
     /// A filtered query on a collection with a graph scans exactly when the filter allows at most this many records
-    /// (default 4,096). Above it the planner compares the collection's measured costs of that scan (per row) and of a
-    /// graph walk over the allowed records (reached through disallowed neighbours without computing their distances),
-    /// and takes the cheaper; a filter allowing at least half the records walks the graph.
+    /// (default 1,024). Above it the planner compares the collection's measured costs of that scan, of a scan of the
+    /// allowed records' sign sketch (one bit per component, the best few re-ranked exactly) and of a graph walk (over the
+    /// allowed records, reached through disallowed neighbours, or through every node), and takes the cheapest.
     /// </summary>
-    public int FilteredExactScanLimit { get; init; } = 4_096;
+    public int FilteredExactScanLimit { get; init; } = 1_024;
 
     /// <summary>Benchmarks and tests: forces one plan for filtered queries on a graph (default: the cost model chooses).</summary>
     internal Internal.FilteredPlan FilteredPlan { get; init; }

@@ -6,7 +6,7 @@ namespace EmbeddedChroma.Internal;
 /// </summary>
 internal enum FilteredPlan
 {
-    /// <summary>The planner compares the estimated costs of the exact scan and the graph walk.</summary>
+    /// <summary>The planner compares the estimated costs of the exact scan, the sketch scan and the graph walk.</summary>
     Auto,
 
     /// <summary>Always an exact scan of the allowed records.</summary>
@@ -17,4 +17,7 @@ internal enum FilteredPlan
 
     /// <summary>Always the two-hop walk over allowed nodes (<c>HnswIndex.SearchFiltered</c>).</summary>
     TwoHop,
+
+    /// <summary>Always the sketch scan of the allowed records, the best re-ranked exactly (<c>SignSketch</c>).</summary>
+    Sketch,
 }

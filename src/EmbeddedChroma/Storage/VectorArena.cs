@@ -105,6 +105,57 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
     /// <summary>The 8-bit copy of the rows the graph of an <c>int8</c> collection walks (<see cref="EnsureCodes"/>); kept in step with every write.</summary>
     public ByteRows? Codes { get; private set; }
 
+    /// <summary>The sign sketch of the rows (<see cref="EnsureSketch"/>); null until a filtered query first needs it. Kept in step with every write.</summary>
+    public SignSketch? Sketch => Volatile.Read(ref _sketch);
+
+    private SignSketch? _sketch;
+    private readonly Lock _sketchBuild = new();
+
+    /// <summary>
+    /// The <see cref="SignSketch"/> of rows [0, <see cref="SlotCount"/>), built on first use (through the mapping, or with
+    /// positional I/O when <see cref="Cold"/>) and kept in step with every later write. Called by queries under the
+    /// collection's read lock (no write meanwhile); concurrent callers build it once.
+    /// </summary>
+    public SignSketch EnsureSketch()
+    {
+        if (Sketch is { } built)
+        {
+            return built;
+        }
+
+        lock (_sketchBuild)
+        {
+            if (Sketch is { } raced)
+            {
+                return raced;
+            }
+
+            var sketch = SignSketch.Build(Dimension, SlotCount, CompactCapacity, VisitRows);
+            Volatile.Write(ref _sketch, sketch);
+            return sketch;
+        }
+    }
+
+    /// <summary>Calls <paramref name="visitor"/> with rows [0, <see cref="SlotCount"/>) in slot order (through the mapping, or read with positional I/O when <see cref="Cold"/>).</summary>
+    private void VisitRows(SignSketch.RowVisitor visitor)
+    {
+        if (!Cold)
+        {
+            for (var slot = 0; slot < SlotCount; slot++)
+            {
+                visitor(slot, GetRow(slot));
+            }
+
+            return;
+        }
+
+        var next = 0;
+        foreach (var row in ReadRows())
+        {
+            visitor(next++, row.Span);
+        }
+    }
+
     /// <summary>
     /// The 8-bit copy of rows [0, <see cref="SlotCount"/>), its ranges trained on those rows, built on first use (read
     /// with positional I/O) and kept in step with every later write; makes the arena <see cref="Cold"/>.
@@ -531,6 +582,7 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
 
         Compact?.Write(slot, row);
         Codes?.Write(slot, row);
+        _sketch?.Write(slot, row);
     }
 
     /// <summary>Writes one vector into its slot, normalized for cosine so cosine distance is 1 − dot.</summary>
@@ -574,6 +626,7 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
 
         Compact?.Write(slot, row);
         Codes?.Write(slot, row);
+        _sketch?.Write(slot, row);
     }
 
     /// <summary>Writes a row and returns a span over it, for normalizing in place.</summary>

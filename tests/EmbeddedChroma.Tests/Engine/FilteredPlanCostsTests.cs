@@ -174,4 +174,60 @@ public class FilteredPlanCostsTests
         costs.ExactNsPerRun.Should().BeGreaterThan(0, "rows read alone took longer than rows in a stream");
         costs.GraphNs.Should().BeGreaterThan(costs.ExactNsPerRow);
     }
+
+    [Fact]
+    public void The_sketch_estimate_charges_the_hamming_stage_per_allowed_row_the_estimates_per_listed_row_and_each_re_ranked_row_read_alone()
+    {
+        var costs = new FilteredPlanCosts();
+        costs.EstimateSketchNs(10_000, 256, 96).Should().Be(double.PositiveInfinity, "not calibrated yet");
+        costs.Calibrate(exactNsPerRow: 40, graphNs: 100_000, ef: 32, exactNsPerRun: 110);
+        costs.CalibrateSketch(sketchNsPerRow: 9, estimateNsPerRow: 25);
+
+        costs.EstimateSketchNs(10_000, 256, 96).Should().Be((10_000 * 9) + (256 * 25) + (96 * 150));
+        costs.EstimateSketchNs(200, 256, 96).Should().Be((200 * 25) + (96 * 150), "a shortlist holding every allowed row skips the Hamming stage");
+        costs.EstimateSketchNs(50, 256, 96).Should().Be((50 * 25) + (50 * 150));
+    }
+
+    [Fact]
+    public void RecordSketch_moves_both_sketch_costs_by_the_same_factor_and_ignores_tiny_scans()
+    {
+        var costs = new FilteredPlanCosts();
+        costs.Calibrate(exactNsPerRow: 40, graphNs: 100_000, ef: 32, exactNsPerRun: 110);
+        costs.CalibrateSketch(sketchNsPerRow: 10, estimateNsPerRow: 20);
+        var tick = Stopwatch.Frequency / 1e9;
+
+        costs.RecordSketch(100, 256, 96, (long)(1e9 * tick));
+        costs.SketchNsPerRow.Should().Be(10, "100 allowed rows are too few to learn from");
+
+        var measured = 3 * costs.EstimateSketchNs(20_000, 256, 96);
+        for (var i = 0; i < 400; i++)
+        {
+            costs.RecordSketch(20_000, 256, 96, (long)(measured * tick));
+        }
+
+        (costs.SketchNsPerRow / 10).Should().BeApproximately(costs.EstimateNsPerRow / 20, 0.01);
+        costs.SketchNsPerRow.Should().BeGreaterThan(20, "the scans measured three times the estimate");
+    }
+
+    [Fact]
+    public void The_walk_estimate_starts_from_its_prior_at_the_share_and_follows_the_walks_measured_in_its_share_bucket()
+    {
+        var costs = new FilteredPlanCosts();
+        costs.Calibrate(exactNsPerRow: 40, graphNs: 100_000, ef: 32);
+        FilteredPlanCosts.PriorWalkRatio(1).Should().Be(1);
+        FilteredPlanCosts.PriorWalkRatio(0.5).Should().BeApproximately(2.2, 1e-9);
+        FilteredPlanCosts.PriorWalkRatio(0.25).Should().BeApproximately(4.6, 1e-9);
+        costs.EstimateWalkNs(0.6).Should().BeApproximately(100_000 * FilteredPlanCosts.PriorWalkRatio(0.6), 1);
+        var tick = Stopwatch.Frequency / 1e9;
+
+        for (var i = 0; i < 400; i++)
+        {
+            costs.RecordWalk(0.6, 32, (long)(150_000 * tick));
+            costs.RecordWalk(0.6, 64, (long)(900_000 * tick)); // another ef: ignored
+        }
+
+        costs.EstimateWalkNs(0.6).Should().BeApproximately(150_000, 3_000);
+        costs.EstimateWalkNs(0.9).Should().BeApproximately(150_000 / FilteredPlanCosts.PriorWalkRatio(0.6) * FilteredPlanCosts.PriorWalkRatio(0.9), 3_000, "the bucket's correction applies to its every share");
+        costs.EstimateWalkNs(0.3).Should().BeApproximately(100_000 * FilteredPlanCosts.PriorWalkRatio(0.3), 1, "another share bucket keeps its prior");
+    }
 }

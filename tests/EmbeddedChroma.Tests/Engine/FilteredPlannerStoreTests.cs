@@ -13,16 +13,24 @@ public sealed class FilteredPlannerStoreTests
     private const int Dimension = 24;
     private const int Count = 3_000;
 
-    private static float[][] Clustered(int n, int seed)
+    private static float[][] Clustered(int n, int seed, int dimension = Dimension)
     {
         var random = new Random(seed);
-        var centres = Enumerable.Range(0, 20).Select(_ => Enumerable.Range(0, Dimension).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray()).ToArray();
+        var centres = Enumerable.Range(0, 20).Select(_ => Enumerable.Range(0, dimension).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray()).ToArray();
         return Enumerable.Range(0, n).Select(_ =>
         {
             var c = centres[random.Next(centres.Length)];
             return c.Select(x => x + (float)((random.NextDouble() - 0.5) * 0.6)).ToArray();
         }).ToArray();
     }
+
+    private static FilteredPlan Plan(string plan) => plan switch
+    {
+        "auto" => FilteredPlan.Auto,
+        "walk" => FilteredPlan.Walk,
+        "sketch" => FilteredPlan.Sketch,
+        _ => FilteredPlan.TwoHop,
+    };
 
     private static double L2(float[] a, float[] b) => a.Zip(b, (x, y) => (x - (double)y) * (x - (double)y)).Sum();
 
@@ -51,10 +59,16 @@ public sealed class FilteredPlannerStoreTests
     [InlineData("two-hop", 0.01)]
     [InlineData("two-hop", 0.10)]
     [InlineData("two-hop", 0.30)]
-    public void Query_with_a_filter_has_recall_at_10_of_at_least_095_when_the_allowed_rows_lie_away_from_the_queries(string plan, double selectivity)
+    [InlineData("sketch", 0.01, 128)]
+    [InlineData("sketch", 0.10, 128)]
+    [InlineData("sketch", 0.30, 128)]
+    [InlineData("sketch", 0.50, 128)]
+    [InlineData("auto", 0.10, 128)]
+    [InlineData("auto", 0.50, 128)]
+    public void Query_with_a_filter_has_recall_at_10_of_at_least_095_when_the_allowed_rows_lie_away_from_the_queries(string plan, double selectivity, int dimension = Dimension)
     {
-        using var fx = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 500, FilteredExactScanLimit = 16, FilteredPlan = plan switch { "auto" => FilteredPlan.Auto, "walk" => FilteredPlan.Walk, _ => FilteredPlan.TwoHop } });
-        var vectors = Clustered(Count, 61);
+        using var fx = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 500, FilteredExactScanLimit = 16, FilteredPlan = Plan(plan) });
+        var vectors = Clustered(Count, 61, dimension);
 
         // The allowed rows are the share nearest one anchor row, as when a metadata value follows the text.
         var allowed = Enumerable.Range(0, Count).OrderBy(i => L2(vectors[i], vectors[5])).Take((int)(selectivity * Count)).ToHashSet();
@@ -62,7 +76,7 @@ public sealed class FilteredPlannerStoreTests
         collection.WaitForIndex();
 
         var total = 0.0;
-        var queries = Clustered(60, 62);
+        var queries = Clustered(60, 62, dimension);
         foreach (var query in queries)
         {
             var truth = allowed.OrderBy(i => L2(query, vectors[i])).ThenBy(i => i).Take(10).Select(i => "id" + i).ToHashSet();
@@ -101,6 +115,65 @@ public sealed class FilteredPlannerStoreTests
             {
                 got.Should().ContainSingle().Which.Should().NotBe("new" + i, "a disallowed record never comes back");
             }
+        }
+    }
+
+    [Theory]
+    [InlineData("sketch")]
+    [InlineData("two-hop")]
+    [InlineData("walk")]
+    public void Query_with_a_filter_follows_adds_updates_and_deletes_after_the_first_filtered_query_whatever_the_plan(string plan)
+    {
+        using var fx = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 500, FilteredExactScanLimit = 16, FilteredPlan = Plan(plan) });
+        var vectors = Clustered(Count, 65);
+        var collection = Fill(fx, vectors, i => i % 3 == 0 ? "in" : "out");
+        collection.WaitForIndex();
+        var far = Enumerable.Repeat(40f, Dimension).ToArray();
+        collection.Query([far], nResults: 5, where: Where.Eq("tag", "in"), include: Include.None).Ids[0].Should().HaveCount(5);
+
+        // Moved far away: an allowed record found first with its exact distance; a disallowed one never.
+        collection.Update(["id3", "id4"], embeddings: [far, far]);
+        var moved = collection.Query([far], nResults: 3, where: Where.Eq("tag", "in"), include: Include.Distances);
+        moved.Ids[0][0].Should().Be("id3");
+        moved.Distances![0][0].Should().Be(0f);
+        moved.Ids[0].Should().NotContain("id4");
+
+        // Added (not yet linked) and deleted.
+        var farther = Enumerable.Repeat(41f, Dimension).ToArray();
+        collection.Add(["new-in", "new-out"], [farther, farther], [StoreFixture.Meta(("tag", "in")), StoreFixture.Meta(("tag", "out"))]);
+        collection.Query([farther], nResults: 2, where: Where.Eq("tag", "in"), include: Include.None).Ids[0].Should().Equal("new-in", "id3");
+        collection.Delete(["new-in"]);
+        var after = collection.Query([farther], nResults: 2, where: Where.Eq("tag", "in"), include: Include.None).Ids[0];
+        after.Should().HaveCount(2).And.NotContain("new-in");
+        after[0].Should().Be("id3");
+    }
+
+    [Theory]
+    [InlineData(VectorStorage.Float32)]
+    [InlineData(VectorStorage.Int8)]
+    [InlineData(VectorStorage.Float16)]
+    public void The_sketch_plan_returns_the_float32_distances_of_allowed_records_on_every_vector_storage(VectorStorage storage)
+    {
+        using var fx = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 500, FilteredExactScanLimit = 16, FilteredPlan = FilteredPlan.Sketch });
+        var vectors = Clustered(Count, 66);
+        var collection = fx.Client.CreateCollection("stored", new CollectionOptions { Configuration = new CollectionConfiguration { Space = DistanceSpace.L2, VectorStorage = storage } });
+        collection.Add(
+            Enumerable.Range(0, Count).Select(i => "id" + i).ToArray(),
+            vectors,
+            Enumerable.Range(0, Count).Select(i => (IReadOnlyDictionary<string, MetadataValue?>?)StoreFixture.Meta(("tag", i % 5 == 0 ? "in" : "out"))).ToArray());
+        collection.WaitForIndex();
+
+        foreach (var query in Clustered(10, 67))
+        {
+            var got = collection.Query([query], nResults: 10, where: Where.Eq("tag", "in"), include: Include.Distances);
+            var ids = got.Ids[0].Select(id => int.Parse(id.AsSpan(2), System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            ids.Should().HaveCount(10).And.OnlyContain(i => i % 5 == 0);
+            for (var r = 0; r < ids.Length; r++)
+            {
+                got.Distances![0][r].Should().BeApproximately((float)L2(query, vectors[ids[r]]), 1e-3f);
+            }
+
+            got.Distances![0].Should().BeInAscendingOrder();
         }
     }
 }

@@ -120,7 +120,7 @@ public sealed class TelemetryTests : IDisposable
     [Fact]
     public void Query_span_reports_the_graph_plan_when_the_collection_has_an_hnsw_graph()
     {
-        using var store = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 100, FilteredExactScanLimit = 10 });
+        using var store = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 100, FilteredExactScanLimit = 10, FilteredPlan = EmbeddedChroma.Internal.FilteredPlan.Walk });
         var collection = store.CreateCollection(_name);
         AddRecords(collection, 400, dimension: 8);
         collection.WaitForIndex();
