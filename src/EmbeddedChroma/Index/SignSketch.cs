@@ -241,29 +241,40 @@ internal sealed class SignSketch
             var words = Words;
             var lines = ((words * sizeof(ulong)) + 63) / 64;
             var count = slots.Length;
+            if (words == 6)
+            {
+                HammingSix(ref bitsBase, signs, slots, distances);
+            }
+            else
+            {
+                for (var n = 0; n < count; n++)
+                {
+                    if (n + PrefetchDistance < count)
+                    {
+                        Prefetch(in bitsBase, (nint)Unsafe.Add(ref slot0, n + PrefetchDistance) * words, lines + 1);
+                    }
+
+                    ref var row = ref Unsafe.Add(ref bitsBase, (nint)Unsafe.Add(ref slot0, n) * words);
+                    var differing = 0;
+                    var i = 0;
+                    for (; i + 1 < words; i += 2)
+                    {
+                        differing += BitOperations.PopCount(Unsafe.Add(ref row, i) ^ Unsafe.Add(ref query0, i))
+                            + BitOperations.PopCount(Unsafe.Add(ref row, i + 1) ^ Unsafe.Add(ref query0, i + 1));
+                    }
+
+                    if (i < words)
+                    {
+                        differing += BitOperations.PopCount(Unsafe.Add(ref row, i) ^ Unsafe.Add(ref query0, i));
+                    }
+
+                    Unsafe.Add(ref distance0, n) = (ushort)differing;
+                }
+            }
+
             for (var n = 0; n < count; n++)
             {
-                if (n + PrefetchDistance < count)
-                {
-                    Prefetch(in bitsBase, (nint)Unsafe.Add(ref slot0, n + PrefetchDistance) * words, lines + 1);
-                }
-
-                ref var row = ref Unsafe.Add(ref bitsBase, (nint)Unsafe.Add(ref slot0, n) * words);
-                var differing = 0;
-                var i = 0;
-                for (; i + 1 < words; i += 2)
-                {
-                    differing += BitOperations.PopCount(Unsafe.Add(ref row, i) ^ Unsafe.Add(ref query0, i))
-                        + BitOperations.PopCount(Unsafe.Add(ref row, i + 1) ^ Unsafe.Add(ref query0, i + 1));
-                }
-
-                if (i < words)
-                {
-                    differing += BitOperations.PopCount(Unsafe.Add(ref row, i) ^ Unsafe.Add(ref query0, i));
-                }
-
-                Unsafe.Add(ref distance0, n) = (ushort)differing;
-                Unsafe.Add(ref histogram0, differing)++;
+                Unsafe.Add(ref histogram0, Unsafe.Add(ref distance0, n))++;
             }
 
             // The threshold t: fewer than `wanted` rows lie below it, at least `wanted` at or below it.
@@ -292,6 +303,28 @@ internal sealed class SignSketch
         {
             ArrayPool<ushort>.Shared.Return(distances);
             ArrayPool<int>.Shared.Return(histogram);
+        }
+    }
+
+    /// <summary>Stage 1's distances for rows of six words (384 components: the default model's), the query's words in registers.</summary>
+    private static void HammingSix(ref ulong bitsBase, ReadOnlySpan<ulong> signs, ReadOnlySpan<int> slots, ushort[] distances)
+    {
+        ulong q0 = signs[0], q1 = signs[1], q2 = signs[2], q3 = signs[3], q4 = signs[4], q5 = signs[5];
+        ref var distance0 = ref MemoryMarshal.GetArrayDataReference(distances);
+
+        // Rows far apart (a small share allowed) each wait on memory unless fetched ahead; rows close together stream.
+        var sparse = slots.Length > 0 && slots[^1] - slots[0] > 8L * slots.Length;
+        for (var n = 0; n < slots.Length; n++)
+        {
+            if (sparse && n + PrefetchDistance < slots.Length)
+            {
+                Prefetch(in bitsBase, (nint)slots[n + PrefetchDistance] * 6, 2);
+            }
+
+            ref var row = ref Unsafe.Add(ref bitsBase, (nint)slots[n] * 6);
+            Unsafe.Add(ref distance0, n) = (ushort)(BitOperations.PopCount(row ^ q0) + BitOperations.PopCount(Unsafe.Add(ref row, 1) ^ q1)
+                + BitOperations.PopCount(Unsafe.Add(ref row, 2) ^ q2) + BitOperations.PopCount(Unsafe.Add(ref row, 3) ^ q3)
+                + BitOperations.PopCount(Unsafe.Add(ref row, 4) ^ q4) + BitOperations.PopCount(Unsafe.Add(ref row, 5) ^ q5));
         }
     }
 

@@ -73,6 +73,8 @@ public sealed class SignSketchTests
     [InlineData(DistanceSpace.InnerProduct, 16)]
     [InlineData(DistanceSpace.L2, 100)]
     [InlineData(DistanceSpace.Cosine, 77)]
+    [InlineData(DistanceSpace.Cosine, 384)]
+    [InlineData(DistanceSpace.L2, 330)]
     public void Search_is_the_brute_force_answer_over_the_allowed_rows_when_every_allowed_row_is_re_ranked(DistanceSpace space, int dimension)
     {
         var rows = PaddedVectorRows.Random(5, dimension, 700, space);
@@ -91,16 +93,18 @@ public sealed class SignSketchTests
     }
 
     [Theory]
-    [InlineData(DistanceSpace.L2)]
-    [InlineData(DistanceSpace.Cosine)]
-    [InlineData(DistanceSpace.InnerProduct)]
-    public void Search_with_a_short_list_returns_only_allowed_rows_with_exact_distances_in_order(DistanceSpace space)
+    [InlineData(DistanceSpace.L2, 48)]
+    [InlineData(DistanceSpace.Cosine, 48)]
+    [InlineData(DistanceSpace.InnerProduct, 48)]
+    [InlineData(DistanceSpace.Cosine, 384)]
+    [InlineData(DistanceSpace.L2, 384)]
+    public void Search_with_a_short_list_returns_only_allowed_rows_with_exact_distances_in_order(DistanceSpace space, int dimension)
     {
-        var rows = PaddedVectorRows.Random(7, 48, 3_000, space);
+        var rows = PaddedVectorRows.Random(7, dimension, 3_000, space);
         var sketch = Sketch(rows);
         var allowed = Enumerable.Range(0, 3_000).Where(s => s % 3 != 0).ToHashSet();
         var bitmap = BruteForce.Bitmap(3_000, allowed);
-        var query = BruteForce.Query(8, 48, space);
+        var query = BruteForce.Query(8, dimension, space);
 
         var got = Search(sketch, rows, space, query, 10, shortlist: 200, rerank: 40, bitmap);
 
@@ -111,11 +115,12 @@ public sealed class SignSketchTests
     }
 
     [Theory]
-    [InlineData(DistanceSpace.L2)]
-    [InlineData(DistanceSpace.Cosine)]
-    public void A_row_equal_to_the_query_survives_both_stages_when_each_keeps_a_single_row(DistanceSpace space)
+    [InlineData(DistanceSpace.L2, 96)]
+    [InlineData(DistanceSpace.Cosine, 96)]
+    [InlineData(DistanceSpace.Cosine, 384)]
+    public void A_row_equal_to_the_query_survives_both_stages_when_each_keeps_a_single_row(DistanceSpace space, int dimension)
     {
-        var rows = PaddedVectorRows.Random(9, 96, 2_000, space);
+        var rows = PaddedVectorRows.Random(9, dimension, 2_000, space);
         var sketch = Sketch(rows);
         var bitmap = BruteForce.Bitmap(2_000, Enumerable.Range(0, 2_000));
         foreach (var target in new[] { 0, 777, 1_999 })
@@ -197,5 +202,36 @@ public sealed class SignSketchTests
         rows.Row(3).Clear();
         flipped.CopyTo(rows.Row(3));
         Search(sketch, rows, DistanceSpace.Cosine, flipped, 1, 1, 1, all).Should().ContainSingle().Which.Slot.Should().Be(3);
+    }
+
+    [Theory]
+    [InlineData(384)]
+    [InlineData(70)]
+    public void The_hamming_stage_keeps_the_rows_whose_signs_differ_least_from_the_querys_lowest_slots_first_on_ties(int dimension)
+    {
+        // Each row and its negation: the mean is exactly zero, so the query's bits are the signs of its components.
+        var half = PaddedVectorRows.Random(17, dimension, 1_000, DistanceSpace.L2);
+        var rows = new PaddedVectorRows(dimension, 2_000);
+        for (var slot = 0; slot < 1_000; slot++)
+        {
+            half.Row(slot).CopyTo(rows.Row(2 * slot));
+            var negated = rows.Row((2 * slot) + 1);
+            half.Row(slot).CopyTo(negated);
+            System.Numerics.Tensors.TensorPrimitives.Negate(negated, negated);
+        }
+
+        var sketch = Sketch(rows);
+        var query = BruteForce.Query(18, dimension, DistanceSpace.L2);
+        var signs = Signs(query);
+        var allowed = Enumerable.Range(0, 2_000).Where(s => s % 7 != 3).ToArray();
+        var expected = allowed
+            .OrderBy(slot => sketch.BitsOf(slot).ToArray().Zip(signs, (a, b) => System.Numerics.BitOperations.PopCount(a ^ b)).Sum())
+            .ThenBy(slot => slot)
+            .Take(50)
+            .ToHashSet();
+
+        var got = Search(sketch, rows, DistanceSpace.L2, query, 50, shortlist: 50, rerank: 50, BruteForce.Bitmap(2_000, allowed));
+
+        got.Select(n => n.Slot).Should().BeEquivalentTo(expected);
     }
 }
