@@ -131,7 +131,7 @@ internal sealed class QueryPlanner(CollectionState state, StoreLimits limits, Fu
     /// the two-hop walk below half the rows (the unfiltered walk's ns × its measured ratio for the share), the plain walk
     /// at <see cref="WalkEf"/> from a quarter up (× <see cref="FilteredPlanCosts.PriorWalkRatio"/>, corrected by what it
     /// measures). Calibrated on this call's first query the first time it is needed. The exact scan wins ties (its recall
-    /// is 1). Real text (59k Debian descriptions × MiniLM, ef 32): the sketch scan at 4–20 % (1.1–1.9× the unfiltered
+    /// is 1). The sketch is only considered where it has not fallen short of the exact scan's answers (<see cref="SketchRecallMonitor"/>). Real text (59k Debian descriptions × MiniLM, ef 32): the sketch scan at 4–20 % (1.1–1.9× the unfiltered
     /// query, recall 0.97–0.99), the plain walk at 50 % (README → Filtered search on real text).
     /// </summary>
     private Route Choose(HnswIndex? graph, IVectorRows rows, AllowedSet? candidates, int k, int ef, float[] firstQuery)
@@ -171,7 +171,9 @@ internal sealed class QueryPlanner(CollectionState state, StoreLimits limits, Fu
 
         var share = candidates.Count / (double)live;
         var exact = Costs.EstimateExactNs(candidates.Count, candidates.Runs);
-        var sketch = _state.Dimension >= SketchMinimumDimension ? Costs.EstimateSketchNs(candidates.Count, SketchShortlist(ef, k), SketchRerank(ef, k)) : double.PositiveInfinity;
+        var sketch = _state.Dimension >= SketchMinimumDimension && SketchChecks.Verdict(candidates.Count, ef) != SketchVerdict.Distrusted
+            ? Costs.EstimateSketchNs(candidates.Count, SketchShortlist(ef, k), SketchRerank(ef, k))
+            : double.PositiveInfinity;
         var twoHop = share * 2 >= 1 ? double.PositiveInfinity : Costs.EstimateTwoHopNs(share);
         var walk = share * 4 >= 1 ? Costs.EstimateWalkNs(share) : double.PositiveInfinity;
         var graphWalk = Math.Min(twoHop, walk);
@@ -206,6 +208,9 @@ internal sealed class QueryPlanner(CollectionState state, StoreLimits limits, Fu
 
     /// <summary>The collection's measured query costs (see <see cref="FilteredPlanCosts"/>).</summary>
     internal FilteredPlanCosts Costs { get; } = new();
+
+    /// <summary>Where the sketch scan has kept its recall on this collection (see <see cref="SketchRecallMonitor"/>).</summary>
+    internal SketchRecallMonitor SketchChecks { get; } = new();
 
     /// <summary>
     /// Times exact scans and an unfiltered graph query at <paramref name="ef"/>. Two scans: the first (up to) 4,096 slots'
@@ -313,13 +318,35 @@ internal sealed class QueryPlanner(CollectionState state, StoreLimits limits, Fu
 
         if (route == Route.Sketch && _state.Arena is { } sketched)
         {
-            // The sketch mirrors every row written, linked or not: no pending tail to merge.
-            var started = Stopwatch.GetTimestamp();
-            var shortlist = SketchShortlist(ef, k);
-            var rerank = SketchRerank(ef, k);
-            var found = SketchSearch(sketched.EnsureSketch(), rows, query, k, shortlist, rerank, admitted, destination);
-            Costs.RecordSketch(candidates!.Count, shortlist, rerank, Stopwatch.GetTimestamp() - started);
-            return found;
+            // The sketch mirrors every row written, linked or not: no pending tail to merge. Chosen by the planner, it is
+            // checked against the exact scan until trusted for this many allowed rows (and now and then after), and a
+            // checked query returns the exact answer.
+            var checking = _limits.FilteredPlan != FilteredPlan.Sketch && SketchChecks.ShouldCheck(candidates!.Count, ef);
+            var checkBuffer = checking ? ArrayPool<Neighbor>.Shared.Rent(k) : null;
+            try
+            {
+                var started = Stopwatch.GetTimestamp();
+                var shortlist = SketchShortlist(ef, k);
+                var rerank = SketchRerank(ef, k);
+                var sketchDestination = checkBuffer is null ? destination : checkBuffer.AsSpan(0, k);
+                var found = SketchSearch(sketched.EnsureSketch(), rows, query, k, shortlist, rerank, admitted, sketchDestination);
+                Costs.RecordSketch(candidates!.Count, shortlist, rerank, Stopwatch.GetTimestamp() - started);
+                if (checkBuffer is null)
+                {
+                    return found;
+                }
+
+                var exact = ExactScan.Search(rows, space, query, k, admitted, destination);
+                SketchChecks.RecordRecall(candidates.Count, ef, SketchRecallMonitor.Recall(sketchDestination[..found], destination[..exact]));
+                return exact;
+            }
+            finally
+            {
+                if (checkBuffer is not null)
+                {
+                    ArrayPool<Neighbor>.Shared.Return(checkBuffer);
+                }
+            }
         }
 
         // The pending set first, then the walk: the background worker links while queries run (both hold the read

@@ -176,4 +176,39 @@ public sealed class FilteredPlannerStoreTests
             got.Distances![0].Should().BeInAscendingOrder();
         }
     }
+
+    [Fact]
+    public void The_planner_keeps_recall_on_rows_whose_signs_cannot_tell_neighbours_apart()
+    {
+        // Four tight clusters of 128 components: within a cluster every row has the same signs about the mean, so one
+        // bit per component ranks a cluster's rows at random. Whatever the planner picks, recall must hold: the sketch
+        // is checked against the exact scan before it is trusted.
+        using var fx = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 500, FilteredExactScanLimit = 16 });
+        var random = new Random(68);
+        var centres = Enumerable.Range(0, 4).Select(_ => Enumerable.Range(0, 128).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray()).ToArray();
+        float[] Near(float[] centre) => centre.Select(x => x + (float)((random.NextDouble() - 0.5) * 0.02)).ToArray();
+        var vectors = Enumerable.Range(0, 6_000).Select(i => Near(centres[i % 4])).ToArray();
+        var collection = fx.Client.CreateCollection("tight", new CollectionOptions { Configuration = new CollectionConfiguration { Space = DistanceSpace.L2 } });
+        for (var start = 0; start < vectors.Length; start += 1_000)
+        {
+            collection.Add(
+                Enumerable.Range(start, 1_000).Select(i => "id" + i).ToArray(),
+                vectors.Skip(start).Take(1_000).ToArray(),
+                Enumerable.Range(start, 1_000).Select(i => (IReadOnlyDictionary<string, MetadataValue?>?)StoreFixture.Meta(("tag", (i / 4) % 3 == 0 ? "in" : "out"))).ToArray());
+        }
+
+        collection.WaitForIndex();
+        var allowed = Enumerable.Range(0, vectors.Length).Where(i => (i / 4) % 3 == 0).ToArray();
+        var total = 0.0;
+        const int Queries = 80;
+        for (var q = 0; q < Queries; q++)
+        {
+            var query = Near(centres[q % 4]);
+            var truth = allowed.OrderBy(i => L2(query, vectors[i])).ThenBy(i => i).Take(10).Select(i => "id" + i).ToHashSet();
+            var got = collection.Query([query], nResults: 10, where: Where.Eq("tag", "in"), include: Include.None).Ids[0];
+            total += got.Count(truth.Contains) / 10.0;
+        }
+
+        (total / Queries).Should().BeGreaterThanOrEqualTo(0.95);
+    }
 }
