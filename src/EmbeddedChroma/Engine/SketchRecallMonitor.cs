@@ -11,20 +11,32 @@ namespace EmbeddedChroma.Engine;
 /// of a cluster's rows share most signs. So the planner never trusts it blindly: per power-of-two count of allowed rows
 /// and per ef, the first <see cref="FirstChecks"/> sketch queries are also answered by the exact scan (which is what the
 /// caller returns) and the sketch's recall against it is recorded; the sketch is used once their mean is at least
-/// <see cref="RequiredRecall"/>, then checked again every <see cref="CheckEvery"/>th query (a drop below the bar turns
-/// it off for that count until the collection is reopened). A distrusted count never takes the sketch.
+/// <see cref="RequiredRecall"/> (checks go on, up to <see cref="MostChecks"/>, while the mean is between
+/// <see cref="FailingRecall"/> and that), then checked again every <see cref="CheckEvery"/>th query; a mean below
+/// <see cref="FailingRecall"/> turns it off for that count until the collection is reopened. A distrusted count never
+/// takes the sketch.
 /// </summary>
 /// <remarks>Thread-safe: each count's record takes its own short lock.</remarks>
 internal sealed class SketchRecallMonitor
 {
-    /// <summary>Checks before a count of allowed rows is trusted or not.</summary>
+    /// <summary>Checks before a count of allowed rows may be trusted.</summary>
     internal const int FirstChecks = 8;
+
+    /// <summary>Checks after which a count still short of <see cref="RequiredRecall"/> is distrusted.</summary>
+    internal const int MostChecks = 32;
 
     /// <summary>Once trusted, one query in this many is checked again.</summary>
     internal const int CheckEvery = 256;
 
-    /// <summary>The mean recall of the sketch's top k against the exact top k it must keep.</summary>
+    /// <summary>The mean recall of the sketch's top k against the exact top k a count needs to be trusted.</summary>
     internal const double RequiredRecall = 0.95;
+
+    /// <summary>
+    /// A mean below this distrusts a count at once (after <see cref="FirstChecks"/>), and a trusted count whose mean
+    /// falls below it is distrusted. One query's recall@10 varies by 0.1–0.3 around the mean, so a bar this far under
+    /// <see cref="RequiredRecall"/> keeps a sketch whose true recall is 0.98 from being turned off by a few bad draws.
+    /// </summary>
+    internal const double FailingRecall = 0.92;
 
     private readonly ConcurrentDictionary<(int Bucket, int Ef), Record> _records = new();
 
@@ -56,20 +68,27 @@ internal sealed class SketchRecallMonitor
         }
     }
 
-    /// <summary>Records the recall of one checked sketch query (its top k against the exact top k).</summary>
+    /// <summary>
+    /// Records the recall of one checked sketch query (its top k against the exact top k) into the count's mean over all
+    /// its checks: trusted from <see cref="FirstChecks"/> checks at a mean of <see cref="RequiredRecall"/> or more,
+    /// distrusted below <see cref="FailingRecall"/> (or still short after <see cref="MostChecks"/>); a distrusted count stays so.
+    /// </summary>
     public void RecordRecall(int allowed, int ef, double recall)
     {
         var record = _records.GetOrAdd(Key(allowed, ef), static _ => new Record());
         lock (record)
         {
             record.Checks++;
-            record.Mean = record.Checks <= FirstChecks
-                ? record.Mean + ((recall - record.Mean) / record.Checks)
-                : record.Mean + ((recall - record.Mean) / FirstChecks);
-            if (record.Checks >= FirstChecks && record.Verdict != SketchVerdict.Distrusted)
+            record.Mean += (recall - record.Mean) / record.Checks;
+            if (record.Checks < FirstChecks || record.Verdict == SketchVerdict.Distrusted)
             {
-                record.Verdict = record.Mean >= RequiredRecall ? SketchVerdict.Trusted : SketchVerdict.Distrusted;
+                return;
             }
+
+            record.Verdict = record.Mean < FailingRecall ? SketchVerdict.Distrusted
+                : record.Verdict == SketchVerdict.Trusted || record.Mean >= RequiredRecall ? SketchVerdict.Trusted
+                : record.Checks >= MostChecks ? SketchVerdict.Distrusted
+                : SketchVerdict.Unknown;
         }
     }
 

@@ -48,7 +48,7 @@ public sealed class SketchRecallMonitorTests
     }
 
     [Fact]
-    public void A_trusted_count_whose_later_checks_fall_short_is_distrusted()
+    public void A_trusted_count_is_distrusted_only_when_its_mean_over_all_checks_falls_under_the_failing_bar()
     {
         var monitor = new SketchRecallMonitor();
         for (var i = 0; i < SketchRecallMonitor.FirstChecks; i++)
@@ -57,14 +57,31 @@ public sealed class SketchRecallMonitorTests
         }
 
         monitor.Verdict(3_000, 64).Should().Be(SketchVerdict.Trusted);
-        var checks = 0;
+        monitor.RecordRecall(3_000, 64, 0.6);
+        monitor.Verdict(3_000, 64).Should().Be(SketchVerdict.Trusted, "one bad query (mean 0.956) is a draw, not a verdict");
+        var checks = 1;
         while (monitor.Verdict(3_000, 64) == SketchVerdict.Trusted)
         {
-            monitor.RecordRecall(3_000, 64, 0.5);
+            monitor.RecordRecall(3_000, 64, 0.6);
             checks++;
         }
 
-        checks.Should().BeInRange(1, SketchRecallMonitor.FirstChecks, "the mean follows recent checks");
+        checks.Should().Be(3, "the mean of 8 × 1.0 and 3 × 0.6 is 0.89, under 0.92; after two it was 0.92");
+    }
+
+    [Fact]
+    public void A_count_between_the_bars_is_checked_until_the_most_checks_then_distrusted()
+    {
+        var monitor = new SketchRecallMonitor();
+        for (var i = 0; i < SketchRecallMonitor.MostChecks - 1; i++)
+        {
+            monitor.ShouldCheck(9_000, 32).Should().BeTrue();
+            monitor.RecordRecall(9_000, 32, 0.93);
+            monitor.Verdict(9_000, 32).Should().Be(SketchVerdict.Unknown);
+        }
+
+        monitor.RecordRecall(9_000, 32, 0.93);
+        monitor.Verdict(9_000, 32).Should().Be(SketchVerdict.Distrusted);
     }
 
     [Fact]
