@@ -39,13 +39,7 @@ internal static class SketchProfileCommand
         var rows = new ArrayVectorRows(normalized, dimension, stride);
 
         var build = Stopwatch.StartNew();
-        var sketch = SignSketch.Build(dimension, n, n, visit =>
-        {
-            for (var i = 0; i < n; i++)
-            {
-                visit(i, rows.GetRow(i));
-            }
-        });
+        var sketch = SignSketch.Build(rows, n);
         Console.WriteLine($"sketch-profile: {n} × {dimension}, sketch built in {build.Elapsed.TotalMilliseconds:F1} ms ({sketch.MemoryBytes / 1048576.0:F1} MiB)");
         var queries = Enumerable.Range(0, queryCount).Select(q =>
         {

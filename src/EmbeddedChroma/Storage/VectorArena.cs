@@ -112,8 +112,8 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
     private readonly Lock _sketchBuild = new();
 
     /// <summary>
-    /// The <see cref="SignSketch"/> of rows [0, <see cref="SlotCount"/>), built on first use (through the mapping, or with
-    /// positional I/O when <see cref="Cold"/>) and kept in step with every later write. Called by queries under the
+    /// The <see cref="SignSketch"/> of rows [0, <see cref="SlotCount"/>), built on first use (through the mapping, in
+    /// parallel; or with positional I/O when <see cref="Cold"/>) and kept in step with every later write. Called by queries under the
     /// collection's read lock (no write meanwhile); concurrent callers build it once.
     /// </summary>
     public SignSketch EnsureSketch()
@@ -130,25 +130,15 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
                 return raced;
             }
 
-            var sketch = SignSketch.Build(Dimension, SlotCount, CompactCapacity, VisitRows);
+            var sketch = Cold ? SignSketch.Build(Dimension, SlotCount, CompactCapacity, VisitRows) : SignSketch.Build(this, CompactCapacity);
             Volatile.Write(ref _sketch, sketch);
             return sketch;
         }
     }
 
-    /// <summary>Calls <paramref name="visitor"/> with rows [0, <see cref="SlotCount"/>) in slot order (through the mapping, or read with positional I/O when <see cref="Cold"/>).</summary>
+    /// <summary>Calls <paramref name="visitor"/> with rows [0, <see cref="SlotCount"/>) in slot order, read with positional I/O (a <see cref="Cold"/> arena's rows stay out of memory).</summary>
     private void VisitRows(SignSketch.RowVisitor visitor)
     {
-        if (!Cold)
-        {
-            for (var slot = 0; slot < SlotCount; slot++)
-            {
-                visitor(slot, GetRow(slot));
-            }
-
-            return;
-        }
-
         var next = 0;
         foreach (var row in ReadRows())
         {

@@ -234,4 +234,24 @@ public sealed class SignSketchTests
 
         got.Select(n => n.Slot).Should().BeEquivalentTo(expected);
     }
+
+    [Fact]
+    public void A_sketch_built_in_place_and_in_parallel_codes_every_row_as_the_sequential_build_does()
+    {
+        var rows = PaddedVectorRows.Random(19, 130, 9_000, DistanceSpace.Cosine);
+
+        var parallel = SignSketch.Build(rows, 64);
+        var sequential = Sketch(rows);
+
+        parallel.SlotCount.Should().Be(9_000);
+        parallel.Capacity.Should().BeGreaterThanOrEqualTo(9_000);
+        for (var slot = 0; slot < 9_000; slot++)
+        {
+            parallel.BitsOf(slot).SequenceEqual(sequential.BitsOf(slot)).Should().BeTrue($"slot {slot}");
+        }
+
+        var query = BruteForce.Query(20, 130, DistanceSpace.Cosine);
+        var all = BruteForce.Bitmap(9_000, Enumerable.Range(0, 9_000));
+        Search(parallel, rows, DistanceSpace.Cosine, query, 10, 300, 60, all).Should().Equal(Search(sequential, rows, DistanceSpace.Cosine, query, 10, 300, 60, all));
+    }
 }
