@@ -60,32 +60,60 @@ internal sealed class SignSketch
     public long MemoryBytes => ((long)Capacity * ((Words * sizeof(ulong)) + (2 * sizeof(float)))) + ((long)Dimension * sizeof(float));
 
     /// <summary>
-    /// A sketch of rows [0, <paramref name="slotCount"/>) coded against their mean: <paramref name="visitRows"/> is called
-    /// twice (once for the mean, once to code), each time calling its argument with every slot's row in slot order.
+    /// A sketch of rows [0, <paramref name="slotCount"/>) coded against their mean: <paramref name="visitRows"/> calls its
+    /// argument with every slot's row in slot order. The mean comes from at most <see cref="MeanSample"/> rows spread
+    /// evenly over the slots, read by <paramref name="readRow"/>, then one sweep codes them; without
+    /// <paramref name="readRow"/>, from a first sweep over every row.
     /// </summary>
-    public static SignSketch Build(int dimension, int slotCount, int capacity, Action<RowVisitor> visitRows)
+    public static SignSketch Build(int dimension, int slotCount, int capacity, Action<RowVisitor> visitRows, RowReader? readRow = null)
     {
         ArgumentNullException.ThrowIfNull(visitRows);
         var sum = new double[dimension];
         var rows = 0;
-        visitRows((_, row) =>
+        if (readRow is not null)
         {
-            for (var j = 0; j < sum.Length; j++)
+            var row = new float[dimension];
+            for (var slot = 0; slot < slotCount; slot += Math.Max(1, slotCount / MeanSample))
             {
-                sum[j] += row[j];
+                readRow(slot, row);
+                Add(sum, row);
+                rows++;
             }
+        }
+        else
+        {
+            visitRows((_, row) =>
+            {
+                Add(sum, row);
+                rows++;
+            });
+        }
 
-            rows++;
-        });
-        var center = new float[dimension];
-        for (var j = 0; j < dimension; j++)
+        var sketch = new SignSketch(Center(sum, rows), Math.Max(capacity, slotCount));
+        visitRows(sketch.Write);
+        return sketch;
+    }
+
+    /// <summary>Reads the row of a slot into a buffer of the dimension's length (see <see cref="Build(int, int, int, Action{RowVisitor}, RowReader?)"/>).</summary>
+    public delegate void RowReader(int slot, Span<float> destination);
+
+    private static void Add(double[] sum, ReadOnlySpan<float> row)
+    {
+        for (var j = 0; j < sum.Length; j++)
+        {
+            sum[j] += row[j];
+        }
+    }
+
+    private static float[] Center(double[] sum, int rows)
+    {
+        var center = new float[sum.Length];
+        for (var j = 0; j < sum.Length; j++)
         {
             center[j] = rows == 0 ? 0 : (float)(sum[j] / rows);
         }
 
-        var sketch = new SignSketch(center, Math.Max(capacity, slotCount));
-        visitRows(sketch.Write);
-        return sketch;
+        return center;
     }
 
     /// <summary>
@@ -99,25 +127,14 @@ internal sealed class SignSketch
         var slotCount = rows.SlotCount;
         var dimension = rows.Dimension;
         var sum = new double[dimension];
-        var step = Math.Max(1, slotCount / MeanSample);
         var sampled = 0;
-        for (var slot = 0; slot < slotCount; slot += step)
+        for (var slot = 0; slot < slotCount; slot += Math.Max(1, slotCount / MeanSample))
         {
-            var row = rows.GetRow(slot);
-            for (var j = 0; j < dimension; j++)
-            {
-                sum[j] += row[j];
-            }
-
+            Add(sum, rows.GetRow(slot));
             sampled++;
         }
 
-        var center = new float[dimension];
-        for (var j = 0; j < dimension; j++)
-        {
-            center[j] = sampled == 0 ? 0 : (float)(sum[j] / sampled);
-        }
-
+        var center = Center(sum, sampled);
         var sketch = new SignSketch(center, Math.Max(capacity, slotCount));
         const int Chunk = 4096;
         Parallel.For(0, (slotCount + Chunk - 1) / Chunk, chunk =>
@@ -135,7 +152,7 @@ internal sealed class SignSketch
     /// <summary>Most rows whose mean centres a sketch built in place (the mean of a spread sample is as good a centre).</summary>
     internal const int MeanSample = 65_536;
 
-    /// <summary>Called with each row of a sweep (see <see cref="Build(int, int, int, Action{RowVisitor})"/>).</summary>
+    /// <summary>Called with each row of a sweep (see <see cref="Build(int, int, int, Action{RowVisitor}, RowReader?)"/>).</summary>
     public delegate void RowVisitor(int slot, ReadOnlySpan<float> row);
 
     /// <summary>Codes <paramref name="row"/> (float32, as the arena stores it) into <paramref name="slot"/>, growing by half when needed.</summary>

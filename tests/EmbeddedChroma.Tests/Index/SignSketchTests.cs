@@ -236,18 +236,26 @@ public sealed class SignSketchTests
     }
 
     [Fact]
-    public void A_sketch_built_in_place_and_in_parallel_codes_every_row_as_the_sequential_build_does()
+    public void A_sketch_built_in_place_in_parallel_or_with_its_mean_read_row_by_row_codes_every_row_as_the_two_sweep_build_does()
     {
         var rows = PaddedVectorRows.Random(19, 130, 9_000, DistanceSpace.Cosine);
 
         var parallel = SignSketch.Build(rows, 64);
         var sequential = Sketch(rows);
+        var sampled = SignSketch.Build(130, 9_000, 64, visit =>
+        {
+            for (var slot = 0; slot < 9_000; slot++)
+            {
+                visit(slot, rows.Row(slot));
+            }
+        }, (slot, destination) => rows.Row(slot).CopyTo(destination));
 
         parallel.SlotCount.Should().Be(9_000);
         parallel.Capacity.Should().BeGreaterThanOrEqualTo(9_000);
         for (var slot = 0; slot < 9_000; slot++)
         {
             parallel.BitsOf(slot).SequenceEqual(sequential.BitsOf(slot)).Should().BeTrue($"slot {slot}");
+            sampled.BitsOf(slot).SequenceEqual(sequential.BitsOf(slot)).Should().BeTrue($"slot {slot}, mean read row by row");
         }
 
         var query = BruteForce.Query(20, 130, DistanceSpace.Cosine);
