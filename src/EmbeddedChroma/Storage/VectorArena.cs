@@ -95,7 +95,8 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
     /// Rows are read and written with positional I/O (<see cref="RandomAccess"/>) instead of through the mapping, so
     /// they do not enter the process's resident memory: set for a quantized collection, whose graph walks its
     /// <see cref="Compact"/> rows and reads float32 rows only to re-rank (<see cref="ReadRow"/>), and before the rows'
-    /// checksum is verified. The exact scans (small collections, records not yet linked) still read the mapping.
+    /// checksum is verified. The exact scans (small collections, records not yet linked) and the sketch scan's re-ranked
+    /// rows still read the mapping.
     /// </summary>
     public bool Cold { get; set; }
 
