@@ -171,9 +171,25 @@ internal sealed class QueryPlanner(CollectionState state, StoreLimits limits, Fu
 
         var share = candidates.Count / (double)live;
         var exact = Costs.EstimateExactNs(candidates.Count, candidates.Runs);
-        var sketch = _state.Dimension >= SketchMinimumDimension && SketchChecks.Verdict(candidates.Count, ef) != SketchVerdict.Distrusted
-            ? Costs.EstimateSketchNs(candidates.Count, SketchShortlist(ef, k), SketchRerank(ef, k))
-            : double.PositiveInfinity;
+        var sketch = double.PositiveInfinity;
+        if (_state.Dimension >= SketchMinimumDimension && _state.Arena is { } arena && SketchChecks.Verdict(candidates.Count, ef) != SketchVerdict.Distrusted)
+        {
+            // The sketch is built in the background on first need; until it is ready the other plans answer.
+            if (arena.Sketch is { Ready: true } ready)
+            {
+                if (Costs.SketchNsPerRow <= 0)
+                {
+                    CalibrateSketch(ready, rows, k, _state.Configuration.Space == DistanceSpace.Cosine ? Normalized(firstQuery) : firstQuery);
+                }
+
+                sketch = Costs.EstimateSketchNs(candidates.Count, SketchShortlist(ef, k), SketchRerank(ef, k));
+            }
+            else
+            {
+                StartSketchBuild(arena);
+            }
+        }
+
         var twoHop = share * 2 >= 1 ? double.PositiveInfinity : Costs.EstimateTwoHopNs(share);
         var walk = share * 4 >= 1 ? Costs.EstimateWalkNs(share) : double.PositiveInfinity;
         var graphWalk = Math.Min(twoHop, walk);
@@ -237,19 +253,103 @@ internal sealed class QueryPlanner(CollectionState state, StoreLimits limits, Fu
             FilteredPlanCosts.PopCount(samples[0]),
             () => graph.Search(query, buffer.Length, ef, SlotFilter.FromBitmap(live), buffer),
             ef);
+    }
 
-        // The sketch's two per-row costs: its Hamming stage (shortlist and re-rank only k) and its estimate stage (a
-        // shortlist as large as the rows, so the Hamming stage is skipped), over the same streamed rows.
-        if (_state.Arena is { } arena && _state.Dimension >= SketchMinimumDimension)
+    /// <summary>
+    /// Times the sketch's two per-row costs over the first (up to) 4,096 slots' live rows, streamed: its Hamming stage
+    /// (shortlist and re-rank only k) and its estimate stage (a shortlist as large as the rows, so the Hamming stage is
+    /// skipped).
+    /// </summary>
+    private void CalibrateSketch(SignSketch sketch, IVectorRows rows, int k, float[] query)
+    {
+        var buffer = new Neighbor[Math.Max(k, 1)];
+        var sampled = _state.Live.AsMemory(0, Math.Min(_state.Live.Length, 4096 / 64));
+        var sampledRows = FilteredPlanCosts.PopCount(sampled.Span);
+        Costs.CalibrateSketch(
+            () => SketchSearch(sketch, rows, query, buffer.Length, buffer.Length, buffer.Length, sampled.Span, buffer),
+            () => SketchSearch(sketch, rows, query, buffer.Length, sampledRows, buffer.Length, sampled.Span, buffer),
+            sampledRows);
+    }
+
+    /// <summary>1 while a background sketch build runs (<see cref="StartSketchBuild"/>).</summary>
+    private int _sketchBuilding;
+
+    /// <summary>Rows coded per hold of the read lock by the background sketch build (~10–20 ms of a writer's wait at most).</summary>
+    internal const int SketchBuildChunk = 16_384;
+
+    /// <summary>
+    /// Starts filling <paramref name="arena"/>'s sign sketch on a pool thread unless one is running: it installs an empty
+    /// sketch (every later write is coded into it), then codes the existing rows a chunk per hold of the collection's read
+    /// lock (taken with a timeout, as the indexer does, so a writer or a close is never held up for long), and marks it
+    /// ready. It stops, leaving the sketch unready, if the collection closes, is deleted or gets another arena (a
+    /// compaction); a later query starts again. So the first filtered query does not pay for the whole build (~0.45 s
+    /// at 1,000,000 × 384): it and those after it take the other plans until the sketch is ready.
+    /// </summary>
+    private void StartSketchBuild(VectorArena arena)
+    {
+        if (Interlocked.CompareExchange(ref _sketchBuilding, 1, 0) != 0)
         {
-            var sketch = arena.EnsureSketch();
-            var sampled = live.AsMemory(0, Math.Min(live.Length, 4096 / 64));
-            var sampledRows = FilteredPlanCosts.PopCount(sampled.Span);
-            Costs.CalibrateSketch(
-                () => SketchSearch(sketch, rows, query, buffer.Length, buffer.Length, buffer.Length, sampled.Span, buffer),
-                () => SketchSearch(sketch, rows, query, buffer.Length, sampledRows, buffer.Length, sampled.Span, buffer),
-                sampledRows);
+            return;
         }
+
+        _ = Task.Run(() =>
+        {
+            try
+            {
+                BuildSketch(arena);
+            }
+            catch (Exception ex) when (ex is ObjectDisposedException or IOException or UnauthorizedAccessException or InvalidOperationException)
+            {
+                // The collection closed or its arena went away meanwhile: nothing to build for.
+            }
+            finally
+            {
+                Volatile.Write(ref _sketchBuilding, 0);
+            }
+        });
+    }
+
+    private void BuildSketch(VectorArena arena)
+    {
+        SignSketch? sketch = null;
+        var end = 0;
+        for (var from = 0; sketch is null || from < end;)
+        {
+            if (!_state.Lock.TryEnterReadLock(50))
+            {
+                continue;
+            }
+
+            try
+            {
+                if (!ReferenceEquals(_state.Arena, arena) || _state.Deleted || (sketch is not null && !ReferenceEquals(arena.Sketch, sketch)))
+                {
+                    return;
+                }
+
+                if (sketch is null)
+                {
+                    sketch = arena.BeginSketch();
+                    if (sketch is null)
+                    {
+                        return;
+                    }
+
+                    end = sketch.SlotCount;
+                    continue;
+                }
+
+                var to = Math.Min(end, from + SketchBuildChunk);
+                arena.FillSketch(sketch, from, to);
+                from = to;
+            }
+            finally
+            {
+                _state.Lock.ExitReadLock();
+            }
+        }
+
+        sketch.MarkReady();
     }
 
     private int SketchSearch(SignSketch sketch, IVectorRows rows, ReadOnlySpan<float> query, int k, int shortlist, int rerank, ReadOnlySpan<ulong> admitted, Span<Neighbor> destination) =>

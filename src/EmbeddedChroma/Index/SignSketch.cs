@@ -44,6 +44,15 @@ internal sealed class SignSketch
         Grow(Math.Max(capacity, 64));
     }
 
+    private volatile bool _ready;
+
+    /// <summary>
+    /// True once every row up to the slot count at its start is coded: a sketch built in one call is ready at once; one
+    /// filled in the background (<see cref="Begin"/>, <see cref="Fill"/>) when its builder calls <see cref="MarkReady"/>.
+    /// Until then rows written are coded as they come, but a search would miss the rows not yet filled.
+    /// </summary>
+    public bool Ready => _ready;
+
     /// <summary>Components per row.</summary>
     public int Dimension { get; }
 
@@ -91,6 +100,7 @@ internal sealed class SignSketch
 
         var sketch = new SignSketch(Center(sum, rows), Math.Max(capacity, slotCount));
         visitRows(sketch.Write);
+        sketch._ready = true;
         return sketch;
     }
 
@@ -146,8 +156,41 @@ internal sealed class SignSketch
             }
         });
         sketch.SlotCount = slotCount;
+        sketch._ready = true;
         return sketch;
     }
+
+    /// <summary>
+    /// An empty sketch of rows [0, <paramref name="slotCount"/>) centred on the mean of at most <see cref="MeanSample"/>
+    /// rows spread over them (read by <paramref name="readRow"/>), to be filled by <see cref="Fill"/> and then marked
+    /// <see cref="Ready"/>; rows written meanwhile through <see cref="Write"/> are coded at once.
+    /// </summary>
+    public static SignSketch Begin(int dimension, int slotCount, int capacity, RowReader readRow)
+    {
+        ArgumentNullException.ThrowIfNull(readRow);
+        var sum = new double[dimension];
+        var row = new float[dimension];
+        var sampled = 0;
+        for (var slot = 0; slot < slotCount; slot += Math.Max(1, slotCount / MeanSample))
+        {
+            readRow(slot, row);
+            Add(sum, row);
+            sampled++;
+        }
+
+        return new SignSketch(Center(sum, sampled), Math.Max(capacity, slotCount)) { SlotCount = slotCount };
+    }
+
+    /// <summary>Codes a row of a sketch being filled (<see cref="Begin"/>); the slot is below its slot count.</summary>
+    public void Fill(int slot, ReadOnlySpan<float> row)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(slot);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(slot, SlotCount);
+        Code(slot, row);
+    }
+
+    /// <summary>Declares every row filled (see <see cref="Ready"/>).</summary>
+    public void MarkReady() => _ready = true;
 
     /// <summary>Most rows whose mean centres a sketch built in place (the mean of a spread sample is as good a centre).</summary>
     internal const int MeanSample = 65_536;

@@ -106,27 +106,31 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
     /// <summary>The 8-bit copy of the rows the graph of an <c>int8</c> collection walks (<see cref="EnsureCodes"/>); kept in step with every write.</summary>
     public ByteRows? Codes { get; private set; }
 
-    /// <summary>The sign sketch of the rows (<see cref="EnsureSketch"/>); null until a filtered query first needs it. Kept in step with every write.</summary>
+    /// <summary>
+    /// The sign sketch of the rows, ready or being filled in the background (see <see cref="SignSketch.Ready"/>); null
+    /// until a filtered query first needs it. Kept in step with every write.
+    /// </summary>
     public SignSketch? Sketch => Volatile.Read(ref _sketch);
 
     private SignSketch? _sketch;
     private readonly Lock _sketchBuild = new();
 
     /// <summary>
-    /// The <see cref="SignSketch"/> of rows [0, <see cref="SlotCount"/>), built on first use (through the mapping, in
-    /// parallel; or with positional I/O when <see cref="Cold"/>) and kept in step with every later write. Called by queries under the
-    /// collection's read lock (no write meanwhile); concurrent callers build it once.
+    /// A ready <see cref="SignSketch"/> of rows [0, <see cref="SlotCount"/>): the current one if ready, else built now
+    /// (through the mapping, in parallel; or with positional I/O when <see cref="Cold"/>), replacing one still being
+    /// filled. Kept in step with every later write. Called by queries under the collection's read lock (no write
+    /// meanwhile); concurrent callers build it once.
     /// </summary>
     public SignSketch EnsureSketch()
     {
-        if (Sketch is { } built)
+        if (Sketch is { Ready: true } built)
         {
             return built;
         }
 
         lock (_sketchBuild)
         {
-            if (Sketch is { } raced)
+            if (Sketch is { Ready: true } raced)
             {
                 return raced;
             }
@@ -134,6 +138,48 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
             var sketch = Cold ? SignSketch.Build(Dimension, SlotCount, CompactCapacity, VisitRows, ReadRow) : SignSketch.Build(this, CompactCapacity);
             Volatile.Write(ref _sketch, sketch);
             return sketch;
+        }
+    }
+
+    /// <summary>
+    /// Installs an empty sketch of rows [0, <see cref="SlotCount"/>) to be filled in the background (<see cref="FillSketch"/>),
+    /// or returns null when there is one already. Every later write is coded into it. Caller holds the collection's
+    /// read lock.
+    /// </summary>
+    public SignSketch? BeginSketch()
+    {
+        lock (_sketchBuild)
+        {
+            if (Sketch is not null)
+            {
+                return null;
+            }
+
+            var sketch = SignSketch.Begin(Dimension, SlotCount, CompactCapacity, Cold ? ReadRow : (slot, row) => GetRow(slot).CopyTo(row));
+            Volatile.Write(ref _sketch, sketch);
+            return sketch;
+        }
+    }
+
+    /// <summary>Codes rows [<paramref name="from"/>, <paramref name="to"/>) into a sketch begun by <see cref="BeginSketch"/>. Caller holds the collection's read lock.</summary>
+    public void FillSketch(SignSketch sketch, int from, int to)
+    {
+        ArgumentNullException.ThrowIfNull(sketch);
+        if (!Cold)
+        {
+            for (var slot = from; slot < to; slot++)
+            {
+                sketch.Fill(slot, GetRow(slot));
+            }
+
+            return;
+        }
+
+        var row = new float[Dimension];
+        for (var slot = from; slot < to; slot++)
+        {
+            ReadRow(slot, row);
+            sketch.Fill(slot, row);
         }
     }
 

@@ -198,6 +198,17 @@ public sealed class FilteredPlannerStoreTests
         }
 
         collection.WaitForIndex();
+
+        // The planner builds the sketch in the background on the first filtered query; wait until it could take it.
+        var arena = collection.Engine.State.Arena!;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (arena.Sketch is not { Ready: true } && clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            collection.Query([Near(centres[0])], nResults: 10, where: Where.Eq("tag", "in"), include: Include.None);
+            Thread.Sleep(10);
+        }
+
+        arena.Sketch!.Ready.Should().BeTrue();
         var allowed = Enumerable.Range(0, vectors.Length).Where(i => (i / 4) % 3 == 0).ToArray();
         var total = 0.0;
         const int Queries = 80;
@@ -210,5 +221,31 @@ public sealed class FilteredPlannerStoreTests
         }
 
         (total / Queries).Should().BeGreaterThanOrEqualTo(0.95);
+    }
+
+    [Fact]
+    public void The_planner_builds_the_sketch_in_the_background_and_codes_every_row_as_a_build_in_one_call_does()
+    {
+        using var fx = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 500, FilteredExactScanLimit = 16 });
+        var vectors = Clustered(Count, 69, 160);
+        var collection = Fill(fx, vectors, i => i % 2 == 0 ? "in" : "out");
+        collection.WaitForIndex();
+        var arena = collection.Engine.State.Arena!;
+        arena.Sketch.Should().BeNull("nothing filtered yet");
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (arena.Sketch is not { Ready: true } && clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            collection.Query([vectors[7]], nResults: 10, where: Where.Eq("tag", "in"), include: Include.None).Ids[0].Should().HaveCount(10);
+            Thread.Sleep(10);
+        }
+
+        var background = arena.Sketch!;
+        background.Ready.Should().BeTrue();
+        var reference = EmbeddedChroma.Index.SignSketch.Build(arena, 64);
+        for (var slot = 0; slot < Count; slot++)
+        {
+            background.BitsOf(slot).SequenceEqual(reference.BitsOf(slot)).Should().BeTrue($"slot {slot}");
+        }
     }
 }
