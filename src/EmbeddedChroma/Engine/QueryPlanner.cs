@@ -131,8 +131,10 @@ internal sealed class QueryPlanner(CollectionState state, StoreLimits limits, Fu
     /// the two-hop walk below half the rows (the unfiltered walk's ns × its measured ratio for the share), the plain walk
     /// at <see cref="WalkEf"/> from a quarter up (× <see cref="FilteredPlanCosts.PriorWalkRatio"/>, corrected by what it
     /// measures). Calibrated on this call's first query the first time it is needed. The exact scan wins ties (its recall
-    /// is 1). The sketch is only considered where it has not fallen short of the exact scan's answers (<see cref="SketchRecallMonitor"/>). Real text (59k Debian descriptions × MiniLM, ef 32): the sketch scan at 4–20 % (1.1–1.9× the unfiltered
-    /// query, recall 0.97–0.99), the plain walk at 50 % (README → Filtered search on real text).
+    /// is 1). The sketch is considered once it is ready (filled in the background, <see cref="StartSketchBuild"/>) and
+    /// only where it has not fallen short of the exact scan's answers (<see cref="SketchRecallMonitor"/>). Real text (59k
+    /// Debian descriptions × MiniLM, ef 32): the sketch scan at 4–20 % (1.0–2.0× the unfiltered query, recall
+    /// 0.97–0.99), the plain walk at 50 % (README → Filtered search on real text).
     /// </summary>
     private Route Choose(HnswIndex? graph, IVectorRows rows, AllowedSet? candidates, int k, int ef, float[] firstQuery)
     {
