@@ -229,6 +229,19 @@ internal sealed class SignSketch
         _norm[slot] = VectorMath.Dot(row[..Dimension], row[..Dimension]);
     }
 
+    /// <summary>True when <paramref name="slot"/> holds what coding <paramref name="row"/> against this sketch's mean gives (bits, scale and norm; tests and checks).</summary>
+    public bool Matches(int slot, ReadOnlySpan<float> row)
+    {
+        if ((uint)slot >= (uint)SlotCount)
+        {
+            return false;
+        }
+
+        var expected = new SignSketch(_center, 1);
+        expected.Code(0, row);
+        return BitsOf(slot).SequenceEqual(expected.BitsOf(0)) && _scale[slot] == expected._scale[0] && _norm[slot] == expected._norm[0];
+    }
+
     /// <summary>The bits of <paramref name="slot"/> (tests).</summary>
     public ReadOnlySpan<ulong> BitsOf(int slot) => _bits.AsSpan(slot * Words, Words);
 

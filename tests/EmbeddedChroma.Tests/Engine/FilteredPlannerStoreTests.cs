@@ -248,4 +248,70 @@ public sealed class FilteredPlannerStoreTests
             background.BitsOf(slot).SequenceEqual(reference.BitsOf(slot)).Should().BeTrue($"slot {slot}");
         }
     }
+
+    [Fact]
+    public void Writes_between_the_chunks_of_a_background_fill_leave_every_row_coded_as_stored()
+    {
+        // The fill's protocol, step by step as the background task runs it (each step under the read lock), with adds,
+        // updates and deletes between the steps: an empty sketch installed, chunks of rows coded, then ready.
+        using var fx = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 500, FilteredExactScanLimit = 16 });
+        var vectors = Clustered(Count, 70, 160);
+        var collection = Fill(fx, vectors, i => i % 2 == 0 ? "in" : "out");
+        collection.WaitForIndex();
+        var state = collection.Engine.State;
+        var arena = state.Arena!;
+        EmbeddedChroma.Index.SignSketch? sketch = null;
+        var fresh = Clustered(1_000, 71, 160);
+        var written = 0;
+        void UnderReadLock(Action action)
+        {
+            state.Lock.EnterReadLock();
+            try
+            {
+                action();
+            }
+            finally
+            {
+                state.Lock.ExitReadLock();
+            }
+        }
+
+        void WriteSome()
+        {
+            collection.Add(
+                Enumerable.Range(written, 100).Select(i => "new" + i).ToArray(),
+                fresh.Skip(written).Take(100).ToArray(),
+                Enumerable.Range(written, 100).Select(i => (IReadOnlyDictionary<string, MetadataValue?>?)StoreFixture.Meta(("tag", "in"))).ToArray());
+            collection.Update(["id" + (written * 3)], embeddings: [fresh[written]]);
+            collection.Delete(["id" + ((written * 3) + 1)]);
+            written += 100;
+        }
+
+        UnderReadLock(() => sketch = arena.BeginSketch());
+        sketch.Should().NotBeNull();
+        var end = sketch!.SlotCount;
+        end.Should().Be(Count);
+        for (var from = 0; from < end; from += 500)
+        {
+            WriteSome();
+            UnderReadLock(() => arena.FillSketch(sketch, from, Math.Min(end, from + 500)));
+        }
+
+        WriteSome();
+        sketch.MarkReady();
+
+        arena.Sketch.Should().BeSameAs(sketch);
+        sketch.SlotCount.Should().Be(arena.SlotCount);
+        var checkedRows = 0;
+        for (var slot = 0; slot < arena.SlotCount; slot++)
+        {
+            if (state.IsLive(slot))
+            {
+                sketch.Matches(slot, arena.GetRow(slot)).Should().BeTrue($"slot {slot}");
+                checkedRows++;
+            }
+        }
+
+        checkedRows.Should().Be(collection.Count());
+    }
 }
