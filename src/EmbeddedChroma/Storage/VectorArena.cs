@@ -142,17 +142,18 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
     }
 
     /// <summary>
-    /// Installs an empty sketch of rows [0, <see cref="SlotCount"/>) to be filled in the background (<see cref="FillSketch"/>),
-    /// or returns null when there is one already. Every later write is coded into it. Caller holds the collection's
-    /// read lock.
+    /// Installs an empty sketch of rows [0, <see cref="SlotCount"/>) to be filled in the background (<see cref="FillSketch"/>);
+    /// returns one installed before and left unready (its fill stopped by an error: filling it again from the start is
+    /// harmless, rows being coded from what is stored), or null when the sketch is ready. Every later write is coded
+    /// into it. Caller holds the collection's read lock and is the collection's only filler.
     /// </summary>
     public SignSketch? BeginSketch()
     {
         lock (_sketchBuild)
         {
-            if (Sketch is not null)
+            if (Sketch is { } existing)
             {
-                return null;
+                return existing.Ready ? null : existing;
             }
 
             var sketch = SignSketch.Begin(Dimension, SlotCount, CompactCapacity, Cold ? ReadRow : (slot, row) => GetRow(slot).CopyTo(row));

@@ -242,6 +242,7 @@ public sealed class FilteredPlannerStoreTests
 
         var background = arena.Sketch!;
         background.Ready.Should().BeTrue();
+        arena.BeginSketch().Should().BeNull("a ready sketch is not filled again");
         var reference = EmbeddedChroma.Index.SignSketch.Build(arena, 64);
         for (var slot = 0; slot < Count; slot++)
         {
@@ -313,5 +314,42 @@ public sealed class FilteredPlannerStoreTests
         }
 
         checkedRows.Should().Be(collection.Count());
+    }
+
+    [Fact]
+    public void A_fill_left_unready_is_taken_up_again_by_the_next_filtered_queries()
+    {
+        using var fx = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 500, FilteredExactScanLimit = 16 });
+        var vectors = Clustered(Count, 72, 160);
+        var collection = Fill(fx, vectors, i => i % 2 == 0 ? "in" : "out");
+        collection.WaitForIndex();
+        var state = collection.Engine.State;
+        var arena = state.Arena!;
+
+        // A fill that stopped after installing its sketch and coding the first rows (as an I/O error would leave it).
+        state.Lock.EnterReadLock();
+        try
+        {
+            var stopped = arena.BeginSketch()!;
+            arena.FillSketch(stopped, 0, 100);
+        }
+        finally
+        {
+            state.Lock.ExitReadLock();
+        }
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (arena.Sketch is not { Ready: true } && clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            collection.Query([vectors[3]], nResults: 10, where: Where.Eq("tag", "in"), include: Include.None);
+            Thread.Sleep(10);
+        }
+
+        var sketch = arena.Sketch!;
+        sketch.Ready.Should().BeTrue();
+        for (var slot = 0; slot < Count; slot++)
+        {
+            sketch.Matches(slot, arena.GetRow(slot)).Should().BeTrue($"slot {slot}");
+        }
     }
 }
