@@ -69,58 +69,44 @@ internal sealed class SignSketch
     public long MemoryBytes => ((long)Capacity * ((Words * sizeof(ulong)) + (2 * sizeof(float)))) + ((long)Dimension * sizeof(float));
 
     /// <summary>
-    /// A sketch of rows [0, <paramref name="slotCount"/>) coded against their mean: <paramref name="visitRows"/> calls its
-    /// argument with every slot's row in slot order. The mean comes from at most <see cref="MeanSample"/> rows spread
-    /// evenly over the slots, read by <paramref name="readRow"/>, then one sweep codes them; without
-    /// <paramref name="readRow"/>, from a first sweep over every row.
+    /// A sketch of rows [0, <paramref name="slotCount"/>), centred as <see cref="Begin"/> does (the mean of a spread
+    /// sample read by <paramref name="readRow"/>), then coded in one sweep: <paramref name="visitRows"/> calls its
+    /// argument with every slot's row in slot order.
     /// </summary>
-    public static SignSketch Build(int dimension, int slotCount, int capacity, Action<RowVisitor> visitRows, RowReader? readRow = null)
+    public static SignSketch Build(int dimension, int slotCount, int capacity, RowReader readRow, Action<RowVisitor> visitRows)
     {
         ArgumentNullException.ThrowIfNull(visitRows);
-        var sum = new double[dimension];
-        var rows = 0;
-        if (readRow is not null)
-        {
-            var row = new float[dimension];
-            for (var slot = 0; slot < slotCount; slot += Math.Max(1, slotCount / MeanSample))
-            {
-                readRow(slot, row);
-                Add(sum, row);
-                rows++;
-            }
-        }
-        else
-        {
-            visitRows((_, row) =>
-            {
-                Add(sum, row);
-                rows++;
-            });
-        }
-
-        var sketch = new SignSketch(Center(sum, rows), Math.Max(capacity, slotCount));
+        var sketch = Begin(dimension, slotCount, capacity, readRow);
         visitRows(sketch.Write);
         sketch._ready = true;
         return sketch;
     }
 
-    /// <summary>Reads the row of a slot into a buffer of the dimension's length (see <see cref="Build(int, int, int, Action{RowVisitor}, RowReader?)"/>).</summary>
+    /// <summary>Reads the row of a slot into a buffer of the dimension's length (see <see cref="Begin"/>).</summary>
     public delegate void RowReader(int slot, Span<float> destination);
 
-    private static void Add(double[] sum, ReadOnlySpan<float> row)
+    /// <summary>The mean of at most <see cref="MeanSample"/> of rows [0, <paramref name="slotCount"/>), spread evenly over them (zero when there are none).</summary>
+    private static float[] SampleCenter(int dimension, int slotCount, RowReader readRow)
     {
-        for (var j = 0; j < sum.Length; j++)
+        ArgumentNullException.ThrowIfNull(readRow);
+        var sum = new double[dimension];
+        var row = new float[dimension];
+        var sampled = 0;
+        for (var slot = 0; slot < slotCount; slot += Math.Max(1, slotCount / MeanSample))
         {
-            sum[j] += row[j];
-        }
-    }
+            readRow(slot, row);
+            for (var j = 0; j < dimension; j++)
+            {
+                sum[j] += row[j];
+            }
 
-    private static float[] Center(double[] sum, int rows)
-    {
-        var center = new float[sum.Length];
-        for (var j = 0; j < sum.Length; j++)
+            sampled++;
+        }
+
+        var center = new float[dimension];
+        for (var j = 0; j < dimension; j++)
         {
-            center[j] = rows == 0 ? 0 : (float)(sum[j] / rows);
+            center[j] = sampled == 0 ? 0 : (float)(sum[j] / sampled);
         }
 
         return center;
@@ -135,17 +121,7 @@ internal sealed class SignSketch
     {
         ArgumentNullException.ThrowIfNull(rows);
         var slotCount = rows.SlotCount;
-        var dimension = rows.Dimension;
-        var sum = new double[dimension];
-        var sampled = 0;
-        for (var slot = 0; slot < slotCount; slot += Math.Max(1, slotCount / MeanSample))
-        {
-            Add(sum, rows.GetRow(slot));
-            sampled++;
-        }
-
-        var center = Center(sum, sampled);
-        var sketch = new SignSketch(center, Math.Max(capacity, slotCount));
+        var sketch = new SignSketch(SampleCenter(rows.Dimension, slotCount, (slot, row) => rows.GetRow(slot).CopyTo(row)), Math.Max(capacity, slotCount));
         const int Chunk = 4096;
         Parallel.For(0, (slotCount + Chunk - 1) / Chunk, chunk =>
         {
@@ -167,18 +143,7 @@ internal sealed class SignSketch
     /// </summary>
     public static SignSketch Begin(int dimension, int slotCount, int capacity, RowReader readRow)
     {
-        ArgumentNullException.ThrowIfNull(readRow);
-        var sum = new double[dimension];
-        var row = new float[dimension];
-        var sampled = 0;
-        for (var slot = 0; slot < slotCount; slot += Math.Max(1, slotCount / MeanSample))
-        {
-            readRow(slot, row);
-            Add(sum, row);
-            sampled++;
-        }
-
-        return new SignSketch(Center(sum, sampled), Math.Max(capacity, slotCount)) { SlotCount = slotCount };
+        return new SignSketch(SampleCenter(dimension, slotCount, readRow), Math.Max(capacity, slotCount)) { SlotCount = slotCount };
     }
 
     /// <summary>Codes a row of a sketch being filled (<see cref="Begin"/>); the slot is below its slot count.</summary>
@@ -195,7 +160,7 @@ internal sealed class SignSketch
     /// <summary>Most rows whose mean centres a sketch built in place (the mean of a spread sample is as good a centre).</summary>
     internal const int MeanSample = 65_536;
 
-    /// <summary>Called with each row of a sweep (see <see cref="Build(int, int, int, Action{RowVisitor}, RowReader?)"/>).</summary>
+    /// <summary>Called with each row of a sweep (see <see cref="Build(int, int, int, RowReader, Action{RowVisitor})"/>).</summary>
     public delegate void RowVisitor(int slot, ReadOnlySpan<float> row);
 
     /// <summary>Codes <paramref name="row"/> (float32, as the arena stores it) into <paramref name="slot"/>, growing by half when needed.</summary>

@@ -135,7 +135,7 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
                 return raced;
             }
 
-            var sketch = Cold ? SignSketch.Build(Dimension, SlotCount, CompactCapacity, VisitRows, ReadRow) : SignSketch.Build(this, CompactCapacity);
+            var sketch = Cold ? SignSketch.Build(Dimension, SlotCount, CompactCapacity, ReadRow, VisitRows) : SignSketch.Build(this, CompactCapacity);
             Volatile.Write(ref _sketch, sketch);
             return sketch;
         }

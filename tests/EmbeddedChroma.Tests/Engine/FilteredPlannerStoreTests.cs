@@ -32,6 +32,21 @@ public sealed class FilteredPlannerStoreTests
         _ => FilteredPlan.TwoHop,
     };
 
+    /// <summary>
+    /// Filtered queries (each answering 10 allowed records) until the collection's sign sketch, filled in the background
+    /// from the first of them, is ready, for at most 30 s.
+    /// </summary>
+    private static void QueryUntilTheSketchIsReady(Collection collection, float[] query)
+    {
+        var arena = collection.Engine.State.Arena!;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (arena.Sketch is not { Ready: true } && clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            collection.Query([query], nResults: 10, where: Where.Eq("tag", "in"), include: Include.None).Ids[0].Should().HaveCount(10);
+            Thread.Sleep(10);
+        }
+    }
+
     private static double L2(float[] a, float[] b) => a.Zip(b, (x, y) => (x - (double)y) * (x - (double)y)).Sum();
 
     private static Collection Fill(StoreFixture fx, float[][] vectors, Func<int, string> tag)
@@ -201,12 +216,7 @@ public sealed class FilteredPlannerStoreTests
 
         // The planner builds the sketch in the background on the first filtered query; wait until it could take it.
         var arena = collection.Engine.State.Arena!;
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (arena.Sketch is not { Ready: true } && clock.Elapsed < TimeSpan.FromSeconds(30))
-        {
-            collection.Query([Near(centres[0])], nResults: 10, where: Where.Eq("tag", "in"), include: Include.None);
-            Thread.Sleep(10);
-        }
+        QueryUntilTheSketchIsReady(collection, Near(centres[0]));
 
         arena.Sketch!.Ready.Should().BeTrue();
         var allowed = Enumerable.Range(0, vectors.Length).Where(i => (i / 4) % 3 == 0).ToArray();
@@ -233,12 +243,7 @@ public sealed class FilteredPlannerStoreTests
         var arena = collection.Engine.State.Arena!;
         arena.Sketch.Should().BeNull("nothing filtered yet");
 
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (arena.Sketch is not { Ready: true } && clock.Elapsed < TimeSpan.FromSeconds(30))
-        {
-            collection.Query([vectors[7]], nResults: 10, where: Where.Eq("tag", "in"), include: Include.None).Ids[0].Should().HaveCount(10);
-            Thread.Sleep(10);
-        }
+        QueryUntilTheSketchIsReady(collection, vectors[7]);
 
         var background = arena.Sketch!;
         background.Ready.Should().BeTrue();
@@ -338,12 +343,7 @@ public sealed class FilteredPlannerStoreTests
             state.Lock.ExitReadLock();
         }
 
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (arena.Sketch is not { Ready: true } && clock.Elapsed < TimeSpan.FromSeconds(30))
-        {
-            collection.Query([vectors[3]], nResults: 10, where: Where.Eq("tag", "in"), include: Include.None);
-            Thread.Sleep(10);
-        }
+        QueryUntilTheSketchIsReady(collection, vectors[3]);
 
         var sketch = arena.Sketch!;
         sketch.Ready.Should().BeTrue();

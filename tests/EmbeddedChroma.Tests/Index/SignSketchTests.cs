@@ -11,7 +11,7 @@ namespace EmbeddedChroma.Tests.Index;
 public sealed class SignSketchTests
 {
     private static SignSketch Sketch(PaddedVectorRows rows, int capacity = 64) =>
-        SignSketch.Build(rows.Dimension, rows.SlotCount, capacity, visit =>
+        SignSketch.Build(rows.Dimension, rows.SlotCount, capacity, (slot, destination) => rows.Row(slot).CopyTo(destination), visit =>
         {
             for (var slot = 0; slot < rows.SlotCount; slot++)
             {
@@ -182,7 +182,7 @@ public sealed class SignSketchTests
     public void Writes_past_the_capacity_grow_the_sketch_and_keep_the_earlier_rows_and_a_rewrite_replaces_a_row()
     {
         var rows = PaddedVectorRows.Random(15, 70, 500, DistanceSpace.Cosine);
-        var sketch = SignSketch.Build(70, 0, 64, _ => { });
+        var sketch = SignSketch.Build(70, 0, 64, (_, _) => { }, _ => { });
         for (var slot = 0; slot < 500; slot++)
         {
             sketch.Write(slot, rows.Row(slot));
@@ -242,13 +242,13 @@ public sealed class SignSketchTests
 
         var parallel = SignSketch.Build(rows, 64);
         var sequential = Sketch(rows);
-        var sampled = SignSketch.Build(130, 9_000, 64, visit =>
+        var sampled = SignSketch.Build(130, 9_000, 64, (slot, destination) => rows.Row(slot).CopyTo(destination), visit =>
         {
             for (var slot = 0; slot < 9_000; slot++)
             {
                 visit(slot, rows.Row(slot));
             }
-        }, (slot, destination) => rows.Row(slot).CopyTo(destination));
+        });
 
         parallel.SlotCount.Should().Be(9_000);
         parallel.Capacity.Should().BeGreaterThanOrEqualTo(9_000);
