@@ -68,6 +68,11 @@ public static class Program
             return Scale.ScaleCommand.Run(args);
         }
 
+        if (Ann.WalkProfileCommand.Handles(args))
+        {
+            return Ann.WalkProfileCommand.Run(args);
+        }
+
         if (Ann.SketchProfileCommand.Handles(args))
         {
             return Ann.SketchProfileCommand.Run(args);

@@ -384,7 +384,7 @@ internal static class AnnRunner
     }
 
     /// <summary>Inserts slots [0, count) from <paramref name="threads"/> threads pulling from a shared counter.</summary>
-    private static double Build(Action<int> insert, int count, int threads)
+    internal static double Build(Action<int> insert, int count, int threads)
     {
         int next = -1;
         var stopwatch = Stopwatch.StartNew();

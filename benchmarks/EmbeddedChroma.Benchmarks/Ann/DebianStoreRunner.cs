@@ -9,7 +9,7 @@ using EmbeddedChroma.Internal;
 namespace EmbeddedChroma.Benchmarks.Ann;
 
 /// <summary>
-/// <c>ann-debian --data DIR --ef 32,64 --plans auto,exact,walk,twohop,sketch --json OUT [--m 16 --ef-construction 128 --queries N --metric cosine|l2] [--keep-store DIR] [--filtered-ef 16,24,…]</c>:
+/// <c>ann-debian --data DIR --ef 32,64 --plans auto,exact,walk,twohop,sketch,sketchwalk --json OUT [--m 16 --ef-construction 128 --queries N --metric cosine|l2] [--keep-store DIR] [--filtered-ef 16,24,…]</c>:
 /// filtered search on real text (the data set of <see cref="DebianDataGenerator"/>) through a <see cref="ChromaStore"/>'s
 /// public API. One store is built (every record with its id, description and metadata, in batches of 1,000, cosine; with
 /// <c>--keep-store</c>, the store an earlier run kept there is reused instead, so runs and builds share one graph), then
@@ -158,7 +158,8 @@ internal static class DebianStoreRunner
                     "walk" => FilteredPlan.Walk,
                     "twohop" => FilteredPlan.TwoHop,
                     "sketch" => FilteredPlan.Sketch,
-                    _ => throw new ArgumentException($"--plans: unknown plan '{plan}' (auto, exact, walk, twohop, sketch)."),
+                    "sketchwalk" => FilteredPlan.SketchWalk,
+                    _ => throw new ArgumentException($"--plans: unknown plan '{plan}' (auto, exact, walk, twohop, sketch, sketchwalk)."),
                 };
                 using ChromaStore store = ChromaStore.Open(folder, new ChromaStoreOptions { FilteredPlan = forced });
                 Collection collection = store.GetClient(adminKey).GetCollection(CollectionName);

@@ -167,9 +167,12 @@ internal sealed partial class CollectionEngine
             }
 
             var distinct = span[..unique];
-            return columns == RecordReader.Columns.None && ids is null && where is null && whereDocument is null
-                ? ReadResultIds(connection, distinct)
-                : RecordReader.ReadSlots(connection, State, columns, distinct, ids, where, whereDocument);
+            if (columns != RecordReader.Columns.None || whereDocument is not null)
+            {
+                return RecordReader.ReadSlots(connection, State, columns, distinct, ids, where, whereDocument);
+            }
+
+            return ids is null && where is null ? ReadResultIds(connection, distinct) : ReadCheckedHits(connection, distinct, ids, where);
         }
         finally
         {
@@ -179,9 +182,52 @@ internal sealed partial class CollectionEngine
 
     /// <summary>
     /// The ids of an unfiltered query's results (no other column asked for): from <see cref="CollectionState.ResultIds"/>
-    /// where a query read them before, the rest from SQLite in one read (then kept). A filtered query never comes here: its
-    /// rows are read and checked again against its selectors (<see cref="RecordReader.ReadSlots"/>).
+    /// where a query read them before, the rest from SQLite in one read (then kept). A filtered query's come from
+    /// <see cref="ReadCheckedHits"/>.
     /// </summary>
+    /// <summary>
+    /// The ids of a query's results filtered by <paramref name="ids"/> and/or <paramref name="where"/> (no other column
+    /// asked for, no <c>where_document</c>): each result's checksum-verified metadata from <see cref="CollectionState.CheckedRows"/>
+    /// where a filtered query read it before, the rest from SQLite in one read (verified, then kept); every one is checked
+    /// again against the selectors (<see cref="RecordReader.CheckSelected"/>), as a read from SQLite would be. Measured
+    /// on real text (59k Debian descriptions × MiniLM, ef 32): the rows' read was ~44 µs of a filtered query's 150–170.
+    /// </summary>
+    private Dictionary<int, RecordRow> ReadCheckedHits(SqliteConnection connection, ReadOnlySpan<int> slots, IReadOnlyList<string>? ids, Where? where)
+    {
+        var cache = State.CheckedRows;
+        var rows = new List<RecordRow>(slots.Length);
+        Span<int> missing = slots.Length <= 256 ? stackalloc int[slots.Length] : new int[slots.Length];
+        var misses = 0;
+        foreach (var slot in slots)
+        {
+            if (cache.TryGet(slot, out var row))
+            {
+                rows.Add(row);
+            }
+            else
+            {
+                missing[misses++] = slot;
+            }
+        }
+
+        if (misses > 0)
+        {
+            foreach (var (_, row) in RecordReader.ReadSlots(connection, State, RecordReader.Columns.Metadata, missing[..misses]))
+            {
+                rows.Add(row);
+                cache.Add(row, State.NextSlot);
+            }
+        }
+
+        var result = new Dictionary<int, RecordRow>(rows.Count);
+        foreach (var row in RecordReader.CheckSelected(connection, State, ids, where, rows))
+        {
+            result[row.Slot] = row;
+        }
+
+        return result;
+    }
+
     private Dictionary<int, RecordRow> ReadResultIds(SqliteConnection connection, ReadOnlySpan<int> slots)
     {
         var cache = State.ResultIds;

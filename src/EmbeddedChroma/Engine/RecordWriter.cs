@@ -359,6 +359,11 @@ internal sealed class RecordWriter(WriteSession store, StoreFolder folder, long 
             state.SetLive(slot, true);
         }
 
+        foreach (var (slot, _) in _cleared)
+        {
+            state.Replaced(slot);
+        }
+
         state.Count += _inserted.Count - _removed.Count;
         if (_documentsPending)
         {

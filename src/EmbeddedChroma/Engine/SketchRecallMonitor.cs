@@ -116,6 +116,29 @@ internal sealed class SketchRecallMonitor
         return hits / (double)expected.Length;
     }
 
+    /// <summary>
+    /// How many of <paramref name="reference"/>'s k places <paramref name="got"/> fills at least as near (a neighbour no
+    /// farther than the reference's k-th), as a fraction of k (1 when the reference is empty): 1 when <paramref name="got"/>
+    /// is as good an answer as the reference, even if it holds other neighbours at the same distances or nearer ones.
+    /// Both carry exact distances.
+    /// </summary>
+    public static double AtLeastAsNear(ReadOnlySpan<Index.Neighbor> got, ReadOnlySpan<Index.Neighbor> reference)
+    {
+        if (reference.Length == 0)
+        {
+            return 1;
+        }
+
+        var farthest = reference[^1].Distance;
+        var near = 0;
+        foreach (var have in got)
+        {
+            near += have.Distance <= farthest ? 1 : 0;
+        }
+
+        return Math.Min(near, reference.Length) / (double)reference.Length;
+    }
+
     private static (int, int) Key(int allowed, int ef) => (BitOperations.Log2((uint)Math.Max(1, allowed)), ef);
 
     private sealed class Record

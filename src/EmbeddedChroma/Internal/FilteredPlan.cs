@@ -20,4 +20,11 @@ internal enum FilteredPlan
 
     /// <summary>Always the sketch scan of the allowed records, the best re-ranked exactly (<c>SignSketch</c>).</summary>
     Sketch,
+
+    /// <summary>
+    /// Always the graph walk of <see cref="Walk"/>, steered through disallowed nodes by their sign-sketch estimates
+    /// (<c>HnswIndex.SearchSketched</c>; the sketch built at once if needed), unchecked; a float32 collection of at least
+    /// <c>QueryPlanner.SketchMinimumDimension</c> dimensions, else the plain walk.
+    /// </summary>
+    SketchWalk,
 }

@@ -89,6 +89,7 @@ internal sealed class CollectionState
         {
             _live = value;
             ResultIds.Clear();
+            CheckedRows.Clear();
         }
     }
 
@@ -96,6 +97,19 @@ internal sealed class CollectionState
 
     /// <summary>The ids of records queries returned, by slot (see <see cref="ResultIdCache"/>); kept in step by <see cref="Live"/> and <see cref="SetLive"/>.</summary>
     public ResultIdCache ResultIds { get; } = new();
+
+    /// <summary>
+    /// The checksum-verified metadata (with rid and id) of records filtered queries returned, by slot (see
+    /// <see cref="ResultIdCache"/>): kept in step by <see cref="Live"/>, <see cref="SetLive"/> and <see cref="Replaced"/>;
+    /// at most <see cref="CheckedRowsMaxChars"/> characters.
+    /// </summary>
+    public ResultIdCache CheckedRows { get; } = new(CheckedRowsMaxChars);
+
+    /// <summary>Most characters of ids and metadata <see cref="CheckedRows"/> keeps (16 MiB of UTF-16).</summary>
+    public const long CheckedRowsMaxChars = 8L << 20;
+
+    /// <summary>The record in <paramref name="slot"/> was replaced in place (its metadata may differ): its checked row is forgotten. Under the write lock.</summary>
+    public void Replaced(int slot) => CheckedRows.Forget(slot);
 
     /// <summary>Freed slots, reused by later inserts.</summary>
     public Stack<int> FreeSlots { get; } = new();
@@ -173,13 +187,14 @@ internal sealed class CollectionState
 
     public IVectorRows? Rows => Arena;
 
-    /// <summary>Marks <paramref name="slot"/> live or free; either way its cached result id is forgotten (a freed slot is reused by another record).</summary>
+    /// <summary>Marks <paramref name="slot"/> live or free; either way its cached result rows are forgotten (a freed slot is reused by another record).</summary>
     public void SetLive(int slot, bool live)
     {
         var bits = _live;
         SlotBitmap.Set(ref bits, slot, live);
         _live = bits;
         ResultIds.Forget(slot);
+        CheckedRows.Forget(slot);
     }
 
     /// <summary>True when <paramref name="slot"/> holds a live record.</summary>

@@ -245,6 +245,16 @@ internal static class RecordReader
         raw.sqlite3_column_type(statement, column) == raw.SQLITE_NULL ? null : raw.sqlite3_column_text(statement, column).utf8_to_string();
 
     /// <summary>
+    /// <see cref="Recheck"/> for rows read with their metadata (checksum verified) of records chosen by <paramref name="ids"/>
+    /// and/or <paramref name="where"/> through derived data: returns them with only rid, slot and id.
+    /// </summary>
+    public static List<RecordRow> CheckSelected(SqliteConnection connection, CollectionState state, IReadOnlyList<string>? ids, Where? where, List<RecordRow> rows)
+    {
+        var filter = RecordFilter.Create(ids, where, null);
+        return filter is null ? rows.ConvertAll(row => row with { MetadataJson = null }) : Recheck(connection, null, state, filter, rows, Columns.None);
+    }
+
+    /// <summary>
     /// Checks each record a selector chose against the selector, on its checksum-verified id, metadata and document
     /// (<see cref="RecordFilter"/>), then drops the columns the caller did not ask for. A record that does not match
     /// was added by damaged derived data: its filter rows differ from its metadata (confirmed in SQL, so a record is

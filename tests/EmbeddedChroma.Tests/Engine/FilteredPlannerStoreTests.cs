@@ -1,3 +1,4 @@
+using EmbeddedChroma.Engine;
 using EmbeddedChroma.Internal;
 using EmbeddedChroma.Tests.TestUtilities;
 
@@ -29,6 +30,7 @@ public sealed class FilteredPlannerStoreTests
         "auto" => FilteredPlan.Auto,
         "walk" => FilteredPlan.Walk,
         "sketch" => FilteredPlan.Sketch,
+        "sketch-walk" => FilteredPlan.SketchWalk,
         _ => FilteredPlan.TwoHop,
     };
 
@@ -80,6 +82,8 @@ public sealed class FilteredPlannerStoreTests
     [InlineData("sketch", 0.50, 128)]
     [InlineData("auto", 0.10, 128)]
     [InlineData("auto", 0.50, 128)]
+    [InlineData("sketch-walk", 0.30, 128)]
+    [InlineData("sketch-walk", 0.50, 128)]
     public void Query_with_a_filter_has_recall_at_10_of_at_least_095_when_the_allowed_rows_lie_away_from_the_queries(string plan, double selectivity, int dimension = Dimension)
     {
         using var fx = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 500, FilteredExactScanLimit = 16, FilteredPlan = Plan(plan) });
@@ -137,13 +141,14 @@ public sealed class FilteredPlannerStoreTests
     [InlineData("sketch")]
     [InlineData("two-hop")]
     [InlineData("walk")]
-    public void Query_with_a_filter_follows_adds_updates_and_deletes_after_the_first_filtered_query_whatever_the_plan(string plan)
+    [InlineData("sketch-walk", 128)]
+    public void Query_with_a_filter_follows_adds_updates_and_deletes_after_the_first_filtered_query_whatever_the_plan(string plan, int dimension = Dimension)
     {
         using var fx = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 500, FilteredExactScanLimit = 16, FilteredPlan = Plan(plan) });
-        var vectors = Clustered(Count, 65);
+        var vectors = Clustered(Count, 65, dimension);
         var collection = Fill(fx, vectors, i => i % 3 == 0 ? "in" : "out");
         collection.WaitForIndex();
-        var far = Enumerable.Repeat(40f, Dimension).ToArray();
+        var far = Enumerable.Repeat(40f, dimension).ToArray();
         collection.Query([far], nResults: 5, where: Where.Eq("tag", "in"), include: Include.None).Ids[0].Should().HaveCount(5);
 
         // Moved far away: an allowed record found first with its exact distance; a disallowed one never.
@@ -154,7 +159,7 @@ public sealed class FilteredPlannerStoreTests
         moved.Ids[0].Should().NotContain("id4");
 
         // Added (not yet linked) and deleted.
-        var farther = Enumerable.Repeat(41f, Dimension).ToArray();
+        var farther = Enumerable.Repeat(41f, dimension).ToArray();
         collection.Add(["new-in", "new-out"], [farther, farther], [StoreFixture.Meta(("tag", "in")), StoreFixture.Meta(("tag", "out"))]);
         collection.Query([farther], nResults: 2, where: Where.Eq("tag", "in"), include: Include.None).Ids[0].Should().Equal("new-in", "id3");
         collection.Delete(["new-in"]);
@@ -230,6 +235,63 @@ public sealed class FilteredPlannerStoreTests
             total += got.Count(truth.Contains) / 10.0;
         }
 
+        (total / Queries).Should().BeGreaterThanOrEqualTo(0.95);
+    }
+
+    [Fact]
+    public void The_planner_steers_the_walk_of_a_half_filter_by_the_sketch_once_it_answered_as_near_as_the_plain_walk()
+    {
+        using var fx = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 500, FilteredExactScanLimit = 16 });
+        var vectors = Clustered(Count, 69, 128);
+        var collection = Fill(fx, vectors, i => i % 2 == 0 ? "in" : "out");
+        collection.WaitForIndex();
+        var queries = Clustered(60, 70, 128);
+        QueryUntilTheSketchIsReady(collection, queries[0]);
+
+        var allowed = Enumerable.Range(0, Count).Where(i => i % 2 == 0).ToArray();
+        var total = 0.0;
+        foreach (var query in queries)
+        {
+            var truth = allowed.OrderBy(i => L2(query, vectors[i])).ThenBy(i => i).Take(10).Select(i => "id" + i).ToHashSet();
+            var got = collection.Query([query], nResults: 10, where: Where.Eq("tag", "in"), include: Include.None).Ids[0];
+            total += got.Count(truth.Contains) / 10.0;
+        }
+
+        (total / queries.Length).Should().BeGreaterThanOrEqualTo(0.95);
+        var planner = collection.Engine.Planner;
+        var ef = collection.Configuration.EfSearch;
+        (planner.WalkSketchChecks.Verdict(allowed.Length, ef), planner.SketchChecks.Verdict(allowed.Length, ef))
+            .Should().Match<(SketchVerdict Walk, SketchVerdict Scan)>(v => v.Walk == SketchVerdict.Trusted || v.Scan == SketchVerdict.Trusted, "the planner took a sketch plan at half the rows and kept it");
+    }
+
+    [Fact]
+    public void The_steered_walk_keeps_recall_on_rows_whose_signs_cannot_tell_neighbours_apart()
+    {
+        // As above, four tight clusters, but half the rows allowed: where the walk is the plan. The sketch cannot tell a
+        // cluster's rows apart, so its estimates cannot steer the walk within one; the planner checks the steered walk
+        // against the plain walk before it trusts it.
+        using var fx = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 500, FilteredExactScanLimit = 16 });
+        var random = new Random(71);
+        var centres = Enumerable.Range(0, 4).Select(_ => Enumerable.Range(0, 128).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray()).ToArray();
+        float[] Near(float[] centre) => centre.Select(x => x + (float)((random.NextDouble() - 0.5) * 0.02)).ToArray();
+        var vectors = Enumerable.Range(0, 16_000).Select(i => Near(centres[i % 4])).ToArray();
+        var collection = Fill(fx, vectors, i => (i / 4) % 2 == 0 ? "in" : "out");
+        collection.WaitForIndex();
+        QueryUntilTheSketchIsReady(collection, Near(centres[0]));
+
+        var allowed = Enumerable.Range(0, vectors.Length).Where(i => (i / 4) % 2 == 0).ToArray();
+        var total = 0.0;
+        const int Queries = 80;
+        for (var q = 0; q < Queries; q++)
+        {
+            var query = Near(centres[q % 4]);
+            var truth = allowed.OrderBy(i => L2(query, vectors[i])).ThenBy(i => i).Take(10).Select(i => "id" + i).ToHashSet();
+            var got = collection.Query([query], nResults: 10, where: Where.Eq("tag", "in"), include: Include.None).Ids[0];
+            total += got.Count(truth.Contains) / 10.0;
+        }
+
+        // Measured: the steered walk was trusted here (0.997), the sketch scan distrusted: near a tight cluster every
+        // candidate is close, and the allowed ones are computed exactly.
         (total / Queries).Should().BeGreaterThanOrEqualTo(0.95);
     }
 

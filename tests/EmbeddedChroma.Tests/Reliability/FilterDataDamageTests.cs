@@ -179,6 +179,21 @@ public sealed class FilterDataDamageTests : IDisposable
     }
 
     [Fact]
+    public void Query_throws_corrupt_store_when_a_filter_row_is_damaged_while_open_even_for_a_record_an_earlier_filtered_query_returned()
+    {
+        UseSqlFilters();
+        var collection = Populate();
+        collection.Query([[1f, 1f, 0f]], nResults: 6, where: Where.Eq("genre", "science"), include: Include.None).Ids[0].Should().BeEquivalentTo(["b", "d", "f"]);
+        Edit($"UPDATE record_meta SET s = 'news' WHERE key = 'genre' AND rid = {Rid("b")}");
+
+        // b's row was read (and kept) by the first query; the damaged filter row leads the next one to it, and its
+        // kept metadata (science) is checked again against the filter.
+        var query = () => collection.Query([[1f, 1f, 0f]], nResults: 6, where: Where.Eq("genre", "news"), include: Include.None);
+        query.Should().Throw<ChromaCorruptStoreException>().Which.Message.Should().Contain("'docs'").And.Contain("'b'");
+        collection.Query([[1f, 1f, 0f]], nResults: 6, where: Where.Eq("genre", "news"), include: Include.None).Ids[0].Should().BeEquivalentTo(News);
+    }
+
+    [Fact]
     public void Get_with_where_document_finds_a_record_the_document_index_lost_and_logs_a_rebuild()
     {
         Populate();

@@ -92,6 +92,19 @@ public sealed class PayloadChecksumTests : IDisposable
     }
 
     [Fact]
+    public void Filtered_query_asking_only_for_ids_throws_corrupt_store_when_a_returned_metadata_changed_while_closed_though_it_was_read_before()
+    {
+        var collection = Populate();
+        collection.Query([[0f, 1f, 0f]], 1, where: Where.Gte("n", 2L), include: Include.None).Ids[0].Should().Equal("b");
+        Tamper("UPDATE records SET metadata = '{\"n\":7}' WHERE id = 'b'");
+        collection = _fx.Client.GetCollection("docs");
+
+        collection.Invoking(c => c.Query([[0f, 1f, 0f]], 1, where: Where.Gte("n", 2L), include: Include.None))
+            .Should().Throw<ChromaCorruptStoreException>().Which.Message.Should().Contain("'b'");
+        collection.Query([[0f, 0f, 1f]], 1, where: Where.Gte("n", 2L), include: Include.None).Ids[0].Should().Equal("c");
+    }
+
+    [Fact]
     public void Update_throws_corrupt_store_instead_of_merging_into_a_damaged_metadata()
     {
         Populate();

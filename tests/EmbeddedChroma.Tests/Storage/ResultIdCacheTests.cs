@@ -9,7 +9,8 @@ namespace EmbeddedChroma.Tests.Storage;
 /// An unfiltered query asking only for ids and distances takes its result ids from memory once a query has read them
 /// (<see cref="ResultIdCache"/>): each id is read from SQLite once while its slot holds the same record, and a slot freed
 /// and reused by another record, slots renumbered by compaction, or a reload never yield an old id. Filtered queries
-/// keep reading (and re-checking) their rows in SQLite.
+/// read each result row (with its checksum-verified metadata) once and check it again against their selectors at every
+/// query (<see cref="Storage.CollectionState.CheckedRows"/>); a record replaced in place is read again.
 /// </summary>
 public sealed class ResultIdCacheTests : IDisposable
 {
@@ -114,21 +115,74 @@ public sealed class ResultIdCacheTests : IDisposable
         Nearest(collection, 8_000).Should().Be(("y8", 0f));
     }
 
+    private static ResultIdCache Checked(Collection collection) => collection.Engine.State.CheckedRows;
+
     [Fact]
-    public void Query_with_a_filter_reads_and_checks_its_rows_in_sqlite_even_when_their_ids_are_in_memory()
+    public void Query_with_a_filter_reads_each_result_row_from_sqlite_once_and_never_takes_an_unfiltered_querys_ids()
     {
         var collection = _fx.CreateCollection("filtered");
-        Add(collection, Enumerable.Range(0, 100).Select(n => ("r" + n, n)));
+        Add(collection, Enumerable.Range(0, 200).Select(n => ("r" + n, n)));
         Nearest(collection, 9).Should().Be(("r9", 0f));
-        var hits = Cache(collection).Hits;
-        var misses = Cache(collection).Misses;
+        var (hits, misses) = (Cache(collection).Hits, Cache(collection).Misses);
+        var queries = Enumerable.Range(0, 20).Select(q => new[] { Vector(q * 7) }).ToArray();
 
-        var filtered = collection.Query([Vector(9)], nResults: 3, where: Where.Lt("n", 50), include: Include.Distances);
-        var byIds = collection.Query([Vector(9)], nResults: 3, ids: ["r9", "r10", "r11"], include: Include.Distances);
+        var first = queries.Select(q => collection.Query(q, nResults: 10, where: Where.Lt("n", 150), include: Include.Distances)).ToArray();
+        var checkedMisses = Checked(collection).Misses;
+        var checkedHits = Checked(collection).Hits;
+        var again = queries.Select(q => collection.Query(q, nResults: 10, where: Where.Lt("n", 150), include: Include.None)).ToArray();
 
-        filtered.Ids[0][0].Should().Be("r9");
-        byIds.Ids[0].Should().BeEquivalentTo(["r9", "r10", "r11"]);
-        (Cache(collection).Hits, Cache(collection).Misses).Should().Be((hits, misses), "a filtered query's rows are read in SQLite");
+
+        again.Select(r => r.Ids[0]).Should().BeEquivalentTo(first.Select(r => r.Ids[0]), o => o.WithStrictOrdering());
+        first.SelectMany(r => r.Ids[0]).Select(id => int.Parse(id.AsSpan(1), System.Globalization.CultureInfo.InvariantCulture)).Should().OnlyContain(n => n < 150);
+        Checked(collection).Misses.Should().Be(checkedMisses, "every row was read by the first pass");
+        Checked(collection).Hits.Should().Be(checkedHits + (20 * 10));
+        Checked(collection).TryGet(0, out var kept).Should().BeTrue("slot 0 holds r0, the first query's nearest");
+        kept!.MetadataJson.Should().Contain("\"n\"", "the row is kept with its checksum-verified metadata, which each query checks again");
+        collection.Query([Vector(9)], nResults: 3, ids: ["r9", "r10", "r11"], include: Include.Distances).Ids[0].Should().BeEquivalentTo(["r9", "r10", "r11"]);
+        (Cache(collection).Hits, Cache(collection).Misses).Should().Be((hits, misses), "a filtered query never takes an unfiltered one's ids");
+    }
+
+    [Fact]
+    public void Query_with_a_filter_checks_the_new_metadata_after_a_record_is_replaced_in_place()
+    {
+        var collection = _fx.CreateCollection("replaced");
+        Add(collection, Enumerable.Range(0, 100).Select(n => ("r" + n, n)));
+        const int slot = 4; // the fifth record added to a new collection
+        collection.Query([Vector(4)], nResults: 1, where: Where.Lt("n", 50), include: Include.None).Ids[0].Should().Equal("r4");
+        Checked(collection).TryGet(slot, out var before).Should().BeTrue();
+        before!.MetadataJson.Should().Contain("4");
+
+        // In place (same slot): metadata only, then metadata and vector.
+        collection.Update(["r4"], metadatas: [StoreFixture.Meta(("n", 60L))]);
+        Checked(collection).TryGet(slot, out _).Should().BeFalse("a replaced record's kept row is forgotten");
+        collection.Query([Vector(4)], nResults: 3, where: Where.Lt("n", 50), include: Include.None).Ids[0].Should().NotContain("r4");
+        var found = collection.Query([Vector(4)], nResults: 1, where: Where.Gte("n", 50), include: Include.Distances);
+        (found.Ids[0][0], found.Distances![0][0]).Should().Be(("r4", 0f));
+        Checked(collection).TryGet(slot, out var after).Should().BeTrue();
+        after!.MetadataJson.Should().Contain("60");
+
+        collection.Upsert(["r4"], [Vector(4)], [StoreFixture.Meta(("n", 4L))]);
+        Checked(collection).TryGet(slot, out _).Should().BeFalse();
+        collection.Query([Vector(4)], nResults: 1, where: Where.Lt("n", 50), include: Include.None).Ids[0].Should().Equal("r4");
+        Checked(collection).TryGet(slot, out var again).Should().BeTrue();
+        again!.MetadataJson.Should().NotContain("60");
+    }
+
+    [Fact]
+    public void Add_stops_keeping_rows_past_the_character_budget_and_Forget_gives_their_characters_back()
+    {
+        var cache = new ResultIdCache(maxChars: 100);
+        cache.Add(new RecordRow(1, 0, "a", null, new string('m', 60), null), slotCount: 4);
+        cache.Add(new RecordRow(2, 1, "b", null, new string('m', 60), null), slotCount: 4);
+        cache.Count.Should().Be(1, "the second row would take 122 characters of 100");
+        cache.TryGet(1, out _).Should().BeFalse();
+
+        cache.Forget(0);
+        cache.Add(new RecordRow(2, 1, "b", null, new string('m', 60), null), slotCount: 4);
+        cache.TryGet(1, out _).Should().BeTrue();
+        cache.Clear();
+        cache.Add(new RecordRow(1, 0, "a", null, new string('m', 60), null), slotCount: 4);
+        cache.Count.Should().Be(1);
     }
 
     [Fact]

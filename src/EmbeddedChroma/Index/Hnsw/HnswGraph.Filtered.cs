@@ -1,3 +1,4 @@
+using EmbeddedChroma.Distance;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -194,6 +195,168 @@ internal sealed partial class HnswGraph<TKernel, TElement>
                     {
                         context.PushCandidate(new Neighbor(node, distance));
                     }
+                }
+            }
+        }
+    }
+
+    internal override int SearchSketched(ReadOnlySpan<float> query, int k, int ef, ReadOnlySpan<ulong> admitted, SignSketch sketch, Span<Neighbor> destination)
+    {
+        ArgumentNullException.ThrowIfNull(sketch);
+        if (!IsFloat || sketch.Dimension != _dimension)
+        {
+            return Search(query, k, ef, SlotFilter.FromBitmap(admitted), destination);
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        ArgumentOutOfRangeException.ThrowIfLessThan(ef, 1);
+        if (query.Length != _rows.Dimension)
+        {
+            ThrowDimensionMismatch(query.Length, _rows.Dimension, nameof(query));
+        }
+
+        if (destination.Length < k)
+        {
+            throw new ArgumentException($"Destination holds {destination.Length} neighbours; {k} are needed.", nameof(destination));
+        }
+
+        if (k == 0)
+        {
+            return 0;
+        }
+
+        ef = Math.Max(ef, k);
+        Span<ulong> planes = stackalloc ulong[sketch.EstimatorPlaneWords <= 256 ? sketch.EstimatorPlaneWords : 0];
+        if (planes.Length == 0)
+        {
+            planes = new ulong[sketch.EstimatorPlaneWords];
+        }
+
+        var estimator = sketch.PrepareEstimator(query, typeof(TKernel) == typeof(L2Kernel), planes);
+        _resizeLock.EnterReadLock();
+        SearchContext context = _contexts.Rent();
+        try
+        {
+            long entry = Volatile.Read(ref _entry);
+            int entryNode = EntryNode(entry);
+            if (entryNode < 0)
+            {
+                return 0;
+            }
+
+            var nearest = new Neighbor(entryNode, Distance(query, entryNode));
+            nearest = GreedyDescend(query, nearest, EntryLevel(entry), 0, exclude: -1);
+            bool checkDeleted = Volatile.Read(ref _deletedCount) != 0;
+            context.BeginWalk(_capacity);
+            Seed(context, nearest, admitted, filtered: true, exclude: -1);
+            SearchSketchedLevel0(query, context, ef, admitted, checkDeleted, estimator);
+            while (context.TopCount > k)
+            {
+                context.PopWorstTop();
+            }
+
+            int count = context.TopCount;
+            for (int i = count - 1; i >= 0; i--)
+            {
+                destination[i] = context.PopWorstTop();
+            }
+
+            return count;
+        }
+        finally
+        {
+            _contexts.Return(context);
+            _resizeLock.ExitReadLock();
+        }
+    }
+
+    /// <summary>
+    /// <see cref="SearchQueryLevel0"/> with the disallowed (or deleted) nodes' distances estimated from the sign sketch:
+    /// they are candidates by their estimate and never results; the admitted ones are computed exactly, first, so the
+    /// bound the estimates are held to is the exact ef-th result's.
+    /// </summary>
+    private void SearchSketchedLevel0(ReadOnlySpan<float> query, SearchContext context, int ef, ReadOnlySpan<ulong> admitted, bool checkDeleted, scoped in SignSketch.Estimator estimator)
+    {
+        int[] level0 = _level0;
+        int stride = _stride0;
+        int maxLinks = _maxM0;
+        ref TElement firstRow = ref Unsafe.AsRef(in _rows.FirstRow);
+        nint rowStride = _rowStride;
+        int dimension = query.Length;
+        int prefetchLines = _prefetchLines;
+        int sketched = estimator.SlotCount;
+        Span<int> exact = context.Links;
+        Span<int> estimated = context.OldLinks;
+        ushort[] visited = context.VisitedTags;
+        ushort generation = context.Generation;
+        float bound = context.TopCount > 0 ? context.WorstTop.Distance : float.PositiveInfinity;
+        while (context.CandidateCount > 0)
+        {
+            if (context.NearestCandidate.Distance > bound && context.TopCount >= ef)
+            {
+                break;
+            }
+
+            int start = context.PopCandidate().Slot * stride;
+            int count = Math.Min(Volatile.Read(ref level0[start]) & NodeHeader.CountMask, maxLinks);
+            ReadOnlySpan<int> links = new(level0, start + 1, count);
+            int exactCount = 0;
+            int estimatedCount = 0;
+            for (int i = 0; i < links.Length; i++)
+            {
+                int node = links[i];
+                ref ushort tag = ref visited[node];
+                if (tag == generation)
+                {
+                    continue;
+                }
+
+                tag = generation;
+                if (node >= sketched || (Admits(admitted, node) && (!checkDeleted || !IsDeletedNode(node))))
+                {
+                    exact[exactCount++] = node;
+                    PrefetchRowLines(ref firstRow, node * rowStride, prefetchLines);
+                }
+                else
+                {
+                    estimated[estimatedCount++] = node;
+                    estimator.Prefetch(node);
+                }
+            }
+
+            for (int j = 0; j < exactCount; j++)
+            {
+                int node = exact[j];
+                float distance = RowDistance(query, ref Unsafe.Add(ref firstRow, node * rowStride), dimension);
+                if (context.TopCount < ef || distance < bound)
+                {
+                    var neighbor = new Neighbor(node, distance);
+                    context.PushCandidate(neighbor);
+                    PrefetchLinks(context.NearestCandidate.Slot);
+                    if (Admits(admitted, node) && (!checkDeleted || !IsDeletedNode(node)))
+                    {
+                        if (context.TopCount < ef)
+                        {
+                            context.PushTop(neighbor);
+                        }
+                        else
+                        {
+                            context.ReplaceWorstTop(neighbor);
+                        }
+
+                        bound = context.WorstTop.Distance;
+                    }
+                }
+            }
+
+            for (int j = 0; j < estimatedCount; j++)
+            {
+                int node = estimated[j];
+                float distance = estimator.Estimate(node);
+                if (context.TopCount < ef || distance < bound)
+                {
+                    context.PushCandidate(new Neighbor(node, distance));
+                    PrefetchLinks(context.NearestCandidate.Slot);
                 }
             }
         }

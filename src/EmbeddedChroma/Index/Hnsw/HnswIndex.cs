@@ -340,6 +340,14 @@ internal abstract class HnswIndex : IDisposable
     public abstract int SearchFiltered(ReadOnlySpan<float> query, int k, int ef, ReadOnlySpan<ulong> admitted, Span<Neighbor> destination);
 
     /// <summary>
+    /// As <see cref="Search(ReadOnlySpan{float}, int, int, SlotFilter, Span{Neighbor})"/> with a bitmap, but a node the
+    /// bitmap does not admit is steered by by its <paramref name="sketch"/> estimate (<see cref="SignSketch.Estimator"/>)
+    /// instead of its exact distance: its row is never read. Admitted nodes, the only results, keep exact distances.
+    /// A graph over compact rows walks as the plain filtered search.
+    /// </summary>
+    internal abstract int SearchSketched(ReadOnlySpan<float> query, int k, int ef, ReadOnlySpan<ulong> admitted, SignSketch sketch, Span<Neighbor> destination);
+
+    /// <summary>
     /// Writes the graph to <paramref name="path"/> with <paramref name="stamp"/>, <paramref name="owner"/> (at most 48
     /// opaque bytes saying whose graph this is, e.g. a store and collection identity; <see cref="TryLoad(string, IVectorRows, DistanceSpace, HnswParameters, long, ReadOnlySpan{byte})"/> loads it only
     /// for the same bytes) and checksums. When the file is the one this graph last wrote or loaded, only the nodes changed
