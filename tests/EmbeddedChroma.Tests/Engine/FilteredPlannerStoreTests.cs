@@ -49,6 +49,17 @@ public sealed class FilteredPlannerStoreTests
         }
     }
 
+    /// <summary>
+    /// Four cluster centres of 128 components and a (seeded) draw of a row within ±0.01 of one: every row of a cluster
+    /// has the same signs about the rows' mean, so one bit per component cannot tell a cluster's rows apart.
+    /// </summary>
+    private static (float[][] Centres, Func<float[], float[]> Near) TightClusters(int seed)
+    {
+        var random = new Random(seed);
+        var centres = Enumerable.Range(0, 4).Select(_ => Enumerable.Range(0, 128).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray()).ToArray();
+        return (centres, centre => centre.Select(x => x + (float)((random.NextDouble() - 0.5) * 0.02)).ToArray());
+    }
+
     private static double L2(float[] a, float[] b) => a.Zip(b, (x, y) => (x - (double)y) * (x - (double)y)).Sum();
 
     private static Collection Fill(StoreFixture fx, float[][] vectors, Func<int, string> tag)
@@ -204,9 +215,7 @@ public sealed class FilteredPlannerStoreTests
         // bit per component ranks a cluster's rows at random. Whatever the planner picks, recall must hold: the sketch
         // is checked against the exact scan before it is trusted.
         using var fx = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 500, FilteredExactScanLimit = 16 });
-        var random = new Random(68);
-        var centres = Enumerable.Range(0, 4).Select(_ => Enumerable.Range(0, 128).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray()).ToArray();
-        float[] Near(float[] centre) => centre.Select(x => x + (float)((random.NextDouble() - 0.5) * 0.02)).ToArray();
+        var (centres, Near) = TightClusters(68);
         var vectors = Enumerable.Range(0, 6_000).Select(i => Near(centres[i % 4])).ToArray();
         var collection = fx.Client.CreateCollection("tight", new CollectionOptions { Configuration = new CollectionConfiguration { Space = DistanceSpace.L2 } });
         for (var start = 0; start < vectors.Length; start += 1_000)
@@ -271,9 +280,7 @@ public sealed class FilteredPlannerStoreTests
         // cluster's rows apart, so its estimates cannot steer the walk within one; the planner checks the steered walk
         // against the plain walk before it trusts it.
         using var fx = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 500, FilteredExactScanLimit = 16 });
-        var random = new Random(71);
-        var centres = Enumerable.Range(0, 4).Select(_ => Enumerable.Range(0, 128).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray()).ToArray();
-        float[] Near(float[] centre) => centre.Select(x => x + (float)((random.NextDouble() - 0.5) * 0.02)).ToArray();
+        var (centres, Near) = TightClusters(71);
         var vectors = Enumerable.Range(0, 16_000).Select(i => Near(centres[i % 4])).ToArray();
         var collection = Fill(fx, vectors, i => (i / 4) % 2 == 0 ? "in" : "out");
         collection.WaitForIndex();

@@ -8,17 +8,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
 {
     public override int SearchFiltered(ReadOnlySpan<float> query, int k, int ef, ReadOnlySpan<ulong> admitted, Span<Neighbor> destination)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(k);
-        ArgumentOutOfRangeException.ThrowIfLessThan(ef, 1);
-        if (query.Length != _rows.Dimension)
-        {
-            ThrowDimensionMismatch(query.Length, _rows.Dimension, nameof(query));
-        }
-
-        if (destination.Length < k)
-        {
-            throw new ArgumentException($"Destination holds {destination.Length} neighbours; {k} are needed.", nameof(destination));
-        }
+        CheckWalkArguments(query, k, ef, destination);
 
         if (k == 0)
         {
@@ -49,18 +39,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
             Seed(context, nearest, admitted, filtered: true, exclude: -1);
             SearchFilteredLevel0(query, context, ef, admitted, checkDeleted);
 
-            while (context.TopCount > k)
-            {
-                context.PopWorstTop();
-            }
-
-            int count = context.TopCount;
-            for (int i = count - 1; i >= 0; i--)
-            {
-                destination[i] = context.PopWorstTop();
-            }
-
-            return count;
+            return DrainTop(context, k, destination);
         }
         finally
         {
@@ -208,17 +187,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
             return Search(query, k, ef, SlotFilter.FromBitmap(admitted), destination);
         }
 
-        ArgumentOutOfRangeException.ThrowIfNegative(k);
-        ArgumentOutOfRangeException.ThrowIfLessThan(ef, 1);
-        if (query.Length != _rows.Dimension)
-        {
-            ThrowDimensionMismatch(query.Length, _rows.Dimension, nameof(query));
-        }
-
-        if (destination.Length < k)
-        {
-            throw new ArgumentException($"Destination holds {destination.Length} neighbours; {k} are needed.", nameof(destination));
-        }
+        CheckWalkArguments(query, k, ef, destination);
 
         if (k == 0)
         {
@@ -250,18 +219,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
             context.BeginWalk(_capacity);
             Seed(context, nearest, admitted, filtered: true, exclude: -1);
             SearchSketchedLevel0(query, context, ef, admitted, checkDeleted, estimator);
-            while (context.TopCount > k)
-            {
-                context.PopWorstTop();
-            }
-
-            int count = context.TopCount;
-            for (int i = count - 1; i >= 0; i--)
-            {
-                destination[i] = context.PopWorstTop();
-            }
-
-            return count;
+            return DrainTop(context, k, destination);
         }
         finally
         {
@@ -360,6 +318,39 @@ internal sealed partial class HnswGraph<TKernel, TElement>
                 }
             }
         }
+    }
+
+    /// <summary>The checks every k-NN walk makes of its arguments (see <see cref="HnswIndex.SearchFiltered"/>).</summary>
+    private void CheckWalkArguments(ReadOnlySpan<float> query, int k, int ef, Span<Neighbor> destination)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        ArgumentOutOfRangeException.ThrowIfLessThan(ef, 1);
+        if (query.Length != _rows.Dimension)
+        {
+            ThrowDimensionMismatch(query.Length, _rows.Dimension, nameof(query));
+        }
+
+        if (destination.Length < k)
+        {
+            throw new ArgumentException($"Destination holds {destination.Length} neighbours; {k} are needed.", nameof(destination));
+        }
+    }
+
+    /// <summary>The k best of a walk's W into <paramref name="destination"/>, best first; returns how many.</summary>
+    private static int DrainTop(SearchContext context, int k, Span<Neighbor> destination)
+    {
+        while (context.TopCount > k)
+        {
+            context.PopWorstTop();
+        }
+
+        int count = context.TopCount;
+        for (int i = count - 1; i >= 0; i--)
+        {
+            destination[i] = context.PopWorstTop();
+        }
+
+        return count;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -93,18 +93,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
             Seed(context, nearest, admitted, filtered: true, exclude: -1);
             SearchQueryLevel0(query, context, ef, admitted, checkDeleted);
 
-            while (context.TopCount > k)
-            {
-                context.PopWorstTop();
-            }
-
-            int count = context.TopCount;
-            for (int i = count - 1; i >= 0; i--)
-            {
-                destination[i] = context.PopWorstTop();
-            }
-
-            return count;
+            return DrainTop(context, k, destination);
         }
         finally
         {
