@@ -273,17 +273,24 @@ internal sealed partial class HnswGraph<TKernel, TElement> : HnswIndex
 
     /// <summary>
     /// True for a graph over 8-bit affine codes (<see cref="IAffineRows"/>). Its walks take the query in a prepared
-    /// form of <see cref="_dimension"/> + 2 floats (<see cref="Prepare"/>): weights q ⊙ step, then Σ q·low, then ‖q‖²;
-    /// the float32 and float16 graphs take the query itself.
+    /// form (<see cref="Prepare"/>): weights q ⊙ step, then Σ q·low, then ‖q‖², then — where integer multiply-adds are
+    /// accelerated (<see cref="QuantizedMath.IntegerDotAccelerated"/>) — the weights' scale and the weights as 16-bit
+    /// integers (two per float); the float32 and float16 graphs take the query itself.
     /// </summary>
     private static bool IsByte => typeof(TElement) == typeof(byte);
 
     /// <summary>Length of the query form the walks take (see <see cref="IsByte"/>).</summary>
-    private int QueryLength => IsByte ? _dimension + 2 : _dimension;
+    private int QueryLength => IsByte ? IntegerWeightsAt + ((_dimension + 1) / 2) : _dimension;
+
+    /// <summary>Where the prepared query's 16-bit weights start (after the float weights, Σ q·low, ‖q‖² and the scale).</summary>
+    private int IntegerWeightsAt => _dimension + 3;
 
     /// <summary>
     /// Writes the prepared form of <paramref name="query"/> for 8-bit rows into <paramref name="destination"/>
     /// (<see cref="IsByte"/>); <paramref name="destination"/> may hold <paramref name="query"/> itself in its first elements.
+    /// With room for them (<see cref="QueryLength"/>) and integer multiply-adds accelerated, the weights are also kept as
+    /// 16-bit integers at a common scale, which <see cref="RowDistance"/> then uses: q·x̂ = Σ q·low + scale · Σ w16ᵢ·codeᵢ,
+    /// off by at most scale / 2 per code unit (~1/65,000 of the largest weight), against the float path's rounding.
     /// </summary>
     private ReadOnlySpan<float> Prepare(ReadOnlySpan<float> query, Span<float> destination)
     {
@@ -292,7 +299,14 @@ internal sealed partial class HnswGraph<TKernel, TElement> : HnswIndex
         System.Numerics.Tensors.TensorPrimitives.Multiply(query, _codeStep, destination[.._dimension]);
         destination[_dimension] = bias;
         destination[_dimension + 1] = squared;
-        return destination[..(_dimension + 2)];
+        if (!QuantizedMath.IntegerDotAccelerated || destination.Length < QueryLength)
+        {
+            return destination[..(_dimension + 2)];
+        }
+
+        var weights = MemoryMarshal.Cast<float, short>(destination[IntegerWeightsAt..QueryLength])[.._dimension];
+        destination[_dimension + 2] = QuantizedMath.QuantizeWeights(destination[.._dimension], weights);
+        return destination[..QueryLength];
     }
 
     /// <summary>
@@ -313,7 +327,7 @@ internal sealed partial class HnswGraph<TKernel, TElement> : HnswIndex
         {
             // The values the codes stand for, in the prepared query form the walks of 8-bit rows take.
             QuantizedMath.DequantizeU8(MemoryMarshal.Cast<TElement, byte>(Row(node)), _codeLow, _codeStep, destination);
-            return Prepare(destination, scratch.AsSpan(0, _dimension + 2));
+            return Prepare(destination, scratch.AsSpan(0, QueryLength));
         }
 
         RowCodec.Decode(Row(node), destination);
@@ -337,7 +351,10 @@ internal sealed partial class HnswGraph<TKernel, TElement> : HnswIndex
         {
             // query is the prepared form: q·x̂ = Σ q·low + Σ (q ⊙ step)·code; ‖q − x̂‖² = ‖q‖² − 2 q·x̂ + ‖x̂‖² (stored after the codes).
             ref byte codes = ref Unsafe.As<TElement, byte>(ref row);
-            float dot = query[dimension] + QuantizedMath.DotU8(query[..dimension], MemoryMarshal.CreateReadOnlySpan(ref codes, dimension));
+            var codeSpan = MemoryMarshal.CreateReadOnlySpan(ref codes, dimension);
+            float dot = QuantizedMath.IntegerDotAccelerated && query.Length > dimension + 2
+                ? query[dimension] + (query[dimension + 2] * QuantizedMath.DotU8S16(MemoryMarshal.Cast<float, short>(query[(dimension + 3)..])[..dimension], codeSpan))
+                : query[dimension] + QuantizedMath.DotU8(query[..dimension], codeSpan);
             return typeof(TKernel) == typeof(L2Kernel)
                 ? MathF.Max(query[dimension + 1] - (2f * dot) + Unsafe.ReadUnaligned<float>(ref Unsafe.Add(ref codes, IAffineRows.NormOffset(dimension))), 0f)
                 : 1f - dot;
