@@ -341,7 +341,7 @@ internal abstract class HnswIndex : IDisposable
 
     /// <summary>
     /// As <see cref="Search(ReadOnlySpan{float}, int, int, SlotFilter, Span{Neighbor})"/> with a bitmap, but a node the
-    /// bitmap does not admit is steered by by its <paramref name="sketch"/> estimate (<see cref="SignSketch.Estimator"/>)
+    /// bitmap does not admit is steered by its <paramref name="sketch"/> estimate (<see cref="SignSketch.Estimator"/>)
     /// instead of its exact distance: its row is never read. Admitted nodes, the only results, keep exact distances.
     /// A graph over compact rows walks as the plain filtered search.
     /// </summary>
