@@ -185,6 +185,9 @@ internal sealed partial class CollectionEngine
     /// where a query read them before, the rest from SQLite in one read (then kept). A filtered query's come from
     /// <see cref="ReadCheckedHits"/>.
     /// </summary>
+    private Dictionary<int, RecordRow> ReadResultIds(SqliteConnection connection, ReadOnlySpan<int> slots) =>
+        BySlot(ReadThrough(connection, slots, State.ResultIds, RecordReader.Columns.None));
+
     /// <summary>
     /// The ids of a query's results filtered by <paramref name="ids"/> and/or <paramref name="where"/> (no other column
     /// asked for, no <c>where_document</c>): each result's checksum-verified metadata from <see cref="CollectionState.CheckedRows"/>
@@ -192,9 +195,15 @@ internal sealed partial class CollectionEngine
     /// again against the selectors (<see cref="RecordReader.CheckSelected"/>), as a read from SQLite would be. Measured
     /// on real text (59k Debian descriptions × MiniLM, ef 32): the rows' read was ~44 µs of a filtered query's 150–170.
     /// </summary>
-    private Dictionary<int, RecordRow> ReadCheckedHits(SqliteConnection connection, ReadOnlySpan<int> slots, IReadOnlyList<string>? ids, Where? where)
+    private Dictionary<int, RecordRow> ReadCheckedHits(SqliteConnection connection, ReadOnlySpan<int> slots, IReadOnlyList<string>? ids, Where? where) =>
+        BySlot(RecordReader.CheckSelected(connection, State, ids, where, ReadThrough(connection, slots, State.CheckedRows, RecordReader.Columns.Metadata)));
+
+    /// <summary>
+    /// The rows of <paramref name="slots"/>: those <paramref name="cache"/> holds, the rest read from SQLite in one read of
+    /// <paramref name="columns"/> (checksums verified) and kept in it.
+    /// </summary>
+    private List<RecordRow> ReadThrough(SqliteConnection connection, ReadOnlySpan<int> slots, ResultIdCache cache, RecordReader.Columns columns)
     {
-        var cache = State.CheckedRows;
         var rows = new List<RecordRow>(slots.Length);
         Span<int> missing = slots.Length <= 256 ? stackalloc int[slots.Length] : new int[slots.Length];
         var misses = 0;
@@ -212,47 +221,22 @@ internal sealed partial class CollectionEngine
 
         if (misses > 0)
         {
-            foreach (var (_, row) in RecordReader.ReadSlots(connection, State, RecordReader.Columns.Metadata, missing[..misses]))
+            foreach (var (_, row) in RecordReader.ReadSlots(connection, State, columns, missing[..misses]))
             {
                 rows.Add(row);
                 cache.Add(row, State.NextSlot);
             }
         }
 
-        var result = new Dictionary<int, RecordRow>(rows.Count);
-        foreach (var row in RecordReader.CheckSelected(connection, State, ids, where, rows))
-        {
-            result[row.Slot] = row;
-        }
-
-        return result;
+        return rows;
     }
 
-    private Dictionary<int, RecordRow> ReadResultIds(SqliteConnection connection, ReadOnlySpan<int> slots)
+    private static Dictionary<int, RecordRow> BySlot(List<RecordRow> rows)
     {
-        var cache = State.ResultIds;
-        var result = new Dictionary<int, RecordRow>(slots.Length);
-        Span<int> missing = slots.Length <= 256 ? stackalloc int[slots.Length] : new int[slots.Length];
-        var misses = 0;
-        foreach (var slot in slots)
+        var result = new Dictionary<int, RecordRow>(rows.Count);
+        foreach (var row in rows)
         {
-            if (cache.TryGet(slot, out var row))
-            {
-                result[slot] = row;
-            }
-            else
-            {
-                missing[misses++] = slot;
-            }
-        }
-
-        if (misses > 0)
-        {
-            foreach (var (slot, row) in RecordReader.ReadSlots(connection, State, RecordReader.Columns.None, missing[..misses]))
-            {
-                result[slot] = row;
-                cache.Add(row, State.NextSlot);
-            }
+            result[row.Slot] = row;
         }
 
         return result;

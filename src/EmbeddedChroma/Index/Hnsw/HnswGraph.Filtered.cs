@@ -15,37 +15,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
             return 0;
         }
 
-        ef = Math.Max(ef, k);
-        _resizeLock.EnterReadLock();
-        SearchContext context = _contexts.Rent();
-        try
-        {
-            long entry = Volatile.Read(ref _entry);
-            int entryNode = EntryNode(entry);
-            if (entryNode < 0)
-            {
-                return 0;
-            }
-
-            if (IsByte)
-            {
-                query = Prepare(query, context.QueryScratch(QueryLength));
-            }
-
-            var nearest = new Neighbor(entryNode, Distance(query, entryNode));
-            nearest = GreedyDescend(query, nearest, EntryLevel(entry), 0, exclude: -1);
-            bool checkDeleted = Volatile.Read(ref _deletedCount) != 0;
-            context.BeginWalk(_capacity);
-            Seed(context, nearest, admitted, filtered: true, exclude: -1);
-            SearchFilteredLevel0(query, context, ef, admitted, checkDeleted);
-
-            return DrainTop(context, k, destination);
-        }
-        finally
-        {
-            _contexts.Return(context);
-            _resizeLock.ExitReadLock();
-        }
+        return WalkAdmitted(query, k, Math.Max(ef, k), admitted, destination, Level0Walk.TwoHop, default);
     }
 
     /// <summary>
@@ -202,30 +172,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
         }
 
         var estimator = sketch.PrepareEstimator(query, typeof(TKernel) == typeof(L2Kernel), planes);
-        _resizeLock.EnterReadLock();
-        SearchContext context = _contexts.Rent();
-        try
-        {
-            long entry = Volatile.Read(ref _entry);
-            int entryNode = EntryNode(entry);
-            if (entryNode < 0)
-            {
-                return 0;
-            }
-
-            var nearest = new Neighbor(entryNode, Distance(query, entryNode));
-            nearest = GreedyDescend(query, nearest, EntryLevel(entry), 0, exclude: -1);
-            bool checkDeleted = Volatile.Read(ref _deletedCount) != 0;
-            context.BeginWalk(_capacity);
-            Seed(context, nearest, admitted, filtered: true, exclude: -1);
-            SearchSketchedLevel0(query, context, ef, admitted, checkDeleted, estimator);
-            return DrainTop(context, k, destination);
-        }
-        finally
-        {
-            _contexts.Return(context);
-            _resizeLock.ExitReadLock();
-        }
+        return WalkAdmitted(query, k, ef, admitted, destination, Level0Walk.Sketched, estimator);
     }
 
     /// <summary>

@@ -65,7 +65,27 @@ internal sealed partial class HnswGraph<TKernel, TElement>
     }
 
     /// <summary>K-NN-SEARCH (Alg. 5): greedy descent to level 1, then a filtered SEARCH-LAYER at level 0 with ef.</summary>
-    private int SearchAdmitted(ReadOnlySpan<float> query, int k, int ef, ReadOnlySpan<ulong> admitted, Span<Neighbor> destination)
+    private int SearchAdmitted(ReadOnlySpan<float> query, int k, int ef, ReadOnlySpan<ulong> admitted, Span<Neighbor> destination) =>
+        WalkAdmitted(query, k, ef, admitted, destination, Level0Walk.Plain, default);
+
+    /// <summary>Which level-0 walk <see cref="WalkAdmitted"/> runs.</summary>
+    private enum Level0Walk
+    {
+        /// <summary><see cref="SearchQueryLevel0"/>: every crossed node's distance exact, admitted ones returned.</summary>
+        Plain,
+
+        /// <summary><see cref="SearchFilteredLevel0"/>: over admitted nodes, through disallowed ones (two hops).</summary>
+        TwoHop,
+
+        /// <summary><see cref="SearchSketchedLevel0"/>: as <see cref="Plain"/>, disallowed nodes by their sketch estimate.</summary>
+        Sketched,
+    }
+
+    /// <summary>
+    /// The k-NN walks' shared frame (arguments already checked, ef ≥ k): the greedy descent from the entry point to level 1,
+    /// the seed, the chosen level-0 walk with ef, and its k best into <paramref name="destination"/>. Returns how many.
+    /// </summary>
+    private int WalkAdmitted(ReadOnlySpan<float> query, int k, int ef, ReadOnlySpan<ulong> admitted, Span<Neighbor> destination, Level0Walk walk, scoped in SignSketch.Estimator estimator)
     {
         _resizeLock.EnterReadLock();
         SearchContext context = _contexts.Rent();
@@ -91,7 +111,18 @@ internal sealed partial class HnswGraph<TKernel, TElement>
             bool checkDeleted = Volatile.Read(ref _deletedCount) != 0;
             context.BeginWalk(_capacity);
             Seed(context, nearest, admitted, filtered: true, exclude: -1);
-            SearchQueryLevel0(query, context, ef, admitted, checkDeleted);
+            switch (walk)
+            {
+                case Level0Walk.TwoHop:
+                    SearchFilteredLevel0(query, context, ef, admitted, checkDeleted);
+                    break;
+                case Level0Walk.Sketched:
+                    SearchSketchedLevel0(query, context, ef, admitted, checkDeleted, estimator);
+                    break;
+                default:
+                    SearchQueryLevel0(query, context, ef, admitted, checkDeleted);
+                    break;
+            }
 
             return DrainTop(context, k, destination);
         }
