@@ -24,7 +24,8 @@ namespace EmbeddedChroma.Benchmarks.Ann;
 /// <see cref="Include.Distances"/>, Chroma's default include (metadatas, documents, distances);</item>
 /// <item><c>hnswlib</c>: hnswlib 0.6.2's own query at the same ef over the same rows (<c>--hnswlib 0</c> leaves it out).</item>
 /// </list>
-/// Fixed cost per query = <c>query_distances</c> − <c>planner</c>.
+/// Fixed cost per query = <c>query_distances</c> − <c>planner</c>. For a quantized storage, also the share of the walk's
+/// candidates whose float32 rows the re-rank read (<c>rerank_read_share</c>; <see cref="Engine.CompactRerank"/>).
 /// </summary>
 internal static class QueryProfileCommand
 {
@@ -78,6 +79,7 @@ internal static class QueryProfileCommand
                     collection.Modify(configuration: new CollectionConfigurationUpdate { EfSearch = ef });
                     hnswlib?.SetEf(ef);
                     var stages = Stages(collection, storage, queryLists, ef, hnswlib);
+                    var (readsBefore, candidatesBefore) = collection.Engine.Planner.RerankCounts;
                     var measured = Measure(stages.Select(s => s.Run).ToArray(), queryCount, seconds);
                     double load = LoadAverage();
                     var line = new Dictionary<string, object> { ["command"] = "query-profile", ["n"] = count, ["dim"] = dimension, ["vector_storage"] = name, ["ef"] = ef, ["load_average_1m"] = load };
@@ -85,6 +87,15 @@ internal static class QueryProfileCommand
                     {
                         line[stages[s].Name + "_us"] = Math.Round(measured[s], 2);
                         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-8} ef {ef,4}  {stages[s].Name,-16} {measured[s],8:F1} µs/query"));
+                    }
+
+                    var (readsAfter, candidatesAfter) = collection.Engine.Planner.RerankCounts;
+                    if (candidatesAfter > candidatesBefore)
+                    {
+                        // Float32 rows a quantized query read to re-rank, per candidate its walk handed over.
+                        double share = (readsAfter - readsBefore) / (double)(candidatesAfter - candidatesBefore);
+                        line["rerank_read_share"] = Math.Round(share, 4);
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-8} ef {ef,4}  re-rank read {share:P1} of its candidates"));
                     }
 
                     double Of(string stage) => measured[Array.FindIndex(stages, s => s.Name == stage)];

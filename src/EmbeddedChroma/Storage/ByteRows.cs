@@ -13,7 +13,8 @@ namespace EmbeddedChroma.Storage;
 /// to it (its distance is then approximate, and exact again after re-ranking). The codes and ranges are saved on close
 /// (<see cref="CompactRowsFile"/>) and read back by the next open, so the ranges stay those trained until compaction or a
 /// vector_storage change re-trains them (or the file cannot be used). Rows are 64-byte aligned: the codes, then the float
-/// ‖x̂‖² (<see cref="IAffineRows.NormOffset"/>).
+/// ‖x̂‖² (<see cref="IAffineRows.NormOffset"/>), then the float bound on ‖x − x̂‖ (<see cref="ErrorBound"/>), which lets a
+/// re-rank skip reading the float32 rows of candidates that cannot reach the results (<see cref="Engine.CompactRerank"/>).
 /// </summary>
 /// <remarks>Not thread-safe: like the arena, written only under the collection's write lock (no reader meanwhile).</remarks>
 internal sealed class ByteRows : IAffineRows
@@ -22,6 +23,7 @@ internal sealed class ByteRows : IAffineRows
     private readonly float[] _step;
     private readonly float[] _inverseStep;
     private readonly int _normOffset;
+    private readonly int _boundOffset;
     private byte[] _data = [];
     private int _offset;
 
@@ -29,7 +31,8 @@ internal sealed class ByteRows : IAffineRows
     {
         Dimension = dimension;
         _normOffset = IAffineRows.NormOffset(dimension);
-        RowStride = (_normOffset + sizeof(float) + 63) & ~63;
+        _boundOffset = _normOffset + sizeof(float);
+        RowStride = StrideFor(dimension);
         _low = low;
         _step = step;
         _inverseStep = step.Select(s => s > 0 ? 1f / s : 0f).ToArray();
@@ -37,6 +40,9 @@ internal sealed class ByteRows : IAffineRows
     }
 
     public int Dimension { get; }
+
+    /// <summary>Bytes per row at <paramref name="dimension"/>: the codes (rounded up to 4), ‖x̂‖² and the error bound, rounded up to 64.</summary>
+    public static int StrideFor(int dimension) => (IAffineRows.NormOffset(dimension) + (2 * sizeof(float)) + 63) & ~63;
 
     public int RowStride { get; }
 
@@ -118,13 +124,22 @@ internal sealed class ByteRows : IAffineRows
 
         var expected = new ByteRows(Dimension, 1, _low, _step);
         expected.Write(0, row);
-        return _data.AsSpan(_offset + (slot * RowStride), _normOffset + sizeof(float)).SequenceEqual(expected._data.AsSpan(expected._offset, _normOffset + sizeof(float)));
+        return _data.AsSpan(_offset + (slot * RowStride), _boundOffset + sizeof(float)).SequenceEqual(expected._data.AsSpan(expected._offset, _boundOffset + sizeof(float)));
     }
+
+    /// <summary>‖x̂‖² of <paramref name="slot"/>: the squared norm of the values its codes stand for.</summary>
+    public float SquaredNorm(int slot) => MemoryMarshal.Read<float>(_data.AsSpan(_offset + (slot * RowStride) + _normOffset, sizeof(float)));
+
+    /// <summary>
+    /// An upper bound on ‖x − x̂‖ for <paramref name="slot"/>: the distance between the float32 row written and the values
+    /// its codes stand for (the quantization residual, larger for a value clamped to the trained range), rounded up.
+    /// </summary>
+    public float ErrorBound(int slot) => MemoryMarshal.Read<float>(_data.AsSpan(_offset + (slot * RowStride) + _boundOffset, sizeof(float)));
 
     /// <summary>The codes of <paramref name="slot"/> (tests).</summary>
     public ReadOnlySpan<byte> GetCodes(int slot) => _data.AsSpan(_offset + (slot * RowStride), Dimension);
 
-    /// <summary>Stores <paramref name="row"/> (float32, already normalized for cosine) as codes, clamped to the trained range, with its ‖x̂‖².</summary>
+    /// <summary>Stores <paramref name="row"/> (float32, already normalized for cosine) as codes, clamped to the trained range, with its ‖x̂‖² and the bound on ‖x − x̂‖.</summary>
     public void Write(int slot, ReadOnlySpan<float> row)
     {
         if (slot >= Capacity)
@@ -143,6 +158,8 @@ internal sealed class ByteRows : IAffineRows
             QuantizedMath.DequantizeU8(codes, _low, _step, values);
             var norm = VectorMath.Dot(values, values);
             MemoryMarshal.Write(target[_normOffset..], in norm);
+            var bound = ResidualBound(row[..Dimension], codes, _low, _step);
+            MemoryMarshal.Write(target[_boundOffset..], in bound);
         }
         finally
         {
@@ -153,6 +170,24 @@ internal sealed class ByteRows : IAffineRows
         {
             SlotCount = slot + 1;
         }
+    }
+
+    /// <summary>
+    /// ‖row − x̂‖ with x̂ = low + step · code in exact arithmetic (what the walks' distances stand for), summed in double and
+    /// rounded up with a margin, so the float returned is never below it; +∞ when it overflows a float (a re-rank then
+    /// always reads the row).
+    /// </summary>
+    internal static float ResidualBound(ReadOnlySpan<float> row, ReadOnlySpan<byte> codes, ReadOnlySpan<float> low, ReadOnlySpan<float> step)
+    {
+        double sum = 0;
+        for (var d = 0; d < row.Length; d++)
+        {
+            double difference = row[d] - (low[d] + ((double)step[d] * codes[d]));
+            sum += difference * difference;
+        }
+
+        var bound = (float)(Math.Sqrt(sum) * (1 + 1e-6));
+        return float.IsFinite(bound) ? MathF.BitIncrement(bound) : float.PositiveInfinity;
     }
 
     private void Grow(int capacity)

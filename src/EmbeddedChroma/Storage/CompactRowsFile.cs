@@ -18,7 +18,8 @@ namespace EmbeddedChroma.Storage;
 /// <code>
 /// offset  size  field
 ///      0     8  magic "ECQROWS1"
-///      8     4  format version (2; 1 used XxHash3 for the body and is rebuilt)
+///      8     4  format version (3; 2 had int8 rows without their error bound: read for float16, rebuilt for int8;
+///                 1 used XxHash3 for the body and is rebuilt)
 ///     12     4  element type: 1 float16, 2 int8
 ///     16     8  stamp: the collection's last write sequence number the rows cover
 ///     24     8  rows (slot count)
@@ -37,7 +38,10 @@ namespace EmbeddedChroma.Storage;
 internal static class CompactRowsFile
 {
     private const int HeaderSize = 128;
-    private const int FormatVersion = 2;
+    private const int FormatVersion = 3;
+
+    /// <summary>The last format whose int8 rows lacked <see cref="ByteRows.ErrorBound"/>; its float16 rows are as now.</summary>
+    private const int FormatWithoutErrorBounds = 2;
     private const int OwnerOffset = 44;
     private const int MaxOwnerLength = 48;
     private const int BodyHashOffset = 112;
@@ -172,6 +176,12 @@ internal static class CompactRowsFile
                 return null;
             }
 
+            if (kind == Int8 && BinaryPrimitives.ReadInt32LittleEndian(header[8..]) == FormatWithoutErrorBounds)
+            {
+                problem = "was saved by an earlier version, whose int8 rows carry no error bound";
+                return null;
+            }
+
             var ownerLength = BinaryPrimitives.ReadInt32LittleEndian(header[40..]);
             if (BinaryPrimitives.ReadInt64LittleEndian(header[16..]) != stamp
                 || ownerLength != owner.Length
@@ -181,7 +191,7 @@ internal static class CompactRowsFile
                 return null;
             }
 
-            var stride = kind == Float16 ? ((dimension + 31) & ~31) * 2 : (Index.IAffineRows.NormOffset(dimension) + sizeof(float) + 63) & ~63;
+            var stride = kind == Float16 ? ((dimension + 31) & ~31) * 2 : ByteRows.StrideFor(dimension);
             var parameters = kind == Int8 ? 2L * dimension * sizeof(float) : 0;
             var length = BinaryPrimitives.ReadInt64LittleEndian(header[92..]);
             if (BinaryPrimitives.ReadInt32LittleEndian(header[32..]) != dimension || BinaryPrimitives.ReadInt32LittleEndian(header[36..]) != stride)
@@ -266,6 +276,6 @@ internal static class CompactRowsFile
 
     private static bool HeaderIntact(ReadOnlySpan<byte> header) =>
         BinaryPrimitives.ReadUInt64LittleEndian(header) == Magic
-        && BinaryPrimitives.ReadInt32LittleEndian(header[8..]) == FormatVersion
+        && BinaryPrimitives.ReadInt32LittleEndian(header[8..]) is FormatVersion or FormatWithoutErrorBounds
         && BinaryPrimitives.ReadUInt64LittleEndian(header[HeaderHashOffset..]) == XxHash3.HashToUInt64(header[..HeaderHashOffset]);
 }
