@@ -44,7 +44,9 @@ namespace EmbeddedChroma.Benchmarks.Scale;
 /// every Add waits until the index reports nothing unindexed before it starts, which is exactly when the background
 /// worker saves the graph, so each checkpoint meets an Add: the adversarial case for a writer stall. Reports Add
 /// latency p50/p99/max, the longest Add that overlapped a checkpoint, every checkpoint's duration, and the writer stall
-/// proper: each batch's wait for the collection's write lock (p50/p99/max, and the longest overlapping a checkpoint).
+/// proper: each batch's wait for the collection's write lock (p50/p99/max, and the longest overlapping a checkpoint), with
+/// the five longest waits and the GC pause time inside each (sampled every millisecond), and the GC pause time and gen-2
+/// collections from the first Add to index ready.
 /// With <c>--index off</c> the store's <see cref="ChromaStoreOptions.HnswThreshold"/> is set past N, so no graph is
 /// built while (or after) the records arrive: the durable write path alone (use with <c>--pace none</c>).</para>
 /// </summary>
@@ -112,7 +114,8 @@ internal static partial class ScaleCommand
                 $"p99 {ingest.AddP99Ms:F1} ms, max {ingest.AddMaxMs:F1} ms; {ingest.Checkpoints.Count} checkpoints (longest " +
                 $"{(ingest.Checkpoints.Count == 0 ? 0 : ingest.Checkpoints.Max()):F1} ms); longest Add overlapping a checkpoint {ingest.MaxAddDuringCheckpointMs:F1} ms; " +
                 $"write-lock wait p50 {Percentile(ingest.WaitMs, 0.5):F2} ms, p99 {Percentile(ingest.WaitMs, 0.99):F2} ms, max {ingest.WaitMaxMs:F2} ms " +
-                $"(max overlapping a checkpoint {ingest.MaxWaitDuringCheckpointMs:F2} ms)");
+                $"(max overlapping a checkpoint {ingest.MaxWaitDuringCheckpointMs:F2} ms); GC pauses {ingest.GcPauseMs:F0} ms, {ingest.Gen2Collections} gen-2 collections; " +
+                $"longest waits {JsonSerializer.Serialize(ingest.LongestWaits)}");
             Emit(jsonPath, result);
         }
         finally
@@ -354,6 +357,14 @@ internal static partial class ScaleCommand
 
         public double MaxWaitDuringCheckpointMs { get; init; }
 
+        /// <summary>The five longest write-lock waits: how long, the GC pause inside each (sampled), and when (seconds from the first Add).</summary>
+        public object[] LongestWaits { get; init; } = [];
+
+        /// <summary>GC pause time and gen-2 collections from the first Add to index ready.</summary>
+        public double GcPauseMs { get; init; }
+
+        public int Gen2Collections { get; init; }
+
         /// <summary>CPU time of the whole process (every thread) from the first Add to the last one's return, and to index ready.</summary>
         public double CpuIngestSeconds { get; init; }
 
@@ -391,6 +402,9 @@ internal static partial class ScaleCommand
             result["write_wait_p99_ms"] = Percentile(WaitMs, 0.99);
             result["write_wait_max_ms"] = WaitMaxMs;
             result["write_wait_max_during_checkpoint_ms"] = MaxWaitDuringCheckpointMs;
+            result["write_wait_longest"] = LongestWaits;
+            result["gc_pause_ms"] = GcPauseMs;
+            result["gen2_collections"] = Gen2Collections;
             result["checkpoint_ms"] = Checkpoints.Select(c => Math.Round(c, 2)).ToArray();
         }
     }
@@ -403,6 +417,8 @@ internal static partial class ScaleCommand
     {
         var adds = new List<(long Start, long End)>();
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var pauseBefore = GC.GetTotalPauseDuration();
+        int gen2Before = GC.CollectionCount(2);
         var started = Stopwatch.GetTimestamp();
         long inAdds = 0;
         for (int start = 0; start < n; start += BatchSize)
@@ -443,6 +459,8 @@ internal static partial class ScaleCommand
         WaitUntilIndexed(collection);
         double cpuReady = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
         double ready = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        double gcPause = (GC.GetTotalPauseDuration() - pauseBefore).TotalMilliseconds;
+        int gen2 = GC.CollectionCount(2) - gen2Before;
         long pendingDocuments = collection.GetIndexingStatus().UnindexedDocuments;
         WaitUntilDocumentsIndexed(collection);
         double documentsIndexed = Stopwatch.GetElapsedTime(started).TotalSeconds;
@@ -463,6 +481,14 @@ internal static partial class ScaleCommand
             n)
         {
             WaitMs = waits.Select(w => Stopwatch.GetElapsedTime(w.Start, w.End).TotalMilliseconds).ToArray(),
+            LongestWaits = waits.OrderByDescending(w => w.End - w.Start).Take(5).Select(w => (object)new
+            {
+                ms = Math.Round(Stopwatch.GetElapsedTime(w.Start, w.End).TotalMilliseconds, 2),
+                gc_pause_ms = Math.Round(checkpoints.GcPauseWithinMs(w.Start, w.End), 2),
+                at_seconds = Math.Round(Stopwatch.GetElapsedTime(started, w.Start).TotalSeconds, 2),
+            }).ToArray(),
+            GcPauseMs = gcPause,
+            Gen2Collections = gen2,
             CpuIngestSeconds = cpuIngest,
             CpuReadySeconds = cpuReady,
             DocumentsIndexedSeconds = documentsIndexed,
@@ -695,8 +721,28 @@ internal static partial class ScaleCommand
         private readonly List<(long Start, long End)> _windows = [];
         private readonly List<(long Start, long End)> _waits = [];
 
+        /// <summary>(timestamp, total GC pause so far in ticks), sampled about every millisecond, to tell GC pauses inside a wait.</summary>
+        private readonly List<(long At, long PauseTicks)> _gcSamples = [];
+        private readonly Thread _sampler;
+        private volatile bool _stopping;
+
         public CheckpointWatch()
         {
+            _sampler = new Thread(() =>
+            {
+                while (!_stopping)
+                {
+                    var sample = (Stopwatch.GetTimestamp(), GC.GetTotalPauseDuration().Ticks);
+                    lock (_gcSamples)
+                    {
+                        _gcSamples.Add(sample);
+                    }
+
+                    Thread.Sleep(1);
+                }
+            })
+            { IsBackground = true, Name = "gc-pause-sampler" };
+            _sampler.Start();
             _listener.InstrumentPublished = (instrument, listener) =>
             {
                 if (instrument.Meter.Name == "EmbeddedChroma" && instrument.Name is "embeddedchroma.checkpoint.duration" or "embeddedchroma.collection.write_wait")
@@ -716,6 +762,25 @@ internal static partial class ScaleCommand
             _listener.Start();
         }
 
+        /// <summary>
+        /// GC pause time (ms) between the last sample at or before <paramref name="start"/> and the first at or after
+        /// <paramref name="end"/>: an upper bound on the pause inside the window, at most a sampling interval's worth over.
+        /// </summary>
+        public double GcPauseWithinMs(long start, long end)
+        {
+            lock (_gcSamples)
+            {
+                int before = _gcSamples.FindLastIndex(s => s.At <= start);
+                int after = _gcSamples.FindIndex(s => s.At >= end);
+                if (before < 0 || after < 0)
+                {
+                    return double.NaN;
+                }
+
+                return TimeSpan.FromTicks(_gcSamples[after].PauseTicks - _gcSamples[before].PauseTicks).TotalMilliseconds;
+            }
+        }
+
         public List<(long Start, long End)> Windows()
         {
             lock (_windows)
@@ -732,6 +797,11 @@ internal static partial class ScaleCommand
             }
         }
 
-        public void Dispose() => _listener.Dispose();
+        public void Dispose()
+        {
+            _stopping = true;
+            _sampler.Join();
+            _listener.Dispose();
+        }
     }
 }

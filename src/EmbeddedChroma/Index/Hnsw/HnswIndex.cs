@@ -231,6 +231,14 @@ internal abstract class HnswIndex : IDisposable
     public abstract void Insert(int slot);
 
     /// <summary>
+    /// Makes room for slots [0, <paramref name="slots"/>) ahead of the inserts that will need it (growth doubles, as an
+    /// insert past the capacity does). The new arrays are allocated outside the graph's locks, and other operations wait
+    /// only for the copy; call it from the thread that inserts, before it takes locks of its own.
+    /// </summary>
+    /// <remarks>Thread-safe with every other operation.</remarks>
+    public abstract void Reserve(int slots);
+
+    /// <summary>
     /// Rebuilds the links of <paramref name="slot"/> after its vector changed in the rows: new neighbours are searched
     /// as in Alg. 1 and linked both ways; old neighbours that now reach it through a dominated link drop it.
     /// </summary>

@@ -56,6 +56,64 @@ public class HnswConcurrencyTests
     }
 
     [Fact]
+    public void Reserve_while_an_insert_thread_and_queries_run_keeps_every_link_and_recall()
+    {
+        const int Rows = 3000;
+        var rows = ClusteredRows.Create(seed: 57, 32, Rows, DistanceSpace.L2);
+        using HnswIndex index = HnswIndex.Create(rows, DistanceSpace.L2, new HnswParameters(M: 16, EfConstruction: 100, InitialCapacity: 16));
+        ulong[] all = HnswTestHelpers.AllSlots(Rows);
+        float[][] queries = rows.Queries(58, 100, DistanceSpace.L2);
+        using var insertsDone = new CancellationTokenSource();
+        int queriesRun = 0;
+        int inserted = 0;
+        long memoryBefore = index.MemoryBytes;
+
+        // The inserter never grows the graph itself once the reserving thread has run ahead of it: the growth copies
+        // while links are being written next door and queries walk.
+        RunThreads(
+            () =>
+            {
+                try
+                {
+                    for (int slot = 0; slot < Rows; slot++)
+                    {
+                        index.Insert(slot);
+                        Volatile.Write(ref inserted, slot + 1);
+                    }
+                }
+                finally
+                {
+                    insertsDone.Cancel();
+                }
+            },
+            () =>
+            {
+                while (!insertsDone.IsCancellationRequested)
+                {
+                    index.Reserve(Math.Min(Rows, Volatile.Read(ref inserted) + 40));
+                }
+            },
+            () =>
+            {
+                var destination = new Neighbor[10];
+                while (!insertsDone.IsCancellationRequested)
+                {
+                    int n = index.Search(queries[queriesRun % queries.Length], 10, 32, SlotFilter.FromBitmap(all), destination);
+                    destination[..n].Select(x => x.Slot).Should().OnlyHaveUniqueItems();
+                    queriesRun++;
+                }
+            });
+
+        index.Count.Should().Be(Rows);
+        index.MemoryBytes.Should().BeGreaterThan(memoryBefore);
+        index.Reserve(10);
+        index.Reserve(Rows);
+        HnswTestHelpers.Recall(index, rows, DistanceSpace.L2, queries, 10, 64, all).Should().BeGreaterThanOrEqualTo(0.95);
+        index.VerifyStructure().Should().BeNull();
+        AssertLinksAreWellFormed(index, Rows);
+    }
+
+    [Fact]
     public void Delete_and_reuse_from_two_threads_with_concurrent_queries_never_return_deleted_slots()
     {
         const int Rows = 2000;
