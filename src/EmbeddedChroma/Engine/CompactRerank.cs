@@ -98,7 +98,6 @@ internal static class CompactRerank
     {
         private readonly DistanceSpace _space;
         private readonly double _queryNorm;
-        private readonly double _querySquared;
 
         /// <summary>Bound on |q·x̂ computed − q·x̂|: the int8 walk's 16-bit weights, plus float rounding.</summary>
         private readonly double _dotSlack;
@@ -110,7 +109,6 @@ internal static class CompactRerank
         {
             _rounding = rounding;
             _space = space;
-            _querySquared = querySquared;
             _queryNorm = Math.Sqrt(querySquared);
             _dotSlack = dotSlack;
         }

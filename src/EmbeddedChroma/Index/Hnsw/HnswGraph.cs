@@ -131,6 +131,8 @@ internal sealed partial class HnswGraph<TKernel, TElement> : HnswIndex
         }
     }
 
+    public override int Capacity => Volatile.Read(ref _capacity);
+
     public override long MemoryBytes
     {
         get

@@ -68,6 +68,9 @@ internal abstract class HnswIndex : IDisposable
     /// <summary>Approximate bytes held by the graph (link blocks and per-node arrays; not the vectors).</summary>
     public abstract long MemoryBytes { get; }
 
+    /// <summary>Slots the graph's arrays hold before they grow (<see cref="Reserve"/>, or an insert past them).</summary>
+    public abstract int Capacity { get; }
+
     /// <summary>Creates an empty index over <paramref name="rows"/>.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="rows"/> or <paramref name="parameters"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="space"/> is not defined or a parameter is out of range.</exception>

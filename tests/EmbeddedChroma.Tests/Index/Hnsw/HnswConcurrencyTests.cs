@@ -38,16 +38,7 @@ public class HnswConcurrencyTests
             }
         };
 
-        RunThreads(Writer(0), Writer(1), () =>
-        {
-            var destination = new Neighbor[10];
-            while (!writersDone.IsCancellationRequested)
-            {
-                int n = index.Search(queries[queriesRun % queries.Length], 10, 32, SlotFilter.FromBitmap(all), destination);
-                destination[..n].Select(x => x.Slot).Should().OnlyHaveUniqueItems();
-                queriesRun++;
-            }
-        });
+        RunThreads(Writer(0), Writer(1), () => queriesRun = QueryUntil(index, queries, all, writersDone.Token));
 
         index.Count.Should().Be(Rows);
         queriesRun.Should().BeGreaterThan(0);
@@ -93,19 +84,11 @@ public class HnswConcurrencyTests
                     index.Reserve(Math.Min(Rows, Volatile.Read(ref inserted) + 40));
                 }
             },
-            () =>
-            {
-                var destination = new Neighbor[10];
-                while (!insertsDone.IsCancellationRequested)
-                {
-                    int n = index.Search(queries[queriesRun % queries.Length], 10, 32, SlotFilter.FromBitmap(all), destination);
-                    destination[..n].Select(x => x.Slot).Should().OnlyHaveUniqueItems();
-                    queriesRun++;
-                }
-            });
+            () => queriesRun = QueryUntil(index, queries, all, insertsDone.Token));
 
         index.Count.Should().Be(Rows);
         index.MemoryBytes.Should().BeGreaterThan(memoryBefore);
+        queriesRun.Should().BeGreaterThan(0);
         index.Reserve(10);
         index.Reserve(Rows);
         HnswTestHelpers.Recall(index, rows, DistanceSpace.L2, queries, 10, 64, all).Should().BeGreaterThanOrEqualTo(0.95);
@@ -156,6 +139,21 @@ public class HnswConcurrencyTests
     }
 
     /// <summary>Runs each action on its own thread, waits for all, and rethrows the first failure.</summary>
+    /// <summary>Runs the queries round-robin (k = 10, ef 32) until <paramref name="done"/>, each answer free of duplicates; returns how many ran.</summary>
+    private static int QueryUntil(HnswIndex index, float[][] queries, ulong[] all, CancellationToken done)
+    {
+        var destination = new Neighbor[10];
+        int run = 0;
+        while (!done.IsCancellationRequested)
+        {
+            int n = index.Search(queries[run % queries.Length], 10, 32, SlotFilter.FromBitmap(all), destination);
+            destination[..n].Select(x => x.Slot).Should().OnlyHaveUniqueItems();
+            run++;
+        }
+
+        return run;
+    }
+
     private static void RunThreads(params Action[] actions)
     {
         var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
