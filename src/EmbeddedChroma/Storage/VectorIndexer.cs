@@ -527,6 +527,9 @@ internal sealed class VectorIndexer : IDisposable
         return false;
     }
 
+    /// <summary>Rows the arena held when the graph was attached or at the last <see cref="ReserveAhead"/> that found more (worker only after attach).</summary>
+    private int _rowsSeen;
+
     /// <summary>
     /// Makes the graph's room for the slots written so far and a quarter more before a chunk takes the collection lock.
     /// Grown inside a link instead, the allocation held the chunk, and so a writer waiting to publish its batch, for its
@@ -535,9 +538,6 @@ internal sealed class VectorIndexer : IDisposable
     /// lock, the longest wait of the same ingest was 29 ms. A failure here is left to the insert that needs the room (it
     /// grows, or fails and is handled, as before).
     /// </summary>
-    /// <summary>Rows the arena held when the graph was attached or at the last <see cref="ReserveAhead"/> that found more (worker only after attach).</summary>
-    private int _rowsSeen;
-
     private void ReserveAhead()
     {
         if (_graph is not { } graph || _state.Arena is not { } arena)
@@ -560,7 +560,7 @@ internal sealed class VectorIndexer : IDisposable
         {
             // A quarter ahead of the rows written: the worker links the newest rows within moments of their write, so room
             // made only for the rows already written came one link too late.
-            graph.Reserve((int)Math.Min(int.MaxValue, arena.SlotCount + (arena.SlotCount / 4L) + 1));
+            graph.Reserve((int)Math.Min(int.MaxValue, rows + (rows / 4L) + 1));
         }
         catch (Exception ex) when (ex is OutOfMemoryException or InvalidOperationException)
         {
