@@ -66,7 +66,8 @@ internal static class CompactRerank
 
                 arena.ReadRow(candidate.Slot, span);
                 reads++;
-                var exact = new Neighbor(candidate.Slot, space == DistanceSpace.L2 ? VectorMath.SquaredL2(query, span) : 1f - VectorMath.Dot(query, span));
+                // The exact scan's kernels, so a re-ranked distance is the float32 distance bit for bit.
+                var exact = new Neighbor(candidate.Slot, space == DistanceSpace.L2 ? L2Kernel.Distance(query, span) : DotDistanceKernel.Distance(query, span));
                 if (held == k && !Before(exact, destination[k - 1]))
                 {
                     continue;

@@ -191,7 +191,7 @@ internal static class CompactRowsFile
                 return null;
             }
 
-            var stride = kind == Float16 ? ((dimension + 31) & ~31) * 2 : ByteRows.StrideFor(dimension);
+            var stride = kind == Float16 ? HalfRows.StrideFor(dimension) * 2 : ByteRows.StrideFor(dimension);
             var parameters = kind == Int8 ? 2L * dimension * sizeof(float) : 0;
             var length = BinaryPrimitives.ReadInt64LittleEndian(header[92..]);
             if (BinaryPrimitives.ReadInt32LittleEndian(header[32..]) != dimension || BinaryPrimitives.ReadInt32LittleEndian(header[36..]) != stride)

@@ -20,11 +20,14 @@ internal sealed class HalfRows : IRowBlock<Half>
     public HalfRows(int dimension, int capacity)
     {
         Dimension = dimension;
-        RowStride = (dimension + 31) & ~31;
+        RowStride = StrideFor(dimension);
         Grow(Math.Max(capacity, 64));
     }
 
     public int Dimension { get; }
+
+    /// <summary>Halves per row at <paramref name="dimension"/>: the dimension rounded up to 32 (64 bytes).</summary>
+    public static int StrideFor(int dimension) => (dimension + 31) & ~31;
 
     public int RowStride { get; }
 

@@ -557,7 +557,8 @@ internal sealed partial class HnswGraph<TKernel, TElement> : HnswIndex
                 return;
             }
 
-            // Grown meanwhile, but not enough: the arrays above are still larger than the current ones.
+            // Another thread may have grown them meanwhile without reaching `needed`: the new arrays, sized for `needed`,
+            // are still larger than the current ones, so the copy fits.
             _level0.AsSpan().CopyTo(level0);
             _upper.AsSpan().CopyTo(upper);
             if (IsMips)
