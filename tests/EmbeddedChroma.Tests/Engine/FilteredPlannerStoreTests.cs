@@ -149,6 +149,11 @@ public sealed class FilteredPlannerStoreTests
         collection.WaitForIndex();
         var fresh = Clustered(100, 64).Select(v => v.Select(x => x * 3).ToArray()).ToArray();
 
+        // The indexer is held, so every new record stays pending for the queries below: the exact part of the two-hop
+        // plan must find it. (Unheld, a record linked while the queries run is left to the walk, which as any graph walk
+        // may miss a record's own vector at nResults 1: this test once failed that way.)
+        using var gate = new ManualResetEventSlim();
+        collection.Indexer!.ChunkStarting = token => WaitHandle.WaitAny([gate.WaitHandle, token.WaitHandle]);
         collection.Add(
             Enumerable.Range(0, fresh.Length).Select(i => "new" + i).ToArray(),
             fresh,
@@ -167,6 +172,9 @@ public sealed class FilteredPlannerStoreTests
                 got.Should().ContainSingle().Which.Should().NotBe("new" + i, "a disallowed record never comes back");
             }
         }
+
+        collection.Indexer.PendingCount.Should().Be(fresh.Length, "the queries above met every new record unlinked");
+        gate.Set();
     }
 
     [Theory]
