@@ -48,7 +48,8 @@ namespace EmbeddedChroma.Benchmarks.Scale;
 /// the five longest waits and the GC pause time inside each (sampled every millisecond), and the GC pause time and gen-2
 /// collections from the first Add to index ready.
 /// With <c>--index off</c> the store's <see cref="ChromaStoreOptions.HnswThreshold"/> is set past N, so no graph is
-/// built while (or after) the records arrive: the durable write path alone (use with <c>--pace none</c>).</para>
+/// built while (or after) the records arrive: the durable write path alone (use with <c>--pace none</c>). With
+/// <c>--storage float16|int8</c> the collection's graph walks compact rows (<c>vector_storage</c>).</para>
 /// </summary>
 internal static partial class ScaleCommand
 {
@@ -77,8 +78,14 @@ internal static partial class ScaleCommand
         var (data, n, dimension, stride) = LoadBase(options.String("data"), options.Int("n", 0));
         string pace = options.String("pace", "caught-up");
         string index = options.String("index", "on");
+        string storage = options.String("storage", "float32");
         string? jsonPath = options.String("json", string.Empty);
         options.ThrowIfUnused();
+        if (!Enum.TryParse<VectorStorage>(storage, ignoreCase: true, out var vectorStorage))
+        {
+            throw new ArgumentException("--storage is float32, float16 or int8.");
+        }
+
         if (pace is not ("caught-up" or "none"))
         {
             throw new ArgumentException("--pace is caught-up or none.");
@@ -94,7 +101,7 @@ internal static partial class ScaleCommand
         {
             var storeOptions = index == "off" ? new ChromaStoreOptions { HnswThreshold = n + 1 } : null;
             using var store = ChromaStore.Create(folder, out string adminKey, storeOptions);
-            var collection = CreateCollection(store, adminKey);
+            var collection = CreateCollection(store, adminKey, vectorStorage);
             using var checkpoints = new CheckpointWatch();
             var ingest = Ingest(collection, data, n, dimension, stride, pace == "caught-up", checkpoints);
             var result = new Dictionary<string, object?>
@@ -102,20 +109,24 @@ internal static partial class ScaleCommand
                 ["command"] = "scale-ingest",
                 ["pace"] = pace,
                 ["index"] = index,
+                ["storage"] = storage,
                 ["load_average"] = LoadAverage(),
                 ["n"] = n,
                 ["dim"] = dimension,
             };
             ingest.AddTo(result);
+            result["rows_memory_bytes"] = collection.RowsMemoryBytes;
+            result["rows_memory_over_float32"] = collection.RowsMemoryBytes / ((double)n * dimension * sizeof(float));
             Console.WriteLine(
-                $"scale-ingest {n} × {dimension} (pace {pace}, index {index}): {ingest.RecordsPerSecond:F0} records/s, index ready {ingest.IndexReadySeconds:F1} s, " +
+                $"scale-ingest {n} × {dimension} (pace {pace}, index {index}, {storage}): {ingest.RecordsPerSecond:F0} records/s, index ready {ingest.IndexReadySeconds:F1} s, " +
                 $"documents indexed {ingest.DocumentsIndexedSeconds:F1} s ({ingest.DocumentsPendingAtIndexReady} pending at index ready), " +
                 $"CPU {ingest.CpuIngestSeconds:F1} s to ingest, {ingest.CpuReadySeconds:F1} s to ready (load {LoadAverage():F1}); Add p50 {ingest.AddP50Ms:F1} ms, " +
                 $"p99 {ingest.AddP99Ms:F1} ms, max {ingest.AddMaxMs:F1} ms; {ingest.Checkpoints.Count} checkpoints (longest " +
                 $"{(ingest.Checkpoints.Count == 0 ? 0 : ingest.Checkpoints.Max()):F1} ms); longest Add overlapping a checkpoint {ingest.MaxAddDuringCheckpointMs:F1} ms; " +
                 $"write-lock wait p50 {Percentile(ingest.WaitMs, 0.5):F2} ms, p99 {Percentile(ingest.WaitMs, 0.99):F2} ms, max {ingest.WaitMaxMs:F2} ms " +
                 $"(max overlapping a checkpoint {ingest.MaxWaitDuringCheckpointMs:F2} ms); GC pauses {ingest.GcPauseMs:F0} ms, {ingest.Gen2Collections} gen-2 collections; " +
-                $"longest waits {JsonSerializer.Serialize(ingest.LongestWaits)}");
+                $"longest waits {JsonSerializer.Serialize(ingest.LongestWaits)}; rows in memory {collection.RowsMemoryBytes / 1048576.0:F1} MiB " +
+                $"({result["rows_memory_over_float32"]:F3}× float32's rows)");
             Emit(jsonPath, result);
         }
         finally
@@ -336,10 +347,10 @@ internal static partial class ScaleCommand
         return 0;
     }
 
-    internal static Collection CreateCollection(ChromaStore store, string adminKey) =>
+    internal static Collection CreateCollection(ChromaStore store, string adminKey, VectorStorage storage = VectorStorage.Float32) =>
         store.GetClient(adminKey).CreateCollection(CollectionName, new CollectionOptions
         {
-            Configuration = new CollectionConfiguration { Space = DistanceSpace.Cosine },
+            Configuration = new CollectionConfiguration { Space = DistanceSpace.Cosine, VectorStorage = storage },
         });
 
     internal sealed record IngestResult(double Seconds, double IndexReadySeconds, double[] AddMs, List<double> Checkpoints, double MaxAddDuringCheckpointMs, int Count)

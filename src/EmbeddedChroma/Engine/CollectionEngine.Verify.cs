@@ -239,10 +239,11 @@ internal sealed partial class CollectionEngine
             return problem ?? "could not be read";
         }
 
+        using var loaded = (IDisposable)saved;
         var same = (saved, (object?)arena.Codes ?? arena.Compact) switch
         {
-            (ByteRows file, ByteRows memory) => file.Low.SequenceEqual(memory.Low) && file.Step.SequenceEqual(memory.Step) && file.RowBytes.SequenceEqual(memory.RowBytes),
-            (HalfRows file, HalfRows memory) => file.RowBytes.SequenceEqual(memory.RowBytes),
+            (ByteRows file, ByteRows memory) => file.Low.SequenceEqual(memory.Low) && file.Step.SequenceEqual(memory.Step) && file.Rows.SameBytes(memory.Rows),
+            (HalfRows file, HalfRows memory) => file.Rows.SameBytes(memory.Rows),
             _ => true, // Not derived in memory this open (no graph yet): the file alone was checked.
         };
         return same ? null : "holds other rows than those in memory";

@@ -17,15 +17,14 @@ namespace EmbeddedChroma.Storage;
 /// re-rank skip reading the float32 rows of candidates that cannot reach the results (<see cref="Engine.CompactRerank"/>).
 /// </summary>
 /// <remarks>Not thread-safe: like the arena, written only under the collection's write lock (no reader meanwhile).</remarks>
-internal sealed class ByteRows : IAffineRows
+internal sealed class ByteRows : IAffineRows, IDisposable
 {
     private readonly float[] _low;
     private readonly float[] _step;
     private readonly float[] _inverseStep;
     private readonly int _normOffset;
     private readonly int _boundOffset;
-    private byte[] _data = [];
-    private int _offset;
+    private readonly NativeRows _rows;
 
     private ByteRows(int dimension, int capacity, float[] low, float[] step)
     {
@@ -36,7 +35,7 @@ internal sealed class ByteRows : IAffineRows
         _low = low;
         _step = step;
         _inverseStep = step.Select(s => s > 0 ? 1f / s : 0f).ToArray();
-        Grow(Math.Max(capacity, 64));
+        _rows = new NativeRows(RowStride, Math.Max(capacity, 64));
     }
 
     public int Dimension { get; }
@@ -46,19 +45,25 @@ internal sealed class ByteRows : IAffineRows
 
     public int RowStride { get; }
 
-    public int SlotCount { get; private set; }
+    public int SlotCount => _rows.SlotCount;
 
-    /// <summary>Slots the array holds.</summary>
-    public int Capacity { get; private set; }
+    /// <summary>Slots that fit in the memory made usable so far.</summary>
+    public int Capacity => _rows.Capacity;
 
-    /// <summary>Bytes of the rows and parameters in memory.</summary>
-    public long MemoryBytes => ((long)Capacity * RowStride) + (3L * Dimension * sizeof(float));
+    /// <summary>Bytes of the rows and parameters in memory (the pages the rows written lie on; see <see cref="NativeRows.ResidentBytes"/>).</summary>
+    public long MemoryBytes => _rows.ResidentBytes + (3L * Dimension * sizeof(float));
+
+    /// <summary>The rows' memory (saving, loading and comparing them).</summary>
+    public NativeRows Rows => _rows;
+
+    /// <summary>Frees the rows' memory: only once no reader can walk them (replaced or dropped under the collection's write lock).</summary>
+    public void Dispose() => _rows.Dispose();
 
     public ReadOnlySpan<float> Low => _low;
 
     public ReadOnlySpan<float> Step => _step;
 
-    public ref readonly byte FirstRow => ref _data[_offset];
+    public ref readonly byte FirstRow => ref _rows.First;
 
     /// <summary>
     /// Trains the per-dimension ranges on <paramref name="rows"/> (each at least <paramref name="dimension"/> floats,
@@ -93,28 +98,13 @@ internal sealed class ByteRows : IAffineRows
         return new ByteRows(dimension, capacity, low, step);
     }
 
-    /// <summary>Rows with the ranges saved with them (<see cref="CompactRowsFile"/>), empty until <see cref="LoadRows"/> fills them.</summary>
+    /// <summary>Rows with the ranges saved with them (<see cref="CompactRowsFile"/>), empty until a load fills <see cref="Rows"/>.</summary>
     public static ByteRows WithRanges(int dimension, int capacity, float[] low, float[] step) => new(dimension, capacity, low, step);
 
     /// <summary>The write sequence number the saved file (<see cref="CompactRowsFile"/>) holds these rows for; null when not saved as they are.</summary>
     public long? SavedStamp { get; set; }
 
-    /// <summary>The bytes of rows [0, <see cref="SlotCount"/>), codes, norm and padding (saving).</summary>
-    public ReadOnlySpan<byte> RowBytes => _data.AsSpan(_offset, SlotCount * RowStride);
-
-    /// <summary>Makes rows [0, <paramref name="slotCount"/>) present and returns their bytes, to be filled from a saved file (loading).</summary>
-    public Span<byte> LoadRows(int slotCount)
-    {
-        if (slotCount > Capacity)
-        {
-            Grow(slotCount);
-        }
-
-        SlotCount = slotCount;
-        return _data.AsSpan(_offset, slotCount * RowStride);
-    }
-
-    /// <summary>True when the stored codes and norm of <paramref name="slot"/> are what <see cref="Write"/> stores for <paramref name="row"/> (integrity check).</summary>
+    /// <summary>True when the stored codes, norm and bound of <paramref name="slot"/> are what <see cref="Write"/> stores for <paramref name="row"/> (integrity check).</summary>
     public bool Matches(int slot, ReadOnlySpan<float> row)
     {
         if (slot >= SlotCount)
@@ -122,34 +112,42 @@ internal sealed class ByteRows : IAffineRows
             return false;
         }
 
-        var expected = new ByteRows(Dimension, 1, _low, _step);
-        expected.Write(0, row);
-        return _data.AsSpan(_offset + (slot * RowStride), _boundOffset + sizeof(float)).SequenceEqual(expected._data.AsSpan(expected._offset, _boundOffset + sizeof(float)));
+        var expected = System.Buffers.ArrayPool<byte>.Shared.Rent(RowStride);
+        try
+        {
+            var encoded = expected.AsSpan(0, RowStride);
+            encoded.Clear();
+            Encode(row, encoded);
+            var compared = _boundOffset + sizeof(float);
+            return _rows.Row(slot)[..compared].SequenceEqual(encoded[..compared]);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(expected);
+        }
     }
 
     /// <summary>‖x̂‖² of <paramref name="slot"/>: the squared norm of the values its codes stand for.</summary>
-    public float SquaredNorm(int slot) => MemoryMarshal.Read<float>(_data.AsSpan(_offset + (slot * RowStride) + _normOffset, sizeof(float)));
+    public float SquaredNorm(int slot) => MemoryMarshal.Read<float>(_rows.Row(slot)[_normOffset..]);
 
     /// <summary>
     /// An upper bound on ‖x − x̂‖ for <paramref name="slot"/>: the distance between the float32 row written and the values
     /// its codes stand for (the quantization residual, larger for a value clamped to the trained range), rounded up.
     /// </summary>
-    public float ErrorBound(int slot) => MemoryMarshal.Read<float>(_data.AsSpan(_offset + (slot * RowStride) + _boundOffset, sizeof(float)));
+    public float ErrorBound(int slot) => MemoryMarshal.Read<float>(_rows.Row(slot)[_boundOffset..]);
 
     /// <summary>The codes of <paramref name="slot"/> (tests).</summary>
-    public ReadOnlySpan<byte> GetCodes(int slot) => _data.AsSpan(_offset + (slot * RowStride), Dimension);
+    public ReadOnlySpan<byte> GetCodes(int slot) => _rows.Row(slot)[..Dimension];
 
     /// <summary>Stores <paramref name="row"/> (float32, already normalized for cosine) as codes, clamped to the trained range, with its ‖x̂‖² and the bound on ‖x − x̂‖.</summary>
-    public void Write(int slot, ReadOnlySpan<float> row)
-    {
-        if (slot >= Capacity)
-        {
-            // 1.5× rather than 2×: the copy is memory, and memory is what this storage saves.
-            Grow((int)Math.Min(int.MaxValue / RowStride, Math.Max(slot + 1L, Capacity + (Capacity / 2))));
-        }
+    public void Write(int slot, ReadOnlySpan<float> row) => Encode(row, _rows.WritableRow(slot));
 
-        var target = _data.AsSpan(_offset + (slot * RowStride), RowStride);
+    /// <summary>The codes of <paramref name="row"/>, clamped to the trained range, with ‖x̂‖² and the bound on ‖x − x̂‖, into <paramref name="target"/> (one row's stride).</summary>
+    private void Encode(ReadOnlySpan<float> row, Span<byte> target)
+    {
         var codes = target[..Dimension];
+        target[Dimension.._normOffset].Clear();
+        target[(_boundOffset + sizeof(float))..].Clear();
         QuantizedMath.QuantizeU8(row[..Dimension], _low, _inverseStep, codes);
         var decoded = System.Buffers.ArrayPool<float>.Shared.Rent(Dimension);
         try
@@ -164,11 +162,6 @@ internal sealed class ByteRows : IAffineRows
         finally
         {
             System.Buffers.ArrayPool<float>.Shared.Return(decoded);
-        }
-
-        if (slot >= SlotCount)
-        {
-            SlotCount = slot + 1;
         }
     }
 
@@ -188,26 +181,5 @@ internal sealed class ByteRows : IAffineRows
 
         var bound = (float)(Math.Sqrt(sum) * (1 + 1e-6));
         return float.IsFinite(bound) ? MathF.BitIncrement(bound) : float.PositiveInfinity;
-    }
-
-    private void Grow(int capacity)
-    {
-        // Pinned and over-allocated by 64 bytes so row 0 can start on a cache line.
-        var data = GC.AllocateArray<byte>((capacity * RowStride) + 64, pinned: true);
-        int offset;
-        unsafe
-        {
-            var address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(data));
-            offset = (int)((64 - (address & 63)) & 63);
-        }
-
-        if (SlotCount > 0)
-        {
-            _data.AsSpan(_offset, SlotCount * RowStride).CopyTo(data.AsSpan(offset));
-        }
-
-        _data = data;
-        _offset = offset;
-        Capacity = capacity;
     }
 }

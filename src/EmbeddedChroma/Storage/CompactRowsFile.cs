@@ -48,6 +48,9 @@ internal static class CompactRowsFile
     private const int HeaderHashOffset = 120;
     private const int Float16 = 1;
     private const int Int8 = 2;
+
+    /// <summary>Rows are written and read this many bytes at a time (a copy may pass 2 GiB, a span's limit).</summary>
+    private const int ChunkBytes = 1 << 20;
     private static readonly ulong Magic = BinaryPrimitives.ReadUInt64LittleEndian("ECQROWS1"u8);
 
     /// <summary>Writes <paramref name="rows"/> (a <see cref="HalfRows"/> or a <see cref="ByteRows"/>) to <paramref name="path"/>, atomically replaced. Throws on storage faults. The caller records the stamp saved (<see cref="HalfRows.SavedStamp"/>) when the file is the store's own.</summary>
@@ -79,11 +82,12 @@ internal static class CompactRowsFile
                 {
                     Body(MemoryMarshal.AsBytes(byteRows.Low));
                     Body(MemoryMarshal.AsBytes(byteRows.Step));
-                    Body(byteRows.RowBytes);
                 }
-                else
+
+                var memory = rows is ByteRows ranged ? ranged.Rows : ((HalfRows)rows).Rows;
+                for (long at = 0; at < memory.UsedBytes; at += ChunkBytes)
                 {
-                    Body(((HalfRows)rows).RowBytes);
+                    Body(memory.Bytes(at, (int)Math.Min(ChunkBytes, memory.UsedBytes - at)));
                 }
 
                 Span<byte> header = stackalloc byte[HeaderSize];
@@ -226,12 +230,18 @@ internal static class CompactRowsFile
                 rows = new HalfRows(dimension, capacity);
             }
 
-            var body = rows is HalfRows half ? half.LoadRows(slotCount) : ((ByteRows)rows).LoadRows(slotCount);
-            file.ReadExactly(body);
-            hash.Append(body);
+            var memory = rows is HalfRows half ? half.Rows : ((ByteRows)rows).Rows;
+            memory.SetSlotCount(slotCount);
+            for (long at = 0; at < memory.UsedBytes; at += ChunkBytes)
+            {
+                var body = memory.LoadBytes(at, (int)Math.Min(ChunkBytes, memory.UsedBytes - at));
+                file.ReadExactly(body);
+                hash.Append(body);
+            }
             if (hash.Finish() != BinaryPrimitives.ReadUInt64LittleEndian(header[BodyHashOffset..]))
             {
                 problem = "fails its checksum";
+                ((IDisposable)rows).Dispose();
                 return null;
             }
 

@@ -9,19 +9,18 @@ namespace EmbeddedChroma.Storage;
 /// walks. Held in memory, kept in step with every write to the arena (<see cref="VectorArena.Write"/>,
 /// <see cref="VectorArena.WriteVector"/>), saved on close (<see cref="CompactRowsFile"/>) and read back by the next open,
 /// or derived from the arena when that file cannot be used. Rows are 64-byte aligned (the stride is the dimension rounded up to
-/// 32 halves) in one pinned array that grows by half as rows are written.
+/// 32 halves) in native memory that grows in place as rows are written (<see cref="NativeRows"/>).
 /// </summary>
 /// <remarks>Not thread-safe: like the arena, written only under the collection's write lock (no reader meanwhile).</remarks>
-internal sealed class HalfRows : IRowBlock<Half>
+internal sealed class HalfRows : IRowBlock<Half>, IDisposable
 {
-    private Half[] _data = [];
-    private int _offset;
+    private readonly NativeRows _rows;
 
     public HalfRows(int dimension, int capacity)
     {
         Dimension = dimension;
         RowStride = StrideFor(dimension);
-        Grow(Math.Max(capacity, 64));
+        _rows = new NativeRows(RowStride * Unsafe.SizeOf<Half>(), Math.Max(capacity, 64));
     }
 
     public int Dimension { get; }
@@ -31,15 +30,21 @@ internal sealed class HalfRows : IRowBlock<Half>
 
     public int RowStride { get; }
 
-    public int SlotCount { get; private set; }
+    public int SlotCount => _rows.SlotCount;
 
-    /// <summary>Slots the array holds.</summary>
-    public int Capacity { get; private set; }
+    /// <summary>Slots that fit in the memory made usable so far.</summary>
+    public int Capacity => _rows.Capacity;
 
-    /// <summary>Bytes of the rows in memory (capacity × stride × 2).</summary>
-    public long MemoryBytes => (long)Capacity * RowStride * Unsafe.SizeOf<Half>();
+    /// <summary>Bytes of the rows in memory (the pages the rows written lie on; see <see cref="NativeRows.ResidentBytes"/>).</summary>
+    public long MemoryBytes => _rows.ResidentBytes;
 
-    public ref readonly Half FirstRow => ref _data[_offset];
+    /// <summary>The rows' memory (saving, loading and comparing them).</summary>
+    public NativeRows Rows => _rows;
+
+    public ref readonly Half FirstRow => ref Unsafe.As<byte, Half>(ref _rows.First);
+
+    /// <summary>Frees the rows' memory: only once no reader can walk them (replaced or dropped under the collection's write lock).</summary>
+    public void Dispose() => _rows.Dispose();
 
     /// <summary>True when the stored row of <paramref name="slot"/> is what <see cref="Write"/> stores for <paramref name="row"/> (integrity check).</summary>
     public bool Matches(int slot, ReadOnlySpan<float> row)
@@ -55,60 +60,16 @@ internal sealed class HalfRows : IRowBlock<Half>
     }
 
     /// <summary>The row of <paramref name="slot"/> (tests).</summary>
-    public ReadOnlySpan<Half> GetRow(int slot) => _data.AsSpan(_offset + (slot * RowStride), Dimension);
+    public ReadOnlySpan<Half> GetRow(int slot) => MemoryMarshal.Cast<byte, Half>(_rows.Row(slot))[..Dimension];
 
     /// <summary>The write sequence number the saved file (<see cref="CompactRowsFile"/>) holds these rows for; null when not saved as they are.</summary>
     public long? SavedStamp { get; set; }
 
-    /// <summary>The bytes of rows [0, <see cref="SlotCount"/>), stride included (saving).</summary>
-    public ReadOnlySpan<byte> RowBytes => MemoryMarshal.AsBytes(_data.AsSpan(_offset, SlotCount * RowStride));
-
-    /// <summary>Makes rows [0, <paramref name="slotCount"/>) present and returns their bytes, to be filled from a saved file (loading).</summary>
-    public Span<byte> LoadRows(int slotCount)
-    {
-        if (slotCount > Capacity)
-        {
-            Grow(slotCount);
-        }
-
-        SlotCount = slotCount;
-        return MemoryMarshal.AsBytes(_data.AsSpan(_offset, slotCount * RowStride));
-    }
-
     /// <summary>Stores <paramref name="row"/> (float32, already normalized for cosine) as float16, rounding to nearest.</summary>
     public void Write(int slot, ReadOnlySpan<float> row)
     {
-        if (slot >= Capacity)
-        {
-            // 1.5× rather than 2×: the copy is memory, and memory is what this storage saves.
-            Grow((int)Math.Min(int.MaxValue / RowStride, Math.Max(slot + 1L, Capacity + (Capacity / 2))));
-        }
-
-        System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(row[..Dimension], _data.AsSpan(_offset + (slot * RowStride), Dimension));
-        if (slot >= SlotCount)
-        {
-            SlotCount = slot + 1;
-        }
-    }
-
-    private void Grow(int capacity)
-    {
-        // Pinned and over-allocated by 64 bytes so row 0 can start on a cache line.
-        var data = GC.AllocateArray<Half>((capacity * RowStride) + 32, pinned: true);
-        int offset;
-        unsafe
-        {
-            var address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(data));
-            offset = (int)(((64 - (address & 63)) & 63) / sizeof(Half));
-        }
-
-        if (SlotCount > 0)
-        {
-            _data.AsSpan(_offset, SlotCount * RowStride).CopyTo(data.AsSpan(offset));
-        }
-
-        _data = data;
-        _offset = offset;
-        Capacity = capacity;
+        var target = MemoryMarshal.Cast<byte, Half>(_rows.WritableRow(slot));
+        System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(row[..Dimension], target[..Dimension]);
+        target[Dimension..].Clear();
     }
 }

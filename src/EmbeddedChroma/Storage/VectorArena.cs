@@ -223,9 +223,21 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
     /// </summary>
     public void UseStorage(VectorStorage storage, object? prepared = null)
     {
+        var (oldCompact, oldCodes) = (Compact, Codes);
         Compact = storage == VectorStorage.Float16 ? prepared as HalfRows : null;
         Codes = storage == VectorStorage.Int8 ? prepared as ByteRows : null;
         Cold = storage != VectorStorage.Float32;
+
+        // Under the write lock: no walk of the old graph is under way, and the next one starts over the new rows.
+        if (!ReferenceEquals(oldCompact, Compact))
+        {
+            oldCompact?.Dispose();
+        }
+
+        if (!ReferenceEquals(oldCodes, Codes))
+        {
+            oldCodes?.Dispose();
+        }
     }
 
     /// <summary>
@@ -822,6 +834,8 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
         _map.Dispose();
         _file.Dispose();
         _base = null;
+        Compact?.Dispose();
+        Codes?.Dispose();
         if (IsScratch)
         {
             TryDeleteFile(_path);

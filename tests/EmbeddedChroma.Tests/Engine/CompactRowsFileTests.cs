@@ -106,9 +106,9 @@ public sealed class CompactRowsFileTests
     [Theory]
     [InlineData(VectorStorage.Int8)]
     [InlineData(VectorStorage.Float16)]
-    public void Reopen_allocates_the_compact_rows_with_at_most_a_64th_of_headroom_when_the_collection_is_large(VectorStorage storage)
+    public void Reopen_holds_memory_for_the_compact_rows_alone_when_the_collection_is_large(VectorStorage storage)
     {
-        // The headroom is memory a quantized collection exists to save (an eighth before: 0.33× float32's rows at 1M).
+        // The headroom is memory a quantized collection exists to save (an eighth once: 0.33× float32's rows at 1M).
         using var fx = new StoreFixture(new ChromaStoreOptions { HnswThreshold = 200 });
         const int rows = 12_800;
         var vectors = Clustered(rows, 13);
@@ -122,9 +122,11 @@ public sealed class CompactRowsFileTests
         fx.Reopen();
 
         var arena = Loaded(fx, "large").Arena!;
-        var capacity = storage == VectorStorage.Int8 ? arena.Codes!.Capacity : arena.Compact!.Capacity;
+        var (memory, rowBytes) = storage == VectorStorage.Int8
+            ? (arena.Codes!.MemoryBytes - (3L * Dimension * sizeof(float)), (long)rows * arena.Codes.RowStride)
+            : (arena.Compact!.MemoryBytes, (long)rows * arena.Compact.RowStride * 2);
         arena.SlotCount.Should().Be(rows);
-        capacity.Should().BeInRange(rows, rows + (rows / 64), "the rows loaded at the reopen, plus a 64th");
+        memory.Should().BeInRange(rowBytes, rowBytes + Environment.SystemPageSize - 1, "the rows loaded at the reopen, on whole pages, and nothing more");
     }
 
     [Theory]
