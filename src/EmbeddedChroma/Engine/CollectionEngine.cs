@@ -315,7 +315,7 @@ internal sealed partial class CollectionEngine
             batch.Seal,
             _ => batch.Apply(),
             State.Lock,
-            waiting => State.WriterWaitingToPublish = waiting);
+            State.SetWriterWaiting);
         // The batch ends now: the indexer leaves writers a core a little longer, for the next batch of an ingest.
         State.MarkBatch();
         progress?.Finish();

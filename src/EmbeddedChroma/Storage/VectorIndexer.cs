@@ -35,8 +35,9 @@ internal sealed class VectorIndexer : IDisposable
 
     // Small chunks: each is linked under the collection's read lock. A write batch runs its SQL beside a chunk (it holds
     // the lock upgradeable) and then waits for the lock exclusively only for its commit and publish; a chunk ends early,
-    // after the links under way, when a writer waits so (CollectionState.WriterWaitingToPublish), so the writer waits
-    // for one link, not a chunk, while linking still gets all the time the writers spend in SQLite.
+    // after the links under way, when a writer waits so (CollectionState.WriterWaitingToPublish), and the worker asks for
+    // the lock again only once the writer holds it (CollectionState.WaitWhileWriterWaits), so the writer waits for one
+    // link, not a chunk, while linking still gets all the time the writers spend in SQLite.
     private const int ChunkSize = 64;
 
     private readonly CollectionState _state;
@@ -444,7 +445,13 @@ internal sealed class VectorIndexer : IDisposable
 
             ReserveAhead();
 
-            // Never block on the lock: a stop request must get through even while a writer waits.
+            // A batch waiting to publish goes first (see CollectionState.WaitWhileWriterWaits). Never block on the lock: a
+            // stop request must get through even while a writer waits.
+            while (_state.WriterWaitingToPublish && !_stopping)
+            {
+                _state.WaitWhileWriterWaits(50);
+            }
+
             if (!_state.Lock.TryEnterReadLock(50))
             {
                 continue;
