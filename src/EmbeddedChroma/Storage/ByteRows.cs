@@ -116,7 +116,6 @@ internal sealed class ByteRows : IAffineRows, IDisposable
         try
         {
             var encoded = expected.AsSpan(0, RowStride);
-            encoded.Clear();
             Encode(row, encoded);
             var compared = _boundOffset + sizeof(float);
             return _rows.Row(slot)[..compared].SequenceEqual(encoded[..compared]);

@@ -30,6 +30,7 @@ internal sealed unsafe partial class NativeRows : CriticalFinalizerObject, IDisp
     private bool _mapped;
 
     private readonly long _minimumReservation;
+    private readonly bool _reserve;
 
     /// <summary>Room for at least <paramref name="capacity"/> rows of <paramref name="strideBytes"/> bytes each.</summary>
     public NativeRows(int strideBytes, int capacity)
@@ -37,13 +38,17 @@ internal sealed unsafe partial class NativeRows : CriticalFinalizerObject, IDisp
     {
     }
 
-    /// <summary>As <see cref="NativeRows(int, int)"/> with another least reservation (tests: moving past it).</summary>
-    internal NativeRows(int strideBytes, int capacity, long minimumReservation)
+    /// <summary>
+    /// As <see cref="NativeRows(int, int)"/> with another least reservation (tests: moving past it), or with none at all
+    /// when <paramref name="reserve"/> is false (tests: the path of a platform where address space cannot be reserved).
+    /// </summary>
+    internal NativeRows(int strideBytes, int capacity, long minimumReservation, bool reserve = true)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(strideBytes);
         ArgumentOutOfRangeException.ThrowIfNegative(capacity);
         StrideBytes = strideBytes;
         _minimumReservation = minimumReservation;
+        _reserve = reserve;
         Allocate(Math.Max(1L, capacity) * strideBytes, 0);
     }
 
@@ -194,7 +199,7 @@ internal sealed unsafe partial class NativeRows : CriticalFinalizerObject, IDisp
     private void Allocate(long bytes, long minimum)
     {
         bytes = RoundUp(Math.Max(bytes, minimum), Environment.SystemPageSize);
-        for (var reservation = RoundUp(Math.Max(_minimumReservation, 4 * bytes), 1L << 16); reservation >= bytes; reservation /= 2)
+        for (var reservation = RoundUp(Math.Max(_minimumReservation, 4 * bytes), 1L << 16); _reserve && reservation >= bytes; reservation /= 2)
         {
             var reserved = Reserve(RoundUp(reservation, Environment.SystemPageSize));
             if (reserved is null)

@@ -117,6 +117,22 @@ public sealed class NativeRowsTests
     }
 
     [Fact]
+    public void Rows_without_a_reservation_grow_by_moving_and_keep_every_row()
+    {
+        // The path of a platform where address space cannot be reserved: one allocation, replaced as the rows grow.
+        using var rows = new NativeRows(448, 16, NativeRows.MinimumReservation, reserve: false);
+        (Address(rows) % 64).Should().Be(0, "row 0 starts on a cache line here too");
+        for (var slot = 0; slot < 20_000; slot++)
+        {
+            Fill(rows.WritableRow(slot), slot);
+        }
+
+        rows.Capacity.Should().BeInRange(20_000, 30_000, "grown by half at a time from the rows needed");
+        rows.ResidentBytes.Should().BeInRange((long)rows.Capacity * 448, ((long)rows.Capacity * 448) + 447, "without a reservation the whole allocation counts");
+        Enumerable.Range(0, 20_000).Where(slot => !Holds(rows.Row(slot), slot)).Should().BeEmpty("every row was carried over each move");
+    }
+
+    [Fact]
     public void A_row_or_bytes_outside_the_rows_and_freed_rows_fail_clearly()
     {
         var rows = new NativeRows(64, 4);
