@@ -48,6 +48,11 @@ public static class Program
             return Wire.WireLoadCommand.Run(args);
         }
 
+        if (Scale.GraphGrowthCommand.Handles(args))
+        {
+            return Scale.GraphGrowthCommand.Run(args);
+        }
+
         if (Scale.GraphCheckpointCommand.Handles(args))
         {
             return Scale.GraphCheckpointCommand.Run(args);

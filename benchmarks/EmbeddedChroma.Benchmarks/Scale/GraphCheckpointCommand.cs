@@ -209,7 +209,7 @@ internal static class GraphCheckpointCommand
         return all;
     }
 
-    private static float[] Clustered(int count, int dimension, int seed)
+    internal static float[] Clustered(int count, int dimension, int seed)
     {
         var random = new Random(seed);
         var centres = new float[100][];

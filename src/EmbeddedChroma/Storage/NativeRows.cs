@@ -199,7 +199,9 @@ internal sealed unsafe partial class NativeRows : CriticalFinalizerObject, IDisp
     private void Allocate(long bytes, long minimum)
     {
         bytes = RoundUp(Math.Max(bytes, minimum), Environment.SystemPageSize);
-        for (var reservation = RoundUp(Math.Max(_minimumReservation, 4 * bytes), 1L << 16); _reserve && reservation >= bytes; reservation /= 2)
+        // A 32-bit process has 2–4 GiB of address space in all: a quarter of it at most.
+        var most = IntPtr.Size == 4 ? 1L << 30 : long.MaxValue;
+        for (var reservation = RoundUp(Math.Min(most, Math.Max(_minimumReservation, 4 * bytes)), 1L << 16); _reserve && reservation >= bytes; reservation /= 2)
         {
             var reserved = Reserve(RoundUp(reservation, Environment.SystemPageSize));
             if (reserved is null)

@@ -7,6 +7,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
         ValidateSlot(slot);
         EnsureCapacity(slot + 1);
         _resizeLock.EnterReadLock();
+        BeginChange();
         try
         {
             lock (_opLocks[slot & (LockStripes - 1)])
@@ -35,6 +36,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
         }
         finally
         {
+            EndChange();
             _resizeLock.ExitReadLock();
         }
     }
@@ -43,6 +45,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
     {
         ValidateSlot(slot);
         _resizeLock.EnterReadLock();
+        BeginChange();
         try
         {
             lock (_opLocks[slot & (LockStripes - 1)])
@@ -57,6 +60,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
         }
         finally
         {
+            EndChange();
             _resizeLock.ExitReadLock();
         }
     }
@@ -64,6 +68,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
     public override bool MarkDeleted(int slot)
     {
         _resizeLock.EnterReadLock();
+        BeginChange();
         try
         {
             if ((uint)slot >= (uint)_capacity)
@@ -90,6 +95,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
         }
         finally
         {
+            EndChange();
             _resizeLock.ExitReadLock();
         }
     }

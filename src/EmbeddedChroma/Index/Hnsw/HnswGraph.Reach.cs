@@ -17,6 +17,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
     public override ReachabilityRepair RepairReachability(Func<bool>? shouldStop = null)
     {
         _resizeLock.EnterReadLock();
+        BeginChange();
         ulong[]? reached = null;
         int[]? queue = null;
         int[]? inDegree = null;
@@ -119,6 +120,7 @@ internal sealed partial class HnswGraph<TKernel, TElement>
                 ArrayPool<int>.Shared.Return(inDegree);
             }
 
+            EndChange();
             _resizeLock.ExitReadLock();
         }
     }

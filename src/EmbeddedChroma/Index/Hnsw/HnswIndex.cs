@@ -235,11 +235,15 @@ internal abstract class HnswIndex : IDisposable
 
     /// <summary>
     /// Makes room for slots [0, <paramref name="slots"/>) ahead of the inserts that will need it (growth doubles, as an
-    /// insert past the capacity does). The new arrays are allocated outside the graph's locks, and other operations wait
-    /// only for the copy; call it from the thread that inserts, before it takes locks of its own.
+    /// insert past the capacity does). The new arrays are allocated outside the graph's locks; when no change is under way
+    /// they are also filled there, and other operations wait only for the swap (else for the copy); call it from the
+    /// thread that inserts, before it takes locks of its own.
     /// </summary>
     /// <remarks>Thread-safe with every other operation.</remarks>
     public abstract void Reserve(int slots);
+
+    /// <summary>Called when a growth has copied the graph's arrays ahead of its lock, before it takes it (tests: a change begun then).</summary>
+    internal Action? CopiedAhead { get; set; }
 
     /// <summary>
     /// Rebuilds the links of <paramref name="slot"/> after its vector changed in the rows: new neighbours are searched

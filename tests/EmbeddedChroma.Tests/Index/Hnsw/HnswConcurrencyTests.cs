@@ -97,6 +97,48 @@ public class HnswConcurrencyTests
     }
 
     [Fact]
+    public void Reserve_keeps_a_change_made_after_it_copied_the_arrays_ahead_of_its_lock()
+    {
+        // With no change under way, a growth copies the arrays before its lock (searches go on meanwhile) and only swaps
+        // them under it; a change that begins after that copy must not be lost with the old arrays.
+        const int Rows = 600;
+        var rows = ClusteredRows.Create(seed: 61, 32, Rows, DistanceSpace.L2);
+        using HnswIndex index = HnswIndex.Create(rows, DistanceSpace.L2, new HnswParameters(M: 16, EfConstruction: 100, InitialCapacity: 1024));
+        for (int slot = 0; slot < Rows - 2; slot++)
+        {
+            index.Insert(slot);
+        }
+
+        int copies = 0;
+        index.CopiedAhead = () =>
+        {
+            if (Interlocked.Increment(ref copies) == 1)
+            {
+                index.Insert(Rows - 2); // links written into the old arrays, after the copy
+                index.MarkDeleted(3);
+            }
+        };
+        index.Reserve(index.Capacity + 1);
+        index.CopiedAhead = null;
+        index.Insert(Rows - 1);
+
+        copies.Should().Be(1, "the arrays were copied ahead once, with nothing under way");
+        index.Count.Should().Be(Rows, "the insert made after the copy and the one after the growth are both there");
+        index.Contains(Rows - 2).Should().BeTrue();
+        index.IsDeleted(3).Should().BeTrue("the deletion made after the copy holds");
+        ulong[] allowed = HnswTestHelpers.AllSlots(Rows);
+        var found = new Neighbor[1];
+        foreach (int slot in new[] { Rows - 2, Rows - 1, 0, 17 })
+        {
+            index.Search(rows.GetRow(slot), 1, 64, SlotFilter.FromBitmap(allowed), found).Should().Be(1);
+            found[0].Slot.Should().Be(slot, $"slot {slot} is found by its own vector after the growth");
+        }
+
+        index.VerifyStructure().Should().BeNull();
+        AssertLinksAreWellFormed(index, Rows);
+    }
+
+    [Fact]
     public void Delete_and_reuse_from_two_threads_with_concurrent_queries_never_return_deleted_slots()
     {
         const int Rows = 2000;
