@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using EmbeddedChroma.Distance;
+using EmbeddedChroma.Internal;
 
 namespace EmbeddedChroma.Index;
 
@@ -26,12 +27,15 @@ namespace EmbeddedChroma.Index;
 /// </summary>
 /// <remarks>Not thread-safe for writes: like the arena it mirrors, written only under the collection's write lock; any
 /// number of searches may run at once between writes.</remarks>
-internal sealed class SignSketch
+internal sealed class SignSketch : IDisposable
 {
     private readonly float[] _center;
-    private ulong[] _bits = [];
-    private float[] _scale = [];
-    private float[] _norm = [];
+
+    /// <summary>Each row's sign bits (<see cref="Words"/> words), in memory that grows in place (<see cref="NativeRows"/>).</summary>
+    private readonly NativeRows _bits;
+
+    /// <summary>Each row's two factors: the scale of its estimate, then its squared norm (two floats).</summary>
+    private readonly NativeRows _factors;
 
     /// <summary>An empty sketch coding rows against <paramref name="center"/> (the rows' mean; its length is the dimension).</summary>
     public SignSketch(float[] center, int capacity)
@@ -41,8 +45,16 @@ internal sealed class SignSketch
         _center = center;
         Dimension = center.Length;
         Words = (Dimension + 63) >> 6;
-        Grow(Math.Max(capacity, 64));
+        _bits = new NativeRows(Words * sizeof(ulong), Math.Max(capacity, 64), SketchReservation);
+        _factors = new NativeRows(2 * sizeof(float), Math.Max(capacity, 64), SketchReservation / 4);
     }
+
+    /// <summary>
+    /// The least address space the bits reserve (a quarter of it for the factors): 1 GiB holds 22M rows' bits at 384
+    /// dimensions and costs no memory until written; a sketch is made for every collection filtered with it, so less than
+    /// the compact rows' reservation.
+    /// </summary>
+    private const long SketchReservation = 1L << 30;
 
     private volatile bool _ready;
 
@@ -60,13 +72,28 @@ internal sealed class SignSketch
     public int Words { get; }
 
     /// <summary>One past the highest slot written.</summary>
-    public int SlotCount { get; private set; }
+    public int SlotCount
+    {
+        get => _bits.SlotCount;
+        private set
+        {
+            _bits.SetSlotCount(value);
+            _factors.SetSlotCount(value);
+        }
+    }
 
-    /// <summary>Slots the arrays hold.</summary>
-    public int Capacity { get; private set; }
+    /// <summary>Slots that fit in the memory made usable so far.</summary>
+    public int Capacity => Math.Min(_bits.Capacity, _factors.Capacity);
 
-    /// <summary>Bytes held in memory: bits, scale and norm per slot of capacity, and the mean.</summary>
-    public long MemoryBytes => ((long)Capacity * ((Words * sizeof(ulong)) + (2 * sizeof(float)))) + ((long)Dimension * sizeof(float));
+    /// <summary>Frees the sketch's memory: only once no search or fill can use it (its arena disposed under the collection's write lock).</summary>
+    public void Dispose()
+    {
+        _bits.Dispose();
+        _factors.Dispose();
+    }
+
+    /// <summary>Bytes held in memory: the pages the rows' bits, scales and norms lie on, and the mean.</summary>
+    public long MemoryBytes => _bits.ResidentBytes + _factors.ResidentBytes + ((long)Dimension * sizeof(float));
 
     /// <summary>
     /// A sketch of rows [0, <paramref name="slotCount"/>), centred as <see cref="Begin"/> does (the mean of a spread
@@ -121,7 +148,7 @@ internal sealed class SignSketch
     {
         ArgumentNullException.ThrowIfNull(rows);
         var slotCount = rows.SlotCount;
-        var sketch = new SignSketch(SampleCenter(rows.Dimension, slotCount, (slot, row) => rows.GetRow(slot).CopyTo(row)), Math.Max(capacity, slotCount));
+        var sketch = new SignSketch(SampleCenter(rows.Dimension, slotCount, (slot, row) => rows.GetRow(slot).CopyTo(row)), Math.Max(capacity, slotCount)) { SlotCount = slotCount };
         const int Chunk = 4096;
         Parallel.For(0, (slotCount + Chunk - 1) / Chunk, chunk =>
         {
@@ -131,7 +158,6 @@ internal sealed class SignSketch
                 sketch.Code(slot, rows.GetRow(slot));
             }
         });
-        sketch.SlotCount = slotCount;
         sketch._ready = true;
         return sketch;
     }
@@ -163,40 +189,41 @@ internal sealed class SignSketch
     /// <summary>Called with each row of a sweep (see <see cref="Build(int, int, int, RowReader, Action{RowVisitor})"/>).</summary>
     public delegate void RowVisitor(int slot, ReadOnlySpan<float> row);
 
-    /// <summary>Codes <paramref name="row"/> (float32, as the arena stores it) into <paramref name="slot"/>, growing by half when needed.</summary>
+    /// <summary>Codes <paramref name="row"/> (float32, as the arena stores it) into <paramref name="slot"/>, making room in place when needed.</summary>
     public void Write(int slot, ReadOnlySpan<float> row)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(slot);
-        if (slot >= Capacity)
-        {
-            Grow((int)Math.Min(int.MaxValue / Words, Math.Max(slot + 1L, Capacity + (Capacity / 2))));
-        }
-
-        Code(slot, row);
         if (slot >= SlotCount)
         {
             SlotCount = slot + 1;
         }
+
+        Code(slot, row);
     }
 
     /// <summary>
-    /// Codes a row into a slot within the capacity; rows in different slots may be coded at once (a build). Compiled
+    /// Codes a row into a slot below the slot count; rows in different slots may be coded at once (a build). Compiled
     /// fully optimized at once: a build calls it for every row in one go, before tiering would catch up.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Code(int slot, ReadOnlySpan<float> row)
     {
+        var factors = MemoryMarshal.Cast<byte, float>(_factors.Row(slot));
+        (factors[0], factors[1]) = Encode(row, MemoryMarshal.Cast<byte, ulong>(_bits.Row(slot)));
+    }
 
+    /// <summary>The signs of <paramref name="row"/> against the mean into <paramref name="bits"/>, and its estimate's scale and squared norm.</summary>
+    private (float Scale, float SquaredNorm) Encode(ReadOnlySpan<float> row, Span<ulong> bits)
+    {
         var centered = Dimension <= 4096 ? stackalloc float[Dimension] : new float[Dimension];
         System.Numerics.Tensors.TensorPrimitives.Subtract(row[..Dimension], _center, centered);
-        PositiveBits(centered, _bits.AsSpan(slot * Words, Words));
+        PositiveBits(centered, bits);
         // ‖r‖² / Σ|r_j| for r = x − mean: the factor that makes scale · q·sign(r) an unbiased estimate of q·r (RaBitQ,
         // Gao & Long, SIGMOD 2024). The least-squares scale Σ|r_j| / D (the mean absolute deviation) is smaller by
         // (Σ|r_j|)² / (D‖r‖²), ~2/π: it shrinks every estimate toward the mean, which did not change the scan's ranking
         // (recall the same) but steered a walk's disallowed nodes too far (recall@10 0.96 → 0.86–0.89 at half the rows).
         var magnitudes = System.Numerics.Tensors.TensorPrimitives.SumOfMagnitudes(centered);
-        _scale[slot] = magnitudes > 0 ? VectorMath.Dot(centered, centered) / magnitudes : 0;
-        _norm[slot] = VectorMath.Dot(row[..Dimension], row[..Dimension]);
+        return (magnitudes > 0 ? VectorMath.Dot(centered, centered) / magnitudes : 0, VectorMath.Dot(row[..Dimension], row[..Dimension]));
     }
 
     /// <summary>True when <paramref name="slot"/> holds what coding <paramref name="row"/> against this sketch's mean gives (bits, scale and norm; tests and checks).</summary>
@@ -207,13 +234,14 @@ internal sealed class SignSketch
             return false;
         }
 
-        var expected = new SignSketch(_center, 1);
-        expected.Code(0, row);
-        return BitsOf(slot).SequenceEqual(expected.BitsOf(0)) && _scale[slot] == expected._scale[0] && _norm[slot] == expected._norm[0];
+        var bits = Words <= 64 ? stackalloc ulong[Words] : new ulong[Words];
+        var (scale, squaredNorm) = Encode(row, bits);
+        var factors = MemoryMarshal.Cast<byte, float>(_factors.Row(slot));
+        return BitsOf(slot).SequenceEqual(bits) && factors[0] == scale && factors[1] == squaredNorm;
     }
 
     /// <summary>The bits of <paramref name="slot"/> (tests).</summary>
-    public ReadOnlySpan<ulong> BitsOf(int slot) => _bits.AsSpan(slot * Words, Words);
+    public ReadOnlySpan<ulong> BitsOf(int slot) => MemoryMarshal.Cast<byte, ulong>(_bits.Row(slot));
 
     /// <summary>
     /// The <paramref name="k"/> allowed slots nearest <paramref name="query"/> by the three stages (see the type), with
@@ -332,7 +360,7 @@ internal sealed class SignSketch
         try
         {
             histogram.AsSpan(0, Dimension + 1).Clear();
-            ref var bitsBase = ref MemoryMarshal.GetArrayDataReference(_bits);
+            ref var bitsBase = ref Unsafe.As<byte, ulong>(ref _bits.First);
             ref var query0 = ref MemoryMarshal.GetReference(signs);
             ref var distance0 = ref MemoryMarshal.GetArrayDataReference(distances);
             ref var histogram0 = ref MemoryMarshal.GetArrayDataReference(histogram);
@@ -438,7 +466,7 @@ internal sealed class SignSketch
         Span<ulong> planes = Words <= 64 ? stackalloc ulong[QueryBits * Words] : new ulong[QueryBits * Words];
         var estimator = PrepareEstimator(query, l2, planes);
         var heap = new BoundedMaxHeap(destination);
-        ref var bitsBase = ref MemoryMarshal.GetArrayDataReference(_bits);
+        ref var bitsBase = ref Unsafe.As<byte, ulong>(ref _bits.First);
         var words = Words;
         var lines = ((words * sizeof(ulong)) + 63) / 64;
         for (var n = 0; n < slots.Length; n++)
@@ -505,9 +533,8 @@ internal sealed class SignSketch
     /// </summary>
     public readonly ref struct Estimator
     {
-        private readonly ulong[] _bits;
-        private readonly float[] _scale;
-        private readonly float[] _norm;
+        private readonly ref ulong _bits;
+        private readonly ref float _factors;
         private readonly ReadOnlySpan<ulong> _planes;
         private readonly double _low;
         private readonly double _step;
@@ -518,9 +545,8 @@ internal sealed class SignSketch
 
         internal Estimator(SignSketch sketch, ReadOnlySpan<ulong> planes, float low, float step, double quantizedTotal, float offset, bool l2)
         {
-            _bits = sketch._bits;
-            _scale = sketch._scale;
-            _norm = sketch._norm;
+            _bits = ref Unsafe.As<byte, ulong>(ref sketch._bits.First);
+            _factors = ref Unsafe.As<byte, float>(ref sketch._factors.First);
             _planes = planes;
             _low = low;
             _step = step;
@@ -534,23 +560,19 @@ internal sealed class SignSketch
         /// <summary>Rows with bits: [0, SlotCount).</summary>
         public int SlotCount { get; }
 
-        /// <summary>Starts fetching a row's bits, scale and norm.</summary>
+        /// <summary>Starts fetching a row's bits, and its scale and norm (side by side).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Prefetch(int slot)
         {
-            SignSketch.Prefetch(in _bits[0], (nint)slot * _words, 1);
-            SignSketch.Prefetch(in _scale[0], slot, 1);
-            if (_l2)
-            {
-                SignSketch.Prefetch(in _norm[0], slot, 1);
-            }
+            SignSketch.Prefetch(in _bits, (nint)slot * _words, 1);
+            SignSketch.Prefetch(in _factors, (nint)slot * 2, 1);
         }
 
         /// <summary>The estimated distance of row <paramref name="slot"/> (below <see cref="SlotCount"/>).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public float Estimate(int slot)
         {
-            ref var row = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_bits), (nint)slot * _words);
+            ref var row = ref Unsafe.Add(ref _bits, (nint)slot * _words);
             ref var plane0 = ref MemoryMarshal.GetReference(_planes);
             var ones = 0;
             var weighted = 0;
@@ -566,8 +588,9 @@ internal sealed class SignSketch
             }
 
             var positive = (_low * ones) + (_step * weighted);
-            var dot = _scale[slot] * (float)((2 * positive) - _quantizedTotal);
-            return _l2 ? _offset + _norm[slot] - (2 * dot) : _offset - dot;
+            ref var factors = ref Unsafe.Add(ref _factors, (nint)slot * 2);
+            var dot = factors * (float)((2 * positive) - _quantizedTotal);
+            return _l2 ? _offset + Unsafe.Add(ref factors, 1) - (2 * dot) : _offset - dot;
         }
     }
 
@@ -641,20 +664,5 @@ internal sealed class SignSketch
     {
         var bitsLeft = slotCount - (word << 6);
         return bitsLeft >= 64 ? ulong.MaxValue : (1UL << bitsLeft) - 1;
-    }
-
-    private void Grow(int capacity)
-    {
-        // Pinned: the stages prefetch rows by address.
-        var bits = GC.AllocateArray<ulong>(capacity * Words, pinned: true);
-        var scale = new float[capacity];
-        var norm = new float[capacity];
-        _bits.AsSpan(0, SlotCount * Words).CopyTo(bits);
-        _scale.AsSpan(0, SlotCount).CopyTo(scale);
-        _norm.AsSpan(0, SlotCount).CopyTo(norm);
-        _bits = bits;
-        _scale = scale;
-        _norm = norm;
-        Capacity = capacity;
     }
 }

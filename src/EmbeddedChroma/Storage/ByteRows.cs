@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using EmbeddedChroma.Distance;
 using EmbeddedChroma.Index;
+using EmbeddedChroma.Internal;
 
 namespace EmbeddedChroma.Storage;
 

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using EmbeddedChroma.Index;
+using EmbeddedChroma.Internal;
 
 namespace EmbeddedChroma.Storage;
 

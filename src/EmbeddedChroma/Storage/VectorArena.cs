@@ -836,6 +836,7 @@ internal sealed unsafe class VectorArena : IVectorRows, IDisposable
         _base = null;
         Compact?.Dispose();
         Codes?.Dispose();
+        _sketch?.Dispose();
         if (IsScratch)
         {
             TryDeleteFile(_path);

@@ -1,12 +1,13 @@
 using System.Runtime.ConstrainedExecution;
 using System.Runtime.InteropServices;
 
-namespace EmbeddedChroma.Storage;
+namespace EmbeddedChroma.Internal;
 
 /// <summary>
 /// Rows of a fixed stride in native memory that grow in place: the memory of the compact copies of a collection's
-/// vectors (<see cref="ByteRows"/>, <see cref="HalfRows"/>). Address space for many times the rows is reserved up front
-/// (at least <see cref="MinimumReservation"/>) and made readable and writable a step at a time as rows are written, and
+/// vectors (<c>Storage.ByteRows</c>, <c>Storage.HalfRows</c>) and of the filtered sketch (<c>Index.SignSketch</c>).
+/// Address space for many times the rows is reserved up front (at least <see cref="MinimumReservation"/>, or what the
+/// owner asks) and made readable and writable a step at a time as rows are written, and
 /// the operating system backs a page with memory only when it is first written, so the memory held follows the rows
 /// written (<see cref="ResidentBytes"/>) rather than the room made for them, and rows never move while they fit the
 /// reservation: growing copies nothing. They were pinned managed arrays that grew by half, which held up to half again
@@ -15,7 +16,8 @@ namespace EmbeddedChroma.Storage;
 /// at 1.34M rows). Past the reservation the rows move once to one four times the size (under the same lock).
 /// </summary>
 /// <remarks>
-/// Not thread-safe: grown and written only under the collection's write lock, read under its read lock (so no read
+/// Not thread-safe: grown and written only under the collection's write lock (a build may write different rows at once,
+/// before anyone reads them), read under its read lock (so no read
 /// overlaps a move). Where address space cannot be reserved (another platform, or a limit on it), the rows live in one
 /// allocation that moves when it grows, as the arrays did.
 /// </remarks>

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
-using EmbeddedChroma.Storage;
+using EmbeddedChroma.Internal;
 
-namespace EmbeddedChroma.Tests.Storage;
+namespace EmbeddedChroma.Tests.Internal;
 
 /// <summary>
 /// The compact rows' memory: grows in place inside its reservation (no copy, the address of row 0 kept), holds memory
