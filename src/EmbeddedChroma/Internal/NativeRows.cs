@@ -205,7 +205,8 @@ internal sealed unsafe partial class NativeRows : CriticalFinalizerObject, IDisp
         var most = IntPtr.Size == 4 ? 1L << 30 : long.MaxValue;
         for (var reservation = RoundUp(Math.Min(most, Math.Max(_minimumReservation, 4 * bytes)), 1L << 16); _reserve && reservation >= bytes; reservation /= 2)
         {
-            var reserved = Reserve(RoundUp(reservation, Environment.SystemPageSize));
+            var size = RoundUp(reservation, Environment.SystemPageSize);
+            var reserved = Reserve(size);
             if (reserved is null)
             {
                 continue;
@@ -214,11 +215,11 @@ internal sealed unsafe partial class NativeRows : CriticalFinalizerObject, IDisp
             if (Commit(reserved, bytes))
             {
                 _base = reserved;
-                (_reserved, _committed, _mapped) = (RoundUp(reservation, Environment.SystemPageSize), bytes, true);
+                (_reserved, _committed, _mapped) = (size, bytes, true);
                 return;
             }
 
-            Free(reserved, RoundUp(reservation, Environment.SystemPageSize), mapped: true);
+            Free(reserved, size, mapped: true);
             break;
         }
 
@@ -226,7 +227,7 @@ internal sealed unsafe partial class NativeRows : CriticalFinalizerObject, IDisp
         var block = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
         if (block is null)
         {
-            throw new InsufficientMemoryException($"No memory for {bytes} bytes of compact rows.");
+            throw new InsufficientMemoryException($"No memory for {bytes} bytes of rows.");
         }
 
         _base = block;

@@ -554,12 +554,15 @@ internal sealed partial class HnswGraph<TKernel, TElement> : HnswIndex
 
         // Copied ahead when no change is under way: a change holds the resize lock for reading from its first write to
         // its last, and counts itself as started before its first write and as ended after its last.
+        // The three arrays are read one by one outside the lock: a growth by another thread may swap them meanwhile, so
+        // they are copied ahead only when each fits, and kept only when all three are still the graph's under the lock.
         long started = Interlocked.Read(ref _changesStarted);
-        int[] source = Volatile.Read(ref _level0);
-        bool copiedAhead = started == Interlocked.Read(ref _changesEnded);
+        var (sourceLevel0, sourceUpper, sourceNorms) = (Volatile.Read(ref _level0), Volatile.Read(ref _upper), Volatile.Read(ref _squaredNorms));
+        bool copiedAhead = started == Interlocked.Read(ref _changesEnded)
+            && sourceLevel0.Length <= level0.Length && sourceUpper.Length <= upper.Length && (!IsMips || sourceNorms.Length <= norms.Length);
         if (copiedAhead)
         {
-            CopyInto(level0, upper, norms);
+            CopyInto(sourceLevel0, sourceUpper, sourceNorms, level0, upper, norms);
             CopiedAhead?.Invoke();
         }
 
@@ -573,9 +576,10 @@ internal sealed partial class HnswGraph<TKernel, TElement> : HnswIndex
 
             // Another thread may have grown them meanwhile without reaching `needed`: the new arrays, sized for `needed`,
             // are still larger than the current ones, so the copy fits.
-            if (!copiedAhead || Interlocked.Read(ref _changesStarted) != started || !ReferenceEquals(source, _level0))
+            if (!copiedAhead || Interlocked.Read(ref _changesStarted) != started
+                || !ReferenceEquals(sourceLevel0, _level0) || !ReferenceEquals(sourceUpper, _upper) || !ReferenceEquals(sourceNorms, _squaredNorms))
             {
-                CopyInto(level0, upper, norms);
+                CopyInto(_level0, _upper, _squaredNorms, level0, upper, norms);
             }
 
             if (IsMips)
@@ -594,13 +598,13 @@ internal sealed partial class HnswGraph<TKernel, TElement> : HnswIndex
     }
 
     /// <summary>Copies the graph's arrays into larger ones (<see cref="EnsureCapacity"/>).</summary>
-    private void CopyInto(int[] level0, int[]?[] upper, float[] norms)
+    private static void CopyInto(int[] fromLevel0, int[]?[] fromUpper, float[] fromNorms, int[] level0, int[]?[] upper, float[] norms)
     {
-        _level0.AsSpan().CopyTo(level0);
-        _upper.AsSpan().CopyTo(upper);
+        fromLevel0.AsSpan().CopyTo(level0);
+        fromUpper.AsSpan().CopyTo(upper);
         if (IsMips)
         {
-            _squaredNorms.AsSpan().CopyTo(norms);
+            fromNorms.AsSpan().CopyTo(norms);
         }
     }
 
